@@ -1,0 +1,174 @@
+package gas
+
+import (
+	"errors"
+	"math"
+	"math/big"
+	"testing"
+
+	"pgregory.net/rapid"
+)
+
+func TestMeterCharge(t *testing.T) {
+	m := NewMeter(100)
+	if err := m.Charge(60); err != nil {
+		t.Fatalf("Charge(60) of 100: %v", err)
+	}
+	if m.Used() != 60 || m.Remaining() != 40 || m.Limit() != 100 {
+		t.Fatalf("used %d remaining %d limit %d, want 60 40 100", m.Used(), m.Remaining(), m.Limit())
+	}
+	if err := m.Charge(40); err != nil {
+		t.Fatalf("Charge(40) with 40 left: %v", err)
+	}
+	if err := m.Charge(1); !errors.Is(err, ErrOutOfGas) {
+		t.Fatalf("Charge(1) with 0 left: %v, want ErrOutOfGas", err)
+	}
+	if m.Used() != 100 || m.Remaining() != 0 {
+		t.Fatalf("after out of gas: used %d remaining %d", m.Used(), m.Remaining())
+	}
+}
+
+func TestMeterOutOfGasUsesAll(t *testing.T) {
+	m := NewMeter(1000)
+	_ = m.Charge(10)
+	if err := m.Charge(math.MaxUint64); !errors.Is(err, ErrOutOfGas) {
+		t.Fatalf("Charge(MaxUint64): %v, want ErrOutOfGas", err)
+	}
+	if m.Used() != 1000 {
+		t.Fatalf("used %d after out of gas, want the whole limit 1000", m.Used())
+	}
+	m.Refund(300)
+	if m.Used() != 700 || m.Remaining() != 300 {
+		t.Fatalf("after refund: used %d remaining %d", m.Used(), m.Remaining())
+	}
+	m.Refund(math.MaxUint64)
+	if m.Used() != 0 {
+		t.Fatalf("refund below zero: used %d", m.Used())
+	}
+}
+
+// TestMeterProperty checks that, for any sequence of charges, Used never exceeds Limit,
+// Used+Remaining == Limit, and a charge fails exactly when it exceeds what remains.
+func TestMeterProperty(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		limit := rapid.Uint64().Draw(t, "limit")
+		m := NewMeter(limit)
+		var want big.Int
+		for _, c := range rapid.SliceOf(rapid.Uint64()).Draw(t, "charges") {
+			before := m.Remaining()
+			err := m.Charge(c)
+			if (err != nil) != (c > before) {
+				t.Fatalf("Charge(%d) with %d remaining: err %v", c, before, err)
+			}
+			if err == nil {
+				want.Add(&want, new(big.Int).SetUint64(c))
+			} else {
+				want.SetUint64(limit)
+			}
+			if m.Used() != want.Uint64() || m.Used()+m.Remaining() != limit {
+				t.Fatalf("used %d remaining %d limit %d, want used %s", m.Used(), m.Remaining(), limit, &want)
+			}
+		}
+	})
+}
+
+func TestLinearCost(t *testing.T) {
+	cases := []struct {
+		l    Linear
+		n    uint64
+		want uint64
+	}{
+		{Linear{Base: 5}, 1 << 40, 5},
+		{Linear{Base: 5, PerKiB: 1024}, 0, 5},
+		{Linear{Base: 5, PerKiB: 1024}, 7, 12},
+		{Linear{Base: 0, PerKiB: 64}, 1, 1},     // rounded up
+		{Linear{Base: 0, PerKiB: 64}, 16, 1},    // exactly 1
+		{Linear{Base: 0, PerKiB: 64}, 17, 2},    // rounded up
+		{Linear{Base: 0, PerKiB: 64}, 1024, 64}, // one KiB
+		{Linear{Base: 1, PerKiB: math.MaxUint64}, math.MaxUint64, math.MaxUint64},
+		{Linear{Base: math.MaxUint64, PerKiB: 1}, 1, math.MaxUint64},
+		{Linear{Base: 0, PerKiB: 1024}, math.MaxUint64, math.MaxUint64},
+		{Linear{Base: 0, PerKiB: 1023}, math.MaxUint64, 0}, // filled in below
+	}
+	for _, c := range cases {
+		want := c.want
+		exact := new(big.Int).Mul(new(big.Int).SetUint64(c.n), new(big.Int).SetUint64(c.l.PerKiB))
+		exact.Add(exact, big.NewInt(1023))
+		exact.Rsh(exact, 10)
+		exact.Add(exact, new(big.Int).SetUint64(c.l.Base))
+		if exact.IsUint64() {
+			want = exact.Uint64()
+		} else {
+			want = math.MaxUint64
+		}
+		if c.want != 0 && c.want != want {
+			t.Fatalf("table error for %+v n=%d: %d vs big %d", c.l, c.n, c.want, want)
+		}
+		if got := c.l.Cost(c.n); got != want {
+			t.Errorf("%+v.Cost(%d) = %d, want %d", c.l, c.n, got, want)
+		}
+	}
+}
+
+func TestLinearCostProperty(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		l := Linear{Base: rapid.Uint64().Draw(t, "base"), PerKiB: rapid.Uint64().Draw(t, "perKiB")}
+		n := rapid.Uint64().Draw(t, "n")
+		exact := new(big.Int).Mul(new(big.Int).SetUint64(n), new(big.Int).SetUint64(l.PerKiB))
+		exact.Add(exact, big.NewInt(1023))
+		exact.Rsh(exact, 10)
+		exact.Add(exact, new(big.Int).SetUint64(l.Base))
+		want := uint64(math.MaxUint64)
+		if exact.IsUint64() {
+			want = exact.Uint64()
+		}
+		if got := l.Cost(n); got != want {
+			t.Fatalf("%+v.Cost(%d) = %d, want %d", l, n, got, want)
+		}
+	})
+}
+
+func TestIntrinsic(t *testing.T) {
+	s := Default()
+	if got, want := s.Intrinsic(100, 0), s.Tx.Base+100*s.Tx.PerByte; got != want {
+		t.Fatalf("Intrinsic(100, 0) = %d, want %d", got, want)
+	}
+	want := s.Tx.Base + 1000*s.Tx.PerByte + 900*(s.Tx.DeployPerCodeByte+s.Tx.CompilePerCodeByte)
+	if got := s.Intrinsic(1000, 900); got != want {
+		t.Fatalf("Intrinsic(1000, 900) = %d, want %d", got, want)
+	}
+	if got := s.Intrinsic(math.MaxUint64, 1); got != math.MaxUint64 {
+		t.Fatalf("Intrinsic saturates: got %d", got)
+	}
+}
+
+func TestSchedules(t *testing.T) {
+	s := Default()
+	if s.Version != 1 {
+		t.Fatalf("Default().Version = %d", s.Version)
+	}
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	s.Instr.Simple = 99 // a copy: must not change the published version
+	if Default().Instr.Simple == 99 {
+		t.Fatal("Default returned shared state")
+	}
+	if _, err := ByVersion(1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ByVersion(2); err == nil {
+		t.Fatal("ByVersion(2) succeeded")
+	}
+	s.Instr.MemoryCopy.PerKiB = MaxInstrCost + 1
+	if err := s.Validate(); err == nil {
+		t.Fatal("Validate accepted an oversized figure")
+	}
+	d := Default()
+	if d.Host.StorageWrite.Base < 5*d.Host.StorageRead.Base || d.Host.StorageWrite.PerKiB < 5*d.Host.StorageRead.PerKiB {
+		t.Fatal("storage writes must be priced far above reads")
+	}
+	if d.Instr.Call <= d.Instr.Simple || d.Instr.CallIndirect < d.Instr.Call || d.Instr.Branch <= d.Instr.Simple {
+		t.Fatal("calls and branches must cost more than simple ops")
+	}
+}

@@ -1,0 +1,282 @@
+// Package gas holds wnode's gas schedule (one versioned table of prices) and the meter
+// that counts gas against a limit.
+//
+// Unit: 1 gas ≈ 1 ns of work on the reference machine (one x86-64 core of ~3 GHz running
+// wazero's compiler engine). Prices are deliberately rounded up a little: they cover the
+// work and the metering of it. Storage and bytes kept in blocks are priced above their CPU
+// time because every node keeps them forever. The figures are calibrated by the VM's
+// benchmarks; docs/rationale/vm-prepare.md records why each one is what it is.
+//
+// A schedule is consensus data: every node must charge the same gas for the same
+// execution. A change of any figure is a new Version, never an edit of an old one.
+package gas
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+)
+
+// Linear is the cost of an operation on n bytes: Base + ceil(n * PerKiB / 1024) gas.
+// Prices per KiB rather than per byte keep sub-gas per-byte prices (a memory copy moves a
+// byte in a few hundredths of a nanosecond) exact in integers.
+type Linear struct {
+	Base   uint64 // gas per operation
+	PerKiB uint64 // gas per 1024 bytes, charged pro rata (rounded up) per byte
+}
+
+// Cost returns Base + ceil(n*PerKiB/1024), saturating at math.MaxUint64 instead of
+// overflowing. It costs a few integer operations.
+func (l Linear) Cost(n uint64) uint64 {
+	// ceil(hi:lo / 1024) = (hi:lo + 1023) >> 10, in 128 bits.
+	hi, lo := bits.Mul64(n, l.PerKiB)
+	lo, carry := bits.Add64(lo, 1023, 0)
+	hi += carry // hi < 2^64-1 since n, PerKiB < 2^64: no wrap
+	if hi>>10 != 0 {
+		return math.MaxUint64
+	}
+	perBytes := hi<<54 | lo>>10
+	sum, c := bits.Add64(l.Base, perBytes, 0)
+	if c != 0 {
+		return math.MaxUint64
+	}
+	return sum
+}
+
+// Instructions prices Wasm instructions, in gas per executed instruction. The instrumenter
+// (vm/internal/prepare) sums the prices of a basic block's instructions and charges the sum
+// once, at the block's start. Structural instructions (block, loop, else, end, nop) and
+// unreachable are free: they compile to no work of their own.
+type Instructions struct {
+	// Simple: constants, drop, select, integer add/sub/mul/and/or/xor/shifts/rotations,
+	// comparisons, eqz, clz/ctz/popcnt, wrap/extend/sign-extension, reinterpret.
+	Simple uint64
+	// Local: local.get, local.set, local.tee.
+	Local uint64
+	// Global: global.get, global.set.
+	Global uint64
+	// Load and Store: every memory load / store width (bounds check + access).
+	Load  uint64
+	Store uint64
+	// Branch: br, br_if, br_table, if, return.
+	Branch uint64
+	// Call and CallIndirect: a direct call; an indirect call (table bounds and type check).
+	// Both also pay the stack-limit bookkeeping the instrumenter adds to every function.
+	Call         uint64
+	CallIndirect uint64
+	// IntDiv: i32/i64 div_s, div_u, rem_s, rem_u (20–90 cycles on x86-64).
+	IntDiv uint64
+	// Float: every f32/f64 operation but division and square root, including
+	// comparisons, conversions and the NaN canonicalization the instrumenter adds.
+	Float uint64
+	// FloatDiv: f32/f64 div and sqrt.
+	FloatDiv uint64
+	// MemorySize: memory.size. DataDrop: data.drop.
+	MemorySize uint64
+	DataDrop   uint64
+	// MemoryGrowBase + MemoryGrowPerPage × delta pages: memory.grow, charged before the
+	// grow on the requested delta (a refused grow still pays).
+	MemoryGrowBase    uint64
+	MemoryGrowPerPage uint64
+	// MemoryCopy, MemoryFill and MemoryInit: base + per byte on the length operand,
+	// charged before the instruction runs (a trapping copy still pays).
+	MemoryCopy Linear
+	MemoryFill Linear
+	MemoryInit Linear
+}
+
+// Host prices each host function of contract ABI v1 (module "wnode"). Base is charged on
+// every call; PerKiB on the bytes the function reads or writes in contract memory or state
+// (documented per field). Base includes the ~50 ns of a Wasm→Go host call in wazero.
+type Host struct {
+	InputSize Linear // no bytes
+	InputRead Linear // bytes: the input copied out
+	// ReturnData and Revert: bytes of the output/message; output lands in the receipt, so it
+	// is priced like data kept in a block.
+	ReturnData Linear
+	Revert     Linear
+	// StorageRead: bytes of key + bytes copied out. A read walks the authenticated tree.
+	StorageRead Linear
+	// StorageWrite: bytes of key + value. A write is kept forever by every node and
+	// rewrites tree nodes up to the root, so it is priced far above a read.
+	StorageWrite Linear
+	// StorageDelete: bytes of the key.
+	StorageDelete Linear
+	Caller        Linear // no bytes
+	Origin        Linear // no bytes
+	SelfAddress   Linear // no bytes
+	Value         Linear // no bytes
+	Balance       Linear // no bytes (an account read)
+	Transfer      Linear // no bytes (two account writes)
+	BlockHeight   Linear // no bytes
+	BlockTime     Linear // no bytes
+	// Emit: bytes of topic + data, kept in the receipt.
+	Emit Linear
+	// Call: bytes of method + args. Base covers instantiating the callee; the gas the
+	// callee uses is charged on top.
+	Call       Linear
+	ResultSize Linear // no bytes
+	ResultRead Linear // bytes: the result copied out
+	Sha256     Linear // bytes hashed
+	Keccak256  Linear // bytes hashed
+	Ecrecover  Linear // no bytes (one secp256k1 public key recovery)
+	GasLeft    Linear // no bytes
+	Log        Linear // bytes of the message
+}
+
+// Tx prices what every transaction pays before any contract code runs.
+type Tx struct {
+	// Base: signature recovery (~50 µs), nonce and balance checks and updates.
+	Base uint64
+	// PerByte: every byte of the encoded tx, kept in a block and gossiped to every node.
+	PerByte uint64
+	// DeployPerCodeByte: deploy and upgrade, per byte of the (uncompressed) code kept in state.
+	DeployPerCodeByte uint64
+	// CompilePerCodeByte: deploy and upgrade, per byte of uncompressed code, for
+	// validation, instrumentation and compilation by every node.
+	CompilePerCodeByte uint64
+}
+
+// Schedule is one version of wnode's gas prices. A Schedule is a plain value: copy it
+// freely; never modify a published version in place.
+type Schedule struct {
+	// Version identifies the schedule. It is part of the VM version that keys the cache of
+	// instrumented and compiled code, since instrumented code embeds instruction prices.
+	Version uint32
+	Instr   Instructions
+	Host    Host
+	Tx      Tx
+}
+
+// v1 is version 1 of the schedule. See the package doc for the unit and
+// docs/rationale/vm-prepare.md for the reasons behind each figure.
+var v1 = Schedule{
+	Version: 1,
+	Instr: Instructions{
+		Simple:            1,
+		Local:             1,
+		Global:            2,
+		Load:              2,
+		Store:             2,
+		Branch:            2,
+		Call:              10,
+		CallIndirect:      15,
+		IntDiv:            8,
+		Float:             3,
+		FloatDiv:          10,
+		MemorySize:        2,
+		DataDrop:          2,
+		MemoryGrowBase:    200,
+		MemoryGrowPerPage: 8_000,
+		MemoryCopy:        Linear{Base: 10, PerKiB: 64},
+		MemoryFill:        Linear{Base: 10, PerKiB: 48},
+		MemoryInit:        Linear{Base: 10, PerKiB: 64},
+	},
+	Host: Host{
+		InputSize:     Linear{Base: 60},
+		InputRead:     Linear{Base: 80, PerKiB: 128},
+		ReturnData:    Linear{Base: 80, PerKiB: 10_240},
+		Revert:        Linear{Base: 80, PerKiB: 10_240},
+		StorageRead:   Linear{Base: 3_000, PerKiB: 1_024},
+		StorageWrite:  Linear{Base: 30_000, PerKiB: 40_960},
+		StorageDelete: Linear{Base: 15_000, PerKiB: 1_024},
+		Caller:        Linear{Base: 60},
+		Origin:        Linear{Base: 60},
+		SelfAddress:   Linear{Base: 60},
+		Value:         Linear{Base: 60},
+		Balance:       Linear{Base: 2_000},
+		Transfer:      Linear{Base: 15_000},
+		BlockHeight:   Linear{Base: 50},
+		BlockTime:     Linear{Base: 50},
+		Emit:          Linear{Base: 500, PerKiB: 10_240},
+		Call:          Linear{Base: 25_000, PerKiB: 1_024},
+		ResultSize:    Linear{Base: 60},
+		ResultRead:    Linear{Base: 80, PerKiB: 128},
+		Sha256:        Linear{Base: 200, PerKiB: 4_096},
+		Keccak256:     Linear{Base: 200, PerKiB: 4_096},
+		Ecrecover:     Linear{Base: 60_000},
+		GasLeft:       Linear{Base: 50},
+		Log:           Linear{Base: 100, PerKiB: 1_024},
+	},
+	Tx: Tx{
+		Base:               60_000,
+		PerByte:            20,
+		DeployPerCodeByte:  200,
+		CompilePerCodeByte: 50,
+	},
+}
+
+// Default returns a copy of the current schedule (version 1).
+func Default() *Schedule {
+	s := v1
+	return &s
+}
+
+// ByVersion returns a copy of the schedule with the given version, or an error when no
+// such version exists.
+func ByVersion(v uint32) (*Schedule, error) {
+	switch v {
+	case 1:
+		return Default(), nil
+	}
+	return nil, fmt.Errorf("gas: unknown schedule version %d", v)
+}
+
+// MaxInstrCost bounds every per-instruction price and every Base/PerKiB/PerPage figure of
+// Instr, so that the instrumenter's constant sums and its per-byte products
+// (length < 2^32 × PerKiB) cannot overflow a signed 64-bit global.
+const MaxInstrCost = 1 << 24
+
+// Validate reports whether the schedule is usable by the instrumenter: every instruction
+// figure is at most MaxInstrCost.
+func (s *Schedule) Validate() error {
+	i := &s.Instr
+	figures := []struct {
+		name string
+		v    uint64
+	}{
+		{"Simple", i.Simple}, {"Local", i.Local}, {"Global", i.Global},
+		{"Load", i.Load}, {"Store", i.Store}, {"Branch", i.Branch},
+		{"Call", i.Call}, {"CallIndirect", i.CallIndirect}, {"IntDiv", i.IntDiv},
+		{"Float", i.Float}, {"FloatDiv", i.FloatDiv}, {"MemorySize", i.MemorySize},
+		{"DataDrop", i.DataDrop}, {"MemoryGrowBase", i.MemoryGrowBase},
+		{"MemoryGrowPerPage", i.MemoryGrowPerPage},
+		{"MemoryCopy.Base", i.MemoryCopy.Base}, {"MemoryCopy.PerKiB", i.MemoryCopy.PerKiB},
+		{"MemoryFill.Base", i.MemoryFill.Base}, {"MemoryFill.PerKiB", i.MemoryFill.PerKiB},
+		{"MemoryInit.Base", i.MemoryInit.Base}, {"MemoryInit.PerKiB", i.MemoryInit.PerKiB},
+	}
+	for _, f := range figures {
+		if f.v > MaxInstrCost {
+			return fmt.Errorf("gas: schedule v%d: Instr.%s = %d exceeds %d", s.Version, f.name, f.v, MaxInstrCost)
+		}
+	}
+	return nil
+}
+
+// Intrinsic returns the gas a transaction pays before execution: Tx.Base, Tx.PerByte for
+// each of txSize encoded bytes and, for a deploy or upgrade, DeployPerCodeByte and
+// CompilePerCodeByte for each of codeSize uncompressed code bytes (0 for other kinds).
+// The sum saturates at math.MaxUint64, which no gas limit can pay.
+func (s *Schedule) Intrinsic(txSize, codeSize uint64) uint64 {
+	g := s.Tx.Base
+	g = addSat(g, mulSat(txSize, s.Tx.PerByte))
+	g = addSat(g, mulSat(codeSize, s.Tx.DeployPerCodeByte))
+	g = addSat(g, mulSat(codeSize, s.Tx.CompilePerCodeByte))
+	return g
+}
+
+func addSat(a, b uint64) uint64 {
+	s, c := bits.Add64(a, b, 0)
+	if c != 0 {
+		return math.MaxUint64
+	}
+	return s
+}
+
+func mulSat(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	if hi != 0 {
+		return math.MaxUint64
+	}
+	return lo
+}
