@@ -1,0 +1,299 @@
+package types
+
+import (
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/rlp"
+	"github.com/holiman/uint256"
+)
+
+// TxKind says what a transaction does.
+type TxKind uint8
+
+// Transaction kinds, fixed by DESIGN.md.
+const (
+	TxTransfer TxKind = 0 // move value to To
+	TxDeploy   TxKind = 1 // create a contract from Code, run its init with Args
+	TxInvoke   TxKind = 2 // call Method of contract To with Args and Value
+	TxUpgrade  TxKind = 3 // admin only: replace the code of To, run its migrate
+)
+
+func (k TxKind) String() string {
+	switch k {
+	case TxTransfer:
+		return "transfer"
+	case TxDeploy:
+		return "deploy"
+	case TxInvoke:
+		return "invoke"
+	case TxUpgrade:
+		return "upgrade"
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// Size limits of a transaction, enforced by DecodeTx and ValidateBasic so that nothing
+// larger ever reaches the mempool, gossip or execution.
+const (
+	MaxTxSize    = 1 << 20   // encoded transaction, bytes
+	MaxMethodLen = 128       // method name, bytes
+	MaxArgsSize  = 256 << 10 // call arguments, bytes
+	MaxCodeSize  = 900 << 10 // deployed code as sent (raw or gzip), bytes; the VM limits further
+	SignatureLen = 65        // [R || S || V], V in {0, 1}
+)
+
+// Errors returned when a transaction is malformed or wrongly signed.
+var (
+	ErrTxTooLarge       = errors.New("tx too large")
+	ErrInvalidSig       = errors.New("invalid signature")
+	ErrInvalidKind      = errors.New("invalid tx kind")
+	ErrInvalidTxField   = errors.New("invalid tx field")
+	ErrWrongChainID     = errors.New("wrong chain id")
+	errMissingSignature = fmt.Errorf("%w: missing", ErrInvalidSig)
+)
+
+// Tx is a signed transaction: RLP list [chainID, nonce, gasPrice, gasLimit, kind, to,
+// value, method, args, code, sig]. The signature covers keccak256 of the RLP of every field
+// before sig. A Tx is immutable once signed; Hash and Sender are cached.
+type Tx struct {
+	ChainID  uint64
+	Nonce    uint64
+	GasPrice *uint256.Int
+	GasLimit uint64
+	Kind     TxKind
+	To       Address // zero for deploy
+	Value    *uint256.Int
+	Method   string
+	Args     []byte
+	Code     []byte
+	Sig      []byte
+
+	hash   atomic.Pointer[Hash]
+	sender atomic.Pointer[Address]
+}
+
+// txRLP is the wire layout of Tx; unsigned is the same without Sig.
+type txRLP struct {
+	ChainID  uint64
+	Nonce    uint64
+	GasPrice *uint256.Int
+	GasLimit uint64
+	Kind     uint8
+	To       Address
+	Value    *uint256.Int
+	Method   string
+	Args     []byte
+	Code     []byte
+	Sig      []byte
+}
+
+type txUnsignedRLP struct {
+	ChainID  uint64
+	Nonce    uint64
+	GasPrice *uint256.Int
+	GasLimit uint64
+	Kind     uint8
+	To       Address
+	Value    *uint256.Int
+	Method   string
+	Args     []byte
+	Code     []byte
+}
+
+func u256OrZero(v *uint256.Int) *uint256.Int {
+	if v == nil {
+		return new(uint256.Int)
+	}
+	return v
+}
+
+// SigningHash is keccak256 of the RLP of every field before the signature.
+func (tx *Tx) SigningHash() Hash {
+	b, err := rlp.EncodeToBytes(&txUnsignedRLP{
+		tx.ChainID, tx.Nonce, u256OrZero(tx.GasPrice), tx.GasLimit, uint8(tx.Kind), tx.To,
+		u256OrZero(tx.Value), tx.Method, tx.Args, tx.Code,
+	})
+	if err != nil {
+		panic(fmt.Sprintf("types: encode tx: %v", err)) // only fails on unsupported types
+	}
+	return crypto.Keccak256Hash(b)
+}
+
+// Encode returns the canonical RLP encoding of the whole transaction.
+func (tx *Tx) Encode() []byte {
+	b, err := rlp.EncodeToBytes(&txRLP{
+		tx.ChainID, tx.Nonce, u256OrZero(tx.GasPrice), tx.GasLimit, uint8(tx.Kind), tx.To,
+		u256OrZero(tx.Value), tx.Method, tx.Args, tx.Code, tx.Sig,
+	})
+	if err != nil {
+		panic(fmt.Sprintf("types: encode tx: %v", err))
+	}
+	return b
+}
+
+// Hash is keccak256 of the RLP of the whole transaction, signature included.
+func (tx *Tx) Hash() Hash {
+	if h := tx.hash.Load(); h != nil {
+		return *h
+	}
+	h := crypto.Keccak256Hash(tx.Encode())
+	tx.hash.Store(&h)
+	return h
+}
+
+// Size is the length of the transaction's encoding in bytes.
+func (tx *Tx) Size() int { return len(tx.Encode()) }
+
+// Sign signs tx with key, filling Sig. Call it after every other field is set.
+func (tx *Tx) Sign(key *ecdsa.PrivateKey) error {
+	sig, err := crypto.Sign(tx.SigningHash().Bytes(), key)
+	if err != nil {
+		return fmt.Errorf("sign tx: %w", err)
+	}
+	tx.Sig = sig
+	tx.hash.Store(nil)
+	addr := crypto.PubkeyToAddress(key.PublicKey)
+	tx.sender.Store(&addr)
+	return nil
+}
+
+// Sender recovers the signer's address from Sig, enforcing 65 bytes, V in {0,1} and low S.
+// The result is cached; recovery costs about 25 µs.
+func (tx *Tx) Sender() (Address, error) {
+	if a := tx.sender.Load(); a != nil {
+		return *a, nil
+	}
+	addr, err := RecoverAddress(tx.SigningHash(), tx.Sig)
+	if err != nil {
+		return Address{}, err
+	}
+	tx.sender.Store(&addr)
+	return addr, nil
+}
+
+// RecoverAddress returns the address that produced sig over hash. The signature must be
+// 65 bytes [R || S || V] with V in {0, 1}, R and S in range and S in the lower half of the
+// curve order (no malleable signatures).
+func RecoverAddress(hash Hash, sig []byte) (Address, error) {
+	if len(sig) == 0 {
+		return Address{}, errMissingSignature
+	}
+	if len(sig) != SignatureLen {
+		return Address{}, fmt.Errorf("%w: length %d, want %d", ErrInvalidSig, len(sig), SignatureLen)
+	}
+	r, s := new(uint256.Int).SetBytes(sig[:32]), new(uint256.Int).SetBytes(sig[32:64])
+	if !crypto.ValidateSignatureValues(sig[64], r.ToBig(), s.ToBig(), true) {
+		return Address{}, fmt.Errorf("%w: r, s or v out of range (high S?)", ErrInvalidSig)
+	}
+	pub, err := crypto.SigToPub(hash.Bytes(), sig)
+	if err != nil {
+		return Address{}, fmt.Errorf("%w: %v", ErrInvalidSig, err)
+	}
+	return crypto.PubkeyToAddress(*pub), nil
+}
+
+// ValidateBasic checks everything about tx that needs no state: sizes, kind, the fields
+// each kind requires and forbids, the chain id and the signature. It recovers the sender.
+func (tx *Tx) ValidateBasic(chainID uint64) error {
+	if tx.ChainID != chainID {
+		return fmt.Errorf("%w: tx has %d, chain is %d", ErrWrongChainID, tx.ChainID, chainID)
+	}
+	if err := tx.validateFields(); err != nil {
+		return err
+	}
+	if _, err := tx.Sender(); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (tx *Tx) validateFields() error {
+	if len(tx.Method) > MaxMethodLen {
+		return fmt.Errorf("%w: method is %d bytes, limit %d", ErrInvalidTxField, len(tx.Method), MaxMethodLen)
+	}
+	if len(tx.Args) > MaxArgsSize {
+		return fmt.Errorf("%w: args are %d bytes, limit %d", ErrInvalidTxField, len(tx.Args), MaxArgsSize)
+	}
+	if len(tx.Code) > MaxCodeSize {
+		return fmt.Errorf("%w: code is %d bytes, limit %d", ErrInvalidTxField, len(tx.Code), MaxCodeSize)
+	}
+	var zero Address
+	switch tx.Kind {
+	case TxTransfer:
+		if tx.Method != "" || len(tx.Args) != 0 || len(tx.Code) != 0 {
+			return fmt.Errorf("%w: transfer takes no method, args or code", ErrInvalidTxField)
+		}
+	case TxDeploy:
+		if tx.To != zero {
+			return fmt.Errorf("%w: deploy must have an empty to", ErrInvalidTxField)
+		}
+		if len(tx.Code) == 0 {
+			return fmt.Errorf("%w: deploy without code", ErrInvalidTxField)
+		}
+		if tx.Method != "" {
+			return fmt.Errorf("%w: deploy takes no method", ErrInvalidTxField)
+		}
+	case TxInvoke:
+		if tx.Method == "" {
+			return fmt.Errorf("%w: invoke without method", ErrInvalidTxField)
+		}
+		if len(tx.Code) != 0 {
+			return fmt.Errorf("%w: invoke takes no code", ErrInvalidTxField)
+		}
+	case TxUpgrade:
+		if tx.To == zero {
+			return fmt.Errorf("%w: upgrade without contract address", ErrInvalidTxField)
+		}
+		if len(tx.Code) == 0 {
+			return fmt.Errorf("%w: upgrade without code", ErrInvalidTxField)
+		}
+		if tx.Method != "" {
+			return fmt.Errorf("%w: upgrade takes no method", ErrInvalidTxField)
+		}
+	default:
+		return fmt.Errorf("%w: %d", ErrInvalidKind, uint8(tx.Kind))
+	}
+	return nil
+}
+
+// DecodeTx strictly decodes a transaction: canonical RLP only, no trailing bytes, size
+// limits, a known kind with well-formed fields. It does not check the signature (see
+// ValidateBasic), so it is cheap enough to run on every gossiped byte.
+func DecodeTx(b []byte) (*Tx, error) {
+	if len(b) > MaxTxSize {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTxTooLarge, len(b), MaxTxSize)
+	}
+	var w txRLP
+	if err := rlp.DecodeBytes(b, &w); err != nil {
+		return nil, fmt.Errorf("decode tx: %w", err)
+	}
+	tx := &Tx{
+		ChainID: w.ChainID, Nonce: w.Nonce, GasPrice: w.GasPrice, GasLimit: w.GasLimit,
+		Kind: TxKind(w.Kind), To: w.To, Value: w.Value, Method: w.Method, Args: w.Args,
+		Code: w.Code, Sig: w.Sig,
+	}
+	if err := tx.validateFields(); err != nil {
+		return nil, fmt.Errorf("decode tx: %w", err)
+	}
+	if len(tx.Sig) != SignatureLen {
+		return nil, fmt.Errorf("decode tx: %w: length %d, want %d", ErrInvalidSig, len(tx.Sig), SignatureLen)
+	}
+	// The encoding must be canonical: re-encoding gives the same bytes, so one tx has one hash.
+	if enc := tx.Encode(); len(enc) != len(b) {
+		return nil, fmt.Errorf("decode tx: non-canonical encoding")
+	}
+	h := crypto.Keccak256Hash(b)
+	tx.hash.Store(&h)
+	return tx, nil
+}
+
+// ContractAddress is the address of the contract deployed by sender with nonce:
+// keccak256(RLP[sender, nonce])[12:].
+func ContractAddress(sender Address, nonce uint64) Address {
+	b, _ := rlp.EncodeToBytes([]any{sender, nonce})
+	return Address(crypto.Keccak256(b)[12:])
+}
