@@ -257,7 +257,9 @@ func (r *recorder) AddBalance(a types.Address, v *uint256.Int) {
 func (r *recorder) SetNonce(a types.Address, n uint64) {
 	r.w = append(r.w, write{"nonce", a, uint256.NewInt(n).Dec(), ""})
 }
-func (r *recorder) SetCode(a types.Address, c []byte) { r.w = append(r.w, write{"code", a, string(c), ""}) }
+func (r *recorder) SetCode(a types.Address, c []byte) {
+	r.w = append(r.w, write{"code", a, string(c), ""})
+}
 func (r *recorder) SetAdmin(a, admin types.Address) {
 	r.w = append(r.w, write{"admin", a, admin.Hex(), ""})
 }
