@@ -1,0 +1,86 @@
+package mempool
+
+import (
+	"github.com/holiman/uint256"
+	"github.com/wnode/wnode/gas"
+	"github.com/wnode/wnode/types"
+)
+
+// AccountState is what the pool needs to know about accounts. The chain implements it over
+// its latest committed state. The pool calls it with its own lock held, so an
+// implementation must not call back into the pool; it is never called concurrently by one
+// pool.
+type AccountState interface {
+	// Nonce is the nonce the account's next transaction must carry.
+	Nonce(addr types.Address) uint64
+	// Balance is the account's balance; the pool does not modify the result.
+	Balance(addr types.Address) *uint256.Int
+}
+
+// Defaults used by New for the zero fields of a Config.
+const (
+	DefaultMaxTxs        = 10_000
+	DefaultMaxPerAccount = 1_000
+	DefaultMaxTxBytes    = types.MaxTxSize
+	DefaultMaxBytes      = 64 << 20
+	DefaultPriceBump     = 10
+	DefaultQueuedTTL     = 600
+)
+
+// Config bounds the pool. Zero fields take the defaults above (MaxTxGas 0 means no limit,
+// a nil MinGasPrice accepts any price, a nil Schedule means gas.Default()).
+type Config struct {
+	// ChainID of the chain; transactions for any other chain are rejected.
+	ChainID uint64
+	// MaxTxs bounds the number of transactions in the pool.
+	MaxTxs int
+	// MaxBytes bounds the sum of the encoded sizes of the transactions in the pool.
+	MaxBytes int
+	// MaxPerAccount bounds the transactions of one sender: a nonce must be below the
+	// account nonce + MaxPerAccount. A load generator sending thousands of transactions
+	// from one account needs a large value.
+	MaxPerAccount int
+	// MaxTxBytes bounds the encoded size of one transaction.
+	MaxTxBytes int
+	// MaxTxGas bounds the gas limit of one transaction; set it to the block gas limit,
+	// since a transaction that cannot fit a block would stay in the pool forever.
+	MaxTxGas uint64
+	// MinGasPrice is the lowest gas price accepted.
+	MinGasPrice *uint256.Int
+	// PriceBump is the percentage by which a replacement must raise the gas price.
+	PriceBump uint64
+	// QueuedTTL is the number of blocks a transaction may wait behind a nonce gap before
+	// Update drops it.
+	QueuedTTL uint64
+	// Schedule prices the intrinsic gas every transaction must cover.
+	Schedule *gas.Schedule
+}
+
+// withDefaults returns c with its zero fields filled in.
+func (c Config) withDefaults() Config {
+	if c.MaxTxs <= 0 {
+		c.MaxTxs = DefaultMaxTxs
+	}
+	if c.MaxBytes <= 0 {
+		c.MaxBytes = DefaultMaxBytes
+	}
+	if c.MaxPerAccount <= 0 {
+		c.MaxPerAccount = DefaultMaxPerAccount
+	}
+	if c.MaxTxBytes <= 0 {
+		c.MaxTxBytes = DefaultMaxTxBytes
+	}
+	if c.MinGasPrice == nil {
+		c.MinGasPrice = new(uint256.Int)
+	}
+	if c.PriceBump == 0 {
+		c.PriceBump = DefaultPriceBump
+	}
+	if c.QueuedTTL == 0 {
+		c.QueuedTTL = DefaultQueuedTTL
+	}
+	if c.Schedule == nil {
+		c.Schedule = gas.Default()
+	}
+	return c
+}

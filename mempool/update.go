@@ -1,0 +1,76 @@
+package mempool
+
+import (
+	"slices"
+	"sort"
+
+	"github.com/wnode/wnode/types"
+)
+
+// Update brings the pool to the state after a block: st is the new latest state and
+// committed the block's txs. It drops the committed txs and every tx whose nonce the
+// state has passed, rereads the nonce and balance of every account with txs in the pool,
+// drops the highest nonces of an account whose balance no longer covers all its txs,
+// drops txs that waited behind a gap for QueuedTTL blocks, and promotes txs whose gap
+// is now filled. Nothing is sent to subscribers. Cost: two AccountState reads per account
+// in the pool plus time linear in the pool's size, under the write lock.
+func (p *Pool) Update(st AccountState, committed []*types.Tx) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.state = st
+	p.height++
+	// Committed txs normally fall below the new nonces; removing them by hash as well keeps
+	// them out of the next block even if st lags behind.
+	for _, tx := range committed {
+		if e := p.all[tx.Hash()]; e != nil {
+			a := p.accounts[e.sender]
+			p.remove(a, e)
+			p.place(a)
+		}
+	}
+	for _, a := range p.accounts {
+		p.resync(a)
+	}
+}
+
+// remove takes e out of a wherever it is; the txs after it become queued. The caller
+// places a afterwards.
+func (p *Pool) remove(a *account, e *entry) {
+	i, _ := a.find(e.nonce)
+	a.txs = slices.Delete(a.txs, i, i+1)
+	if i < a.pending {
+		p.pending -= a.pending - i
+		a.pending = i
+	}
+	p.forget(a, e)
+}
+
+// resync rereads a's nonce and balance from p.state and drops what they rule out.
+func (p *Pool) resync(a *account) {
+	oldPending := a.pending
+	a.nonce = p.state.Nonce(a.addr)
+	a.balance.Set(u256(p.state.Balance(a.addr)))
+
+	stale := sort.Search(len(a.txs), func(i int) bool { return a.txs[i].nonce >= a.nonce })
+	for _, e := range a.txs[:stale] {
+		p.forget(a, e)
+	}
+	a.txs = slices.Delete(a.txs, 0, stale)
+	a.pending = a.countPending(0)
+
+	if p.height >= p.cfg.QueuedTTL {
+		expired := p.height - p.cfg.QueuedTTL
+		a.txs = slices.DeleteFunc(a.txs, func(e *entry) bool {
+			if e.nonce >= a.nonce+uint64(a.pending) && e.height <= expired {
+				p.forget(a, e)
+				return true
+			}
+			return false
+		})
+	}
+	for a.cost.Gt(&a.balance) {
+		p.dropTail(a)
+	}
+	p.pending += a.pending - oldPending
+	p.place(a)
+}
