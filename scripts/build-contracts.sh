@@ -11,7 +11,8 @@
 #
 # Every module is linked with fixed flags, then round-tripped through wasm2wat/wat2wasm,
 # which drops all custom sections (name, producers, debug info), re-encodes LEB128s
-# minimally and lets us drop the __heap_base/__data_end exports that rustc always adds.
+# minimally and lets us drop the __heap_base/__data_end exports that rustc always adds
+# and the funcref table wasm-ld always emits, when the code never uses it.
 # The output depends only on the sources and the toolchain versions, not on the
 # checkout's path or the time.
 set -euo pipefail
@@ -43,8 +44,12 @@ finish() {
   local raw="$1" dest="$2"
   mkdir -p "$(dirname "$dest")"
   wasm2wat "$raw" -o "$TMP/m.wat"
-  grep -Ev '^ *\(export "__(heap_base|data_end)" \(global [0-9]+\)\)$' "$TMP/m.wat" \
-    >"$TMP/m2.wat" || true
+  local drop='^ *\(export "__(heap_base|data_end)" \(global [0-9]+\)\)$'
+  # wasm-ld always emits a funcref table; drop it when nothing uses it.
+  if ! grep -Eq 'call_indirect|\(elem|table\.' "$TMP/m.wat"; then
+    drop="$drop|^ *\(table \(;0;\) [0-9]+ [0-9]+ funcref\)$"
+  fi
+  grep -Ev "$drop" "$TMP/m.wat" >"$TMP/m2.wat" || true
   wat2wasm "$TMP/m2.wat" -o "$dest"
   wasm-validate "$dest"
   echo "built $(realpath --relative-to="$OUT" "$dest") ($(wc -c <"$dest") bytes)"
