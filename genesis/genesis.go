@@ -410,6 +410,9 @@ func (g *Genesis) Validate() error {
 	if len(g.Validators) == 0 {
 		bad("no validators")
 	}
+	if len(g.Validators) > types.MaxValidators {
+		bad("%d validators, limit %d", len(g.Validators), types.MaxValidators)
+	}
 	seenVal := map[types.Address]int{}
 	var totalPower uint64
 	for i := range g.Validators {
@@ -433,8 +436,8 @@ func (g *Genesis) Validate() error {
 			bad("validators[%d] (%s): power is 0", i, addr)
 		}
 		// Keep the total far from overflow so that 2/3 thresholds are exact.
-		if totalPower += v.Power; totalPower > MaxTotalPower || v.Power > MaxTotalPower {
-			bad("validators: total power exceeds %d", uint64(MaxTotalPower))
+		if totalPower += v.Power; totalPower > types.MaxTotalPower || v.Power > types.MaxTotalPower {
+			bad("validators: total power exceeds %d", uint64(types.MaxTotalPower))
 		}
 	}
 
@@ -490,10 +493,6 @@ func (g *Genesis) Validate() error {
 	}
 	return errors.Join(errs...)
 }
-
-// MaxTotalPower bounds the validators' summed voting power (as in CometBFT, so that
-// power arithmetic never overflows int64).
-const MaxTotalPower = 1<<60 - 1
 
 // Storage limits, equal to the state package's (state.MaxStorageKeySize and
 // state.MaxStorageValueSize), repeated here because genesis sits below state.
@@ -612,6 +611,23 @@ func (g *Genesis) InitialState(w StateWriter) {
 			w.SetStorage(c.Address, e.Key, e.Value)
 		}
 	}
+}
+
+// ValidatorSet returns the initial validator set. Call it after Validate.
+func (g *Genesis) ValidatorSet() (*types.ValidatorSet, error) {
+	vals := make([]types.Validator, len(g.Validators))
+	for i, v := range g.Validators {
+		tv, err := types.NewValidator(v.PubKey, v.Power)
+		if err != nil {
+			return nil, fmt.Errorf("%w: validators[%d]: %w", ErrInvalid, i, err)
+		}
+		vals[i] = tv
+	}
+	vs, err := types.NewValidatorSet(vals)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return vs, nil
 }
 
 // PubKeys returns the validators' public keys, in order. Call it after Validate.

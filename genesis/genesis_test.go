@@ -320,3 +320,14 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestValidatorSet(t *testing.T) {
+	g := loadTestGenesis(t)
+	vs, err := g.ValidatorSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vs.Len() != 2 || vs.TotalPower() != 15 || vs.Power(g.Validators[1].Address) != 5 {
+		t.Fatalf("validator set: %d members, power %d", vs.Len(), vs.TotalPower())
+	}
+}
