@@ -474,3 +474,80 @@ func TestExports(t *testing.T) {
 		}
 	}
 }
+
+// TestRustSDK runs sdk/rust/testdata/sdktest.wasm, which calls every wrapper of the
+// Rust SDK.
+func TestRustSDK(t *testing.T) {
+	c := newChain(t)
+	s, e := addr{15}, addr{16}
+	c.deploy(s, "../sdk/rust/testdata/sdktest.wasm")
+	c.deploy(e, testdata+"echo.wasm")
+	caller := addr{0xcc}
+	callAs := func(method string, in []byte) []byte {
+		t.Helper()
+		out, err := c.callFrom(caller, s, method, in)
+		if err != nil {
+			t.Fatalf("%s: %v", method, err)
+		}
+		return out
+	}
+
+	big := bytes.Repeat([]byte("0123456789"), 1000)
+	wantBytes(t, "echo", callAs("echo", big), big)
+	wantBytes(t, "echo empty", callAs("echo", nil), nil)
+	for _, v := range [][]byte{nil, []byte("small"), bytes.Repeat([]byte{7}, 64), bytes.Repeat([]byte{8}, 65), big} {
+		wantBytes(t, "store", callAs("store", cat([]byte{2, 'k', '1'}, v)), v)
+		wantBytes(t, "storage", c.storage[s]["k1"], v)
+		wantBytes(t, "load", callAs("load", []byte("k1")), cat([]byte{1}, v))
+	}
+	callAs("delete", []byte("k1"))
+	wantBytes(t, "load deleted", callAs("load", []byte("k1")), []byte{0})
+
+	wantBytes(t, "who", callAs("who", nil), cat(caller[:], c.origin[:], s[:]))
+	wantBytes(t, "env", callAs("env", nil), cat(be64(uint64(c.height)), be64(uint64(c.time)), make([]byte, 32), []byte{1}))
+
+	sh := sha256.Sum256([]byte("abc"))
+	wantBytes(t, "hashes", callAs("hashes", []byte("abc")), cat(sh[:], crypto.Keccak256([]byte("abc"))))
+
+	key, err := crypto.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash := crypto.Keccak256([]byte("m"))
+	sig, err := crypto.Sign(hash, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer := crypto.PubkeyToAddress(key.PublicKey)
+	wantBytes(t, "recover", callAs("recover", cat(hash, sig)), cat([]byte{1}, signer[:]))
+	sig[64] = 7
+	wantBytes(t, "recover bad", callAs("recover", cat(hash, sig)), []byte{0})
+
+	callAs("emit", []byte("payload"))
+	if ev := c.events[len(c.events)-1]; ev.topic != "sdk" || string(ev.data) != "payload" || ev.contract != s {
+		t.Fatalf("event %+v", ev)
+	}
+
+	wantBytes(t, "call ok", callAs("call", cat(e[:], []byte{4}, []byte("echo"), []byte("hi"))), []byte("\x00hi"))
+	wantBytes(t, "call revert", callAs("call", cat(s[:], []byte{4}, []byte("fail"), []byte("no"))),
+		[]byte("\x01\x00\x00\x00\x01no"))
+	c.mustRevert(s, "call", cat(e[:], []byte{9}), "bad input")
+
+	ones := bytes.Repeat([]byte{0xff}, 32)
+	wantBytes(t, "amounts", callAs("amounts", cat(amount(5), amount(3))), cat(amount(8), amount(2)))
+	wantBytes(t, "amounts overflow", callAs("amounts", cat(ones, amount(1))), cat(ones, bytes.Repeat([]byte{0xff}, 31), []byte{0xfe}))
+	wantBytes(t, "amounts underflow", callAs("amounts", cat(amount(3), amount(5))), cat(amount(8), ones))
+	carry := cat(make([]byte, 23), []byte{1}, make([]byte, 8))
+	wantBytes(t, "amounts carry", callAs("amounts", cat(amount(math.MaxUint64), amount(1))), cat(carry, amount(math.MaxUint64-1)))
+	wantBytes(t, "amounts borrow", callAs("amounts", cat(carry, amount(1))), cat(cat(make([]byte, 23), []byte{1}, amount(1)[24:]), amount(math.MaxUint64)))
+
+	for _, n := range []uint32{0, 1, 9, 70000, 300000} {
+		wantBytes(t, "alloc", callAs("alloc", binary.BigEndian.AppendUint32(nil, n)), cat(binary.BigEndian.AppendUint32(nil, n), []byte{1}))
+	}
+	c.mustRevert(s, "panic", []byte("x"), "panic")
+	c.mustRevert(s, "fail", []byte("why"), "why")
+	wantBytes(t, "transfer", callAs("transfer", cat(caller[:], amount(0))), []byte{0})
+	wantBytes(t, "transfer fails", callAs("transfer", cat(caller[:], amount(1))), []byte{1, 0, 0, 0, 1})
+	c.balances[caller] = [32]byte(amount(9))
+	wantBytes(t, "balance", callAs("balance", caller[:]), amount(9))
+}

@@ -23,7 +23,7 @@ err() {
 }
 
 mapfile -t built < <(cd "$TMP/out" && find . -name '*.wasm' | sed 's|^\./||' | sort)
-mapfile -t committed < <(git ls-files -- 'examples/*.wasm' 'vm/testdata/c/*.wasm' | sort)
+mapfile -t committed < <(git ls-files -- 'examples/*.wasm' 'vm/testdata/c/*.wasm' 'sdk/*.wasm' | sort)
 
 for f in "${built[@]}"; do
   if [[ ! -f "$f" ]]; then

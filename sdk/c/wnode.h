@@ -85,7 +85,8 @@ WNODE_IMPORT(emit)
 void wnode_emit(const void *topic, int32_t topic_len, const void *data, int32_t data_len);
 
 /* Calls method m of the contract at addr20 with args, attaching value32 (32-byte BE)
- * and at most `gas` gas. Returns 0 on success. A failed callee's changes are undone and
+ * and at most `gas` gas (<= 0: as much as the host allows — all but 1/64 of what is
+ * left, EIP-150 style). Returns 0 on success. A failed callee's changes are undone and
  * the caller goes on. The callee's output is then read with result_size/result_read. */
 WNODE_IMPORT(call)
 int32_t wnode_call(const void *addr20, const void *m, int32_t m_len, const void *args,
@@ -186,9 +187,10 @@ static inline void *wnode_alloc(size_t n) {
   uintptr_t p = (wnode_heap_top + 7u) & ~(uintptr_t)7u;
   if (n > UINTPTR_MAX - p) wnode_revert("out of memory");
   uintptr_t end = p + n;
-  uintptr_t have = __builtin_wasm_memory_size(0) * 65536u;
+  /* 64-bit: 65536 pages * 64 KiB is 2^32, which does not fit a wasm32 uintptr_t. */
+  uint64_t have = (uint64_t)__builtin_wasm_memory_size(0) * 65536u;
   if (end > have) {
-    uintptr_t pages = (end - have + 65535u) / 65536u;
+    size_t pages = (size_t)(((uint64_t)end - have + 65535u) / 65536u);
     if (__builtin_wasm_memory_grow(0, pages) == (size_t)-1) wnode_revert("out of memory");
   }
   wnode_heap_top = end;

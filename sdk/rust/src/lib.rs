@@ -24,11 +24,14 @@
 //! Build without cargo (see `scripts/build-contracts.sh` for the exact flags):
 //!
 //! ```text
-//! rustc --edition 2021 --crate-type rlib --target wasm32-unknown-unknown -O \
+//! rustc --edition 2021 --crate-type rlib --target wasm32-unknown-unknown -C opt-level=s \
 //!       --crate-name wnode sdk/rust/src/lib.rs -o libwnode.rlib
-//! rustc --edition 2021 --crate-type cdylib --target wasm32-unknown-unknown -O \
-//!       --extern wnode=libwnode.rlib counter.rs -o counter.wasm
+//! rustc --edition 2021 --crate-type cdylib --target wasm32-unknown-unknown -C opt-level=s \
+//!       -C lto --extern wnode=libwnode.rlib counter.rs -o counter.wasm
 //! ```
+//!
+//! `-C lto` matters: without it, any bounds check links libcore's panic formatting
+//! (about 3.5 KiB) even though the panic handler never formats.
 #![no_std]
 
 /// A 20-byte account or contract address.
@@ -88,7 +91,7 @@ extern "C" {
 // End of the bump heap; 0 until the first allocation. Contracts are single-threaded.
 static mut HEAP_TOP: usize = 0;
 
-const PAGE: usize = 65536;
+const PAGE: u64 = 65536;
 
 /// Returns `n` bytes of fresh zeroed memory (8-byte aligned), growing the memory as
 /// needed; reverts with "out of memory" when it cannot. Never freed: each call starts from
@@ -105,9 +108,10 @@ pub fn alloc_bytes(n: usize) -> &'static mut [u8] {
             Some(e) => e,
             None => revert("out of memory"),
         };
-        let have = core::arch::wasm32::memory_size(0) * PAGE;
-        if end > have {
-            let pages = (end - have + PAGE - 1) / PAGE;
+        // u64: 65536 pages * 64 KiB is 2^32, which does not fit a wasm32 usize.
+        let have = core::arch::wasm32::memory_size(0) as u64 * PAGE;
+        if end as u64 > have {
+            let pages = ((end as u64 - have + PAGE - 1) / PAGE) as usize;
             if core::arch::wasm32::memory_grow(0, pages) == usize::MAX {
                 revert("out of memory");
             }
@@ -291,7 +295,8 @@ pub struct CallError {
 }
 
 /// Calls `method` of the contract at `to` with `args`, attaching `value` and at most
-/// `gas` gas. Returns the callee's output. A failed callee's changes are undone; this
+/// `gas` gas (0: as much as the host allows — all but 1/64 of what is left, EIP-150
+/// style). Returns the callee's output. A failed callee's changes are undone; this
 /// contract goes on.
 pub fn call(
     to: &Address,
