@@ -1,0 +1,109 @@
+package state
+
+import (
+	"encoding/binary"
+
+	"github.com/wnode/wnode/types"
+)
+
+// Pebble layout. Every key of the state starts with KeyPrefix, so the state shares one
+// Pebble database with the chain's block store, which must not use keys starting with it.
+//
+//	's' 'n' version(8) depth(2) path             tree node written at version; path = first depth*b bits of the key hash, zero padded to bytes
+//	's' 'v' keyHash(32) ^version(8)              value record: 0x01 || value, or 0x00 (deleted at version)
+//	's' 'x' staleSince(8) key                    stale index: key (a node or value record) is not part of versions >= staleSince
+//	's' 'r' version(8)                           root record of version: kind(1) || nodeVersion(8) || hash(32)
+//	's' 'm'                                      metadata: format(1) || radixBits(1)
+//
+// Versions are big-endian so a version's nodes are one contiguous, append-only key range
+// (cheap for an LSM: new nodes never overlap old sstables). Value records store the
+// complemented version, so a read at version v is one SeekGE(keyHash || ^v): it lands on
+// the newest record at or below v.
+const KeyPrefix byte = 's'
+
+const (
+	tagNode  = 'n'
+	tagValue = 'v'
+	tagStale = 'x'
+	tagRoot  = 'r'
+	tagMeta  = 'm'
+)
+
+// pathBytes returns the number of bytes of a path of depth nibbles of b bits.
+func pathBytes(depth, b int) int { return (depth*b + 7) / 8 }
+
+// nodeKey returns the Pebble key of the node at (version, depth) on keyHash's path.
+func nodeKey(version uint64, depth int, keyHash *types.Hash, r radix) []byte {
+	nb := pathBytes(depth, r.b)
+	k := make([]byte, 0, 2+8+2+nb)
+	k = append(k, KeyPrefix, tagNode)
+	k = binary.BigEndian.AppendUint64(k, version)
+	k = binary.BigEndian.AppendUint16(k, uint16(depth))
+	k = append(k, keyHash[:nb]...)
+	if rem := (depth * r.b) % 8; rem != 0 {
+		k[len(k)-1] &= byte(0xff << (8 - rem))
+	}
+	return k
+}
+
+// valueKey returns the Pebble key of keyHash's value record written at version.
+func valueKey(keyHash *types.Hash, version uint64) []byte {
+	k := make([]byte, 0, 2+32+8)
+	k = append(k, KeyPrefix, tagValue)
+	k = append(k, keyHash[:]...)
+	return binary.BigEndian.AppendUint64(k, ^version)
+}
+
+// staleKey returns the stale-index key recording that key leaves the tree at version.
+func staleKey(version uint64, key []byte) []byte {
+	k := make([]byte, 0, 2+8+len(key))
+	k = append(k, KeyPrefix, tagStale)
+	k = binary.BigEndian.AppendUint64(k, version)
+	return append(k, key...)
+}
+
+func rootKey(version uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{KeyPrefix, tagRoot}, version)
+}
+
+var metaKey = []byte{KeyPrefix, tagMeta}
+
+// withDigit returns h with the digit at depth set to d (the bits after it keep their value,
+// which nodeKey ignores).
+func (r radix) withDigit(h types.Hash, depth, d int) types.Hash {
+	off := depth * r.b
+	shift := 8 - r.b - (off & 7)
+	mask := byte((1<<r.b)-1) << shift
+	h[off>>3] = h[off>>3]&^mask | byte(d)<<shift
+	return h
+}
+
+// Root record kinds.
+const (
+	rootEmpty    = 0
+	rootLeaf     = 1
+	rootInternal = 2
+)
+
+// rootRecord is a version's root: the stored node at depth 0 (if any) and its hash.
+type rootRecord struct {
+	kind    uint8
+	version uint64 // version of the stored root node
+	hash    types.Hash
+}
+
+func (r rootRecord) encode() []byte {
+	b := make([]byte, 0, 41)
+	b = append(b, r.kind)
+	b = binary.BigEndian.AppendUint64(b, r.version)
+	return append(b, r.hash[:]...)
+}
+
+func decodeRoot(b []byte) (rootRecord, error) {
+	if len(b) != 41 || b[0] > rootInternal {
+		return rootRecord{}, errBadNode
+	}
+	r := rootRecord{kind: b[0], version: binary.BigEndian.Uint64(b[1:9])}
+	copy(r.hash[:], b[9:])
+	return r, nil
+}

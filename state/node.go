@@ -1,0 +1,164 @@
+package state
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/bits"
+
+	"github.com/wnode/wnode/types"
+)
+
+// Stored nodes. The binary tree is stored in nodes of radix R = 2^b (b = radixBits): one
+// stored internal node holds b levels of the binary tree, like Jellyfish's 16-ary nodes
+// (b = 4). A node is addressed by the version that wrote it and its path (the first
+// depth*b bits of the key hashes below it); a parent records each child's version and hash.
+//
+// Invariant: every stored internal node has at least two leaves below it, so a leaf always
+// sits at the shallowest depth where its path is unique and the stored tree is a
+// partition of the canonical binary tree.
+
+// child is a parent's reference to a stored child node.
+type child struct {
+	version uint64
+	hash    types.Hash
+	leaf    bool
+}
+
+// node is a decoded stored node: a leaf or an internal node.
+type node struct {
+	leaf bool
+
+	// Leaf.
+	keyHash, valueHash types.Hash
+	valueVersion       uint64 // version whose value record holds this value
+
+	// Internal: present/leaves are bitmaps over the R children.
+	present, leaves uint16
+	children        []child // len R
+}
+
+// radix describes the stored node fan-out: b bits per node level, R = 1<<b children.
+type radix struct {
+	b int
+}
+
+func (r radix) size() int     { return 1 << r.b }
+func (r radix) maxDepth() int { return 256 / r.b }
+
+// digit returns the child index of key hash h at node depth d.
+func (r radix) digit(h *types.Hash, d int) int {
+	off := d * r.b
+	return int(h[off>>3]>>(8-r.b-(off&7))) & (r.size() - 1)
+}
+
+// childHash returns the hash of the binary subtree over children [lo, hi) of n: empty
+// ranges hash to EmptyRoot, a range holding a single leaf is that leaf (it is lifted),
+// anything else is an inner hash of its halves.
+func (n *node) hashRange(h *hasher, lo, hi int) types.Hash {
+	mask := rangeMask(lo, hi)
+	switch cnt := bits.OnesCount16(n.present & mask); {
+	case cnt == 0:
+		return EmptyRoot
+	case hi-lo == 1 || (cnt == 1 && n.leaves&mask != 0):
+		return n.children[bits.TrailingZeros16(n.present&mask)].hash
+	}
+	mid := (lo + hi) / 2
+	return h.inner(n.hashRange(h, lo, mid), n.hashRange(h, mid, hi))
+}
+
+func rangeMask(lo, hi int) uint16 { return uint16((1<<hi)-1) &^ uint16((1<<lo)-1) }
+
+// hash returns n's hash: the leaf hash, or the root of its binary subtree.
+func (n *node) hash(h *hasher, r radix) types.Hash {
+	if n.leaf {
+		return h.leaf(n.keyHash, n.valueHash)
+	}
+	return n.hashRange(h, 0, r.size())
+}
+
+const (
+	nodeLeaf     = 0x00
+	nodeInternal = 0x01
+)
+
+// encode appends n's stored form to dst:
+//
+//	leaf:     0x00 || keyHash || valueHash || uvarint(valueVersion)
+//	internal: 0x01 || present (2 B) || leaves (2 B) || per present child in order: uvarint(version) || hash
+func (n *node) encode(dst []byte) []byte {
+	if n.leaf {
+		dst = append(dst, nodeLeaf)
+		dst = append(dst, n.keyHash[:]...)
+		dst = append(dst, n.valueHash[:]...)
+		return binary.AppendUvarint(dst, n.valueVersion)
+	}
+	dst = append(dst, nodeInternal)
+	dst = binary.BigEndian.AppendUint16(dst, n.present)
+	dst = binary.BigEndian.AppendUint16(dst, n.leaves)
+	for i := range n.children {
+		if n.present&(1<<i) != 0 {
+			dst = binary.AppendUvarint(dst, n.children[i].version)
+			dst = append(dst, n.children[i].hash[:]...)
+		}
+	}
+	return dst
+}
+
+var errBadNode = errors.New("state: corrupt tree node")
+
+// decodeNode decodes a stored node of radix r.
+func decodeNode(b []byte, r radix) (*node, error) {
+	if len(b) == 0 {
+		return nil, errBadNode
+	}
+	n := new(node)
+	switch b[0] {
+	case nodeLeaf:
+		if len(b) < 65 {
+			return nil, errBadNode
+		}
+		n.leaf = true
+		copy(n.keyHash[:], b[1:33])
+		copy(n.valueHash[:], b[33:65])
+		v, k := binary.Uvarint(b[65:])
+		if k <= 0 || 65+k != len(b) {
+			return nil, errBadNode
+		}
+		n.valueVersion = v
+		return n, nil
+	case nodeInternal:
+		if len(b) < 5 {
+			return nil, errBadNode
+		}
+		n.present = binary.BigEndian.Uint16(b[1:])
+		n.leaves = binary.BigEndian.Uint16(b[3:])
+		if n.leaves&^n.present != 0 || (r.size() < 16 && n.present>>r.size() != 0) {
+			return nil, errBadNode
+		}
+		n.children = make([]child, r.size())
+		b = b[5:]
+		for i := range n.children {
+			if n.present&(1<<i) == 0 {
+				continue
+			}
+			v, k := binary.Uvarint(b)
+			if k <= 0 || len(b) < k+32 {
+				return nil, errBadNode
+			}
+			n.children[i] = child{version: v, leaf: n.leaves&(1<<i) != 0}
+			copy(n.children[i].hash[:], b[k:k+32])
+			b = b[k+32:]
+		}
+		if len(b) != 0 {
+			return nil, errBadNode
+		}
+		return n, nil
+	}
+	return nil, fmt.Errorf("%w: kind %#x", errBadNode, b[0])
+}
+
+// approxSize estimates n's memory footprint for the node cache.
+func (n *node) approxSize() int {
+	return 120 + len(n.children)*48
+}

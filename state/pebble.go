@@ -1,0 +1,70 @@
+package state
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// PebbleOptions returns the Pebble options wnode uses for its one database per node:
+// a 128 MiB block cache (the tree's upper levels and recent values stay hot), 64 MiB
+// memtables (a block of 10k writes fits in one), the newest format, and Pebble's
+// informational logging routed to slog at debug level. fs nil means the OS file system.
+// The caller must Unref opts.Cache after opening the database.
+func PebbleOptions(fs vfs.FS) *pebble.Options {
+	o := &pebble.Options{
+		Cache:              pebble.NewCache(128 << 20),
+		MemTableSize:       64 << 20,
+		FormatMajorVersion: pebble.FormatNewest,
+		Logger:             slogLogger{},
+		FS:                 fs,
+	}
+	return o
+}
+
+// OpenPebble opens (creating if needed) the Pebble database in dir with PebbleOptions.
+// The node opens <datadir>/db once and shares it between the chain's block store and the
+// state. The caller closes it.
+func OpenPebble(dir string) (*pebble.DB, error) {
+	o := PebbleOptions(nil)
+	defer o.Cache.Unref()
+	db, err := pebble.Open(dir, o)
+	if err != nil {
+		return nil, fmt.Errorf("open pebble %s: %w", dir, err)
+	}
+	return db, nil
+}
+
+// OpenMemPebble opens an empty in-memory Pebble database, for tests and tools.
+func OpenMemPebble() (*pebble.DB, error) {
+	o := PebbleOptions(vfs.NewMem())
+	o.Cache.Unref()
+	o.Cache = pebble.NewCache(8 << 20)
+	o.MemTableSize = 4 << 20
+	defer o.Cache.Unref()
+	db, err := pebble.Open("", o)
+	if err != nil {
+		return nil, fmt.Errorf("open in-memory pebble: %w", err)
+	}
+	return db, nil
+}
+
+// slogLogger sends Pebble's log lines to slog: information at debug level (Pebble is
+// chatty), errors at error level.
+type slogLogger struct{}
+
+func (slogLogger) Infof(format string, args ...any) {
+	slog.Debug(fmt.Sprintf(format, args...), "component", "pebble")
+}
+
+func (slogLogger) Errorf(format string, args ...any) {
+	slog.Error(fmt.Sprintf(format, args...), "component", "pebble")
+}
+
+func (slogLogger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	slog.Error(msg, "component", "pebble")
+	panic("pebble: " + msg)
+}

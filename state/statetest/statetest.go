@@ -1,0 +1,44 @@
+// Package statetest provides test helpers for code that uses package state: an in-memory
+// Pebble database and a Store over it, both closed when the test ends.
+package statetest
+
+import (
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/wnode/wnode/state"
+)
+
+// NewPebble returns an empty in-memory Pebble database closed at the end of the test.
+func NewPebble(t testing.TB) *pebble.DB {
+	t.Helper()
+	db, err := state.OpenMemPebble()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// NewStore returns an empty Store over a fresh in-memory database, with opts.
+func NewStore(t testing.TB, opts state.Options) (*state.Store, *pebble.DB) {
+	t.Helper()
+	db := NewPebble(t)
+	s, err := state.New(db, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, db
+}
+
+// Genesis commits changes as height 0 (genesis) of the empty store s.
+func Genesis(t testing.TB, s *state.Store, changes []state.Change) {
+	t.Helper()
+	u, err := s.Prepare(0, changes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(u, nil); err != nil {
+		t.Fatal(err)
+	}
+}

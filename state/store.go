@@ -1,0 +1,533 @@
+package state
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/wnode/wnode/types"
+)
+
+// Store errors; callers branch on them with errors.Is.
+var (
+	// ErrNoState: the store holds no version yet (before genesis is committed).
+	ErrNoState = errors.New("state: no committed version")
+	// ErrFutureHeight: the height is above the latest committed one.
+	ErrFutureHeight = errors.New("state: height not committed")
+	// ErrPruned: the height is below the retention window; its data may be gone.
+	ErrPruned = errors.New("state: height pruned")
+	// ErrWrongHeight: Prepare or Commit of a height other than the next one, or of an
+	// update prepared on a version that is no longer the latest.
+	ErrWrongHeight = errors.New("state: not the next height")
+	// ErrDuplicateKey: a write set names the same key twice.
+	ErrDuplicateKey = errors.New("state: duplicate key in write set")
+)
+
+// Defaults for Options.
+const (
+	DefaultKeepVersions   = 256
+	DefaultNodeCacheBytes = 64 << 20
+	DefaultPruneLimit     = 200_000
+	defaultRadixBits      = 4
+)
+
+// Options configure a Store.
+type Options struct {
+	// KeepVersions is how many of the latest heights stay readable (Reader, Prove): after
+	// committing height h, heights below h+1-KeepVersions are pruned. 0 means
+	// DefaultKeepVersions.
+	KeepVersions uint64
+	// Archive keeps every version and never prunes.
+	Archive bool
+	// NodeCacheBytes bounds the cache of decoded tree nodes (0: DefaultNodeCacheBytes,
+	// negative: no cache). Pebble's block cache sits below it.
+	NodeCacheBytes int
+	// PruneLimit bounds the stale entries one commit deletes (0: DefaultPruneLimit). Whole
+	// versions are pruned at a time, so a large backlog (say after leaving archive mode)
+	// drains over several commits instead of one huge batch.
+	PruneLimit int
+
+	// radixBits selects the stored node fan-out 2^radixBits (1, 2 or 4; 0 = 4). It is fixed
+	// when the store is created. Unexported: it exists for the measurements in
+	// docs/rationale/state.md; the root does not depend on it.
+	radixBits int
+}
+
+// Store is the versioned, authenticated state in a Pebble database, under KeyPrefix.
+//
+// Concurrency: Reader, Prove, View methods and Prepare may run from any goroutine,
+// concurrently with each other and with Commit. Commits are serialized.
+type Store struct {
+	db         *pebble.DB
+	r          radix
+	keep       uint64
+	archive    bool
+	pruneLimit int
+	cache      *nodeCache
+
+	mu   sync.RWMutex // guards head
+	head struct {
+		init   bool
+		height uint64
+		root   rootRecord
+	}
+	// oldest is the lowest readable height. It only grows, and is raised before the
+	// commit that deletes anything below it, so a read that may have observed a deletion
+	// sees the raised value when it checks afterwards.
+	oldest atomic.Uint64
+
+	commitMu sync.Mutex
+}
+
+const formatVersion = 1
+
+// New opens the state stored in db (creating nothing until the first Commit). The
+// caller keeps ownership of db and closes it after it stops using the Store.
+func New(db *pebble.DB, opts Options) (*Store, error) {
+	s := &Store{db: db, keep: opts.KeepVersions, archive: opts.Archive, pruneLimit: opts.PruneLimit}
+	if s.keep == 0 {
+		s.keep = DefaultKeepVersions
+	}
+	if s.pruneLimit <= 0 {
+		s.pruneLimit = DefaultPruneLimit
+	}
+	cacheBytes := opts.NodeCacheBytes
+	if cacheBytes == 0 {
+		cacheBytes = DefaultNodeCacheBytes
+	}
+	s.cache = newNodeCache(cacheBytes)
+	rb := opts.radixBits
+	if rb == 0 {
+		rb = defaultRadixBits
+	}
+	if rb != 1 && rb != 2 && rb != 4 {
+		return nil, fmt.Errorf("state: radix bits %d not in {1, 2, 4}", rb)
+	}
+
+	meta, err := s.get(metaKey)
+	if err != nil {
+		return nil, fmt.Errorf("state: read metadata: %w", err)
+	}
+	if meta != nil {
+		if len(meta) != 2 || meta[0] != formatVersion || (meta[1] != 1 && meta[1] != 2 && meta[1] != 4) {
+			return nil, fmt.Errorf("state: unknown metadata %x", meta)
+		}
+		if opts.radixBits != 0 && int(meta[1]) != opts.radixBits {
+			return nil, fmt.Errorf("state: store has radix bits %d, options ask %d", meta[1], opts.radixBits)
+		}
+		rb = int(meta[1])
+	}
+	s.r = radix{b: rb}
+
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: rootKey(0), UpperBound: []byte{KeyPrefix, tagRoot + 1}})
+	if err != nil {
+		return nil, fmt.Errorf("state: open: %w", err)
+	}
+	defer it.Close()
+	if it.Last() {
+		if meta == nil {
+			return nil, errors.New("state: versions without metadata")
+		}
+		root, err := decodeRoot(it.Value())
+		if err != nil || len(it.Key()) != 10 {
+			return nil, fmt.Errorf("state: root record %x: %w", it.Key(), errBadNode)
+		}
+		s.head.init, s.head.height, s.head.root = true, binary.BigEndian.Uint64(it.Key()[2:]), root
+		it.First()
+		first := binary.BigEndian.Uint64(it.Key()[2:])
+		s.oldest.Store(max(first, s.windowStart(s.head.height)))
+	}
+	if err := it.Error(); err != nil {
+		return nil, fmt.Errorf("state: open: %w", err)
+	}
+	return s, nil
+}
+
+// windowStart returns the lowest height kept readable once height is the latest.
+func (s *Store) windowStart(height uint64) uint64 {
+	if s.archive || height+1 < s.keep {
+		return 0
+	}
+	return height + 1 - s.keep
+}
+
+// Latest returns the latest committed height and its root; (0, EmptyRoot) before genesis
+// (see Initialized).
+func (s *Store) Latest() (height uint64, root types.Hash) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if !s.head.init {
+		return 0, EmptyRoot
+	}
+	return s.head.height, s.head.root.hash
+}
+
+// Initialized reports whether a version (genesis at least) has been committed.
+func (s *Store) Initialized() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.head.init
+}
+
+// Oldest returns the lowest height that is still readable.
+func (s *Store) Oldest() uint64 { return s.oldest.Load() }
+
+func (s *Store) get(key []byte) ([]byte, error) {
+	v, closer, err := s.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := bytes.Clone(v)
+	closer.Close()
+	return out, nil
+}
+
+var errMissingNode = errors.New("state: missing tree node")
+
+// loadNode implements nodeSource over the cache and Pebble.
+func (s *Store) loadNode(key []byte) (*node, error) {
+	if n := s.cache.get(key); n != nil {
+		return n, nil
+	}
+	v, closer, err := s.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %x", errMissingNode, key)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state: read node %x: %w", key, err)
+	}
+	n, err := decodeNode(v, s.r)
+	closer.Close()
+	if err != nil {
+		return nil, fmt.Errorf("state: node %x: %w", key, err)
+	}
+	s.cache.add(key, n)
+	return n, nil
+}
+
+// View is a read-only view of one committed height. It implements Reader. A View stays
+// usable while its height is within the retention window; afterwards its methods return
+// ErrPruned. Safe for concurrent use.
+type View struct {
+	s      *Store
+	height uint64
+	root   rootRecord
+}
+
+// Reader returns a view of the state at height. It fails with ErrNoState before genesis,
+// ErrFutureHeight above the latest height, ErrPruned below the retention window.
+func (s *Store) Reader(height uint64) (*View, error) {
+	s.mu.RLock()
+	head := s.head
+	s.mu.RUnlock()
+	switch {
+	case !head.init:
+		return nil, ErrNoState
+	case height > head.height:
+		return nil, fmt.Errorf("%w: %d > latest %d", ErrFutureHeight, height, head.height)
+	case height == head.height:
+		return &View{s: s, height: height, root: head.root}, nil
+	}
+	if err := s.checkReadable(height); err != nil {
+		return nil, err
+	}
+	enc, err := s.get(rootKey(height))
+	if err != nil {
+		return nil, fmt.Errorf("state: read root of %d: %w", height, err)
+	}
+	if err := s.checkReadable(height); err != nil {
+		return nil, err
+	}
+	if enc == nil {
+		return nil, fmt.Errorf("state: no root record for height %d", height)
+	}
+	root, err := decodeRoot(enc)
+	if err != nil {
+		return nil, fmt.Errorf("state: root of %d: %w", height, err)
+	}
+	return &View{s: s, height: height, root: root}, nil
+}
+
+func (s *Store) checkReadable(height uint64) error {
+	if o := s.oldest.Load(); height < o {
+		return fmt.Errorf("%w: %d < oldest %d", ErrPruned, height, o)
+	}
+	return nil
+}
+
+// Height returns the view's height.
+func (v *View) Height() uint64 { return v.height }
+
+// Root returns the state root at the view's height.
+func (v *View) Root() types.Hash { return v.root.hash }
+
+// Get returns the value of key at the view's height, nil when absent (a present empty
+// value is a non-nil empty slice). Cost: one keccak256 and one Pebble seek; the tree is
+// not walked.
+func (v *View) Get(key []byte) ([]byte, error) {
+	kh := crypto.Keccak256Hash(key)
+	lo := valueKey(&kh, v.height)
+	hi := valueKey(&kh, 0)
+	hi = append(hi, 0) // just past the version-0 record
+	it, err := v.s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return nil, fmt.Errorf("state: get %x: %w", key, err)
+	}
+	var out []byte
+	if it.First() {
+		rec := it.Value()
+		switch {
+		case len(rec) == 0 || rec[0] > 1 || (rec[0] == 0 && len(rec) != 1):
+			err = fmt.Errorf("state: corrupt value record %x", it.Key())
+		case rec[0] == 1:
+			out = bytes.Clone(rec[1:])
+			if out == nil {
+				out = []byte{}
+			}
+		}
+	}
+	if cerr := it.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("state: get %x: %w", key, cerr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := v.s.checkReadable(v.height); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Prove returns a proof of key's value (or absence) at the view's height, to be checked
+// with VerifyProof against Root. Cost: one node read per stored level (about
+// log16(keys) with the default radix) and the hashing of the siblings.
+func (v *View) Prove(key []byte) (*Proof, error) {
+	p, err := prove(v.s, v.s.r, v.root, crypto.Keccak256Hash(key))
+	if rerr := v.s.checkReadable(v.height); rerr != nil {
+		return nil, rerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state: prove %x at %d: %w", key, v.height, err)
+	}
+	return p, nil
+}
+
+// Prove returns a proof of key's value (or absence) at height; see View.Prove.
+func (s *Store) Prove(height uint64, key []byte) (*Proof, error) {
+	v, err := s.Reader(height)
+	if err != nil {
+		return nil, err
+	}
+	return v.Prove(key)
+}
+
+// Update is a prepared, uncommitted version: the root it will have and the writes that
+// produce it. It does not alias the changes' keys but keeps their values. Commit it at
+// most once; an Update whose height was committed by another Update is rejected.
+type Update struct {
+	s      *Store
+	height uint64
+	parent rootRecord // root of height-1 (zero before genesis)
+	init   bool       // parent exists
+	root   rootRecord
+	nodes  []kv
+	values []kv
+	stale  [][]byte
+	cached []*node // decoded nodes, parallel to nodes
+}
+
+// Height returns the height the update is for.
+func (u *Update) Height() uint64 { return u.height }
+
+// Root returns the state root the update's height will have.
+func (u *Update) Root() types.Hash { return u.root.hash }
+
+// Prepare computes version height (Latest()+1, or 0 on an empty store) as the latest
+// version with changes applied, and writes nothing: several Prepares of the same height
+// may coexist (competing proposals), and reads continue meanwhile. changes may come in
+// any order but name each key once; a nil Value deletes (deleting an absent key is a
+// no-op). Prepare keeps the Value slices until the Update is dropped; do not modify them.
+// Cost: a sort, two keccak256 per change, and per changed path one read and one write
+// per stored level plus the hashing of the changed nodes.
+func (s *Store) Prepare(height uint64, changes []Change) (*Update, error) {
+	s.mu.RLock()
+	head := s.head
+	s.mu.RUnlock()
+	u := &Update{s: s, height: height, init: head.init, parent: head.root}
+	switch {
+	case !head.init && height != 0:
+		return nil, fmt.Errorf("%w: empty store, prepare %d (genesis is 0)", ErrWrongHeight, height)
+	case head.init && height != head.height+1:
+		return nil, fmt.Errorf("%w: prepare %d, latest %d", ErrWrongHeight, height, head.height)
+	}
+	base := head.root
+	if !head.init {
+		base = rootRecord{kind: rootEmpty, hash: EmptyRoot}
+	}
+
+	items := make([]item, len(changes))
+	for i, c := range changes {
+		items[i].keyHash = crypto.Keccak256Hash(c.Key)
+		if c.Value != nil {
+			items[i].value = c.Value
+			items[i].valueHash = crypto.Keccak256Hash(c.Value)
+		}
+	}
+	slices.SortFunc(items, func(a, b item) int { return bytes.Compare(a.keyHash[:], b.keyHash[:]) })
+	for i := 1; i < len(items); i++ {
+		if items[i].keyHash == items[i-1].keyHash {
+			return nil, fmt.Errorf("%w: key hash %s", ErrDuplicateKey, items[i].keyHash)
+		}
+	}
+
+	up := &updater{src: s, r: s.r, version: height, h: newHasher()}
+	root, err := up.applyRoot(base, items)
+	if err != nil {
+		if head.init && s.checkReadable(head.height) != nil {
+			return nil, fmt.Errorf("%w: height %d was pruned during prepare", ErrWrongHeight, head.height)
+		}
+		return nil, fmt.Errorf("state: prepare %d: %w", height, err)
+	}
+	u.root, u.nodes, u.values, u.stale = root, up.nodes, up.values, up.stale
+	return u, nil
+}
+
+// Commit makes u the latest version. It writes u's nodes and values, the pruning of
+// versions that leave the retention window, and whatever fn adds (the block, receipts,
+// indices; fn may be nil) in one Pebble batch, synced to disk before Commit returns:
+// after a crash either all of it is there or none. If fn fails nothing is written.
+// Reads of other heights proceed during Commit.
+func (s *Store) Commit(u *Update, fn func(b *pebble.Batch) error) error {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	s.mu.RLock()
+	head := s.head
+	s.mu.RUnlock()
+	if u.s != s {
+		return errors.New("state: update of another store")
+	}
+	if head.init != u.init || (head.init && (u.height != head.height+1 || head.root != u.parent)) {
+		return fmt.Errorf("%w: update for %d, latest %d", ErrWrongHeight, u.height, head.height)
+	}
+
+	size := 64
+	for _, w := range u.nodes {
+		size += len(w.key) + len(w.value) + 8
+	}
+	for _, w := range u.values {
+		size += len(w.key) + len(w.value) + 8
+	}
+	b := s.db.NewBatchWithSize(size + len(u.stale)*64)
+	defer b.Close()
+
+	// Pruning first: its range deletions of the stale index must not cover the stale
+	// entries this batch adds (later operations in a batch win).
+	newOldest := max(s.oldest.Load(), s.windowStart(u.height))
+	if !s.archive && u.init {
+		if err := s.prune(b, newOldest, u.height); err != nil {
+			return err
+		}
+	}
+	if !u.init {
+		if err := b.Set(metaKey, []byte{formatVersion, byte(s.r.b)}, nil); err != nil {
+			return fmt.Errorf("state: commit %d: %w", u.height, err)
+		}
+	}
+	for _, w := range u.nodes {
+		if err := b.Set(w.key, w.value, nil); err != nil {
+			return fmt.Errorf("state: commit %d: %w", u.height, err)
+		}
+	}
+	for _, w := range u.values {
+		if err := b.Set(w.key, w.value, nil); err != nil {
+			return fmt.Errorf("state: commit %d: %w", u.height, err)
+		}
+	}
+	if !s.archive {
+		for _, k := range u.stale {
+			if err := b.Set(staleKey(u.height, k), nil, nil); err != nil {
+				return fmt.Errorf("state: commit %d: %w", u.height, err)
+			}
+		}
+	}
+	if err := b.Set(rootKey(u.height), u.root.encode(), nil); err != nil {
+		return fmt.Errorf("state: commit %d: %w", u.height, err)
+	}
+	if fn != nil {
+		if err := fn(b); err != nil {
+			return fmt.Errorf("state: commit %d: caller's writes: %w", u.height, err)
+		}
+	}
+	// Raise the read watermark before anything below it can disappear.
+	if newOldest > s.oldest.Load() {
+		s.oldest.Store(newOldest)
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("state: commit %d: %w", u.height, err)
+	}
+	for _, w := range u.nodes {
+		if n, err := decodeNode(w.value, s.r); err == nil {
+			s.cache.add(w.key, n)
+		}
+	}
+	s.mu.Lock()
+	s.head.init, s.head.height, s.head.root = true, u.height, u.root
+	s.mu.Unlock()
+	return nil
+}
+
+// prune adds to b the deletion of every entry that left the tree at a version <= oldest
+// (so belongs only to unreadable versions), whole versions at a time up to the prune
+// limit, with their stale-index entries, and of the root records below oldest.
+func (s *Store) prune(b *pebble.Batch, oldest, height uint64) error {
+	if oldest == 0 {
+		return nil
+	}
+	// Entries stale at height are in this batch, not yet in the DB.
+	upto := min(oldest, height-1)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: staleKey(0, nil), UpperBound: staleKey(upto+1, nil)})
+	if err != nil {
+		return fmt.Errorf("state: prune: %w", err)
+	}
+	end := upto + 1 // stale index entries below staleKey(end) are processed
+	n := 0
+	var last uint64
+	for ok := it.First(); ok; ok = it.Next() {
+		k := it.Key()
+		if len(k) < 10 {
+			it.Close()
+			return fmt.Errorf("state: corrupt stale index key %x", k)
+		}
+		v := binary.BigEndian.Uint64(k[2:10])
+		if n >= s.pruneLimit && v != last {
+			end = v
+			break
+		}
+		if err := b.Delete(k[10:], nil); err != nil {
+			it.Close()
+			return fmt.Errorf("state: prune: %w", err)
+		}
+		n++
+		last = v
+	}
+	if err := cmp.Or(it.Error(), it.Close()); err != nil {
+		return fmt.Errorf("state: prune: %w", err)
+	}
+	if err := b.DeleteRange(staleKey(0, nil), staleKey(end, nil), nil); err != nil {
+		return fmt.Errorf("state: prune: %w", err)
+	}
+	if err := b.DeleteRange(rootKey(0), rootKey(oldest), nil); err != nil {
+		return fmt.Errorf("state: prune: %w", err)
+	}
+	return nil
+}

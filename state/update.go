@@ -1,0 +1,313 @@
+package state
+
+import (
+	"bytes"
+	"fmt"
+	"math/bits"
+
+	"github.com/wnode/wnode/types"
+)
+
+// nodeSource loads stored nodes by Pebble key.
+type nodeSource interface {
+	loadNode(key []byte) (*node, error)
+}
+
+// item is one pair to place in the tree during an update: a write (put or delete) from the
+// caller, or an existing leaf being moved (carried non-nil, value record untouched).
+type item struct {
+	keyHash   types.Hash
+	valueHash types.Hash
+	value     []byte // nil = delete
+	carried   *node
+}
+
+func (it *item) isPut() bool { return it.value != nil || it.carried != nil }
+
+// kv is one Pebble write.
+type kv struct{ key, value []byte }
+
+// updater computes one new version of the tree from a sorted write set. It reads stored
+// nodes of the base version and collects, without writing anything, the nodes and value
+// records of the new version and the keys that leave the tree (stale at version).
+type updater struct {
+	src     nodeSource
+	r       radix
+	version uint64
+	h       *hasher
+
+	nodes  []kv
+	values []kv
+	stale  [][]byte
+}
+
+type subKind uint8
+
+const (
+	subEmpty subKind = iota
+	subLeaf
+	subInternal
+)
+
+// pos is where a stored node is: its version and depth (the path is the key hash's).
+type pos struct {
+	version uint64
+	depth   int
+}
+
+// sub is the result of updating a subtree.
+type sub struct {
+	kind    subKind
+	changed bool // differs from what the parent referenced
+	hash    types.Hash
+	leaf    *node  // subLeaf: the leaf's content
+	at      *pos   // subLeaf: a stored node holding exactly this leaf, if any
+	version uint64 // subInternal: version of the stored node
+}
+
+// update applies items (sorted, sharing the first depth digits, not empty) to the subtree
+// at depth whose stored root is ref (nil when the subtree is empty).
+func (u *updater) update(depth int, ref *child, items []item) (sub, error) {
+	if ref == nil {
+		return u.build(depth, items), nil
+	}
+	n, err := u.src.loadNode(nodeKey(ref.version, depth, &items[0].keyHash, u.r))
+	if err != nil {
+		return sub{}, err
+	}
+	if n.leaf != ref.leaf {
+		return sub{}, fmt.Errorf("%w: node at depth %d version %d has the wrong kind", errBadNode, depth, ref.version)
+	}
+	if n.leaf {
+		return u.updateLeaf(depth, ref, n, items), nil
+	}
+	return u.updateInternal(depth, ref, n, items)
+}
+
+// putValue records the value record of a new or changed pair and returns its leaf.
+func (u *updater) putValue(it *item) *node {
+	rec := make([]byte, 1+len(it.value))
+	rec[0] = 1
+	copy(rec[1:], it.value)
+	u.values = append(u.values, kv{valueKey(&it.keyHash, u.version), rec})
+	return &node{leaf: true, keyHash: it.keyHash, valueHash: it.valueHash, valueVersion: u.version}
+}
+
+// build creates the subtree at depth of an empty position from items; deletes are of
+// absent keys and do nothing.
+func (u *updater) build(depth int, items []item) sub {
+	puts := items[:0:0]
+	for i := range items {
+		if items[i].isPut() {
+			puts = append(puts, items[i])
+		}
+	}
+	switch len(puts) {
+	case 0:
+		return sub{kind: subEmpty}
+	case 1:
+		it := &puts[0]
+		lf := it.carried
+		if lf == nil {
+			lf = u.putValue(it)
+		}
+		return sub{kind: subLeaf, changed: true, leaf: lf, hash: u.h.leaf(lf.keyHash, lf.valueHash)}
+	}
+	if depth >= u.r.maxDepth() {
+		// Two distinct 256-bit hashes always differ before the last digit.
+		panic("state: tree deeper than the key hash")
+	}
+	n := &node{children: make([]child, u.r.size())}
+	for lo := 0; lo < len(puts); {
+		d := u.r.digit(&puts[lo].keyHash, depth)
+		hi := lo + 1
+		for hi < len(puts) && u.r.digit(&puts[hi].keyHash, depth) == d {
+			hi++
+		}
+		s := u.build(depth+1, puts[lo:hi])
+		u.setChild(n, d, depth+1, &puts[lo].keyHash, s)
+		lo = hi
+	}
+	return u.finishInternal(depth, &puts[0].keyHash, n)
+}
+
+// updateLeaf applies items to a subtree that is the stored leaf lf.
+func (u *updater) updateLeaf(depth int, ref *child, lf *node, items []item) sub {
+	keep := lf
+	var rest []item // the other puts
+	for i := range items {
+		it := &items[i]
+		if it.keyHash != lf.keyHash {
+			if it.isPut() {
+				rest = append(rest, *it)
+			}
+			continue
+		}
+		switch {
+		case it.value == nil: // delete lf's key
+			u.stale = append(u.stale, valueKey(&lf.keyHash, lf.valueVersion))
+			tomb := valueKey(&lf.keyHash, u.version)
+			u.values = append(u.values, kv{tomb, []byte{0}})
+			u.stale = append(u.stale, tomb) // needed by no version once version is pruned
+			keep = nil
+		case it.valueHash != lf.valueHash:
+			u.stale = append(u.stale, valueKey(&lf.keyHash, lf.valueVersion))
+			keep = u.putValue(it)
+		}
+	}
+	if keep == lf && len(rest) == 0 {
+		return sub{kind: subLeaf, leaf: lf, at: &pos{ref.version, depth}, hash: ref.hash}
+	}
+	u.stale = append(u.stale, nodeKey(ref.version, depth, &lf.keyHash, u.r))
+	if keep != nil {
+		rest = append(rest, item{keyHash: keep.keyHash, valueHash: keep.valueHash, carried: keep})
+		sortItems(rest)
+	}
+	s := u.build(depth, rest)
+	s.changed = true
+	return s
+}
+
+// updateInternal applies items to the subtree whose root is the stored internal node n.
+func (u *updater) updateInternal(depth int, ref *child, n *node, items []item) (sub, error) {
+	var (
+		subs    [16]sub
+		touched uint16
+	)
+	for lo := 0; lo < len(items); {
+		d := u.r.digit(&items[lo].keyHash, depth)
+		hi := lo + 1
+		for hi < len(items) && u.r.digit(&items[hi].keyHash, depth) == d {
+			hi++
+		}
+		var cref *child
+		if n.present&(1<<d) != 0 {
+			cref = &n.children[d]
+		}
+		s, err := u.update(depth+1, cref, items[lo:hi])
+		if err != nil {
+			return sub{}, err
+		}
+		if s.changed {
+			subs[d], touched = s, touched|1<<d
+		}
+		lo = hi
+	}
+	if touched == 0 {
+		return sub{kind: subInternal, hash: ref.hash, version: ref.version}, nil
+	}
+	path := &items[0].keyHash
+	u.stale = append(u.stale, nodeKey(ref.version, depth, path, u.r))
+
+	// Children after the update, before placing the changed ones.
+	present, leaves := n.present, n.leaves
+	for d := range u.r.size() {
+		if touched&(1<<d) == 0 {
+			continue
+		}
+		present &^= 1 << d
+		leaves &^= 1 << d
+		switch subs[d].kind {
+		case subLeaf:
+			present |= 1 << d
+			leaves |= 1 << d
+		case subInternal:
+			present |= 1 << d
+		}
+	}
+	switch {
+	case present == 0:
+		return sub{kind: subEmpty, changed: true}, nil
+	case bits.OnesCount16(present) == 1 && leaves == present:
+		// A lone leaf moves up to this depth (or further): this node disappears.
+		d := bits.TrailingZeros16(present)
+		if touched&(1<<d) != 0 {
+			s := subs[d]
+			s.changed = true
+			return s, nil
+		}
+		c := n.children[d]
+		cpath := u.r.withDigit(*path, depth, d)
+		lf, err := u.src.loadNode(nodeKey(c.version, depth+1, &cpath, u.r))
+		if err != nil {
+			return sub{}, err
+		}
+		if !lf.leaf {
+			return sub{}, fmt.Errorf("%w: leaf child at depth %d version %d is not a leaf", errBadNode, depth+1, c.version)
+		}
+		return sub{kind: subLeaf, changed: true, leaf: lf, at: &pos{c.version, depth + 1}, hash: c.hash}, nil
+	}
+	nn := &node{children: make([]child, u.r.size())}
+	copy(nn.children, n.children)
+	nn.present, nn.leaves = n.present&^touched, n.leaves&^touched
+	for d := range u.r.size() {
+		if touched&(1<<d) != 0 {
+			nn.children[d] = child{}
+			cpath := u.r.withDigit(*path, depth, d)
+			u.setChild(nn, d, depth+1, &cpath, subs[d])
+		}
+	}
+	return u.finishInternal(depth, path, nn), nil
+}
+
+// setChild stores s as child d (at depth, on path) of n, writing its node if needed.
+func (u *updater) setChild(n *node, d, depth int, path *types.Hash, s sub) {
+	switch s.kind {
+	case subEmpty:
+		return
+	case subInternal:
+		n.children[d] = child{version: s.version, hash: s.hash}
+	case subLeaf:
+		c := child{version: u.version, hash: s.hash, leaf: true}
+		if s.at != nil && s.at.depth == depth {
+			c.version = s.at.version
+		} else {
+			if s.at != nil {
+				u.stale = append(u.stale, nodeKey(s.at.version, s.at.depth, path, u.r))
+			}
+			u.nodes = append(u.nodes, kv{nodeKey(u.version, depth, path, u.r), s.leaf.encode(nil)})
+		}
+		n.children[d] = c
+		n.leaves |= 1 << d
+	}
+	n.present |= 1 << d
+}
+
+// finishInternal writes the new internal node n at depth and returns it as a sub.
+func (u *updater) finishInternal(depth int, path *types.Hash, n *node) sub {
+	u.nodes = append(u.nodes, kv{nodeKey(u.version, depth, path, u.r), n.encode(nil)})
+	return sub{kind: subInternal, changed: true, hash: n.hash(u.h, u.r), version: u.version}
+}
+
+// applyRoot updates the tree whose root is base with items (sorted by key hash, unique)
+// and returns the new root record.
+func (u *updater) applyRoot(base rootRecord, items []item) (rootRecord, error) {
+	if len(items) == 0 {
+		return base, nil
+	}
+	var ref *child
+	if base.kind != rootEmpty {
+		ref = &child{version: base.version, hash: base.hash, leaf: base.kind == rootLeaf}
+	}
+	s, err := u.update(0, ref, items)
+	if err != nil {
+		return rootRecord{}, err
+	}
+	switch s.kind {
+	case subEmpty:
+		return rootRecord{kind: rootEmpty, hash: EmptyRoot}, nil
+	case subInternal:
+		return rootRecord{kind: rootInternal, version: s.version, hash: s.hash}, nil
+	}
+	var holder node
+	holder.children = make([]child, 1)
+	u.setChild(&holder, 0, 0, &s.leaf.keyHash, s)
+	return rootRecord{kind: rootLeaf, version: holder.children[0].version, hash: s.hash}, nil
+}
+
+func sortItems(items []item) {
+	// Insertion of one carried leaf into a sorted slice: a single pass suffices.
+	for i := len(items) - 1; i > 0 && bytes.Compare(items[i-1].keyHash[:], items[i].keyHash[:]) > 0; i-- {
+		items[i-1], items[i] = items[i], items[i-1]
+	}
+}
