@@ -1,0 +1,191 @@
+package chain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/holiman/uint256"
+
+	"github.com/wnode/wnode/state"
+	"github.com/wnode/wnode/types"
+	"github.com/wnode/wnode/vm"
+)
+
+// CallMsg is a read-only invocation (Call) or an unsigned transaction to estimate
+// (EstimateGas).
+type CallMsg struct {
+	From   types.Address // caller and tx origin; may be any address
+	To     types.Address // the contract (zero for a deploy)
+	Method string
+	Args   []byte
+	Value  *uint256.Int // nil means zero
+	Gas    uint64       // 0 means the call gas cap; higher values are capped
+	// Code is the code of a deploy (To zero) or an upgrade (To set); EstimateGas only.
+	Code []byte
+}
+
+// CallResult is the outcome of a Call. Err is the execution's failure (revert, trap,
+// out of gas, no such method); the state changes are discarded either way.
+type CallResult struct {
+	Output    []byte
+	GasUsed   uint64
+	Err       error
+	Events    []types.Event
+	Logs      []string // the contract's debug log lines
+	Height    uint64   // the state the call read
+	StateRoot types.Hash
+}
+
+// Call runs msg.Method of the contract msg.To against the state at height (LatestHeight
+// for the head) and discards every change: a read-only invocation, as served by
+// wn_call and the /fn/ gateway. The block context is the header at height (its height
+// and time). Gas is capped by Options.CallGasCap; no intrinsic gas or fee is charged and
+// no nonce is checked. The error is for a call that could not run (unknown height,
+// canceled context); execution failures are in CallResult.Err. Safe for concurrent use.
+func (c *Chain) Call(ctx context.Context, msg CallMsg, height uint64) (*CallResult, error) {
+	hdr, view, err := c.stateAt(height)
+	if err != nil {
+		return nil, err
+	}
+	sdb := state.NewStateDB(view)
+	res := &CallResult{Height: hdr.Height, StateRoot: hdr.StateRoot}
+	if msg.Method == reservedInit || msg.Method == reservedMigrate {
+		res.Err = fmt.Errorf("%s: %q", errTextReserved, msg.Method)
+		return res, nil
+	}
+	r := c.vm.Call(ctx, &vm.Env{
+		State: sdb,
+		Block: vm.BlockContext{ChainID: c.chainID, Height: hdr.Height, Time: hdr.Time},
+		Tx:    vm.TxContext{Origin: msg.From},
+		Debug: true,
+	}, vm.Call{
+		Caller: msg.From, Contract: msg.To, Method: msg.Method, Input: msg.Args,
+		Value: msg.Value, Gas: c.capGas(msg.Gas),
+	})
+	if errors.Is(r.Err, vm.ErrCanceled) {
+		return nil, r.Err
+	}
+	if err := sdb.Err(); err != nil {
+		return nil, fmt.Errorf("chain: call: state: %w", err)
+	}
+	res.Output, res.GasUsed, res.Err, res.Events, res.Logs = r.Output, r.GasUsed, r.Err, r.Events, r.Logs
+	return res, nil
+}
+
+func (c *Chain) capGas(g uint64) uint64 {
+	if g == 0 || g > c.opts.CallGasCap {
+		return c.opts.CallGasCap
+	}
+	return g
+}
+
+// stateAt returns the header and state view at height, consistently (LatestHeight is
+// resolved once).
+func (c *Chain) stateAt(height uint64) (*types.Header, *state.View, error) {
+	height = c.resolve(height)
+	hdr, err := c.readHeader(height)
+	if err != nil {
+		return nil, nil, err
+	}
+	view, err := c.view(height)
+	if err != nil {
+		return nil, nil, err
+	}
+	return hdr, view, nil
+}
+
+// EstimateGas returns the lowest gas limit with which msg, sent as a transaction by
+// msg.From on top of the state at height, would succeed: the intrinsic gas (for the
+// largest encoding such a tx can have) plus the execution's gas. The kind is inferred:
+// Code with no To is a deploy, Code with To an upgrade, a Method an invoke, otherwise a
+// transfer. Fees are not charged (gas price zero), nonces not checked. The search is
+// capped by msg.Gas when set, by the block gas limit, and by the intrinsic gas plus the
+// call gas cap. When the message fails even with the cap, the error wraps ErrExecution with the failure's text. It costs a few
+// executions (a binary search that starts at the gas the first run used).
+func (c *Chain) EstimateGas(ctx context.Context, msg CallMsg, height uint64) (uint64, error) {
+	hdr, view, err := c.stateAt(height)
+	if err != nil {
+		return 0, err
+	}
+	m := &message{from: msg.From, to: msg.To, value: u256(msg.Value), method: msg.Method, args: msg.Args, code: msg.Code}
+	switch {
+	case len(msg.Code) > 0 && msg.To == (types.Address{}):
+		m.kind = types.TxDeploy
+	case len(msg.Code) > 0:
+		m.kind = types.TxUpgrade
+	case msg.Method != "":
+		m.kind = types.TxInvoke
+	default:
+		m.kind = types.TxTransfer
+	}
+	if len(msg.Args) > types.MaxArgsSize || len(msg.Code) > types.MaxCodeSize || len(msg.Method) > types.MaxMethodLen {
+		return 0, fmt.Errorf("%w: message exceeds the tx size limits", ErrTxInvalid)
+	}
+	m.size = maxTxSize(m)
+	acct, err := readAccount(view, msg.From)
+	if err != nil {
+		return 0, err
+	}
+	m.nonce = acct.Nonce
+	bctx := vm.BlockContext{ChainID: c.chainID, Height: hdr.Height + 1, Time: hdr.Time + 1}
+
+	// The cap bounds the execution, not the intrinsic gas a large deploy pays up front.
+	hi := min(c.params.BlockGasLimit, satAdd(c.sched.Intrinsic(m.size, uint64(len(m.code))), c.opts.CallGasCap))
+	if msg.Gas != 0 {
+		hi = min(hi, msg.Gas)
+	}
+	run := func(limit uint64) (*outcome, error) {
+		m.gasLimit = limit
+		return c.applyMessage(ctx, state.NewStateDB(view), bctx, m, false)
+	}
+	out, err := run(hi)
+	if err != nil {
+		return 0, err
+	}
+	if out.err != nil {
+		return 0, fmt.Errorf("%w: %v", ErrExecution, out.err)
+	}
+	// Execution may depend on the gas left (gas_left, gas forwarded to callees), so the
+	// gas a run used is not always enough as a limit: if it is not, search (used, hi].
+	used := out.gasUsed
+	if o, err := run(used); err != nil {
+		return 0, err
+	} else if o.err == nil {
+		return used, nil
+	}
+	lo, best := used, hi // lo fails, best succeeds
+	for lo+1 < best {
+		mid := lo + (best-lo)/2
+		o, err := run(mid)
+		if err != nil {
+			return 0, err
+		}
+		if o.err == nil {
+			best = mid
+		} else {
+			lo = mid
+		}
+	}
+	return best, nil
+}
+
+func satAdd(a, b uint64) uint64 {
+	if a > math.MaxUint64-b {
+		return math.MaxUint64
+	}
+	return a + b
+}
+
+// maxTxSize is the largest encoding a signed tx carrying m can have: every integer
+// field at its widest.
+func maxTxSize(m *message) uint64 {
+	tx := &types.Tx{
+		ChainID: math.MaxUint64, Nonce: math.MaxUint64, GasLimit: math.MaxUint64,
+		GasPrice: new(uint256.Int).SetAllOne(), Kind: m.kind, To: m.to,
+		Value: new(uint256.Int).SetAllOne(), Method: m.method, Args: m.args, Code: m.code,
+		Sig: make([]byte, types.SignatureLen),
+	}
+	return uint64(tx.Size())
+}
