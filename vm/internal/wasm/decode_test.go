@@ -651,3 +651,22 @@ func BenchmarkEncode(b *testing.B) {
 		Encode(m)
 	}
 }
+
+func TestCodeSize(t *testing.T) {
+	check := func(t fataler, m *Module) {
+		for i := range m.Code {
+			if got, want := CodeSize(&m.Code[i]), len(AppendCode(nil, &m.Code[i])); got != want {
+				t.Fatalf("function %d: CodeSize %d, encoding is %d bytes", i, got, want)
+			}
+		}
+	}
+	for _, b := range corpus(t) {
+		m, err := Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, m)
+	}
+	check(t, everything())
+	rapid.Check(t, func(t *rapid.T) { check(t, genModule(t)) })
+}

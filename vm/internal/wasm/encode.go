@@ -337,3 +337,74 @@ func I32Const(v int32) Instr { return Instr{Op: OpI32Const, Imm: uint64(int64(v)
 
 // I64Const returns an i64.const instruction.
 func I64Const(v int64) Instr { return Instr{Op: OpI64Const, Imm: uint64(v)} }
+
+// CodeSize returns the length of AppendCode's encoding of c without building it.
+func CodeSize(c *Code) int {
+	n := sizeU32(uint32(len(c.Locals))) + len(c.Locals)
+	for _, l := range c.Locals {
+		n += sizeU32(l.Count)
+	}
+	for i := range c.Body {
+		n += InstrSize(&c.Body[i])
+	}
+	return n
+}
+
+// InstrSize returns the length of AppendInstr's encoding of in.
+func InstrSize(in *Instr) int {
+	n := 1
+	if in.Op > 0xff {
+		n += sizeU32(uint32(in.Op & 0xff))
+	}
+	info := Info(in.Op)
+	if info == nil {
+		return n
+	}
+	switch info.Imm {
+	case ImmBlockType, ImmI32, ImmI64:
+		n += sizeS64(int64(in.Imm))
+	case ImmIndex, ImmMemIndex:
+		n += sizeU32(uint32(in.Imm))
+	case ImmBrTable:
+		k := len(in.Targets) - 1
+		if k < 0 {
+			k = 0
+		}
+		n += sizeU32(uint32(k))
+		for _, t := range in.Targets {
+			n += sizeU32(t)
+		}
+	case ImmCallIndir, ImmMemoryInit, ImmMemoryCopy:
+		n += sizeU32(uint32(in.Imm)) + sizeU32(in.Imm2)
+	case ImmSelectT:
+		n += 2
+	case ImmMemArg:
+		n += sizeU32(in.Imm2) + sizeU32(uint32(in.Imm))
+	case ImmF32:
+		n += 4
+	case ImmF64:
+		n += 8
+	}
+	return n
+}
+
+func sizeU32(v uint32) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
+
+func sizeS64(v int64) int {
+	n := 1
+	for {
+		c := v & 0x7f
+		v >>= 7
+		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
+			return n
+		}
+		n++
+	}
+}

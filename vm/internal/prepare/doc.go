@@ -1,0 +1,70 @@
+// Package prepare is wnode's deploy pipeline for contract code: it takes the bytes of a
+// deploy or upgrade (raw Wasm or gzip of it), validates them against contract ABI v1 and
+// wnode's limits, and instruments them for deterministic execution on wazero. Prepare is
+// the one entry point; its output depends only on (code, schedule, limits).
+//
+// # Validation
+//
+// Accepted features: WebAssembly 1.0 plus sign-extension, mutable globals, non-trapping
+// float-to-int, bulk memory (memory.copy, memory.fill, memory.init, data.drop), multi-value
+// and the reference-types encodings compilers emit by default (typed select, LEB table
+// index in call_indirect). Refused: SIMD, threads, reference types proper (table.*, ref.*,
+// passive/declarative element segments, several tables), multi-memory, memory64, exception
+// handling, tail calls, GC, extended constants, a start function, any import that is not
+// an ABI v1 host function of module "wnode" with its exact signature (HostFuncs),
+// imported memories/tables/globals, exports named with the ReservedPrefix, exported
+// methods whose type is not () -> (), a missing "memory" export, and anything over
+// Limits. Function bodies are fully type-checked. Every rejection is an *Error whose Rule
+// names the rule and whose text names the place.
+//
+// # Instrumentation
+//
+// In this order:
+//
+//  1. Gas. Every basic block starts by charging the summed static price of its
+//     instructions (gas.Schedule.Instr) against the exported mutable i64 global GasGlobal
+//     (gas remaining), inline:
+//     global.get; i64.const c; i64.sub; global.set; global.get; i64.const 0; i64.lt_s;
+//     if (TrapGlobal = TrapOutOfGas; unreachable) end. Blocks start at function entry,
+//     after loop, if, else, end, br_if and after unconditional branches (dead code is
+//     not charged). memory.grow (per page of the delta) and memory.copy, memory.fill,
+//     memory.init (per byte of the length) also charge dynamically, from the operand, just
+//     before the instruction, through one added function.
+//  2. Stack. Every defined function adds its frame cost (FrameOverhead + params + locals +
+//     maximum operand stack height) to the exported mutable i32 global StackGlobal on entry
+//     and traps with TrapStackOverflow when the sum exceeds Limits.MaxStackHeight; the
+//     body is wrapped in a block and every return becomes a branch to it, so the cost is
+//     subtracted again on every exit. Direct and indirect calls are covered alike, since
+//     the accounting is in the callee.
+//  3. Floats. The result of every float instruction that can produce a NaN (add, sub,
+//     mul, div, sqrt, min, max, ceil, floor, trunc, nearest, demote, promote) is replaced
+//     by the canonical NaN (f32 0x7fc00000, f64 0x7ff8000000000000) when it is a NaN, so
+//     NaN bits never depend on the CPU.
+//
+// # Runtime conventions
+//
+// The instrumented module exports three globals, all 0 after instantiation:
+//
+//   - GasGlobal ("__wnode_gas", mutable i64): gas remaining. The runtime sets it
+//     (at most math.MaxInt64) before calling a method, host functions subtract their
+//     charges from it, and the runtime reads it back afterwards: gas used is the limit
+//     minus the value, and a negative value means all gas was used.
+//   - StackGlobal ("__wnode_stack", mutable i32): stack slots in use.
+//   - TrapGlobal ("__wnode_trap", mutable i32): TrapNone, or why the instrumentation
+//     trapped: TrapOutOfGas or TrapStackOverflow, set just before the unreachable it
+//     executes, so the runtime can tell these traps from a contract's own.
+//
+// Custom sections are dropped. A memory without a declared maximum gets
+// Limits.MaxMemoryPages as its maximum.
+package prepare
+
+// Names and values of the globals the instrumented module exports.
+const (
+	GasGlobal   = "__wnode_gas"
+	StackGlobal = "__wnode_stack"
+	TrapGlobal  = "__wnode_trap"
+
+	TrapNone          = 0 // no instrumentation trap
+	TrapOutOfGas      = 1 // a gas charge took GasGlobal below zero
+	TrapStackOverflow = 2 // a call would exceed Limits.MaxStackHeight
+)

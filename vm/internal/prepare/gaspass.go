@@ -1,0 +1,134 @@
+package prepare
+
+import "github.com/wnode/wnode/vm/internal/wasm"
+
+// charge is a static gas charge to insert before instruction at.
+type charge struct {
+	at   int
+	cost uint64
+}
+
+// endsBlock reports whether a new metering block starts after op: control may arrive at
+// the next instruction from elsewhere (loop head, branch targets after end), or reach it
+// only conditionally (then- and else-branches, the fall-through of br_if), or not at all
+// (after an unconditional branch).
+func endsBlock(op wasm.Opcode) bool {
+	switch op {
+	case wasm.OpLoop, wasm.OpIf, wasm.OpElse, wasm.OpEnd, wasm.OpBrIf,
+		wasm.OpBr, wasm.OpBrTable, wasm.OpReturn, wasm.OpUnreachable:
+		return true
+	}
+	return false
+}
+
+// charges returns the static charges of a function body: one per reachable metering
+// block with a non-zero price, placed at its first instruction.
+func (ins *instrumenter) charges(body []wasm.Instr) []charge {
+	var out []charge
+	cur := charge{at: 0}
+	dead := false
+	var entryDead []bool // for each open block: was its entry dead code?
+	for i := range body {
+		op := body[i].Op
+		if i > 0 && endsBlock(body[i-1].Op) {
+			if !dead && cur.cost > 0 {
+				out = append(out, cur)
+			}
+			cur = charge{at: i}
+		}
+		// Reachability of body[i] itself, from structure: code after an unconditional
+		// branch is dead until the end (or else) of its block; code after a block is
+		// taken as reachable when the block's entry was.
+		switch op {
+		case wasm.OpElse:
+			dead = entryDead[len(entryDead)-1]
+		case wasm.OpEnd:
+			if len(entryDead) > 0 {
+				dead = entryDead[len(entryDead)-1]
+				entryDead = entryDead[:len(entryDead)-1]
+			}
+		}
+		cur.cost += ins.cost[costIndex(op)]
+		switch op {
+		case wasm.OpBlock, wasm.OpLoop, wasm.OpIf:
+			entryDead = append(entryDead, dead)
+		case wasm.OpBr, wasm.OpBrTable, wasm.OpReturn, wasm.OpUnreachable:
+			dead = true
+		}
+	}
+	if !dead && cur.cost > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// gasPass inserts the static charge of every metering block at its start and the dynamic
+// charges of memory.grow and the bulk memory instructions before them. tmp is a scratch
+// i32 local (used only when the body has such instructions).
+func (ins *instrumenter) gasPass(body []wasm.Instr, tmp uint32) []wasm.Instr {
+	cs := ins.charges(body)
+	out := make([]wasm.Instr, 0, len(body)+12*len(cs)+8)
+	next := 0
+	for i := range body {
+		if next < len(cs) && cs[next].at == i {
+			out = ins.staticCharge(out, cs[next].cost)
+			next++
+		}
+		switch body[i].Op {
+		case wasm.OpMemoryGrow:
+			out = ins.dynamicCharge(out, tmp, ins.s.MemoryGrowPerPage, false)
+		case wasm.OpMemoryCopy:
+			out = ins.dynamicCharge(out, tmp, ins.s.MemoryCopy.PerKiB, true)
+		case wasm.OpMemoryFill:
+			out = ins.dynamicCharge(out, tmp, ins.s.MemoryFill.PerKiB, true)
+		case wasm.OpMemoryInit:
+			out = ins.dynamicCharge(out, tmp, ins.s.MemoryInit.PerKiB, true)
+		}
+		out = append(out, body[i])
+	}
+	return out
+}
+
+// staticCharge appends: gas -= cost; if gas < 0 { trap = TrapOutOfGas; unreachable }.
+// cost is at most MaxFunctionSize × gas.MaxInstrCost < 2^45, and gas is never negative
+// before a charge, so the subtraction cannot overflow.
+func (ins *instrumenter) staticCharge(out []wasm.Instr, cost uint64) []wasm.Instr {
+	g := uint64(ins.gasG)
+	out = append(out,
+		wasm.Instr{Op: wasm.OpGlobalGet, Imm: g},
+		wasm.I64Const(int64(cost)),
+		wasm.Instr{Op: wasm.OpI64Sub},
+		wasm.Instr{Op: wasm.OpGlobalSet, Imm: g},
+		wasm.Instr{Op: wasm.OpGlobalGet, Imm: g},
+		wasm.I64Const(0),
+		wasm.Instr{Op: wasm.OpI64LtS},
+	)
+	return ins.trapWith(out, TrapOutOfGas)
+}
+
+// dynamicCharge appends a charge computed from the i32 on top of the stack (left there):
+// n × price, or ceil(n × price / 1024) when perKiB. n < 2^32 and price ≤
+// gas.MaxInstrCost = 2^24, so the product fits in 56 bits.
+func (ins *instrumenter) dynamicCharge(out []wasm.Instr, tmp uint32, price uint64, perKiB bool) []wasm.Instr {
+	if price == 0 {
+		return out
+	}
+	out = append(out,
+		wasm.Instr{Op: wasm.OpLocalTee, Imm: uint64(tmp)},
+		wasm.Instr{Op: wasm.OpI64ExtendI32U},
+		wasm.I64Const(int64(price)),
+		wasm.Instr{Op: wasm.OpI64Mul},
+	)
+	if perKiB {
+		out = append(out,
+			wasm.I64Const(1023),
+			wasm.Instr{Op: wasm.OpI64Add},
+			wasm.I64Const(10),
+			wasm.Instr{Op: wasm.OpI64ShrU},
+		)
+	}
+	return append(out,
+		wasm.Instr{Op: wasm.OpCall, Imm: uint64(ins.chargeFn)},
+		wasm.Instr{Op: wasm.OpLocalGet, Imm: uint64(tmp)},
+	)
+}
