@@ -52,6 +52,14 @@ func signedTx(tb testing.TB, key *ecdsa.PrivateKey, s txSpec) *types.Tx {
 // rawTx builds and signs a tx, keeping the sender cached by Sign.
 func rawTx(tb testing.TB, key *ecdsa.PrivateKey, s txSpec) *types.Tx {
 	tb.Helper()
+	tx, err := buildTx(key, s)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tx
+}
+
+func buildTx(key *ecdsa.PrivateKey, s txSpec) (*types.Tx, error) {
 	if s.gas == 0 {
 		s.gas = defaultTestGas
 	}
@@ -65,10 +73,7 @@ func rawTx(tb testing.TB, key *ecdsa.PrivateKey, s txSpec) *types.Tx {
 	if s.pad > 0 {
 		tx.Kind, tx.Method, tx.Args = types.TxInvoke, "pad", make([]byte, s.pad)
 	}
-	if err := tx.Sign(key); err != nil {
-		tb.Fatal(err)
-	}
-	return tx
+	return tx, tx.Sign(key)
 }
 
 // testState is an AccountState over maps. Snapshot returns an immutable copy, which is

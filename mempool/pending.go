@@ -1,8 +1,7 @@
 package mempool
 
 import (
-	"container/heap"
-
+	"github.com/holiman/uint256"
 	"github.com/wnode/wnode/types"
 )
 
@@ -28,56 +27,87 @@ func (p *Pool) Pending(maxGas uint64, maxBytes int, maxTxs int) []*types.Tx {
 	h := make(headHeap, 0, len(p.accounts))
 	for _, a := range p.accounts {
 		if a.pending > 0 {
-			h = append(h, head{a: a})
+			h = append(h, newHead(a, 0))
 		}
 	}
-	heap.Init(&h)
+	h.init()
 	var gasUsed uint64
 	var bytes int
 	for len(h) > 0 && len(out) < n {
-		c := &h[0]
+		c := h[0]
 		e := c.a.txs[c.i]
 		if (maxGas > 0 && e.tx.GasLimit > maxGas-gasUsed) || (maxBytes > 0 && e.size > maxBytes-bytes) {
-			heap.Pop(&h)
+			h.popRoot()
 			continue
 		}
 		out = append(out, e.tx)
 		gasUsed += e.tx.GasLimit
 		bytes += e.size
-		c.i++
-		if c.i == c.a.pending {
-			heap.Pop(&h)
+		if c.i+1 == c.a.pending {
+			h.popRoot()
 		} else {
-			heap.Fix(&h, 0)
+			h[0] = newHead(c.a, c.i+1)
+			h.down(0)
 		}
 	}
 	return out
 }
 
-// head is the next tx of one account's pending run during a selection.
+// head is the next tx of one account's pending run during a selection, with the fields
+// the ordering reads copied in to spare pointer chasing.
 type head struct {
-	a *account
-	i int
+	price *uint256.Int
+	seq   uint64
+	a     *account
+	i     int
 }
 
-func (c head) tx() *entry { return c.a.txs[c.i] }
+func newHead(a *account, i int) head {
+	e := a.txs[i]
+	return head{price: e.price, seq: e.seq, a: a, i: i}
+}
 
-// headHeap orders heads by gas price, highest first, then arrival, earliest first.
-type headHeap []head
-
-func (h headHeap) Len() int { return len(h) }
-func (h headHeap) Less(i, j int) bool {
-	a, b := h[i].tx(), h[j].tx()
-	if c := a.price.Cmp(b.price); c != 0 {
+// before orders heads by gas price, highest first, then arrival, earliest first.
+func (x *head) before(y *head) bool {
+	if c := x.price.Cmp(y.price); c != 0 {
 		return c > 0
 	}
-	return a.seq < b.seq
+	return x.seq < y.seq
 }
-func (h headHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *headHeap) Push(x any)   { *h = append(*h, x.(head)) }
-func (h *headHeap) Pop() any {
+
+// headHeap is a binary heap of heads under head.before. It is specialised (no
+// container/heap) because Pending spends most of its time here.
+type headHeap []head
+
+func (h headHeap) init() {
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
+}
+
+func (h headHeap) down(i int) {
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		m := l
+		if r := l + 1; r < len(h) && h[r].before(&h[l]) {
+			m = r
+		}
+		if !h[m].before(&h[i]) {
+			return
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+}
+
+func (h *headHeap) popRoot() {
 	old := *h
-	c := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return c
+	last := len(old) - 1
+	old[0] = old[last]
+	old[last] = head{}
+	*h = old[:last]
+	h.down(0)
 }

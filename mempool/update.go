@@ -19,17 +19,17 @@ func (p *Pool) Update(st AccountState, committed []*types.Tx) {
 	defer p.mu.Unlock()
 	p.state = st
 	p.height++
-	// Committed txs normally fall below the new nonces; removing them by hash as well keeps
-	// them out of the next block even if st lags behind.
+	for _, a := range p.accounts {
+		p.resync(a)
+	}
+	// Committed txs normally fell below their account's new nonce just now. One still here
+	// means st lags behind the block; removing it keeps it out of the next block anyway.
 	for _, tx := range committed {
 		if e := p.all[tx.Hash()]; e != nil {
 			a := p.accounts[e.sender]
 			p.remove(a, e)
 			p.place(a)
 		}
-	}
-	for _, a := range p.accounts {
-		p.resync(a)
 	}
 }
 

@@ -1,0 +1,225 @@
+package mempool
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/holiman/uint256"
+	"github.com/wnode/wnode/types"
+)
+
+func newTestPool(cfg Config) (*Pool, *testState) {
+	cfg.ChainID = testChainID
+	st := newTestState()
+	for _, n := range ddNames {
+		st.set(addrOf(testKey(n)), 0, ddBalance)
+	}
+	return New(cfg, st), st
+}
+
+// TestAddRejects checks that each rejection reports its sentinel error and changes
+// nothing: same length, nothing on the feed.
+func TestAddRejects(t *testing.T) {
+	alice, bob := testKey("alice"), testKey("bob")
+	huge := new(uint256.Int).Lsh(uint256.NewInt(1), 255)
+	cases := []struct {
+		name  string
+		cfg   Config
+		setup func(t *testing.T, p *Pool, st *testState)
+		tx    func(t *testing.T) *types.Tx
+		want  error
+	}{
+		{name: "nil", tx: func(*testing.T) *types.Tx { return nil }, want: types.ErrInvalidTxField},
+		{name: "oversized", cfg: Config{MaxTxBytes: 500},
+			tx:   func(t *testing.T) *types.Tx { return signedTx(t, alice, txSpec{price: 1, pad: 500}) },
+			want: ErrOversized},
+		{name: "already known",
+			setup: func(t *testing.T, p *Pool, _ *testState) { mustAdd(t, p, signedTx(t, alice, txSpec{price: 1})) },
+			tx:    func(t *testing.T) *types.Tx { return signedTx(t, alice, txSpec{price: 1}) },
+			want:  ErrAlreadyKnown},
+		{name: "wrong chain",
+			tx:   func(t *testing.T) *types.Tx { return signedTx(t, alice, txSpec{price: 1, chainID: 9}) },
+			want: types.ErrWrongChainID},
+		{name: "bad signature",
+			tx: func(t *testing.T) *types.Tx {
+				tx := signedTx(t, alice, txSpec{price: 1})
+				tx.Sig[64] = 2
+				return tx
+			},
+			want: types.ErrInvalidSig},
+		{name: "gas limit above block", cfg: Config{MaxTxGas: 150_000},
+			tx:   func(t *testing.T) *types.Tx { return signedTx(t, alice, txSpec{price: 1, gas: 150_001}) },
+			want: ErrGasLimit},
+		{name: "gas limit below intrinsic",
+			tx:   func(t *testing.T) *types.Tx { return signedTx(t, alice, txSpec{price: 1, gas: 21_000}) },
+			want: ErrIntrinsicGas},
+		{name: "underpriced", cfg: Config{MinGasPrice: uint256.NewInt(5)},
+			tx:   func(t *testing.T) *types.Tx { return signedTx(t, alice, txSpec{price: 4}) },
+			want: ErrUnderpriced},
+		{name: "nonce too low",
+			setup: func(_ *testing.T, _ *Pool, st *testState) { st.set(addrOf(alice), 3, ddBalance) },
+			tx:    func(t *testing.T) *types.Tx { return signedTx(t, alice, txSpec{nonce: 2, price: 1}) },
+			want:  ErrNonceTooLow},
+		{name: "nonce too far ahead", cfg: Config{MaxPerAccount: 4},
+			tx:   func(t *testing.T) *types.Tx { return signedTx(t, alice, txSpec{nonce: 4, price: 1}) },
+			want: ErrTooManyForAccount},
+		{name: "insufficient funds",
+			tx:   func(t *testing.T) *types.Tx { return signedTx(t, alice, txSpec{price: 10_000, value: 1}) },
+			want: ErrInsufficientFunds},
+		{name: "cost overflows 256 bits",
+			tx: func(t *testing.T) *types.Tx {
+				tx := rawTx(t, alice, txSpec{})
+				tx.GasPrice = huge
+				if err := tx.Sign(alice); err != nil {
+					t.Fatal(err)
+				}
+				return tx
+			},
+			want: ErrInsufficientFunds},
+		{name: "replacement underpriced",
+			setup: func(t *testing.T, p *Pool, _ *testState) { mustAdd(t, p, signedTx(t, alice, txSpec{price: 10})) },
+			tx:    func(t *testing.T) *types.Tx { return signedTx(t, alice, txSpec{price: 10, value: 1}) },
+			want:  ErrReplaceUnderpriced},
+		{name: "pool full", cfg: Config{MaxTxs: 1},
+			setup: func(t *testing.T, p *Pool, _ *testState) { mustAdd(t, p, signedTx(t, bob, txSpec{price: 10})) },
+			tx:    func(t *testing.T) *types.Tx { return signedTx(t, alice, txSpec{price: 10}) },
+			want:  ErrPoolFull},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p, st := newTestPool(c.cfg)
+			if c.setup != nil {
+				c.setup(t, p, st)
+			}
+			feed, _ := p.Subscribe(8)
+			before := p.Len()
+			err := p.Add(c.tx(t))
+			if !errors.Is(err, c.want) {
+				t.Fatalf("Add: %v, want %v", err, c.want)
+			}
+			if p.Len() != before || len(feed) != 0 {
+				t.Fatalf("rejected tx changed the pool: len %d -> %d, feed %d", before, p.Len(), len(feed))
+			}
+			if err := p.checkInvariants(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func mustAdd(t testing.TB, p *Pool, tx *types.Tx) {
+	t.Helper()
+	if err := p.Add(tx); err != nil {
+		t.Fatalf("Add nonce %d: %v", tx.Nonce, err)
+	}
+}
+
+func TestBumped(t *testing.T) {
+	max := new(uint256.Int).SetAllOne()
+	almost := new(uint256.Int).Sub(max, uint256.NewInt(1))
+	cases := []struct {
+		old, price *uint256.Int
+		bump       uint64
+		want       bool
+	}{
+		{uint256.NewInt(100), uint256.NewInt(110), 10, true},
+		{uint256.NewInt(100), uint256.NewInt(109), 10, false},
+		{uint256.NewInt(9), uint256.NewInt(10), 10, true}, // 9.9 rounds up, 10*100 >= 9*110
+		{uint256.NewInt(10), uint256.NewInt(11), 10, true},
+		{uint256.NewInt(11), uint256.NewInt(12), 10, false}, // needs 12.1
+		{uint256.NewInt(0), uint256.NewInt(0), 10, true},    // zero stays zero
+		{uint256.NewInt(1), uint256.NewInt(1), 1, false},
+		{max, max, 10, false}, // the product overflows 256 bits: no rounding to "equal"
+		{almost, max, 0, true},
+		{new(uint256.Int).Rsh(max, 4), max, 1000, true},
+	}
+	for _, c := range cases {
+		if got := bumped(c.old, c.price, c.bump); got != c.want {
+			t.Errorf("bumped(%s, %s, %d%%) = %v, want %v", c.old, c.price, c.bump, got, c.want)
+		}
+	}
+}
+
+func TestGetHasStats(t *testing.T) {
+	p, _ := newTestPool(Config{})
+	alice := testKey("alice")
+	tx0 := signedTx(t, alice, txSpec{nonce: 0, price: 1})
+	tx2 := signedTx(t, alice, txSpec{nonce: 2, price: 1})
+	if p.HasPending() || p.Len() != 0 {
+		t.Fatal("new pool not empty")
+	}
+	mustAdd(t, p, tx2)
+	if p.HasPending() {
+		t.Fatal("HasPending with only a queued tx")
+	}
+	mustAdd(t, p, tx0)
+	if !p.HasPending() || !p.Has(tx0.Hash()) || p.Get(tx2.Hash()) != tx2 || p.Len() != 2 {
+		t.Fatal("added txs not visible")
+	}
+	if pend, queued := p.Stats(); pend != 1 || queued != 1 {
+		t.Fatalf("Stats = %d, %d; want 1, 1", pend, queued)
+	}
+	if p.Get(types.Hash{1}) != nil || p.Has(types.Hash{1}) {
+		t.Fatal("unknown hash found")
+	}
+}
+
+// TestSubscribe checks the feed's order, that a full subscriber never blocks Add and
+// only misses txs, and that cancelling closes the channel once.
+func TestSubscribe(t *testing.T) {
+	p, _ := newTestPool(Config{})
+	alice := testKey("alice")
+	big, bigCancel := p.Subscribe(10)
+	small, smallCancel := p.Subscribe(1)
+	var sent []*types.Tx
+	for n := range uint64(3) {
+		tx := signedTx(t, alice, txSpec{nonce: n, price: 1})
+		mustAdd(t, p, tx)
+		sent = append(sent, tx)
+	}
+	replacement := signedTx(t, alice, txSpec{nonce: 1, price: 2})
+	mustAdd(t, p, replacement)
+	sent = append(sent, replacement)
+	for i, want := range sent {
+		if got := <-big; got != want {
+			t.Fatalf("feed item %d: nonce %d, want nonce %d", i, got.Nonce, want.Nonce)
+		}
+	}
+	if got := <-small; got != sent[0] {
+		t.Fatal("small subscriber did not get the first tx")
+	}
+	if p.FeedDropped() != 3 {
+		t.Fatalf("FeedDropped = %d, want 3", p.FeedDropped())
+	}
+	bigCancel()
+	bigCancel()
+	if _, ok := <-big; ok {
+		t.Fatal("channel open after cancel")
+	}
+	mustAdd(t, p, signedTx(t, alice, txSpec{nonce: 3, price: 1}))
+	if got := <-small; got.Nonce != 3 {
+		t.Fatalf("small subscriber got nonce %d after draining, want 3", got.Nonce)
+	}
+	smallCancel()
+}
+
+// TestUpdateRemovesCommittedHashes checks that a committed tx leaves the pool even if the
+// state passed to Update has not caught up with its nonce.
+func TestUpdateRemovesCommittedHashes(t *testing.T) {
+	p, st := newTestPool(Config{})
+	alice := testKey("alice")
+	tx0 := signedTx(t, alice, txSpec{nonce: 0, price: 1})
+	tx1 := signedTx(t, alice, txSpec{nonce: 1, price: 1})
+	mustAdd(t, p, tx0)
+	mustAdd(t, p, tx1)
+	p.Update(st.snapshot(), []*types.Tx{tx0})
+	if p.Has(tx0.Hash()) || !p.Has(tx1.Hash()) {
+		t.Fatal("committed tx still pooled, or the other one gone")
+	}
+	if got := p.Pending(0, 0, 0); len(got) != 0 {
+		t.Fatalf("Pending returned %d txs behind the missing nonce 0", len(got))
+	}
+	if err := p.checkInvariants(); err != nil {
+		t.Fatal(err)
+	}
+}
