@@ -378,6 +378,9 @@ func (c *checker) check(fn int, typ wasm.FuncType, locals []wasm.ValType, body [
 			return 0, c.err
 		}
 	}
+	if c.err != nil {
+		return 0, c.err
+	}
 	if len(c.ctrls) != 0 {
 		c.pc = len(body)
 		c.fail(RuleInvalid, "function body ends inside %d unclosed blocks", len(c.ctrls))

@@ -59,7 +59,7 @@ func DefaultLimits() Limits {
 		MaxElemSegments:   1024,
 		MaxMemoryPages:    256, // 16 MiB
 		MaxDataSegments:   1024,
-		MaxDataSize:       1 << 20,
+		MaxDataSize:       512 << 10,
 		MaxFunctionSize:   128 << 10,
 		MaxNesting:        1024,
 		MaxBrTableTargets: 16_384,

@@ -249,15 +249,15 @@ func (mi *moduleInfo) validateExports(l *Limits) error {
 			return errorf(RuleInvalid, where, "%s index %d out of range (%d)", ex.Kind, ex.Index, n)
 		}
 		switch {
-		case ex.Kind == wasm.KindFunc && !strings.HasPrefix(ex.Name, "_"):
-			if t := mi.funcTypes[ex.Index]; !t.Equal(methodType) {
-				return errorf(RuleExport, where, "method has type %s, contract methods must be () -> ()", t)
-			}
 		case ex.Name == "memory":
 			if ex.Kind != wasm.KindMemory {
 				return errorf(RuleExport, where, "\"memory\" must export the memory, not a %s", ex.Kind)
 			}
 			memory = true
+		case ex.Kind == wasm.KindFunc && !strings.HasPrefix(ex.Name, "_"):
+			if t := mi.funcTypes[ex.Index]; !t.Equal(methodType) {
+				return errorf(RuleExport, where, "method has type %s, contract methods must be () -> ()", t)
+			}
 		}
 	}
 	if !memory {
