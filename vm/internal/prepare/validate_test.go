@@ -13,11 +13,11 @@ import (
 
 type I = wasm.Instr
 
-func op(o wasm.Opcode) I              { return I{Op: o} }
+func op(o wasm.Opcode) I                { return I{Op: o} }
 func opImm(o wasm.Opcode, imm uint64) I { return I{Op: o, Imm: imm} }
-func i32c(v int32) I                  { return wasm.I32Const(v) }
-func blk(o wasm.Opcode, bt int64) I   { return I{Op: o, Imm: blockImm(bt)} }
-func end() I                          { return op(wasm.OpEnd) }
+func i32c(v int32) I                    { return wasm.I32Const(v) }
+func blk(o wasm.Opcode, bt int64) I     { return I{Op: o, Imm: blockImm(bt)} }
+func end() I                            { return op(wasm.OpEnd) }
 
 // base returns a small valid contract: memory, one host import, one method.
 func base() *wasm.Module {
