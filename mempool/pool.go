@@ -75,9 +75,9 @@ func (p *Pool) Add(tx *types.Tx) error {
 	if max := p.cfg.MaxTxGas; max != 0 && tx.GasLimit > max {
 		return fmt.Errorf("%w: %d, limit %d", ErrGasLimit, tx.GasLimit, max)
 	}
-	// Code size is left out: the chain decides how compressed code counts, and a lower bound
-	// never rejects a tx that execution would accept.
-	if in := p.cfg.Schedule.Intrinsic(uint64(size), 0); tx.GasLimit < in {
+	// The same bound the chain checks before it includes a tx: code counted as sent, so
+	// gzipped code may still run out of gas once inflated, but is includable.
+	if in := p.cfg.Schedule.Intrinsic(uint64(size), uint64(len(tx.Code))); tx.GasLimit < in {
 		return fmt.Errorf("%w: gas limit %d, intrinsic gas at least %d", ErrIntrinsicGas, tx.GasLimit, in)
 	}
 	price := u256(tx.GasPrice)

@@ -53,6 +53,16 @@ func TestAddRejects(t *testing.T) {
 		{name: "gas limit below intrinsic",
 			tx:   func(t *testing.T) *types.Tx { return signedTx(t, alice, txSpec{price: 1, gas: 21_000}) },
 			want: ErrIntrinsicGas},
+		{name: "deploy gas limit below intrinsic gas of its code",
+			tx: func(t *testing.T) *types.Tx {
+				tx := rawTx(t, alice, txSpec{price: 1, gas: 200_000})
+				tx.Kind, tx.To, tx.Code = types.TxDeploy, types.Address{}, make([]byte, 1000) // 250 gas per code byte
+				if err := tx.Sign(alice); err != nil {
+					t.Fatal(err)
+				}
+				return tx
+			},
+			want: ErrIntrinsicGas},
 		{name: "underpriced", cfg: Config{MinGasPrice: uint256.NewInt(5)},
 			tx:   func(t *testing.T) *types.Tx { return signedTx(t, alice, txSpec{price: 4}) },
 			want: ErrUnderpriced},
