@@ -185,29 +185,32 @@ func TestValidateBlockRejects(t *testing.T) {
 	}
 
 	cases := map[string]func(b *types.Block){
-		"state root":        func(b *types.Block) { b.Header.StateRoot[0] ^= 1 },
-		"receipt root":      func(b *types.Block) { b.Header.ReceiptRoot[0] ^= 1 },
-		"tx root":           func(b *types.Block) { b.Header.TxRoot[0] ^= 1 },
-		"time equal":        func(b *types.Block) { b.Header.Time = b1.Header.Time },
-		"time backwards":    func(b *types.Block) { b.Header.Time = b1.Header.Time - 1 },
-		"parent":            func(b *types.Block) { b.Header.ParentHash[0] ^= 1 },
-		"height":            func(b *types.Block) { b.Header.Height++ },
-		"chain id":          func(b *types.Block) { b.Header.ChainID++ },
-		"validators hash":   func(b *types.Block) { b.Header.ValidatorsHash[0] ^= 1 },
-		"proposer":          func(b *types.Block) { b.Header.Proposer = addrOf("alice") },
-		"no last commit":    func(b *types.Block) { b.LastCommit, b.Header.LastCommitHash = nil, types.Hash{} },
-		"last commit hash":  func(b *types.Block) { b.Header.LastCommitHash[0] ^= 1 },
-		"weak last commit":  func(b *types.Block) { b.LastCommit = weak(); b.Header.LastCommitHash = b.LastCommit.Hash() },
-		"dropped tx":        func(b *types.Block) { b.Txs = b.Txs[1:]; fixTxRoot(b) },
-		"reordered txs":     func(b *types.Block) { b.Txs[0], b.Txs[1] = b.Txs[1], b.Txs[0]; fixTxRoot(b) },
-		"nonce gap":         func(b *types.Block) { b.Txs = append(b.Txs, extra("bob", 7, 100_000)); fixTxRoot(b) },
-		"replayed tx":       func(b *types.Block) { b.Txs = append(b.Txs, b1.Txs[0]); fixTxRoot(b) },
-		"over block gas":    func(b *types.Block) { b.Txs = append(b.Txs, extra("bob", 0, 2_000_000)); fixTxRoot(b) },
-		"cannot pay":        func(b *types.Block) { b.Txs = append(b.Txs, extra("dave", 0, 100_000)); fixTxRoot(b) },
-		"other chain tx":    func(b *types.Block) { b.Txs[2].ChainID++; fixTxRoot(b) },
-		"bad signature":     func(b *types.Block) { b.Txs[2].Sig[5] ^= 1; fixTxRoot(b) },
-		"proposer of fees":  func(b *types.Block) { b.Header.Proposer = addrOf("v2") }, // fees go elsewhere: state root differs
-		"gas price too low": func(b *types.Block) { b.Txs = append(b.Txs, signTx(t, "bob", &types.Tx{Kind: types.TxTransfer, To: addrOf("dave"), GasLimit: 100_000, GasPrice: new(uint256.Int)})); fixTxRoot(b) },
+		"state root":       func(b *types.Block) { b.Header.StateRoot[0] ^= 1 },
+		"receipt root":     func(b *types.Block) { b.Header.ReceiptRoot[0] ^= 1 },
+		"tx root":          func(b *types.Block) { b.Header.TxRoot[0] ^= 1 },
+		"time equal":       func(b *types.Block) { b.Header.Time = b1.Header.Time },
+		"time backwards":   func(b *types.Block) { b.Header.Time = b1.Header.Time - 1 },
+		"parent":           func(b *types.Block) { b.Header.ParentHash[0] ^= 1 },
+		"height":           func(b *types.Block) { b.Header.Height++ },
+		"chain id":         func(b *types.Block) { b.Header.ChainID++ },
+		"validators hash":  func(b *types.Block) { b.Header.ValidatorsHash[0] ^= 1 },
+		"proposer":         func(b *types.Block) { b.Header.Proposer = addrOf("alice") },
+		"no last commit":   func(b *types.Block) { b.LastCommit, b.Header.LastCommitHash = nil, types.Hash{} },
+		"last commit hash": func(b *types.Block) { b.Header.LastCommitHash[0] ^= 1 },
+		"weak last commit": func(b *types.Block) { b.LastCommit = weak(); b.Header.LastCommitHash = b.LastCommit.Hash() },
+		"dropped tx":       func(b *types.Block) { b.Txs = b.Txs[1:]; fixTxRoot(b) },
+		"reordered txs":    func(b *types.Block) { b.Txs[0], b.Txs[1] = b.Txs[1], b.Txs[0]; fixTxRoot(b) },
+		"nonce gap":        func(b *types.Block) { b.Txs = append(b.Txs, extra("bob", 7, 100_000)); fixTxRoot(b) },
+		"replayed tx":      func(b *types.Block) { b.Txs = append(b.Txs, b1.Txs[0]); fixTxRoot(b) },
+		"over block gas":   func(b *types.Block) { b.Txs = append(b.Txs, extra("bob", 0, 2_000_000)); fixTxRoot(b) },
+		"cannot pay":       func(b *types.Block) { b.Txs = append(b.Txs, extra("dave", 0, 100_000)); fixTxRoot(b) },
+		"other chain tx":   func(b *types.Block) { b.Txs[2].ChainID++; fixTxRoot(b) },
+		"bad signature":    func(b *types.Block) { b.Txs[2].Sig[5] ^= 1; fixTxRoot(b) },
+		"proposer of fees": func(b *types.Block) { b.Header.Proposer = addrOf("v2") }, // fees go elsewhere: state root differs
+		"gas price too low": func(b *types.Block) {
+			b.Txs = append(b.Txs, signTx(t, "bob", &types.Tx{Kind: types.TxTransfer, To: addrOf("dave"), GasLimit: 100_000, GasPrice: new(uint256.Int)}))
+			fixTxRoot(b)
+		},
 	}
 	rootBefore := follower.st
 	_, root0 := rootBefore.Latest()
