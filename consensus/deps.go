@@ -1,0 +1,130 @@
+package consensus
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/wnode/wnode/types"
+)
+
+// Application is the replicated state machine that consensus orders blocks for. The node
+// implements it over the chain. Blocks are opaque bytes to consensus; their hash is what
+// validators vote on.
+//
+// All methods are called from the goroutine that drives the State, one at a time.
+type Application interface {
+	// ProposeBlock builds and executes a block for height (taking pending transactions),
+	// with the given time in unix milliseconds, and returns its bytes and hash. Building
+	// must not change the committed state: the block may never be decided.
+	ProposeBlock(ctx context.Context, height uint64, round int32, timeMs uint64) (block []byte, hash types.Hash, err error)
+	// ValidateBlock decodes and re-executes a proposed block on top of the last committed
+	// state and returns its hash; an error (or a hash other than the proposed one) makes
+	// this validator prevote nil. It must not change the committed state. Consensus calls
+	// it at most once per distinct block and height.
+	ValidateBlock(ctx context.Context, height uint64, block []byte) (types.Hash, error)
+	// Commit durably persists the decided block of height with its commit certificate
+	// (applying its state changes). When it returns nil the block must survive a crash;
+	// an error stops consensus (the node cannot go on without its chain).
+	Commit(ctx context.Context, height uint64, block []byte, commit *types.Commit) error
+	// HasPendingTxs reports whether transactions wait for a block (for block cadence).
+	HasPendingTxs() bool
+}
+
+// Signer signs 32-byte digests with the validator's key (the node key). The State never
+// calls it directly: every signature goes through the double-sign guard.
+type Signer interface {
+	// Address is the validator address of the key.
+	Address() types.Address
+	// SignHash returns a 65-byte [R || S || V] signature of hash with low S.
+	SignHash(hash types.Hash) ([]byte, error)
+}
+
+// Broadcaster sends consensus messages to every peer, best effort: gossip may drop,
+// duplicate and reorder them (periodic re-broadcast makes up for it). Broadcast must not
+// block on the network and must not call back into the State; the message must be
+// treated as read-only.
+type Broadcaster interface {
+	Broadcast(m *Message)
+}
+
+// Clock gives the State the time and delivers its timeouts. Virtual in simulations, wall
+// time in the node (see Runner).
+type Clock interface {
+	// Now returns the current time; block times are its unix milliseconds.
+	Now() time.Time
+	// Schedule arranges for HandleTimeout(t) to be called once t.Duration has passed. It
+	// must not block or call back into the State synchronously. Timeouts that arrive after
+	// the State has moved on are ignored, so they need not be cancelled.
+	Schedule(t Timeout)
+}
+
+// Syncer fetches decided blocks the State has no way to decide by itself: it learnt of a
+// commit certificate for a height it has not decided but never saw the block, or it is
+// more than a height behind. The p2p layer implements it with block sync and feeds each
+// block back through ApplySyncedBlock, in height order.
+type Syncer interface {
+	// NeedSync asks for every block from the State's current height up to height. It must
+	// not block; repeated calls for the same height may come and should be deduplicated.
+	NeedSync(height uint64)
+}
+
+// WAL is the consensus write-ahead log: an append-only log of opaque records of the
+// current height, replayed on restart. FileWAL implements it.
+type WAL interface {
+	// Append adds one record; with sync set it and every earlier record are durable
+	// (fsync) before Append returns.
+	Append(rec []byte, sync bool) error
+	// ReadAll returns the intact records in order; a torn or corrupt tail is dropped.
+	ReadAll() ([][]byte, error)
+	// Reset drops every record; called once a height is durably committed.
+	Reset() error
+}
+
+// GuardStore persists the double-sign guard's last signed message. FileGuardStore
+// implements it.
+type GuardStore interface {
+	// Load returns the last saved state, or ok=false when nothing was ever saved.
+	Load() (last LastSigned, ok bool, err error)
+	// Save durably replaces the saved state (fsync) before returning.
+	Save(last LastSigned) error
+}
+
+// Deps are the effects a State performs, behind interfaces so that the same code runs in
+// a deterministic simulation and in the node.
+type Deps struct {
+	App         Application
+	Signer      Signer      // nil for a node that follows consensus without voting
+	Guard       GuardStore  // required with a Signer
+	WAL         WAL         // required
+	Broadcaster Broadcaster // required
+	Clock       Clock       // required (NewRunner provides a real one)
+	Syncer      Syncer      // optional: without it a lagging node waits for gossip
+	Logger      *slog.Logger
+}
+
+// KeySigner is a Signer over an in-memory secp256k1 private key.
+type KeySigner struct {
+	key  *ecdsa.PrivateKey
+	addr types.Address
+}
+
+// NewKeySigner returns a Signer for key.
+func NewKeySigner(key *ecdsa.PrivateKey) *KeySigner {
+	return &KeySigner{key: key, addr: crypto.PubkeyToAddress(key.PublicKey)}
+}
+
+// Address returns the key's address.
+func (s *KeySigner) Address() types.Address { return s.addr }
+
+// SignHash signs hash (about 50 µs); go-ethereum's signatures are always low-S.
+func (s *KeySigner) SignHash(hash types.Hash) ([]byte, error) {
+	sig, err := crypto.Sign(hash[:], s.key)
+	if err != nil {
+		return nil, fmt.Errorf("sign: %w", err)
+	}
+	return sig, nil
+}

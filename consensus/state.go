@@ -1,0 +1,1095 @@
+package consensus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/wnode/wnode/types"
+)
+
+// TimeoutKind says which timer fired.
+type TimeoutKind uint8
+
+// The timers of a State.
+const (
+	TimeoutKindPropose     TimeoutKind = 1 // Algorithm 1 OnTimeoutPropose
+	TimeoutKindPrevote     TimeoutKind = 2 // OnTimeoutPrevote
+	TimeoutKindPrecommit   TimeoutKind = 3 // OnTimeoutPrecommit
+	TimeoutKindCadence     TimeoutKind = 4 // the round-0 proposer checks whether to propose now
+	TimeoutKindRebroadcast TimeoutKind = 5 // re-send own current messages
+)
+
+func (k TimeoutKind) String() string {
+	switch k {
+	case TimeoutKindPropose:
+		return "propose"
+	case TimeoutKindPrevote:
+		return "prevote"
+	case TimeoutKindPrecommit:
+		return "precommit"
+	case TimeoutKindCadence:
+		return "cadence"
+	case TimeoutKindRebroadcast:
+		return "rebroadcast"
+	}
+	return fmt.Sprintf("timeout(%d)", uint8(k))
+}
+
+// Timeout is a timer the State asked its Clock for; the Clock hands it back through
+// HandleTimeout after Duration.
+type Timeout struct {
+	Kind     TimeoutKind
+	Height   uint64
+	Round    int32
+	Duration time.Duration
+}
+
+// Errors callers branch on. Errors about bad input from peers wrap ErrInvalidMessage.
+var (
+	// ErrNotStarted is returned by handlers called before Start.
+	ErrNotStarted = errors.New("consensus not started")
+	// ErrAlreadyDecided is returned by ApplySyncedBlock for a height already decided.
+	ErrAlreadyDecided = errors.New("height already decided")
+	// ErrHeightGap is returned by ApplySyncedBlock for a block above the current height.
+	ErrHeightGap = errors.New("block is not for the current height")
+	// ErrBlockMismatch is returned by ApplySyncedBlock when the block does not execute
+	// to the hash its commit certifies.
+	ErrBlockMismatch = errors.New("block does not match its commit")
+)
+
+// Status is a snapshot of where a State is.
+type Status struct {
+	Height      uint64 // the height being decided (last committed + 1)
+	Round       int32
+	Step        Step
+	LockedRound int32 // -1: not locked
+	LockedValue types.Hash
+	ValidRound  int32 // -1: none
+	ValidValue  types.Hash
+}
+
+type blockInfo struct {
+	data           []byte
+	checked, valid bool
+}
+
+type ownKey struct {
+	round int32
+	typ   types.SignedMsgType
+}
+
+type decidable struct {
+	round int32
+	hash  types.Hash
+}
+
+// State is Tendermint consensus (Buchman, Kwon, Milosevic, "The latest gossip on BFT
+// consensus", 2018, Algorithm 1) for one validator, as an explicit state machine: its
+// inputs are messages (HandleMessage), timeouts (HandleTimeout), "transactions are
+// pending" notices (TxsAvailable) and blocks fetched by block sync (ApplySyncedBlock);
+// its effects go through Deps. Each input runs the upon-rules of the algorithm until no
+// rule fires. It is deterministic given its inputs and the Application's answers.
+//
+// A State is not safe for concurrent use: one goroutine drives it (Runner in the node,
+// the event loop in the simulation). Its memory is bounded by the number of rounds of
+// the current height times the number of validators.
+type State struct {
+	cfg   Config
+	vals  *types.ValidatorSet
+	deps  Deps
+	log   *slog.Logger
+	guard *SignGuard
+	self  types.Address
+	voter bool // self is a validator with a signer
+
+	// Algorithm 1 variables.
+	height      uint64
+	round       int32
+	step        Step
+	lockedRound int32
+	lockedValue types.Hash
+	validRound  int32
+	validValue  types.Hash
+
+	rounds     map[int32]*roundState
+	decidables []decidable                       // rounds with 2/3+ precommits for a block
+	future     map[types.Address]*[2]*types.Vote // latest prevote/precommit beyond the window
+	maxRound   map[types.Address]int32           // highest round each validator voted in
+	skipDirty  bool                              // maxRound changed since the last round-skip check
+	blocks     map[types.Hash]*blockInfo         // blocks of this height by hash
+	own        map[ownKey]*Message               // what this validator signed at this height
+	invalidLog map[types.Hash]bool               // blocks decided by others that we find invalid (logged once)
+	syncAsked  bool                              // NeedSync called for a missing decided block
+	heightAt   time.Time                         // when this height started
+	cadence    struct {                          // round-0 proposer waiting for txs or the heartbeat
+		waiting bool
+		at      time.Time // earliest cadence timer pending
+	}
+
+	next       []*Message            // verified messages for height+1
+	nextCount  map[types.Address]int // per validator, in next
+	lastCommit *types.Commit         // certificate of height-1
+	evidence   []DuplicateVoteEvidence
+	evSeen     map[evidenceKey]bool
+	evCount    int // evidence ever recorded
+	started    bool
+	replaying  bool  // Start is replaying the WAL: own messages are not re-sent one by one
+	fatal      error // set once; the State then refuses all input
+
+	replayHook func(rec walRecord, skipped bool) // tests observe replay
+}
+
+// New returns a State that will decide height lastHeight+1, lastHeight being the height
+// of the last block the Application committed (0 before the first) and lastCommit its
+// certificate (nil before the first). Call Start before anything else.
+func New(cfg Config, deps Deps, lastHeight uint64, lastCommit *types.Commit) (*State, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if deps.App == nil || deps.WAL == nil || deps.Broadcaster == nil || deps.Clock == nil {
+		return nil, fmt.Errorf("%w: App, WAL, Broadcaster and Clock are required", ErrConfig)
+	}
+	if lastHeight > 0 && (lastCommit == nil || lastCommit.Height != lastHeight) {
+		return nil, fmt.Errorf("%w: last commit does not match last height %d", ErrConfig, lastHeight)
+	}
+	s := &State{cfg: cfg, vals: cfg.Validators, deps: deps, log: deps.Logger, lastCommit: lastCommit}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if deps.Signer != nil {
+		if deps.Guard == nil {
+			return nil, fmt.Errorf("%w: a Signer needs a GuardStore", ErrConfig)
+		}
+		g, err := NewSignGuard(deps.Signer, deps.Guard)
+		if err != nil {
+			return nil, err
+		}
+		s.guard = g
+		s.self = deps.Signer.Address()
+		_, s.voter = s.vals.Index(s.self)
+	}
+	s.evSeen = map[evidenceKey]bool{}
+	s.resetHeight(lastHeight + 1)
+	return s, nil
+}
+
+// Start replays the WAL records of the current height (reconstructing locks, votes and
+// own signed messages after a restart), enters the current round, re-sends this
+// validator's messages of that round and starts the re-broadcast timer.
+func (s *State) Start(ctx context.Context) error {
+	if s.started {
+		return errors.New("consensus already started")
+	}
+	raw, err := s.deps.WAL.ReadAll()
+	if err != nil {
+		return fmt.Errorf("read wal: %w", err)
+	}
+	recs := make([]walRecord, 0, len(raw))
+	for i, b := range raw {
+		rec, err := decodeWALRecord(b)
+		if err != nil {
+			s.log.Warn("skipping undecodable wal record", "index", i, "err", err)
+			continue
+		}
+		recs = append(recs, rec)
+	}
+	// Own messages first: when replay reaches the point where this validator signed, it
+	// re-uses what it signed instead of signing (or building a block) again.
+	for _, rec := range recs {
+		if rec.kind == walOwn && rec.msg.Height() == s.height {
+			s.own[ownKeyOf(rec.msg)] = rec.msg
+		}
+	}
+	s.started, s.replaying = true, true
+	s.startRound(ctx, 0)
+	s.process(ctx)
+	for _, rec := range recs {
+		if s.fatal != nil {
+			return s.fatal
+		}
+		current := rec.height() == s.height
+		if s.replayHook != nil {
+			s.replayHook(rec, !current)
+		}
+		if !current {
+			continue
+		}
+		switch rec.kind {
+		case walReceived:
+			if err := s.addMessage(ctx, rec.msg, false, true); err != nil {
+				s.log.Warn("invalid message in wal", "msg", rec.msg, "err", err)
+			}
+		case walOwn:
+			s.addOwn(ctx, rec.msg)
+		case walTimeout:
+			s.applyTimeout(ctx, rec.timeout, true)
+		}
+		s.process(ctx)
+	}
+	s.replaying = false
+	if s.fatal != nil {
+		return s.fatal
+	}
+	s.rebroadcast()
+	s.deps.Clock.Schedule(Timeout{Kind: TimeoutKindRebroadcast, Duration: s.cfg.RebroadcastInterval})
+	s.log.Info("consensus started", "height", s.height, "round", s.round, "step", s.step, "walRecords", len(recs))
+	return nil
+}
+
+// HandleMessage processes a message from a peer. An error wrapping ErrInvalidMessage
+// means the message was bad (the State is unchanged); any other error is fatal (storage
+// or application failure) and is returned by every later call too. Messages for other
+// heights are ignored or kept for the next height; a commit certificate for a height this
+// node cannot decide triggers Syncer.NeedSync.
+func (s *State) HandleMessage(ctx context.Context, m *Message) error {
+	if err := s.usable(); err != nil {
+		return err
+	}
+	err := s.addMessage(ctx, m, false, false)
+	s.process(ctx)
+	if s.fatal != nil {
+		return s.fatal
+	}
+	return err
+}
+
+// HandleTimeout processes a timer the State scheduled earlier. Timeouts of past steps,
+// rounds or heights are ignored.
+func (s *State) HandleTimeout(ctx context.Context, t Timeout) error {
+	if err := s.usable(); err != nil {
+		return err
+	}
+	s.applyTimeout(ctx, t, false)
+	s.process(ctx)
+	return s.fatal
+}
+
+// TxsAvailable tells the State that transactions are pending, so that a round-0
+// proposer waiting for the heartbeat may propose as soon as MinBlockInterval allows.
+func (s *State) TxsAvailable(ctx context.Context) error {
+	if err := s.usable(); err != nil {
+		return err
+	}
+	s.tryPropose(ctx)
+	s.process(ctx)
+	return s.fatal
+}
+
+// ApplySyncedBlock decides the current height with a block fetched by block sync: it
+// verifies the commit certificate (more than 2/3 of the power for this height), has the
+// Application re-execute the block and checks it yields the certified hash, then commits
+// it and moves to the next height. Blocks of decided heights give ErrAlreadyDecided,
+// blocks beyond the current height ErrHeightGap, a bad commit ErrInvalidMessage and a
+// block that does not match ErrBlockMismatch; none of these change the State.
+func (s *State) ApplySyncedBlock(ctx context.Context, block []byte, commit *types.Commit) error {
+	if err := s.usable(); err != nil {
+		return err
+	}
+	if commit == nil {
+		return fmt.Errorf("%w: no commit", ErrInvalidMessage)
+	}
+	switch {
+	case commit.Height < s.height:
+		return fmt.Errorf("%w: %d (at %d)", ErrAlreadyDecided, commit.Height, s.height)
+	case commit.Height > s.height:
+		return fmt.Errorf("%w: block %d, at %d", ErrHeightGap, commit.Height, s.height)
+	}
+	if err := commit.Verify(s.cfg.ChainID, s.vals); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+	}
+	hash, err := s.deps.App.ValidateBlock(ctx, s.height, block)
+	if err != nil {
+		return fmt.Errorf("%w: height %d: %w", ErrBlockMismatch, s.height, err)
+	}
+	if hash != commit.BlockHash {
+		return fmt.Errorf("%w: height %d executes to %s, commit is for %s", ErrBlockMismatch, s.height, hash.TerminalString(), commit.BlockHash.TerminalString())
+	}
+	if b := s.blocks[hash]; b == nil || !b.valid {
+		s.blocks[hash] = &blockInfo{data: block, checked: true, valid: true}
+	}
+	s.decide(ctx, hash, commit)
+	s.process(ctx)
+	return s.fatal
+}
+
+// Status returns where the State is.
+func (s *State) Status() Status {
+	return Status{Height: s.height, Round: s.round, Step: s.step, LockedRound: s.lockedRound,
+		LockedValue: s.lockedValue, ValidRound: s.validRound, ValidValue: s.validValue}
+}
+
+// LastCommit returns the commit certificate of the last decided height (nil before the
+// first).
+func (s *State) LastCommit() *types.Commit { return s.lastCommit }
+
+// Evidence returns a copy of the equivocations seen so far, oldest first (at most
+// Config.MaxEvidence).
+func (s *State) Evidence() []DuplicateVoteEvidence { return slices.Clone(s.evidence) }
+
+// Err returns the fatal error that stopped the State, if any.
+func (s *State) Err() error { return s.fatal }
+
+func (s *State) usable() error {
+	if s.fatal != nil {
+		return s.fatal
+	}
+	if !s.started {
+		return ErrNotStarted
+	}
+	return nil
+}
+
+func (s *State) fail(err error) {
+	if s.fatal == nil {
+		s.fatal = err
+		s.log.Error("consensus stopped", "height", s.height, "err", err)
+	}
+}
+
+// resetHeight clears everything of the previous height and enters height h (without
+// starting round 0).
+func (s *State) resetHeight(h uint64) {
+	s.height, s.round, s.step = h, 0, StepPropose
+	s.lockedRound, s.lockedValue = -1, types.Hash{}
+	s.validRound, s.validValue = -1, types.Hash{}
+	s.rounds = map[int32]*roundState{}
+	s.decidables = nil
+	s.future = map[types.Address]*[2]*types.Vote{}
+	s.maxRound = map[types.Address]int32{}
+	s.skipDirty = false
+	s.blocks = map[types.Hash]*blockInfo{}
+	s.own = map[ownKey]*Message{}
+	s.invalidLog = map[types.Hash]bool{}
+	s.syncAsked = false
+	s.cadence.waiting = false
+	s.cadence.at = time.Time{}
+	s.heightAt = s.deps.Clock.Now()
+}
+
+func (s *State) roundState(r int32) *roundState {
+	rs := s.rounds[r]
+	if rs == nil {
+		rs = newRoundState()
+		s.rounds[r] = rs
+	}
+	return rs
+}
+
+// process runs the upon-rules until none fires.
+func (s *State) process(ctx context.Context) {
+	for s.fatal == nil && s.applyRules(ctx) {
+	}
+}
+
+// applyRules fires the first applicable upon-rule of Algorithm 1 and reports whether one
+// fired. Line numbers refer to the paper.
+func (s *State) applyRules(ctx context.Context) bool {
+	// Lines 49-54: 2/3+ precommits for a block in any round, and the block: decide.
+	for _, d := range s.decidables {
+		if s.blocks[d.hash] == nil {
+			if !s.syncAsked {
+				s.syncAsked = true
+				s.askSync(s.height)
+			}
+			continue
+		}
+		if !s.valid(ctx, d.hash) {
+			if !s.invalidLog[d.hash] {
+				s.invalidLog[d.hash] = true
+				s.log.Error("2/3+ precommitted a block this node finds invalid; waiting for block sync",
+					"height", s.height, "round", d.round, "block", d.hash)
+			}
+			continue
+		}
+		s.decide(ctx, d.hash, nil)
+		return true
+	}
+	// Lines 55-56: f+1 validators are in a higher round: skip to it.
+	if r := s.skipRound(); r > s.round {
+		s.startRound(ctx, r)
+		return true
+	}
+	rs := s.roundState(s.round)
+	if s.step == StepPropose {
+		for _, p := range rs.proposals {
+			v := p.BlockHash
+			// Lines 22-27: a fresh proposal.
+			if p.POLRound == -1 {
+				ok := s.valid(ctx, v) && (s.lockedRound == -1 || s.lockedValue == v)
+				s.prevote(choose(ok, v))
+				return true
+			}
+			// Lines 28-33: a re-proposal with a proof-of-lock from an earlier round.
+			if vr := p.POLRound; vr < s.round {
+				if prs := s.rounds[vr]; prs != nil && s.vals.HasQuorum(prs.prevotes.power[v]) {
+					ok := s.valid(ctx, v) && (s.lockedRound <= vr || s.lockedValue == v)
+					s.prevote(choose(ok, v))
+					return true
+				}
+			}
+		}
+	}
+	// Lines 34-35: 2/3+ prevotes of any kind: start the prevote timer, once.
+	if s.step == StepPrevote && !rs.prevoteTimeoutSet && s.vals.HasQuorum(rs.prevotes.any) {
+		rs.prevoteTimeoutSet = true
+		s.schedule(TimeoutKindPrevote, s.cfg.PrevoteTimeout(s.round))
+	}
+	// Lines 36-43: the proposal and 2/3+ prevotes for it: lock and precommit (if still
+	// prevoting), and remember it as the valid value, once per round.
+	if s.step >= StepPrevote && !rs.lockRuleDone {
+		for _, p := range rs.proposals {
+			v := p.BlockHash
+			if s.vals.HasQuorum(rs.prevotes.power[v]) && s.valid(ctx, v) {
+				rs.lockRuleDone = true
+				if s.step == StepPrevote {
+					s.lockedValue, s.lockedRound = v, s.round
+					s.precommit(v)
+				}
+				s.validValue, s.validRound = v, s.round
+				return true
+			}
+		}
+	}
+	// Lines 44-46: 2/3+ prevotes for nil: precommit nil.
+	if s.step == StepPrevote && s.vals.HasQuorum(rs.prevotes.power[types.Hash{}]) {
+		s.precommit(types.Hash{})
+		return true
+	}
+	// Lines 47-48: 2/3+ precommits of any kind: start the precommit timer, once.
+	if !rs.precommitTimeoutSet && s.vals.HasQuorum(rs.precommits.any) {
+		rs.precommitTimeoutSet = true
+		s.schedule(TimeoutKindPrecommit, s.cfg.PrecommitTimeout(s.round))
+	}
+	return false
+}
+
+func choose(ok bool, v types.Hash) types.Hash {
+	if ok {
+		return v
+	}
+	return types.Hash{}
+}
+
+// valid is valid(v) of the paper: the Application re-executes the block, once.
+func (s *State) valid(ctx context.Context, h types.Hash) bool {
+	b := s.blocks[h]
+	if b == nil {
+		return false
+	}
+	if !b.checked {
+		got, err := s.deps.App.ValidateBlock(ctx, s.height, b.data)
+		b.checked = true
+		b.valid = err == nil && got == h
+		if !b.valid {
+			s.log.Warn("invalid block proposed", "height", s.height, "block", h, "executesTo", got, "err", err)
+		}
+	}
+	return b.valid
+}
+
+// skipRound returns the highest round above the current one in which (or beyond which)
+// validators holding more than 1/3 of the power have voted, or -1.
+func (s *State) skipRound() int32 {
+	if !s.skipDirty {
+		return -1
+	}
+	s.skipDirty = false
+	type vr struct {
+		round int32
+		power uint64
+	}
+	var ahead []vr
+	for a, r := range s.maxRound {
+		if r > s.round {
+			ahead = append(ahead, vr{r, s.vals.Power(a)})
+		}
+	}
+	slices.SortFunc(ahead, func(a, b vr) int { return cmpOrdered(b.round, a.round) })
+	var acc uint64
+	for _, x := range ahead {
+		acc += x.power
+		if s.vals.HasOneThird(acc) {
+			return x.round
+		}
+	}
+	return -1
+}
+
+// startRound is StartRound(round) of the paper, with block cadence for round 0.
+func (s *State) startRound(ctx context.Context, r int32) {
+	s.round, s.step = r, StepPropose
+	s.cadence.waiting = false
+	s.skipDirty = true
+	// Votes kept from beyond the window may now be inside it.
+	for i := range s.vals.Len() {
+		a := s.vals.At(i).Address
+		slot := s.future[a]
+		if slot == nil {
+			continue
+		}
+		for t, v := range slot {
+			if v != nil && v.Round <= r+futureRoundWindow {
+				slot[t] = nil
+				if err := s.addVote(v, true, false); err != nil {
+					s.log.Warn("dropping kept vote", "vote", v, "err", err)
+				}
+			}
+		}
+		if slot[0] == nil && slot[1] == nil {
+			delete(s.future, a)
+		}
+	}
+	// Every validator, the proposer too, sets the propose timer: if the proposer fails to
+	// build or sign a block it still moves on with the others.
+	d := s.cfg.ProposeTimeout(r)
+	if r == 0 {
+		// The round-0 proposer may wait up to the heartbeat for transactions.
+		d += max(0, s.cfg.Heartbeat-s.deps.Clock.Now().Sub(s.heightAt))
+	}
+	s.schedule(TimeoutKindPropose, d)
+	if s.voter && s.vals.Proposer(s.height, r).Address == s.self {
+		if r == 0 && s.own[ownKey{0, types.ProposalType}] == nil {
+			s.cadence.waiting = true
+			s.tryPropose(ctx)
+		} else {
+			s.propose(ctx)
+		}
+	}
+}
+
+// tryPropose proposes in round 0 once the cadence allows: after MinBlockInterval if
+// transactions are pending, after Heartbeat otherwise.
+func (s *State) tryPropose(ctx context.Context) {
+	if !s.cadence.waiting || s.round != 0 || s.step != StepPropose {
+		return
+	}
+	now := s.deps.Clock.Now()
+	since := now.Sub(s.heightAt)
+	pending := s.deps.App.HasPendingTxs()
+	if since >= s.cfg.Heartbeat || (pending && since >= s.cfg.MinBlockInterval) {
+		s.cadence.waiting = false
+		s.propose(ctx)
+		return
+	}
+	at := s.heightAt.Add(s.cfg.Heartbeat)
+	if pending {
+		at = s.heightAt.Add(s.cfg.MinBlockInterval)
+	}
+	if s.cadence.at.IsZero() || at.Before(s.cadence.at) || !s.cadence.at.After(now) {
+		s.cadence.at = at
+		s.schedule(TimeoutKindCadence, at.Sub(now))
+	}
+}
+
+func (s *State) schedule(k TimeoutKind, d time.Duration) {
+	s.deps.Clock.Schedule(Timeout{Kind: k, Height: s.height, Round: s.round, Duration: d})
+}
+
+// propose signs and sends this validator's proposal for the current round: the valid
+// value if there is one (with its POL round), else a new block from the Application.
+func (s *State) propose(ctx context.Context) {
+	key := ownKey{s.round, types.ProposalType}
+	if m := s.own[key]; m != nil {
+		s.resendOwn(m)
+		return
+	}
+	var (
+		block []byte
+		hash  types.Hash
+		pol   = int32(-1)
+	)
+	if s.validRound >= 0 {
+		hash, pol = s.validValue, s.validRound
+		block = s.blocks[hash].data
+	} else {
+		var err error
+		now := s.deps.Clock.Now().UnixMilli()
+		block, hash, err = s.deps.App.ProposeBlock(ctx, s.height, s.round, uint64(max(now, 0)))
+		if err != nil {
+			s.log.Error("cannot build a block; not proposing", "height", s.height, "round", s.round, "err", err)
+			return
+		}
+		if len(block) == 0 || len(block) > types.MaxProposalBlockSize || hash == (types.Hash{}) {
+			s.log.Error("application built an unusable block; not proposing", "height", s.height, "size", len(block), "hash", hash)
+			return
+		}
+		if b := s.blocks[hash]; b == nil || !b.checked {
+			s.blocks[hash] = &blockInfo{data: block, checked: true, valid: true}
+		}
+	}
+	p := &types.Proposal{Height: s.height, Round: s.round, POLRound: pol, BlockHash: hash, Block: block, Proposer: s.self}
+	sig, ok := s.sign(StepPropose, p.SignBytes(s.cfg.ChainID))
+	if !ok {
+		return
+	}
+	p.Sig = sig
+	s.sendOwn(&Message{Proposal: p}, key)
+}
+
+// prevote sends a prevote for v (zero: nil) and moves to the prevote step.
+func (s *State) prevote(v types.Hash) {
+	s.step = StepPrevote
+	s.vote(types.PrevoteType, StepPrevote, v)
+}
+
+// precommit sends a precommit for v (zero: nil) and moves to the precommit step.
+func (s *State) precommit(v types.Hash) {
+	s.step = StepPrecommit
+	s.vote(types.PrecommitType, StepPrecommit, v)
+}
+
+func (s *State) vote(t types.SignedMsgType, step Step, v types.Hash) {
+	if !s.voter {
+		return
+	}
+	key := ownKey{s.round, t}
+	if m := s.own[key]; m != nil {
+		if m.Vote.BlockHash != v {
+			// Only reachable if replay diverged from the original run: keep what was signed.
+			s.log.Error("not signing a conflicting vote; re-sending the earlier one", "earlier", m.Vote, "wanted", v)
+		}
+		s.resendOwn(m)
+		return
+	}
+	vote := &types.Vote{Type: t, Height: s.height, Round: s.round, BlockHash: v, Validator: s.self}
+	sig, ok := s.sign(step, vote.SignBytes(s.cfg.ChainID))
+	if !ok {
+		return
+	}
+	vote.Sig = sig
+	s.sendOwn(&Message{Vote: vote}, key)
+}
+
+// sign signs through the double-sign guard. A refusal is logged and skipped (the message
+// is simply not sent); a storage failure is fatal.
+func (s *State) sign(step Step, signBytes types.Hash) ([]byte, bool) {
+	sig, err := s.guard.Sign(s.height, s.round, step, signBytes)
+	if errors.Is(err, ErrDoubleSign) {
+		s.log.Error("double-sign guard refused", "height", s.height, "round", s.round, "step", step, "err", err)
+		return nil, false
+	}
+	if err != nil {
+		s.fail(err)
+		return nil, false
+	}
+	return sig, true
+}
+
+// sendOwn persists a freshly signed message (fsync), then sends it and counts it.
+func (s *State) sendOwn(m *Message, key ownKey) {
+	s.own[key] = m
+	if !s.walAppend(walOwn, m, true) {
+		return
+	}
+	s.deps.Broadcaster.Broadcast(m)
+	s.addOwn(context.Background(), m)
+}
+
+// resendOwn sends again a message signed earlier (it is already in the WAL). During
+// replay it is only counted: Start re-sends the current round's messages at the end.
+func (s *State) resendOwn(m *Message) {
+	if !s.replaying {
+		s.deps.Broadcaster.Broadcast(m)
+	}
+	s.addOwn(context.Background(), m)
+}
+
+// addOwn counts one of this validator's own messages. Replaying an own precommit for a
+// block also restores the lock it stands for, even if the messages that led to it were
+// lost with the tail of the WAL.
+func (s *State) addOwn(_ context.Context, m *Message) {
+	switch m.Kind() {
+	case MsgProposal:
+		_ = s.addProposal(m.Proposal, true, true)
+	case MsgVote:
+		v := m.Vote
+		_ = s.addVote(v, true, true)
+		if v.Type == types.PrecommitType && !v.IsNil() && v.Round > s.lockedRound && s.blocks[v.BlockHash] != nil {
+			s.lockedValue, s.lockedRound = v.BlockHash, v.Round
+		}
+	}
+	s.own[ownKeyOf(m)] = m
+}
+
+func ownKeyOf(m *Message) ownKey {
+	if m.Proposal != nil {
+		return ownKey{m.Proposal.Round, types.ProposalType}
+	}
+	return ownKey{m.Vote.Round, m.Vote.Type}
+}
+
+// addMessage validates m and records it; it runs no rule. verified skips signature
+// checks (own or already checked messages); logged says it is already in the WAL.
+func (s *State) addMessage(ctx context.Context, m *Message, verified, logged bool) error {
+	switch m.Kind() {
+	case MsgProposal:
+		return s.addProposal(m.Proposal, verified, logged)
+	case MsgVote:
+		return s.addVote(m.Vote, verified, logged)
+	case MsgCommit:
+		return s.addCommit(m.Commit, logged)
+	}
+	return fmt.Errorf("%w: message must carry exactly one of proposal, vote, commit", ErrInvalidMessage)
+}
+
+func (s *State) addProposal(p *types.Proposal, verified, logged bool) error {
+	if err := p.ValidateBasic(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+	}
+	if p.Height != s.height {
+		if p.Height == s.height+1 {
+			return s.bufferNext(&Message{Proposal: p}, p.Proposer, verified)
+		}
+		return nil
+	}
+	if want := s.vals.Proposer(p.Height, p.Round).Address; p.Proposer != want {
+		return fmt.Errorf("%w: proposal h=%d r=%d by %s, the proposer is %s", ErrInvalidMessage, p.Height, p.Round, p.Proposer, want)
+	}
+	if p.Round > s.round+futureRoundWindow {
+		return nil
+	}
+	rs := s.roundState(p.Round)
+	for _, q := range rs.proposals {
+		if q.BlockHash == p.BlockHash && q.POLRound == p.POLRound {
+			return nil // duplicate
+		}
+	}
+	if !verified {
+		if err := p.Verify(s.cfg.ChainID, s.vals); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+		}
+	}
+	if len(rs.proposals) > 0 {
+		first := rs.proposals[0]
+		s.addEvidence(DuplicateVoteEvidence{Type: types.ProposalType, Validator: p.Proposer, Height: p.Height, Round: p.Round,
+			A: SignedValue{first.BlockHash, first.POLRound, first.Sig}, B: SignedValue{p.BlockHash, p.POLRound, p.Sig}})
+		if len(rs.proposals) >= maxProposalsPerRound {
+			return nil
+		}
+	}
+	if !logged && !s.walAppend(walReceived, &Message{Proposal: p}, false) {
+		return s.fatal
+	}
+	rs.proposals = append(rs.proposals, p)
+	if s.blocks[p.BlockHash] == nil {
+		s.blocks[p.BlockHash] = &blockInfo{data: p.Block}
+	}
+	return nil
+}
+
+func (s *State) addVote(v *types.Vote, verified, logged bool) error {
+	if err := v.ValidateBasic(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+	}
+	if v.Height != s.height {
+		if v.Height == s.height+1 {
+			return s.bufferNext(&Message{Vote: v}, v.Validator, verified)
+		}
+		return nil
+	}
+	power := s.vals.Power(v.Validator)
+	if power == 0 {
+		return fmt.Errorf("%w: vote by %s, not a validator", ErrInvalidMessage, v.Validator)
+	}
+	if v.Round > s.round+futureRoundWindow {
+		return s.addFutureVote(v, verified)
+	}
+	set := s.roundState(v.Round).set(v.Type)
+	if prev := set.votes[v.Validator]; prev != nil {
+		if prev.BlockHash == v.BlockHash {
+			return nil // duplicate
+		}
+		if !verified {
+			if err := v.Verify(s.cfg.ChainID, s.vals); err != nil {
+				return fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+			}
+		}
+		s.addEvidence(voteEvidence(prev, v))
+		return nil
+	}
+	if !verified {
+		if err := v.Verify(s.cfg.ChainID, s.vals); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+		}
+	}
+	if !logged && !s.walAppend(walReceived, &Message{Vote: v}, false) {
+		return s.fatal
+	}
+	s.countVote(set, v, power)
+	return nil
+}
+
+// countVote adds a verified vote to its set and notes what it makes possible.
+func (s *State) countVote(set *voteSet, v *types.Vote, power uint64) {
+	before := set.power[v.BlockHash]
+	set.add(v, power)
+	if v.Type == types.PrecommitType && !v.IsNil() && !s.vals.HasQuorum(before) && s.vals.HasQuorum(set.power[v.BlockHash]) {
+		s.decidables = append(s.decidables, decidable{v.Round, v.BlockHash})
+	}
+	if r, ok := s.maxRound[v.Validator]; !ok || v.Round > r {
+		s.maxRound[v.Validator] = v.Round
+		s.skipDirty = true
+	}
+}
+
+// addFutureVote keeps a vote of a round beyond the window: only the latest per validator
+// and type, for skipping rounds.
+func (s *State) addFutureVote(v *types.Vote, verified bool) error {
+	slot := s.future[v.Validator]
+	if slot == nil {
+		slot = new([2]*types.Vote)
+	}
+	i := 0
+	if v.Type == types.PrecommitType {
+		i = 1
+	}
+	if cur := slot[i]; cur != nil && cur.Round >= v.Round {
+		if cur.Round > v.Round || cur.BlockHash == v.BlockHash {
+			return nil
+		}
+		if !verified {
+			if err := v.Verify(s.cfg.ChainID, s.vals); err != nil {
+				return fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+			}
+		}
+		s.addEvidence(voteEvidence(cur, v))
+		return nil
+	}
+	if !verified {
+		if err := v.Verify(s.cfg.ChainID, s.vals); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+		}
+	}
+	slot[i] = v
+	s.future[v.Validator] = slot
+	if r, ok := s.maxRound[v.Validator]; !ok || v.Round > r {
+		s.maxRound[v.Validator] = v.Round
+		s.skipDirty = true
+	}
+	return nil
+}
+
+// addCommit handles a commit certificate: for the current height its precommits are
+// counted (deciding if the block is known); for a later height block sync is asked for.
+func (s *State) addCommit(c *types.Commit, logged bool) error {
+	if err := c.ValidateBasic(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+	}
+	if c.Height < s.height {
+		return nil
+	}
+	if c.Height == s.height {
+		for _, d := range s.decidables {
+			if d.round == c.Round && d.hash == c.BlockHash {
+				s.syncAsked = false // still no block: the decision rule asks block sync again
+				return nil          // already counted
+			}
+		}
+	}
+	if err := c.Verify(s.cfg.ChainID, s.vals); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+	}
+	if c.Height > s.height {
+		s.askSync(c.Height)
+		return nil
+	}
+	if !logged && !s.walAppend(walReceived, &Message{Commit: c}, false) {
+		return s.fatal
+	}
+	// The precommits go into their round whatever the window: a valid commit is rare
+	// and bounded.
+	set := s.roundState(c.Round).set(types.PrecommitType)
+	for i := range c.Sigs {
+		v := c.Vote(i)
+		if prev := set.votes[v.Validator]; prev != nil {
+			if prev.BlockHash != v.BlockHash {
+				s.addEvidence(voteEvidence(prev, v))
+			}
+			continue
+		}
+		s.countVote(set, v, s.vals.Power(v.Validator))
+	}
+	s.syncAsked = false // if the block is missing, the decision rule asks block sync
+	return nil
+}
+
+// bufferNext keeps a verified message of the next height, a few per validator.
+func (s *State) bufferNext(m *Message, from types.Address, verified bool) error {
+	if s.nextCount == nil {
+		s.nextCount = map[types.Address]int{}
+	}
+	if s.nextCount[from] >= maxBufferedPerValidator {
+		return nil
+	}
+	if !verified {
+		if err := VerifyMessage(s.cfg.ChainID, s.vals, m); err != nil {
+			return err
+		}
+	}
+	s.nextCount[from]++
+	s.next = append(s.next, m)
+	return nil
+}
+
+func (s *State) askSync(h uint64) {
+	if s.deps.Syncer != nil {
+		s.deps.Syncer.NeedSync(h)
+	}
+}
+
+func voteEvidence(a, b *types.Vote) DuplicateVoteEvidence {
+	return DuplicateVoteEvidence{Type: a.Type, Validator: a.Validator, Height: a.Height, Round: a.Round,
+		A: SignedValue{BlockHash: a.BlockHash, Sig: a.Sig}, B: SignedValue{BlockHash: b.BlockHash, Sig: b.Sig}}
+}
+
+func (s *State) addEvidence(e DuplicateVoteEvidence) {
+	k := evidenceKey{e.Type, e.Validator, e.Height, e.Round}
+	if s.evSeen[k] {
+		return
+	}
+	s.log.Warn("equivocation", "evidence", e.String())
+	if len(s.evidence) >= s.cfg.MaxEvidence {
+		old := s.evidence[0]
+		delete(s.evSeen, evidenceKey{old.Type, old.Validator, old.Height, old.Round})
+		s.evidence = s.evidence[1:]
+	}
+	s.evSeen[k] = true
+	s.evidence = append(s.evidence, e)
+	s.evCount++
+}
+
+// applyTimeout is OnTimeoutPropose / OnTimeoutPrevote / OnTimeoutPrecommit of the paper,
+// plus the cadence and re-broadcast timers.
+func (s *State) applyTimeout(ctx context.Context, t Timeout, logged bool) {
+	if t.Kind == TimeoutKindRebroadcast {
+		if !logged {
+			s.rebroadcast()
+			s.deps.Clock.Schedule(Timeout{Kind: TimeoutKindRebroadcast, Duration: s.cfg.RebroadcastInterval})
+		}
+		return
+	}
+	if t.Height != s.height || t.Round != s.round {
+		return
+	}
+	switch t.Kind {
+	case TimeoutKindPropose:
+		if s.step != StepPropose {
+			return
+		}
+		if !logged && !s.walAppendTimeout(t) {
+			return
+		}
+		s.prevote(types.Hash{})
+	case TimeoutKindPrevote:
+		if s.step != StepPrevote {
+			return
+		}
+		if !logged && !s.walAppendTimeout(t) {
+			return
+		}
+		s.precommit(types.Hash{})
+	case TimeoutKindPrecommit:
+		if !logged && !s.walAppendTimeout(t) {
+			return
+		}
+		s.startRound(ctx, s.round+1)
+	case TimeoutKindCadence:
+		s.cadence.at = time.Time{}
+		s.tryPropose(ctx)
+	}
+}
+
+// rebroadcast re-sends this validator's proposal and votes of the current round and the
+// commit of the previous height.
+func (s *State) rebroadcast() {
+	for _, t := range []types.SignedMsgType{types.ProposalType, types.PrevoteType, types.PrecommitType} {
+		if m := s.own[ownKey{s.round, t}]; m != nil {
+			s.deps.Broadcaster.Broadcast(m)
+		}
+	}
+	if s.lastCommit != nil {
+		s.deps.Broadcaster.Broadcast(&Message{Commit: s.lastCommit})
+	}
+}
+
+// decide commits the block hash of the current height with its certificate (built from
+// the counted precommits when nil) and enters the next height.
+func (s *State) decide(ctx context.Context, hash types.Hash, commit *types.Commit) {
+	if commit == nil {
+		var err error
+		if commit, err = s.buildCommit(hash); err != nil {
+			s.fail(err)
+			return
+		}
+	}
+	b := s.blocks[hash]
+	if err := s.deps.App.Commit(ctx, s.height, b.data, commit); err != nil {
+		s.fail(fmt.Errorf("commit height %d: %w", s.height, err))
+		return
+	}
+	if err := s.deps.WAL.Reset(); err != nil {
+		s.fail(fmt.Errorf("reset wal after height %d: %w", s.height, err))
+		return
+	}
+	s.log.Info("committed", "height", s.height, "round", commit.Round, "block", hash, "sigs", len(commit.Sigs))
+	s.lastCommit = commit
+	next := s.next
+	s.next, s.nextCount = nil, nil
+	s.resetHeight(s.height + 1)
+	s.startRound(ctx, 0)
+	for _, m := range next {
+		if err := s.addMessage(ctx, m, true, false); err != nil {
+			s.log.Debug("dropping buffered message", "msg", m, "err", err)
+		}
+		if s.fatal != nil {
+			return
+		}
+	}
+}
+
+// buildCommit makes the certificate of the first round with 2/3+ precommits for hash.
+func (s *State) buildCommit(hash types.Hash) (*types.Commit, error) {
+	for _, d := range s.decidables {
+		if d.hash != hash {
+			continue
+		}
+		set := &s.rounds[d.round].precommits
+		var votes []*types.Vote
+		for i := range s.vals.Len() {
+			if v := set.votes[s.vals.At(i).Address]; v != nil && v.BlockHash == hash {
+				votes = append(votes, v)
+			}
+		}
+		return types.NewCommit(votes)
+	}
+	return nil, fmt.Errorf("build commit: no 2/3+ precommits for %s", hash)
+}
+
+func (s *State) walAppend(kind walKind, m *Message, sync bool) bool {
+	b, err := encodeWALRecord(walRecord{kind: kind, msg: m})
+	if err == nil {
+		err = s.deps.WAL.Append(b, sync)
+	}
+	if err != nil {
+		s.fail(fmt.Errorf("wal: %w", err))
+		return false
+	}
+	return true
+}
+
+func (s *State) walAppendTimeout(t Timeout) bool {
+	b, err := encodeWALRecord(walRecord{kind: walTimeout, timeout: t})
+	if err == nil {
+		err = s.deps.WAL.Append(b, false)
+	}
+	if err != nil {
+		s.fail(fmt.Errorf("wal: %w", err))
+		return false
+	}
+	return true
+}
