@@ -34,7 +34,7 @@ type Pool struct {
 }
 
 // New returns an empty pool with cfg's limits (zero fields take the defaults) that reads
-// accounts from st until the first Update.
+// accounts from st, which must not be nil, until the first Update.
 func New(cfg Config, st AccountState) *Pool {
 	return &Pool{
 		cfg:      cfg.withDefaults(),
@@ -49,11 +49,12 @@ func New(cfg Config, st AccountState) *Pool {
 func (p *Pool) Config() Config { return p.cfg }
 
 // Add validates tx and, if it is acceptable, adds it to the pool and sends it to every
-// subscriber. Checks, in order: encoded size, not already known, chain id, fields and
-// signature (types.Tx.ValidateBasic, about 25 µs of signature recovery unless the sender
-// is cached), gas limit between the intrinsic gas and MaxTxGas, gas price at least
-// MinGasPrice, nonce not below the account's nonce and less than MaxPerAccount ahead of
-// it, enough gas price to replace a tx with the same nonce, a balance that covers this tx
+// subscriber. Checks, cheapest first: encoded size, not already known, gas limit between
+// the intrinsic gas and MaxTxGas, gas price at least MinGasPrice, value + gas cost within
+// 256 bits, then chain id, fields and signature (types.Tx.ValidateBasic: 25-100 µs of
+// signature recovery unless the sender is cached; no lock is held meanwhile), and under
+// the lock: nonce not below the account's nonce and less than MaxPerAccount ahead of it,
+// enough gas price to replace a tx with the same nonce, a balance that covers this tx
 // after all the sender's lower-nonce txs in the pool, and room in the pool (evicting
 // cheaper txs if needed). A rejected tx changes nothing. An accepted one may push the
 // sender's higher-nonce txs out when the balance no longer covers them all.
@@ -69,9 +70,6 @@ func (p *Pool) Add(tx *types.Tx) error {
 	if p.Has(hash) {
 		return fmt.Errorf("%w: %s", ErrAlreadyKnown, hash)
 	}
-	if err := tx.ValidateBasic(p.cfg.ChainID); err != nil {
-		return err
-	}
 	if max := p.cfg.MaxTxGas; max != 0 && tx.GasLimit > max {
 		return fmt.Errorf("%w: %d, limit %d", ErrGasLimit, tx.GasLimit, max)
 	}
@@ -84,14 +82,18 @@ func (p *Pool) Add(tx *types.Tx) error {
 	if price.Lt(p.cfg.MinGasPrice) {
 		return fmt.Errorf("%w: %s, minimum %s", ErrUnderpriced, price, p.cfg.MinGasPrice)
 	}
-	sender, _ := tx.Sender() // recovered and cached by ValidateBasic
-	e := &entry{tx: tx, hash: hash, sender: sender, nonce: tx.Nonce, price: price, size: size}
+	e := &entry{tx: tx, hash: hash, nonce: tx.Nonce, price: price, size: size}
 	e.cost.SetUint64(tx.GasLimit)
 	_, over1 := e.cost.MulOverflow(&e.cost, price)
 	_, over2 := e.cost.AddOverflow(&e.cost, u256(tx.Value))
 	if over1 || over2 {
 		return fmt.Errorf("%w: value + gasLimit*gasPrice overflows 256 bits", ErrInsufficientFunds)
 	}
+	// Last, the expensive check: chain id, fields and signature recovery.
+	if err := tx.ValidateBasic(p.cfg.ChainID); err != nil {
+		return err
+	}
+	e.sender, _ = tx.Sender() // recovered and cached by ValidateBasic
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -123,8 +125,12 @@ func (p *Pool) add(e *entry) error {
 	// The sender must afford e after every lower nonce of theirs; higher nonces that then no
 	// longer fit are dropped below, since e executes first.
 	var need uint256.Int
-	for _, o := range a.txs[:i] {
-		need.Add(&need, &o.cost) // cannot overflow: the sum of all costs is at most the balance
+	if i == len(a.txs) { // the usual case, the next nonce: every pooled tx is lower
+		need.Set(&a.cost)
+	} else {
+		for _, o := range a.txs[:i] {
+			need.Add(&need, &o.cost) // cannot overflow: the sum of all costs is at most the balance
+		}
 	}
 	if _, over := need.AddOverflow(&need, &e.cost); over || need.Gt(&a.balance) {
 		return fmt.Errorf("%w: account %s has %s, needs %s for this tx and its %d lower nonces in the pool",

@@ -7,8 +7,8 @@ import (
 	"github.com/wnode/wnode/types"
 )
 
-// Update brings the pool to the state after a block: st is the new latest state and
-// committed the block's txs. It drops the committed txs and every tx whose nonce the
+// Update brings the pool to the state after a block: st (not nil) is the new latest state
+// and committed the block's txs. It drops the committed txs and every tx whose nonce the
 // state has passed, rereads the nonce and balance of every account with txs in the pool,
 // drops the highest nonces of an account whose balance no longer covers all its txs,
 // drops txs that waited behind a gap for QueuedTTL blocks, and promotes txs whose gap
