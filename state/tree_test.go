@@ -282,6 +282,11 @@ func TestTreeMatchesModel(t *testing.T) {
 				break
 			}
 		}
+		for i, s := range stores {
+			if err := checkNoGarbage(s); err != nil {
+				t.Fatalf("radix %d: %v", radixes[i], err)
+			}
+		}
 		// The same final contents written as a single genesis give the same root.
 		fresh := newTestStore(t, &cl, Options{})
 		var all []Change

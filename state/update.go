@@ -125,7 +125,7 @@ func (u *updater) build(depth int, items []item) sub {
 			hi++
 		}
 		s := u.build(depth+1, puts[lo:hi])
-		u.setChild(n, d, depth+1, &puts[lo].keyHash, s)
+		u.setChild(n, d, depth+1, s)
 		lo = hi
 	}
 	return u.finishInternal(depth, &puts[0].keyHash, n)
@@ -243,15 +243,14 @@ func (u *updater) updateInternal(depth int, ref *child, n *node, items []item) (
 	for d := range u.r.size() {
 		if touched&(1<<d) != 0 {
 			nn.children[d] = child{}
-			cpath := u.r.withDigit(*path, depth, d)
-			u.setChild(nn, d, depth+1, &cpath, subs[d])
+			u.setChild(nn, d, depth+1, subs[d])
 		}
 	}
 	return u.finishInternal(depth, path, nn), nil
 }
 
-// setChild stores s as child d (at depth, on path) of n, writing its node if needed.
-func (u *updater) setChild(n *node, d, depth int, path *types.Hash, s sub) {
+// setChild stores s as child d (at depth) of n, writing its node if needed.
+func (u *updater) setChild(n *node, d, depth int, s sub) {
 	switch s.kind {
 	case subEmpty:
 		return
@@ -262,10 +261,11 @@ func (u *updater) setChild(n *node, d, depth int, path *types.Hash, s sub) {
 		if s.at != nil && s.at.depth == depth {
 			c.version = s.at.version
 		} else {
+			// A leaf's own key hash spells its path at any depth.
 			if s.at != nil {
-				u.stale = append(u.stale, nodeKey(s.at.version, s.at.depth, path, u.r))
+				u.stale = append(u.stale, nodeKey(s.at.version, s.at.depth, &s.leaf.keyHash, u.r))
 			}
-			u.nodes = append(u.nodes, kv{nodeKey(u.version, depth, path, u.r), s.leaf.encode(nil)})
+			u.nodes = append(u.nodes, kv{nodeKey(u.version, depth, &s.leaf.keyHash, u.r), s.leaf.encode(nil)})
 		}
 		n.children[d] = c
 		n.leaves |= 1 << d
@@ -301,7 +301,7 @@ func (u *updater) applyRoot(base rootRecord, items []item) (rootRecord, error) {
 	}
 	var holder node
 	holder.children = make([]child, 1)
-	u.setChild(&holder, 0, 0, &s.leaf.keyHash, s)
+	u.setChild(&holder, 0, 0, s)
 	return rootRecord{kind: rootLeaf, version: holder.children[0].version, hash: s.hash}, nil
 }
 

@@ -1,0 +1,126 @@
+package state
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/wnode/wnode/types"
+)
+
+// walk calls fn for every stored node of the tree whose root is root, with its key.
+func walk(s *Store, root rootRecord, fn func(key []byte, n *node)) error {
+	if root.kind == rootEmpty {
+		return nil
+	}
+	var rec func(version uint64, depth int, path types.Hash) error
+	rec = func(version uint64, depth int, path types.Hash) error {
+		k := nodeKey(version, depth, &path, s.r)
+		n, err := s.loadNode(k)
+		if err != nil {
+			return err
+		}
+		fn(k, n)
+		if n.leaf {
+			return nil
+		}
+		for i, c := range n.children {
+			if n.present&(1<<i) != 0 {
+				if err := rec(c.version, depth+1, s.r.withDigit(path, depth, i)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return rec(root.version, 0, types.Hash{})
+}
+
+// checkNoGarbage verifies the pruning invariants of a non-archive store: every stored node
+// and value record is reachable from a readable version or awaits pruning in the stale
+// index at a readable version; every stale entry of an unreadable version is gone; root
+// records exist exactly for the readable heights. It also checks the node invariant: every
+// internal node has at least two leaves below it.
+func checkNoGarbage(s *Store) error {
+	latest, _ := s.Latest()
+	oldest := s.Oldest()
+	allowed := map[string]bool{}
+	for h := oldest; h <= latest; h++ {
+		v, err := s.Reader(h)
+		if err != nil {
+			return err
+		}
+		err = walk(s, v.root, func(k []byte, n *node) {
+			allowed[string(k)] = true
+			if n.leaf {
+				allowed[string(valueKey(&n.keyHash, n.valueVersion))] = true
+			}
+		})
+		if err != nil {
+			return fmt.Errorf("walk %d: %w", h, err)
+		}
+		if err := checkTwoLeaves(s, v.root); err != nil {
+			return fmt.Errorf("height %d: %w", h, err)
+		}
+	}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{KeyPrefix}, UpperBound: []byte{KeyPrefix + 1}})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	// The stale index ('x') sorts after nodes and values: collect it first.
+	for ok := it.SeekGE([]byte{KeyPrefix, tagStale}); ok && it.Key()[1] == tagStale; ok = it.Next() {
+		ver := binary.BigEndian.Uint64(it.Key()[2:10])
+		if ver <= min(oldest, latest-1) && latest > 0 {
+			return fmt.Errorf("stale entry of version %d survived pruning to %d", ver, oldest)
+		}
+		allowed[string(it.Key()[10:])] = true
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+		k := it.Key()
+		switch k[1] {
+		case tagNode, tagValue:
+			if !allowed[string(k)] {
+				return fmt.Errorf("garbage %c entry %x", k[1], k)
+			}
+		case tagRoot:
+			if h := binary.BigEndian.Uint64(k[2:]); h < oldest || h > latest {
+				return fmt.Errorf("root record of %d outside [%d, %d]", h, oldest, latest)
+			}
+		}
+	}
+	return it.Error()
+}
+
+// checkTwoLeaves verifies that every internal node has at least two leaves below it.
+func checkTwoLeaves(s *Store, root rootRecord) error {
+	if root.kind != rootInternal {
+		return nil
+	}
+	var count func(version uint64, depth int, path types.Hash) (int, error)
+	count = func(version uint64, depth int, path types.Hash) (int, error) {
+		n, err := s.loadNode(nodeKey(version, depth, &path, s.r))
+		if err != nil {
+			return 0, err
+		}
+		if n.leaf {
+			return 1, nil
+		}
+		total := 0
+		for i, c := range n.children {
+			if n.present&(1<<i) != 0 {
+				k, err := count(c.version, depth+1, s.r.withDigit(path, depth, i))
+				if err != nil {
+					return 0, err
+				}
+				total += k
+			}
+		}
+		if total < 2 {
+			return 0, fmt.Errorf("internal node at depth %d version %d has %d leaves", depth, version, total)
+		}
+		return total, nil
+	}
+	_, err := count(root.version, 0, types.Hash{})
+	return err
+}
