@@ -1,0 +1,439 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	gethrpc "github.com/ethereum/go-ethereum/rpc"
+	"github.com/holiman/uint256"
+	"github.com/wnode/wnode/types"
+)
+
+// wnAPI is the "wn" namespace. Each exported method is the JSON-RPC method
+// wn_<lowerCamelCase name>; the go-ethereum server decodes params into the arguments
+// (trailing pointer arguments are optional) and encodes the results.
+type wnAPI struct{ s *Server }
+
+// resolve turns an optional block parameter into a height at or below the head.
+func (a *wnAPI) resolve(num *BlockNumber) (uint64, error) {
+	head := a.s.backend.Head()
+	if head == nil {
+		return 0, &Error{Code: CodeNotReady, Message: "node not ready: no head block"}
+	}
+	if num == nil || *num < 0 {
+		return head.Height, nil
+	}
+	if uint64(*num) > head.Height {
+		return 0, newError(CodeUnknownBlock, "unknown block: %d is above the head %d", *num, head.Height)
+	}
+	return uint64(*num), nil
+}
+
+// ChainId is wn_chainId: the chain id.
+func (a *wnAPI) ChainId() hexutil.Uint64 { //nolint:revive // JSON-RPC method name
+	return hexutil.Uint64(a.s.backend.ChainID())
+}
+
+// BlockNumber is wn_blockNumber: the height of the latest committed block.
+func (a *wnAPI) BlockNumber() (hexutil.Uint64, error) {
+	head := a.s.backend.Head()
+	if head == nil {
+		return 0, &Error{Code: CodeNotReady, Message: "node not ready: no head block"}
+	}
+	return hexutil.Uint64(head.Height), nil
+}
+
+// GasPrice is wn_gasPrice: the lowest gas price the node's mempool accepts.
+func (a *wnAPI) GasPrice() *hexutil.U256 { return u256(a.s.backend.GasPrice()) }
+
+// NodeInfo is wn_nodeInfo: facts about the node and its head.
+func (a *wnAPI) NodeInfo() (*NodeInfoJSON, error) {
+	b := a.s.backend
+	info := b.NodeInfo()
+	head := b.Head()
+	if head == nil {
+		return nil, &Error{Code: CodeNotReady, Message: "node not ready: no head block"}
+	}
+	addrs := info.ListenAddrs
+	if addrs == nil {
+		addrs = []string{}
+	}
+	return &NodeInfoJSON{
+		Name: info.Name, ChainID: hexutil.Uint64(b.ChainID()), GenesisHash: info.GenesisHash,
+		Dev: info.Dev, Validator: info.Validator, Signer: a.s.signer.Address(), PeerID: info.PeerID,
+		ListenAddrs: addrs, Height: hexutil.Uint64(head.Height), HeadHash: head.Hash(),
+		HeadTime: hexutil.Uint64(head.Time), Peers: hexutil.Uint64(len(b.Peers())),
+		GasPrice: u256(b.GasPrice()), GasCap: hexutil.Uint64(a.s.cfg.GasCap),
+	}, nil
+}
+
+// GetBlockByNumber is wn_getBlockByNumber(block, full?): the block, or null above the head.
+// full selects whole transactions instead of their hashes.
+func (a *wnAPI) GetBlockByNumber(num BlockNumber, full *bool) (_ *BlockJSON, err error) {
+	defer a.s.metrics.observe("wn_getBlockByNumber", time.Now(), &err)
+	head := a.s.backend.Head()
+	if head == nil {
+		return nil, &Error{Code: CodeNotReady, Message: "node not ready: no head block"}
+	}
+	h := head.Height
+	if num >= 0 {
+		if uint64(num) > head.Height {
+			return nil, nil
+		}
+		h = uint64(num)
+	}
+	b, err := a.s.backend.BlockByNumber(h)
+	if err != nil {
+		return nil, toRPCError(fmt.Errorf("block %d: %w", h, err))
+	}
+	return NewBlockJSON(b, full != nil && *full), nil
+}
+
+// GetBlockByHash is wn_getBlockByHash(hash, full?): the block, or null when unknown.
+func (a *wnAPI) GetBlockByHash(hash types.Hash, full *bool) (_ *BlockJSON, err error) {
+	defer a.s.metrics.observe("wn_getBlockByHash", time.Now(), &err)
+	b, err := a.s.backend.BlockByHash(hash)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, toRPCError(fmt.Errorf("block %s: %w", hash, err))
+	}
+	return NewBlockJSON(b, full != nil && *full), nil
+}
+
+// GetAccount is wn_getAccount(address, block?): nonce, balance, code hash and admin.
+func (a *wnAPI) GetAccount(addr types.Address, num *BlockNumber) (_ *AccountJSON, err error) {
+	defer a.s.metrics.observe("wn_getAccount", time.Now(), &err)
+	h, err := a.resolve(num)
+	if err != nil {
+		return nil, err
+	}
+	acc, err := a.s.backend.Account(addr, h)
+	if err != nil {
+		return nil, toRPCError(fmt.Errorf("account %s at %d: %w", addr, h, err))
+	}
+	return &AccountJSON{
+		Address: addr, Nonce: hexutil.Uint64(acc.Nonce), Balance: u256(acc.Balance),
+		CodeHash: acc.CodeHash, Admin: acc.Admin, Height: hexutil.Uint64(h),
+	}, nil
+}
+
+// GetPendingNonce is wn_getPendingNonce(address): the nonce of the address's next
+// transaction, counting its transactions waiting in the mempool.
+func (a *wnAPI) GetPendingNonce(addr types.Address) (_ hexutil.Uint64, err error) {
+	defer a.s.metrics.observe("wn_getPendingNonce", time.Now(), &err)
+	n, err := a.s.backend.PendingNonce(addr)
+	if err != nil {
+		return 0, toRPCError(fmt.Errorf("pending nonce of %s: %w", addr, err))
+	}
+	return hexutil.Uint64(n), nil
+}
+
+// GetCode is wn_getCode(address, block?): the contract's original code ("0x" when none).
+func (a *wnAPI) GetCode(addr types.Address, num *BlockNumber) (_ hexutil.Bytes, err error) {
+	defer a.s.metrics.observe("wn_getCode", time.Now(), &err)
+	h, err := a.resolve(num)
+	if err != nil {
+		return nil, err
+	}
+	code, err := a.s.backend.Code(addr, h)
+	if err != nil {
+		return nil, toRPCError(fmt.Errorf("code of %s at %d: %w", addr, h, err))
+	}
+	return nonNil(code), nil
+}
+
+// GetStorage is wn_getStorage(address, key, block?): the value under key in the
+// contract's storage, or null when absent.
+func (a *wnAPI) GetStorage(addr types.Address, key hexutil.Bytes, num *BlockNumber) (_ *hexutil.Bytes, err error) {
+	defer a.s.metrics.observe("wn_getStorage", time.Now(), &err)
+	h, err := a.resolve(num)
+	if err != nil {
+		return nil, err
+	}
+	v, ok, err := a.s.backend.Storage(addr, key, h)
+	if err != nil {
+		return nil, toRPCError(fmt.Errorf("storage of %s at %d: %w", addr, h, err))
+	}
+	if !ok {
+		return nil, nil
+	}
+	b := nonNil(v)
+	return &b, nil
+}
+
+// SendRawTransaction is wn_sendRawTransaction(rlpHex): decodes, validates and adds the
+// transaction to the mempool, and returns its hash. The transaction is not yet executed:
+// poll wn_getTransactionReceipt or subscribe to newHeads.
+func (a *wnAPI) SendRawTransaction(ctx context.Context, raw hexutil.Bytes) (_ types.Hash, err error) {
+	defer a.s.metrics.observe("wn_sendRawTransaction", time.Now(), &err)
+	tx, err := types.DecodeTx(raw)
+	if err != nil {
+		return types.Hash{}, &Error{Code: CodeTxInvalid, Message: err.Error()}
+	}
+	if err := tx.ValidateBasic(a.s.backend.ChainID()); err != nil {
+		return types.Hash{}, &Error{Code: CodeTxInvalid, Message: err.Error()}
+	}
+	if err := a.s.backend.SendTransaction(ctx, tx); err != nil {
+		return types.Hash{}, toRPCError(fmt.Errorf("tx %s rejected: %w", tx.Hash(), err))
+	}
+	return tx.Hash(), nil
+}
+
+// GetTransaction is wn_getTransaction(hash): the transaction, pending or included, or
+// null when unknown.
+func (a *wnAPI) GetTransaction(hash types.Hash) (_ *TxJSON, err error) {
+	defer a.s.metrics.observe("wn_getTransaction", time.Now(), &err)
+	tx, loc, err := a.s.backend.Transaction(hash)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, toRPCError(fmt.Errorf("tx %s: %w", hash, err))
+	}
+	return NewTxJSON(tx, loc), nil
+}
+
+// GetTransactionReceipt is wn_getTransactionReceipt(hash): the signed receipt of an
+// included transaction, or null when it is unknown or still pending.
+func (a *wnAPI) GetTransactionReceipt(hash types.Hash) (_ *ReceiptJSON, err error) {
+	defer a.s.metrics.observe("wn_getTransactionReceipt", time.Now(), &err)
+	r, hdr, err := a.s.backend.Receipt(hash)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, toRPCError(fmt.Errorf("receipt %s: %w", hash, err))
+	}
+	return a.s.receiptJSON(r, hdr)
+}
+
+func (s *Server) receiptJSON(r *types.Receipt, hdr *types.Header) (*ReceiptJSON, error) {
+	sr, err := s.signer.Sign(KindReceipt, hdr.Height, hdr.StateRoot, r.Hash())
+	if err != nil {
+		return nil, toRPCError(err)
+	}
+	out := &ReceiptJSON{
+		TxHash: r.TxHash, Status: hexutil.Uint64(r.Status), GasUsed: hexutil.Uint64(r.GasUsed),
+		Output: nonNil(r.Output), Error: r.Error, Events: newEventsJSON(r.Events),
+		Height: hexutil.Uint64(r.Height), Index: hexutil.Uint64(r.Index), BlockHash: hdr.Hash(),
+		StateRoot: hdr.StateRoot, ChainID: hexutil.Uint64(sr.ChainID),
+		Signature: Signature{Signer: sr.Signer, Signature: sr.Signature},
+	}
+	if r.ContractAddress != (types.Address{}) {
+		ca := r.ContractAddress
+		out.ContractAddress = &ca
+	}
+	return out, nil
+}
+
+// callRequest checks CallArgs and applies the gas cap.
+func (s *Server) callRequest(args *CallArgs) (*CallRequest, error) {
+	if args.To == nil {
+		return nil, newError(CodeInvalidParams, "invalid call: missing \"to\"")
+	}
+	if args.Method == "" {
+		return nil, newError(CodeInvalidParams, "invalid call: missing \"method\"")
+	}
+	if len(args.Method) > types.MaxMethodLen {
+		return nil, newError(CodeInvalidParams, "invalid call: method is %d bytes, limit %d", len(args.Method), types.MaxMethodLen)
+	}
+	if len(args.Args) > types.MaxArgsSize {
+		return nil, newError(CodeInvalidParams, "invalid call: args are %d bytes, limit %d", len(args.Args), types.MaxArgsSize)
+	}
+	req := &CallRequest{To: *args.To, Method: args.Method, Args: args.Args, Gas: s.cfg.GasCap}
+	if args.From != nil {
+		req.From = *args.From
+	}
+	if args.Value != nil {
+		req.Value = (*uint256.Int)(args.Value)
+	}
+	if args.Gas != nil && uint64(*args.Gas) < s.cfg.GasCap {
+		req.Gas = uint64(*args.Gas)
+	}
+	return req, nil
+}
+
+// Call is wn_call({from, to, method, args, value, gas}, block?): runs a read-only call on
+// the state after block and returns its output and gas used, signed by the node. Its state
+// changes are discarded. A failed call is an error with code CodeExecutionFailed.
+func (a *wnAPI) Call(ctx context.Context, args CallArgs, num *BlockNumber) (_ *CallResultJSON, err error) {
+	defer a.s.metrics.observe("wn_call", time.Now(), &err)
+	req, err := a.s.callRequest(&args)
+	if err != nil {
+		return nil, err
+	}
+	h, err := a.resolve(num)
+	if err != nil {
+		return nil, err
+	}
+	res, sr, err := a.s.call(ctx, req, h)
+	if err != nil {
+		return nil, toRPCError(err)
+	}
+	logs := res.Logs
+	if logs == nil {
+		logs = []string{}
+	}
+	return &CallResultJSON{
+		Output: nonNil(res.Output), GasUsed: hexutil.Uint64(res.GasUsed), Events: newEventsJSON(res.Events),
+		Logs: logs, Height: hexutil.Uint64(res.Height), StateRoot: res.StateRoot, ChainID: hexutil.Uint64(sr.ChainID),
+		Signature: Signature{Signer: sr.Signer, Signature: sr.Signature},
+	}, nil
+}
+
+// call runs and signs a call with the per-request timeout. Its errors are the backend's
+// (an *ExecutionError, ...), or one wrapping context.DeadlineExceeded on timeout.
+func (s *Server) call(ctx context.Context, req *CallRequest, height uint64) (*CallResult, *SignedResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	res, err := s.backend.Call(ctx, req, height)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, nil, fmt.Errorf("call %s.%s: request timed out after %s: %w", req.To.Hex(), req.Method, s.cfg.RequestTimeout, context.DeadlineExceeded)
+		}
+		return nil, nil, err
+	}
+	sr, err := s.signer.Sign(KindCall, res.Height, res.StateRoot,
+		CallResultHash(req.From, req.To, req.Method, req.Args, req.Value, res.Output, res.GasUsed))
+	if err != nil {
+		return nil, nil, err
+	}
+	return res, sr, nil
+}
+
+// EstimateGas is wn_estimateGas({from, to, method, args, value, gas}, block?): a gas limit
+// with which the call would succeed (at most the gas cap), or a CodeExecutionFailed error.
+func (a *wnAPI) EstimateGas(ctx context.Context, args CallArgs, num *BlockNumber) (_ hexutil.Uint64, err error) {
+	defer a.s.metrics.observe("wn_estimateGas", time.Now(), &err)
+	req, err := a.s.callRequest(&args)
+	if err != nil {
+		return 0, err
+	}
+	h, err := a.resolve(num)
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, a.s.cfg.RequestTimeout)
+	defer cancel()
+	gas, err := a.s.backend.EstimateGas(ctx, req, h)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, &Error{Code: CodeTimeout, Message: fmt.Sprintf("estimate gas: request timed out after %s", a.s.cfg.RequestTimeout)}
+		}
+		return 0, toRPCError(err)
+	}
+	return hexutil.Uint64(gas), nil
+}
+
+// NewHeads is wn_subscribe("newHeads"): a notification with the header of every block
+// committed from now on. WebSocket only.
+func (a *wnAPI) NewHeads(ctx context.Context) (*gethrpc.Subscription, error) {
+	return a.s.subscribe(ctx, func(n *gethrpc.Notifier, id gethrpc.ID, ev *ChainEvent) error {
+		return n.Notify(id, NewHeaderJSON(ev.Block.Header, ev.Block.Hash))
+	})
+}
+
+// Events is wn_subscribe("events", filter?): a notification for every event emitted by a
+// committed transaction that matches filter (contracts and topics; empty matches all).
+// WebSocket only.
+func (a *wnAPI) Events(ctx context.Context, filter *EventFilter) (*gethrpc.Subscription, error) {
+	var f EventFilter
+	if filter != nil {
+		f = *filter
+	}
+	if len(f.Contracts) > 1000 || len(f.Topics) > 1000 {
+		return nil, newError(CodeInvalidParams, "event filter: at most 1000 contracts and 1000 topics")
+	}
+	contracts := map[types.Address]bool{}
+	for _, c := range f.Contracts {
+		contracts[c] = true
+	}
+	topics := map[string]bool{}
+	for _, t := range f.Topics {
+		topics[string(t)] = true
+	}
+	return a.s.subscribe(ctx, func(n *gethrpc.Notifier, id gethrpc.ID, ev *ChainEvent) error {
+		for _, r := range ev.Receipts {
+			for i, e := range r.Events {
+				if len(contracts) > 0 && !contracts[e.Contract] || len(topics) > 0 && !topics[string(e.Topic)] {
+					continue
+				}
+				err := n.Notify(id, &EventNotification{
+					EventJSON: EventJSON{Contract: e.Contract, Topic: nonNil(e.Topic), Data: nonNil(e.Data)},
+					TxHash:    r.TxHash, Height: hexutil.Uint64(r.Height), BlockHash: ev.Block.Hash,
+					TxIndex: hexutil.Uint64(r.Index), EventIndex: hexutil.Uint64(i),
+				})
+				if err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// subscriptionBuffer is how many blocks a subscriber may fall behind before it misses
+// some (see Backend.SubscribeChain).
+const subscriptionBuffer = 256
+
+// subscribe starts a subscription that calls send for every committed block until the
+// client unsubscribes, the connection closes or the server stops.
+func (s *Server) subscribe(ctx context.Context, send func(*gethrpc.Notifier, gethrpc.ID, *ChainEvent) error) (*gethrpc.Subscription, error) {
+	n, ok := gethrpc.NotifierFromContext(ctx)
+	if !ok {
+		return nil, gethrpc.ErrNotificationsUnsupported
+	}
+	select {
+	case <-s.quit:
+		return nil, &Error{Code: CodeNotReady, Message: "server shutting down"}
+	default:
+	}
+	sub := n.CreateSubscription()
+	ch := make(chan *ChainEvent, subscriptionBuffer)
+	unsubscribe := s.backend.SubscribeChain(ch)
+	s.subs.Add(1)
+	s.metrics.subs.Inc()
+	go func() {
+		defer s.subs.Done()
+		defer s.metrics.subs.Dec()
+		defer unsubscribe()
+		for {
+			select {
+			case ev := <-ch:
+				if err := send(n, sub.ID, ev); err != nil {
+					return
+				}
+			case <-sub.Err():
+				return
+			case <-s.quit:
+				return
+			}
+		}
+	}()
+	return sub, nil
+}
+
+// netAPI is the "net" namespace.
+type netAPI struct{ s *Server }
+
+// PeerCount is net_peerCount: the number of connected peers.
+func (a *netAPI) PeerCount() hexutil.Uint64 { return hexutil.Uint64(len(a.s.backend.Peers())) }
+
+// Peers is net_peers: the connected peers.
+func (a *netAPI) Peers() []PeerInfo {
+	p := a.s.backend.Peers()
+	if p == nil {
+		p = []PeerInfo{}
+	}
+	return p
+}
+
+// Version is net_version: the chain id in decimal, as Ethereum tools expect.
+func (a *netAPI) Version() string { return fmt.Sprint(a.s.backend.ChainID()) }
+
+func isNotFound(err error) bool { return err != nil && errors.Is(err, ErrNotFound) }

@@ -1,0 +1,416 @@
+package rpc
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	gethrpc "github.com/ethereum/go-ethereum/rpc"
+	"github.com/holiman/uint256"
+	"github.com/wnode/wnode/types"
+)
+
+// Client is a typed client of a wnode node's JSON-RPC API and /fn/ gateway, over HTTP or
+// WebSocket (subscriptions need WebSocket). It is safe for concurrent use.
+type Client struct {
+	rpc  *gethrpc.Client
+	http *http.Client
+	base string // http(s)://host:port of the gateway
+}
+
+// ErrNoNode is wrapped by Dial's and the client's errors when nothing answers at the URL.
+var ErrNoNode = errors.New("no node answering")
+
+// Dial connects to the node at rawURL (http://, https://, ws:// or wss://; a bare
+// host:port means http://). Over HTTP nothing is sent until the first call.
+func Dial(ctx context.Context, rawURL string) (*Client, error) {
+	if !strings.Contains(rawURL, "://") {
+		rawURL = "http://" + rawURL
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("bad RPC URL %q: want http://host:port or ws://host:port", rawURL)
+	}
+	transport := &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        256,
+		MaxIdleConnsPerHost: 256,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	hc := &http.Client{Transport: transport}
+	var base string
+	switch u.Scheme {
+	case "http", "https":
+		base = u.Scheme + "://" + u.Host
+	case "ws":
+		base = "http://" + u.Host
+	case "wss":
+		base = "https://" + u.Host
+	default:
+		return nil, fmt.Errorf("bad RPC URL %q: scheme must be http, https, ws or wss", rawURL)
+	}
+	c, err := gethrpc.DialOptions(ctx, rawURL, gethrpc.WithHTTPClient(hc))
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w: %v", rawURL, ErrNoNode, err)
+	}
+	return &Client{rpc: c, http: hc, base: base}, nil
+}
+
+// Close closes the connection.
+func (c *Client) Close() { c.rpc.Close() }
+
+// Raw returns the underlying go-ethereum client, for methods without a typed wrapper.
+func (c *Client) Raw() *gethrpc.Client { return c.rpc }
+
+func (c *Client) call(ctx context.Context, result any, method string, args ...any) error {
+	err := c.rpc.CallContext(ctx, result, method, args...)
+	if err == nil {
+		return nil
+	}
+	var re gethrpc.Error
+	if errors.As(err, &re) {
+		return err
+	}
+	var he gethrpc.HTTPError
+	if errors.As(err, &he) {
+		return fmt.Errorf("%s: HTTP %s", method, strings.TrimSpace(string(he.Body)))
+	}
+	var ne net.Error
+	var oe *net.OpError
+	if errors.As(err, &oe) || errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%s: %w at %s: %v", method, ErrNoNode, c.base, err)
+	}
+	return fmt.Errorf("%s: %w", method, err)
+}
+
+// ErrorCode returns the JSON-RPC error code of err, or 0 when it is not a JSON-RPC error.
+func ErrorCode(err error) int {
+	var re gethrpc.Error
+	if errors.As(err, &re) {
+		return re.ErrorCode()
+	}
+	return 0
+}
+
+// ChainID is wn_chainId.
+func (c *Client) ChainID(ctx context.Context) (uint64, error) {
+	var v hexutil.Uint64
+	err := c.call(ctx, &v, "wn_chainId")
+	return uint64(v), err
+}
+
+// BlockNumber is wn_blockNumber.
+func (c *Client) BlockNumber(ctx context.Context) (uint64, error) {
+	var v hexutil.Uint64
+	err := c.call(ctx, &v, "wn_blockNumber")
+	return uint64(v), err
+}
+
+// GasPrice is wn_gasPrice.
+func (c *Client) GasPrice(ctx context.Context) (*uint256.Int, error) {
+	var v hexutil.U256
+	if err := c.call(ctx, &v, "wn_gasPrice"); err != nil {
+		return nil, err
+	}
+	return (*uint256.Int)(&v), nil
+}
+
+// NodeInfo is wn_nodeInfo.
+func (c *Client) NodeInfo(ctx context.Context) (*NodeInfoJSON, error) {
+	var v NodeInfoJSON
+	if err := c.call(ctx, &v, "wn_nodeInfo"); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// Account is wn_getAccount.
+func (c *Client) Account(ctx context.Context, addr types.Address, num BlockNumber) (*AccountJSON, error) {
+	var v AccountJSON
+	if err := c.call(ctx, &v, "wn_getAccount", addr, num); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// PendingNonce is wn_getPendingNonce.
+func (c *Client) PendingNonce(ctx context.Context, addr types.Address) (uint64, error) {
+	var v hexutil.Uint64
+	err := c.call(ctx, &v, "wn_getPendingNonce", addr)
+	return uint64(v), err
+}
+
+// Code is wn_getCode.
+func (c *Client) Code(ctx context.Context, addr types.Address, num BlockNumber) ([]byte, error) {
+	var v hexutil.Bytes
+	err := c.call(ctx, &v, "wn_getCode", addr, num)
+	return v, err
+}
+
+// Storage is wn_getStorage; ok is false when the key is absent.
+func (c *Client) Storage(ctx context.Context, addr types.Address, key []byte, num BlockNumber) (value []byte, ok bool, err error) {
+	var v *hexutil.Bytes
+	if err := c.call(ctx, &v, "wn_getStorage", addr, hexutil.Bytes(key), num); err != nil {
+		return nil, false, err
+	}
+	if v == nil {
+		return nil, false, nil
+	}
+	return *v, true, nil
+}
+
+// SendTransaction is wn_sendRawTransaction of tx's encoding.
+func (c *Client) SendTransaction(ctx context.Context, tx *types.Tx) (types.Hash, error) {
+	var h types.Hash
+	err := c.call(ctx, &h, "wn_sendRawTransaction", hexutil.Bytes(tx.Encode()))
+	return h, err
+}
+
+// Transaction is wn_getTransaction; nil when unknown.
+func (c *Client) Transaction(ctx context.Context, h types.Hash) (*TxJSON, error) {
+	var v *TxJSON
+	err := c.call(ctx, &v, "wn_getTransaction", h)
+	return v, err
+}
+
+// Receipt is wn_getTransactionReceipt; nil when unknown or pending. The receipt's
+// signature is not checked here: see VerifyReceipt.
+func (c *Client) Receipt(ctx context.Context, h types.Hash) (*ReceiptJSON, error) {
+	var v *ReceiptJSON
+	err := c.call(ctx, &v, "wn_getTransactionReceipt", h)
+	return v, err
+}
+
+// WaitReceipt polls for the receipt of h until it exists or ctx ends. It polls every
+// millisecond for the first 50 ms (a dev node commits within a few), then backs off to
+// every 100 ms.
+func (c *Client) WaitReceipt(ctx context.Context, h types.Hash) (*ReceiptJSON, error) {
+	start := time.Now()
+	for {
+		r, err := c.Receipt(ctx, h)
+		if err != nil {
+			return nil, err
+		}
+		if r != nil {
+			return r, nil
+		}
+		wait := time.Millisecond
+		if el := time.Since(start); el > 50*time.Millisecond {
+			wait = min(el/10, 100*time.Millisecond)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("wait for receipt of %s: %w", h, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// VerifyReceipt checks that r carries a valid signature of its signer over its content.
+func VerifyReceipt(r *ReceiptJSON) error {
+	if err := VerifySignedResult(r.SignedResult()); err != nil {
+		return fmt.Errorf("receipt %s: %w", r.TxHash, err)
+	}
+	return nil
+}
+
+// Call is wn_call. The answer's signature is checked (VerifySignedResult).
+func (c *Client) Call(ctx context.Context, args CallArgs, num BlockNumber) (*CallResultJSON, error) {
+	var v CallResultJSON
+	if err := c.call(ctx, &v, "wn_call", args, num); err != nil {
+		return nil, err
+	}
+	req := &CallRequest{Method: args.Method, Args: args.Args}
+	if args.To != nil {
+		req.To = *args.To
+	}
+	if args.From != nil {
+		req.From = *args.From
+	}
+	if args.Value != nil {
+		req.Value = (*uint256.Int)(args.Value)
+	}
+	if err := VerifySignedResult(v.SignedResult(req)); err != nil {
+		return nil, fmt.Errorf("call answer: %w", err)
+	}
+	return &v, nil
+}
+
+// EstimateGas is wn_estimateGas.
+func (c *Client) EstimateGas(ctx context.Context, args CallArgs, num BlockNumber) (uint64, error) {
+	var v hexutil.Uint64
+	err := c.call(ctx, &v, "wn_estimateGas", args, num)
+	return uint64(v), err
+}
+
+// BlockResult is a block as the client reads it: the header and either the transaction
+// hashes or the whole transactions.
+type BlockResult struct {
+	HeaderJSON
+	TxHashes []types.Hash
+	Txs      []*TxJSON // only when asked for full transactions
+}
+
+// Block is wn_getBlockByNumber; nil above the head.
+func (c *Client) Block(ctx context.Context, num BlockNumber, full bool) (*BlockResult, error) {
+	var raw json.RawMessage
+	if err := c.call(ctx, &raw, "wn_getBlockByNumber", num, full); err != nil {
+		return nil, err
+	}
+	return decodeBlockResult(raw, full)
+}
+
+// BlockByHash is wn_getBlockByHash; nil when unknown.
+func (c *Client) BlockByHash(ctx context.Context, h types.Hash, full bool) (*BlockResult, error) {
+	var raw json.RawMessage
+	if err := c.call(ctx, &raw, "wn_getBlockByHash", h, full); err != nil {
+		return nil, err
+	}
+	return decodeBlockResult(raw, full)
+}
+
+func decodeBlockResult(raw json.RawMessage, full bool) (*BlockResult, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var w struct {
+		HeaderJSON
+		Transactions []json.RawMessage `json:"transactions"`
+	}
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return nil, fmt.Errorf("decode block: %w", err)
+	}
+	out := &BlockResult{HeaderJSON: w.HeaderJSON}
+	for _, t := range w.Transactions {
+		if full {
+			var tx TxJSON
+			if err := json.Unmarshal(t, &tx); err != nil {
+				return nil, fmt.Errorf("decode block tx: %w", err)
+			}
+			out.Txs = append(out.Txs, &tx)
+			out.TxHashes = append(out.TxHashes, tx.Hash)
+		} else {
+			var h types.Hash
+			if err := json.Unmarshal(t, &h); err != nil {
+				return nil, fmt.Errorf("decode block tx hash: %w", err)
+			}
+			out.TxHashes = append(out.TxHashes, h)
+		}
+	}
+	return out, nil
+}
+
+// SubscribeNewHeads is wn_subscribe("newHeads") (WebSocket only).
+func (c *Client) SubscribeNewHeads(ctx context.Context, ch chan<- *HeaderJSON) (*gethrpc.ClientSubscription, error) {
+	return c.rpc.Subscribe(ctx, "wn", ch, "newHeads")
+}
+
+// SubscribeEvents is wn_subscribe("events", filter) (WebSocket only).
+func (c *Client) SubscribeEvents(ctx context.Context, filter EventFilter, ch chan<- *EventNotification) (*gethrpc.ClientSubscription, error) {
+	return c.rpc.Subscribe(ctx, "wn", ch, "events", filter)
+}
+
+// FnResult is the answer of a /fn/ gateway call.
+type FnResult struct {
+	Output    []byte
+	Height    uint64
+	StateRoot types.Hash
+	GasUsed   uint64
+	ChainID   uint64
+	Signer    types.Address
+	Signature []byte
+}
+
+// SignedResult returns the statement the gateway's signature covers for a call of
+// method on to with input.
+func (r *FnResult) SignedResult(to types.Address, method string, input []byte) *SignedResult {
+	return &SignedResult{
+		ChainID: r.ChainID, Kind: KindCall, Height: r.Height, StateRoot: r.StateRoot,
+		ResultHash: CallResultHash(types.Address{}, to, method, input, nil, r.Output, r.GasUsed),
+		Signer:     r.Signer, Signature: r.Signature,
+	}
+}
+
+// FnError is a gateway answer other than 200: its HTTP status and message.
+type FnError struct {
+	Status  int
+	Message string
+}
+
+func (e *FnError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.Status, e.Message) }
+
+// Fn calls POST /fn/{to}/{method} with input as body and checks the answer's signature.
+func (c *Client) Fn(ctx context.Context, to types.Address, method string, input []byte) (*FnResult, error) {
+	u := c.base + "/fn/" + to.Hex() + "/" + url.PathEscape(method)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(input))
+	if err != nil {
+		return nil, fmt.Errorf("fn: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fn: %w at %s: %v", ErrNoNode, c.base, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("fn: read answer: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, &FnError{Status: resp.StatusCode, Message: strings.TrimSpace(string(body))}
+	}
+	res, err := parseFnHeaders(resp.Header)
+	if err != nil {
+		return nil, err
+	}
+	res.Output = body
+	if err := VerifySignedResult(res.SignedResult(to, method, input)); err != nil {
+		return nil, fmt.Errorf("fn answer: %w", err)
+	}
+	return res, nil
+}
+
+func parseFnHeaders(h http.Header) (*FnResult, error) {
+	var r FnResult
+	var err error
+	num := func(name string) uint64 {
+		if err != nil {
+			return 0
+		}
+		var v uint64
+		v, err = strconv.ParseUint(h.Get(name), 10, 64)
+		if err != nil {
+			err = fmt.Errorf("fn answer: bad %s header %q", name, h.Get(name))
+		}
+		return v
+	}
+	r.Height, r.GasUsed, r.ChainID = num(HeaderHeight), num(HeaderGasUsed), num(HeaderChainID)
+	if err != nil {
+		return nil, err
+	}
+	root, err := hexutil.Decode(h.Get(HeaderStateRoot))
+	if err != nil || len(root) != 32 {
+		return nil, fmt.Errorf("fn answer: bad %s header", HeaderStateRoot)
+	}
+	r.StateRoot = types.Hash(root)
+	if r.Signer, err = ParseAddress(h.Get(HeaderSigner)); err != nil {
+		return nil, fmt.Errorf("fn answer: bad %s header: %v", HeaderSigner, err)
+	}
+	if r.Signature, err = hexutil.Decode(h.Get(HeaderSignature)); err != nil {
+		return nil, fmt.Errorf("fn answer: bad %s header", HeaderSignature)
+	}
+	return &r, nil
+}

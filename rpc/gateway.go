@@ -1,0 +1,176 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/wnode/wnode/types"
+)
+
+// The function gateway: POST /fn/{address}/{method} with the raw argument bytes as body,
+// or GET /fn/{address}/{method}?input=TEXT (or ?hex=0x…), runs a read-only call on the
+// latest state and answers the raw output with the headers
+//
+//	X-Wnode-Height      the height of the state the call ran on (decimal)
+//	X-Wnode-State-Root  that block's state root (0x hex)
+//	X-Wnode-Gas-Used    gas used (decimal)
+//	X-Wnode-Chain-Id    the chain id (decimal)
+//	X-Wnode-Signer      the serving node's address
+//	X-Wnode-Signature   its signature (0x hex, 65 bytes) of the call, see SignedResult;
+//	                    the call's from is the zero address and its value zero
+//
+// Errors are plain text with an HTTP status: 400 bad address, method or input; 404 no
+// contract or no such method; 405 other HTTP methods; 413 input over types.MaxArgsSize;
+// 422 the call reverted, trapped or ran out of gas (X-Wnode-Error says why, X-Wnode-Gas-Used
+// how much it used); 503 node not ready; 504 timeout; 500 anything else.
+
+// Gateway header names.
+const (
+	HeaderHeight    = "X-Wnode-Height"
+	HeaderStateRoot = "X-Wnode-State-Root"
+	HeaderGasUsed   = "X-Wnode-Gas-Used"
+	HeaderChainID   = "X-Wnode-Chain-Id"
+	HeaderSigner    = "X-Wnode-Signer"
+	HeaderSignature = "X-Wnode-Signature"
+	HeaderError     = "X-Wnode-Error"
+)
+
+// ParseAddress parses a 0x-prefixed 20-byte hex address. An address in mixed case must
+// carry a valid EIP-55 checksum; all-lower and all-upper hex are accepted as is.
+func ParseAddress(s string) (types.Address, error) {
+	if !common.IsHexAddress(s) || !(strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X")) {
+		return types.Address{}, fmt.Errorf("bad address %q: want 0x and 40 hex digits", truncate(s, 60))
+	}
+	a := common.HexToAddress(s)
+	hex := s[2:]
+	if hex != strings.ToLower(hex) && hex != strings.ToUpper(hex) && a.Hex() != "0x"+hex {
+		return types.Address{}, fmt.Errorf("bad address %q: wrong EIP-55 checksum (want %s)", s, a.Hex())
+	}
+	return a, nil
+}
+
+func (s *Server) serveFn(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	var err error
+	defer func() { s.metrics.observe("fn", start, &err) }()
+	fail := func(status int, e error) {
+		err = e
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.WriteHeader(status)
+		io.WriteString(w, e.Error()+"\n")
+	}
+
+	to, perr := ParseAddress(r.PathValue("address"))
+	if perr != nil {
+		fail(http.StatusBadRequest, perr)
+		return
+	}
+	method := r.PathValue("method")
+	if method == "" || len(method) > types.MaxMethodLen {
+		fail(http.StatusBadRequest, fmt.Errorf("bad method name: want 1 to %d bytes", types.MaxMethodLen))
+		return
+	}
+	var input []byte
+	switch r.Method {
+	case http.MethodPost:
+		body := http.MaxBytesReader(w, r.Body, types.MaxArgsSize)
+		input, perr = io.ReadAll(body)
+		if perr != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(perr, &mbe) {
+				fail(http.StatusRequestEntityTooLarge, fmt.Errorf("input larger than %d bytes", types.MaxArgsSize))
+			} else {
+				fail(http.StatusBadRequest, fmt.Errorf("read input: %v", perr))
+			}
+			return
+		}
+	case http.MethodGet, http.MethodHead:
+		q := r.URL.Query()
+		if h := q.Get("hex"); h != "" {
+			input, perr = hexutil.Decode(h)
+			if perr != nil {
+				fail(http.StatusBadRequest, fmt.Errorf("bad hex input: %v", perr))
+				return
+			}
+		} else {
+			input = []byte(q.Get("input"))
+		}
+		if len(input) > types.MaxArgsSize {
+			fail(http.StatusRequestEntityTooLarge, fmt.Errorf("input larger than %d bytes", types.MaxArgsSize))
+			return
+		}
+	default:
+		w.Header().Set("Allow", "GET, POST, OPTIONS")
+		fail(http.StatusMethodNotAllowed, fmt.Errorf("method %s not allowed: use GET or POST", r.Method))
+		return
+	}
+
+	head := s.backend.Head()
+	if head == nil {
+		fail(http.StatusServiceUnavailable, errors.New("node not ready: no head block"))
+		return
+	}
+	req := &CallRequest{To: to, Method: method, Args: input, Gas: s.cfg.GasCap}
+	res, sr, cerr := s.call(r.Context(), req, head.Height)
+	if cerr != nil {
+		var ee *ExecutionError
+		switch {
+		case errors.As(cerr, &ee):
+			w.Header().Set(HeaderGasUsed, strconv.FormatUint(ee.GasUsed, 10))
+			w.Header().Set(HeaderError, headerSafe(ee.Error()))
+			if ee.NotFound {
+				fail(http.StatusNotFound, ee)
+			} else {
+				fail(http.StatusUnprocessableEntity, ee)
+			}
+		case errors.Is(cerr, context.DeadlineExceeded):
+			fail(http.StatusGatewayTimeout, cerr)
+		case errors.Is(cerr, ErrNotReady), errors.Is(cerr, ErrUnknownBlock):
+			fail(http.StatusServiceUnavailable, cerr)
+		default:
+			fail(http.StatusInternalServerError, cerr)
+		}
+		return
+	}
+	h := w.Header()
+	h.Set(HeaderHeight, strconv.FormatUint(res.Height, 10))
+	h.Set(HeaderStateRoot, res.StateRoot.Hex())
+	h.Set(HeaderGasUsed, strconv.FormatUint(res.GasUsed, 10))
+	h.Set(HeaderChainID, strconv.FormatUint(sr.ChainID, 10))
+	h.Set(HeaderSigner, sr.Signer.Hex())
+	h.Set(HeaderSignature, hexutil.Encode(sr.Signature))
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if utf8.Valid(res.Output) {
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+	} else {
+		h.Set("Content-Type", "application/octet-stream")
+	}
+	h.Set("Content-Length", strconv.Itoa(len(res.Output)))
+	if r.Method != http.MethodHead {
+		w.Write(res.Output)
+	}
+}
+
+// headerSafe makes s usable as a header value: printable ASCII, at most 256 bytes.
+func headerSafe(s string) string {
+	b := make([]byte, 0, min(len(s), 256))
+	for i := 0; i < len(s) && len(b) < 256; i++ {
+		c := s[i]
+		if c < 0x20 || c > 0x7e {
+			c = '?'
+		}
+		b = append(b, c)
+	}
+	return string(b)
+}

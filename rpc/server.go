@@ -1,0 +1,314 @@
+package rpc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	gethrpc "github.com/ethereum/go-ethereum/rpc"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Config is the RPC server's configuration. The zero value of a field means its default.
+type Config struct {
+	// Addr is the listen address of JSON-RPC (HTTP and WebSocket), /fn/, /metrics and
+	// /health. Default 127.0.0.1:8545.
+	Addr string
+	// CORSOrigins are the browser origins allowed to use JSON-RPC over HTTP and WebSocket
+	// ("*": any). Default none: only non-browser clients and same-origin pages.
+	CORSOrigins []string
+	// FnCORSOrigins are the browser origins allowed to use the /fn/ gateway. Default "*":
+	// the gateway serves read-only, signed answers, meant to be called from web pages.
+	FnCORSOrigins []string
+	// BodyLimit bounds a request body or WebSocket message, bytes. Default 5 MiB.
+	BodyLimit int
+	// BatchLimit bounds the items of a batch request. Default 1000.
+	BatchLimit int
+	// BatchResponseLimit bounds the bytes of a batch's answers. Default 25 MB.
+	BatchResponseLimit int
+	// RequestTimeout bounds the time spent on one request (one batch). Default 10 s.
+	RequestTimeout time.Duration
+	// GasCap is the most gas a call or gas estimate may use; a request asking for more is
+	// capped, one asking for none gets the cap. Default 50,000,000 (about 50 ms of VM time).
+	GasCap uint64
+}
+
+// Defaults of Config, copied from go-ethereum's where it has one.
+const (
+	DefaultAddr               = "127.0.0.1:8545"
+	DefaultBodyLimit          = 5 << 20
+	DefaultBatchLimit         = 1000
+	DefaultBatchResponseLimit = 25_000_000
+	DefaultRequestTimeout     = 10 * time.Second
+	DefaultGasCap             = 50_000_000
+)
+
+func (c Config) withDefaults() Config {
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.FnCORSOrigins == nil {
+		c.FnCORSOrigins = []string{"*"}
+	}
+	if c.BodyLimit <= 0 {
+		c.BodyLimit = DefaultBodyLimit
+	}
+	if c.BatchLimit <= 0 {
+		c.BatchLimit = DefaultBatchLimit
+	}
+	if c.BatchResponseLimit <= 0 {
+		c.BatchResponseLimit = DefaultBatchResponseLimit
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = DefaultRequestTimeout
+	}
+	if c.GasCap == 0 {
+		c.GasCap = DefaultGasCap
+	}
+	return c
+}
+
+// Server serves JSON-RPC over HTTP and WebSocket, the /fn/ gateway, /metrics and /health
+// on one address. Create it with NewServer, start it with Start, stop it with Close.
+type Server struct {
+	cfg     Config
+	backend Backend
+	signer  *ResultSigner
+	log     *slog.Logger
+	metrics *metrics
+	gather  prometheus.Gatherer
+
+	rpc     *gethrpc.Server
+	handler http.Handler
+
+	mu       sync.Mutex
+	http     *http.Server
+	listener net.Listener
+
+	quit chan struct{} // closed by Close: ends subscriptions
+	subs sync.WaitGroup
+}
+
+// NewServer builds a server over backend. signer signs call results and receipts. Metrics
+// are registered with reg and /metrics serves gather (both may be nil: no registration,
+// an empty /metrics). log may be nil (no logs).
+func NewServer(cfg Config, backend Backend, signer *ResultSigner, reg prometheus.Registerer, gather prometheus.Gatherer, log *slog.Logger) (*Server, error) {
+	if backend == nil || signer == nil {
+		return nil, errors.New("rpc: backend and signer are required")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg = cfg.withDefaults()
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, fmt.Errorf("rpc: register metrics: %w", err)
+	}
+	s := &Server{
+		cfg: cfg, backend: backend, signer: signer, log: log, metrics: m, gather: gather,
+		rpc: gethrpc.NewServer(), quit: make(chan struct{}),
+	}
+	s.rpc.SetBatchLimits(cfg.BatchLimit, cfg.BatchResponseLimit)
+	s.rpc.SetHTTPBodyLimit(cfg.BodyLimit)
+	s.rpc.SetWebsocketReadLimit(int64(cfg.BodyLimit))
+	if err := s.rpc.RegisterName("wn", &wnAPI{s}); err != nil {
+		return nil, fmt.Errorf("rpc: register wn: %w", err)
+	}
+	if err := s.rpc.RegisterName("net", &netAPI{s}); err != nil {
+		return nil, fmt.Errorf("rpc: register net: %w", err)
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Config returns the server's configuration with defaults filled in.
+func (s *Server) Config() Config { return s.cfg }
+
+// Handler returns the server's HTTP handler (all routes), for tests and embedding.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	ws := s.rpc.WebsocketHandler(s.cfg.CORSOrigins)
+	rpcCORS := newCORS(s.cfg.CORSOrigins, "POST, GET, OPTIONS")
+	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
+		if isWebsocket(r) {
+			ws.ServeHTTP(w, r)
+			return
+		}
+		if rpcCORS.handle(w, r) {
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+		defer cancel()
+		s.rpc.ServeHTTP(w, r.WithContext(ctx))
+	})
+	fnCORS := newCORS(s.cfg.FnCORSOrigins, "GET, POST, OPTIONS")
+	mux.HandleFunc("/fn/{address}/{method}", func(w http.ResponseWriter, r *http.Request) {
+		if fnCORS.handle(w, r) {
+			return
+		}
+		s.serveFn(w, r)
+	})
+	mux.HandleFunc("GET /health", s.serveHealth)
+	if s.gather != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.gather, promhttp.HandlerOpts{}))
+	} else {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(prometheus.NewRegistry(), promhttp.HandlerOpts{}))
+	}
+	return mux
+}
+
+func isWebsocket(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket") &&
+		strings.Contains(strings.ToLower(r.Header.Get("Connection")), "upgrade")
+}
+
+// Start listens on the configured address and serves in the background. It returns once
+// the listener is bound (so a port of 0 is resolved; see Addr).
+func (s *Server) Start() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("rpc: listen on %s: %w", s.cfg.Addr, err)
+	}
+	return s.Serve(ln)
+}
+
+// Serve serves on ln in the background.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.http != nil {
+		return errors.New("rpc: server already started")
+	}
+	s.listener = ln
+	s.http = &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       s.cfg.RequestTimeout + 5*time.Second,
+		WriteTimeout:      s.cfg.RequestTimeout + time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	srv := s.http
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("rpc server stopped", "err", err)
+		}
+	}()
+	s.log.Info("RPC listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// Addr is the bound listen address, or the configured one before Start.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.listener != nil {
+		return s.listener.Addr().String()
+	}
+	return s.cfg.Addr
+}
+
+// Close stops accepting requests, ends subscriptions and WebSocket connections, and waits
+// for requests in flight until ctx is done.
+func (s *Server) Close(ctx context.Context) error {
+	s.mu.Lock()
+	srv := s.http
+	select {
+	case <-s.quit:
+	default:
+		close(s.quit)
+	}
+	s.mu.Unlock()
+	var err error
+	if srv != nil {
+		err = srv.Shutdown(ctx)
+	}
+	s.rpc.Stop()
+	s.subs.Wait()
+	return err
+}
+
+func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
+	head := s.backend.Head()
+	body := map[string]any{"chainId": s.backend.ChainID()}
+	if head != nil {
+		body["height"] = head.Height
+		body["headTime"] = head.Time
+	}
+	status := http.StatusOK
+	if err := s.backend.Health(); err != nil {
+		status = http.StatusServiceUnavailable
+		body["status"] = "unavailable"
+		body["error"] = err.Error()
+	} else {
+		body["status"] = "ok"
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(body)
+}
+
+// cors answers CORS preflight requests and decorates the others, for a fixed list of
+// allowed origins ("*" allows any).
+type cors struct {
+	any     bool
+	origins map[string]bool
+	methods string
+}
+
+func newCORS(origins []string, methods string) *cors {
+	c := &cors{origins: map[string]bool{}, methods: methods}
+	for _, o := range origins {
+		o = strings.ToLower(strings.TrimRight(strings.TrimSpace(o), "/"))
+		if o == "*" {
+			c.any = true
+		} else if o != "" {
+			c.origins[o] = true
+		}
+	}
+	return c
+}
+
+// exposed are the gateway's headers a page may read.
+const exposedHeaders = "X-Wnode-Height, X-Wnode-Gas-Used, X-Wnode-State-Root, X-Wnode-Chain-Id, X-Wnode-Signer, X-Wnode-Signature, X-Wnode-Error"
+
+// handle sets CORS headers for an allowed origin and reports whether the request was a
+// preflight that it answered.
+func (c *cors) handle(w http.ResponseWriter, r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	allowed := origin != "" && (c.any || c.origins[strings.ToLower(origin)])
+	h := w.Header()
+	h.Add("Vary", "Origin")
+	if allowed {
+		if c.any {
+			h.Set("Access-Control-Allow-Origin", "*")
+		} else {
+			h.Set("Access-Control-Allow-Origin", origin)
+		}
+		h.Set("Access-Control-Expose-Headers", exposedHeaders)
+	}
+	if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
+		return false
+	}
+	if allowed {
+		h.Set("Access-Control-Allow-Methods", c.methods)
+		h.Set("Access-Control-Allow-Headers", "Content-Type")
+		h.Set("Access-Control-Max-Age", "600")
+		w.WriteHeader(http.StatusNoContent)
+	} else {
+		http.Error(w, "origin not allowed", http.StatusForbidden)
+	}
+	return true
+}
