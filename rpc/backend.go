@@ -115,8 +115,8 @@ type ChainEvent struct {
 
 // NodeInfo describes a node for wn_nodeInfo and /health.
 type NodeInfo struct {
-	Name        string   // software name and version
-	ChainID     uint64   //
+	Name        string // software name and version
+	ChainID     uint64 //
 	GenesisHash types.Hash
 	Dev         bool     // a single-validator development chain
 	Validator   bool     // the node votes

@@ -162,7 +162,7 @@ func (b *fakeBackend) SendTransaction(ctx context.Context, tx *types.Tx) error {
 }
 
 func (b *fakeBackend) PendingNonce(addr types.Address) (uint64, error) { return 3, nil }
-func (b *fakeBackend) GasPrice() *uint256.Int                         { return uint256.NewInt(1) }
+func (b *fakeBackend) GasPrice() *uint256.Int                          { return uint256.NewInt(1) }
 
 func (b *fakeBackend) Call(ctx context.Context, req *rpc.CallRequest, height uint64) (*rpc.CallResult, error) {
 	if req.To != helloAddr {
