@@ -78,6 +78,24 @@ func BenchmarkAdd(b *testing.B) {
 	}
 }
 
+// BenchmarkRecoverBaseline is the signature recovery alone, on the same txs as
+// BenchmarkAdd/recover: the ratio of the two is the pool's own overhead.
+func BenchmarkRecoverBaseline(b *testing.B) {
+	set := benchSet()
+	var batch []*types.Tx
+	for i := range b.N {
+		k := i % len(set.txs)
+		if k == 0 {
+			b.StopTimer()
+			batch = decodeAll(b, set.encoded)
+			b.StartTimer()
+		}
+		if _, err := batch[k].Sender(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkAddParallel measures Add with signature recovery from all cores at once; the
 // recovery runs outside the pool's lock.
 func BenchmarkAddParallel(b *testing.B) {

@@ -233,3 +233,49 @@ func TestUpdateRemovesCommittedHashes(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPendingDeterministic checks that Pending does not depend on map iteration order:
+// with many equal prices, repeated selections from the same pool and from a twin pool fed
+// the same txs in the same order are identical, and ties go to the earliest arrival.
+func TestPendingDeterministic(t *testing.T) {
+	var txs []*types.Tx
+	st := newTestState()
+	for a := range 40 {
+		k := testKey(string(rune('A' + a)))
+		st.set(addrOf(k), 0, ddBalance)
+		for n := range uint64(1 + a%3) {
+			txs = append(txs, rawTx(t, k, txSpec{nonce: n, price: 1 + uint64(a%2)}))
+		}
+	}
+	build := func() *Pool {
+		p := New(Config{ChainID: testChainID}, st)
+		for _, tx := range txs {
+			mustAdd(t, p, tx)
+		}
+		return p
+	}
+	p, twin := build(), build()
+	want := p.Pending(0, 0, 50)
+	for i := range 20 {
+		for _, q := range []*Pool{p, twin} {
+			got := q.Pending(0, 0, 50)
+			if len(got) != len(want) {
+				t.Fatalf("run %d: %d txs, want %d", i, len(got), len(want))
+			}
+			for j := range got {
+				if got[j] != want[j] && got[j].Hash() != want[j].Hash() {
+					t.Fatalf("run %d: tx %d differs", i, j)
+				}
+			}
+		}
+	}
+	// Price 2 first; among equal prices, heads in arrival order: account B's nonce 0 came
+	// before D's nonce 0.
+	if want[0].GasPrice.Uint64() != 2 || want[len(want)-1].GasPrice.Uint64() != 1 {
+		t.Fatal("not ordered by price")
+	}
+	first, _ := want[0].Sender()
+	if first != addrOf(testKey("B")) {
+		t.Fatalf("first tx from %s, want the earliest price-2 sender B", first)
+	}
+}
