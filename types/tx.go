@@ -74,6 +74,7 @@ type Tx struct {
 
 	hash   atomic.Pointer[Hash]
 	sender atomic.Pointer[Address]
+	size   atomic.Int64 // encoded size once known; 0 = not yet
 }
 
 // txRLP is the wire layout of Tx; unsigned is the same without Sig.
@@ -145,8 +146,16 @@ func (tx *Tx) Hash() Hash {
 	return h
 }
 
-// Size is the length of the transaction's encoding in bytes.
-func (tx *Tx) Size() int { return len(tx.Encode()) }
+// Size is the length of the transaction's encoding in bytes, cached after the first call
+// (a signed Tx is immutable).
+func (tx *Tx) Size() int {
+	if n := tx.size.Load(); n > 0 {
+		return int(n)
+	}
+	n := len(tx.Encode())
+	tx.size.Store(int64(n))
+	return n
+}
 
 // Sign signs tx with key, filling Sig. Call it after every other field is set.
 func (tx *Tx) Sign(key *ecdsa.PrivateKey) error {
@@ -156,6 +165,7 @@ func (tx *Tx) Sign(key *ecdsa.PrivateKey) error {
 	}
 	tx.Sig = sig
 	tx.hash.Store(nil)
+	tx.size.Store(0)
 	addr := crypto.PubkeyToAddress(key.PublicKey)
 	tx.sender.Store(&addr)
 	return nil
@@ -288,6 +298,7 @@ func DecodeTx(b []byte) (*Tx, error) {
 	}
 	h := crypto.Keccak256Hash(b)
 	tx.hash.Store(&h)
+	tx.size.Store(int64(len(b)))
 	return tx, nil
 }
 
