@@ -54,6 +54,9 @@ type Options struct {
 	// drains over several commits instead of one huge batch.
 	PruneLimit int
 
+	// serial disables the concurrent update of subtrees in Prepare (for measurements).
+	serial bool
+
 	// radixBits selects the stored node fan-out 2^radixBits (1, 2 or 4; 0 = 4). It is fixed
 	// when the store is created. Unexported: it exists for the measurements in
 	// docs/rationale/state.md; the root does not depend on it.
@@ -70,6 +73,7 @@ type Store struct {
 	keep       uint64
 	archive    bool
 	pruneLimit int
+	serial     bool
 	cache      *nodeCache
 
 	mu   sync.RWMutex // guards head
@@ -91,7 +95,7 @@ const formatVersion = 1
 // New opens the state stored in db (creating nothing until the first Commit). The
 // caller keeps ownership of db and closes it after it stops using the Store.
 func New(db *pebble.DB, opts Options) (*Store, error) {
-	s := &Store{db: db, keep: opts.KeepVersions, archive: opts.Archive, pruneLimit: opts.PruneLimit}
+	s := &Store{db: db, keep: opts.KeepVersions, archive: opts.Archive, pruneLimit: opts.PruneLimit, serial: opts.serial}
 	if s.keep == 0 {
 		s.keep = DefaultKeepVersions
 	}
@@ -343,7 +347,8 @@ type Update struct {
 	nodes  []kv
 	values []kv
 	stale  [][]byte
-	cached []*node // decoded nodes, parallel to nodes
+	loads  int // stored nodes read by Prepare
+	hashes int // keccak256 computed by Prepare's tree update
 }
 
 // Height returns the height the update is for.
@@ -390,7 +395,7 @@ func (s *Store) Prepare(height uint64, changes []Change) (*Update, error) {
 		}
 	}
 
-	up := &updater{src: s, r: s.r, version: height, h: newHasher()}
+	up := &updater{src: s, r: s.r, version: height, h: newHasher(), par: !s.serial}
 	root, err := up.applyRoot(base, items)
 	if err != nil {
 		if head.init && s.checkReadable(head.height) != nil {
@@ -399,6 +404,7 @@ func (s *Store) Prepare(height uint64, changes []Change) (*Update, error) {
 		return nil, fmt.Errorf("state: prepare %d: %w", height, err)
 	}
 	u.root, u.nodes, u.values, u.stale = root, up.nodes, up.values, up.stale
+	u.loads, u.hashes = up.loads, up.h.n
 	return u, nil
 }
 
@@ -453,11 +459,11 @@ func (s *Store) Commit(u *Update, fn func(b *pebble.Batch) error) error {
 			return fmt.Errorf("state: commit %d: %w", u.height, err)
 		}
 	}
-	if !s.archive {
-		for _, k := range u.stale {
-			if err := b.Set(staleKey(u.height, k), nil, nil); err != nil {
-				return fmt.Errorf("state: commit %d: %w", u.height, err)
-			}
+	// The stale index is kept in archive mode too, so that an archive can later be
+	// pruned: it costs one small key per replaced node or value.
+	for _, k := range u.stale {
+		if err := b.Set(staleKey(u.height, k), nil, nil); err != nil {
+			return fmt.Errorf("state: commit %d: %w", u.height, err)
 		}
 	}
 	if err := b.Set(rootKey(u.height), u.root.encode(), nil); err != nil {

@@ -374,3 +374,39 @@ func checkCrashed(t *testing.T, dir string, lastReported int64, reportedRoot str
 		t.Fatal(err)
 	}
 }
+
+// TestParallelPrepareIdentical: the concurrent update of subtrees writes exactly what the
+// sequential update writes, byte for byte, over versions with inserts, updates and deletes.
+func TestParallelPrepareIdentical(t *testing.T) {
+	for _, rb := range radixes {
+		par := newTestStore(t, t, Options{radixBits: rb, KeepVersions: 2})
+		ser := newTestStore(t, t, Options{radixBits: rb, KeepVersions: 2, serial: true})
+		for h := range uint64(6) {
+			cs := concHistory(h, 3000, 700)
+			if rp, rs := commit(t, par, cs), commit(t, ser, cs); rp != rs {
+				t.Fatalf("radix %d height %d: roots differ", rb, h)
+			}
+		}
+		dump := func(s *Store) map[string]string {
+			m := map[string]string{}
+			it, _ := s.db.NewIter(nil)
+			for ok := it.First(); ok; ok = it.Next() {
+				m[string(it.Key())] = string(it.Value())
+			}
+			it.Close()
+			return m
+		}
+		dp, ds := dump(par), dump(ser)
+		if len(dp) != len(ds) {
+			t.Fatalf("radix %d: %d entries in parallel store, %d in serial", rb, len(dp), len(ds))
+		}
+		for k, v := range ds {
+			if dp[k] != v {
+				t.Fatalf("radix %d: entry %x differs", rb, k)
+			}
+		}
+		if err := checkNoGarbage(par); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -2,7 +2,9 @@ package state
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"sync"
 	"math/bits"
 
 	"github.com/wnode/wnode/types"
@@ -39,6 +41,70 @@ type updater struct {
 	nodes  []kv
 	values []kv
 	stale  [][]byte
+	loads  int // stored nodes read, for measurements
+	par    bool // update subtrees near the root concurrently
+}
+
+// group is the run items[lo:hi] of items sharing digit d at some depth.
+type group struct{ d, lo, hi int }
+
+// groups splits items (sorted, sharing the first depth digits) by their digit at depth.
+func (u *updater) groups(depth int, items []item) []group {
+	gs := make([]group, 0, u.r.size())
+	for lo := 0; lo < len(items); {
+		d := u.r.digit(&items[lo].keyHash, depth)
+		hi := lo + 1
+		for hi < len(items) && u.r.digit(&items[hi].keyHash, depth) == d {
+			hi++
+		}
+		gs = append(gs, group{d, lo, hi})
+		lo = hi
+	}
+	return gs
+}
+
+// Subtrees within the first parallelBits bits of the root, with at least
+// parallelMinItems writes, are updated concurrently (16 subtrees under the root with the
+// default radix). Each runs in its own updater; their outputs are appended in digit order,
+// so the result is the same as a sequential update.
+const (
+	parallelBits     = 4
+	parallelMinItems = 64
+)
+
+// each calls fn for every group, in u or, when the subtree is large and near the root, in
+// concurrent child updaters whose outputs are then merged into u in group order. fn must
+// only write state indexed by its group.
+func (u *updater) each(depth int, items []item, gs []group, fn func(c *updater, g group) error) error {
+	if !u.par || depth*u.r.b >= parallelBits || len(items) < parallelMinItems || len(gs) < 2 {
+		for _, g := range gs {
+			if err := fn(u, g); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	cs := make([]*updater, len(gs))
+	errs := make([]error, len(gs))
+	var wg sync.WaitGroup
+	for i, g := range gs {
+		c := &updater{src: u.src, r: u.r, version: u.version, h: newHasher(), par: true}
+		cs[i] = c
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fn(c, g)
+		}()
+	}
+	wg.Wait()
+	for _, c := range cs {
+		u.nodes = append(u.nodes, c.nodes...)
+		u.values = append(u.values, c.values...)
+		u.stale = append(u.stale, c.stale...)
+		u.loads += c.loads
+		u.h.n += c.h.n
+	}
+	return errors.Join(errs...)
 }
 
 type subKind uint8
@@ -75,6 +141,7 @@ func (u *updater) update(depth int, ref *child, items []item) (sub, error) {
 	if err != nil {
 		return sub{}, err
 	}
+	u.loads++
 	if n.leaf != ref.leaf {
 		return sub{}, fmt.Errorf("%w: node at depth %d version %d has the wrong kind", errBadNode, depth, ref.version)
 	}
@@ -96,10 +163,16 @@ func (u *updater) putValue(it *item) *node {
 // build creates the subtree at depth of an empty position from items; deletes are of
 // absent keys and do nothing.
 func (u *updater) build(depth int, items []item) sub {
-	puts := items[:0:0]
+	puts := items
 	for i := range items {
-		if items[i].isPut() {
-			puts = append(puts, items[i])
+		if !items[i].isPut() { // copy only when there are deletes to drop
+			puts = make([]item, 0, len(items))
+			for j := range items {
+				if items[j].isPut() {
+					puts = append(puts, items[j])
+				}
+			}
+			break
 		}
 	}
 	switch len(puts) {
@@ -118,15 +191,14 @@ func (u *updater) build(depth int, items []item) sub {
 		panic("state: tree deeper than the key hash")
 	}
 	n := &node{children: make([]child, u.r.size())}
-	for lo := 0; lo < len(puts); {
-		d := u.r.digit(&puts[lo].keyHash, depth)
-		hi := lo + 1
-		for hi < len(puts) && u.r.digit(&puts[hi].keyHash, depth) == d {
-			hi++
-		}
-		s := u.build(depth+1, puts[lo:hi])
-		u.setChild(n, d, depth+1, s)
-		lo = hi
+	var subs [16]sub
+	gs := u.groups(depth, puts)
+	_ = u.each(depth, puts, gs, func(c *updater, g group) error {
+		subs[g.d] = c.build(depth+1, puts[g.lo:g.hi])
+		return nil
+	})
+	for _, g := range gs {
+		u.setChild(n, g.d, depth+1, subs[g.d])
 	}
 	return u.finishInternal(depth, &puts[0].keyHash, n)
 }
@@ -170,28 +242,25 @@ func (u *updater) updateLeaf(depth int, ref *child, lf *node, items []item) sub 
 
 // updateInternal applies items to the subtree whose root is the stored internal node n.
 func (u *updater) updateInternal(depth int, ref *child, n *node, items []item) (sub, error) {
-	var (
-		subs    [16]sub
-		touched uint16
-	)
-	for lo := 0; lo < len(items); {
-		d := u.r.digit(&items[lo].keyHash, depth)
-		hi := lo + 1
-		for hi < len(items) && u.r.digit(&items[hi].keyHash, depth) == d {
-			hi++
-		}
+	var subs [16]sub
+	gs := u.groups(depth, items)
+	err := u.each(depth, items, gs, func(c *updater, g group) error {
 		var cref *child
-		if n.present&(1<<d) != 0 {
-			cref = &n.children[d]
+		if n.present&(1<<g.d) != 0 {
+			cref = &n.children[g.d]
 		}
-		s, err := u.update(depth+1, cref, items[lo:hi])
-		if err != nil {
-			return sub{}, err
+		s, err := c.update(depth+1, cref, items[g.lo:g.hi])
+		subs[g.d] = s
+		return err
+	})
+	if err != nil {
+		return sub{}, err
+	}
+	var touched uint16
+	for _, g := range gs {
+		if subs[g.d].changed {
+			touched |= 1 << g.d
 		}
-		if s.changed {
-			subs[d], touched = s, touched|1<<d
-		}
-		lo = hi
 	}
 	if touched == 0 {
 		return sub{kind: subInternal, hash: ref.hash, version: ref.version}, nil

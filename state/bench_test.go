@@ -1,0 +1,256 @@
+package state
+
+import (
+	"encoding/binary"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/ethereum/go-ethereum/crypto"
+)
+
+// Benchmarks run against an on-disk tree of -state.benchkeys keys (default 10^6), built
+// once per radix per process (about 15-30 s each), in a temporary directory.
+var benchKeys = flag.Int("state.benchkeys", 1_000_000, "keys in the benchmark tree")
+
+type fixture struct {
+	dir  string
+	db   *pebble.DB
+	s    *Store
+	n    int    // keys "key<i>" for i < n
+	next uint64 // counter for new keys
+	rng  *rand.Rand
+}
+
+var (
+	fixturesMu sync.Mutex
+	fixtures   = map[int]*fixture{}
+)
+
+func benchKey(i uint64) []byte { return binary.BigEndian.AppendUint64([]byte("key"), i) }
+
+func benchValue(rng *rand.Rand) []byte {
+	v := make([]byte, 64) // about an RLP account
+	for i := 0; i < len(v); i += 8 {
+		binary.LittleEndian.PutUint64(v[i:], rng.Uint64())
+	}
+	return v
+}
+
+// getFixture returns the tree of *benchKeys keys stored with radix 2^rb.
+func getFixture(b *testing.B, rb int) *fixture {
+	fixturesMu.Lock()
+	defer fixturesMu.Unlock()
+	if f := fixtures[rb]; f != nil {
+		return f
+	}
+	dir, err := os.MkdirTemp("", "wnode-state-bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	db, err := OpenPebble(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := New(db, Options{radixBits: rb, KeepVersions: 8})
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := &fixture{dir: dir, db: db, s: s, n: *benchKeys, next: uint64(*benchKeys), rng: rand.New(rand.NewPCG(1, uint64(rb)))}
+	start := time.Now()
+	const chunk = 100_000
+	for lo := 0; lo < f.n; lo += chunk {
+		var cs []Change
+		for i := lo; i < min(lo+chunk, f.n); i++ {
+			cs = append(cs, Change{Key: benchKey(uint64(i)), Value: benchValue(f.rng)})
+		}
+		commit(b, s, cs)
+	}
+	// Flush and settle compactions so every radix starts from a comparable LSM.
+	if err := db.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("radix %d: built %d keys in %s, disk %d MiB", 1<<rb, f.n, time.Since(start).Round(time.Millisecond), db.Metrics().DiskSpaceUsage()>>20)
+	fixtures[rb] = f
+	return f
+}
+
+// block returns a write set of w writes: 80% updates of existing keys, 20% new keys.
+func (f *fixture) block(w int) []Change {
+	seen := make(map[uint64]bool, w)
+	cs := make([]Change, 0, w)
+	for len(cs) < w {
+		var k uint64
+		if f.rng.IntN(5) == 0 {
+			k = f.next
+			f.next++
+		} else {
+			k = f.rng.Uint64N(uint64(f.n))
+		}
+		if !seen[k] {
+			seen[k] = true
+			cs = append(cs, Change{Key: benchKey(k), Value: benchValue(f.rng)})
+		}
+	}
+	return cs
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, f := range fixtures {
+		f.db.Close()
+		os.RemoveAll(f.dir)
+	}
+	os.Exit(code)
+}
+
+// BenchmarkCommit commits blocks of 1k and 10k writes into the 10^6-key tree for each
+// stored radix. Metrics: µs/write (prepare + commit), prepare (root computation) and commit
+// ms per block, bytes written to the WAL per write, tree nodes written per write.
+func BenchmarkCommit(b *testing.B) {
+	for _, rb := range radixes {
+		for _, w := range []int{1_000, 10_000} {
+			b.Run(fmt.Sprintf("radix%d/writes%d", 1<<rb, w), func(b *testing.B) {
+				f := getFixture(b, rb)
+				var prep, comm, cpu time.Duration
+				var walBytes uint64
+				nodes, loads, hashes := 0, 0, 0
+				b.ResetTimer()
+				for range b.N {
+					b.StopTimer()
+					cs := f.block(w)
+					h, _ := f.s.Latest()
+					wal0 := f.db.Metrics().WAL.BytesWritten
+					cpu0 := cpuTime()
+					b.StartTimer()
+					t0 := time.Now()
+					u, err := f.s.Prepare(h+1, cs)
+					if err != nil {
+						b.Fatal(err)
+					}
+					t1 := time.Now()
+					if err := f.s.Commit(u, nil); err != nil {
+						b.Fatal(err)
+					}
+					t2 := time.Now()
+					b.StopTimer()
+					cpu += cpuTime() - cpu0
+					prep += t1.Sub(t0)
+					comm += t2.Sub(t1)
+					nodes += len(u.nodes)
+					loads += u.loads
+					hashes += u.hashes
+					walBytes += f.db.Metrics().WAL.BytesWritten - wal0
+					b.StartTimer()
+				}
+				n := float64(b.N)
+				b.ReportMetric(float64((prep+comm).Microseconds())/n/float64(w), "µs/write")
+				b.ReportMetric(float64(cpu.Microseconds())/n/float64(w), "cpu-µs/write")
+				b.ReportMetric(float64(prep.Microseconds())/n/1000, "prepare-ms")
+				b.ReportMetric(float64(comm.Microseconds())/n/1000, "commit-ms")
+				b.ReportMetric(float64(walBytes)/n/float64(w), "B/write")
+				b.ReportMetric(float64(nodes)/n/float64(w), "nodes/write")
+				b.ReportMetric(float64(loads)/n/float64(w), "reads/write")
+				b.ReportMetric(float64(hashes)/n/float64(w), "hashes/write")
+			})
+		}
+	}
+}
+
+// cpuTime returns the CPU time (user + system) used by the process so far: on a shared,
+// loaded machine it compares variants better than wall time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkProof proves and verifies random present and absent keys in the 10^6-key tree.
+func BenchmarkProof(b *testing.B) {
+	for _, rb := range radixes {
+		f := getFixture(b, rb)
+		h, root := f.s.Latest()
+		v, err := f.s.Reader(h)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("radix%d/prove", 1<<rb), func(b *testing.B) {
+			size := 0
+			for i := range b.N {
+				k := benchKey(uint64(i*7919) % uint64(2*f.n)) // half absent
+				p, err := v.Prove(k)
+				if err != nil {
+					b.Fatal(err)
+				}
+				size += len(p.Encode())
+			}
+			b.ReportMetric(float64(size)/float64(b.N), "proof-bytes")
+		})
+		b.Run(fmt.Sprintf("radix%d/verify", 1<<rb), func(b *testing.B) {
+			type pk struct {
+				k, v []byte
+				p    *Proof
+			}
+			var ps []pk
+			for i := range 256 {
+				k := benchKey(uint64(i*7919) % uint64(2*f.n))
+				val, _ := v.Get(k)
+				p, _ := v.Prove(k)
+				ps = append(ps, pk{k, val, p})
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				x := ps[i%len(ps)]
+				if err := VerifyProof(root, x.k, x.v, x.p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkGet reads random keys at the latest height and at an older one in the window.
+func BenchmarkGet(b *testing.B) {
+	f := getFixture(b, defaultRadixBits)
+	for range 4 { // some history so that the old height differs
+		h, _ := f.s.Latest()
+		u, _ := f.s.Prepare(h+1, f.block(1000))
+		if err := f.s.Commit(u, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	latest, _ := f.s.Latest()
+	for _, c := range []struct {
+		name string
+		h    uint64
+	}{{"latest", latest}, {"latest-4", latest - 4}} {
+		b.Run(c.name, func(b *testing.B) {
+			v, err := f.s.Reader(c.h)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := range b.N {
+				if _, err := v.Get(benchKey(uint64(i*7919) % uint64(f.n))); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkHash measures the hashing primitives the tree is made of.
+func BenchmarkHash(b *testing.B) {
+	h := newHasher()
+	x := crypto.Keccak256Hash([]byte("x"))
+	for range b.N {
+		x = h.inner(x, x)
+	}
+}
