@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"sync"
 	"math/bits"
+	"sync"
 
 	"github.com/wnode/wnode/types"
 )
@@ -41,7 +41,7 @@ type updater struct {
 	nodes  []kv
 	values []kv
 	stale  [][]byte
-	loads  int // stored nodes read, for measurements
+	loads  int  // stored nodes read, for measurements
 	par    bool // update subtrees near the root concurrently
 }
 
