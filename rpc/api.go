@@ -231,21 +231,31 @@ func (s *Server) receiptJSON(r *types.Receipt, hdr *types.Header) (*ReceiptJSON,
 	return out, nil
 }
 
-// callRequest checks CallArgs and applies the gas cap.
-func (s *Server) callRequest(args *CallArgs) (*CallRequest, error) {
-	if args.To == nil {
+// callRequest checks CallArgs and applies the gas cap. A call needs to and method; an
+// estimate may instead carry code (deploy, upgrade) or neither (transfer).
+func (s *Server) callRequest(args *CallArgs, estimate bool) (*CallRequest, error) {
+	switch {
+	case !estimate && args.To == nil:
 		return nil, newError(CodeInvalidParams, "invalid call: missing \"to\"")
-	}
-	if args.Method == "" {
+	case !estimate && args.Method == "":
 		return nil, newError(CodeInvalidParams, "invalid call: missing \"method\"")
-	}
-	if len(args.Method) > types.MaxMethodLen {
+	case !estimate && len(args.Code) > 0:
+		return nil, newError(CodeInvalidParams, "invalid call: \"code\" is for wn_estimateGas only")
+	case estimate && args.To == nil && len(args.Code) == 0:
+		return nil, newError(CodeInvalidParams, "invalid estimate: give \"to\", or \"code\" for a deploy")
+	case estimate && len(args.Code) > 0 && args.Method != "":
+		return nil, newError(CodeInvalidParams, "invalid estimate: a deploy or upgrade (\"code\") takes no \"method\"")
+	case len(args.Method) > types.MaxMethodLen:
 		return nil, newError(CodeInvalidParams, "invalid call: method is %d bytes, limit %d", len(args.Method), types.MaxMethodLen)
-	}
-	if len(args.Args) > types.MaxArgsSize {
+	case len(args.Args) > types.MaxArgsSize:
 		return nil, newError(CodeInvalidParams, "invalid call: args are %d bytes, limit %d", len(args.Args), types.MaxArgsSize)
+	case len(args.Code) > types.MaxCodeSize:
+		return nil, newError(CodeInvalidParams, "invalid estimate: code is %d bytes, limit %d", len(args.Code), types.MaxCodeSize)
 	}
-	req := &CallRequest{To: *args.To, Method: args.Method, Args: args.Args, Gas: s.cfg.GasCap}
+	req := &CallRequest{Method: args.Method, Args: args.Args, Code: args.Code, Gas: s.cfg.GasCap}
+	if args.To != nil {
+		req.To = *args.To
+	}
 	if args.From != nil {
 		req.From = *args.From
 	}
@@ -255,6 +265,9 @@ func (s *Server) callRequest(args *CallArgs) (*CallRequest, error) {
 	if args.Gas != nil && uint64(*args.Gas) < s.cfg.GasCap {
 		req.Gas = uint64(*args.Gas)
 	}
+	if estimate && args.Gas == nil {
+		req.Gas = 0 // the chain's own bounds: intrinsic gas + cap, block gas limit
+	}
 	return req, nil
 }
 
@@ -263,7 +276,7 @@ func (s *Server) callRequest(args *CallArgs) (*CallRequest, error) {
 // changes are discarded. A failed call is an error with code CodeExecutionFailed.
 func (a *wnAPI) Call(ctx context.Context, args CallArgs, num *BlockNumber) (_ *CallResultJSON, err error) {
 	defer a.s.metrics.observe("wn_call", time.Now(), &err)
-	req, err := a.s.callRequest(&args)
+	req, err := a.s.callRequest(&args, false)
 	if err != nil {
 		return nil, err
 	}
@@ -306,11 +319,13 @@ func (s *Server) call(ctx context.Context, req *CallRequest, height uint64) (*Ca
 	return res, sr, nil
 }
 
-// EstimateGas is wn_estimateGas({from, to, method, args, value, gas}, block?): a gas limit
-// with which the call would succeed (at most the gas cap), or a CodeExecutionFailed error.
+// EstimateGas is wn_estimateGas({from, to, method, args, value, gas, code}, block?): the
+// gas limit a transaction needs to succeed — an invoke (to, method), a deploy (code), an
+// upgrade (to, code) or a transfer (to) — intrinsic gas included, or a
+// CodeExecutionFailed error when it fails even with the gas cap.
 func (a *wnAPI) EstimateGas(ctx context.Context, args CallArgs, num *BlockNumber) (_ hexutil.Uint64, err error) {
 	defer a.s.metrics.observe("wn_estimateGas", time.Now(), &err)
-	req, err := a.s.callRequest(&args)
+	req, err := a.s.callRequest(&args, true)
 	if err != nil {
 		return 0, err
 	}

@@ -57,7 +57,9 @@ type Backend interface {
 	// changes. req.Gas is already capped by the server. A reverted, trapped or out-of-gas
 	// call returns an *ExecutionError.
 	Call(ctx context.Context, req *CallRequest, height uint64) (*CallResult, error)
-	// EstimateGas returns a gas limit with which req succeeds, or an *ExecutionError.
+	// EstimateGas returns the gas limit with which req, sent as a transaction by req.From,
+	// succeeds: a deploy (Code, no To), an upgrade (Code and To), an invoke (Method) or a
+	// transfer. A request that fails even with the cap returns an *ExecutionError.
 	EstimateGas(ctx context.Context, req *CallRequest, height uint64) (uint64, error)
 
 	// SubscribeChain delivers every block committed from now on to ch, in height order,
@@ -94,7 +96,10 @@ type CallRequest struct {
 	Method string
 	Args   []byte
 	Value  *uint256.Int // nil: zero
-	Gas    uint64       // gas limit; already capped by the server
+	Gas    uint64       // gas limit, capped by the server; for EstimateGas 0 means no limit of the caller's
+	// Code is the code of a deploy (To zero) or an upgrade (To set), for EstimateGas
+	// only; a Call never has it.
+	Code []byte
 }
 
 // CallResult is the answer of a successful call.

@@ -265,14 +265,16 @@ type AccountJSON struct {
 	Height   hexutil.Uint64 `json:"height"`
 }
 
-// CallArgs are the parameters of wn_call and wn_estimateGas.
+// CallArgs are the parameters of wn_call and wn_estimateGas. Code is for
+// wn_estimateGas only: the code of a deploy (no to) or an upgrade (with to).
 type CallArgs struct {
-	From   *types.Address  `json:"from"`
-	To     *types.Address  `json:"to"`
-	Method string          `json:"method"`
-	Args   hexutil.Bytes   `json:"args"`
-	Value  *hexutil.U256   `json:"value"`
-	Gas    *hexutil.Uint64 `json:"gas"`
+	From   *types.Address  `json:"from,omitempty"`
+	To     *types.Address  `json:"to,omitempty"`
+	Method string          `json:"method,omitempty"`
+	Args   hexutil.Bytes   `json:"args,omitempty"`
+	Value  *hexutil.U256   `json:"value,omitempty"`
+	Gas    *hexutil.Uint64 `json:"gas,omitempty"`
+	Code   hexutil.Bytes   `json:"code,omitempty"`
 }
 
 // CallResultJSON is a signed call answer: the output, the gas used, the events the call

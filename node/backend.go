@@ -1,0 +1,217 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/holiman/uint256"
+	"github.com/wnode/wnode/chain"
+	"github.com/wnode/wnode/rpc"
+	"github.com/wnode/wnode/state"
+	"github.com/wnode/wnode/types"
+	"github.com/wnode/wnode/vm"
+)
+
+// backend implements rpc.Backend over the node's chain, mempool and network.
+type backend struct {
+	n *Node
+
+	subMu sync.Mutex
+	subs  map[*rpcSub]struct{}
+}
+
+type rpcSub struct{ ch chan<- *rpc.ChainEvent }
+
+var _ rpc.Backend = (*backend)(nil)
+
+// mapErr translates chain and state errors into the rpc package's sentinels.
+func mapErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, chain.ErrNotFound):
+		return fmt.Errorf("%w: %v", rpc.ErrNotFound, err)
+	case errors.Is(err, state.ErrPruned), errors.Is(err, state.ErrFutureHeight), errors.Is(err, state.ErrNoState):
+		return fmt.Errorf("%w: %v", rpc.ErrUnknownBlock, err)
+	}
+	return err
+}
+
+func (b *backend) ChainID() uint64     { return b.n.chain.ChainID() }
+func (b *backend) Head() *types.Header { return b.n.chain.Head() }
+
+func toRPCBlock(blk *types.Block) *rpc.Block {
+	return &rpc.Block{Header: &blk.Header, Hash: blk.Hash(), Txs: blk.Txs}
+}
+
+func (b *backend) BlockByNumber(height uint64) (*rpc.Block, error) {
+	blk, err := b.n.chain.BlockByNumber(height)
+	if err != nil {
+		if errors.Is(err, chain.ErrNotFound) {
+			return nil, fmt.Errorf("%w: %v", rpc.ErrUnknownBlock, err)
+		}
+		return nil, err
+	}
+	return toRPCBlock(blk), nil
+}
+
+func (b *backend) BlockByHash(h types.Hash) (*rpc.Block, error) {
+	blk, err := b.n.chain.BlockByHash(h)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return toRPCBlock(blk), nil
+}
+
+func (b *backend) Account(addr types.Address, height uint64) (*state.Account, error) {
+	a, err := b.n.chain.Account(addr, height)
+	return a, mapErr(err)
+}
+
+func (b *backend) Code(addr types.Address, height uint64) ([]byte, error) {
+	c, err := b.n.chain.Code(addr, height)
+	return c, mapErr(err)
+}
+
+func (b *backend) Storage(addr types.Address, key []byte, height uint64) ([]byte, bool, error) {
+	v, ok, err := b.n.chain.Storage(addr, key, height)
+	return v, ok, mapErr(err)
+}
+
+func (b *backend) Transaction(h types.Hash) (*types.Tx, *rpc.TxLocation, error) {
+	if tx := b.n.pool.Get(h); tx != nil {
+		return tx, nil, nil
+	}
+	tx, height, index, err := b.n.chain.TxByHash(h)
+	if err != nil {
+		return nil, nil, mapErr(err)
+	}
+	hdr, err := b.n.chain.HeaderByNumber(height)
+	if err != nil {
+		return nil, nil, mapErr(err)
+	}
+	return tx, &rpc.TxLocation{Height: height, BlockHash: hdr.Hash(), Index: uint64(index)}, nil
+}
+
+func (b *backend) Receipt(h types.Hash) (*types.Receipt, *types.Header, error) {
+	r, err := b.n.chain.Receipt(h)
+	if err != nil {
+		return nil, nil, mapErr(err)
+	}
+	hdr, err := b.n.chain.HeaderByNumber(r.Height)
+	if err != nil {
+		return nil, nil, mapErr(err)
+	}
+	return r, hdr, nil
+}
+
+func (b *backend) SendTransaction(ctx context.Context, tx *types.Tx) error {
+	if err := b.n.health(); err != nil {
+		return err
+	}
+	// A committed tx is "known" rather than "nonce too low": say so.
+	if _, _, _, err := b.n.chain.TxByHash(tx.Hash()); err == nil {
+		return fmt.Errorf("%w: %s is already in a block", rpc.ErrTxKnown, tx.Hash())
+	}
+	return b.n.pool.Add(tx)
+}
+
+// PendingNonce counts the sender's executable txs in the mempool on top of its account
+// nonce. It scans the pending list: O(pool size), fine for clients sending a few txs.
+func (b *backend) PendingNonce(addr types.Address) (uint64, error) {
+	acc, err := b.n.chain.Account(addr, chain.LatestHeight)
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	next := acc.Nonce
+	for _, tx := range b.n.pool.Pending(0, 0, 0) {
+		if from, err := tx.Sender(); err == nil && from == addr && tx.Nonce == next {
+			next++
+		}
+	}
+	return next, nil
+}
+
+func (b *backend) GasPrice() *uint256.Int { return b.n.genesis.Params.MinGasPrice.Int() }
+
+func toCallMsg(req *rpc.CallRequest) chain.CallMsg {
+	return chain.CallMsg{From: req.From, To: req.To, Method: req.Method, Args: req.Args, Value: req.Value, Gas: req.Gas, Code: req.Code}
+}
+
+func (b *backend) Call(ctx context.Context, req *rpc.CallRequest, height uint64) (*rpc.CallResult, error) {
+	res, err := b.n.chain.Call(ctx, toCallMsg(req), height)
+	if err != nil {
+		if errors.Is(err, vm.ErrCanceled) && ctx.Err() != nil {
+			return nil, fmt.Errorf("call: %w", ctx.Err())
+		}
+		return nil, mapErr(err)
+	}
+	b.n.metrics.observeCall(res.GasUsed)
+	if res.Err != nil {
+		ee := &rpc.ExecutionError{Reason: res.Err.Error(), GasUsed: res.GasUsed,
+			NotFound: errors.Is(res.Err, vm.ErrNoCode) || errors.Is(res.Err, vm.ErrMethodNotFound)}
+		var rev *vm.RevertError
+		if errors.As(res.Err, &rev) {
+			ee.Output = []byte(rev.Msg)
+		}
+		return nil, ee
+	}
+	return &rpc.CallResult{Height: res.Height, StateRoot: res.StateRoot, Output: res.Output, GasUsed: res.GasUsed, Events: res.Events, Logs: res.Logs}, nil
+}
+
+func (b *backend) EstimateGas(ctx context.Context, req *rpc.CallRequest, height uint64) (uint64, error) {
+	g, err := b.n.chain.EstimateGas(ctx, toCallMsg(req), height)
+	if err != nil {
+		if errors.Is(err, chain.ErrExecution) {
+			return 0, &rpc.ExecutionError{Reason: err.Error(),
+				NotFound: errors.Is(err, vm.ErrNoCode) || errors.Is(err, vm.ErrMethodNotFound)}
+		}
+		if errors.Is(err, vm.ErrCanceled) && ctx.Err() != nil {
+			return 0, fmt.Errorf("estimate gas: %w", ctx.Err())
+		}
+		return 0, mapErr(err)
+	}
+	return g, nil
+}
+
+func (b *backend) SubscribeChain(ch chan<- *rpc.ChainEvent) func() {
+	s := &rpcSub{ch: ch}
+	b.subMu.Lock()
+	b.subs[s] = struct{}{}
+	b.subMu.Unlock()
+	return func() {
+		b.subMu.Lock()
+		delete(b.subs, s)
+		b.subMu.Unlock()
+	}
+}
+
+// publish sends a committed block to the RPC subscribers without blocking.
+func (b *backend) publish(ev *chain.BlockEvent) {
+	b.subMu.Lock()
+	defer b.subMu.Unlock()
+	if len(b.subs) == 0 {
+		return
+	}
+	out := &rpc.ChainEvent{Block: &rpc.Block{Header: &ev.Block.Header, Hash: ev.Hash, Txs: ev.Block.Txs}, Receipts: ev.Receipts}
+	for s := range b.subs {
+		select {
+		case s.ch <- out:
+		default:
+			b.n.metrics.subDropped.Inc()
+		}
+	}
+}
+
+func (b *backend) NodeInfo() rpc.NodeInfo {
+	return rpc.NodeInfo{
+		Name: "wnode/" + Version, ChainID: b.ChainID(), GenesisHash: b.n.genesisHash, Dev: b.n.dev,
+		Validator: b.n.validator, PeerID: b.n.network.PeerID(), ListenAddrs: b.n.network.ListenAddrs(),
+	}
+}
+
+func (b *backend) Peers() []rpc.PeerInfo { return b.n.network.Peers() }
+
+func (b *backend) Health() error { return b.n.health() }

@@ -1,0 +1,113 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	"github.com/wnode/wnode/rpc"
+)
+
+// Config is a node's configuration. It comes, by increasing precedence, from the
+// defaults (DefaultConfig), the optional <datadir>/config.toml, WNODE_* environment
+// variables and command-line flags (the last two are applied by cmd/wnode).
+type Config struct {
+	// DataDir holds everything the node keeps (see the package documentation).
+	DataDir string `toml:"datadir"`
+	// Dev runs a single-validator development chain with a funded, publicly known account.
+	Dev bool `toml:"dev"`
+	// Genesis is a genesis file to initialise an empty data dir with (copied to
+	// <datadir>/genesis.json). Ignored when the data dir is initialised.
+	Genesis string `toml:"genesis"`
+
+	RPC     RPCConfig     `toml:"rpc"`
+	P2P     P2PConfig     `toml:"p2p"`
+	Mempool MempoolConfig `toml:"mempool"`
+	Log     LogConfig     `toml:"log"`
+	// NoSync turns off fsync of the database, consensus WAL and guard: faster, but a
+	// machine crash can lose or corrupt recent blocks. For tests and benchmarks only.
+	NoSync bool `toml:"nosync"`
+}
+
+// RPCConfig configures the RPC server (see rpc.Config).
+type RPCConfig struct {
+	Addr           string        `toml:"addr"`     // listen address; default 127.0.0.1:8545
+	CORS           []string      `toml:"cors"`     // origins allowed on JSON-RPC; default none
+	FnCORS         []string      `toml:"fn_cors"`  // origins allowed on /fn/; default "*"
+	GasCap         uint64        `toml:"gas_cap"`  // gas cap of calls; default 50,000,000
+	RequestTimeout time.Duration `toml:"timeout"`  // per request; default 10s
+	BodyLimit      int           `toml:"body_max"` // bytes; default 5 MiB
+	BatchLimit     int           `toml:"batch_max"`
+}
+
+// P2PConfig configures networking. A dev node does not network.
+type P2PConfig struct {
+	Listen    []string `toml:"listen"`    // multiaddrs
+	Bootnodes []string `toml:"bootnodes"` // multiaddrs with /p2p/<id>
+	MDNS      bool     `toml:"mdns"`
+}
+
+// MempoolConfig bounds the mempool (zero: the mempool's defaults).
+type MempoolConfig struct {
+	MaxTxs        int `toml:"max_txs"`
+	MaxPerAccount int `toml:"max_per_account"`
+}
+
+// LogConfig configures logging.
+type LogConfig struct {
+	Level  string `toml:"level"`  // debug, info, warn or error; default info
+	Format string `toml:"format"` // text or json; default text
+}
+
+// DefaultDataDir is ~/.wnode (./.wnode when the home directory is unknown).
+func DefaultDataDir() string {
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" {
+		return ".wnode"
+	}
+	return filepath.Join(home, ".wnode")
+}
+
+// DefaultConfig returns the defaults: ~/.wnode, RPC on 127.0.0.1:8545, info logs.
+func DefaultConfig() Config {
+	return Config{
+		DataDir: DefaultDataDir(),
+		RPC:     RPCConfig{Addr: rpc.DefaultAddr},
+		Log:     LogConfig{Level: "info", Format: "text"},
+	}
+}
+
+// ConfigFileName is the optional configuration file inside the data dir.
+const ConfigFileName = "config.toml"
+
+// LoadConfigFile reads a TOML configuration file over cfg: keys present in the file
+// replace cfg's values, others are kept. A missing file is not an error (found=false);
+// unknown keys are, so that a typo does not go unnoticed.
+func LoadConfigFile(path string, cfg *Config) (found bool, err error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read config: %w", err)
+	}
+	md, err := toml.Decode(string(data), cfg)
+	if err != nil {
+		return true, fmt.Errorf("config %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return true, fmt.Errorf("config %s: unknown key %q", path, und[0].String())
+	}
+	return true, nil
+}
+
+// rpcConfig converts the node's RPC settings.
+func (c *Config) rpcConfig() rpc.Config {
+	return rpc.Config{
+		Addr: c.RPC.Addr, CORSOrigins: c.RPC.CORS, FnCORSOrigins: c.RPC.FnCORS, BodyLimit: c.RPC.BodyLimit,
+		BatchLimit: c.RPC.BatchLimit, RequestTimeout: c.RPC.RequestTimeout, GasCap: c.RPC.GasCap,
+	}
+}

@@ -1,0 +1,82 @@
+package node
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"log/slog"
+	"sync/atomic"
+
+	"github.com/wnode/wnode/chain"
+	"github.com/wnode/wnode/consensus"
+	"github.com/wnode/wnode/mempool"
+	"github.com/wnode/wnode/rpc"
+	"github.com/wnode/wnode/types"
+)
+
+// Network connects a node to its peers: it gossips the transactions the local mempool
+// accepts and the consensus messages of the local validator, hands what peers send to
+// the mempool (Pool.Add) and to consensus (Runner.Deliver), and fetches blocks the node
+// missed (Runner.ApplySyncedBlock). A dev node has none.
+//
+// Every method must be safe for concurrent use and must not block on the network.
+type Network interface {
+	// BroadcastTx gossips a transaction accepted by the local mempool.
+	BroadcastTx(tx *types.Tx)
+	// Broadcast gossips a consensus message of this validator (consensus.Broadcaster).
+	Broadcast(m *consensus.Message)
+	// NeedSync asks for the committed blocks up to height (consensus.Syncer).
+	NeedSync(height uint64)
+	// Peers lists connected peers.
+	Peers() []rpc.PeerInfo
+	// PeerID and ListenAddrs describe this node on the network.
+	PeerID() string
+	ListenAddrs() []string
+	// Close disconnects and stops every goroutine of the network.
+	Close() error
+}
+
+// NetworkDeps are what a Network is built from: the node's key, configuration and parts.
+type NetworkDeps struct {
+	Key       *ecdsa.PrivateKey
+	ChainID   uint64
+	Config    P2PConfig
+	Chain     *chain.Chain
+	Pool      *mempool.Pool
+	Consensus *consensus.Runner
+	Logger    *slog.Logger
+}
+
+// NetworkFactory builds a node's Network once its parts exist. Options.Network sets it;
+// the p2p package's adapter is the production one.
+type NetworkFactory func(ctx context.Context, deps NetworkDeps) (Network, error)
+
+// noNetwork is the network of a single node: nothing to send, nobody to hear.
+type noNetwork struct{}
+
+func (noNetwork) BroadcastTx(*types.Tx)        {}
+func (noNetwork) Broadcast(*consensus.Message) {}
+func (noNetwork) NeedSync(uint64)              {}
+func (noNetwork) Peers() []rpc.PeerInfo        { return nil }
+func (noNetwork) PeerID() string               { return "" }
+func (noNetwork) ListenAddrs() []string        { return nil }
+func (noNetwork) Close() error                 { return nil }
+
+// netProxy lets consensus be built before the network: it forwards to the network once
+// it is set (messages before that are dropped; consensus re-broadcasts).
+type netProxy struct {
+	n atomic.Pointer[Network]
+}
+
+func (p *netProxy) set(n Network) { p.n.Store(&n) }
+
+func (p *netProxy) Broadcast(m *consensus.Message) {
+	if n := p.n.Load(); n != nil {
+		(*n).Broadcast(m)
+	}
+}
+
+func (p *netProxy) NeedSync(height uint64) {
+	if n := p.n.Load(); n != nil {
+		(*n).NeedSync(height)
+	}
+}

@@ -1,0 +1,418 @@
+package node
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/wnode/wnode/chain"
+	"github.com/wnode/wnode/consensus"
+	"github.com/wnode/wnode/gas"
+	"github.com/wnode/wnode/genesis"
+	"github.com/wnode/wnode/mempool"
+	"github.com/wnode/wnode/rpc"
+	"github.com/wnode/wnode/state"
+	"github.com/wnode/wnode/types"
+	"github.com/wnode/wnode/vm"
+)
+
+// Version is the node software's version, reported by wn_nodeInfo and `wnode version`.
+const Version = "0.1.0"
+
+// Options are what a Node needs beyond its Config: things a program or a test passes in.
+type Options struct {
+	// Logger receives the node's logs; nil discards them.
+	Logger *slog.Logger
+	// Network builds the node's network. nil: no network (a single node; required for
+	// a chain with more than one validator).
+	Network NetworkFactory
+	// ConsensusConfig, when set, replaces the consensus timing derived from the chain
+	// (consensus.DevConfig for a single validator, DefaultConfig otherwise).
+	ConsensusConfig func(chainID uint64, vals *types.ValidatorSet) consensus.Config
+}
+
+// Node is a running wnode: chain, mempool, consensus, RPC and (optionally) network over
+// one data dir. Create it with New, run it with Start, stop it with Close.
+type Node struct {
+	cfg  Config
+	opts Options
+	log  *slog.Logger
+	dir  DataDir
+
+	key         *ecdsa.PrivateKey
+	genesis     *genesis.Genesis
+	genesisHash types.Hash
+	dev         bool
+	validator   bool
+
+	db      *pebble.DB
+	machine *vm.VM
+	chain   *chain.Chain
+	pool    *mempool.Pool
+	wal     *consensus.FileWAL
+	guard   *consensus.FileGuardStore
+	runner  *consensus.Runner
+	proxy   *netProxy
+	network Network
+	rpc     *rpc.Server
+	backend *backend
+	metrics *metrics
+
+	ready    atomic.Bool
+	stopping atomic.Bool
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	done     chan struct{} // closed when the node stops by itself (fatal error)
+	errOnce  sync.Once
+	err      error
+	closeMu  sync.Mutex
+	closed   bool
+}
+
+// New opens the node in cfg.DataDir: it initialises the data dir when it is empty and
+// cfg.Dev (or cfg.Genesis) says how, then opens the database, the VM, the chain, the
+// mempool, consensus (replaying its WAL) and the RPC server, without starting anything.
+// On error everything opened is closed again.
+func New(cfg Config, opts Options) (n *Node, err error) {
+	if cfg.DataDir == "" {
+		cfg.DataDir = DefaultDataDir()
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	dir := DataDir(cfg.DataDir)
+	if !dir.Initialized() && (cfg.Dev || cfg.Genesis != "") {
+		if _, err := Init(cfg.DataDir, cfg.Dev, cfg.Genesis); err != nil {
+			return nil, err
+		}
+	}
+	n = &Node{cfg: cfg, opts: opts, log: opts.Logger, dir: dir, done: make(chan struct{}), metrics: newMetrics()}
+	defer func() {
+		if err != nil {
+			n.closeParts()
+		}
+	}()
+	if n.genesis, err = dir.LoadGenesis(); err != nil {
+		return nil, err
+	}
+	n.genesisHash = n.genesis.Hash()
+	n.dev = genesis.IsDevChain(n.genesis.ChainID)
+	if cfg.Dev && !n.dev {
+		return nil, fmt.Errorf("--dev: data dir %s holds chain %d, not a dev chain (id %d); use another --datadir", cfg.DataDir, n.genesis.ChainID, genesis.DevChainID)
+	}
+	if n.key, err = dir.LoadNodeKey(); err != nil {
+		return nil, err
+	}
+	vals, err := n.genesis.ValidatorSet()
+	if err != nil {
+		return nil, err
+	}
+	addr := crypto.PubkeyToAddress(n.key.PublicKey)
+	_, n.validator = vals.Index(addr)
+	if vals.Len() > 1 && opts.Network == nil {
+		return nil, fmt.Errorf("chain %d has %d validators: this node needs a network (p2p)", n.genesis.ChainID, vals.Len())
+	}
+	if !n.validator && opts.Network == nil {
+		return nil, fmt.Errorf("node %s is not a validator of chain %d and has no network: it could never see a block", addr, n.genesis.ChainID)
+	}
+
+	if n.db, err = state.OpenPebble(dir.Path(DBDir)); err != nil {
+		return nil, fmt.Errorf("open database (is another wnode using %s?): %w", cfg.DataDir, err)
+	}
+	st, err := state.New(n.db, state.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("open state: %w", err)
+	}
+	sched, err := gas.ByVersion(n.genesis.Params.GasScheduleVersion)
+	if err != nil {
+		return nil, err
+	}
+	if n.machine, err = vm.New(context.Background(), vm.Config{CacheDir: dir.Path(WasmCacheDir), Schedule: sched}); err != nil {
+		return nil, fmt.Errorf("start VM: %w", err)
+	}
+	rcfg := cfg.rpcConfig()
+	gasCap := rcfg.GasCap
+	if gasCap == 0 {
+		gasCap = rpc.DefaultGasCap
+	}
+	if n.chain, err = chain.New(n.db, st, n.machine, n.genesis, chain.Options{
+		CallGasCap: gasCap, DebugLogs: n.dev, Logger: n.log.With("component", "chain"),
+	}); err != nil {
+		return nil, err
+	}
+	n.pool = mempool.New(mempool.Config{
+		ChainID: n.genesis.ChainID, MaxTxs: cfg.Mempool.MaxTxs, MaxPerAccount: cfg.Mempool.MaxPerAccount,
+		MaxTxBytes: int(n.genesis.Params.MaxTxBytes), MaxTxGas: n.genesis.Params.BlockGasLimit,
+		MinGasPrice: n.genesis.Params.MinGasPrice.Int(), Schedule: sched,
+	}, chainAccounts{n.chain, n.log})
+
+	if err := n.openConsensus(vals, addr); err != nil {
+		return nil, err
+	}
+
+	n.backend = &backend{n: n, subs: map[*rpcSub]struct{}{}}
+	n.network = noNetwork{}
+	if n.rpc, err = rpc.NewServer(rcfg, n.backend, rpc.NewResultSigner(n.key, n.genesis.ChainID), n.metrics.reg, n.metrics.reg, n.log.With("component", "rpc")); err != nil {
+		return nil, err
+	}
+	n.registerGauges()
+	return n, nil
+}
+
+func (n *Node) openConsensus(vals *types.ValidatorSet, addr types.Address) error {
+	var err error
+	fo := consensus.FileOptions{NoSync: n.cfg.NoSync}
+	if n.wal, err = consensus.OpenWAL(n.dir.Path(WALFile), fo); err != nil {
+		return fmt.Errorf("open consensus WAL: %w", err)
+	}
+	var ccfg consensus.Config
+	switch {
+	case n.opts.ConsensusConfig != nil:
+		ccfg = n.opts.ConsensusConfig(n.genesis.ChainID, vals)
+	case vals.Len() == 1:
+		ccfg = consensus.DevConfig(n.genesis.ChainID, vals)
+	default:
+		ccfg = consensus.DefaultConfig(n.genesis.ChainID, vals)
+	}
+	n.proxy = &netProxy{}
+	deps := consensus.Deps{
+		App: &app{chain: n.chain, pool: n.pool, proposer: addr, params: n.genesis.Params, metrics: n.metrics,
+			log: n.log.With("component", "app"), blocks: map[types.Hash]*types.Block{}},
+		WAL: n.wal, Broadcaster: n.proxy, Syncer: n.proxy, Logger: n.log.With("component", "consensus"),
+	}
+	if n.validator {
+		if n.guard, err = consensus.OpenFileGuardStore(n.dir.Path(GuardFile), fo); err != nil {
+			return fmt.Errorf("open double-sign guard: %w", err)
+		}
+		deps.Signer, deps.Guard = consensus.NewKeySigner(n.key), n.guard
+	}
+	head := n.chain.Head()
+	var lastCommit *types.Commit
+	if head.Height > 0 {
+		if lastCommit, err = n.chain.CommitAt(head.Height); err != nil {
+			return fmt.Errorf("last commit: %w", err)
+		}
+	}
+	if n.runner, err = consensus.NewRunner(ccfg, deps, head.Height, lastCommit); err != nil {
+		return fmt.Errorf("consensus: %w", err)
+	}
+	return nil
+}
+
+func (n *Node) registerGauges() {
+	n.metrics.gaugeFunc("mempool", "txs", "Transactions in the mempool that can go into the next block.", map[string]string{"state": "pending"},
+		func() float64 { p, _ := n.pool.Stats(); return float64(p) })
+	n.metrics.gaugeFunc("mempool", "txs", "Transactions in the mempool that can go into the next block.", map[string]string{"state": "queued"},
+		func() float64 { _, q := n.pool.Stats(); return float64(q) })
+	n.metrics.gaugeFunc("consensus", "round", "Consensus round of the height being decided.", nil,
+		func() float64 { return float64(n.runner.Status().Round) })
+	n.metrics.gaugeFunc("p2p", "peers", "Connected peers.", nil,
+		func() float64 { return float64(len(n.network.Peers())) })
+	n.metrics.height.Set(float64(n.chain.Head().Height))
+}
+
+// Start starts the network, consensus and the RPC server, and returns once the RPC
+// server listens. The node runs until Close, or until a fatal error closes Done.
+func (n *Node) Start(ctx context.Context) error {
+	ctx, n.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	if n.opts.Network != nil {
+		nw, err := n.opts.Network(ctx, NetworkDeps{Key: n.key, ChainID: n.genesis.ChainID, Config: n.cfg.P2P,
+			Chain: n.chain, Pool: n.pool, Consensus: n.runner, Logger: n.log.With("component", "p2p")})
+		if err != nil {
+			return fmt.Errorf("start network: %w", err)
+		}
+		n.network = nw
+	}
+	n.proxy.set(n.network)
+
+	// Committed blocks: metrics and RPC subscriptions.
+	blocks := make(chan *chain.BlockEvent, 1024)
+	unsubscribe := n.chain.Subscribe(blocks)
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		defer unsubscribe()
+		for {
+			select {
+			case ev := <-blocks:
+				n.metrics.observeCommitted(ev)
+				n.backend.publish(ev)
+				n.log.Debug("block committed", "height", ev.Block.Height(), "txs", len(ev.Block.Txs), "hash", ev.Hash)
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	// Accepted txs: wake consensus up and gossip them.
+	txs, unsubTxs := n.pool.Subscribe(4096)
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		defer unsubTxs()
+		for {
+			select {
+			case tx, ok := <-txs:
+				if !ok {
+					return
+				}
+				n.runner.TxsAvailable()
+				n.network.BroadcastTx(tx)
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := n.runner.Run(ctx); err != nil {
+			n.fail(fmt.Errorf("consensus stopped: %w", err))
+		}
+	}()
+	if n.pool.HasPending() {
+		n.runner.TxsAvailable()
+	}
+
+	if err := n.rpc.Start(); err != nil {
+		n.cancel()
+		n.wg.Wait()
+		return err
+	}
+	n.ready.Store(true)
+	head := n.chain.Head()
+	n.log.Info("node started", "chain", n.genesis.ChainID, "height", head.Height, "validator", n.validator,
+		"node", crypto.PubkeyToAddress(n.key.PublicKey), "rpc", "http://"+n.rpc.Addr(), "datadir", n.cfg.DataDir)
+	return nil
+}
+
+// fail records a fatal error and closes Done.
+func (n *Node) fail(err error) {
+	n.errOnce.Do(func() {
+		n.err = err
+		n.log.Error("node failed", "err", err)
+		close(n.done)
+	})
+}
+
+// Done is closed when the node stops by itself after a fatal error (see Err).
+func (n *Node) Done() <-chan struct{} { return n.done }
+
+// Err is the fatal error that closed Done, or nil.
+func (n *Node) Err() error {
+	select {
+	case <-n.done:
+		return n.err
+	default:
+		return nil
+	}
+}
+
+func (n *Node) health() error {
+	switch {
+	case n.stopping.Load():
+		return fmt.Errorf("%w: shutting down", rpc.ErrNotReady)
+	case !n.ready.Load():
+		return fmt.Errorf("%w: starting", rpc.ErrNotReady)
+	}
+	if err := n.Err(); err != nil {
+		return fmt.Errorf("%w: %v", rpc.ErrNotReady, err)
+	}
+	return nil
+}
+
+// Close stops the node gracefully: the RPC server stops taking requests (transactions
+// included) and finishes those in flight, consensus finishes the block it is committing
+// and stops, the network disconnects, then the WAL, the VM and the database are closed
+// (Pebble flushes). It waits at most until ctx is done for requests in flight. It is
+// idempotent.
+func (n *Node) Close(ctx context.Context) error {
+	n.closeMu.Lock()
+	defer n.closeMu.Unlock()
+	if n.closed {
+		return nil
+	}
+	n.closed = true
+	n.stopping.Store(true)
+	var errs []error
+	if n.rpc != nil {
+		if err := n.rpc.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("close rpc: %w", err))
+		}
+	}
+	if n.cancel != nil {
+		n.cancel()
+	}
+	n.wg.Wait()
+	if n.network != nil {
+		if err := n.network.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close network: %w", err))
+		}
+	}
+	errs = append(errs, n.closeParts())
+	n.log.Info("node stopped", "height", n.headHeight())
+	return errors.Join(errs...)
+}
+
+func (n *Node) headHeight() uint64 {
+	if n.chain == nil {
+		return 0
+	}
+	return n.chain.Head().Height
+}
+
+// closeParts closes what New opened, in reverse order.
+func (n *Node) closeParts() error {
+	var errs []error
+	if n.guard != nil {
+		errs = append(errs, n.guard.Close())
+		n.guard = nil
+	}
+	if n.wal != nil {
+		errs = append(errs, n.wal.Close())
+		n.wal = nil
+	}
+	if n.machine != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		errs = append(errs, n.machine.Close(ctx))
+		cancel()
+		n.machine = nil
+	}
+	if n.db != nil {
+		errs = append(errs, n.db.Close())
+		n.db = nil
+	}
+	return errors.Join(errs...)
+}
+
+// Accessors for tests and tools.
+
+// RPCAddr is the RPC server's listen address (resolved after Start).
+func (n *Node) RPCAddr() string { return n.rpc.Addr() }
+
+// Chain is the node's chain.
+func (n *Node) Chain() *chain.Chain { return n.chain }
+
+// Pool is the node's mempool.
+func (n *Node) Pool() *mempool.Pool { return n.pool }
+
+// Genesis is the node's genesis.
+func (n *Node) Genesis() *genesis.Genesis { return n.genesis }
+
+// Address is the node key's address: its validator address and result signer.
+func (n *Node) Address() types.Address { return crypto.PubkeyToAddress(n.key.PublicKey) }
+
+// DataDir is the node's data dir.
+func (n *Node) DataDir() string { return filepath.Clean(n.cfg.DataDir) }
+
+// Dev reports whether the node runs a development chain.
+func (n *Node) Dev() bool { return n.dev }
