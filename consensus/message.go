@@ -39,17 +39,24 @@ const MaxMessageSize = types.MaxProposalSize + 64
 var ErrInvalidMessage = errors.New("invalid consensus message")
 
 // Message is what validators gossip on the consensus topic: exactly one of a proposal, a
-// vote or a commit certificate. Wire form: RLP [kind, body] with body the RLP encoding
-// of the content (see types.Proposal, types.Vote, types.Commit).
+// vote or a commit certificate. Wire form: RLP [kind, body, resend] with body the RLP
+// encoding of the content (see types.Proposal, types.Vote, types.Commit).
+//
+// Resend is 0 when a message is first sent and the sender's clock (unix ms) when it
+// re-sends it. It is not signed and consensus ignores it; it exists so that a re-sent
+// message has new bytes, hence a new gossip message ID: gossipsub drops a message whose
+// ID it has seen (for minutes), which would silently swallow every re-broadcast.
 type Message struct {
 	Proposal *types.Proposal
 	Vote     *types.Vote
 	Commit   *types.Commit
+	Resend   uint64
 }
 
 type messageRLP struct {
-	Kind uint8
-	Body []byte
+	Kind   uint8
+	Body   []byte
+	Resend uint64
 }
 
 // Kind returns which content the message carries (0 if none or several).
@@ -104,7 +111,7 @@ func EncodeMessage(m *Message) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("%w: message must carry exactly one of proposal, vote, commit", ErrInvalidMessage)
 	}
-	b, err := rlp.EncodeToBytes(&messageRLP{uint8(m.Kind()), body})
+	b, err := rlp.EncodeToBytes(&messageRLP{uint8(m.Kind()), body, m.Resend})
 	if err != nil {
 		return nil, fmt.Errorf("encode message: %w", err)
 	}
@@ -124,7 +131,7 @@ func DecodeMessage(b []byte) (*Message, error) {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidMessage, err)
 	}
 	var (
-		m   Message
+		m   = Message{Resend: w.Resend}
 		err error
 	)
 	switch MsgKind(w.Kind) {

@@ -67,7 +67,7 @@ func TestMessageRejects(t *testing.T) {
 	msgs, vals := testMessages(t)
 	good, _ := EncodeMessage(msgs[1])
 	enc := func(kind uint8, body []byte) []byte {
-		b, _ := rlp.EncodeToBytes(&messageRLP{kind, body})
+		b, _ := rlp.EncodeToBytes(&messageRLP{kind, body, 0})
 		return b
 	}
 	bad := map[string][]byte{
@@ -80,6 +80,7 @@ func TestMessageRejects(t *testing.T) {
 		"wrong body":   enc(uint8(MsgProposal), msgs[1].Vote.Encode()),
 		"bad body":     enc(uint8(MsgVote), []byte{0xc0}),
 		"not a list":   {0x80},
+		"no resend":    func() []byte { b, _ := rlp.EncodeToBytes([]any{uint8(MsgVote), msgs[1].Vote.Encode()}); return b }(),
 	}
 	for name, b := range bad {
 		if _, err := DecodeMessage(b); !errors.Is(err, ErrInvalidMessage) {
@@ -116,7 +117,7 @@ func FuzzDecodeMessage(f *testing.F) {
 		b, _ := EncodeMessage(m)
 		f.Add(b)
 	}
-	f.Add([]byte{0xc2, 0x02, 0x80})
+	f.Add([]byte{0xc3, 0x02, 0x80, 0x80})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := DecodeMessage(b)
 		if err != nil {

@@ -295,7 +295,11 @@ func (d *driver) blockName(h types.Hash) string {
 // flush prints the node's effects since the last flush.
 func (d *driver) flush() {
 	for _, m := range d.bc.take() {
-		fmt.Fprintf(&d.out, "sent %s\n", d.msg(m))
+		relay := ""
+		if m.Vote != nil && d.names[m.Vote.Validator] != "v0" {
+			relay = " (relayed, by " + d.names[m.Vote.Validator] + ")"
+		}
+		fmt.Fprintf(&d.out, "sent %s%s\n", d.msg(m), relay)
 	}
 	for _, pt := range d.newTimers() {
 		fmt.Fprintf(&d.out, "timer %s in %v\n", d.timeout(pt.t), pt.at.Sub(d.clock.now))

@@ -83,9 +83,13 @@ type ownKey struct {
 	typ   types.SignedMsgType
 }
 
+// decidable is a block of the current height that more than 2/3 precommitted in round:
+// counted here, or proven by a commit certificate received whole (commit). Counting alone
+// can fall short when an equivocating validator's other precommit was counted first.
 type decidable struct {
-	round int32
-	hash  types.Hash
+	round  int32
+	hash   types.Hash
+	commit *types.Commit
 }
 
 // State is Tendermint consensus (Buchman, Kwon, Milosevic, "The latest gossip on BFT
@@ -117,7 +121,7 @@ type State struct {
 	validValue  types.Hash
 
 	rounds     map[int32]*roundState
-	decidables []decidable                       // rounds with 2/3+ precommits for a block
+	decidables []decidable                       // blocks with 2/3+ precommits (lines 49-54)
 	future     map[types.Address]*[2]*types.Vote // latest prevote/precommit beyond the window
 	maxRound   map[types.Address]int32           // highest round each validator voted in
 	skipDirty  bool                              // maxRound changed since the last round-skip check
@@ -406,7 +410,7 @@ func (s *State) applyRules(ctx context.Context) bool {
 			}
 			continue
 		}
-		s.decide(ctx, d.hash, nil)
+		s.decide(ctx, d.hash, d.commit)
 		return true
 	}
 	// Lines 55-56: f+1 validators are in a higher round: skip to it.
@@ -686,15 +690,46 @@ func (s *State) sendOwn(m *Message, key ownKey) {
 	if !s.walAppend(walOwn, m, true) {
 		return
 	}
-	s.deps.Broadcaster.Broadcast(m)
+	s.broadcast(m, false)
 	s.addOwn(context.Background(), m)
+}
+
+// broadcast sends one of this validator's messages (resend: again, see Message.Resend).
+// A proposal of a valid value goes
+// with the 2/3+ prevotes of its POL round: the validators that missed them (gossip drops,
+// restarts) need them to accept it (line 28), and nobody re-sends votes of past rounds
+// otherwise. Without this, honest validators locked on a value and others that never saw
+// its POL can block each other forever.
+func (s *State) broadcast(m *Message, resend bool) {
+	if resend {
+		c := *m
+		c.Resend = uint64(max(1, s.deps.Clock.Now().UnixMilli()))
+		m = &c
+	}
+	s.deps.Broadcaster.Broadcast(m)
+	p := m.Proposal
+	if p == nil || p.POLRound < 0 {
+		return
+	}
+	rs := s.rounds[p.POLRound]
+	if rs == nil {
+		return
+	}
+	// Relayed votes are re-sends by definition: their bytes must differ from what their
+	// signers sent, or gossip would drop them as already seen.
+	stamp := uint64(max(1, s.deps.Clock.Now().UnixMilli()))
+	for i := range s.vals.Len() {
+		if v := rs.prevotes.voteFor(s.vals.At(i).Address, p.BlockHash); v != nil {
+			s.deps.Broadcaster.Broadcast(&Message{Vote: v, Resend: stamp})
+		}
+	}
 }
 
 // resendOwn sends again a message signed earlier (it is already in the WAL). During
 // replay it is only counted: Start re-sends the current round's messages at the end.
 func (s *State) resendOwn(m *Message) {
 	if !s.replaying {
-		s.deps.Broadcaster.Broadcast(m)
+		s.broadcast(m, true)
 	}
 	s.addOwn(context.Background(), m)
 }
@@ -800,19 +835,20 @@ func (s *State) addVote(v *types.Vote, verified, logged bool) error {
 		return s.addFutureVote(v, verified)
 	}
 	set := s.roundState(v.Round).set(v.Type)
+	if set.has(v.Validator, v.BlockHash) {
+		return nil // duplicate
+	}
 	if prev := set.votes[v.Validator]; prev != nil {
-		if prev.BlockHash == v.BlockHash {
-			return nil // duplicate
-		}
 		if !verified {
 			if err := v.Verify(s.cfg.ChainID, s.vals); err != nil {
 				return fmt.Errorf("%w: %w", ErrInvalidMessage, err)
 			}
 		}
 		s.addEvidence(voteEvidence(prev, v))
-		return nil
-	}
-	if !verified {
+		if !v.IsNil() && s.blocks[v.BlockHash] == nil {
+			return nil // a conflicting vote for a block nobody showed us: evidence only
+		}
+	} else if !verified {
 		if err := v.Verify(s.cfg.ChainID, s.vals); err != nil {
 			return fmt.Errorf("%w: %w", ErrInvalidMessage, err)
 		}
@@ -829,7 +865,7 @@ func (s *State) countVote(set *voteSet, v *types.Vote, power uint64) {
 	before := set.power[v.BlockHash]
 	set.add(v, power)
 	if v.Type == types.PrecommitType && !v.IsNil() && !s.vals.HasQuorum(before) && s.vals.HasQuorum(set.power[v.BlockHash]) {
-		s.decidables = append(s.decidables, decidable{v.Round, v.BlockHash})
+		s.decidables = append(s.decidables, decidable{round: v.Round, hash: v.BlockHash})
 	}
 	if r, ok := s.maxRound[v.Validator]; !ok || v.Round > r {
 		s.maxRound[v.Validator] = v.Round
@@ -885,9 +921,9 @@ func (s *State) addCommit(c *types.Commit, logged bool) error {
 	}
 	if c.Height == s.height {
 		for _, d := range s.decidables {
-			if d.round == c.Round && d.hash == c.BlockHash {
+			if d.hash == c.BlockHash && d.commit != nil {
 				s.syncAsked = false // still no block: the decision rule asks block sync again
-				return nil          // already counted
+				return nil          // already have a certificate
 			}
 		}
 	}
@@ -901,16 +937,18 @@ func (s *State) addCommit(c *types.Commit, logged bool) error {
 	if !logged && !s.walAppend(walReceived, &Message{Commit: c}, false) {
 		return s.fatal
 	}
-	// The precommits go into their round whatever the window: a valid commit is rare
-	// and bounded.
+	// The certificate decides the height by itself once the block is known. Its
+	// precommits are also counted (into their round whatever the window: a valid commit
+	// is rare and bounded), which may record evidence.
+	s.decidables = append([]decidable{{round: c.Round, hash: c.BlockHash, commit: c}}, s.decidables...)
 	set := s.roundState(c.Round).set(types.PrecommitType)
 	for i := range c.Sigs {
 		v := c.Vote(i)
-		if prev := set.votes[v.Validator]; prev != nil {
-			if prev.BlockHash != v.BlockHash {
-				s.addEvidence(voteEvidence(prev, v))
-			}
+		if set.has(v.Validator, v.BlockHash) {
 			continue
+		}
+		if prev := set.votes[v.Validator]; prev != nil {
+			s.addEvidence(voteEvidence(prev, v))
 		}
 		s.countVote(set, v, s.vals.Power(v.Validator))
 	}
@@ -1009,11 +1047,11 @@ func (s *State) applyTimeout(ctx context.Context, t Timeout, logged bool) {
 func (s *State) rebroadcast() {
 	for _, t := range []types.SignedMsgType{types.ProposalType, types.PrevoteType, types.PrecommitType} {
 		if m := s.own[ownKey{s.round, t}]; m != nil {
-			s.deps.Broadcaster.Broadcast(m)
+			s.broadcast(m, true)
 		}
 	}
 	if s.lastCommit != nil {
-		s.deps.Broadcaster.Broadcast(&Message{Commit: s.lastCommit})
+		s.broadcast(&Message{Commit: s.lastCommit}, true)
 	}
 }
 
@@ -1061,7 +1099,7 @@ func (s *State) buildCommit(hash types.Hash) (*types.Commit, error) {
 		set := &s.rounds[d.round].precommits
 		var votes []*types.Vote
 		for i := range s.vals.Len() {
-			if v := set.votes[s.vals.At(i).Address]; v != nil && v.BlockHash == hash {
+			if v := set.voteFor(s.vals.At(i).Address, hash); v != nil {
 				votes = append(votes, v)
 			}
 		}
