@@ -1,0 +1,197 @@
+package network
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/wnode/wnode/chain"
+	"github.com/wnode/wnode/consensus"
+	"github.com/wnode/wnode/mempool"
+	"github.com/wnode/wnode/p2p"
+	"github.com/wnode/wnode/types"
+)
+
+// maxSyncBytes bounds the blocks one sync answer holds in memory (at least one block is
+// always sent): 64 full blocks would be hundreds of MiB.
+const maxSyncBytes = 16 << 20
+
+// handler gives meaning to what the p2p layer carries (p2p.Handler): transactions go to
+// the mempool, consensus messages to the consensus engine, status and blocks come from
+// the chain. Check methods run concurrently on gossipsub's validation goroutines.
+type handler struct {
+	chain       *chain.Chain
+	pool        *mempool.Pool
+	chainID     uint64
+	genesisHash types.Hash
+	vals        *types.ValidatorSet
+	log         *slog.Logger
+	stats       *stats
+
+	cons  atomic.Pointer[consensusBox] // nil until Network.Start
+	ahead func()                       // a peer shows a height beyond the window: wake the syncer
+
+	// gossiped holds the txs CheckTx is adding to the pool, so that the feed loop does
+	// not publish them again as if this node authored them: gossipsub relays them.
+	gossiped sync.Map // *types.Tx -> struct{}
+}
+
+type consensusBox struct{ c Consensus }
+
+var _ p2p.Handler = (*handler)(nil)
+
+// stats are the counters of Stats.
+type stats struct {
+	txsAccepted, txsIgnored, txsRejected                  atomic.Uint64
+	consAccepted, consIgnored, consRejected               atomic.Uint64
+	broadcastDropped, txPublishDropped, blocksSynced      atomic.Uint64
+	syncRequestsServed, badSyncBlocks, consDeliverDropped atomic.Uint64
+}
+
+// errIgnore wraps p2p.ErrIgnore with the reason.
+func errIgnore(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{p2p.ErrIgnore}, args...)...)
+}
+
+// CheckTx decodes a gossiped transaction, checks its chain id, fields and signature and
+// adds it to the mempool, so that only transactions this node's pool accepts are relayed.
+// A malformed, wrongly signed or wrong-chain transaction, or one no block could ever
+// include (gas limit below its intrinsic gas or above the block's, too large), is
+// rejected: its sender is scored down. One the pool turns away for reasons of state or
+// local policy (known, nonce used, no funds, pool full, underpriced) is ignored.
+func (h *handler) CheckTx(data []byte) (any, error) {
+	tx, err := types.DecodeTx(data)
+	if err != nil {
+		h.stats.txsRejected.Add(1)
+		return nil, err
+	}
+	if h.pool.Has(tx.Hash()) {
+		h.stats.txsIgnored.Add(1)
+		return nil, errIgnore("tx %s already known", tx.Hash())
+	}
+	if err := tx.ValidateBasic(h.chainID); err != nil {
+		h.stats.txsRejected.Add(1)
+		return nil, err
+	}
+	h.gossiped.Store(tx, struct{}{})
+	err = h.pool.Add(tx)
+	if err != nil {
+		h.gossiped.Delete(tx)
+		if txInvalid(err) {
+			h.stats.txsRejected.Add(1)
+			return nil, err
+		}
+		h.stats.txsIgnored.Add(1)
+		return nil, fmt.Errorf("%w: %w", p2p.ErrIgnore, err)
+	}
+	h.stats.txsAccepted.Add(1)
+	return tx, nil
+}
+
+// txInvalid reports whether a pool error says the tx itself can never be in a block, as
+// opposed to a verdict that depends on the pool's state or configuration.
+func txInvalid(err error) bool {
+	for _, e := range []error{mempool.ErrIntrinsicGas, mempool.ErrGasLimit, mempool.ErrOversized,
+		types.ErrWrongChainID, types.ErrInvalidSig, types.ErrInvalidTxField, types.ErrInvalidKind, types.ErrTxTooLarge} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// DeliverTx does nothing more: CheckTx already added the transaction to the pool.
+func (h *handler) DeliverTx(any, peer.ID) {}
+
+// CheckConsensus decodes a gossiped consensus message and verifies it against the
+// validator set (consensus.VerifyMessage: signer is a validator, signature valid,
+// proposal by its round's proposer, commit with 2/3+ of the power). Malformed or wrongly
+// signed messages, and votes of non-validators, are rejected. Messages of heights this
+// node has no use for are ignored before any signature check: below the current height
+// minus one, or beyond it plus one (a node that far behind catches up by block sync,
+// which such a message wakes up), except commit certificates, which are checked and
+// relayed at any height above: they tell lagging nodes what to sync.
+func (h *handler) CheckConsensus(data []byte) (any, error) {
+	m, err := consensus.DecodeMessage(data)
+	if err != nil {
+		h.stats.consRejected.Add(1)
+		return nil, err
+	}
+	next := h.chain.Head().Height + 1 // the height consensus is deciding
+	height := m.Height()
+	switch {
+	case height+1 < next:
+		h.stats.consIgnored.Add(1)
+		return nil, errIgnore("%s: height %d is decided", m.Kind(), height)
+	case height > next+1 && m.Kind() != consensus.MsgCommit:
+		h.stats.consIgnored.Add(1)
+		if h.ahead != nil {
+			h.ahead()
+		}
+		return nil, errIgnore("%s: height %d, this node decides %d", m.Kind(), height, next)
+	}
+	if err := consensus.VerifyMessage(h.chainID, h.vals, m); err != nil {
+		h.stats.consRejected.Add(1)
+		return nil, err
+	}
+	h.stats.consAccepted.Add(1)
+	return m, nil
+}
+
+// DeliverConsensus queues a verified message for the consensus engine (dropped before
+// Network.Start).
+func (h *handler) DeliverConsensus(v any, _ peer.ID) {
+	m, ok := v.(*consensus.Message)
+	if !ok {
+		return
+	}
+	if b := h.cons.Load(); b != nil {
+		b.c.Deliver(m)
+		return
+	}
+	h.stats.consDeliverDropped.Add(1)
+}
+
+// Status is this node's chain id, genesis hash and head.
+func (h *handler) Status() p2p.Status {
+	head := h.chain.Head()
+	return p2p.Status{ChainID: h.chainID, GenesisHash: h.genesisHash, Height: head.Height, BlockHash: head.Hash()}
+}
+
+// SyncBlocks returns up to max committed blocks from height from on (the genesis block,
+// which has no commit, is never sent), each with its commit certificate, and stops
+// early once maxSyncBytes are gathered.
+func (h *handler) SyncBlocks(from uint64, max int) ([]p2p.SyncBlock, error) {
+	from = maxU64(from, 1)
+	head := h.chain.Head().Height
+	var (
+		out  []p2p.SyncBlock
+		size int
+	)
+	for height := from; height <= head && len(out) < max && size < maxSyncBytes; height++ {
+		b, err := h.chain.BlockByNumber(height)
+		if err != nil {
+			return out, fmt.Errorf("sync: block %d: %w", height, err)
+		}
+		c, err := h.chain.CommitAt(height)
+		if err != nil {
+			return out, fmt.Errorf("sync: commit %d: %w", height, err)
+		}
+		sb := p2p.SyncBlock{Block: b.Encode(), Commit: c.Encode()}
+		size += len(sb.Block) + len(sb.Commit)
+		out = append(out, sb)
+	}
+	h.stats.syncRequestsServed.Add(1)
+	return out, nil
+}
+
+func maxU64(a, b uint64) uint64 {
+	if a > b {
+		return a
+	}
+	return b
+}

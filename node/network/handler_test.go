@@ -1,0 +1,232 @@
+package network
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/holiman/uint256"
+
+	"github.com/wnode/wnode/consensus"
+	"github.com/wnode/wnode/mempool"
+	"github.com/wnode/wnode/p2p"
+	"github.com/wnode/wnode/types"
+)
+
+// testHandler returns a handler over a chain of tc at height `height` (committed with
+// certificates of every validator) and an empty pool, and a counter of syncer wake-ups.
+func testHandler(t *testing.T, tc *testChain, height int) (*handler, *int) {
+	t.Helper()
+	c := memChain(t, tc.gen)
+	commitTestBlocks(t, c, tc.vals, height)
+	pool := mempool.New(mempool.Config{ChainID: testChainID, MinGasPrice: tc.gen.Params.MinGasPrice.Int(),
+		MaxTxGas: tc.gen.Params.BlockGasLimit}, Accounts{Chain: c})
+	wakes := 0
+	h := &handler{chain: c, pool: pool, chainID: testChainID, genesisHash: tc.gen.Hash(), vals: c.Validators(),
+		log: testLogger("handler"), stats: &stats{}, ahead: func() { wakes++ }}
+	return h, &wakes
+}
+
+type verdict int
+
+const (
+	accept verdict = iota
+	ignore
+	reject
+)
+
+func (v verdict) String() string { return [...]string{"accept", "ignore", "reject"}[v] }
+
+func verdictOf(err error) verdict {
+	switch {
+	case err == nil:
+		return accept
+	case errors.Is(err, p2p.ErrIgnore):
+		return ignore
+	}
+	return reject
+}
+
+func TestCheckTx(t *testing.T) {
+	tc := newTestChain(t, 1, 2)
+	h, _ := testHandler(t, tc, 0)
+	alice, bob := tc.accounts[0], tc.accounts[1]
+	transfer := func(nonce uint64, mod func(*types.Tx)) *types.Tx {
+		tx := &types.Tx{Nonce: nonce, GasLimit: 100_000, Kind: types.TxTransfer, To: addrOf(bob), Value: uint256.NewInt(5)}
+		if mod != nil {
+			mod(tx)
+		}
+		return signTx(t, alice, tx)
+	}
+	good := transfer(0, nil)
+	badSig := transfer(1, nil)
+	badSig.Sig = append([]byte(nil), badSig.Sig...)
+	badSig.Sig[64] = 7 // recovery id out of range
+	broke := newKey(t) // no funds
+	cases := []struct {
+		name string
+		data []byte
+		want verdict
+	}{
+		{"garbage", []byte{0xde, 0xad, 0xbe, 0xef}, reject},
+		{"empty", nil, reject},
+		{"valid", good.Encode(), accept},
+		{"known", good.Encode(), ignore},
+		{"bad signature", badSig.Encode(), reject},
+		{"wrong chain", transfer(2, func(tx *types.Tx) { tx.ChainID = testChainID + 1 }).Encode(), reject},
+		{"gas below intrinsic", transfer(2, func(tx *types.Tx) { tx.GasLimit = 1 }).Encode(), reject},
+		{"gas above block", transfer(2, func(tx *types.Tx) { tx.GasLimit = tc.gen.Params.BlockGasLimit + 1 }).Encode(), reject},
+		{"replacement without a price bump", transfer(0, func(tx *types.Tx) { tx.Value = uint256.NewInt(6) }).Encode(), ignore},
+		{"no funds", signTx(t, broke, &types.Tx{GasLimit: 100_000, Kind: types.TxTransfer, To: addrOf(bob)}).Encode(), ignore},
+		{"underpriced", transfer(1, func(tx *types.Tx) { tx.GasPrice = new(uint256.Int) }).Encode(), ignore},
+		{"next nonce", transfer(1, nil).Encode(), accept},
+	}
+	for _, c := range cases {
+		v, err := h.CheckTx(c.data)
+		if got := verdictOf(err); got != c.want {
+			t.Errorf("%s: %v (%v), want %v", c.name, got, err, c.want)
+			continue
+		}
+		if c.want == accept {
+			tx := v.(*types.Tx)
+			if !h.pool.Has(tx.Hash()) {
+				t.Errorf("%s: accepted but not in the pool", c.name)
+			}
+		}
+	}
+	if p, _ := h.pool.Stats(); p != 2 {
+		t.Errorf("pool holds %d pending txs, want 2", p)
+	}
+	st := h.stats
+	if st.txsAccepted.Load() != 2 || st.txsIgnored.Load() != 4 || st.txsRejected.Load() != 6 {
+		t.Errorf("counters accepted=%d ignored=%d rejected=%d", st.txsAccepted.Load(), st.txsIgnored.Load(), st.txsRejected.Load())
+	}
+}
+
+func TestCheckConsensus(t *testing.T) {
+	tc := newTestChain(t, 4, 0)
+	const head = 5 // consensus decides height 6
+	h, wakes := testHandler(t, tc, head)
+	v0, v1 := tc.vals[0], tc.vals[1]
+	outsider := newKey(t)
+	hash := types.Hash{1, 2, 3}
+	prevote := func(height uint64) []byte {
+		return encodeMsg(t, &consensus.Message{Vote: signVote(t, v1, types.PrevoteType, height, 0, hash)})
+	}
+	wrongSig := signVote(t, v1, types.PrevoteType, head+1, 0, hash)
+	wrongSig.Validator = addrOf(v0) // v1's signature claimed by v0
+	vals := h.vals
+	proposer := func(height uint64, round int32) int {
+		a := vals.Proposer(height, round).Address
+		for i, k := range tc.vals {
+			if addrOf(k) == a {
+				return i
+			}
+		}
+		t.Fatal("proposer not among the keys")
+		return -1
+	}
+	proposal := func(signer int, height uint64) []byte {
+		k := tc.vals[signer]
+		p := &types.Proposal{Height: height, Round: 0, POLRound: -1, BlockHash: hash, Block: []byte("block"), Proposer: addrOf(k)}
+		if err := p.Sign(testChainID, k); err != nil {
+			t.Fatal(err)
+		}
+		return encodeMsg(t, &consensus.Message{Proposal: p})
+	}
+	right := proposer(head+1, 0)
+	wrong := (right + 1) % len(tc.vals)
+	commit := func(height uint64, keys ...int) []byte {
+		var ks = tc.vals[:0:0]
+		for _, i := range keys {
+			ks = append(ks, tc.vals[i])
+		}
+		return encodeMsg(t, &consensus.Message{Commit: certify(t, height, 0, hash, ks...)})
+	}
+	cases := []struct {
+		name  string
+		data  []byte
+		want  verdict
+		wakes int
+	}{
+		{"garbage", []byte("not rlp at all"), reject, 0},
+		{"unknown kind", []byte{0xc2, 0x09, 0x80}, reject, 0},
+		{"prevote at the current height", prevote(head + 1), accept, 0},
+		{"prevote one height back", prevote(head), accept, 0},
+		{"prevote at the next height", prevote(head + 2), accept, 0},
+		{"prevote decided long ago", prevote(head - 1), ignore, 0},
+		{"prevote far ahead", prevote(head + 3), ignore, 1},
+		{"prevote signed by another validator", encodeMsg(t, &consensus.Message{Vote: wrongSig}), reject, 0},
+		{"prevote of a non-validator", encodeMsg(t, &consensus.Message{Vote: signVote(t, outsider, types.PrevoteType, head+1, 0, hash)}), reject, 0},
+		{"precommit of a non-validator", encodeMsg(t, &consensus.Message{Vote: signVote(t, outsider, types.PrecommitType, head+1, 0, hash)}), reject, 0},
+		{"proposal by the proposer", proposal(right, head+1), accept, 0},
+		{"proposal by another validator", proposal(wrong, head+1), reject, 0},
+		{"commit far ahead", commit(head+20, 0, 1, 2), accept, 0},
+		{"commit far ahead without quorum", commit(head+20, 0, 1), reject, 0},
+		{"commit of the current height", commit(head+1, 0, 1, 2, 3), accept, 0},
+		{"commit decided long ago", commit(head-2, 0, 1, 2), ignore, 0},
+	}
+	for _, c := range cases {
+		before := *wakes
+		v, err := h.CheckConsensus(c.data)
+		if got := verdictOf(err); got != c.want {
+			t.Errorf("%s: %v (%v), want %v", c.name, got, err, c.want)
+			continue
+		}
+		if got := *wakes - before; got != c.wakes {
+			t.Errorf("%s: woke the syncer %d times, want %d", c.name, got, c.wakes)
+		}
+		if c.want == accept {
+			m := v.(*consensus.Message)
+			if b, _ := consensus.EncodeMessage(m); string(b) != string(c.data) {
+				t.Errorf("%s: delivered message does not encode to the gossiped bytes", c.name)
+			}
+		}
+	}
+}
+
+func TestStatusAndSyncBlocks(t *testing.T) {
+	tc := newTestChain(t, 3, 0)
+	h, _ := testHandler(t, tc, 7)
+	st := h.Status()
+	head := h.chain.Head()
+	if st.ChainID != testChainID || st.GenesisHash != tc.gen.Hash() || st.Height != 7 || st.BlockHash != head.Hash() {
+		t.Fatalf("status %+v, head %d %s", st, head.Height, head.Hash())
+	}
+	for _, c := range []struct {
+		from     uint64
+		max      int
+		first, n uint64
+	}{
+		{0, 64, 1, 7}, // the genesis block has no commit and is never sent
+		{1, 3, 1, 3},
+		{5, 64, 5, 3},
+		{7, 1, 7, 1},
+		{8, 64, 0, 0},
+		{1 << 60, 64, 0, 0},
+	} {
+		blocks, err := h.SyncBlocks(c.from, c.max)
+		if err != nil {
+			t.Fatalf("SyncBlocks(%d, %d): %v", c.from, c.max, err)
+		}
+		if uint64(len(blocks)) != c.n {
+			t.Fatalf("SyncBlocks(%d, %d): %d blocks, want %d", c.from, c.max, len(blocks), c.n)
+		}
+		for i, sb := range blocks {
+			want := c.first + uint64(i)
+			b, err := types.DecodeBlock(sb.Block)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cm, err := types.DecodeCommit(sb.Commit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.Height() != want || cm.Height != want || cm.BlockHash != b.Hash() {
+				t.Fatalf("block %d: got block %d, commit %d for %s", want, b.Height(), cm.Height, cm.BlockHash)
+			}
+			if err := cm.Verify(testChainID, h.vals); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

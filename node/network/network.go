@@ -1,0 +1,278 @@
+package network
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/wnode/wnode/chain"
+	"github.com/wnode/wnode/consensus"
+	"github.com/wnode/wnode/mempool"
+	"github.com/wnode/wnode/p2p"
+	"github.com/wnode/wnode/types"
+)
+
+// Consensus is what a Network needs from the consensus engine; *consensus.Runner
+// implements it.
+type Consensus interface {
+	// Deliver queues a verified message from a peer without blocking.
+	Deliver(m *consensus.Message)
+	// ApplySyncedBlock decides the current height with a block fetched by block sync
+	// and its commit certificate, and waits for the result.
+	ApplySyncedBlock(ctx context.Context, block []byte, commit *types.Commit) error
+}
+
+var _ Consensus = (*consensus.Runner)(nil)
+
+// Config configures a Network. Zero values take the defaults noted.
+type Config struct {
+	// Listen are the multiaddrs to listen on (default: all interfaces, port 7946, TCP
+	// and QUIC; see p2p.Config).
+	Listen []string
+	// Bootnodes are multiaddrs with /p2p/<peer id> dialled at start and whenever the
+	// connection drops.
+	Bootnodes []string
+	// MDNS discovers peers on the LAN.
+	MDNS bool
+	// MaxPeers bounds connections (p2p default 64).
+	MaxPeers int
+	// SyncInterval is how often peers' status is polled to detect that this node is
+	// behind (default 1 s). Consensus also wakes block sync up when it sees it is behind.
+	SyncInterval time.Duration
+	// SyncBatch is how many blocks one sync request asks for (default and maximum
+	// p2p.MaxSyncBlocks).
+	SyncBatch int
+	// Logger receives the network's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Defaults of Config.
+const (
+	DefaultSyncInterval = time.Second
+	// statusTimeout bounds one status request; syncTimeout one block batch.
+	statusTimeout = 2 * time.Second
+	syncTimeout   = 20 * time.Second
+	// outQueue is the capacity of the outbound consensus queue, txQueue of the pool feed.
+	outQueue = 1024
+	txQueue  = 4096
+)
+
+// Network connects a node to its peers over p2p: it relays transactions to and from
+// the mempool, consensus messages to and from the consensus engine, serves its chain's
+// status and blocks, and fetches the blocks it missed (block sync). Create it with New,
+// attach consensus with Start, stop it with Close. Its methods are safe for concurrent
+// use.
+type Network struct {
+	cfg   Config
+	log   *slog.Logger
+	chain *chain.Chain
+	pool  *mempool.Pool
+	host  *p2p.Host
+	h     *handler
+	sync  *syncer
+	stats stats
+
+	out chan *consensus.Message
+
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	startMu sync.Mutex
+	started bool
+	closed  bool
+}
+
+// New starts the node's p2p host on cfg.Listen with key as its identity, joined to the
+// chain's topics and dialling cfg.Bootnodes, and returns once it listens. From then on
+// it serves status and blocks, adds valid gossiped transactions to pool and gossips
+// those the pool accepts; consensus messages are ignored until Start. The network lives
+// until Close (or until ctx is done).
+func New(ctx context.Context, cfg Config, key *ecdsa.PrivateKey, c *chain.Chain, pool *mempool.Pool) (*Network, error) {
+	if key == nil || c == nil || pool == nil {
+		return nil, errors.New("network: key, chain and pool are required")
+	}
+	if cfg.SyncInterval <= 0 {
+		cfg.SyncInterval = DefaultSyncInterval
+	}
+	if cfg.SyncBatch <= 0 || cfg.SyncBatch > p2p.MaxSyncBlocks {
+		cfg.SyncBatch = p2p.MaxSyncBlocks
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	n := &Network{cfg: cfg, log: cfg.Logger, chain: c, pool: pool, out: make(chan *consensus.Message, outQueue)}
+	n.h = &handler{
+		chain: c, pool: pool, chainID: c.ChainID(), genesisHash: c.Genesis().Hash(), vals: c.Validators(),
+		log: cfg.Logger, stats: &n.stats,
+	}
+	n.sync = newSyncer(n)
+	n.h.ahead = n.sync.wake
+	n.ctx, n.cancel = context.WithCancel(ctx)
+	host, err := p2p.New(n.ctx, key, p2p.Config{
+		ChainID: c.ChainID(), ListenAddrs: cfg.Listen, Bootnodes: cfg.Bootnodes, MDNS: cfg.MDNS,
+		MaxPeers: cfg.MaxPeers, MaxMessageSize: consensus.MaxMessageSize, Logger: cfg.Logger,
+	}, n.h)
+	if err != nil {
+		n.cancel()
+		return nil, fmt.Errorf("network: %w", err)
+	}
+	n.host = host
+	txs, unsubscribe := pool.Subscribe(txQueue)
+	n.wg.Add(2)
+	go n.publishConsensus()
+	go n.publishTxs(txs, unsubscribe)
+	n.log.Info("p2p listening", "id", host.ID(), "addrs", host.Addrs())
+	return n, nil
+}
+
+// Start attaches the consensus engine: gossiped consensus messages are delivered to it
+// from now on and block sync starts. Call it once, before or after the engine runs
+// (block sync waits for it to run).
+func (n *Network) Start(c Consensus) error {
+	if c == nil {
+		return errors.New("network: start without consensus")
+	}
+	n.startMu.Lock()
+	defer n.startMu.Unlock()
+	if n.closed {
+		return errors.New("network: start after close")
+	}
+	if n.started {
+		return errors.New("network: already started")
+	}
+	n.started = true
+	n.h.cons.Store(&consensusBox{c})
+	n.sync.cons = c
+	n.wg.Add(1)
+	go n.sync.run(n.ctx)
+	return nil
+}
+
+// Close stops block sync and gossip, disconnects and waits for every goroutine of the
+// network. It is idempotent.
+func (n *Network) Close() error {
+	n.startMu.Lock()
+	if n.closed {
+		n.startMu.Unlock()
+		return nil
+	}
+	n.closed = true
+	n.startMu.Unlock()
+	n.cancel()
+	n.wg.Wait()
+	if err := n.host.Close(); err != nil {
+		return fmt.Errorf("network: close: %w", err)
+	}
+	return nil
+}
+
+// Broadcast gossips a message of this validator (consensus.Broadcaster). It never
+// blocks: the message is queued for a sender goroutine and dropped, and counted in
+// Stats, if the queue is full (consensus re-broadcasts).
+func (n *Network) Broadcast(m *consensus.Message) {
+	select {
+	case n.out <- m:
+	default:
+		n.stats.broadcastDropped.Add(1)
+	}
+}
+
+// NeedSync asks block sync for the blocks up to height (consensus.Syncer). It never
+// blocks; repeated calls coalesce.
+func (n *Network) NeedSync(height uint64) { n.sync.need(height) }
+
+func (n *Network) publishConsensus() {
+	defer n.wg.Done()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case m := <-n.out:
+			data, err := consensus.EncodeMessage(m)
+			if err != nil {
+				n.log.Error("encode consensus message", "msg", m, "err", err)
+				continue
+			}
+			if err := n.host.PublishConsensus(n.ctx, data); err != nil && n.ctx.Err() == nil {
+				n.log.Debug("publish consensus message", "msg", m, "err", err)
+			}
+		}
+	}
+}
+
+// publishTxs gossips every transaction the pool accepts, except those CheckTx took from
+// gossip (gossipsub relays them itself).
+func (n *Network) publishTxs(txs <-chan *types.Tx, unsubscribe func()) {
+	defer n.wg.Done()
+	defer unsubscribe()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case tx, ok := <-txs:
+			if !ok {
+				return
+			}
+			if _, fromGossip := n.h.gossiped.LoadAndDelete(tx); fromGossip {
+				continue
+			}
+			if err := n.host.PublishTx(n.ctx, tx.Encode()); err != nil && n.ctx.Err() == nil {
+				n.stats.txPublishDropped.Add(1)
+				n.log.Debug("publish tx", "tx", tx.Hash(), "err", err)
+			}
+		}
+	}
+}
+
+// ID is this node's libp2p peer ID (derived from the node key).
+func (n *Network) ID() string { return n.host.ID().String() }
+
+// Addrs are the multiaddrs, with /p2p/<id>, at which other nodes reach this one: what
+// they pass as bootnodes.
+func (n *Network) Addrs() []string { return n.host.Addrs() }
+
+// PeerCount is the number of connected peers (net_peerCount).
+func (n *Network) PeerCount() int { return n.host.PeerCount() }
+
+// Peers lists the connected peers with their addresses (net_peers).
+func (n *Network) Peers() []p2p.PeerInfo { return n.host.Peers() }
+
+// SyncInfo says how this node's chain compares with its peers'.
+type SyncInfo struct {
+	Height     uint64 // this node's head
+	PeerHeight uint64 // the highest head a peer of the same chain reported at the last poll
+	Syncing    bool   // block sync is fetching blocks
+}
+
+// Sync reports where block sync stands.
+func (n *Network) Sync() SyncInfo { return n.sync.info() }
+
+// Stats are counters of what the network did, for metrics and tests.
+type Stats struct {
+	TxsAccepted, TxsIgnored, TxsRejected                   uint64 // gossiped txs, by verdict
+	ConsensusAccepted, ConsensusIgnored, ConsensusRejected uint64 // gossiped consensus messages
+	// ConsensusUndelivered counts verified messages dropped because consensus was not
+	// attached yet; BroadcastDropped own messages dropped on a full outbound queue;
+	// TxPublishFailed own txs gossipsub refused.
+	ConsensusUndelivered, BroadcastDropped, TxPublishFailed uint64
+	BlocksSynced                                            uint64 // blocks this node applied from block sync
+	BadSyncBlocks                                           uint64 // blocks from peers that failed verification
+	SyncRequestsServed                                      uint64 // block batches served to peers
+}
+
+// Stats returns the counters so far.
+func (n *Network) Stats() Stats {
+	s := &n.stats
+	return Stats{
+		TxsAccepted: s.txsAccepted.Load(), TxsIgnored: s.txsIgnored.Load(), TxsRejected: s.txsRejected.Load(),
+		ConsensusAccepted: s.consAccepted.Load(), ConsensusIgnored: s.consIgnored.Load(), ConsensusRejected: s.consRejected.Load(),
+		ConsensusUndelivered: s.consDeliverDropped.Load(), BroadcastDropped: s.broadcastDropped.Load(),
+		TxPublishFailed: s.txPublishDropped.Load(), BlocksSynced: s.blocksSynced.Load(),
+		BadSyncBlocks: s.badSyncBlocks.Load(), SyncRequestsServed: s.syncRequestsServed.Load(),
+	}
+}
