@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/holiman/uint256"
@@ -165,7 +166,7 @@ func (b *backend) EstimateGas(ctx context.Context, req *rpc.CallRequest, height 
 	g, err := b.n.chain.EstimateGas(ctx, toCallMsg(req), height)
 	if err != nil {
 		if errors.Is(err, chain.ErrExecution) {
-			return 0, &rpc.ExecutionError{Reason: err.Error(),
+			return 0, &rpc.ExecutionError{Reason: strings.TrimPrefix(err.Error(), chain.ErrExecution.Error()+": "),
 				NotFound: errors.Is(err, vm.ErrNoCode) || errors.Is(err, vm.ErrMethodNotFound)}
 		}
 		if errors.Is(err, vm.ErrCanceled) && ctx.Err() != nil {

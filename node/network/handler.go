@@ -6,6 +6,9 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -38,6 +41,8 @@ type handler struct {
 	// gossiped holds the txs CheckTx is adding to the pool, so that the feed loop does
 	// not publish them again as if this node authored them: gossipsub relays them.
 	gossiped sync.Map // *types.Tx -> struct{}
+
+	recent recentMessages
 }
 
 type consensusBox struct{ c Consensus }
@@ -134,12 +139,86 @@ func (h *handler) CheckConsensus(data []byte) (any, error) {
 		}
 		return nil, errIgnore("%s: height %d, this node decides %d", m.Kind(), height, next)
 	}
-	if err := consensus.VerifyMessage(h.chainID, h.vals, m); err != nil {
-		h.stats.consRejected.Add(1)
-		return nil, err
+	key := contentKey(m)
+	switch h.recent.check(key, time.Now()) {
+	case recentFresh:
+		h.stats.consIgnored.Add(1)
+		return nil, errIgnore("%s: re-sent within %v", m.Kind(), resendGap)
+	case recentUnknown:
+		if err := consensus.VerifyMessage(h.chainID, h.vals, m); err != nil {
+			h.stats.consRejected.Add(1)
+			return nil, err
+		}
 	}
+	h.recent.accepted(key, time.Now())
 	h.stats.consAccepted.Add(1)
 	return m, nil
+}
+
+// resendGap is the least time between two relays of one consensus message content.
+// A message's Resend stamp is not signed, so anyone can replay a valid vote under new
+// stamps, hence new gossip IDs; without a gap each replay would be relayed to every
+// peer. Honest validators re-send at most once per consensus.Config.RebroadcastInterval.
+const resendGap = 250 * time.Millisecond
+
+// maxRecent bounds each generation of recentMessages.
+const maxRecent = 4096
+
+// recentMessages remembers the consensus contents accepted lately (two generations of at
+// most maxRecent entries), so that a re-sent message skips the signature check and is
+// relayed at most once per resendGap.
+type recentMessages struct {
+	mu       sync.Mutex
+	cur, old map[types.Hash]time.Time
+}
+
+type recentVerdict int
+
+const (
+	recentUnknown recentVerdict = iota // never seen: verify it
+	recentStale                        // verified before, relayed long enough ago
+	recentFresh                        // relayed less than resendGap ago
+)
+
+func (r *recentMessages) check(key types.Hash, now time.Time) recentVerdict {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	at, ok := r.cur[key]
+	if !ok {
+		at, ok = r.old[key]
+	}
+	switch {
+	case !ok:
+		return recentUnknown
+	case now.Sub(at) < resendGap:
+		return recentFresh
+	}
+	return recentStale
+}
+
+func (r *recentMessages) accepted(key types.Hash, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cur == nil || len(r.cur) >= maxRecent {
+		r.old, r.cur = r.cur, make(map[types.Hash]time.Time, maxRecent)
+	}
+	r.cur[key] = now
+}
+
+// contentKey identifies a consensus message without its Resend stamp: the hash of
+// everything its signature covers, the signature, and for a proposal its block (which
+// the signature does not cover).
+func contentKey(m *consensus.Message) types.Hash {
+	switch m.Kind() {
+	case consensus.MsgProposal:
+		p := m.Proposal
+		return crypto.Keccak256Hash(p.SignBytes(0).Bytes(), p.Proposer.Bytes(), p.Sig, crypto.Keccak256(p.Block))
+	case consensus.MsgVote:
+		return crypto.Keccak256Hash(m.Vote.Encode())
+	case consensus.MsgCommit:
+		return crypto.Keccak256Hash(m.Commit.Encode())
+	}
+	return types.Hash{}
 }
 
 // DeliverConsensus queues a verified message for the consensus engine (dropped before

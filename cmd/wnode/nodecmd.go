@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/urfave/cli/v2"
+	"github.com/wnode/wnode/genesis"
+	"github.com/wnode/wnode/node"
+)
+
+var initCommand = &cli.Command{
+	Name:      "init",
+	Usage:     "create a data dir: node key and genesis (--dev: a development chain; --genesis FILE: a network's)",
+	ArgsUsage: " ",
+	Flags:     []cli.Flag{dataDirFlag, devFlag, genesisFlag, jsonFlag},
+	Action: func(c *cli.Context) error {
+		if c.NArg() > 0 {
+			return usagef("init takes no arguments")
+		}
+		p := newPrinter(c)
+		res, err := node.Init(c.String(dataDirFlag.Name), c.Bool(devFlag.Name), c.String(genesisFlag.Name))
+		if err != nil {
+			return err
+		}
+		return p.result(map[string]any{
+			"datadir": res.DataDir, "created": res.Created, "chainId": res.ChainID, "genesisHash": res.GenesisHash,
+			"nodeAddress": res.NodeAddress, "nodePubKey": hexutil.Encode(res.NodePubKey), "dev": res.Dev,
+		}, func(w io.Writer) {
+			if res.Created {
+				fmt.Fprintf(w, "initialised %s\n", res.DataDir)
+			} else {
+				fmt.Fprintf(w, "%s was already initialised\n", res.DataDir)
+			}
+			fmt.Fprintf(w, "chain id      %d\ngenesis hash  %s\nnode address  %s\nnode pub key  %s\n",
+				res.ChainID, res.GenesisHash, res.NodeAddress.Hex(), hexutil.Encode(res.NodePubKey))
+			if res.Dev {
+				fmt.Fprintf(w, "dev account   %s (in the keystore, empty password)\n", res.DevAccount.Hex())
+			}
+		})
+	},
+}
+
+var startCommand = &cli.Command{
+	Name:      "start",
+	Usage:     "run a node (--dev: a one-validator development chain, initialised on first start)",
+	ArgsUsage: " ",
+	Flags:     nodeFlags,
+	Action:    startAction,
+}
+
+// nodeConfig builds the node's configuration: defaults, then the config file, then the
+// flags and WNODE_* variables that are set.
+func nodeConfig(c *cli.Context) (node.Config, error) {
+	cfg := node.DefaultConfig()
+	cfg.DataDir = c.String(dataDirFlag.Name)
+	path := c.String(configFlag.Name)
+	if path == "" {
+		path = filepath.Join(cfg.DataDir, node.ConfigFileName)
+	}
+	found, err := node.LoadConfigFile(path, &cfg)
+	if err != nil {
+		return cfg, err
+	}
+	if !found && c.IsSet(configFlag.Name) {
+		return cfg, fmt.Errorf("--config %s: no such file", path)
+	}
+	if c.IsSet(dataDirFlag.Name) || cfg.DataDir == "" {
+		cfg.DataDir = c.String(dataDirFlag.Name)
+	}
+	set := func(name string, apply func()) {
+		if c.IsSet(name) {
+			apply()
+		}
+	}
+	set(devFlag.Name, func() { cfg.Dev = c.Bool(devFlag.Name) })
+	set(genesisFlag.Name, func() { cfg.Genesis = c.String(genesisFlag.Name) })
+	set(rpcAddrFlag.Name, func() { cfg.RPC.Addr = c.String(rpcAddrFlag.Name) })
+	set(rpcCORSFlag.Name, func() { cfg.RPC.CORS = c.StringSlice(rpcCORSFlag.Name) })
+	set(fnCORSFlag.Name, func() { cfg.RPC.FnCORS = c.StringSlice(fnCORSFlag.Name) })
+	set(rpcGasCapFlag.Name, func() { cfg.RPC.GasCap = c.Uint64(rpcGasCapFlag.Name) })
+	set(rpcTimeoutFlag.Name, func() { cfg.RPC.RequestTimeout = c.Duration(rpcTimeoutFlag.Name) })
+	set(p2pListenFlag.Name, func() { cfg.P2P.Listen = c.StringSlice(p2pListenFlag.Name) })
+	set(bootnodesFlag.Name, func() { cfg.P2P.Bootnodes = c.StringSlice(bootnodesFlag.Name) })
+	set(logLevelFlag.Name, func() { cfg.Log.Level = c.String(logLevelFlag.Name) })
+	set(logFormatFlag.Name, func() { cfg.Log.Format = c.String(logFormatFlag.Name) })
+	return cfg, nil
+}
+
+// newLogger returns the node's slog logger on w.
+func newLogger(cfg node.LogConfig, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.Level)); err != nil {
+		return nil, usagef("--log.level %q: want debug, info, warn or error", cfg.Level)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch strings.ToLower(cfg.Format) {
+	case "", "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, usagef("--log.format %q: want text or json", cfg.Format)
+}
+
+func startAction(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usagef("start takes no arguments (flags go before them: wnode start --dev)")
+	}
+	cfg, err := nodeConfig(c)
+	if err != nil {
+		return err
+	}
+	logger, err := newLogger(cfg.Log, c.App.ErrWriter)
+	if err != nil {
+		return err
+	}
+	slog.SetDefault(logger)
+	n, err := node.New(cfg, node.Options{Logger: logger})
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := n.Start(ctx); err != nil {
+		n.Close(context.Background())
+		return err
+	}
+	addr := n.RPCAddr()
+	w := c.App.Writer
+	if n.Dev() {
+		fmt.Fprintf(w, "wnode dev chain %d, node %s\n", n.Genesis().ChainID, n.Address().Hex())
+		fmt.Fprintf(w, "  JSON-RPC     http://%s  (WebSocket ws://%s)\n", addr, addr)
+		fmt.Fprintf(w, "  gateway      http://%s/fn/<address>/<method>\n", addr)
+		fmt.Fprintf(w, "  dev account  %s  balance %s\n", genesis.DevAddress.Hex(), genesis.DevBalance)
+		fmt.Fprintf(w, "  dev key      0x%s  (public, dev chains only; in the keystore with an empty password)\n", genesis.DevKeyHex)
+		fmt.Fprintf(w, "  data dir     %s\n", n.DataDir())
+		fmt.Fprintf(w, "try: wnode deploy examples/hello/hello.wasm\n")
+	} else {
+		fmt.Fprintf(w, "wnode chain %d, node %s, JSON-RPC http://%s, data dir %s\n", n.Genesis().ChainID, n.Address().Hex(), addr, n.DataDir())
+	}
+	if f, ok := w.(*os.File); ok {
+		f.Sync()
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down (signal again to force)")
+	case <-n.Done():
+		runErr = n.Err()
+	}
+	stop() // a second signal kills the process
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := n.Close(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return runErr
+}
