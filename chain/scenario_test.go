@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 
 	"github.com/cockroachdb/datadriven"
@@ -296,7 +297,9 @@ func (s *scenario) nextNonce(t *testing.T, from string) uint64 {
 }
 
 func (s *scenario) block(t *testing.T, proposer types.Address) (string, error) {
-	ctx := context.Background()
+	// A bound, so that a VM whose metering misses a loop fails the test instead of hanging it.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	l, f := s.leader.c, s.follower.c
 	blk, err := l.BuildBlock(ctx, s.pending, l.Head().Time+1000, proposer, s.lastCm)
 	if err != nil {
