@@ -24,21 +24,24 @@ func endsBlock(op wasm.Opcode) bool {
 // charges returns the static charges of a function body: one per reachable metering
 // block with a non-zero price, placed at its first instruction.
 func (ins *instrumenter) charges(body []wasm.Instr) []charge {
+	type block struct {
+		charge
+		dead bool // the block's first instruction is dead code
+	}
 	var out []charge
-	cur := charge{at: 0}
+	flush := func(b block) {
+		if !b.dead && b.cost > 0 {
+			out = append(out, b.charge)
+		}
+	}
+	// Reachability from structure: code after an unconditional branch is dead until the
+	// else or end of its block; code after a block's end is taken as reachable when the
+	// block's entry was (a conservative choice: at worst dead code is charged).
 	dead := false
 	var entryDead []bool // for each open block: was its entry dead code?
+	cur := block{}
 	for i := range body {
 		op := body[i].Op
-		if i > 0 && endsBlock(body[i-1].Op) {
-			if !dead && cur.cost > 0 {
-				out = append(out, cur)
-			}
-			cur = charge{at: i}
-		}
-		// Reachability of body[i] itself, from structure: code after an unconditional
-		// branch is dead until the end (or else) of its block; code after a block is
-		// taken as reachable when the block's entry was.
 		switch op {
 		case wasm.OpElse:
 			dead = entryDead[len(entryDead)-1]
@@ -48,6 +51,10 @@ func (ins *instrumenter) charges(body []wasm.Instr) []charge {
 				entryDead = entryDead[:len(entryDead)-1]
 			}
 		}
+		if i > 0 && endsBlock(body[i-1].Op) {
+			flush(cur)
+			cur = block{charge: charge{at: i}, dead: dead}
+		}
 		cur.cost += ins.cost[costIndex(op)]
 		switch op {
 		case wasm.OpBlock, wasm.OpLoop, wasm.OpIf:
@@ -56,9 +63,7 @@ func (ins *instrumenter) charges(body []wasm.Instr) []charge {
 			dead = true
 		}
 	}
-	if !dead && cur.cost > 0 {
-		out = append(out, cur)
-	}
+	flush(cur)
 	return out
 }
 

@@ -19,7 +19,7 @@ type instrumenter struct {
 
 // instrument adds metering, the stack limit and NaN canonicalization to mi.m, as
 // described in the package documentation.
-func instrument(mi *moduleInfo, s *gas.Schedule, l *Limits) {
+func instrument(mi *moduleInfo, s *gas.Schedule, l *Limits, p passes) {
 	m := mi.m
 	ins := &instrumenter{mi: mi, s: &s.Instr, l: l, types: map[string]uint32{}}
 	for i, t := range m.Types {
@@ -58,6 +58,9 @@ func instrument(mi *moduleInfo, s *gas.Schedule, l *Limits) {
 		next := uint32(len(f.locals)) // index of the next added local
 		var tmpI32, tmpF32, tmpF64 uint32
 		need := scanNeeds(code.Body)
+		if !p.nan {
+			need.f32, need.f64 = false, false
+		}
 		if need.i32 {
 			tmpI32, next = next, next+1
 			code.Locals = append(code.Locals, wasm.LocalDecl{Count: 1, Type: wasm.I32})
@@ -72,7 +75,9 @@ func instrument(mi *moduleInfo, s *gas.Schedule, l *Limits) {
 		}
 		body := ins.gasPass(code.Body, tmpI32)
 		body = ins.stackPass(body, f.frameCost(), mi.funcTypes[mi.numImported+i].Results)
-		body = nanPass(body, tmpF32, tmpF64)
+		if p.nan {
+			body = nanPass(body, tmpF32, tmpF64)
+		}
 		code.Body = body
 	}
 

@@ -38,6 +38,15 @@ var gzipMagic = []byte{0x1f, 0x8b}
 //
 // Cost: linear in the code size; about a millisecond per 100 KiB (see the benchmark).
 func Prepare(code []byte, s *gas.Schedule, l Limits) (*Module, error) {
+	return prepare(code, s, l, allPasses)
+}
+
+// passes selects instrumentation passes; everything but tests uses allPasses.
+type passes struct{ nan bool }
+
+var allPasses = passes{nan: true}
+
+func prepare(code []byte, s *gas.Schedule, l Limits, p passes) (*Module, error) {
 	if err := s.Validate(); err != nil {
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
@@ -76,7 +85,7 @@ func Prepare(code []byte, s *gas.Schedule, l Limits) (*Module, error) {
 		}
 	}
 	sort.Strings(out.Imports)
-	instrument(mi, s, &l)
+	instrument(mi, s, &l, p)
 	out.Instrumented = wasm.Encode(m)
 	return out, nil
 }
