@@ -164,6 +164,11 @@ func TestSchedules(t *testing.T) {
 	if err := s.Validate(); err == nil {
 		t.Fatal("Validate accepted an oversized figure")
 	}
+	free := Default()
+	free.Instr.Branch = 0
+	if err := free.Validate(); err == nil {
+		t.Fatal("Validate accepted free branches")
+	}
 	d := Default()
 	if d.Host.StorageWrite.Base < 5*d.Host.StorageRead.Base || d.Host.StorageWrite.PerKiB < 5*d.Host.StorageRead.PerKiB {
 		t.Fatal("storage writes must be priced far above reads")

@@ -228,9 +228,14 @@ func ByVersion(v uint32) (*Schedule, error) {
 const MaxInstrCost = 1 << 24
 
 // Validate reports whether the schedule is usable by the instrumenter: every instruction
-// figure is at most MaxInstrCost.
+// figure is at most MaxInstrCost, and branches and calls cost at least 1, since every
+// loop iteration executes a branch and every recursion a call: with a free branch an
+// endless loop would never run out of gas.
 func (s *Schedule) Validate() error {
 	i := &s.Instr
+	if i.Branch == 0 || i.Call == 0 || i.CallIndirect == 0 {
+		return fmt.Errorf("gas: schedule v%d: Instr.Branch, Call and CallIndirect must be at least 1", s.Version)
+	}
 	figures := []struct {
 		name string
 		v    uint64
