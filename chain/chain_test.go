@@ -560,3 +560,62 @@ func TestDevGenesis(t *testing.T) {
 		t.Fatalf("dev transfer: %v", err)
 	}
 }
+
+// TestConcurrentReads reads blocks, receipts, state and calls while blocks are being
+// built and committed (run with -race).
+func TestConcurrentReads(t *testing.T) {
+	n := openNode(t, "", newVM(t, vm.EngineCompiler), testGenesis(nil), Options{})
+	defer n.close()
+	_, commits := runWorkload(t, n, 1)
+	counter := types.ContractAddress(addrOf("alice"), 0)
+	done := make(chan struct{})
+	errs := make(chan error, 4)
+	for range 3 {
+		go func() {
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				head := n.c.Head()
+				b, err := n.c.BlockByNumber(head.Height)
+				if err == nil && b.Hash() != head.Hash() {
+					err = errors.New("block at head height is not the head")
+				}
+				if err == nil {
+					for _, tx := range b.Txs {
+						if _, err = n.c.Receipt(tx.Hash()); err != nil {
+							break
+						}
+					}
+				}
+				if err == nil {
+					var res *CallResult
+					res, err = n.c.Call(context.Background(), CallMsg{To: counter, Method: "get"}, head.Height)
+					if err == nil && res.Err != nil {
+						err = res.Err
+					}
+				}
+				if err == nil {
+					_, err = n.c.Account(addrOf("alice"), LatestHeight)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	last := commits[0]
+	for range 5 {
+		_, last = produce(t, n, workload(t, n.c), last)
+	}
+	close(done)
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
