@@ -89,6 +89,9 @@ func (b *backend) Transaction(h types.Hash) (*types.Tx, *rpc.TxLocation, error) 
 	if err != nil {
 		return nil, nil, mapErr(err)
 	}
+	if height > b.n.chain.Head().Height {
+		return nil, nil, fmt.Errorf("%w: tx %s: block %d not yet the head", rpc.ErrNotFound, h, height)
+	}
 	hdr, err := b.n.chain.HeaderByNumber(height)
 	if err != nil {
 		return nil, nil, mapErr(err)
@@ -100,6 +103,11 @@ func (b *backend) Receipt(h types.Hash) (*types.Receipt, *types.Header, error) {
 	r, err := b.n.chain.Receipt(h)
 	if err != nil {
 		return nil, nil, mapErr(err)
+	}
+	// The chain writes a block before it moves its head: until the head has moved, a
+	// client holding the receipt would not see its effects in "latest". Wait for that.
+	if r.Height > b.n.chain.Head().Height {
+		return nil, nil, fmt.Errorf("%w: receipt of %s: block %d not yet the head", rpc.ErrNotFound, h, r.Height)
 	}
 	hdr, err := b.n.chain.HeaderByNumber(r.Height)
 	if err != nil {

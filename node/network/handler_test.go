@@ -3,6 +3,7 @@ package network
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/holiman/uint256"
 
@@ -142,6 +143,21 @@ func TestCheckConsensus(t *testing.T) {
 		}
 		return encodeMsg(t, &consensus.Message{Commit: certify(t, height, 0, hash, ks...)})
 	}
+	// resent stamps a message as a re-send: new bytes, same content.
+	resent := func(data []byte) []byte {
+		m, err := consensus.DecodeMessage(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Resend = 1234
+		return encodeMsg(t, m)
+	}
+	forged := func(data []byte) []byte {
+		m, _ := consensus.DecodeMessage(data)
+		m.Vote.Sig = append([]byte(nil), m.Vote.Sig...)
+		m.Vote.Sig[10] ^= 1
+		return encodeMsg(t, m)
+	}
 	cases := []struct {
 		name  string
 		data  []byte
@@ -164,6 +180,8 @@ func TestCheckConsensus(t *testing.T) {
 		{"commit far ahead without quorum", commit(head+20, 0, 1), reject, 0},
 		{"commit of the current height", commit(head+1, 0, 1, 2, 3), accept, 0},
 		{"commit decided long ago", commit(head-2, 0, 1, 2), ignore, 0},
+		{"prevote re-sent at once", resent(prevote(head + 1)), ignore, 0},
+		{"re-sent prevote with a forged signature", resent(forged(prevote(head + 1))), reject, 0},
 	}
 	for _, c := range cases {
 		before := *wakes
@@ -228,5 +246,37 @@ func TestStatusAndSyncBlocks(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+	}
+}
+
+func TestRecentMessages(t *testing.T) {
+	var r recentMessages
+	t0 := time.Unix(1000, 0)
+	a, b := types.Hash{1}, types.Hash{2}
+	if v := r.check(a, t0); v != recentUnknown {
+		t.Fatalf("unseen content: %v", v)
+	}
+	r.accepted(a, t0)
+	if v := r.check(a, t0.Add(resendGap-time.Millisecond)); v != recentFresh {
+		t.Fatalf("re-sent within the gap: %v", v)
+	}
+	if v := r.check(a, t0.Add(resendGap)); v != recentStale {
+		t.Fatalf("re-sent after the gap: %v", v)
+	}
+	// Two generations: an entry survives one rotation, not two.
+	for i := range maxRecent {
+		r.accepted(types.Hash{3, byte(i), byte(i >> 8)}, t0)
+	}
+	if v := r.check(a, t0.Add(time.Hour)); v != recentStale {
+		t.Fatalf("after one rotation: %v", v)
+	}
+	for i := range maxRecent {
+		r.accepted(types.Hash{4, byte(i), byte(i >> 8)}, t0)
+	}
+	if v := r.check(a, t0.Add(time.Hour)); v != recentUnknown {
+		t.Fatalf("after two rotations: %v", v)
+	}
+	if v := r.check(b, t0); v != recentUnknown {
+		t.Fatalf("other content: %v", v)
 	}
 }

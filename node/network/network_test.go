@@ -1,0 +1,261 @@
+package network
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/holiman/uint256"
+	"github.com/libp2p/go-libp2p"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/wnode/wnode/consensus"
+	"github.com/wnode/wnode/p2p"
+	"github.com/wnode/wnode/types"
+)
+
+// TestNetwork runs four validators, each with its own database, VM, chain, mempool,
+// consensus and p2p host on loopback, and checks what a user of the network sees:
+// blocks are committed; a transfer, a contract deploy and an invocation submitted to
+// one node are committed everywhere with the same receipts and state roots; hostile
+// gossip is rejected and the network keeps working; a stopped validator does not stop
+// the others and, restarted on its data dir, catches up by block sync; a non-validator
+// joining late syncs from genesis to the same state.
+func TestNetwork(t *testing.T) {
+	tc := newTestChain(t, 4, 2)
+	var nodes []*testNode
+	dirs := make([]string, 4)
+	for i, k := range tc.vals {
+		dirs[i] = t.TempDir()
+		var boot []string
+		if i > 0 {
+			boot = nodes[0].net.Addrs()
+		}
+		nodes = append(nodes, startNode(t, fmt.Sprintf("v%d", i), tc.gen, dirs[i], k, nodeOptions{validator: true, bootnodes: boot, noSync: true}))
+	}
+	waitHeight(t, 30*time.Second, 3, nodes...)
+	t.Logf("height 3 on all validators; peers of v0: %d", nodes[0].net.PeerCount())
+	if n := nodes[0].net.PeerCount(); n != 3 {
+		t.Errorf("v0 has %d peers, want 3", n)
+	}
+
+	alice, bob := tc.accounts[0], tc.accounts[1]
+	carol := newKey(t)
+
+	// A transfer submitted to v1.
+	transfer := signTx(t, alice, &types.Tx{Nonce: 0, GasLimit: 100_000, Kind: types.TxTransfer, To: addrOf(carol), Value: uint256.NewInt(777)})
+	if err := nodes[1].pool.Add(transfer); err != nil {
+		t.Fatal(err)
+	}
+	rcpt := waitCommitted(t, transfer.Hash(), nodes...)
+	if !rcpt.Succeeded() {
+		t.Fatalf("transfer failed: %s", rcpt.Error)
+	}
+	for _, n := range nodes {
+		acc, err := n.chain.Account(addrOf(carol), rcpt.Height)
+		if err != nil || acc.Balance.Uint64() != 777 {
+			t.Fatalf("%s: carol's balance at %d: %v %v", n.name, rcpt.Height, acc, err)
+		}
+	}
+
+	// A counter deployed through v2 and incremented through v3.
+	deploy := signTx(t, bob, &types.Tx{Nonce: 0, GasLimit: 5_000_000, Kind: types.TxDeploy, Code: counterCode(t)})
+	if err := nodes[2].pool.Add(deploy); err != nil {
+		t.Fatal(err)
+	}
+	if r := waitCommitted(t, deploy.Hash(), nodes...); !r.Succeeded() {
+		t.Fatalf("deploy failed: %s", r.Error)
+	}
+	counter := types.ContractAddress(addrOf(bob), 0)
+	inc := signTx(t, bob, &types.Tx{Nonce: 1, GasLimit: 300_000, Kind: types.TxInvoke, To: counter, Method: "increment"})
+	if err := nodes[3].pool.Add(inc); err != nil {
+		t.Fatal(err)
+	}
+	r := waitCommitted(t, inc.Hash(), nodes...)
+	if !r.Succeeded() || !bytes.Equal(r.Output, binary.BigEndian.AppendUint64(nil, 1)) {
+		t.Fatalf("increment: status %d output %x error %q", r.Status, r.Output, r.Error)
+	}
+
+	hostileGossip(t, tc, nodes)
+
+	// Stop v3: the three others hold 3/4 of the power and go on.
+	stopped := nodes[3]
+	stopped.stop()
+	h := nodes[0].height()
+	live := nodes[:3]
+	waitHeight(t, 30*time.Second, h+3, live...)
+	t.Logf("v3 stopped at %d; the others reached %d", stopped.chain.Head().Height, nodes[0].height())
+
+	// Restart v3 on its data dir: it catches up by block sync and votes again.
+	restarted := startNode(t, "v3'", tc.gen, dirs[3], tc.vals[3], nodeOptions{validator: true, bootnodes: nodes[0].net.Addrs(), noSync: true})
+	nodes[3] = restarted
+	target := nodes[0].height()
+	waitHeight(t, 30*time.Second, target, restarted)
+	if s := restarted.net.Stats(); s.BlocksSynced == 0 {
+		t.Errorf("v3 caught up from %d to %d without block sync: %+v", h, target, s)
+	}
+	t.Logf("v3 restarted and caught up to %d (%d blocks synced)", restarted.height(), restarted.net.Stats().BlocksSynced)
+
+	// A non-validator joins late with an empty data dir and syncs from genesis.
+	observer := startNode(t, "observer", tc.gen, t.TempDir(), newKey(t), nodeOptions{bootnodes: nodes[1].net.Addrs(), noSync: true})
+	target = nodes[0].height()
+	waitHeight(t, 30*time.Second, target, observer)
+	if s := observer.net.Stats(); s.BlocksSynced < target/2 {
+		t.Errorf("observer synced only %d blocks to reach %d", s.BlocksSynced, target)
+	}
+	t.Logf("observer synced %d blocks to %d", observer.net.Stats().BlocksSynced, observer.height())
+
+	// Everyone keeps going, together, and agrees on every header.
+	all := append(slices.Clone(nodes), observer)
+	waitHeight(t, 30*time.Second, nodes[0].height()+2, all...)
+	top := all[0].height()
+	for _, n := range all {
+		top = min(top, n.height())
+	}
+	for height := uint64(1); height <= top; height++ {
+		want, err := nodes[0].chain.HeaderByNumber(height)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range all[1:] {
+			got, err := n.chain.HeaderByNumber(height)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Hash() != want.Hash() {
+				t.Fatalf("%s: header %d is %s, v0 has %s (state roots %s, %s)", n.name, height, got.Hash(), want.Hash(), got.StateRoot, want.StateRoot)
+			}
+		}
+	}
+	for _, n := range all {
+		if s := n.net.Stats(); s.BadSyncBlocks != 0 {
+			t.Errorf("%s: %d bad sync blocks from honest peers", n.name, s.BadSyncBlocks)
+		}
+	}
+	t.Logf("%d nodes agree on %d headers", len(all), top)
+}
+
+// waitCommitted waits until every node has the tx's receipt and checks that they are
+// identical, as are the state roots of the block that holds it.
+func waitCommitted(t *testing.T, hash types.Hash, nodes ...*testNode) *types.Receipt {
+	t.Helper()
+	waitFor(t, 30*time.Second, fmt.Sprintf("receipt of %s everywhere", hash), func() bool {
+		for _, n := range nodes {
+			// The receipt is readable a moment before the head moves to its block.
+			if r, err := n.chain.Receipt(hash); err != nil || n.height() < r.Height {
+				return false
+			}
+		}
+		return true
+	})
+	first, _ := nodes[0].chain.Receipt(hash)
+	root, err := nodes[0].chain.HeaderByNumber(first.Height)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes[1:] {
+		r, _ := n.chain.Receipt(hash)
+		if !bytes.Equal(r.Encode(), first.Encode()) {
+			t.Fatalf("%s: receipt %+v, %s has %+v", n.name, r, nodes[0].name, first)
+		}
+		hd, err := n.chain.HeaderByNumber(first.Height)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hd.StateRoot != root.StateRoot {
+			t.Fatalf("%s: state root %s at %d, %s has %s", n.name, hd.StateRoot, first.Height, nodes[0].name, root.StateRoot)
+		}
+	}
+	return first
+}
+
+// hostileGossip connects a plain libp2p peer with gossipsub and no validators to v0 and
+// makes it gossip malformed consensus messages, wrongly signed votes, votes of a
+// non-validator and a proposal by a validator out of turn: v0 rejects each, scores the
+// peer down, and the network keeps committing blocks.
+func hostileGossip(t *testing.T, tc *testChain, nodes []*testNode) {
+	t.Helper()
+	target := nodes[0]
+	evil, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer evil.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ps, err := pubsub.NewGossipSub(ctx, evil, pubsub.WithFloodPublish(true), pubsub.WithMaxMessageSize(consensus.MaxMessageSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	topic, err := ps.Join(p2p.ConsensusTopic(testChainID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := topic.Subscribe(); err != nil {
+		t.Fatal(err)
+	}
+	addr, err := ma.NewMultiaddr(target.net.Addrs()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	ai, err := peer.AddrInfoFromP2pAddr(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := evil.Connect(ctx, *ai); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "v0 in the hostile peer's topic", func() bool { return slices.Contains(topic.ListPeers(), ai.ID) })
+
+	outsider := newKey(t)
+	next := target.height() + 1
+	hash := types.Hash{0xee}
+	forged := signVote(t, tc.vals[1], types.PrecommitType, next, 0, hash)
+	forged.Validator = addrOf(tc.vals[2])
+	proposer := target.chain.Validators().Proposer(next, 0).Address
+	var outOfTurn *types.Proposal
+	for _, k := range tc.vals {
+		if addrOf(k) != proposer {
+			outOfTurn = &types.Proposal{Height: next, POLRound: -1, BlockHash: hash, Block: []byte("x"), Proposer: addrOf(k)}
+			if err := outOfTurn.Sign(testChainID, k); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	hostile := []*consensus.Message{
+		{Vote: forged},
+		{Vote: signVote(t, outsider, types.PrevoteType, next, 0, hash)},
+		{Vote: signVote(t, outsider, types.PrecommitType, next, 0, hash)},
+		{Proposal: outOfTurn},
+	}
+	before := target.net.Stats()
+	h := target.height()
+	// Gossipsub may drop what is published before the peers exchanged subscriptions;
+	// publish again (with new bytes, since it dedups by content: another Resend stamp)
+	// until all are rejected.
+	for round := uint64(0); ; round++ {
+		_ = topic.Publish(ctx, fmt.Appendf(nil, "garbage %d", round))
+		for _, m := range hostile {
+			m.Resend = round
+			_ = topic.Publish(ctx, encodeMsg(t, m))
+		}
+		if target.net.Stats().ConsensusRejected-before.ConsensusRejected >= uint64(len(hostile)+1) {
+			break
+		}
+		if round == 50 {
+			t.Fatalf("hostile messages not rejected: %+v", target.net.Stats())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	after := target.net.Stats()
+	waitFor(t, 10*time.Second, "hostile peer scored down", func() bool { return target.net.host.PeerScore(evil.ID()) < 0 })
+	waitHeight(t, 30*time.Second, h+2, nodes...)
+	t.Logf("hostile peer rejected %d times, score %.0f; blocks go on", after.ConsensusRejected-before.ConsensusRejected, target.net.host.PeerScore(evil.ID()))
+}
