@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -16,8 +17,31 @@ import (
 )
 
 // Benchmarks run against an on-disk tree of -state.benchkeys keys (default 10^6), built
-// once per radix per process (about 15-30 s each), in a temporary directory.
-var benchKeys = flag.Int("state.benchkeys", 1_000_000, "keys in the benchmark tree")
+// once per radix per process in a temporary directory (about 30 s for the default radix on
+// an idle 2-core machine). -state.radixes=2,4,16 compares the stored fan-outs (slow: the
+// binary tree takes minutes to build).
+var (
+	benchKeys    = flag.Int("state.benchkeys", 1_000_000, "keys in the benchmark tree")
+	benchRadixes = flag.String("state.radixes", "16", "comma-separated stored fan-outs to benchmark (2, 4, 16)")
+)
+
+// benchRadixBits returns the radix bits selected by -state.radixes.
+func benchRadixBits(b *testing.B) []int {
+	var out []int
+	for _, f := range strings.Split(*benchRadixes, ",") {
+		switch strings.TrimSpace(f) {
+		case "2":
+			out = append(out, 1)
+		case "4":
+			out = append(out, 2)
+		case "16":
+			out = append(out, 4)
+		default:
+			b.Fatalf("-state.radixes: %q is not 2, 4 or 16", f)
+		}
+	}
+	return out
+}
 
 type fixture struct {
 	dir  string
@@ -58,7 +82,7 @@ func getFixture(b *testing.B, rb int) *fixture {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s, err := New(db, Options{radixBits: rb, KeepVersions: 8})
+	s, err := New(db, Options{radixBits: rb, KeepVersions: 2})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -72,9 +96,20 @@ func getFixture(b *testing.B, rb int) *fixture {
 		}
 		commit(b, s, cs)
 	}
-	// Flush and settle compactions so every radix starts from a comparable LSM.
+	// Prune the build's history (so that timed commits prune only blocks like
+	// themselves), flush, and let compactions settle, so that every radix starts from a
+	// comparable LSM and background work of the build is not charged to the benchmark.
+	for range 3 {
+		commit(b, s, nil)
+	}
 	if err := db.Flush(); err != nil {
 		b.Fatal(err)
+	}
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); {
+		if m := db.Metrics(); m.Compact.NumInProgress == 0 && m.Compact.EstimatedDebt == 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond) // polling a condition with a deadline
 	}
 	b.Logf("radix %d: built %d keys in %s, disk %d MiB", 1<<rb, f.n, time.Since(start).Round(time.Millisecond), db.Metrics().DiskSpaceUsage()>>20)
 	fixtures[rb] = f
@@ -114,10 +149,20 @@ func TestMain(m *testing.M) {
 // stored radix. Metrics: µs/write (prepare + commit), prepare (root computation) and commit
 // ms per block, bytes written to the WAL per write, tree nodes written per write.
 func BenchmarkCommit(b *testing.B) {
-	for _, rb := range radixes {
+	for _, rb := range benchRadixBits(b) {
 		for _, w := range []int{1_000, 10_000} {
 			b.Run(fmt.Sprintf("radix%d/writes%d", 1<<rb, w), func(b *testing.B) {
 				f := getFixture(b, rb)
+				for range 2 { // steady state: the commits pruned are blocks like these
+					h, _ := f.s.Latest()
+					u, err := f.s.Prepare(h+1, f.block(w))
+					if err != nil {
+						b.Fatal(err)
+					}
+					if err := f.s.Commit(u, nil); err != nil {
+						b.Fatal(err)
+					}
+				}
 				var prep, comm, cpu time.Duration
 				var walBytes uint64
 				nodes, loads, hashes := 0, 0, 0
@@ -163,6 +208,17 @@ func BenchmarkCommit(b *testing.B) {
 	}
 }
 
+// countingSource counts the nodes a proof reads.
+type countingSource struct {
+	src nodeSource
+	n   int
+}
+
+func (c *countingSource) loadNode(key []byte) (*node, error) {
+	c.n++
+	return c.src.loadNode(key)
+}
+
 // cpuTime returns the CPU time (user + system) used by the process so far: on a shared,
 // loaded machine it compares variants better than wall time.
 func cpuTime() time.Duration {
@@ -175,7 +231,7 @@ func cpuTime() time.Duration {
 
 // BenchmarkProof proves and verifies random present and absent keys in the 10^6-key tree.
 func BenchmarkProof(b *testing.B) {
-	for _, rb := range radixes {
+	for _, rb := range benchRadixBits(b) {
 		f := getFixture(b, rb)
 		h, root := f.s.Latest()
 		v, err := f.s.Reader(h)
@@ -184,15 +240,17 @@ func BenchmarkProof(b *testing.B) {
 		}
 		b.Run(fmt.Sprintf("radix%d/prove", 1<<rb), func(b *testing.B) {
 			size := 0
+			src := &countingSource{src: f.s}
 			for i := range b.N {
 				k := benchKey(uint64(i*7919) % uint64(2*f.n)) // half absent
-				p, err := v.Prove(k)
+				p, err := prove(src, f.s.r, v.root, crypto.Keccak256Hash(k))
 				if err != nil {
 					b.Fatal(err)
 				}
 				size += len(p.Encode())
 			}
 			b.ReportMetric(float64(size)/float64(b.N), "proof-bytes")
+			b.ReportMetric(float64(src.n)/float64(b.N), "reads/proof")
 		})
 		b.Run(fmt.Sprintf("radix%d/verify", 1<<rb), func(b *testing.B) {
 			type pk struct {
@@ -217,10 +275,10 @@ func BenchmarkProof(b *testing.B) {
 	}
 }
 
-// BenchmarkGet reads random keys at the latest height and at an older one in the window.
+// BenchmarkGet reads random keys at the latest height and at the oldest one in the window.
 func BenchmarkGet(b *testing.B) {
-	f := getFixture(b, defaultRadixBits)
-	for range 4 { // some history so that the old height differs
+	f := getFixture(b, benchRadixBits(b)[0])
+	for range 2 { // some history so that the old height differs
 		h, _ := f.s.Latest()
 		u, _ := f.s.Prepare(h+1, f.block(1000))
 		if err := f.s.Commit(u, nil); err != nil {
@@ -231,7 +289,7 @@ func BenchmarkGet(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		h    uint64
-	}{{"latest", latest}, {"latest-4", latest - 4}} {
+	}{{"latest", latest}, {"latest-1", latest - 1}} {
 		b.Run(c.name, func(b *testing.B) {
 			v, err := f.s.Reader(c.h)
 			if err != nil {

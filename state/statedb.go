@@ -330,3 +330,10 @@ func (s *StateDB) Changes() []Change {
 	slices.SortFunc(out, func(a, b Change) int { return bytes.Compare(a.Key, b.Key) })
 	return out
 }
+
+// Empty is a Reader of the empty state: every key is absent. Genesis executes over it.
+var Empty Reader = emptyReader{}
+
+type emptyReader struct{}
+
+func (emptyReader) Get([]byte) ([]byte, error) { return nil, nil }
