@@ -161,7 +161,8 @@ var memAccess = map[wasm.Opcode]struct {
 }
 
 // check type-checks one function body and returns its maximum operand stack height.
-func (c *checker) check(fn int, typ wasm.FuncType, locals []wasm.ValType, body []wasm.Instr) (int, error) {
+func (c *checker) check(fn int, typ wasm.FuncType, locals []wasm.ValType, code *wasm.Code) (int, error) {
+	body := code.Body
 	c.fn, c.err, c.max = fn, nil, 0
 	c.vals, c.ctrls = c.vals[:0], c.ctrls[:0]
 	m := c.mi.m
@@ -217,17 +218,22 @@ func (c *checker) check(fn int, typ wasm.FuncType, locals []wasm.ValType, body [
 				c.pushAll(ts)
 			}
 		case wasm.OpBrTable:
-			if uint64(len(in.Targets)-1) > uint64(c.l.MaxBrTableTargets) {
-				c.fail(RuleBrTable, "%d targets exceed limit %d", len(in.Targets)-1, c.l.MaxBrTableTargets)
+			labels, ok := code.BrTable(in)
+			if !ok {
+				c.fail(RuleInvalid, "labels %d..%d+%d out of range", in.Imm, in.Imm, in.Imm2)
+				break
+			}
+			if uint64(len(labels)-1) > uint64(c.l.MaxBrTableTargets) {
+				c.fail(RuleBrTable, "%d targets exceed limit %d", len(labels)-1, c.l.MaxBrTableTargets)
 				break
 			}
 			c.popExpect(wasm.I32)
-			def := c.label(uint64(in.Targets[len(in.Targets)-1]))
+			def := c.label(uint64(labels[len(labels)-1]))
 			if def == nil {
 				break
 			}
 			arity := len(def.labelTypes())
-			for _, t := range in.Targets[:len(in.Targets)-1] {
+			for _, t := range labels[:len(labels)-1] {
 				lab := c.label(uint64(t))
 				if lab == nil {
 					break

@@ -32,6 +32,7 @@ type progGen struct {
 	calls     int
 	budget    int
 	body      []wasm.Instr
+	code      *wasm.Code
 }
 
 var numTypes = []wasm.ValType{wasm.I32, wasm.I64, wasm.F32, wasm.F64}
@@ -133,6 +134,7 @@ func (g *progGen) function(fn int) wasm.Code {
 	g.calls = 2
 	g.locals = append([]wasm.ValType{}, sig.Params...)
 	var code wasm.Code
+	g.code = &code
 	for _, t := range g.valTypes(0, 4, "locals") {
 		code.Locals = append(code.Locals, wasm.LocalDecl{Count: 1, Type: t})
 		g.locals = append(g.locals, t)
@@ -427,7 +429,7 @@ func (g *progGen) stmt(depth int) {
 			g.emit(wasm.Instr{Op: wasm.OpBlock, Imm: blockImm(wasm.BlockEmpty)})
 			g.stmts(depth - 1)
 			g.expr(wasm.I32, depth-1)
-			g.emit(wasm.Instr{Op: wasm.OpBrTable, Targets: []uint32{0, 1, 1}}, wasm.Instr{Op: wasm.OpEnd})
+			g.emit(g.code.AddBrTable(0, 1, 1), wasm.Instr{Op: wasm.OpEnd})
 		} else {
 			g.stmts(depth - 1)
 			g.expr(wasm.I32, depth-1)

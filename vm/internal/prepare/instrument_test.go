@@ -257,7 +257,7 @@ func TestInfiniteLoopsRunOutOfGas(t *testing.T) {
 		case 1:
 			loop = append(loop, wasm.I32Const(1), wasm.Instr{Op: wasm.OpBrIf, Imm: back})
 		case 2:
-			loop = append(loop, wasm.I32Const(rapid.Int32Range(0, 3).Draw(rt, "index")), wasm.Instr{Op: wasm.OpBrTable, Targets: []uint32{uint32(back), uint32(back), uint32(back)}})
+			loop = append(loop, wasm.I32Const(rapid.Int32Range(0, 3).Draw(rt, "index")), m.Code[0].AddBrTable(uint32(back), uint32(back), uint32(back)))
 		}
 		for i := 0; i < wraps; i++ {
 			loop = append(loop, wasm.Instr{Op: wasm.OpEnd})

@@ -355,7 +355,7 @@ func (mi *moduleInfo) validateCode(l *Limits) error {
 				f.locals = append(f.locals, d.Type)
 			}
 		}
-		max, err := c.check(idx, typ, f.locals, code.Body)
+		max, err := c.check(idx, typ, f.locals, code)
 		if err != nil {
 			return err
 		}

@@ -196,7 +196,11 @@ func TestValidateRules(t *testing.T) {
 		{"function too big", withBody(nil, append(make([]I, 0, 140000), repeat(op(wasm.OpNop), 140000)...)...), RuleFunctionSize, "function 1: body of 140002 bytes exceeds limit 131072"},
 		{"deep nesting", withBody(nil, nested(1025)...), RuleNesting, "nesting depth 1025 exceeds limit 1024"},
 		{"nesting at the limit", withBody(nil, nested(1024)...), "", ""},
-		{"huge br_table", withBody(nil, blk(wasm.OpBlock, wasm.BlockEmpty), i32c(0), I{Op: wasm.OpBrTable, Targets: make([]uint32, 16386)}, end()), RuleBrTable, "16385 targets exceed limit 16384"},
+		{"huge br_table", func(m *wasm.Module) {
+			var c wasm.Code
+			c.Body = []I{blk(wasm.OpBlock, wasm.BlockEmpty), i32c(0), c.AddBrTable(make([]uint32, 16386)...), end(), end()}
+			m.Code[0] = c
+		}, RuleBrTable, "16385 targets exceed limit 16384"},
 		{"type mismatch", withBody(nil, i32c(1), wasm.I64Const(2), op(wasm.OpI32Add), op(wasm.OpDrop)), RuleInvalid, "function 1: instruction 2 (i32.add): type mismatch: expected i32, found i64"},
 		{"stack underflow", withBody(nil, op(wasm.OpDrop)), RuleInvalid, "instruction 0 (drop): operand stack underflow"},
 		{"value left on stack", withBody(nil, i32c(1)), RuleInvalid, "1 values left on the operand stack"},
@@ -379,5 +383,18 @@ func TestGzip(t *testing.T) {
 				t.Fatalf("Prepare: %v, want rule %q and %q", err, c.rule, c.want)
 			}
 		})
+	}
+}
+
+// TestValidateInMemory covers what no binary can express: a br_table whose labels are
+// not in Code.Targets (a module built in memory by mistake) is refused, not a panic.
+func TestValidateInMemory(t *testing.T) {
+	m := base()
+	withBody(nil, i32c(0), I{Op: wasm.OpBrTable, Imm: 0, Imm2: 2})(m)
+	l := DefaultLimits()
+	_, err := validate(m, &l, false)
+	var e *Error
+	if !errors.As(err, &e) || e.Rule != RuleInvalid || !strings.Contains(err.Error(), "labels 0..0+2 out of range") {
+		t.Fatalf("validate: %v", err)
 	}
 }

@@ -698,7 +698,7 @@ func (r *reader) code(c *Code) error {
 	// Instructions average about two bytes; start there to limit regrowth.
 	c.Body = make([]Instr, 0, r.left()/2+1)
 	for r.pos < r.end {
-		in, err := r.instr()
+		in, err := r.instr(c)
 		if err != nil {
 			return err
 		}
@@ -723,7 +723,7 @@ func (r *reader) memIndex() (uint32, error) {
 	return v, nil
 }
 
-func (r *reader) instr() (Instr, error) {
+func (r *reader) instr(c *Code) (Instr, error) {
 	off := r.pos
 	b, _ := r.byte()
 	op := Opcode(b)
@@ -787,11 +787,13 @@ func (r *reader) instr() (Instr, error) {
 		if n, err = r.count("br_table label", 1); err != nil {
 			return in, err
 		}
-		in.Targets = make([]uint32, n+1)
-		for i := range in.Targets {
-			if in.Targets[i], err = r.u32(); err != nil {
+		in.Imm, in.Imm2 = uint64(len(c.Targets)), uint32(n+1)
+		for i := 0; i <= n; i++ {
+			var l uint32
+			if l, err = r.u32(); err != nil {
 				return in, err
 			}
+			c.Targets = append(c.Targets, l)
 		}
 	case ImmCallIndir:
 		var t uint32

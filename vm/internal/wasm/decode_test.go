@@ -57,7 +57,7 @@ func everything() *Module {
 		{Op: OpEnd},
 		{Op: OpEnd},
 		{Op: OpI32Const, Imm: s64(-2147483648)},
-		{Op: OpBrTable, Targets: []uint32{0, 0, 0}},
+		{Op: OpBrTable, Imm: 0, Imm2: 3},
 		{Op: OpI64Const, Imm: 1 << 63},
 		{Op: OpF32Const, Imm: 0x7fc00001},
 		{Op: OpF64Const, Imm: 0xfff0000000000001},
@@ -125,7 +125,7 @@ func everything() *Module {
 		DataCount:    3,
 		Code: []Code{
 			{Body: []Instr{{Op: OpEnd}}},
-			{Locals: []LocalDecl{{Count: 2, Type: I32}, {Count: 0xffffffff, Type: F64}}, Body: body},
+			{Locals: []LocalDecl{{Count: 2, Type: I32}, {Count: 0xffffffff, Type: F64}}, Body: body, Targets: []uint32{0, 0, 0}},
 		},
 		Data: []Data{
 			{Flags: DataActive, Offset: ConstExpr{Op: OpI32Const, Imm: 1024}, Init: []byte("hello")},
@@ -209,7 +209,8 @@ func genModule(t *rapid.T) *Module {
 		case ImmMemoryInit:
 			in.Imm = uint64(u32.Draw(t, label+"imm"))
 		case ImmBrTable:
-			in.Targets = rapid.SliceOfN(u32, 1, 5).Draw(t, label+"targets")
+			// The labels go to Code.Targets; the caller fixes Imm and Imm2.
+			in.Imm2 = uint32(rapid.IntRange(1, 5).Draw(t, label+"ntargets"))
 		case ImmSelectT:
 			in.Imm = uint64(num.Draw(t, label+"type"))
 		case ImmI32:
@@ -248,7 +249,11 @@ func genModule(t *rapid.T) *Module {
 					depth--
 				}
 			default:
-				c.Body = append(c.Body, instr("instr"))
+				in := instr("instr")
+				if in.Op == OpBrTable {
+					in = c.AddBrTable(rapid.SliceOfN(u32, int(in.Imm2), int(in.Imm2)).Draw(t, "targets")...)
+				}
+				c.Body = append(c.Body, in)
 			}
 		}
 		for ; depth >= 0; depth-- {

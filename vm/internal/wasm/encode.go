@@ -275,14 +275,14 @@ func AppendCode(b []byte, c *Code) []byte {
 		b = append(b, byte(l.Type))
 	}
 	for i := range c.Body {
-		b = AppendInstr(b, &c.Body[i])
+		b = AppendInstr(b, c, &c.Body[i])
 	}
 	return b
 }
 
-// AppendInstr appends the encoding of one instruction to b. The opcode must be one Info
-// knows.
-func AppendInstr(b []byte, in *Instr) []byte {
+// AppendInstr appends the encoding of one instruction of c to b. The opcode must be one
+// Info knows; a br_table whose labels are not in c.Targets is written without labels.
+func AppendInstr(b []byte, c *Code, in *Instr) []byte {
 	if in.Op > 0xff {
 		b = append(b, byte(in.Op>>8))
 		b = appendU32(b, uint32(in.Op&0xff))
@@ -299,12 +299,12 @@ func AppendInstr(b []byte, in *Instr) []byte {
 	case ImmIndex, ImmMemIndex:
 		b = appendU32(b, uint32(in.Imm))
 	case ImmBrTable:
-		n := len(in.Targets) - 1
-		if n < 0 {
-			n = 0
+		labels, ok := c.BrTable(in)
+		if !ok {
+			return appendU32(b, 0)
 		}
-		b = appendU32(b, uint32(n))
-		for _, t := range in.Targets {
+		b = appendU32(b, uint32(len(labels)-1))
+		for _, t := range labels {
 			b = appendU32(b, t)
 		}
 	case ImmCallIndir, ImmMemoryInit, ImmMemoryCopy:
@@ -345,13 +345,13 @@ func CodeSize(c *Code) int {
 		n += sizeU32(l.Count)
 	}
 	for i := range c.Body {
-		n += InstrSize(&c.Body[i])
+		n += InstrSize(c, &c.Body[i])
 	}
 	return n
 }
 
-// InstrSize returns the length of AppendInstr's encoding of in.
-func InstrSize(in *Instr) int {
+// InstrSize returns the length of AppendInstr's encoding of in, an instruction of c.
+func InstrSize(c *Code, in *Instr) int {
 	n := 1
 	if in.Op > 0xff {
 		n += sizeU32(uint32(in.Op & 0xff))
@@ -366,12 +366,12 @@ func InstrSize(in *Instr) int {
 	case ImmIndex, ImmMemIndex:
 		n += sizeU32(uint32(in.Imm))
 	case ImmBrTable:
-		k := len(in.Targets) - 1
-		if k < 0 {
-			k = 0
+		labels, ok := c.BrTable(in)
+		if !ok {
+			return n + 1
 		}
-		n += sizeU32(uint32(k))
-		for _, t := range in.Targets {
+		n += sizeU32(uint32(len(labels) - 1))
+		for _, t := range labels {
 			n += sizeU32(t)
 		}
 	case ImmCallIndir, ImmMemoryInit, ImmMemoryCopy:

@@ -230,10 +230,30 @@ type LocalDecl struct {
 }
 
 // Code is a function body: local declarations and instructions. Body ends with the
-// function's final OpEnd.
+// function's final OpEnd. Targets holds the labels of the body's br_table instructions,
+// each br_table's labels contiguous (see BrTable).
 type Code struct {
-	Locals []LocalDecl
-	Body   []Instr
+	Locals  []LocalDecl
+	Body    []Instr
+	Targets []uint32
+}
+
+// BrTable returns the labels of a br_table instruction of c, the default label last, and
+// false when its immediates do not designate a non-empty range of c.Targets.
+func (c *Code) BrTable(in *Instr) ([]uint32, bool) {
+	start, n := in.Imm, uint64(in.Imm2)
+	if n == 0 || start > uint64(len(c.Targets)) || n > uint64(len(c.Targets))-start {
+		return nil, false
+	}
+	return c.Targets[start : start+n], true
+}
+
+// AddBrTable appends labels (the default last) to c.Targets and returns the br_table
+// instruction that uses them.
+func (c *Code) AddBrTable(labels ...uint32) Instr {
+	in := Instr{Op: OpBrTable, Imm: uint64(len(c.Targets)), Imm2: uint32(len(labels))}
+	c.Targets = append(c.Targets, labels...)
+	return in
 }
 
 // NumLocals returns the total number of declared locals (without parameters), in 64 bits

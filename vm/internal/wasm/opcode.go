@@ -167,7 +167,7 @@ const (
 	ImmNone       ImmKind = iota
 	ImmBlockType          // Imm: the block type as an s33 (see BlockType)
 	ImmIndex              // Imm: a label, function, local, global or data index
-	ImmBrTable            // Targets: the labels, the default label last
+	ImmBrTable            // Imm: index of the first label in Code.Targets; Imm2: number of labels, the default last
 	ImmCallIndir          // Imm: type index; Imm2: table index
 	ImmSelectT            // Imm: the single result type
 	ImmMemArg             // Imm: offset; Imm2: alignment exponent
@@ -181,12 +181,12 @@ const (
 )
 
 // Instr is one instruction with its immediates. Which fields are meaningful depends on the
-// opcode's ImmKind.
+// opcode's ImmKind. Instr holds no pointers (br_table labels live in Code.Targets), so
+// instruction lists are cheap to copy and invisible to the garbage collector's scan.
 type Instr struct {
-	Op      Opcode
-	Imm2    uint32
-	Imm     uint64
-	Targets []uint32
+	Op   Opcode
+	Imm2 uint32
+	Imm  uint64
 }
 
 // Block types are s33 values: a type index when >= 0, otherwise one of these.
