@@ -1,0 +1,205 @@
+package vm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/holiman/uint256"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/wnode/wnode/types"
+	"github.com/wnode/wnode/vm/internal/prepare"
+)
+
+// BlockContext is the block a call executes in (or, for a read-only call, the block whose
+// state it reads).
+type BlockContext struct {
+	ChainID uint64
+	Height  uint64
+	Time    uint64 // unix milliseconds
+}
+
+// TxContext is the transaction a call belongs to.
+type TxContext struct {
+	Origin types.Address // the tx signer
+	TxHash types.Hash
+}
+
+// Env is everything a call may observe besides its own arguments.
+type Env struct {
+	State StateDB
+	Block BlockContext
+	Tx    TxContext
+	// Debug keeps the contract's log lines in Result.Logs. Logging costs the same gas
+	// either way, so Debug never changes a call's outcome.
+	Debug bool
+}
+
+// Call is one method invocation.
+type Call struct {
+	Caller   types.Address // pays Value
+	Contract types.Address
+	Method   string
+	Input    []byte
+	Value    *uint256.Int // nil means zero
+	Gas      uint64       // limit; values above math.MaxInt64 are capped
+}
+
+// Result is the outcome of a Call. When Err is nil the call's state changes stand;
+// otherwise every change of the call was undone, Events is empty and Output is empty
+// (a revert's message is in the *RevertError).
+type Result struct {
+	Output  []byte
+	GasUsed uint64 // the whole limit on ErrOutOfGas
+	Err     error
+	Events  []types.Event
+	Logs    []string // only with Env.Debug
+}
+
+// Reserved method names: run by the chain at deploy/upgrade, never by the call import.
+const (
+	methodInit    = "init"
+	methodMigrate = "migrate"
+)
+
+// execution is what the frames of one top-level Call share.
+type execution struct {
+	vm     *VM
+	env    *Env
+	events int // events emitted so far by frames that have not failed (bounded by MaxEvents)
+	logs   []string
+}
+
+// frame is one running contract. It is the context handed to wazero, so host functions
+// find it with one ctx.Value lookup and a call allocates no separate context.
+type frame struct {
+	context.Context
+	x        *execution
+	caller   types.Address
+	contract types.Address
+	value    uint256.Int
+	input    []byte
+	output   []byte
+	result   []byte // output of the last callee (or its revert message)
+	events   []types.Event
+	depth    int
+	gas      api.MutableGlobal
+	mem      api.Memory
+	scratch  [32]byte
+}
+
+type frameKey struct{}
+
+// Value returns the frame itself for frameKey and defers to the parent context otherwise.
+func (f *frame) Value(key any) any {
+	if _, ok := key.(frameKey); ok {
+		return f
+	}
+	return f.Context.Value(key)
+}
+
+// Call runs call.Method of the contract at call.Contract. It takes a state snapshot,
+// moves Value from Caller to Contract, instantiates the compiled module fresh, runs the
+// method with call.Gas and collects output, events and logs. On any failure every state
+// change of the call is reverted and Result.Err says why; GasUsed is still reported.
+//
+// When the code is not in the memory cache (after a restart or an eviction) it is
+// fetched from the state, prepared and compiled again: that work is not charged, since it
+// depends on the node, not on the chain. Call is safe for concurrent use with distinct
+// StateDBs.
+func (v *VM) Call(ctx context.Context, env *Env, call Call) *Result {
+	x := &execution{vm: v, env: env}
+	gasLimit := call.Gas
+	if gasLimit > math.MaxInt64 {
+		gasLimit = math.MaxInt64
+	}
+	var value uint256.Int
+	if call.Value != nil {
+		value = *call.Value
+	}
+	out, used, events, err := x.run(ctx, 1, call.Caller, call.Contract, call.Method, call.Input, &value, gasLimit)
+	res := &Result{Output: out, GasUsed: used, Err: err, Events: events}
+	if env.Debug {
+		res.Logs = x.logs
+	}
+	return res
+}
+
+// run executes one frame at depth (1 for the top-level call) and returns its output,
+// gas used, events (its own and its successful callees') and error. On error the frame's
+// state changes are reverted and output and events are nil.
+func (x *execution) run(ctx context.Context, depth int, caller, contract types.Address, method string,
+	input []byte, value *uint256.Int, gasLimit uint64) (out []byte, used uint64, events []types.Event, err error) {
+	v, st := x.vm, x.env.State
+	if depth > v.maxDepth {
+		return nil, 0, nil, fmt.Errorf("%w: call depth above %d", ErrStackOverflow, v.maxDepth)
+	}
+	if len(input) > MaxInputSize {
+		return nil, 0, nil, trap(fmt.Sprintf("input of %d bytes exceeds %d", len(input), MaxInputSize))
+	}
+	codeHash := st.GetCodeHash(contract)
+	if codeHash == (types.Hash{}) {
+		return nil, 0, nil, ErrNoCode
+	}
+	e, err := v.load(ctx, codeHash, func() []byte { return st.GetCode(codeHash) })
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	defer v.cache.release(e)
+	if !e.methods[method] {
+		return nil, 0, nil, fmt.Errorf("%w: %q", ErrMethodNotFound, method)
+	}
+
+	snap := st.Snapshot()
+	if !value.IsZero() {
+		if st.GetBalance(caller).Lt(value) {
+			return nil, 0, nil, ErrInsufficientBalance
+		}
+		st.SubBalance(caller, value)
+		st.AddBalance(contract, value)
+	}
+
+	// A fresh frame per call, never pooled: wazero's context watcher goroutine may still
+	// hold it as its context after the call returns.
+	f := &frame{Context: ctx, x: x, caller: caller, contract: contract, value: *value, input: input, depth: depth}
+
+	mod, err := v.rt.InstantiateModule(f, e.compiled, v.modConfig)
+	if err != nil {
+		st.RevertToSnapshot(snap)
+		if ctx.Err() != nil {
+			return nil, 0, nil, fmt.Errorf("%w: %w", ErrCanceled, ctx.Err())
+		}
+		// prepare rejects modules whose instantiation can fail (segments out of bounds,
+		// memory above the limit), so this is an internal inconsistency; its text is fixed.
+		return nil, 0, nil, trap("instantiation failed")
+	}
+	defer mod.Close(ctx)
+	gasG, ok1 := mod.ExportedGlobal(prepare.GasGlobal).(api.MutableGlobal)
+	trapG := mod.ExportedGlobal(prepare.TrapGlobal)
+	fn := mod.ExportedFunction(method)
+	if !ok1 || trapG == nil || fn == nil {
+		st.RevertToSnapshot(snap)
+		return nil, 0, nil, trap("instrumentation missing")
+	}
+	f.gas, f.mem = gasG, mod.Memory()
+	gasG.Set(gasLimit)
+
+	_, callErr := fn.Call(f)
+
+	left := int64(gasG.Get())
+	if left < 0 {
+		left = 0
+	}
+	used = gasLimit - min(uint64(left), gasLimit)
+	if callErr != nil {
+		err = classify(ctx, callErr, trapG.Get())
+		if errors.Is(err, ErrOutOfGas) {
+			used = gasLimit
+		}
+		st.RevertToSnapshot(snap)
+		return nil, used, nil, err
+	}
+	return f.output, used, f.events, nil
+}

@@ -1,0 +1,151 @@
+package vm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/wnode/wnode/vm/internal/prepare"
+)
+
+// Errors a caller of Call branches on. Result.Err is one of them (possibly wrapped with a
+// deterministic detail), a *RevertError, or ErrCanceled. Every text is a pure function of
+// the execution, the same on every engine and CPU: it is consensus data (receipts).
+var (
+	// ErrOutOfGas: the call used all its gas. GasUsed is the whole gas limit.
+	ErrOutOfGas = errors.New("out of gas")
+	// ErrStackOverflow: the contract exceeded the deterministic stack-height limit the
+	// instrumenter inserts.
+	ErrStackOverflow = errors.New("stack overflow")
+	// ErrTrap: the contract trapped (unreachable, division by zero, out-of-bounds memory,
+	// a bad pointer given to a host function, a host limit exceeded, ...). The wrapped
+	// detail names the kind, e.g. "trap: integer divide by zero".
+	ErrTrap = errors.New("trap")
+	// ErrMethodNotFound: the contract exports no method of that name.
+	ErrMethodNotFound = errors.New("method not found")
+	// ErrNoCode: the called address holds no contract.
+	ErrNoCode = errors.New("no contract code at address")
+	// ErrInsufficientBalance: the caller cannot pay the call's value.
+	ErrInsufficientBalance = errors.New("insufficient balance")
+	// ErrInvalidCode: Prepare rejected the code; the wrapped error names the rule broken.
+	ErrInvalidCode = errors.New("invalid code")
+	// ErrCanceled: the context was canceled or timed out during execution. Unlike every
+	// other error it is not a property of the execution but of this node: a block executor
+	// must not record it in a receipt but abandon the block.
+	ErrCanceled = errors.New("execution canceled")
+)
+
+// RevertError is the error of a call whose contract called revert(msg). All changes of
+// the call are undone. Match it with errors.As.
+type RevertError struct {
+	Msg string
+}
+
+// Error returns "revert: " followed by the message.
+func (e *RevertError) Error() string { return "revert: " + e.Msg }
+
+// trap builds the error of a trap of the given kind: "trap: <kind>".
+func trap(kind string) error { return &trapError{kind: kind} }
+
+type trapError struct{ kind string }
+
+func (e *trapError) Error() string        { return "trap: " + e.kind }
+func (e *trapError) Is(target error) bool { return target == ErrTrap }
+
+// Traps raised by host functions. They are panicked inside host functions and recovered
+// by wazero as call errors, then mapped back by classify.
+var (
+	errHostOOB     = trap("out of bounds memory access")
+	errHostOOG     = ErrOutOfGas
+	errUnreachable = trap("unreachable")
+)
+
+// wasmTraps are wazero's runtime trap messages (identical across its engines) mapped to
+// our fixed texts, so that no engine-specific wording can ever reach a receipt.
+var wasmTraps = map[string]error{
+	"unreachable":                   errUnreachable,
+	"integer divide by zero":        trap("integer divide by zero"),
+	"integer overflow":              trap("integer overflow"),
+	"invalid conversion to integer": trap("invalid conversion to integer"),
+	"out of bounds memory access":   errHostOOB,
+	"invalid table access":          trap("invalid table access"),
+	"indirect call type mismatch":   trap("indirect call type mismatch"),
+	// wazero's own stack guard: the instrumenter's limit is far below it, so this only
+	// fires if that limit is wrong; it is still reported deterministically.
+	"stack overflow": ErrStackOverflow,
+}
+
+// classify maps an error returned by a wazero call to the VM's deterministic error.
+// trapGlobal is the value of __wnode_trap after the call.
+func classify(ctx context.Context, err error, trapGlobal uint64) error {
+	switch trapGlobal {
+	case prepare.TrapOutOfGas:
+		return ErrOutOfGas
+	case prepare.TrapStackOverflow:
+		return ErrStackOverflow
+	}
+	var rev *RevertError
+	var te *trapError
+	var exit *sys.ExitError
+	switch {
+	case errors.As(err, &rev):
+		return rev
+	case errors.Is(err, ErrOutOfGas):
+		return ErrOutOfGas
+	case errors.Is(err, ErrStackOverflow):
+		return ErrStackOverflow
+	case errors.Is(err, ErrCanceled):
+		return ErrCanceled
+	case errors.As(err, &te):
+		return te
+	case errors.As(err, &exit):
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w: %w", ErrCanceled, ctx.Err())
+		}
+		// No import lets a contract exit; an exit error without a canceled context is a
+		// module closed under it.
+		return ErrCanceled
+	}
+	msg := err.Error()
+	if rest, ok := strings.CutPrefix(msg, "wasm error: "); ok {
+		kind, _, _ := strings.Cut(rest, "\n")
+		if e, ok := wasmTraps[kind]; ok {
+			return e
+		}
+	}
+	return trap("unknown")
+}
+
+// Result codes of the call host function, returned to the calling contract.
+const (
+	callOK           = 0
+	callRevert       = 1
+	callTrap         = 2
+	callOutOfGas     = 3
+	callStack        = 4 // stack-height limit in the callee, or call depth exceeded
+	callNotFound     = 5 // no code at the address, or no such method
+	callInsufficient = 6 // the caller cannot pay the value
+)
+
+// callCode returns the call host function's result code for a callee's error.
+func callCode(err error) int32 {
+	var rev *RevertError
+	switch {
+	case err == nil:
+		return callOK
+	case errors.As(err, &rev):
+		return callRevert
+	case errors.Is(err, ErrOutOfGas):
+		return callOutOfGas
+	case errors.Is(err, ErrStackOverflow):
+		return callStack
+	case errors.Is(err, ErrNoCode), errors.Is(err, ErrMethodNotFound):
+		return callNotFound
+	case errors.Is(err, ErrInsufficientBalance):
+		return callInsufficient
+	}
+	return callTrap
+}

@@ -1,0 +1,373 @@
+package vm
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/holiman/uint256"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/wnode/wnode/gas"
+	"github.com/wnode/wnode/types"
+	"github.com/wnode/wnode/vm/internal/prepare"
+)
+
+// Limits of the host ABI. Exceeding one traps deterministically ("trap: <what> ...").
+// They bound what one call can make a node hold in memory; gas bounds the time.
+const (
+	// MaxInputSize bounds a call's input (top-level and the args of the call import).
+	MaxInputSize = 1 << 20
+	// MaxOutputSize bounds return_data and a revert message.
+	MaxOutputSize = 1 << 20
+	// MaxMethodSize bounds the method name given to the call import.
+	MaxMethodSize = 256
+	// MaxKeySize and MaxValueSize bound a storage key and value.
+	MaxKeySize   = 1 << 10
+	MaxValueSize = 128 << 10
+	// MaxTopicSize and MaxEventDataSize bound one event; MaxEvents bounds the events one
+	// top-level call emits across all its frames (those of failed frames included).
+	MaxTopicSize     = 256
+	MaxEventDataSize = 64 << 10
+	MaxEvents        = 1024
+	// MaxLogLine and MaxLogs bound debug output kept with Env.Debug: longer lines are
+	// truncated, later lines dropped. Gas and bounds checks are the same with Debug off.
+	MaxLogLine = 1 << 10
+	MaxLogs    = 1024
+)
+
+type hostFn struct {
+	fn      api.GoModuleFunc
+	params  []api.ValueType
+	results []api.ValueType
+}
+
+const (
+	i32 = api.ValueTypeI32
+	i64 = api.ValueTypeI64
+)
+
+func frameOf(ctx context.Context) *frame { return ctx.Value(frameKey{}).(*frame) }
+
+// charge takes cost gas from the instance's gas global, or traps out of gas.
+func (f *frame) charge(cost uint64) {
+	left := int64(f.gas.Get())
+	if left < 0 || uint64(left) < cost {
+		f.gas.Set(0)
+		panic(errHostOOG)
+	}
+	f.gas.Set(uint64(left) - cost)
+}
+
+// read returns a view of n bytes of memory at ptr (valid until the next memory.grow),
+// or traps out of bounds.
+func (f *frame) read(ptr, n uint32) []byte {
+	b, ok := f.mem.Read(ptr, n)
+	if !ok {
+		panic(errHostOOB)
+	}
+	return b
+}
+
+// write copies b into memory at ptr, or traps out of bounds.
+func (f *frame) write(ptr uint32, b []byte) {
+	if !f.mem.Write(ptr, b) {
+		panic(errHostOOB)
+	}
+}
+
+func perByte(l gas.Linear, n uint64) uint64 { return gas.Linear{PerKiB: l.PerKiB}.Cost(n) }
+
+func limit(what string, n uint32, max int) {
+	if int64(n) > int64(max) {
+		panic(trap(fmt.Sprintf("%s of %d bytes exceeds %d", what, n, max)))
+	}
+}
+
+// hostFunctions returns the host ABI v1, priced by s.
+func hostFunctions(s *gas.Schedule) map[string]hostFn {
+	h := &s.Host
+	fns := map[string]hostFn{}
+	def := func(name string, params, results []api.ValueType, fn func(f *frame, stack []uint64)) {
+		fns[name] = hostFn{
+			fn:      func(ctx context.Context, _ api.Module, stack []uint64) { fn(frameOf(ctx), stack) },
+			params:  params,
+			results: results,
+		}
+	}
+	none := []api.ValueType{}
+	addr20 := func(name string, cost gas.Linear, get func(f *frame) types.Address) {
+		def(name, []api.ValueType{i32}, none, func(f *frame, st []uint64) {
+			f.charge(cost.Base)
+			a := get(f)
+			f.write(uint32(st[0]), a[:])
+		})
+	}
+
+	def("input_size", none, []api.ValueType{i32}, func(f *frame, st []uint64) {
+		f.charge(h.InputSize.Base)
+		st[0] = uint64(len(f.input))
+	})
+	def("input_read", []api.ValueType{i32}, none, func(f *frame, st []uint64) {
+		f.charge(h.InputRead.Cost(uint64(len(f.input))))
+		f.write(uint32(st[0]), f.input)
+	})
+	def("return_data", []api.ValueType{i32, i32}, none, func(f *frame, st []uint64) {
+		n := uint32(st[1])
+		limit("return data", n, MaxOutputSize)
+		f.charge(h.ReturnData.Cost(uint64(n)))
+		f.output = append(f.output[:0], f.read(uint32(st[0]), n)...)
+	})
+	def("revert", []api.ValueType{i32, i32}, none, func(f *frame, st []uint64) {
+		n := uint32(st[1])
+		limit("revert message", n, MaxOutputSize)
+		f.charge(h.Revert.Cost(uint64(n)))
+		panic(&RevertError{Msg: string(f.read(uint32(st[0]), n))})
+	})
+	def("storage_read", []api.ValueType{i32, i32, i32, i32}, []api.ValueType{i64}, func(f *frame, st []uint64) {
+		klen := uint32(st[1])
+		limit("storage key", klen, MaxKeySize)
+		f.charge(h.StorageRead.Cost(uint64(klen)))
+		val, ok := f.x.env.State.GetStorage(f.contract, f.read(uint32(st[0]), klen))
+		if !ok {
+			st[0] = math.MaxUint64 // -1
+			return
+		}
+		n := min(uint64(len(val)), uint64(uint32(st[3])))
+		f.charge(perByte(h.StorageRead, n))
+		f.write(uint32(st[2]), val[:n])
+		st[0] = uint64(len(val))
+	})
+	def("storage_write", []api.ValueType{i32, i32, i32, i32}, none, func(f *frame, st []uint64) {
+		klen, vlen := uint32(st[1]), uint32(st[3])
+		limit("storage key", klen, MaxKeySize)
+		limit("storage value", vlen, MaxValueSize)
+		f.charge(h.StorageWrite.Cost(uint64(klen) + uint64(vlen)))
+		key := f.read(uint32(st[0]), klen)
+		val := f.read(uint32(st[2]), vlen)
+		f.x.env.State.SetStorage(f.contract, clone(key), clone(val))
+	})
+	def("storage_delete", []api.ValueType{i32, i32}, none, func(f *frame, st []uint64) {
+		klen := uint32(st[1])
+		limit("storage key", klen, MaxKeySize)
+		f.charge(h.StorageDelete.Cost(uint64(klen)))
+		f.x.env.State.DeleteStorage(f.contract, clone(f.read(uint32(st[0]), klen)))
+	})
+	addr20("caller", h.Caller, func(f *frame) types.Address { return f.caller })
+	addr20("origin", h.Origin, func(f *frame) types.Address { return f.x.env.Tx.Origin })
+	addr20("self_address", h.SelfAddress, func(f *frame) types.Address { return f.contract })
+	def("value", []api.ValueType{i32}, none, func(f *frame, st []uint64) {
+		f.charge(h.Value.Base)
+		f.value.WriteToArray32(&f.scratch)
+		f.write(uint32(st[0]), f.scratch[:])
+	})
+	def("balance", []api.ValueType{i32, i32}, none, func(f *frame, st []uint64) {
+		f.charge(h.Balance.Base)
+		a := types.Address(f.read(uint32(st[0]), 20))
+		f.x.env.State.GetBalance(a).WriteToArray32(&f.scratch)
+		f.write(uint32(st[1]), f.scratch[:])
+	})
+	def("transfer", []api.ValueType{i32, i32}, []api.ValueType{i32}, func(f *frame, st []uint64) {
+		f.charge(h.Transfer.Base)
+		to := types.Address(f.read(uint32(st[0]), 20))
+		amount := new(uint256.Int).SetBytes32(f.read(uint32(st[1]), 32))
+		sdb := f.x.env.State
+		if sdb.GetBalance(f.contract).Lt(amount) {
+			st[0] = 1
+			return
+		}
+		if !amount.IsZero() {
+			sdb.SubBalance(f.contract, amount)
+			sdb.AddBalance(to, amount)
+		}
+		st[0] = 0
+	})
+	def("block_height", none, []api.ValueType{i64}, func(f *frame, st []uint64) {
+		f.charge(h.BlockHeight.Base)
+		st[0] = f.x.env.Block.Height
+	})
+	def("block_time", none, []api.ValueType{i64}, func(f *frame, st []uint64) {
+		f.charge(h.BlockTime.Base)
+		st[0] = f.x.env.Block.Time
+	})
+	def("emit", []api.ValueType{i32, i32, i32, i32}, none, func(f *frame, st []uint64) {
+		tlen, dlen := uint32(st[1]), uint32(st[3])
+		limit("event topic", tlen, MaxTopicSize)
+		limit("event data", dlen, MaxEventDataSize)
+		f.charge(h.Emit.Cost(uint64(tlen) + uint64(dlen)))
+		if f.x.events >= MaxEvents {
+			panic(trap(fmt.Sprintf("more than %d events", MaxEvents)))
+		}
+		f.x.events++
+		f.events = append(f.events, types.Event{
+			Contract: f.contract,
+			Topic:    clone(f.read(uint32(st[0]), tlen)),
+			Data:     clone(f.read(uint32(st[2]), dlen)),
+		})
+	})
+	def("call", []api.ValueType{i32, i32, i32, i32, i32, i32, i64}, []api.ValueType{i32}, hostCall(h))
+	def("result_size", none, []api.ValueType{i32}, func(f *frame, st []uint64) {
+		f.charge(h.ResultSize.Base)
+		st[0] = uint64(len(f.result))
+	})
+	def("result_read", []api.ValueType{i32}, none, func(f *frame, st []uint64) {
+		f.charge(h.ResultRead.Cost(uint64(len(f.result))))
+		f.write(uint32(st[0]), f.result)
+	})
+	def("sha256", []api.ValueType{i32, i32, i32}, none, func(f *frame, st []uint64) {
+		n := uint32(st[1])
+		f.charge(h.Sha256.Cost(uint64(n)))
+		sum := sha256.Sum256(f.read(uint32(st[0]), n))
+		f.write(uint32(st[2]), sum[:])
+	})
+	def("keccak256", []api.ValueType{i32, i32, i32}, none, func(f *frame, st []uint64) {
+		n := uint32(st[1])
+		f.charge(h.Keccak256.Cost(uint64(n)))
+		sum := crypto.Keccak256Hash(f.read(uint32(st[0]), n))
+		f.write(uint32(st[2]), sum[:])
+	})
+	def("ecrecover", []api.ValueType{i32, i32, i32}, []api.ValueType{i32}, func(f *frame, st []uint64) {
+		f.charge(h.Ecrecover.Base)
+		hash := clone(f.read(uint32(st[0]), 32))
+		sig := clone(f.read(uint32(st[1]), 65))
+		a, ok := recoverAddress(hash, sig)
+		if !ok {
+			st[0] = 1
+			return
+		}
+		f.write(uint32(st[2]), a[:])
+		st[0] = 0
+	})
+	def("gas_left", none, []api.ValueType{i64}, func(f *frame, st []uint64) {
+		f.charge(h.GasLeft.Base)
+		st[0] = f.gas.Get()
+	})
+	def("log", []api.ValueType{i32, i32}, none, func(f *frame, st []uint64) {
+		n := uint32(st[1])
+		f.charge(h.Log.Cost(uint64(n)))
+		line := f.read(uint32(st[0]), n)
+		if f.x.env.Debug && len(f.x.logs) < MaxLogs {
+			f.x.logs = append(f.x.logs, string(line[:min(len(line), MaxLogLine)]))
+		}
+	})
+	return fns
+}
+
+// hostCall is the call import: a synchronous call of another contract.
+//
+// Gas: the callee gets min(requested, available - available/64) where available is the
+// caller's gas after the call's own charge (EIP-150: a caller always keeps 1/64 to handle
+// the failure); requested <= 0 means "all it may get". The gas the callee uses is then
+// taken from the caller. The callee's changes are undone when it fails; the caller goes on
+// with a non-zero result code (see callCode), and result_read gives the callee's output
+// (or its revert message).
+func hostCall(h *gas.Host) func(f *frame, st []uint64) {
+	return func(f *frame, st []uint64) {
+		mlen, alen := uint32(st[2]), uint32(st[4])
+		limit("method name", mlen, MaxMethodSize)
+		limit("call input", alen, MaxInputSize)
+		f.charge(h.Call.Cost(uint64(mlen) + uint64(alen)))
+		to := types.Address(f.read(uint32(st[0]), 20))
+		method := string(f.read(uint32(st[1]), mlen))
+		args := clone(f.read(uint32(st[3]), alen))
+		var value uint256.Int
+		value.SetBytes32(f.read(uint32(st[5]), 32))
+		requested := int64(st[6])
+		f.result = nil
+		if method == methodInit || method == methodMigrate {
+			st[0] = callNotFound
+			return
+		}
+		left := f.gas.Get() // >= 0: charge succeeded
+		avail := left - left/64
+		g := avail
+		if requested > 0 && uint64(requested) < avail {
+			g = uint64(requested)
+		}
+		out, used, events, err := f.x.run(f.Context, f.depth+1, f.contract, to, method, args, &value, g)
+		f.gas.Set(left - used)
+		if errors.Is(err, ErrCanceled) {
+			panic(err)
+		}
+		var rev *RevertError
+		switch {
+		case err == nil:
+			f.events = append(f.events, events...)
+			f.result = out
+		case errors.As(err, &rev):
+			f.result = []byte(rev.Msg)
+		}
+		st[0] = uint64(uint32(callCode(err)))
+	}
+}
+
+// recoverAddress returns the signer of hash for a 65-byte [R || S || V] signature with
+// V in {0, 1} (27 and 28 are accepted too) and low S.
+func recoverAddress(hash, sig []byte) (types.Address, bool) {
+	v := sig[64]
+	if v >= 27 {
+		v -= 27
+	}
+	r := new(uint256.Int).SetBytes32(sig[:32])
+	s := new(uint256.Int).SetBytes32(sig[32:64])
+	if !crypto.ValidateSignatureValues(v, r.ToBig(), s.ToBig(), true) {
+		return types.Address{}, false
+	}
+	norm := append(sig[:64:64], v)
+	pub, err := crypto.SigToPub(hash, norm)
+	if err != nil {
+		return types.Address{}, false
+	}
+	return crypto.PubkeyToAddress(*pub), true
+}
+
+// checkABI verifies that the host functions are exactly prepare.HostFuncs, the ABI the
+// validator lets contracts import, with the same signatures.
+func checkABI(fns map[string]hostFn) error {
+	for name, ft := range prepare.HostFuncs {
+		h, ok := fns[name]
+		if !ok {
+			return fmt.Errorf("ABI function %s not implemented", name)
+		}
+		if !sameTypes(h.params, ft.Params) || !sameTypes(h.results, ft.Results) {
+			return fmt.Errorf("ABI function %s: signature differs from the validator's", name)
+		}
+	}
+	if len(fns) != len(prepare.HostFuncs) {
+		return fmt.Errorf("%d host functions, the validator allows %d", len(fns), len(prepare.HostFuncs))
+	}
+	return nil
+}
+
+func sameTypes[T ~byte](a []api.ValueType, b []T) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != api.ValueType(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func clone(b []byte) []byte { return append([]byte{}, b...) }
+
+// instantiateHost builds and instantiates the "wnode" host module once per runtime.
+func (v *VM) instantiateHost(ctx context.Context) error {
+	v.hostFns = hostFunctions(v.sched)
+	if err := checkABI(v.hostFns); err != nil {
+		return fmt.Errorf("vm: host module: %w", err)
+	}
+	b := v.rt.NewHostModuleBuilder(prepare.HostModule)
+	for name, h := range v.hostFns {
+		b.NewFunctionBuilder().WithGoModuleFunction(h.fn, h.params, h.results).Export(name)
+	}
+	if _, err := b.Instantiate(ctx); err != nil {
+		return fmt.Errorf("vm: host module: %w", err)
+	}
+	return nil
+}

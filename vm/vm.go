@@ -1,0 +1,318 @@
+package vm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"sync"
+
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"golang.org/x/sys/cpu"
+
+	"github.com/wnode/wnode/gas"
+	"github.com/wnode/wnode/types"
+	"github.com/wnode/wnode/vm/internal/prepare"
+)
+
+// Version is the VM's version. It changes whenever the host ABI's behaviour, the
+// instrumentation or anything else that decides a call's outcome changes; together with
+// the gas schedule's version it keys the on-disk cache of compiled code.
+const Version = 1
+
+// Engine selects wazero's execution engine.
+type Engine int
+
+const (
+	// EngineCompiler compiles Wasm to native code (the default and the only engine for
+	// production). It is pinned: where wazero cannot compile, New fails instead of
+	// silently falling back to the interpreter.
+	EngineCompiler Engine = iota
+	// EngineInterpreter interprets Wasm. It is ~10-50x slower and exists to cross-check
+	// the compiler's determinism in tests.
+	EngineInterpreter
+)
+
+// String returns "compiler" or "interpreter".
+func (e Engine) String() string {
+	switch e {
+	case EngineCompiler:
+		return "compiler"
+	case EngineInterpreter:
+		return "interpreter"
+	}
+	return fmt.Sprintf("Engine(%d)", int(e))
+}
+
+// Defaults of Config.
+const (
+	DefaultMaxCallDepth = 64
+	DefaultCacheEntries = 512
+)
+
+// Config configures a VM. The zero Config is valid: compiler engine, memory-only cache,
+// default gas schedule and limits, 64 frames.
+type Config struct {
+	Engine Engine
+	// CacheDir holds wazero's on-disk cache of compiled code, in CacheDir/<VersionString>.
+	// "" keeps compiled code in memory only.
+	CacheDir string
+	// Schedule is the gas schedule; nil means gas.Default().
+	Schedule *gas.Schedule
+	// Limits bounds deployable code; the zero value means prepare's defaults.
+	Limits prepare.Limits
+	// MaxCallDepth is the maximum number of nested contract frames, the top-level call
+	// included; 0 means DefaultMaxCallDepth.
+	MaxCallDepth int
+	// CacheEntries bounds the in-memory cache of compiled modules (least recently used
+	// entries are dropped); 0 means DefaultCacheEntries.
+	CacheEntries int
+}
+
+// VM validates, compiles and runs contracts. Create it with New, release it with Close.
+// All methods are safe for concurrent use.
+type VM struct {
+	engine    Engine
+	sched     *gas.Schedule
+	limits    prepare.Limits
+	maxDepth  int
+	rt        wazero.Runtime
+	ccache    wazero.CompilationCache
+	modConfig wazero.ModuleConfig
+	cache     *codeCache
+	hostFns   map[string]hostFn
+
+	closeOnce sync.Once
+}
+
+// Code is a prepared contract: validated, instrumented and compiled.
+type Code struct {
+	// Hash is keccak256(Original), the code hash stored in the account.
+	Hash types.Hash
+	// Original is the code as deployed (what the state stores).
+	Original []byte
+	// Methods are the callable exports (names not starting with '_'), sorted.
+	Methods []string
+	// HasInit and HasMigrate tell whether the code exports init / migrate.
+	HasInit, HasMigrate bool
+}
+
+// VersionString names the on-disk cache folder: the VM version and the schedule version,
+// e.g. "vm1-gas1". Compiled code in another folder is never used.
+func (v *VM) VersionString() string { return versionString(v.sched) }
+
+func versionString(s *gas.Schedule) string {
+	return fmt.Sprintf("vm%d-gas%d", Version, s.Version)
+}
+
+// features are the Wasm features the runtime accepts. prepare validates a narrower set
+// per module; SIMD, threads, tail calls and exceptions stay off at the runtime level so
+// that nothing prepare misses could run. Bulk memory needs reference types in wazero.
+const features = api.CoreFeatureMutableGlobal |
+	api.CoreFeatureBulkMemoryOperations |
+	api.CoreFeatureReferenceTypes |
+	api.CoreFeatureMultiValue |
+	api.CoreFeatureNonTrappingFloatToIntConversion |
+	api.CoreFeatureSignExtensionOps
+
+// New creates a VM. With EngineCompiler it fails when wazero's compiler does not support
+// this platform (OS, architecture, CPU features or executable memory). It costs a few
+// milliseconds: the runtime, the host module and a probe compilation.
+func New(ctx context.Context, cfg Config) (*VM, error) {
+	v := &VM{
+		engine:   cfg.Engine,
+		sched:    cfg.Schedule,
+		limits:   cfg.Limits,
+		maxDepth: cfg.MaxCallDepth,
+	}
+	if v.sched == nil {
+		v.sched = gas.Default()
+	}
+	if err := v.sched.Validate(); err != nil {
+		return nil, fmt.Errorf("vm: %w", err)
+	}
+	if v.limits == (prepare.Limits{}) {
+		v.limits = prepare.DefaultLimits()
+	}
+	if v.maxDepth <= 0 {
+		v.maxDepth = DefaultMaxCallDepth
+	}
+	entries := cfg.CacheEntries
+	if entries <= 0 {
+		entries = DefaultCacheEntries
+	}
+
+	var rc wazero.RuntimeConfig
+	switch cfg.Engine {
+	case EngineCompiler:
+		if err := compilerSupported(); err != nil {
+			return nil, fmt.Errorf("vm: compiler engine unavailable (no fallback): %w", err)
+		}
+		rc = wazero.NewRuntimeConfigCompiler()
+	case EngineInterpreter:
+		rc = wazero.NewRuntimeConfigInterpreter()
+	default:
+		return nil, fmt.Errorf("vm: unknown engine %d", cfg.Engine)
+	}
+	rc = rc.WithCoreFeatures(features).
+		WithMemoryLimitPages(v.limits.MaxMemoryPages).
+		WithCloseOnContextDone(true).
+		WithDebugInfoEnabled(false)
+	if cfg.CacheDir != "" {
+		cc, err := wazero.NewCompilationCacheWithDir(filepath.Join(cfg.CacheDir, versionString(v.sched)))
+		if err != nil {
+			return nil, fmt.Errorf("vm: compilation cache in %s: %w", cfg.CacheDir, err)
+		}
+		v.ccache = cc
+		rc = rc.WithCompilationCache(cc)
+	}
+	v.rt = wazero.NewRuntimeWithConfig(ctx, rc)
+	v.modConfig = wazero.NewModuleConfig().WithName("").WithStartFunctions()
+	v.cache = newCodeCache(entries)
+	if err := v.instantiateHost(ctx); err != nil {
+		_ = v.Close(ctx)
+		return nil, err
+	}
+	if cfg.Engine == EngineCompiler {
+		if err := v.probe(ctx); err != nil {
+			_ = v.Close(ctx)
+			return nil, fmt.Errorf("vm: compiler engine unavailable (no fallback): %w", err)
+		}
+	}
+	return v, nil
+}
+
+// compilerSupported mirrors wazero's own platform check (internal to wazero, which would
+// otherwise fail late or fall back): the OSes and architectures its compiler targets, and
+// SSE4.1 on amd64.
+func compilerSupported() error {
+	switch runtime.GOOS {
+	case "linux", "darwin", "freebsd", "netbsd", "windows", "dragonfly", "solaris", "illumos":
+	default:
+		return fmt.Errorf("OS %s", runtime.GOOS)
+	}
+	switch runtime.GOARCH {
+	case "arm64":
+		return nil
+	case "amd64":
+		if !cpu.X86.HasSSE41 {
+			return errors.New("amd64 CPU without SSE4.1")
+		}
+		return nil
+	}
+	return fmt.Errorf("architecture %s", runtime.GOARCH)
+}
+
+// probeWasm is (module (func (export "f") (result i32) i32.const 42)).
+var probeWasm = []byte{
+	0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f,
+	0x03, 0x02, 0x01, 0x00, 0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x00, 0x0a, 0x06, 0x01, 0x04,
+	0x00, 0x41, 0x2a, 0x0b,
+}
+
+// probe compiles and runs a tiny module, proving that executable memory works here.
+func (v *VM) probe(ctx context.Context) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("probe compilation panicked: %v", r)
+		}
+	}()
+	cm, err := v.rt.CompileModule(ctx, probeWasm)
+	if err != nil {
+		return err
+	}
+	defer cm.Close(ctx)
+	mod, err := v.rt.InstantiateModule(ctx, cm, v.modConfig)
+	if err != nil {
+		return err
+	}
+	defer mod.Close(ctx)
+	res, err := mod.ExportedFunction("f").Call(ctx)
+	if err != nil {
+		return err
+	}
+	if len(res) != 1 || res[0] != 42 {
+		return fmt.Errorf("probe returned %v", res)
+	}
+	return nil
+}
+
+// Close releases the runtime, every compiled module and the cache handle. Calls running
+// concurrently fail. It is idempotent.
+func (v *VM) Close(ctx context.Context) error {
+	var err error
+	v.closeOnce.Do(func() {
+		err = v.rt.Close(ctx)
+		if v.ccache != nil {
+			if cerr := v.ccache.Close(ctx); err == nil {
+				err = cerr
+			}
+		}
+	})
+	return err
+}
+
+// Engine returns the engine the VM runs.
+func (v *VM) Engine() Engine { return v.engine }
+
+// Schedule returns the VM's gas schedule (do not modify it).
+func (v *VM) Schedule() *gas.Schedule { return v.sched }
+
+// Prepare validates, instruments and compiles code and puts it in the cache. It is the
+// deploy/upgrade path; the chain charges its cost through the intrinsic gas
+// (gas.Schedule.Intrinsic). A rejection wraps ErrInvalidCode and names the rule broken.
+// Preparing code already in the cache only hashes it.
+func (v *VM) Prepare(ctx context.Context, code []byte) (*Code, error) {
+	h := types.Hash(crypto.Keccak256Hash(code))
+	e, err := v.load(ctx, h, func() []byte { return code })
+	if err != nil {
+		return nil, err
+	}
+	defer v.cache.release(e)
+	return e.code, nil
+}
+
+// load returns the cache entry of codeHash, acquired (release it), compiling the code
+// that original returns on a miss. Compilation happens outside the cache lock; two
+// goroutines missing together both compile and one result is kept.
+func (v *VM) load(ctx context.Context, codeHash types.Hash, original func() []byte) (*entry, error) {
+	if e := v.cache.acquire(codeHash); e != nil {
+		return e, nil
+	}
+	code := original()
+	if code == nil {
+		return nil, fmt.Errorf("%w: code %s missing from state", ErrNoCode, codeHash)
+	}
+	pm, err := prepare.Prepare(code, v.sched, v.limits)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidCode, err)
+	}
+	cm, err := v.rt.CompileModule(ctx, pm.Instrumented)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w: %w", ErrCanceled, ctx.Err())
+		}
+		return nil, fmt.Errorf("%w: compile: %v", ErrInvalidCode, err)
+	}
+	c := &Code{
+		Hash:       codeHash,
+		Original:   pm.Original,
+		Methods:    pm.Methods,
+		HasInit:    pm.HasInit,
+		HasMigrate: pm.HasMigrate,
+	}
+	e := &entry{code: c, compiled: cm, methods: make(map[string]bool, len(c.Methods)+2)}
+	for _, m := range c.Methods {
+		e.methods[m] = true
+	}
+	if c.HasInit {
+		e.methods["init"] = true
+	}
+	if c.HasMigrate {
+		e.methods["migrate"] = true
+	}
+	return v.cache.add(ctx, e), nil
+}
