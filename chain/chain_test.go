@@ -619,3 +619,39 @@ func TestConcurrentReads(t *testing.T) {
 		}
 	}
 }
+
+// TestBlockBytesLimit checks max_tx_bytes and max_block_bytes: the proposer leaves out
+// what does not fit, a validator rejects a block that exceeds them.
+func TestBlockBytesLimit(t *testing.T) {
+	ctx := context.Background()
+	g := testGenesis(func(g *genesis.Genesis) { g.Params.MaxTxBytes, g.Params.MaxBlockBytes = 300, 400 })
+	n := openNode(t, "", newVM(t, vm.EngineCompiler), g, Options{})
+	defer n.close()
+	var txs []*types.Tx
+	for i := range 4 {
+		txs = append(txs, signTx(t, "alice", &types.Tx{Kind: types.TxTransfer, To: addrOf("bob"), Nonce: uint64(i), GasLimit: 100_000, Value: uint256.NewInt(1)}))
+	}
+	big := signTx(t, "bob", &types.Tx{Kind: types.TxDeploy, Code: readContract(t, "counter"), GasLimit: 1_000_000})
+	if big.Size() <= 300 {
+		t.Fatalf("deploy tx of %d bytes is not over max_tx_bytes", big.Size())
+	}
+	size := uint64(txs[0].Size())
+	fit := int(400 / size)
+	b, err := n.c.BuildBlock(ctx, append([]*types.Tx{big}, txs...), 0, addrOf("v0"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Txs) != fit || b.Txs[0] != txs[0] {
+		t.Fatalf("%d txs of %d bytes in a block of at most 400 bytes, want %d", len(b.Txs), size, fit)
+	}
+	over := &types.Block{Header: b.Header, Txs: txs[:fit+1]}
+	over.Header.TxRoot = types.TxRoot(over.Txs)
+	if err := n.c.ValidateBlock(ctx, over); !errors.Is(err, types.ErrInvalidBlock) {
+		t.Fatalf("block over max_block_bytes: %v", err)
+	}
+	tooBig := &types.Block{Header: b.Header, Txs: []*types.Tx{big}}
+	tooBig.Header.TxRoot = types.TxRoot(tooBig.Txs)
+	if err := n.c.ValidateBlock(ctx, tooBig); !errors.Is(err, types.ErrInvalidBlock) {
+		t.Fatalf("block with a tx over max_tx_bytes: %v", err)
+	}
+}
