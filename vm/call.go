@@ -68,7 +68,8 @@ const (
 type execution struct {
 	vm     *VM
 	env    *Env
-	events int // events emitted so far by frames that have not failed (bounded by MaxEvents)
+	events int    // events emitted so far, by any frame (bounded by MaxEvents)
+	memory uint64 // bytes of memory held by suspended frames (bounded by MaxCallMemory)
 	logs   []string
 }
 

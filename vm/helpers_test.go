@@ -21,13 +21,14 @@ var engines = []vm.Engine{vm.EngineCompiler, vm.EngineInterpreter}
 
 // Test accounts.
 var (
-	alice    = common.HexToAddress("0xa11ce00000000000000000000000000000000001")
-	bob      = common.HexToAddress("0xb0b0000000000000000000000000000000000002")
-	abiAddr  = common.HexToAddress("0xc0de000000000000000000000000000000000a01")
-	abiAddr2 = common.HexToAddress("0xc0de000000000000000000000000000000000a02")
-	advAddr  = common.HexToAddress("0xc0de000000000000000000000000000000000ad1")
-	fltAddr  = common.HexToAddress("0xc0de000000000000000000000000000000000f01")
-	benAddr  = common.HexToAddress("0xc0de000000000000000000000000000000000be1")
+	alice     = common.HexToAddress("0xa11ce00000000000000000000000000000000001")
+	bob       = common.HexToAddress("0xb0b0000000000000000000000000000000000002")
+	abiAddr   = common.HexToAddress("0xc0de000000000000000000000000000000000a01")
+	abiAddr2  = common.HexToAddress("0xc0de000000000000000000000000000000000a02")
+	advAddr   = common.HexToAddress("0xc0de000000000000000000000000000000000ad1")
+	fltAddr   = common.HexToAddress("0xc0de000000000000000000000000000000000f01")
+	benAddr   = common.HexToAddress("0xc0de000000000000000000000000000000000be1")
+	trapsAddr = common.HexToAddress("0xc0de000000000000000000000000000000000c01")
 )
 
 func wasmFile(t testing.TB, path string) []byte {
@@ -58,6 +59,7 @@ func world(t testing.TB) *vmtest.State {
 	s.SetCode(advAddr, wasmFile(t, "testdata/wat/adversarial.wasm"))
 	s.SetCode(fltAddr, wasmFile(t, "testdata/wat/floats.wasm"))
 	s.SetCode(benAddr, wasmFile(t, "testdata/wat/bench.wasm"))
+	s.SetCode(trapsAddr, wasmFile(t, "testdata/c/traps.wasm"))
 	s.SetBalance(alice, uint256.NewInt(1_000_000))
 	return s
 }

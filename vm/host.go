@@ -37,6 +37,11 @@ const (
 	// truncated, later lines dropped. Gas and bounds checks are the same with Debug off.
 	MaxLogLine = 1 << 10
 	MaxLogs    = 1024
+	// MaxCallMemory bounds the linear memory held by the suspended frames of one
+	// top-level call (each frame that is waiting in the call import): a call import that
+	// would go above it fails with the stack code (4) instead of starting the callee.
+	// Without it, 64 nested frames of 16 MiB each would hold 1 GiB per call.
+	MaxCallMemory = 64 << 20
 )
 
 type hostFn struct {
@@ -281,13 +286,20 @@ func hostCall(h *gas.Host) func(f *frame, st []uint64) {
 			st[0] = callNotFound
 			return
 		}
+		held := f.x.memory + uint64(f.mem.Size())
+		if held > MaxCallMemory {
+			st[0] = callStack
+			return
+		}
 		left := f.gas.Get() // >= 0: charge succeeded
 		avail := left - left/64
 		g := avail
 		if requested > 0 && uint64(requested) < avail {
 			g = uint64(requested)
 		}
+		f.x.memory = held
 		out, used, events, err := f.x.run(f.Context, f.depth+1, f.contract, to, method, args, &value, g)
+		f.x.memory = held - uint64(f.mem.Size())
 		f.gas.Set(left - used)
 		if errors.Is(err, ErrCanceled) {
 			panic(err)

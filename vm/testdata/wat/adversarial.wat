@@ -18,6 +18,7 @@
   (type $ii (func (param i32) (result i32)))
   (data (i32.const 0) "recurse_depth")  ;; 13 bytes: the method name for self calls
   (data (i32.const 16) "recurse_trap")   ;; 12 bytes
+  (data (i32.const 32) "grow_recurse")   ;; 12 bytes
 
   ;; loop: an infinite loop.
   (func (export "loop") (loop $l (br $l)))
@@ -80,6 +81,21 @@
     (i32.store (i32.const 0x204) (local.get $d))
     (call $self_address (i32.const 0x220))
     (if (i32.eqz (call $call (i32.const 0x220) (i32.const 0) (i32.const 13) (i32.const 0x204) (i32.const 4)
+                   (i32.const 0x240) (call $gas_left)))
+      (then
+        (call $result_read (i32.const 0x204))
+        (call $return_data (i32.const 0x204) (i32.const 4)))
+      (else
+        (call $return_data (i32.const 0x204) (i32.const 4)))))
+  ;; grow_recurse: grows memory to 256 pages (16 MiB), then does what recurse_depth does
+  ;; (calling grow_recurse): many frames holding big memories at once.
+  (func (export "grow_recurse") (local $d i32)
+    (drop (memory.grow (i32.const 255)))
+    (call $input_read (i32.const 0x200))
+    (local.set $d (i32.add (i32.load (i32.const 0x200)) (i32.const 1)))
+    (i32.store (i32.const 0x204) (local.get $d))
+    (call $self_address (i32.const 0x220))
+    (if (i32.eqz (call $call (i32.const 0x220) (i32.const 32) (i32.const 12) (i32.const 0x204) (i32.const 4)
                    (i32.const 0x240) (call $gas_left)))
       (then
         (call $result_read (i32.const 0x204))
