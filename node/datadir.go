@@ -100,6 +100,7 @@ type InitResult struct {
 	ChainID     uint64
 	GenesisHash types.Hash
 	Created     bool // the data dir was initialized now
+	NoGenesis   bool // only the node key exists: the dir needs a genesis (Init with one)
 	Dev         bool
 	DevAccount  types.Address // dev chains: the funded account, imported into the keystore
 }
@@ -107,9 +108,10 @@ type InitResult struct {
 // Init initialises dir, or checks an initialised one: it creates the node key and
 // genesis.json — a dev genesis whose only validator is this node when dev is set, a copy
 // of genesisPath otherwise — and, for a dev chain, imports the dev account into the
-// keystore (password DevPassword). An initialised dir is kept; asking for a dev chain
-// in a dir holding another chain, or for a genesis other than the one it holds, is an
-// error.
+// keystore (password DevPassword). With neither dev nor genesisPath it creates only the
+// node key (NoGenesis is set): its public key goes into the network's genesis, which a
+// second Init then installs. An initialised dir is kept; asking for a dev chain in a dir
+// holding another chain, or for a genesis other than the one it holds, is an error.
 func Init(dir string, dev bool, genesisPath string) (*InitResult, error) {
 	d := DataDir(dir)
 	if err := os.MkdirAll(dir, dataDirPerm); err != nil {
@@ -153,7 +155,8 @@ func Init(dir string, dev bool, genesisPath string) (*InitResult, error) {
 				return nil, fmt.Errorf("dev genesis: %w", err)
 			}
 		default:
-			return nil, fmt.Errorf("%w: %s has no genesis; give --genesis FILE, or use --dev for a development chain", ErrNotInitialized, dir)
+			res.NoGenesis = true
+			return res, nil
 		}
 		data, err := g.Marshal()
 		if err != nil {

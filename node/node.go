@@ -81,7 +81,7 @@ type Node struct {
 // cfg.Dev (or cfg.Genesis) says how, then opens the database, the VM, the chain, the
 // mempool, consensus (replaying its WAL) and the RPC server, without starting anything.
 // On error everything opened is closed again.
-func New(cfg Config, opts Options) (n *Node, err error) {
+func New(cfg Config, opts Options) (_ *Node, err error) {
 	if cfg.DataDir == "" {
 		cfg.DataDir = DefaultDataDir()
 	}
@@ -94,7 +94,7 @@ func New(cfg Config, opts Options) (n *Node, err error) {
 			return nil, err
 		}
 	}
-	n = &Node{cfg: cfg, opts: opts, log: opts.Logger, dir: dir, done: make(chan struct{}), metrics: newMetrics()}
+	n := &Node{cfg: cfg, opts: opts, log: opts.Logger, dir: dir, done: make(chan struct{}), metrics: newMetrics()}
 	defer func() {
 		if err != nil {
 			n.closeParts()

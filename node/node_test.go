@@ -3,7 +3,10 @@ package node_test
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,5 +138,69 @@ func TestDevNodeLifecycle(t *testing.T) {
 	_, r, err = c.Transact(ctx, dev, &rpc.TxRequest{Kind: types.TxInvoke, To: counter, Method: "increment"})
 	if err != nil || binary.BigEndian.Uint64(r.Output) != 4 {
 		t.Fatalf("increment after restart: %+v %v", r, err)
+	}
+}
+
+func TestInitAndNewErrors(t *testing.T) {
+	dir := t.TempDir()
+	// Nothing in the dir and no way to initialise it.
+	cfg := node.DefaultConfig()
+	cfg.DataDir, cfg.RPC.Addr = dir, "127.0.0.1:0"
+	if _, err := node.New(cfg, node.Options{}); !errors.Is(err, node.ErrNotInitialized) {
+		t.Fatalf("New on an empty dir: %v", err)
+	}
+	// Init without a genesis makes only the node key; twice gives the same key.
+	r1, err := node.Init(dir, false, "")
+	if err != nil || !r1.NoGenesis {
+		t.Fatalf("init: %+v %v", r1, err)
+	}
+	r2, err := node.Init(dir, false, "")
+	if err != nil || r2.NodeAddress != r1.NodeAddress {
+		t.Fatalf("init again: %+v %v", r2, err)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, node.NodeKeyFile)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("node key file: %v %v", fi, err)
+	}
+	// A network genesis with this node as validator.
+	key, err := node.DataDir(dir).LoadNodeKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := genesis.Dev(4242, &key.PublicKey)
+	g.ChainID = 4242
+	gpath := filepath.Join(t.TempDir(), "g.json")
+	if err := g.Save(gpath); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.Init(dir, true, gpath); err == nil {
+		t.Error("--dev with a non-dev genesis accepted")
+	}
+	r3, err := node.Init(dir, false, gpath)
+	if err != nil || r3.ChainID != 4242 || !r3.Created || r3.Dev {
+		t.Fatalf("init with genesis: %+v %v", r3, err)
+	}
+	// Now the dir holds chain 4242: --dev and another genesis are refused.
+	if _, err := node.Init(dir, true, ""); err == nil || !strings.Contains(err.Error(), "not a dev chain") {
+		t.Errorf("--dev on chain 4242: %v", err)
+	}
+	g.ChainID = 4343
+	other := filepath.Join(t.TempDir(), "other.json")
+	g.Save(other)
+	if _, err := node.Init(dir, false, other); err == nil || !strings.Contains(err.Error(), "already holds genesis") {
+		t.Errorf("other genesis: %v", err)
+	}
+	cfg.Dev = true
+	if _, err := node.New(cfg, node.Options{}); err == nil || !strings.Contains(err.Error(), "not a dev chain") {
+		t.Errorf("New --dev on chain 4242: %v", err)
+	}
+	// A node that is not a validator and has no network is refused.
+	g2 := genesis.Dev(genesis.DevChainID, &genesis.DevKey().PublicKey)
+	dir2 := t.TempDir()
+	g2path := filepath.Join(dir2, "g.json")
+	g2.Save(g2path)
+	cfg2 := node.DefaultConfig()
+	cfg2.DataDir, cfg2.Genesis, cfg2.RPC.Addr = filepath.Join(dir2, "d"), g2path, "127.0.0.1:0"
+	if _, err := node.New(cfg2, node.Options{}); err == nil || !strings.Contains(err.Error(), "not a validator") {
+		t.Errorf("non-validator without network: %v", err)
 	}
 }

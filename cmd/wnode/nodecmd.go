@@ -32,9 +32,18 @@ var initCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
+		if res.NoGenesis {
+			return p.result(map[string]any{
+				"datadir": res.DataDir, "genesis": false, "nodeAddress": res.NodeAddress, "nodePubKey": hexutil.Encode(res.NodePubKey),
+			}, func(w io.Writer) {
+				fmt.Fprintf(w, "node key in %s\nnode address  %s\nnode pub key  %s\n", res.DataDir, res.NodeAddress.Hex(), hexutil.Encode(res.NodePubKey))
+				p.note("no genesis yet: put the pub keys of the validators in one (`wnode genesis new --chain-id N --validator PUBKEY ...`),\n" +
+					"then `wnode init --genesis FILE` (or use `wnode start --dev` for a development chain)")
+			})
+		}
 		return p.result(map[string]any{
 			"datadir": res.DataDir, "created": res.Created, "chainId": res.ChainID, "genesisHash": res.GenesisHash,
-			"nodeAddress": res.NodeAddress, "nodePubKey": hexutil.Encode(res.NodePubKey), "dev": res.Dev,
+			"nodeAddress": res.NodeAddress, "nodePubKey": hexutil.Encode(res.NodePubKey), "dev": res.Dev, "genesis": true,
 		}, func(w io.Writer) {
 			if res.Created {
 				fmt.Fprintf(w, "initialised %s\n", res.DataDir)

@@ -1,0 +1,196 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/wnode/wnode/genesis"
+	"github.com/wnode/wnode/rpc"
+	"github.com/wnode/wnode/types"
+)
+
+// The first contract the dev account deploys (nonce 0) always lands here.
+const helloAddr = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+
+var addrRE = regexp.MustCompile(`^0x[0-9a-fA-F]{40}$`)
+
+// httpDo sends a request and returns status, headers and body.
+func httpDo(t *testing.T, method, url, contentType, body string) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+// checkGateway verifies the signature headers of a /fn/ answer.
+func checkGateway(t *testing.T, h http.Header, to types.Address, method string, input, output []byte, signer string) {
+	t.Helper()
+	height, _ := strconv.ParseUint(h.Get(rpc.HeaderHeight), 10, 64)
+	gas, _ := strconv.ParseUint(h.Get(rpc.HeaderGasUsed), 10, 64)
+	chain, _ := strconv.ParseUint(h.Get(rpc.HeaderChainID), 10, 64)
+	root, _ := hexutil.Decode(h.Get(rpc.HeaderStateRoot))
+	sig, _ := hexutil.Decode(h.Get(rpc.HeaderSignature))
+	sgn, err := rpc.ParseAddress(h.Get(rpc.HeaderSigner))
+	if err != nil || !strings.EqualFold(sgn.Hex(), signer) {
+		t.Fatalf("signer header %q, want %s", h.Get(rpc.HeaderSigner), signer)
+	}
+	sr := &rpc.SignedResult{ChainID: chain, Kind: rpc.KindCall, Height: height, StateRoot: types.Hash(root),
+		ResultHash: rpc.CallResultHash(types.Address{}, to, method, input, nil, output, gas), Signer: sgn, Signature: sig}
+	if err := rpc.VerifySignedResult(sr); err != nil || gas == 0 || chain != genesis.DevChainID {
+		t.Errorf("gateway answer: %v (gas %d, chain %d)", err, gas, chain)
+	}
+}
+
+// TestQuickstart runs the README's quickstart as a newcomer would: a dev node as a real
+// process, the CLI, curl-like HTTP; then kill -9, restart, and everything is still there.
+func TestQuickstart(t *testing.T) {
+	dir := t.TempDir()
+	node := startNode(t, dir, "--dev")
+	env := []string{"WNODE_RPC=" + node.url()}
+
+	// The banner tells the newcomer what they have.
+	banner := node.stdout.String()
+	for _, want := range []string{"wnode dev chain 1337", genesis.DevAddress.Hex(), genesis.DevKeyHex, "JSON-RPC     " + node.url()} {
+		if !strings.Contains(banner, want) {
+			t.Errorf("banner lacks %q:\n%s", want, banner)
+		}
+	}
+	var status rpc.NodeInfoJSON
+	if err := json.Unmarshal([]byte(ok(t, env, "status", "--json")), &status); err != nil || !status.Dev || uint64(status.ChainID) != 1337 {
+		t.Fatalf("status: %+v %v", status, err)
+	}
+	signer := status.Signer.Hex()
+
+	// hello: deploy, invoke, call, gateway.
+	hello := ok(t, env, "deploy", "../examples/hello/hello.wasm")
+	if hello != helloAddr {
+		t.Fatalf("deploy printed %q, want %s", hello, helloAddr)
+	}
+	if out := ok(t, env, "invoke", hello, "hello", "world"); out != "hello, world" {
+		t.Errorf("invoke printed %q", out)
+	}
+	if out := ok(t, env, "call", hello, "hello", "world"); out != "hello, world" {
+		t.Errorf("call printed %q", out)
+	}
+	if out := ok(t, env, "call", hello, "hello"); out != "hello, world" {
+		t.Errorf("call without args printed %q", out)
+	}
+	if out := ok(t, env, "call", "--hex", hello, "hello", "0x6869"); out != "hello, hi" {
+		t.Errorf("call --hex printed %q", out)
+	}
+	to, _ := rpc.ParseAddress(hello)
+	code, h, body := httpDo(t, "POST", node.url()+"/fn/"+hello+"/hello", "", "world")
+	if code != 200 || body != "hello, world" {
+		t.Fatalf("POST /fn/: %d %q", code, body)
+	}
+	checkGateway(t, h, to, "hello", []byte("world"), []byte(body), signer)
+	code, h, body = httpDo(t, "GET", node.url()+"/fn/"+hello+"/hello?input=wasm", "", "")
+	if code != 200 || body != "hello, wasm" {
+		t.Fatalf("GET /fn/: %d %q", code, body)
+	}
+	checkGateway(t, h, to, "hello", []byte("wasm"), []byte(body), signer)
+	code, _, body = httpDo(t, "POST", node.url()+"/fn/"+hello+"/nope", "", "")
+	if code != 404 || !strings.Contains(body, "method not found") {
+		t.Errorf("unknown method on the gateway: %d %q", code, body)
+	}
+
+	// JSON-RPC with curl: the same answers.
+	code, _, body = httpDo(t, "POST", node.url(), "application/json", `{"jsonrpc":"2.0","id":1,"method":"wn_blockNumber","params":[]}`)
+	if code != 200 || !strings.Contains(body, `"result":"0x`) {
+		t.Errorf("wn_blockNumber: %d %s", code, body)
+	}
+
+	// counter: state across transactions, binary output.
+	counter := ok(t, env, "deploy", "../examples/counter/counter.wasm")
+	if !addrRE.MatchString(counter) {
+		t.Fatalf("counter address %q", counter)
+	}
+	for i := 1; i <= 2; i++ {
+		if out := ok(t, env, "invoke", counter, "increment", "--out", "u64"); out != strconv.Itoa(i) {
+			t.Errorf("increment %d printed %q", i, out)
+		}
+	}
+	if out := ok(t, env, "call", counter, "get"); out != "0x0000000000000002" {
+		t.Errorf("call get printed %q", out)
+	}
+
+	// Receipts and blocks, as JSON.
+	var inv struct {
+		TxHash  types.Hash     `json:"txHash"`
+		Status  hexutil.Uint64 `json:"status"`
+		Height  hexutil.Uint64 `json:"height"`
+		Output  hexutil.Bytes  `json:"output"`
+		Text    *string        `json:"outputText"`
+		From    types.Address  `json:"from"`
+		Signer  types.Address  `json:"signer"`
+		GasUsed hexutil.Uint64 `json:"gasUsed"`
+	}
+	if err := json.Unmarshal([]byte(ok(t, env, "invoke", "--json", hello, "hello", "json")), &inv); err != nil {
+		t.Fatal(err)
+	}
+	if inv.Status != 1 || inv.Text == nil || *inv.Text != "hello, json" || inv.From != genesis.DevAddress || inv.Signer.Hex() != signer {
+		t.Errorf("invoke --json: %+v", inv)
+	}
+	receipt := ok(t, env, "receipt", inv.TxHash.Hex())
+	for _, want := range []string{"status      success", "output      hello, json", "signed by   " + signer + " (verified)"} {
+		if !strings.Contains(receipt, want) {
+			t.Errorf("receipt lacks %q:\n%s", want, receipt)
+		}
+	}
+	var blk struct {
+		Height       hexutil.Uint64 `json:"height"`
+		Transactions []types.Hash   `json:"transactions"`
+	}
+	if err := json.Unmarshal([]byte(ok(t, env, "block", "--json", fmt.Sprint(uint64(inv.Height)))), &blk); err != nil {
+		t.Fatal(err)
+	}
+	if blk.Height != inv.Height || len(blk.Transactions) != 1 || blk.Transactions[0] != inv.TxHash {
+		t.Errorf("block %d: %+v", uint64(inv.Height), blk)
+	}
+
+	// kill -9, restart: state, blocks and receipts survive.
+	node.kill()
+	node = startNode(t, dir, "--dev")
+	env = []string{"WNODE_RPC=" + node.url()}
+	if out := ok(t, env, "call", counter, "get", "--out", "u64"); out != "2" {
+		t.Errorf("counter after kill -9: %q", out)
+	}
+	if r := ok(t, env, "receipt", inv.TxHash.Hex()); !strings.Contains(r, "hello, json") {
+		t.Errorf("receipt after kill -9:\n%s", r)
+	}
+	if out := ok(t, env, "invoke", counter, "increment", "--out", "u64"); out != "3" {
+		t.Errorf("increment after restart printed %q", out)
+	}
+
+	// A graceful stop, and a restart: same.
+	node.stop(t)
+	if !strings.Contains(node.stderr.String(), "node stopped") {
+		t.Errorf("no clean stop in the log:\n%s", node.stderr)
+	}
+	node = startNode(t, dir, "--dev")
+	env = []string{"WNODE_RPC=" + node.url()}
+	if out := ok(t, env, "call", counter, "get", "--out", "u64"); out != "3" {
+		t.Errorf("counter after SIGTERM and restart: %q", out)
+	}
+}
