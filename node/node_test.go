@@ -16,11 +16,22 @@ import (
 	"github.com/wnode/wnode/types"
 )
 
+// startConfig is the configuration of a dev node in dir with the RPC server on a free
+// loopback port.
+func startConfig(dir string) node.Config {
+	cfg := node.DefaultConfig()
+	cfg.DataDir, cfg.Dev, cfg.RPC.Addr = dir, true, "127.0.0.1:0"
+	return cfg
+}
+
 // startDev starts a dev node in dir with the RPC server on a free loopback port.
 func startDev(t *testing.T, dir string) (*node.Node, *rpc.Client) {
 	t.Helper()
-	cfg := node.DefaultConfig()
-	cfg.DataDir, cfg.Dev, cfg.RPC.Addr = dir, true, "127.0.0.1:0"
+	return startWith(t, startConfig(dir))
+}
+
+func startWith(t testing.TB, cfg node.Config) (*node.Node, *rpc.Client) {
+	t.Helper()
 	n, err := node.New(cfg, node.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +57,7 @@ func stop(t *testing.T, n *node.Node, c *rpc.Client) {
 	}
 }
 
-func readWasm(t *testing.T, name string) []byte {
+func readWasm(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile("../examples/" + name + "/" + name + ".wasm")
 	if err != nil {
