@@ -482,9 +482,7 @@ func (s *Store) Commit(u *Update, fn func(b *pebble.Batch) error) error {
 		return fmt.Errorf("state: commit %d: %w", u.height, err)
 	}
 	for _, w := range u.nodes {
-		if n, err := decodeNode(w.value, s.r); err == nil {
-			s.cache.add(w.key, n)
-		}
+		s.cache.add(w.key, w.n)
 	}
 	s.mu.Lock()
 	s.head.init, s.head.height, s.head.root = true, u.height, u.root

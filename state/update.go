@@ -26,8 +26,11 @@ type item struct {
 
 func (it *item) isPut() bool { return it.value != nil || it.carried != nil }
 
-// kv is one Pebble write.
-type kv struct{ key, value []byte }
+// kv is one Pebble write; n is the decoded node when the write is a tree node.
+type kv struct {
+	key, value []byte
+	n          *node
+}
 
 // updater computes one new version of the tree from a sorted write set. It reads stored
 // nodes of the base version and collects, without writing anything, the nodes and value
@@ -156,7 +159,7 @@ func (u *updater) putValue(it *item) *node {
 	rec := make([]byte, 1+len(it.value))
 	rec[0] = 1
 	copy(rec[1:], it.value)
-	u.values = append(u.values, kv{valueKey(&it.keyHash, u.version), rec})
+	u.values = append(u.values, kv{key: valueKey(&it.keyHash, u.version), value: rec})
 	return &node{leaf: true, keyHash: it.keyHash, valueHash: it.valueHash, valueVersion: u.version}
 }
 
@@ -219,7 +222,7 @@ func (u *updater) updateLeaf(depth int, ref *child, lf *node, items []item) sub 
 		case it.value == nil: // delete lf's key
 			u.stale = append(u.stale, valueKey(&lf.keyHash, lf.valueVersion))
 			tomb := valueKey(&lf.keyHash, u.version)
-			u.values = append(u.values, kv{tomb, []byte{0}})
+			u.values = append(u.values, kv{key: tomb, value: []byte{0}})
 			u.stale = append(u.stale, tomb) // needed by no version once version is pruned
 			keep = nil
 		case it.valueHash != lf.valueHash:
@@ -334,7 +337,7 @@ func (u *updater) setChild(n *node, d, depth int, s sub) {
 			if s.at != nil {
 				u.stale = append(u.stale, nodeKey(s.at.version, s.at.depth, &s.leaf.keyHash, u.r))
 			}
-			u.nodes = append(u.nodes, kv{nodeKey(u.version, depth, &s.leaf.keyHash, u.r), s.leaf.encode(nil)})
+			u.nodes = append(u.nodes, kv{nodeKey(u.version, depth, &s.leaf.keyHash, u.r), s.leaf.encode(nil), s.leaf})
 		}
 		n.children[d] = c
 		n.leaves |= 1 << d
@@ -344,7 +347,7 @@ func (u *updater) setChild(n *node, d, depth int, s sub) {
 
 // finishInternal writes the new internal node n at depth and returns it as a sub.
 func (u *updater) finishInternal(depth int, path *types.Hash, n *node) sub {
-	u.nodes = append(u.nodes, kv{nodeKey(u.version, depth, path, u.r), n.encode(nil)})
+	u.nodes = append(u.nodes, kv{nodeKey(u.version, depth, path, u.r), n.encode(nil), n})
 	return sub{kind: subInternal, changed: true, hash: n.hash(u.h, u.r), version: u.version}
 }
 
