@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wnode/wnode/types"
 	"github.com/wnode/wnode/vm"
 )
 
@@ -111,25 +112,41 @@ func errorMatches(err error, want string) bool {
 
 func le64(x uint64) []byte { return binary.LittleEndian.AppendUint64(nil, x) }
 
-// TestCancel: a canceled context stops runaway code that has gas to burn for minutes.
+// TestCancel: a canceled context stops code that has gas to burn for hours: at its next
+// host call by default, at once (even in a tight loop) with Config.Interruptible.
 func TestCancel(t *testing.T) {
+	type tc struct {
+		interruptible bool
+		contract      types.Address
+		method        string
+		input         []byte
+	}
+	cases := []tc{
+		{false, advAddr, "host_loop", nil},
+		{false, abiAddr, "call", callInput(advAddr, 0, 0, "host_loop", nil)},
+		{true, advAddr, "loop", nil},
+		{true, abiAddr, "call", callInput(advAddr, 0, 0, "loop", nil)},
+	}
 	for _, e := range engines {
-		v := newVM(t, e)
-		s := world(t)
-		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-		start := time.Now()
-		r := v.Call(ctx, env(s), vm.Call{Caller: alice, Contract: advAddr, Method: "loop", Gas: 1 << 62})
-		cancel()
-		if !errors.Is(r.Err, vm.ErrCanceled) || time.Since(start) > 5*time.Second {
-			t.Fatalf("%v: err %v after %v", e, r.Err, time.Since(start))
-		}
-		// The same through a nested call.
-		ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
-		r = v.Call(ctx, env(s), vm.Call{Caller: alice, Contract: abiAddr, Method: "call",
-			Input: callInput(advAddr, 0, 0, "loop", nil), Gas: 1 << 62})
-		cancel()
-		if !errors.Is(r.Err, vm.ErrCanceled) {
-			t.Fatalf("%v nested: err %v", e, r.Err)
+		for _, c := range cases {
+			v, err := vm.New(context.Background(), vm.Config{Engine: e, Interruptible: c.interruptible})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := world(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			start := time.Now()
+			r := v.Call(ctx, env(s), vm.Call{Caller: alice, Contract: c.contract, Method: c.method, Input: c.input, Gas: 1 << 62})
+			cancel()
+			if !errors.Is(r.Err, vm.ErrCanceled) || !errors.Is(r.Err, context.DeadlineExceeded) || time.Since(start) > 10*time.Second {
+				t.Errorf("%v %+v: err %v after %v", e, c, r.Err, time.Since(start))
+			}
+			// A context already done runs nothing.
+			r = v.Call(ctx, env(s), vm.Call{Caller: alice, Contract: abiAddr, Method: "echo", Gas: 1000})
+			if !errors.Is(r.Err, vm.ErrCanceled) {
+				t.Errorf("done context: %v", r.Err)
+			}
+			v.Close(context.Background())
 		}
 	}
 }

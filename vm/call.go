@@ -88,17 +88,22 @@ type frame struct {
 	depth    int
 	gas      api.MutableGlobal
 	mem      api.Memory
+	done     <-chan struct{} // ctx.Done(), nil for a context that is never done
 	scratch  [32]byte
 }
 
 type frameKey struct{}
 
-// Value returns the frame itself for frameKey and defers to the parent context otherwise.
+// Value returns the frame itself for frameKey, and otherwise the parent context's value
+// or, failing that, the VM's (the memory allocator).
 func (f *frame) Value(key any) any {
 	if _, ok := key.(frameKey); ok {
 		return f
 	}
-	return f.Context.Value(key)
+	if v := f.Context.Value(key); v != nil {
+		return v
+	}
+	return f.x.vm.allocCtx.Value(key)
 }
 
 // Call runs call.Method of the contract at call.Contract. It takes a state snapshot,
@@ -134,6 +139,9 @@ func (v *VM) Call(ctx context.Context, env *Env, call Call) *Result {
 func (x *execution) run(ctx context.Context, depth int, caller, contract types.Address, method string,
 	input []byte, value *uint256.Int, gasLimit uint64) (out []byte, used uint64, events []types.Event, err error) {
 	v, st := x.vm, x.env.State
+	if ctx.Err() != nil {
+		return nil, 0, nil, fmt.Errorf("%w: %w", ErrCanceled, ctx.Err())
+	}
 	if depth > v.maxDepth {
 		return nil, 0, nil, fmt.Errorf("%w: call depth above %d", ErrStackOverflow, v.maxDepth)
 	}
@@ -144,7 +152,10 @@ func (x *execution) run(ctx context.Context, depth int, caller, contract types.A
 	if codeHash == (types.Hash{}) {
 		return nil, 0, nil, ErrNoCode
 	}
-	e, err := v.load(ctx, codeHash, func() []byte { return st.GetCode(codeHash) })
+	e, err := v.load(ctx, codeHash, func() ([]byte, bool) {
+		code := st.GetCode(codeHash)
+		return code, code != nil
+	})
 	if err != nil {
 		return nil, 0, nil, err
 	}
@@ -164,7 +175,8 @@ func (x *execution) run(ctx context.Context, depth int, caller, contract types.A
 
 	// A fresh frame per call, never pooled: wazero's context watcher goroutine may still
 	// hold it as its context after the call returns.
-	f := &frame{Context: ctx, x: x, caller: caller, contract: contract, value: *value, input: input, depth: depth}
+	f := &frame{Context: ctx, x: x, caller: caller, contract: contract, value: *value, input: input, depth: depth,
+		done: ctx.Done()}
 
 	mod, err := v.rt.InstantiateModule(f, e.compiled, v.modConfig)
 	if err != nil {

@@ -98,6 +98,9 @@ func classify(ctx context.Context, err error, trapGlobal uint64) error {
 	case errors.Is(err, ErrStackOverflow):
 		return ErrStackOverflow
 	case errors.Is(err, ErrCanceled):
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w: %w", ErrCanceled, ctx.Err())
+		}
 		return ErrCanceled
 	case errors.As(err, &te):
 		return te

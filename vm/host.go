@@ -57,8 +57,16 @@ const (
 
 func frameOf(ctx context.Context) *frame { return ctx.Value(frameKey{}).(*frame) }
 
-// charge takes cost gas from the instance's gas global, or traps out of gas.
+// charge takes cost gas from the instance's gas global, or traps out of gas. It also
+// stops the call when its context is done (every host function charges first).
 func (f *frame) charge(cost uint64) {
+	if f.done != nil {
+		select {
+		case <-f.done:
+			panic(ErrCanceled)
+		default:
+		}
+	}
 	left := int64(f.gas.Get())
 	if left < 0 || uint64(left) < cost {
 		f.gas.Set(0)

@@ -11,6 +11,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"golang.org/x/sys/cpu"
 
 	"github.com/wnode/wnode/gas"
@@ -70,6 +71,13 @@ type Config struct {
 	// CacheEntries bounds the in-memory cache of compiled modules (least recently used
 	// entries are dropped); 0 means DefaultCacheEntries.
 	CacheEntries int
+	// Interruptible makes wazero check the context at every loop iteration and function
+	// entry (WithCloseOnContextDone), so that a canceled context stops a call at once even
+	// in a tight loop. It costs 5-25x on loop-heavy code (each check is a call out of the
+	// compiled code; see docs/rationale/vm.md), so it is off by default: gas already bounds
+	// every call, and without it the context is checked at every host call and contract
+	// frame, so a canceled call stops at its next host call or after its gas runs out.
+	Interruptible bool
 }
 
 // VM validates, compiles and runs contracts. Create it with New, release it with Close.
@@ -84,6 +92,9 @@ type VM struct {
 	modConfig wazero.ModuleConfig
 	cache     *codeCache
 	hostFns   map[string]hostFn
+	// allocCtx carries the pooled memory allocator; frames defer context values they do
+	// not hold to it, so no per-call context is built for it.
+	allocCtx context.Context
 
 	closeOnce sync.Once
 }
@@ -159,7 +170,7 @@ func New(ctx context.Context, cfg Config) (*VM, error) {
 	}
 	rc = rc.WithCoreFeatures(features).
 		WithMemoryLimitPages(v.limits.MaxMemoryPages).
-		WithCloseOnContextDone(true).
+		WithCloseOnContextDone(cfg.Interruptible).
 		WithDebugInfoEnabled(false)
 	if cfg.CacheDir != "" {
 		cc, err := wazero.NewCompilationCacheWithDir(filepath.Join(cfg.CacheDir, versionString(v.sched)))
@@ -170,7 +181,10 @@ func New(ctx context.Context, cfg Config) (*VM, error) {
 		rc = rc.WithCompilationCache(cc)
 	}
 	v.rt = wazero.NewRuntimeWithConfig(ctx, rc)
-	v.modConfig = wazero.NewModuleConfig().WithName("").WithStartFunctions()
+	// Anonymous instances, no start function, and a constant random source: contracts
+	// have no WASI, and wazero's default source seeds a math/rand generator per instance.
+	v.modConfig = wazero.NewModuleConfig().WithName("").WithStartFunctions().WithRandSource(zeroReader{})
+	v.allocCtx = experimental.WithMemoryAllocator(context.Background(), &memoryPool{})
 	v.cache = newCodeCache(entries)
 	if err := v.instantiateHost(ctx); err != nil {
 		_ = v.Close(ctx)
@@ -183,6 +197,13 @@ func New(ctx context.Context, cfg Config) (*VM, error) {
 		}
 	}
 	return v, nil
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }
 
 // compilerSupported mirrors wazero's own platform check (internal to wazero, which would
@@ -267,7 +288,7 @@ func (v *VM) Schedule() *gas.Schedule { return v.sched }
 // Preparing code already in the cache only hashes it.
 func (v *VM) Prepare(ctx context.Context, code []byte) (*Code, error) {
 	h := types.Hash(crypto.Keccak256Hash(code))
-	e, err := v.load(ctx, h, func() []byte { return code })
+	e, err := v.load(ctx, h, func() ([]byte, bool) { return code, true })
 	if err != nil {
 		return nil, err
 	}
@@ -276,14 +297,14 @@ func (v *VM) Prepare(ctx context.Context, code []byte) (*Code, error) {
 }
 
 // load returns the cache entry of codeHash, acquired (release it), compiling the code
-// that original returns on a miss. Compilation happens outside the cache lock; two
+// that original returns on a miss (ok false: the code is missing). Compilation happens outside the cache lock; two
 // goroutines missing together both compile and one result is kept.
-func (v *VM) load(ctx context.Context, codeHash types.Hash, original func() []byte) (*entry, error) {
+func (v *VM) load(ctx context.Context, codeHash types.Hash, original func() ([]byte, bool)) (*entry, error) {
 	if e := v.cache.acquire(codeHash); e != nil {
 		return e, nil
 	}
-	code := original()
-	if code == nil {
+	code, ok := original()
+	if !ok {
 		return nil, fmt.Errorf("%w: code %s missing from state", ErrNoCode, codeHash)
 	}
 	pm, err := prepare.Prepare(code, v.sched, v.limits)

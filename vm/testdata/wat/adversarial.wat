@@ -22,6 +22,8 @@
 
   ;; loop: an infinite loop.
   (func (export "loop") (loop $l (br $l)))
+  ;; host_loop: an infinite loop of cheap host calls.
+  (func (export "host_loop") (loop $l (drop (call $gas_left)) (br $l)))
   ;; recurse: unbounded recursion.
   (func $recurse (export "recurse") (call $recurse))
   ;; recurse_locals: unbounded recursion with big frames.

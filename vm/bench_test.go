@@ -1,0 +1,354 @@
+package vm_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"testing"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/wnode/wnode/types"
+	"github.com/wnode/wnode/vm"
+	"github.com/wnode/wnode/vm/internal/prepare"
+)
+
+// rawHost is a minimal, unmetered implementation of the imports the benchmark contracts
+// use, for the raw-wazero baselines: what the VM costs is measured against it.
+type rawHost struct {
+	input, output []byte
+	storage       map[string][]byte
+}
+
+var rawState rawHost
+
+type rawRuntime struct {
+	rt  wazero.Runtime
+	cfg wazero.ModuleConfig
+}
+
+func newRawRuntime(b *testing.B) *rawRuntime {
+	ctx := context.Background()
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler())
+	h := rt.NewHostModuleBuilder("wnode")
+	fn := func(name string, params, results []api.ValueType, f api.GoModuleFunc) {
+		h.NewFunctionBuilder().WithGoModuleFunction(f, params, results).Export(name)
+	}
+	i32, i64 := api.ValueTypeI32, api.ValueTypeI64
+	fn("input_size", nil, []api.ValueType{i32}, func(_ context.Context, _ api.Module, st []uint64) {
+		st[0] = uint64(len(rawState.input))
+	})
+	fn("input_read", []api.ValueType{i32}, nil, func(_ context.Context, m api.Module, st []uint64) {
+		m.Memory().Write(uint32(st[0]), rawState.input)
+	})
+	fn("return_data", []api.ValueType{i32, i32}, nil, func(_ context.Context, m api.Module, st []uint64) {
+		b, _ := m.Memory().Read(uint32(st[0]), uint32(st[1]))
+		rawState.output = append(rawState.output[:0], b...)
+	})
+	fn("revert", []api.ValueType{i32, i32}, nil, func(_ context.Context, m api.Module, st []uint64) {
+		panic("revert")
+	})
+	fn("sha256", []api.ValueType{i32, i32, i32}, nil, func(_ context.Context, m api.Module, st []uint64) {
+		b, _ := m.Memory().Read(uint32(st[0]), uint32(st[1]))
+		sum := sha256.Sum256(b)
+		m.Memory().Write(uint32(st[2]), sum[:])
+	})
+	fn("storage_read", []api.ValueType{i32, i32, i32, i32}, []api.ValueType{i64}, func(_ context.Context, m api.Module, st []uint64) {
+		k, _ := m.Memory().Read(uint32(st[0]), uint32(st[1]))
+		v, ok := rawState.storage[string(k)]
+		if !ok {
+			st[0] = ^uint64(0)
+			return
+		}
+		m.Memory().Write(uint32(st[2]), v[:min(len(v), int(uint32(st[3])))])
+		st[0] = uint64(len(v))
+	})
+	fn("storage_write", []api.ValueType{i32, i32, i32, i32}, nil, func(_ context.Context, m api.Module, st []uint64) {
+		k, _ := m.Memory().Read(uint32(st[0]), uint32(st[1]))
+		v, _ := m.Memory().Read(uint32(st[2]), uint32(st[3]))
+		rawState.storage[string(k)] = bytes.Clone(v)
+	})
+	fn("storage_delete", []api.ValueType{i32, i32}, nil, func(_ context.Context, m api.Module, st []uint64) {
+		k, _ := m.Memory().Read(uint32(st[0]), uint32(st[1]))
+		delete(rawState.storage, string(k))
+	})
+	if _, err := h.Instantiate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { rt.Close(ctx) })
+	return &rawRuntime{rt: rt, cfg: wazero.NewModuleConfig().WithName("").WithStartFunctions()}
+}
+
+// compile compiles the uninstrumented module.
+func (r *rawRuntime) compile(b *testing.B, code []byte) wazero.CompiledModule {
+	cm, err := r.rt.CompileModule(context.Background(), code)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return cm
+}
+
+// call is the baseline: instantiate the uninstrumented module, call, close.
+func (r *rawRuntime) call(b *testing.B, cm wazero.CompiledModule, method string, input []byte) []byte {
+	ctx := context.Background()
+	rawState.input = input
+	mod, err := r.rt.InstantiateModule(ctx, cm, r.cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := mod.ExportedFunction(method).Call(ctx); err != nil {
+		b.Fatal(err)
+	}
+	mod.Close(ctx)
+	return rawState.output
+}
+
+// timeIt returns the mean duration of n runs of f.
+func timeIt(n int, f func()) time.Duration {
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		f()
+	}
+	return time.Since(start) / time.Duration(n)
+}
+
+type workload struct {
+	name   string
+	to     types.Address
+	file   string
+	method string
+	input  []byte
+	native func() []byte // the same algorithm in Go; nil when none
+}
+
+func goLoop(n uint64) []byte {
+	var x uint64
+	for i := uint64(0); i < n; i++ {
+		x = (x^(x>>31))*6364136223846793005 + i
+	}
+	return le64(x)
+}
+
+func goSha(n int) []byte {
+	var h [32]byte
+	for i := 0; i < n; i++ {
+		h = sha256.Sum256(h[:])
+	}
+	return h[:]
+}
+
+func goSort(seed uint64, n int) []byte {
+	a := make([]uint32, n)
+	x := seed
+	for i := range a {
+		x = x*6364136223846793005 + 1442695040888963407
+		a[i] = uint32(x >> 32)
+	}
+	for i := 1; i < n; i++ { // insertion sort, as the contract does
+		v, j := a[i], i
+		for j > 0 && a[j-1] > v {
+			a[j] = a[j-1]
+			j--
+		}
+		a[j] = v
+	}
+	var c uint64
+	for _, v := range a {
+		c = c*31 + uint64(v)
+	}
+	return le64(c)
+}
+
+var workloads = []workload{
+	{"loop_1e6", cLoop, "testdata/c/loop.wasm", "run", le64(1_000_000), func() []byte { return goLoop(1_000_000) }},
+	{"sha256_x1000", cSha, "testdata/c/sha256.wasm", "run", le64(1000), func() []byte { return goSha(1000) }},
+	{"sort_1000", cSort, "testdata/c/sort.wasm", "run", nil, func() []byte { return goSort(0, 1000) }},
+	{"sha256_host_x1000", cSha, "testdata/c/sha256.wasm", "run_host", le64(1000), func() []byte { return goSha(1000) }},
+	{"storage_read_x1000", cStorage, "testdata/c/storage.wasm", "reads", le64(1000), nil},
+	{"hello", exHello, "../examples/hello/hello.wasm", "hello", []byte("wnode"), nil},
+}
+
+// BenchmarkWorkloads: for each workload, ns/op of a metered VM call (instantiate + run +
+// teardown), with, measured in the same run, the raw-wazero baseline (uninstrumented
+// module, unmetered host), the same algorithm in Go, the ratios and gas per ns.
+func BenchmarkWorkloads(b *testing.B) {
+	for _, w := range workloads {
+		b.Run(w.name, func(b *testing.B) {
+			ctx := context.Background()
+			v, err := vm.New(ctx, vm.Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer v.Close(ctx)
+			s := fullWorld(b)
+			e := env(s)
+			e.Debug = false
+			rawState.storage = map[string][]byte{}
+			if w.to == cStorage { // the key that reads reads
+				r := v.Call(ctx, e, vm.Call{Caller: alice, Contract: cStorage, Method: "writes", Input: le64(1), Gas: 1e9})
+				if r.Err != nil {
+					b.Fatal(r.Err)
+				}
+				k, _ := s.GetStorage(cStorage, append([]byte("w"), make([]byte, 8)...))
+				rawState.storage["w\x00\x00\x00\x00\x00\x00\x00\x00"] = k
+			}
+			c := vm.Call{Caller: alice, Contract: w.to, Method: w.method, Input: w.input, Gas: 1e10}
+			first := v.Call(ctx, e, c)
+			if first.Err != nil {
+				b.Fatal(first.Err)
+			}
+			raw := newRawRuntime(b)
+			cm := raw.compile(b, wasmFile(b, w.file))
+			if out := raw.call(b, cm, w.method, w.input); !bytes.Equal(out, first.Output) {
+				b.Fatalf("raw output %x, vm %x", out, first.Output)
+			}
+			n := max(b.N, 3)
+			rawNs := timeIt(n, func() { raw.call(b, cm, w.method, w.input) })
+			var goNs time.Duration
+			if w.native != nil {
+				if out := w.native(); !bytes.Equal(out, first.Output) {
+					b.Fatalf("Go output %x, vm %x", out, first.Output)
+				}
+				goNs = timeIt(n, func() { w.native() })
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if r := v.Call(ctx, e, c); r.Err != nil {
+					b.Fatal(r.Err)
+				}
+			}
+			b.StopTimer()
+			vmNs := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+			b.ReportMetric(float64(rawNs.Nanoseconds()), "raw-ns/op")
+			b.ReportMetric(vmNs/float64(rawNs.Nanoseconds()), "x-raw")
+			if goNs > 0 {
+				b.ReportMetric(float64(goNs.Nanoseconds()), "go-ns/op")
+				b.ReportMetric(vmNs/float64(goNs.Nanoseconds()), "x-go")
+			}
+			b.ReportMetric(float64(first.GasUsed), "gas/op")
+			b.ReportMetric(float64(first.GasUsed)/vmNs, "gas/ns")
+		})
+	}
+}
+
+// BenchmarkHostCall: the cost of one storage_read host call, from the difference of two
+// call sizes (so instantiation cancels out), VM vs raw wazero.
+func BenchmarkHostCall(b *testing.B) {
+	ctx := context.Background()
+	v, err := vm.New(ctx, vm.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer v.Close(ctx)
+	s := fullWorld(b)
+	e := env(s)
+	e.Debug = false
+	if r := v.Call(ctx, e, vm.Call{Caller: alice, Contract: cStorage, Method: "writes", Input: le64(1), Gas: 1e9}); r.Err != nil {
+		b.Fatal(r.Err)
+	}
+	raw := newRawRuntime(b)
+	rawState.storage = map[string][]byte{"w\x00\x00\x00\x00\x00\x00\x00\x00": make([]byte, 32)}
+	cm := raw.compile(b, wasmFile(b, "testdata/c/storage.wasm"))
+	const small, big = 10, 10_010
+	per := func(f func(n uint64)) float64 {
+		t1 := timeIt(max(b.N/10, 3), func() { f(small) })
+		t2 := timeIt(max(b.N/10, 3), func() { f(big) })
+		return float64((t2 - t1).Nanoseconds()) / (big - small)
+	}
+	rawPer := per(func(n uint64) { raw.call(b, cm, "reads", le64(n)) })
+	var g1, g2 uint64
+	b.ResetTimer()
+	vmPer := per(func(n uint64) {
+		r := v.Call(ctx, e, vm.Call{Caller: alice, Contract: cStorage, Method: "reads", Input: le64(n), Gas: 1e10})
+		if n == small {
+			g1 = r.GasUsed
+		} else {
+			g2 = r.GasUsed
+		}
+	})
+	b.StopTimer()
+	gasPer := float64(g2-g1) / (big - small)
+	b.ReportMetric(vmPer, "vm-ns/read")
+	b.ReportMetric(rawPer, "raw-ns/read")
+	b.ReportMetric(vmPer/rawPer, "x-raw")
+	b.ReportMetric(gasPer, "gas/read")
+	b.ReportMetric(gasPer/vmPer, "gas/ns")
+}
+
+// BenchmarkDeploy: Prepare (validate + instrument) and compile of a deploy, on a VM whose
+// caches are empty, against wazero compiling the uninstrumented module.
+func BenchmarkDeploy(b *testing.B) {
+	ctx := context.Background()
+	for _, file := range []string{"../examples/token/token.wasm", "testdata/c/sha256.wasm", "../examples/counter/counter.wasm"} {
+		code := wasmFile(b, file)
+		b.Run(file[bytes.LastIndexByte([]byte(file), '/')+1:], func(b *testing.B) {
+			var total, prep, raw time.Duration
+			for i := 0; i < b.N; i++ {
+				v, err := vm.New(ctx, vm.Config{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				start := time.Now()
+				if _, err := v.Prepare(ctx, code); err != nil {
+					b.Fatal(err)
+				}
+				total += time.Since(start)
+				v.Close(ctx)
+				start = time.Now()
+				if _, err := prepare.Prepare(code, v.Schedule(), prepare.DefaultLimits()); err != nil {
+					b.Fatal(err)
+				}
+				prep += time.Since(start)
+				rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler())
+				start = time.Now()
+				if _, err := rt.CompileModule(ctx, code); err != nil {
+					b.Fatal(err)
+				}
+				raw += time.Since(start)
+				rt.Close(ctx)
+			}
+			n := float64(b.N)
+			b.ReportMetric(float64(total.Nanoseconds())/n, "deploy-ns/op")
+			b.ReportMetric(float64(prep.Nanoseconds())/n, "prepare-ns/op")
+			b.ReportMetric(float64(raw.Nanoseconds())/n, "raw-compile-ns/op")
+			b.ReportMetric(float64(len(code)), "code-bytes")
+		})
+	}
+}
+
+// BenchmarkCachedStart: the first call of a contract on a restarted node whose disk cache
+// holds the compiled code (prepare again + load from disk), against a warm call.
+func BenchmarkCachedStart(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	s := fullWorld(b)
+	e := env(s)
+	c := vm.Call{Caller: alice, Contract: exToken, Method: "total_supply", Gas: 1e9}
+	v0, err := vm.New(ctx, vm.Config{CacheDir: dir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if r := v0.Call(ctx, e, c); r.Err != nil {
+		b.Fatal(r.Err)
+	}
+	warm := timeIt(max(b.N, 10), func() { v0.Call(ctx, e, c) })
+	v0.Close(ctx)
+	var cold time.Duration
+	for i := 0; i < b.N; i++ {
+		v, err := vm.New(ctx, vm.Config{CacheDir: dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		if r := v.Call(ctx, e, c); r.Err != nil {
+			b.Fatal(r.Err)
+		}
+		cold += time.Since(start)
+		v.Close(ctx)
+	}
+	b.ReportMetric(float64(cold.Nanoseconds())/float64(b.N), "first-call-ns/op")
+	b.ReportMetric(float64(warm.Nanoseconds()), "warm-call-ns/op")
+}
