@@ -24,7 +24,7 @@ type Application interface {
 	// ValidateBlock decodes and re-executes a proposed block on top of the last committed
 	// state and returns its hash; an error (or a hash other than the proposed one) makes
 	// this validator prevote nil. It must not change the committed state. Consensus calls
-	// it at most once per distinct block and height.
+	// it once per distinct block of the height (again after a restart).
 	ValidateBlock(ctx context.Context, height uint64, block []byte) (types.Hash, error)
 	// Commit durably persists the decided block of height with its commit certificate
 	// (applying its state changes). When it returns nil the block must survive a crash;

@@ -299,6 +299,9 @@ func (d *driver) flush() {
 		if m.Vote != nil && d.names[m.Vote.Validator] != "v0" {
 			relay = " (relayed, by " + d.names[m.Vote.Validator] + ")"
 		}
+		if m.Resend != 0 {
+			relay += " (resend)"
+		}
 		fmt.Fprintf(&d.out, "sent %s%s\n", d.msg(m), relay)
 	}
 	for _, pt := range d.newTimers() {

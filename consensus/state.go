@@ -306,17 +306,18 @@ func (s *State) ApplySyncedBlock(ctx context.Context, block []byte, commit *type
 	if err := commit.Verify(s.cfg.ChainID, s.vals); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidMessage, err)
 	}
-	hash, err := s.deps.App.ValidateBlock(ctx, s.height, block)
-	if err != nil {
-		return fmt.Errorf("%w: height %d: %w", ErrBlockMismatch, s.height, err)
-	}
-	if hash != commit.BlockHash {
-		return fmt.Errorf("%w: height %d executes to %s, commit is for %s", ErrBlockMismatch, s.height, hash.TerminalString(), commit.BlockHash.TerminalString())
-	}
-	if b := s.blocks[hash]; b == nil || !b.valid {
+	// A block this node already executed (it had the proposal) is not executed again.
+	if b := s.blocks[commit.BlockHash]; b == nil || !b.checked || !b.valid {
+		hash, err := s.deps.App.ValidateBlock(ctx, s.height, block)
+		if err != nil {
+			return fmt.Errorf("%w: height %d: %w", ErrBlockMismatch, s.height, err)
+		}
+		if hash != commit.BlockHash {
+			return fmt.Errorf("%w: height %d executes to %s, commit is for %s", ErrBlockMismatch, s.height, hash.TerminalString(), commit.BlockHash.TerminalString())
+		}
 		s.blocks[hash] = &blockInfo{data: block, checked: true, valid: true}
 	}
-	s.decide(ctx, hash, commit)
+	s.decide(ctx, commit.BlockHash, commit)
 	s.process(ctx)
 	return s.fatal
 }
@@ -1043,11 +1044,25 @@ func (s *State) applyTimeout(ctx context.Context, t Timeout, logged bool) {
 }
 
 // rebroadcast re-sends this validator's proposal and votes of the current round and the
-// commit of the previous height.
+// commit of the previous height. It also re-sends those of earlier rounds of this height
+// down to the lowest round some other validator is known to be in (its highest vote;
+// round 0 if nothing was heard from it): a validator left behind in an earlier round by
+// lost messages needs that round's votes to finish it, and cannot skip ahead unless more
+// than 1/3 of the power is ahead of it.
 func (s *State) rebroadcast() {
-	for _, t := range []types.SignedMsgType{types.ProposalType, types.PrevoteType, types.PrecommitType} {
-		if m := s.own[ownKey{s.round, t}]; m != nil {
-			s.broadcast(m, true)
+	from := s.round
+	for i := range s.vals.Len() {
+		a := s.vals.At(i).Address
+		if a == s.self {
+			continue
+		}
+		from = min(from, s.maxRound[a]) // 0 when never heard from
+	}
+	for r := from; r <= s.round; r++ {
+		for _, t := range []types.SignedMsgType{types.ProposalType, types.PrevoteType, types.PrecommitType} {
+			if m := s.own[ownKey{r, t}]; m != nil {
+				s.broadcast(m, true)
+			}
 		}
 	}
 	if s.lastCommit != nil {
