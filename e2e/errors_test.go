@@ -121,7 +121,7 @@ func TestOwnChain(t *testing.T) {
 	}
 	fails(t, nil, 1, "not a dev chain", "start", "--dev", "--datadir", dir, "--rpc.addr", freePort(t))
 
-	node := startNode(t, dir)
+	node := startNode(t, dir, "--p2p.listen", "/ip4/127.0.0.1/tcp/0")
 	env := []string{"WNODE_RPC=" + node.url()}
 	fails(t, env, 2, "no --from given", "deploy", "../examples/hello/hello.wasm")
 	fails(t, env, 1, "refusing the public dev key", "deploy", "--from", "dev", "../examples/hello/hello.wasm")

@@ -1,8 +1,6 @@
 package node
 
 import (
-	"time"
-
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/wnode/wnode/chain"
@@ -63,10 +61,6 @@ func (m *metrics) gaugeFunc(subsystem, name, help string, labels prometheus.Labe
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: "wnode", Subsystem: subsystem, Name: name, Help: help, ConstLabels: labels,
 	}, f))
-}
-
-func (m *metrics) observeBlock(phase string, start time.Time) {
-	m.blockTime.WithLabelValues(phase).Observe(time.Since(start).Seconds())
 }
 
 func (m *metrics) observeCommitted(ev *chain.BlockEvent) {

@@ -9,6 +9,7 @@ import (
 	"github.com/wnode/wnode/chain"
 	"github.com/wnode/wnode/consensus"
 	"github.com/wnode/wnode/mempool"
+	"github.com/wnode/wnode/node/network"
 	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/types"
 )
@@ -79,4 +80,37 @@ func (p *netProxy) NeedSync(height uint64) {
 	if n := p.n.Load(); n != nil {
 		(*n).NeedSync(height)
 	}
+}
+
+// p2pNetwork is the production Network: package node/network over libp2p. It gossips
+// the mempool's transactions by itself (so BroadcastTx does nothing), delivers consensus
+// messages to the runner and syncs missed blocks.
+func p2pNetwork(ctx context.Context, deps NetworkDeps) (Network, error) {
+	nw, err := network.New(ctx, network.Config{
+		Listen: deps.Config.Listen, Bootnodes: deps.Config.Bootnodes, MDNS: deps.Config.MDNS, Logger: deps.Logger,
+	}, deps.Key, deps.Chain, deps.Pool)
+	if err != nil {
+		return nil, err
+	}
+	if err := nw.Start(deps.Consensus); err != nil {
+		nw.Close()
+		return nil, err
+	}
+	return p2pAdapter{nw}, nil
+}
+
+type p2pAdapter struct{ n *network.Network }
+
+func (a p2pAdapter) BroadcastTx(*types.Tx)          {}
+func (a p2pAdapter) Broadcast(m *consensus.Message) { a.n.Broadcast(m) }
+func (a p2pAdapter) NeedSync(height uint64)         { a.n.NeedSync(height) }
+func (a p2pAdapter) PeerID() string                 { return a.n.ID() }
+func (a p2pAdapter) ListenAddrs() []string          { return a.n.Addrs() }
+func (a p2pAdapter) Close() error                   { return a.n.Close() }
+func (a p2pAdapter) Peers() []rpc.PeerInfo {
+	var out []rpc.PeerInfo
+	for _, p := range a.n.Peers() {
+		out = append(out, rpc.PeerInfo{ID: p.ID, Addrs: p.Addrs})
+	}
+	return out
 }

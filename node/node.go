@@ -18,6 +18,7 @@ import (
 	"github.com/wnode/wnode/gas"
 	"github.com/wnode/wnode/genesis"
 	"github.com/wnode/wnode/mempool"
+	"github.com/wnode/wnode/node/network"
 	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/state"
 	"github.com/wnode/wnode/types"
@@ -31,8 +32,8 @@ const Version = "0.1.0"
 type Options struct {
 	// Logger receives the node's logs; nil discards them.
 	Logger *slog.Logger
-	// Network builds the node's network. nil: no network (a single node; required for
-	// a chain with more than one validator).
+	// Network builds the node's network. nil: none on a dev chain, the p2p network
+	// (package node/network) on any other.
 	Network NetworkFactory
 	// ConsensusConfig, when set, replaces the consensus timing derived from the chain
 	// (consensus.DevConfig for a single validator, DefaultConfig otherwise).
@@ -117,11 +118,11 @@ func New(cfg Config, opts Options) (_ *Node, err error) {
 	}
 	addr := crypto.PubkeyToAddress(n.key.PublicKey)
 	_, n.validator = vals.Index(addr)
-	if vals.Len() > 1 && opts.Network == nil {
-		return nil, fmt.Errorf("chain %d has %d validators: this node needs a network (p2p)", n.genesis.ChainID, vals.Len())
+	if n.opts.Network == nil && !n.dev {
+		n.opts.Network = p2pNetwork
 	}
-	if !n.validator && opts.Network == nil {
-		return nil, fmt.Errorf("node %s is not a validator of chain %d and has no network: it could never see a block", addr, n.genesis.ChainID)
+	if n.opts.Network == nil && (vals.Len() > 1 || !n.validator) {
+		return nil, fmt.Errorf("dev chain %d: node %s is not its only validator, and a dev node has no network", n.genesis.ChainID, addr)
 	}
 
 	if n.db, err = state.OpenPebble(dir.Path(DBDir)); err != nil {
@@ -152,7 +153,7 @@ func New(cfg Config, opts Options) (_ *Node, err error) {
 		ChainID: n.genesis.ChainID, MaxTxs: cfg.Mempool.MaxTxs, MaxPerAccount: cfg.Mempool.MaxPerAccount,
 		MaxTxBytes: int(n.genesis.Params.MaxTxBytes), MaxTxGas: n.genesis.Params.BlockGasLimit,
 		MinGasPrice: n.genesis.Params.MinGasPrice.Int(), Schedule: sched,
-	}, chainAccounts{n.chain, n.log})
+	}, network.Accounts{Chain: n.chain, Logger: n.log})
 
 	if err := n.openConsensus(vals, addr); err != nil {
 		return nil, err
@@ -184,8 +185,12 @@ func (n *Node) openConsensus(vals *types.ValidatorSet, addr types.Address) error
 	}
 	n.proxy = &netProxy{}
 	deps := consensus.Deps{
-		App: &app{chain: n.chain, pool: n.pool, proposer: addr, params: n.genesis.Params, metrics: n.metrics,
-			log: n.log.With("component", "app"), blocks: map[types.Hash]*types.Block{}},
+		App: network.NewApp(n.chain, n.pool, addr, network.AppOptions{
+			Logger: n.log.With("component", "app"),
+			Observe: func(step string, took time.Duration) {
+				n.metrics.blockTime.WithLabelValues(step).Observe(took.Seconds())
+			},
+		}),
 		WAL: n.wal, Broadcaster: n.proxy, Syncer: n.proxy, Logger: n.log.With("component", "consensus"),
 	}
 	if n.validator {

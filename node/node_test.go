@@ -211,7 +211,7 @@ func TestInitAndNewErrors(t *testing.T) {
 	g2.Save(g2path)
 	cfg2 := node.DefaultConfig()
 	cfg2.DataDir, cfg2.Genesis, cfg2.RPC.Addr = filepath.Join(dir2, "d"), g2path, "127.0.0.1:0"
-	if _, err := node.New(cfg2, node.Options{}); err == nil || !strings.Contains(err.Error(), "not a validator") {
+	if _, err := node.New(cfg2, node.Options{}); err == nil || !strings.Contains(err.Error(), "not its only validator") {
 		t.Errorf("non-validator without network: %v", err)
 	}
 }

@@ -131,7 +131,6 @@ type NodeInfo struct {
 
 // PeerInfo describes a connected peer.
 type PeerInfo struct {
-	ID      string   `json:"id"`
-	Addrs   []string `json:"addrs"`
-	Inbound bool     `json:"inbound"`
+	ID    string   `json:"id"`
+	Addrs []string `json:"addrs"`
 }

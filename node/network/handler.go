@@ -139,7 +139,7 @@ func (h *handler) CheckConsensus(data []byte) (any, error) {
 		}
 		return nil, errIgnore("%s: height %d, this node decides %d", m.Kind(), height, next)
 	}
-	key := contentKey(m)
+	key := contentKey(m, true)
 	switch h.recent.check(key, time.Now()) {
 	case recentFresh:
 		h.stats.consIgnored.Add(1)
@@ -206,13 +206,19 @@ func (r *recentMessages) accepted(key types.Hash, now time.Time) {
 }
 
 // contentKey identifies a consensus message without its Resend stamp: the hash of
-// everything its signature covers, the signature, and for a proposal its block (which
-// the signature does not cover).
-func contentKey(m *consensus.Message) types.Hash {
+// everything its signature covers and the signature (the chain id in the sign bytes is
+// left at zero: the key only has to be unique). The signature does not cover a
+// proposal's block: withBlock adds the block's hash, for messages from peers, who could
+// attach another block to a valid signature.
+func contentKey(m *consensus.Message, withBlock bool) types.Hash {
 	switch m.Kind() {
 	case consensus.MsgProposal:
 		p := m.Proposal
-		return crypto.Keccak256Hash(p.SignBytes(0).Bytes(), p.Proposer.Bytes(), p.Sig, crypto.Keccak256(p.Block))
+		var block []byte
+		if withBlock {
+			block = crypto.Keccak256(p.Block)
+		}
+		return crypto.Keccak256Hash(p.SignBytes(0).Bytes(), p.Proposer.Bytes(), p.Sig, block)
 	case consensus.MsgVote:
 		return crypto.Keccak256Hash(m.Vote.Encode())
 	case consensus.MsgCommit:

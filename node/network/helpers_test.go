@@ -86,14 +86,16 @@ func newTestChain(t testing.TB, nVals, nAccounts int) *testChain {
 }
 
 // fastConsensus is consensus timing for loopback tests on a loaded machine: short
-// enough for a test to see many heights, long enough not to spin in rounds.
+// enough for a test to see many heights, long enough not to spin in rounds (scaled up
+// under the race detector).
 func fastConsensus(chainID uint64, vals *types.ValidatorSet) consensus.Config {
+	const x = raceSlowdown
 	c := consensus.DefaultConfig(chainID, vals)
-	c.TimeoutPropose, c.TimeoutProposeDelta = 600*time.Millisecond, 300*time.Millisecond
-	c.TimeoutPrevote, c.TimeoutPrevoteDelta = 300*time.Millisecond, 150*time.Millisecond
-	c.TimeoutPrecommit, c.TimeoutPrecommitDelta = 300*time.Millisecond, 150*time.Millisecond
-	c.MinBlockInterval, c.Heartbeat = 5*time.Millisecond, 300*time.Millisecond
-	c.RebroadcastInterval = 300 * time.Millisecond
+	c.TimeoutPropose, c.TimeoutProposeDelta = x*600*time.Millisecond, x*300*time.Millisecond
+	c.TimeoutPrevote, c.TimeoutPrevoteDelta = x*300*time.Millisecond, x*150*time.Millisecond
+	c.TimeoutPrecommit, c.TimeoutPrecommitDelta = x*300*time.Millisecond, x*150*time.Millisecond
+	c.MinBlockInterval, c.Heartbeat = 5*time.Millisecond, x*300*time.Millisecond
+	c.RebroadcastInterval = x * 300 * time.Millisecond
 	return c
 }
 
@@ -255,9 +257,11 @@ func (n *testNode) closeParts() {
 
 func (n *testNode) height() uint64 { return n.chain.Head().Height }
 
-// waitFor polls cond every 20 ms until it holds, failing the test after d.
+// waitFor polls cond every 20 ms until it holds, failing the test after d (scaled up
+// under the race detector).
 func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
+	d *= raceSlowdown
 	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {

@@ -77,7 +77,7 @@ type Network struct {
 	sync  *syncer
 	stats stats
 
-	out chan *consensus.Message
+	out outbox
 
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -105,7 +105,8 @@ func New(ctx context.Context, cfg Config, key *ecdsa.PrivateKey, c *chain.Chain,
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	n := &Network{cfg: cfg, log: cfg.Logger, chain: c, pool: pool, out: make(chan *consensus.Message, outQueue)}
+	n := &Network{cfg: cfg, log: cfg.Logger, chain: c, pool: pool}
+	n.out.init()
 	n.h = &handler{
 		chain: c, pool: pool, chainID: c.ChainID(), genesisHash: c.Genesis().Hash(), vals: c.Validators(),
 		log: cfg.Logger, stats: &n.stats,
@@ -172,27 +173,90 @@ func (n *Network) Close() error {
 }
 
 // Broadcast gossips a message of this validator (consensus.Broadcaster). It never
-// blocks: the message is queued for a sender goroutine and dropped, and counted in
-// Stats, if the queue is full (consensus re-broadcasts).
+// blocks: the message is queued for a sender goroutine. A message whose content (all
+// but its Resend stamp) is already waiting in the queue is dropped, as is one that
+// finds the queue full (counted in Stats; consensus re-broadcasts).
 func (n *Network) Broadcast(m *consensus.Message) {
-	select {
-	case n.out <- m:
-	default:
+	if !n.out.push(m) {
 		n.stats.broadcastDropped.Add(1)
 	}
+}
+
+// outbox is the queue of consensus messages to publish, with at most one message per
+// content: when publishing falls behind (a loaded machine, a slow peer), re-sends of a
+// message still waiting would only lengthen the queue.
+type outbox struct {
+	mu     sync.Mutex
+	queue  []*consensus.Message
+	keys   map[types.Hash]bool
+	signal chan struct{}
+}
+
+func (o *outbox) init() {
+	o.keys = map[types.Hash]bool{}
+	o.signal = make(chan struct{}, 1)
+}
+
+// push queues m unless its content is queued already; it reports false if the queue is
+// full.
+func (o *outbox) push(m *consensus.Message) bool {
+	k := contentKey(m, false)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.keys[k] {
+		return true
+	}
+	if len(o.queue) >= outQueue {
+		return false
+	}
+	o.queue = append(o.queue, m)
+	o.keys[k] = true
+	select {
+	case o.signal <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// pop returns the oldest queued message, or nil.
+func (o *outbox) pop() *consensus.Message {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.queue) == 0 {
+		return nil
+	}
+	m := o.queue[0]
+	o.queue[0] = nil
+	o.queue = o.queue[1:]
+	delete(o.keys, contentKey(m, false))
+	return m
+}
+
+func (o *outbox) len() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.queue)
 }
 
 // NeedSync asks block sync for the blocks up to height (consensus.Syncer). It never
 // blocks; repeated calls coalesce.
 func (n *Network) NeedSync(height uint64) { n.sync.need(height) }
 
+// publishConsensus publishes the queued consensus messages in order, skipping those of
+// heights below the head (decided: nobody needs them any more, except the commit of the
+// head itself).
 func (n *Network) publishConsensus() {
 	defer n.wg.Done()
 	for {
 		select {
 		case <-n.ctx.Done():
 			return
-		case m := <-n.out:
+		case <-n.out.signal:
+		}
+		for m := n.out.pop(); m != nil && n.ctx.Err() == nil; m = n.out.pop() {
+			if m.Height() < n.chain.Head().Height {
+				continue
+			}
 			data, err := consensus.EncodeMessage(m)
 			if err != nil {
 				n.log.Error("encode consensus message", "msg", m, "err", err)

@@ -23,7 +23,7 @@ func TestZZDebug(t *testing.T) {
 		for _, n := range nodes {
 			st := n.runner.Status()
 			s := n.net.Stats()
-			line += fmt.Sprintf(" | h=%d r=%d s=%v acc=%d ign=%d rej=%d und=%d drop=%d q=%d", st.Height, st.Round, st.Step, s.ConsensusAccepted, s.ConsensusIgnored, s.ConsensusRejected, s.ConsensusUndelivered, n.runner.Dropped(), len(n.net.out))
+			line += fmt.Sprintf(" | h=%d r=%d s=%v acc=%d ign=%d rej=%d und=%d drop=%d q=%d", st.Height, st.Round, st.Step, s.ConsensusAccepted, s.ConsensusIgnored, s.ConsensusRejected, s.ConsensusUndelivered, n.runner.Dropped(), n.net.out.len())
 		}
 		t.Log(line)
 	}
