@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"fmt"
+	"math"
 	"testing"
 	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 
+	"github.com/wnode/wnode/gas"
 	"github.com/wnode/wnode/types"
 	"github.com/wnode/wnode/vm"
 	"github.com/wnode/wnode/vm/internal/prepare"
@@ -27,9 +31,13 @@ var rawState rawHost
 type rawRuntime struct {
 	rt  wazero.Runtime
 	cfg wazero.ModuleConfig
+	ctx context.Context
 }
 
-func newRawRuntime(b *testing.B) *rawRuntime {
+// newRawRuntime returns a raw wazero runtime (compiler) with the host stubs; tuned uses
+// the VM's module config and pooled memory, to separate what tuning gains from what
+// metering costs.
+func newRawRuntime(b *testing.B, tuned bool) *rawRuntime {
 	ctx := context.Background()
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler())
 	h := rt.NewHostModuleBuilder("wnode")
@@ -78,8 +86,48 @@ func newRawRuntime(b *testing.B) *rawRuntime {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { rt.Close(ctx) })
-	return &rawRuntime{rt: rt, cfg: wazero.NewModuleConfig().WithName("").WithStartFunctions()}
+	r := &rawRuntime{rt: rt, cfg: wazero.NewModuleConfig().WithName("").WithStartFunctions(), ctx: ctx}
+	if tuned {
+		r.cfg = r.cfg.WithRandSource(bytes.NewReader(nil))
+		r.ctx = experimental.WithMemoryAllocator(ctx, &testMemoryPool{})
+	}
+	return r
 }
+
+// testMemoryPool is a minimal pooled allocator like the VM's (zeroing on reuse).
+type testMemoryPool struct{ free [][]byte }
+
+type testMemory struct {
+	p   *testMemoryPool
+	buf []byte
+	max uint64
+}
+
+func (p *testMemoryPool) Allocate(_, max uint64) experimental.LinearMemory {
+	m := &testMemory{p: p, max: max}
+	if n := len(p.free); n > 0 {
+		m.buf, p.free = p.free[n-1][:0], p.free[:n-1]
+	}
+	return m
+}
+
+func (m *testMemory) Reallocate(size uint64) []byte {
+	if size > m.max {
+		return nil
+	}
+	if size <= uint64(cap(m.buf)) {
+		old := len(m.buf)
+		m.buf = m.buf[:size]
+		clear(m.buf[old:])
+		return m.buf
+	}
+	nb := make([]byte, size, max(size, 2*uint64(cap(m.buf))))
+	copy(nb, m.buf)
+	m.buf = nb
+	return nb
+}
+
+func (m *testMemory) Free() { m.p.free = append(m.p.free, m.buf) }
 
 // compile compiles the uninstrumented module.
 func (r *rawRuntime) compile(b *testing.B, code []byte) wazero.CompiledModule {
@@ -92,7 +140,7 @@ func (r *rawRuntime) compile(b *testing.B, code []byte) wazero.CompiledModule {
 
 // call is the baseline: instantiate the uninstrumented module, call, close.
 func (r *rawRuntime) call(b *testing.B, cm wazero.CompiledModule, method string, input []byte) []byte {
-	ctx := context.Background()
+	ctx := r.ctx
 	rawState.input = input
 	mod, err := r.rt.InstantiateModule(ctx, cm, r.cfg)
 	if err != nil {
@@ -170,9 +218,13 @@ var workloads = []workload{
 	{"hello", exHello, "../examples/hello/hello.wasm", "hello", []byte("wnode"), nil},
 }
 
-// BenchmarkWorkloads: for each workload, ns/op of a metered VM call (instantiate + run +
-// teardown), with, measured in the same run, the raw-wazero baseline (uninstrumented
-// module, unmetered host), the same algorithm in Go, the ratios and gas per ns.
+// BenchmarkWorkloads: for each workload, the time of a metered VM call (instantiate +
+// run + teardown) against, measured in the same loop (interleaved, so that load on the
+// machine hits all alike): raw wazero with wazero's default module config (the
+// uninstrumented module, an unmetered host), raw wazero tuned like the VM (pooled memory,
+// constant rand source) and the same algorithm in Go. Metrics: vm-ns/op, raw-ns/op,
+// tuned-ns/op, go-ns/op, the ratios x-raw, x-tuned, x-go, gas/op and gas/ns.
+// (ns/op is the sum of all of them; read vm-ns/op.)
 func BenchmarkWorkloads(b *testing.B) {
 	for _, w := range workloads {
 		b.Run(w.name, func(b *testing.B) {
@@ -199,34 +251,53 @@ func BenchmarkWorkloads(b *testing.B) {
 			if first.Err != nil {
 				b.Fatal(first.Err)
 			}
-			raw := newRawRuntime(b)
-			cm := raw.compile(b, wasmFile(b, w.file))
-			if out := raw.call(b, cm, w.method, w.input); !bytes.Equal(out, first.Output) {
-				b.Fatalf("raw output %x, vm %x", out, first.Output)
+			raw := newRawRuntime(b, false)
+			tuned := newRawRuntime(b, true)
+			code := wasmFile(b, w.file)
+			cm, tcm := raw.compile(b, code), tuned.compile(b, code)
+			for _, r := range []*rawRuntime{raw, tuned} {
+				cmx := cm
+				if r == tuned {
+					cmx = tcm
+				}
+				if out := r.call(b, cmx, w.method, w.input); !bytes.Equal(out, first.Output) {
+					b.Fatalf("raw output %x, vm %x", out, first.Output)
+				}
 			}
-			n := max(b.N, 3)
-			rawNs := timeIt(n, func() { raw.call(b, cm, w.method, w.input) })
-			var goNs time.Duration
 			if w.native != nil {
 				if out := w.native(); !bytes.Equal(out, first.Output) {
 					b.Fatalf("Go output %x, vm %x", out, first.Output)
 				}
-				goNs = timeIt(n, func() { w.native() })
 			}
-			b.ReportAllocs()
+			var vmT, rawT, tunedT, goT time.Duration
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
+				t0 := time.Now()
+				raw.call(b, cm, w.method, w.input)
+				t1 := time.Now()
+				tuned.call(b, tcm, w.method, w.input)
+				t2 := time.Now()
 				if r := v.Call(ctx, e, c); r.Err != nil {
 					b.Fatal(r.Err)
 				}
+				t3 := time.Now()
+				if w.native != nil {
+					w.native()
+				}
+				t4 := time.Now()
+				rawT, tunedT, vmT, goT = rawT+t1.Sub(t0), tunedT+t2.Sub(t1), vmT+t3.Sub(t2), goT+t4.Sub(t3)
 			}
 			b.StopTimer()
-			vmNs := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-			b.ReportMetric(float64(rawNs.Nanoseconds()), "raw-ns/op")
-			b.ReportMetric(vmNs/float64(rawNs.Nanoseconds()), "x-raw")
-			if goNs > 0 {
-				b.ReportMetric(float64(goNs.Nanoseconds()), "go-ns/op")
-				b.ReportMetric(vmNs/float64(goNs.Nanoseconds()), "x-go")
+			n := float64(b.N)
+			vmNs, rawNs, tunedNs, goNs := float64(vmT)/n, float64(rawT)/n, float64(tunedT)/n, float64(goT)/n
+			b.ReportMetric(vmNs, "vm-ns/op")
+			b.ReportMetric(rawNs, "raw-ns/op")
+			b.ReportMetric(tunedNs, "tuned-ns/op")
+			b.ReportMetric(vmNs/rawNs, "x-raw")
+			b.ReportMetric(vmNs/tunedNs, "x-tuned")
+			if w.native != nil {
+				b.ReportMetric(goNs, "go-ns/op")
+				b.ReportMetric(vmNs/goNs, "x-go")
 			}
 			b.ReportMetric(float64(first.GasUsed), "gas/op")
 			b.ReportMetric(float64(first.GasUsed)/vmNs, "gas/ns")
@@ -249,7 +320,7 @@ func BenchmarkHostCall(b *testing.B) {
 	if r := v.Call(ctx, e, vm.Call{Caller: alice, Contract: cStorage, Method: "writes", Input: le64(1), Gas: 1e9}); r.Err != nil {
 		b.Fatal(r.Err)
 	}
-	raw := newRawRuntime(b)
+	raw := newRawRuntime(b, false)
 	rawState.storage = map[string][]byte{"w\x00\x00\x00\x00\x00\x00\x00\x00": make([]byte, 32)}
 	cm := raw.compile(b, wasmFile(b, "testdata/c/storage.wasm"))
 	const small, big = 10, 10_010
@@ -351,4 +422,79 @@ func BenchmarkCachedStart(b *testing.B) {
 	}
 	b.ReportMetric(float64(cold.Nanoseconds())/float64(b.N), "first-call-ns/op")
 	b.ReportMetric(float64(warm.Nanoseconds()), "warm-call-ns/op")
+}
+
+// BenchmarkCalibrate measures every workload round-robin (so that load on the machine
+// hits all alike) and logs, for the current schedule and candidate variants, gas per ns
+// of each workload and the spread (max/min) over the CPU workloads. A well calibrated
+// schedule has a spread within ~3. Run: go test -run X -bench Calibrate -benchtime 20x ./vm/
+func BenchmarkCalibrate(b *testing.B) {
+	ctx := context.Background()
+	variants := []struct {
+		name string
+		mod  func(s *gas.Schedule)
+	}{
+		{"v1", func(s *gas.Schedule) {}},
+		{"local0", func(s *gas.Schedule) { s.Instr.Local = 0 }},
+		{"local0-simple1-load1-store1", func(s *gas.Schedule) { s.Instr.Local = 0; s.Instr.Load = 1; s.Instr.Store = 1 }},
+	}
+	type vmRun struct {
+		v *vm.VM
+		e *vm.Env
+	}
+	runs := make([]vmRun, len(variants))
+	for i, vr := range variants {
+		s := gas.Default()
+		vr.mod(s)
+		v, err := vm.New(ctx, vm.Config{Schedule: s})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer v.Close(ctx)
+		st := fullWorld(b)
+		e := env(st)
+		e.Debug = false
+		if r := v.Call(ctx, e, vm.Call{Caller: alice, Contract: cStorage, Method: "writes", Input: le64(1), Gas: 1e9}); r.Err != nil {
+			b.Fatal(r.Err)
+		}
+		runs[i] = vmRun{v, e}
+	}
+	ns := make([]time.Duration, len(workloads))
+	gasOf := make([][]uint64, len(variants))
+	for i := range variants {
+		gasOf[i] = make([]uint64, len(workloads))
+		for k, w := range workloads {
+			r := runs[i].v.Call(ctx, runs[i].e, vm.Call{Caller: alice, Contract: w.to, Method: w.method, Input: w.input, Gas: 1e10})
+			if r.Err != nil {
+				b.Fatal(r.Err)
+			}
+			gasOf[i][k] = r.GasUsed
+		}
+	}
+	b.ResetTimer()
+	for n := 0; n < b.N; n++ {
+		for k, w := range workloads {
+			c := vm.Call{Caller: alice, Contract: w.to, Method: w.method, Input: w.input, Gas: 1e10}
+			t0 := time.Now()
+			runs[0].v.Call(ctx, runs[0].e, c)
+			ns[k] += time.Since(t0)
+		}
+	}
+	b.StopTimer()
+	for i, vr := range variants {
+		lo, hi := math.Inf(1), 0.0
+		line := ""
+		for k, w := range workloads {
+			per := float64(ns[k].Nanoseconds()) / float64(b.N)
+			gpn := float64(gasOf[i][k]) / per
+			line += fmt.Sprintf("  %s %d gas %.0f ns %.3f gas/ns\n", w.name, gasOf[i][k], per, gpn)
+			if w.name != "hello" { // hello is instantiation, paid by the tx base, not by gas used
+				lo, hi = math.Min(lo, gpn), math.Max(hi, gpn)
+			}
+		}
+		b.Logf("schedule %s: spread %.2f\n%s", vr.name, hi/lo, line)
+		if i == 0 {
+			b.ReportMetric(hi/lo, "spread")
+		}
+	}
 }

@@ -95,3 +95,5 @@ func cat(parts ...[]byte) []byte {
 	}
 	return b
 }
+
+func uint256From(x uint64) *uint256.Int { return uint256.NewInt(x) }
