@@ -147,7 +147,7 @@ func (s *Server) serveFn(w http.ResponseWriter, r *http.Request) {
 	h.Set(HeaderStateRoot, res.StateRoot.Hex())
 	h.Set(HeaderGasUsed, strconv.FormatUint(res.GasUsed, 10))
 	h.Set(HeaderChainID, strconv.FormatUint(sr.ChainID, 10))
-	h.Set(HeaderSigner, sr.Signer.Hex())
+	h.Set(HeaderSigner, s.signer.hex) // the EIP-55 form, computed once
 	h.Set(HeaderSignature, hexutil.Encode(sr.Signature))
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")

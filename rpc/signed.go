@@ -104,6 +104,7 @@ func VerifySignedResult(r *SignedResult) error {
 type ResultSigner struct {
 	key     *ecdsa.PrivateKey
 	addr    types.Address
+	hex     string // addr with its EIP-55 checksum
 	chainID uint64
 
 	mu    sync.Mutex
@@ -117,7 +118,8 @@ const signatureCacheSize = 4096
 
 // NewResultSigner returns a signer for results of chain chainID with key.
 func NewResultSigner(key *ecdsa.PrivateKey, chainID uint64) *ResultSigner {
-	return &ResultSigner{key: key, addr: crypto.PubkeyToAddress(key.PublicKey), chainID: chainID,
+	addr := crypto.PubkeyToAddress(key.PublicKey)
+	return &ResultSigner{key: key, addr: addr, hex: addr.Hex(), chainID: chainID,
 		cache: make(map[types.Hash][]byte, signatureCacheSize), order: make([]types.Hash, signatureCacheSize)}
 }
 
