@@ -424,6 +424,28 @@ func BenchmarkCachedStart(b *testing.B) {
 	b.ReportMetric(float64(warm.Nanoseconds()), "warm-call-ns/op")
 }
 
+// rescaled is the schedule docs/rationale/vm.md proposes: instruction prices from
+// BenchmarkInstrCalibration (1 gas ~ 0.15 ns, Simple = 1 being the cheapest integer
+// price), host prices scaled by 6 to the same unit.
+func rescaled(s *gas.Schedule) {
+	s.Instr = gas.Instructions{
+		Simple: 1, Local: 1, Global: 1, Load: 6, Store: 2, Branch: 4, Call: 10, CallIndirect: 20,
+		IntDiv: 25, Float: 7, FloatDiv: 60, MemorySize: 2, DataDrop: 2,
+		MemoryGrowBase: 1000, MemoryGrowPerPage: 30_000,
+		MemoryCopy: gas.Linear{Base: 10, PerKiB: 130},
+		MemoryFill: gas.Linear{Base: 10, PerKiB: 75},
+		MemoryInit: gas.Linear{Base: 10, PerKiB: 130},
+	}
+	h := &s.Host
+	for _, l := range []*gas.Linear{&h.InputSize, &h.InputRead, &h.ReturnData, &h.Revert, &h.StorageRead,
+		&h.StorageWrite, &h.StorageDelete, &h.Caller, &h.Origin, &h.SelfAddress, &h.Value, &h.Balance,
+		&h.Transfer, &h.BlockHeight, &h.BlockTime, &h.Emit, &h.Call, &h.ResultSize, &h.ResultRead,
+		&h.Sha256, &h.Keccak256, &h.Ecrecover, &h.GasLeft, &h.Log} {
+		l.Base *= 6
+		l.PerKiB *= 6
+	}
+}
+
 // BenchmarkCalibrate measures every workload round-robin (so that load on the machine
 // hits all alike) and logs, for the current schedule and candidate variants, gas per ns
 // of each workload and the spread (max/min) over the CPU workloads. A well calibrated
@@ -436,7 +458,7 @@ func BenchmarkCalibrate(b *testing.B) {
 	}{
 		{"v1", func(s *gas.Schedule) {}},
 		{"local0", func(s *gas.Schedule) { s.Instr.Local = 0 }},
-		{"local0-simple1-load1-store1", func(s *gas.Schedule) { s.Instr.Local = 0; s.Instr.Load = 1; s.Instr.Store = 1 }},
+		{"rescaled", rescaled},
 	}
 	type vmRun struct {
 		v *vm.VM
@@ -496,5 +518,63 @@ func BenchmarkCalibrate(b *testing.B) {
 		if i == 0 {
 			b.ReportMetric(hi/lo, "spread")
 		}
+	}
+}
+
+// BenchmarkInstrCalibration measures, for each instruction class of
+// testdata/wat/calib.wat (a loop over 16 instructions of one class), the time and gas of
+// one instruction on the compiler engine, instrumentation included, net of the empty
+// loop, and logs gas/ns per class. Times are minima over repetitions (robust to load).
+// Run: go test -run X -bench InstrCalibration -benchtime 1x -v ./vm/
+func BenchmarkInstrCalibration(b *testing.B) {
+	ctx := context.Background()
+	v, err := vm.New(ctx, vm.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer v.Close(ctx)
+	s := fullWorld(b)
+	calib := types.Address{0xca, 0x11}
+	s.SetCode(calib, wasmFile(b, "testdata/wat/calib.wasm"))
+	e := env(s)
+	e.Debug = false
+	measure := func(method string, n uint32) (time.Duration, uint64) {
+		c := vm.Call{Caller: alice, Contract: calib, Method: method, Input: le32(n), Gas: 1e12}
+		best := time.Duration(math.MaxInt64)
+		var g uint64
+		for rep := 0; rep < 7; rep++ {
+			t0 := time.Now()
+			r := v.Call(ctx, e, c)
+			d := time.Since(t0)
+			if r.Err != nil {
+				b.Fatal(method, r.Err)
+			}
+			best, g = min(best, d), r.GasUsed
+		}
+		return best, g
+	}
+	// per-iteration time and gas of a method, from two loop counts
+	perIter := func(method string, n1, n2 uint32) (float64, float64) {
+		t1, g1 := measure(method, n1)
+		t2, g2 := measure(method, n2)
+		return float64(t2-t1) / float64(n2-n1), float64(g2-g1) / float64(n2-n1)
+	}
+	for i := 0; i < b.N; i++ {
+		emptyNs, emptyGas := perIter("empty", 1000, 200_000)
+		b.Logf("empty loop: %.2f ns, %.0f gas per iteration", emptyNs, emptyGas)
+		b.Logf("%-14s %10s %10s %8s", "class", "ns/unit", "gas/unit", "gas/ns")
+		for _, c := range []string{"i64_add", "i64_mul", "i64_div", "local", "global", "load", "store", "br_if", "call",
+			"call_indirect", "f64_add", "f64_mul", "f64_div", "f64_sqrt"} {
+			ns, g := perIter(c, 1000, 100_000)
+			ns, g = (ns-emptyNs)/16, (g-emptyGas)/16 // per unit (see calib.wat)
+			b.Logf("%-14s %10.3f %10.2f %8.2f", c, ns, g, g/ns)
+		}
+		for _, c := range []string{"fill_64k", "copy_64k"} {
+			ns, g := perIter(c, 10, 1000)
+			ns, g = (ns-emptyNs)/65536, (g-emptyGas)/65536
+			b.Logf("%-14s %10.4f %10.4f %8.2f  (per byte)", c, ns, g, g/ns)
+		}
+		ns, g := perIter("grow", 4, 254)
+		b.Logf("%-14s %10.1f %10.0f %8.2f  (per page)", "memory.grow", ns, g, g/ns)
 	}
 }

@@ -6,33 +6,60 @@ import (
 	"github.com/tetratelabs/wazero/experimental"
 )
 
-// memoryPool recycles the byte slices behind contracts' linear memories. A call
-// instantiates a module fresh, and without a pool every call allocates (and the GC later
-// scans and frees) at least one 64 KiB page per memory page; with it, a call only zeroes
-// the pages it starts with. A recycled buffer is zeroed over every byte the new memory
-// exposes, so a contract never sees another call's memory.
-type memoryPool struct{ pool sync.Pool }
+// memoryPool recycles the buffers behind contracts' linear memories. A call instantiates
+// a module fresh; without a pool every call allocates (and the GC later scans and frees)
+// its pages, and every memory.grow copies the memory into a bigger slice. On Unix a
+// buffer is a private anonymous mapping of the module's maximum size: memory.grow only
+// extends the slice (no copy, no move), pages cost only when first touched, and the GC
+// never sees them. Elsewhere it is a Go slice grown geometrically.
+//
+// A recycled buffer is zero over every byte a new memory can see: Free clears what was
+// used (small memories by clear, the rest with madvise(MADV_DONTNEED), which makes the
+// kernel zero-fill those pages on the next touch).
+type memoryPool struct {
+	mu   sync.Mutex
+	free []*pooledMemory // reusable, all bytes zero
+}
 
-// maxPooledMemory bounds the capacity of a pooled buffer: bigger ones (rare, and costly to
-// keep) go back to the GC.
-const maxPooledMemory = 4 << 20
+// maxPooledMemories bounds the free list; extra buffers are released.
+const maxPooledMemories = 64
 
 // Allocate implements experimental.MemoryAllocator.
 func (p *memoryPool) Allocate(_, max uint64) experimental.LinearMemory {
-	m, _ := p.pool.Get().(*pooledMemory)
-	if m == nil {
-		m = &pooledMemory{}
+	p.mu.Lock()
+	for i := len(p.free) - 1; i >= 0; i-- {
+		if m := p.free[i]; m.reserved() >= max {
+			p.free = append(p.free[:i], p.free[i+1:]...)
+			p.mu.Unlock()
+			m.max = max
+			return m
+		}
 	}
-	m.pool, m.max = p, max
-	m.buf = m.buf[:0]
-	return m
+	p.mu.Unlock()
+	return newPooledMemory(p, max)
 }
 
-// pooledMemory is one linear memory backed by a recyclable buffer.
-type pooledMemory struct {
-	pool *memoryPool
-	buf  []byte
-	max  uint64
+// put returns a zeroed memory to the pool, or releases it when the pool is full.
+func (p *memoryPool) put(m *pooledMemory) {
+	p.mu.Lock()
+	if len(p.free) < maxPooledMemories {
+		p.free = append(p.free, m)
+		p.mu.Unlock()
+		return
+	}
+	p.mu.Unlock()
+	m.release()
+}
+
+// close releases every pooled buffer.
+func (p *memoryPool) close() {
+	p.mu.Lock()
+	free := p.free
+	p.free = nil
+	p.mu.Unlock()
+	for _, m := range free {
+		m.release()
+	}
 }
 
 // Reallocate implements experimental.LinearMemory: it grows the memory to size bytes,
@@ -41,28 +68,17 @@ func (m *pooledMemory) Reallocate(size uint64) []byte {
 	if size > m.max {
 		return nil
 	}
-	old := uint64(len(m.buf))
-	if size <= uint64(cap(m.buf)) {
-		m.buf = m.buf[:size]
-		if size > old {
-			clear(m.buf[old:size])
-		}
-		return m.buf
+	m.grow(size)
+	if size > m.used {
+		m.used = size
 	}
-	// Grow geometrically (up to max) so that a memory grown page by page is copied
-	// O(log n) times, not n times.
-	c := min(max(size, 2*uint64(cap(m.buf))), m.max)
-	nb := make([]byte, size, c)
-	copy(nb, m.buf)
-	m.buf = nb
 	return m.buf
 }
 
-// Free implements experimental.LinearMemory: the buffer goes back to the pool.
+// Free implements experimental.LinearMemory: the buffer is zeroed and pooled.
 func (m *pooledMemory) Free() {
-	if cap(m.buf) > maxPooledMemory {
-		m.buf = nil
-	}
+	m.zero()
+	m.used = 0
 	m.buf = m.buf[:0]
-	m.pool.pool.Put(m)
+	m.pool.put(m)
 }

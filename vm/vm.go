@@ -95,6 +95,7 @@ type VM struct {
 	// allocCtx carries the pooled memory allocator; frames defer context values they do
 	// not hold to it, so no per-call context is built for it.
 	allocCtx context.Context
+	memPool  *memoryPool
 
 	closeOnce sync.Once
 }
@@ -184,7 +185,8 @@ func New(ctx context.Context, cfg Config) (*VM, error) {
 	// Anonymous instances, no start function, and a constant random source: contracts
 	// have no WASI, and wazero's default source seeds a math/rand generator per instance.
 	v.modConfig = wazero.NewModuleConfig().WithName("").WithStartFunctions().WithRandSource(zeroReader{})
-	v.allocCtx = experimental.WithMemoryAllocator(context.Background(), &memoryPool{})
+	v.memPool = &memoryPool{}
+	v.allocCtx = experimental.WithMemoryAllocator(context.Background(), v.memPool)
 	v.cache = newCodeCache(entries)
 	if err := v.instantiateHost(ctx); err != nil {
 		_ = v.Close(ctx)
@@ -267,6 +269,9 @@ func (v *VM) Close(ctx context.Context) error {
 	var err error
 	v.closeOnce.Do(func() {
 		err = v.rt.Close(ctx)
+		if v.memPool != nil {
+			v.memPool.close()
+		}
 		if v.ccache != nil {
 			if cerr := v.ccache.Close(ctx); err == nil {
 				err = cerr
