@@ -185,8 +185,8 @@ func (x *execution) run(ctx context.Context, depth int, caller, contract types.A
 			return nil, 0, nil, fmt.Errorf("%w: %w", ErrCanceled, ctx.Err())
 		}
 		// prepare rejects modules whose instantiation can fail (segments out of bounds,
-		// memory above the limit), so this is an internal inconsistency; its text is fixed.
-		return nil, 0, nil, trap("instantiation failed")
+		// memory above the limit): this is the node's failure, not the contract's.
+		return nil, 0, nil, fmt.Errorf("%w: instantiate %s: %v", ErrInternal, codeHash, err)
 	}
 	defer mod.Close(ctx)
 	gasG, ok1 := mod.ExportedGlobal(prepare.GasGlobal).(api.MutableGlobal)
@@ -194,7 +194,7 @@ func (x *execution) run(ctx context.Context, depth int, caller, contract types.A
 	fn := mod.ExportedFunction(method)
 	if !ok1 || trapG == nil || fn == nil {
 		st.RevertToSnapshot(snap)
-		return nil, 0, nil, trap("instrumentation missing")
+		return nil, 0, nil, fmt.Errorf("%w: %s lacks the instrumentation globals", ErrInternal, codeHash)
 	}
 	f.gas, f.mem = gasG, mod.Memory()
 	gasG.Set(gasLimit)

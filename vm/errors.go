@@ -12,7 +12,8 @@ import (
 )
 
 // Errors a caller of Call branches on. Result.Err is one of them (possibly wrapped with a
-// deterministic detail), a *RevertError, or ErrCanceled. Every text is a pure function of
+// deterministic detail) or a *RevertError; or, for failures of the node rather than of the
+// execution, ErrCanceled or ErrInternal. Every other error text is a pure function of
 // the execution, the same on every engine and CPU: it is consensus data (receipts).
 var (
 	// ErrOutOfGas: the call used all its gas. GasUsed is the whole gas limit.
@@ -36,6 +37,10 @@ var (
 	// other error it is not a property of the execution but of this node: a block executor
 	// must not record it in a receipt but abandon the block.
 	ErrCanceled = errors.New("execution canceled")
+	// ErrInternal: the node could not run the call (a module that prepare accepted failed
+	// to instantiate, for lack of memory for instance). Like ErrCanceled it says nothing
+	// about the execution: do not record it in a receipt.
+	ErrInternal = errors.New("vm internal error")
 )
 
 // RevertError is the error of a call whose contract called revert(msg). All changes of
@@ -90,18 +95,16 @@ func classify(ctx context.Context, err error, trapGlobal uint64) error {
 	var rev *RevertError
 	var te *trapError
 	var exit *sys.ExitError
+	var ne *nodeError
 	switch {
+	case errors.As(err, &ne):
+		return ne.err
 	case errors.As(err, &rev):
 		return rev
 	case errors.Is(err, ErrOutOfGas):
 		return ErrOutOfGas
 	case errors.Is(err, ErrStackOverflow):
 		return ErrStackOverflow
-	case errors.Is(err, ErrCanceled):
-		if ctx.Err() != nil {
-			return fmt.Errorf("%w: %w", ErrCanceled, ctx.Err())
-		}
-		return ErrCanceled
 	case errors.As(err, &te):
 		return te
 	case errors.As(err, &exit):
@@ -121,6 +124,13 @@ func classify(ctx context.Context, err error, trapGlobal uint64) error {
 	}
 	return trap("unknown")
 }
+
+// nodeError carries a node-local failure (ErrCanceled, ErrInternal) out of a host
+// function: it aborts the whole call instead of becoming a callee's result code.
+type nodeError struct{ err error }
+
+func (e *nodeError) Error() string { return e.err.Error() }
+func (e *nodeError) Unwrap() error { return e.err }
 
 // Result codes of the call host function, returned to the calling contract.
 const (

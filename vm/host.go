@@ -63,7 +63,7 @@ func (f *frame) charge(cost uint64) {
 	if f.done != nil {
 		select {
 		case <-f.done:
-			panic(ErrCanceled)
+			panic(&nodeError{fmt.Errorf("%w: %w", ErrCanceled, f.Context.Err())})
 		default:
 		}
 	}
@@ -309,8 +309,8 @@ func hostCall(h *gas.Host) func(f *frame, st []uint64) {
 		out, used, events, err := f.x.run(f.Context, f.depth+1, f.contract, to, method, args, &value, g)
 		f.x.memory = held - uint64(f.mem.Size())
 		f.gas.Set(left - used)
-		if errors.Is(err, ErrCanceled) {
-			panic(err)
+		if errors.Is(err, ErrCanceled) || errors.Is(err, ErrInternal) {
+			panic(&nodeError{err}) // node-local: abort the whole call, never a result code
 		}
 		var rev *RevertError
 		switch {

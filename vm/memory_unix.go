@@ -6,11 +6,12 @@ import "syscall"
 
 // pooledMemory is one linear memory in a mapping reserved at its maximum size.
 type pooledMemory struct {
-	pool *memoryPool
-	mem  []byte // the whole mapping
-	buf  []byte // mem[:len]: what the module sees
-	max  uint64
-	used uint64 // high-water mark of len since the last zeroing
+	pool   *memoryPool
+	mem    []byte // the whole mapping
+	buf    []byte // mem[:len]: what the module sees
+	max    uint64
+	used   uint64 // high-water mark of len since the last zeroing
+	mapped bool   // mem is a mapping (else a Go slice: mmap failed)
 }
 
 // clearLimit: below it Free zeroes with clear (cheaper than page faults); above, with
@@ -22,10 +23,10 @@ func newPooledMemory(p *memoryPool, max uint64) *pooledMemory {
 	if max > 0 {
 		mem, err := syscall.Mmap(-1, 0, int(max), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
 		if err == nil {
-			m.mem = mem
+			m.mem, m.mapped = mem, true
+		} else {
+			m.mem = make([]byte, max) // no address space for a mapping: use the heap
 		}
-		// On failure mem stays nil and Reallocate of a non-zero size fails: the
-		// instantiation or memory.grow fails instead of the node.
 	}
 	m.buf = m.mem[:0]
 	return m
@@ -48,14 +49,14 @@ func (m *pooledMemory) zero() {
 		return
 	}
 	clear(m.mem[:clearLimit])
-	if err := syscall.Madvise(m.mem[clearLimit:n], syscall.MADV_DONTNEED); err != nil {
+	if !m.mapped || syscall.Madvise(m.mem[clearLimit:n], syscall.MADV_DONTNEED) != nil {
 		clear(m.mem[clearLimit:n])
 	}
 }
 
 func (m *pooledMemory) release() {
-	if m.mem != nil {
+	if m.mapped {
 		_ = syscall.Munmap(m.mem)
-		m.mem, m.buf = nil, nil
 	}
+	m.mem, m.buf, m.mapped = nil, nil, false
 }
