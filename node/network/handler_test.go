@@ -15,7 +15,7 @@ import (
 
 // testHandler returns a handler over a chain of tc at height `height` (committed with
 // certificates of every validator) and an empty pool, and a counter of syncer wake-ups.
-func testHandler(t *testing.T, tc *testChain, height int) (*handler, *int) {
+func testHandler(t testing.TB, tc *testChain, height int) (*handler, *int) {
 	t.Helper()
 	c := memChain(t, tc.gen)
 	commitTestBlocks(t, c, tc.vals, height)

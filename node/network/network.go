@@ -57,9 +57,14 @@ const (
 	// statusTimeout bounds one status request; syncTimeout one block batch.
 	statusTimeout = 2 * time.Second
 	syncTimeout   = 20 * time.Second
-	// outQueue is the capacity of the outbound consensus queue, txQueue of the pool feed.
+	// outQueue is the capacity of the outbound consensus queue, txQueue of the pool feed
+	// and of the backlog of txs waiting for peers.
 	outQueue = 1024
 	txQueue  = 4096
+	// gossipWarmUp is how long a node waits after its first peer connects before it
+	// gossips its own transactions: subscriptions are exchanged and the gossipsub mesh
+	// forms on a 1 s heartbeat.
+	gossipWarmUp = time.Second
 )
 
 // Network connects a node to its peers over p2p: it relays transactions to and from
@@ -270,14 +275,45 @@ func (n *Network) publishConsensus() {
 }
 
 // publishTxs gossips every transaction the pool accepts, except those CheckTx took from
-// gossip (gossipsub relays them itself).
+// gossip (gossipsub relays them itself). While the node has had no peer for
+// gossipWarmUp, transactions wait in a backlog (at most txQueue of them): published to
+// nobody, gossipsub would count them as sent and drop them when published again.
 func (n *Network) publishTxs(txs <-chan *types.Tx, unsubscribe func()) {
 	defer n.wg.Done()
 	defer unsubscribe()
+	var (
+		backlog    []*types.Tx
+		peersSince time.Time // when the node last went from no peer to some
+	)
+	tick := time.NewTicker(gossipWarmUp / 4)
+	defer tick.Stop()
+	ready := func() bool {
+		if n.host.PeerCount() == 0 {
+			peersSince = time.Time{}
+			return false
+		}
+		if peersSince.IsZero() {
+			peersSince = time.Now()
+		}
+		return time.Since(peersSince) >= gossipWarmUp
+	}
+	publish := func(tx *types.Tx) {
+		if err := n.host.PublishTx(n.ctx, tx.Encode()); err != nil && n.ctx.Err() == nil {
+			n.stats.txPublishDropped.Add(1)
+			n.log.Debug("publish tx", "tx", tx.Hash(), "err", err)
+		}
+	}
 	for {
 		select {
 		case <-n.ctx.Done():
 			return
+		case <-tick.C:
+			if len(backlog) > 0 && ready() {
+				for _, tx := range backlog {
+					publish(tx)
+				}
+				backlog = nil
+			}
 		case tx, ok := <-txs:
 			if !ok {
 				return
@@ -285,9 +321,13 @@ func (n *Network) publishTxs(txs <-chan *types.Tx, unsubscribe func()) {
 			if _, fromGossip := n.h.gossiped.LoadAndDelete(tx); fromGossip {
 				continue
 			}
-			if err := n.host.PublishTx(n.ctx, tx.Encode()); err != nil && n.ctx.Err() == nil {
+			switch {
+			case len(backlog) == 0 && ready():
+				publish(tx)
+			case len(backlog) < txQueue:
+				backlog = append(backlog, tx)
+			default:
 				n.stats.txPublishDropped.Add(1)
-				n.log.Debug("publish tx", "tx", tx.Hash(), "err", err)
 			}
 		}
 	}
@@ -322,7 +362,7 @@ type Stats struct {
 	ConsensusAccepted, ConsensusIgnored, ConsensusRejected uint64 // gossiped consensus messages
 	// ConsensusUndelivered counts verified messages dropped because consensus was not
 	// attached yet; BroadcastDropped own messages dropped on a full outbound queue;
-	// TxPublishFailed own txs gossipsub refused.
+	// TxPublishFailed own txs gossipsub refused or the backlog had no room for.
 	ConsensusUndelivered, BroadcastDropped, TxPublishFailed uint64
 	BlocksSynced                                            uint64 // blocks this node applied from block sync
 	BadSyncBlocks                                           uint64 // blocks from peers that failed verification

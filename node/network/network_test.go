@@ -259,3 +259,28 @@ func hostileGossip(t *testing.T, tc *testChain, nodes []*testNode) {
 	waitHeight(t, 30*time.Second, h+2, nodes...)
 	t.Logf("hostile peer rejected %d times, score %.0f; blocks go on", after.ConsensusRejected-before.ConsensusRejected, target.net.host.PeerScore(evil.ID()))
 }
+
+// TestTxBeforePeers: a transaction submitted to a node that has no peer yet is gossiped
+// once it connects, and reaches the validator's block.
+func TestTxBeforePeers(t *testing.T) {
+	tc := newTestChain(t, 1, 1)
+	validator := startNode(t, "v0", tc.gen, t.TempDir(), tc.vals[0], nodeOptions{validator: true, noSync: true})
+	lonely := startNode(t, "rpc", tc.gen, t.TempDir(), newKey(t), nodeOptions{noSync: true})
+	tx := signTx(t, tc.accounts[0], &types.Tx{GasLimit: 100_000, Kind: types.TxTransfer, To: types.Address{7}, Value: uint256.NewInt(1)})
+	if err := lonely.pool.Add(tx); err != nil {
+		t.Fatal(err)
+	}
+	if lonely.net.PeerCount() != 0 {
+		t.Fatal("the node without bootnodes has peers")
+	}
+	if err := lonely.net.host.Connect(context.Background(), validator.net.Addrs()[0]); err != nil {
+		t.Fatal(err)
+	}
+	r := waitCommitted(t, tx.Hash(), validator, lonely)
+	if !r.Succeeded() {
+		t.Fatalf("transfer failed: %s", r.Error)
+	}
+	if s := validator.net.Stats(); s.TxsAccepted != 1 {
+		t.Fatalf("the validator took %d txs from gossip, want 1: %+v", s.TxsAccepted, s)
+	}
+}

@@ -1,0 +1,171 @@
+package network
+
+import (
+	"context"
+	"testing"
+
+	"github.com/holiman/uint256"
+
+	"github.com/wnode/wnode/consensus"
+	"github.com/wnode/wnode/genesis"
+	"github.com/wnode/wnode/mempool"
+	"github.com/wnode/wnode/p2p"
+	"github.com/wnode/wnode/types"
+)
+
+func newPool(tc *testChain, a Accounts) *mempool.Pool {
+	return mempool.New(mempool.Config{ChainID: testChainID, MinGasPrice: tc.gen.Params.MinGasPrice.Int(),
+		MaxTxGas: tc.gen.Params.BlockGasLimit, MaxTxBytes: int(tc.gen.Params.MaxTxBytes)}, a)
+}
+
+// TestApp runs the Application the way consensus does on two nodes: one proposes a
+// block from its mempool, the other validates it, both commit it with a certificate,
+// and the transaction leaves both mempools.
+func TestApp(t *testing.T) {
+	ctx := context.Background()
+	tc := newTestChain(t, 1, 2)
+	val := tc.vals[0]
+	ca, cb := memChain(t, tc.gen), memChain(t, tc.gen)
+	pa, pb := newPool(tc, Accounts{Chain: ca}), newPool(tc, Accounts{Chain: cb})
+	a := NewApp(ca, pa, addrOf(val), AppOptions{})
+	b := NewApp(cb, pb, types.Address{}, AppOptions{})
+
+	tx := signTx(t, tc.accounts[0], &types.Tx{GasLimit: 100_000, Kind: types.TxTransfer, To: addrOf(tc.accounts[1]), Value: uint256.NewInt(9)})
+	for _, p := range []*mempool.Pool{pa, pb} {
+		if err := p.Add(tx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !a.HasPendingTxs() {
+		t.Fatal("a tx is pending but HasPendingTxs is false")
+	}
+	if _, _, err := a.ProposeBlock(ctx, 2, 0, 1); err == nil {
+		t.Fatal("proposed a block for height 2 on top of genesis")
+	}
+	data, hash, err := a.ProposeBlock(ctx, 1, 0, tc.gen.TimeMs()+1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, err := types.DecodeBlock(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if blk.Hash() != hash || len(blk.Txs) != 1 || blk.Txs[0].Hash() != tx.Hash() || blk.Header.Proposer != addrOf(val) {
+		t.Fatalf("proposal: hash %s (returned %s), %d txs, proposer %s", blk.Hash(), hash, len(blk.Txs), blk.Header.Proposer)
+	}
+	if ca.Head().Height != 0 {
+		t.Fatal("proposing changed the chain")
+	}
+
+	for _, c := range []struct {
+		name   string
+		height uint64
+		data   []byte
+	}{
+		{"garbage", 1, []byte("not a block")},
+		{"wrong height", 2, data},
+		{"tampered state root", 1, tamper(blk, func(h *types.Header) { h.StateRoot[0] ^= 1 })},
+		{"unknown proposer", 1, tamper(blk, func(h *types.Header) { h.Proposer[0] ^= 1 })},
+	} {
+		if _, err := b.ValidateBlock(ctx, c.height, c.data); err == nil {
+			t.Errorf("%s: validated", c.name)
+		}
+	}
+	got, err := b.ValidateBlock(ctx, 1, data)
+	if err != nil || got != hash {
+		t.Fatalf("validate: %s, %v; want %s", got, err, hash)
+	}
+
+	commit := certify(t, 1, 0, hash, val)
+	for _, x := range []struct {
+		app  *App
+		pool *mempool.Pool
+	}{{a, pa}, {b, pb}} {
+		if err := x.app.Commit(ctx, 1, data, commit); err != nil {
+			t.Fatal(err)
+		}
+		if x.pool.Has(tx.Hash()) || x.app.HasPendingTxs() {
+			t.Fatal("the committed tx is still pending")
+		}
+	}
+	if ca.HeadHash() != hash || cb.HeadHash() != hash {
+		t.Fatalf("heads %s and %s, want %s", ca.HeadHash(), cb.HeadHash(), hash)
+	}
+	if r, err := cb.Receipt(tx.Hash()); err != nil || !r.Succeeded() {
+		t.Fatalf("receipt on the validating node: %+v, %v", r, err)
+	}
+	// The mempool's view follows the chain: the next nonce is 1.
+	if n := (Accounts{Chain: cb}).Nonce(addrOf(tc.accounts[0])); n != 1 {
+		t.Fatalf("nonce %d after the block, want 1", n)
+	}
+}
+
+func tamper(b *types.Block, f func(*types.Header)) []byte {
+	c := *b
+	f(&c.Header)
+	return c.Encode()
+}
+
+// TestProposalFitsTheWire: whatever the genesis allows for a block's transactions (up
+// to 16 MiB), a proposed block fits a consensus proposal and a block sync frame.
+func TestProposalFitsTheWire(t *testing.T) {
+	ctx := context.Background()
+	tc := newTestChain(t, 1, 1)
+	tc.gen.Params.MaxBlockBytes = genesis.MaxBlockBytesLimit
+	if err := tc.gen.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	c := memChain(t, tc.gen)
+	pool := newPool(tc, Accounts{Chain: c})
+	args := make([]byte, types.MaxArgsSize)
+	for i := range 40 { // 40 × 256 KiB: more than a proposal holds
+		tx := signTx(t, tc.accounts[0], &types.Tx{Nonce: uint64(i), GasLimit: 6_000_000, Kind: types.TxInvoke,
+			To: types.Address{9}, Method: "m", Args: args})
+		if err := pool.Add(tx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	app := NewApp(c, pool, addrOf(tc.vals[0]), AppOptions{})
+	data, hash, err := app.ProposeBlock(ctx, 1, 0, tc.gen.TimeMs()+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := types.DecodeBlock(data)
+	if len(blk.Txs) < 20 || len(blk.Txs) == 40 {
+		t.Fatalf("block holds %d of 40 txs", len(blk.Txs))
+	}
+	p := &types.Proposal{Height: 1, POLRound: -1, BlockHash: hash, Block: data, Proposer: addrOf(tc.vals[0])}
+	if err := p.Sign(testChainID, tc.vals[0]); err != nil {
+		t.Fatal(err)
+	}
+	wire, err := consensus.EncodeMessage(&consensus.Message{Proposal: p, Resend: 1 << 62})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := consensus.DecodeMessage(wire); err != nil {
+		t.Fatalf("proposal of a %d-byte block does not decode: %v", len(data), err)
+	}
+	commit := certify(t, 1, 0, hash, tc.vals[0])
+	if n := len(data) + len(commit.Encode()) + 16; n > p2p.MaxFrameSize {
+		t.Fatalf("block and commit take %d bytes, a sync frame %d", n, p2p.MaxFrameSize)
+	}
+	if err := app.Commit(ctx, 1, data, commit); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := pool.Stats(); p != 40-len(blk.Txs) {
+		t.Fatalf("%d txs pending after a block of %d", p, len(blk.Txs))
+	}
+}
+
+func TestAccounts(t *testing.T) {
+	tc := newTestChain(t, 1, 1)
+	c := memChain(t, tc.gen)
+	a := Accounts{Chain: c}
+	addr := addrOf(tc.accounts[0])
+	if n, b := a.Nonce(addr), a.Balance(addr); n != 0 || b.Cmp(uint256.NewInt(1e18)) != 0 {
+		t.Fatalf("nonce %d balance %s", n, b)
+	}
+	if b := a.Balance(types.Address{1}); b == nil || !b.IsZero() {
+		t.Fatalf("absent account balance %v", b)
+	}
+}

@@ -1,0 +1,90 @@
+package network
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/holiman/uint256"
+
+	"github.com/wnode/wnode/consensus"
+	"github.com/wnode/wnode/p2p"
+	"github.com/wnode/wnode/types"
+)
+
+// FuzzCheckConsensus feeds arbitrary gossip to the consensus topic's check: it never
+// panics, and what it accepts is a canonical encoding of a message that verifies
+// against the validator set.
+func FuzzCheckConsensus(f *testing.F) {
+	tc := newTestChain(f, 4, 0)
+	h, _ := testHandler(f, tc, 3)
+	hash := types.Hash{5}
+	p := &types.Proposal{Height: 4, POLRound: -1, BlockHash: hash, Block: []byte("b"), Proposer: h.vals.Proposer(4, 0).Address}
+	for _, k := range tc.vals {
+		if addrOf(k) == p.Proposer {
+			if err := p.Sign(testChainID, k); err != nil {
+				f.Fatal(err)
+			}
+		}
+	}
+	for _, m := range []*consensus.Message{
+		{Vote: signVote(f, tc.vals[0], types.PrevoteType, 4, 0, hash)},
+		{Vote: signVote(f, tc.vals[1], types.PrecommitType, 5, 2, types.Hash{}), Resend: 99},
+		{Proposal: p},
+		{Commit: certify(f, 4, 0, hash, tc.vals[0], tc.vals[1], tc.vals[2])},
+	} {
+		f.Add(encodeMsg(f, m))
+	}
+	f.Add([]byte{})
+	f.Add([]byte{0xc2, 0x02, 0x80})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := h.CheckConsensus(data)
+		if err != nil {
+			return
+		}
+		m := v.(*consensus.Message)
+		if b, err := consensus.EncodeMessage(m); err != nil || !bytes.Equal(b, data) {
+			t.Fatalf("accepted a non-canonical message: %v", err)
+		}
+		if err := consensus.VerifyMessage(testChainID, h.vals, m); err != nil {
+			t.Fatalf("accepted a message that does not verify: %v", err)
+		}
+	})
+}
+
+// FuzzCheckTx feeds arbitrary gossip to the transaction topic's check: it never panics,
+// what it accepts is in the pool, and what it rejects outright is not.
+func FuzzCheckTx(f *testing.F) {
+	tc := newTestChain(f, 1, 1)
+	c := memChain(f, tc.gen)
+	pool := newPool(tc, Accounts{Chain: c})
+	h := &handler{chain: c, pool: pool, chainID: testChainID, genesisHash: tc.gen.Hash(), vals: c.Validators(),
+		log: testLogger("fuzz"), stats: &stats{}}
+	for i, kind := range []types.TxKind{types.TxTransfer, types.TxInvoke, types.TxDeploy} {
+		tx := &types.Tx{Nonce: uint64(i), GasLimit: 200_000, Kind: kind, Value: uint256.NewInt(1)}
+		switch kind {
+		case types.TxTransfer:
+			tx.To = types.Address{1}
+		case types.TxInvoke:
+			tx.To, tx.Method, tx.Args, tx.Value = types.Address{2}, "run", []byte("args"), nil
+		case types.TxDeploy:
+			tx.Code, tx.Value = []byte("\x00asm\x01\x00\x00\x00"), nil
+		}
+		f.Add(signTx(f, tc.accounts[0], tx).Encode())
+	}
+	f.Add([]byte{0xc0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := h.CheckTx(data)
+		switch {
+		case err == nil:
+			tx := v.(*types.Tx)
+			if !bytes.Equal(tx.Encode(), data) || !pool.Has(tx.Hash()) {
+				t.Fatal("accepted a tx that is not in the pool as gossiped")
+			}
+		case !errors.Is(err, p2p.ErrIgnore):
+			if tx, derr := types.DecodeTx(data); derr == nil && pool.Has(tx.Hash()) {
+				t.Fatalf("rejected a tx (%v) but it is in the pool", err)
+			}
+		}
+	})
+}
