@@ -342,3 +342,7 @@ func (v *VM) load(ctx context.Context, codeHash types.Hash, original func() ([]b
 	}
 	return v.cache.add(ctx, e), nil
 }
+
+// CachedModules returns the number of compiled modules in the memory cache (a gauge for
+// metrics; at most Config.CacheEntries).
+func (v *VM) CachedModules() int { return v.cache.len() }

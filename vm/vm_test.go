@@ -160,6 +160,9 @@ func TestConcurrentCalls(t *testing.T) {
 	for e := range errs {
 		t.Error(e)
 	}
+	if n := v.CachedModules(); n != 2 {
+		t.Fatalf("%d modules cached, bound 2", n)
+	}
 }
 
 // TestValueToPlainAccount: value sent with a call must stay with the contract, and a
