@@ -184,7 +184,9 @@ func New(ctx context.Context, cfg Config) (*VM, error) {
 	v.rt = wazero.NewRuntimeWithConfig(ctx, rc)
 	// Anonymous instances, no start function, and a constant random source: contracts
 	// have no WASI, and wazero's default source seeds a math/rand generator per instance.
-	v.modConfig = wazero.NewModuleConfig().WithName("").WithStartFunctions().WithRandSource(zeroReader{})
+	// Constant clocks for the same reason (the defaults allocate closures per instance).
+	v.modConfig = wazero.NewModuleConfig().WithName("").WithStartFunctions().WithRandSource(zeroReader{}).
+		WithWalltime(zeroWalltime, 1).WithNanotime(zeroNanotime, 1)
 	v.memPool = &memoryPool{}
 	v.allocCtx = experimental.WithMemoryAllocator(context.Background(), v.memPool)
 	v.cache = newCodeCache(entries)
@@ -200,6 +202,9 @@ func New(ctx context.Context, cfg Config) (*VM, error) {
 	}
 	return v, nil
 }
+
+func zeroWalltime() (int64, int32) { return 0, 0 }
+func zeroNanotime() int64          { return 0 }
 
 type zeroReader struct{}
 
