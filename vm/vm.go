@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -292,23 +293,26 @@ func (v *VM) Engine() Engine { return v.engine }
 // Schedule returns the VM's gas schedule (do not modify it).
 func (v *VM) Schedule() *gas.Schedule { return v.sched }
 
-// Prepare validates, instruments and compiles code and puts it in the cache. It is the
-// deploy/upgrade path; the chain charges its cost through the intrinsic gas
-// (gas.Schedule.Intrinsic). A rejection wraps ErrInvalidCode and names the rule broken.
-// Preparing code already in the cache only hashes it.
+// Prepare validates, instruments and compiles code (raw Wasm, or gzip of it) and puts
+// it in the cache. It is the deploy/upgrade path; the chain charges its cost through the
+// intrinsic gas (gas.Schedule.Intrinsic). A rejection wraps ErrInvalidCode and names the
+// rule broken. Code.Hash is keccak256 of the uncompressed code, Code.Original a copy of
+// it. Preparing raw code already in the cache only hashes it.
 func (v *VM) Prepare(ctx context.Context, code []byte) (*Code, error) {
 	h := types.Hash(crypto.Keccak256Hash(code))
-	e, err := v.load(ctx, h, func() ([]byte, bool) { return code, true })
-	if err != nil {
-		return nil, err
+	e := v.cache.acquire(h)
+	if e == nil {
+		var err error
+		if e, err = v.compile(ctx, code); err != nil {
+			return nil, err
+		}
 	}
 	defer v.cache.release(e)
 	return e.code, nil
 }
 
 // load returns the cache entry of codeHash, acquired (release it), compiling the code
-// that original returns on a miss (ok false: the code is missing). Compilation happens outside the cache lock; two
-// goroutines missing together both compile and one result is kept.
+// that original returns on a miss (ok false: the code is missing).
 func (v *VM) load(ctx context.Context, codeHash types.Hash, original func() ([]byte, bool)) (*entry, error) {
 	if e := v.cache.acquire(codeHash); e != nil {
 		return e, nil
@@ -317,9 +321,20 @@ func (v *VM) load(ctx context.Context, codeHash types.Hash, original func() ([]b
 	if !ok {
 		return nil, fmt.Errorf("%w: code %s missing from state", ErrNoCode, codeHash)
 	}
+	return v.compile(ctx, code)
+}
+
+// compile prepares and compiles code and returns its cache entry, acquired, keyed by the
+// hash of the uncompressed code. It runs outside the cache lock: two goroutines missing
+// together both compile and one result is kept.
+func (v *VM) compile(ctx context.Context, code []byte) (*entry, error) {
 	pm, err := prepare.Prepare(code, v.sched, v.limits)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidCode, err)
+	}
+	h := types.Hash(crypto.Keccak256Hash(pm.Original))
+	if e := v.cache.acquire(h); e != nil { // gzip of code already cached
+		return e, nil
 	}
 	cm, err := v.rt.CompileModule(ctx, pm.Instrumented)
 	if err != nil {
@@ -329,8 +344,8 @@ func (v *VM) load(ctx context.Context, codeHash types.Hash, original func() ([]b
 		return nil, fmt.Errorf("%w: compile: %v", ErrInvalidCode, err)
 	}
 	c := &Code{
-		Hash:       codeHash,
-		Original:   pm.Original,
+		Hash:       h,
+		Original:   bytes.Clone(pm.Original),
 		Methods:    pm.Methods,
 		HasInit:    pm.HasInit,
 		HasMigrate: pm.HasMigrate,
@@ -340,10 +355,10 @@ func (v *VM) load(ctx context.Context, codeHash types.Hash, original func() ([]b
 		e.methods[m] = true
 	}
 	if c.HasInit {
-		e.methods["init"] = true
+		e.methods[methodInit] = true
 	}
 	if c.HasMigrate {
-		e.methods["migrate"] = true
+		e.methods[methodMigrate] = true
 	}
 	return v.cache.add(ctx, e), nil
 }

@@ -2,6 +2,7 @@ package vm_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"os"
@@ -34,6 +35,20 @@ func TestPrepare(t *testing.T) {
 	c2, err := v.Prepare(ctx, code)
 	if err != nil || c2 != c {
 		t.Fatalf("second Prepare: %v %p %p", err, c, c2)
+	}
+	// A gzip deploy names the uncompressed code and shares its cache entry.
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(code)
+	zw.Close()
+	c3, err := v.Prepare(ctx, gz.Bytes())
+	if err != nil || c3 != c {
+		t.Fatalf("gzip Prepare: %v, same entry %v", err, c3 == c)
+	}
+	v2 := newVM(t, vm.EngineCompiler)
+	c4, err := v2.Prepare(ctx, gz.Bytes())
+	if err != nil || c4.Hash != c.Hash || !bytes.Equal(c4.Original, code) {
+		t.Fatalf("gzip Prepare on a fresh VM: %v %+v", err, c4)
 	}
 	for name, bad := range map[string][]byte{
 		"garbage":   []byte("not wasm at all"),
