@@ -341,7 +341,9 @@ func (v *VM) compile(ctx context.Context, code []byte) (*entry, error) {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%w: %w", ErrCanceled, ctx.Err())
 		}
-		return nil, fmt.Errorf("%w: compile: %v", ErrInvalidCode, err)
+		// prepare accepts only what wazero compiles; should wazero still refuse, the
+		// text must not depend on the engine: it may end up in a receipt.
+		return nil, fmt.Errorf("%w: refused by the compiler", ErrInvalidCode)
 	}
 	c := &Code{
 		Hash:       h,
