@@ -61,6 +61,7 @@ func (e *DuplicateVoteEvidence) Verify(chainID uint64, vals *types.ValidatorSet)
 	return nil
 }
 
+// String returns a short human-readable form of the DuplicateVoteEvidence, for logs.
 func (e *DuplicateVoteEvidence) String() string {
 	return fmt.Sprintf("equivocation{%s h=%d r=%d by %s: %s vs %s}", e.Type, e.Height, e.Round,
 		e.Validator.Hex()[:10], e.A.BlockHash.TerminalString(), e.B.BlockHash.TerminalString())

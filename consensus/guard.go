@@ -24,6 +24,7 @@ const (
 	StepPrecommit Step = 3
 )
 
+// String returns a short human-readable form of the Step, for logs.
 func (s Step) String() string {
 	switch s {
 	case StepPropose:

@@ -18,6 +18,7 @@ const (
 	MsgCommit   MsgKind = 3 // a commit certificate of a decided height (catch-up)
 )
 
+// String returns a short human-readable form of the MsgKind, for logs.
 func (k MsgKind) String() string {
 	switch k {
 	case MsgProposal:
@@ -85,6 +86,7 @@ func (m *Message) Height() uint64 {
 	return 0
 }
 
+// String returns a short human-readable form of the Message, for logs.
 func (m *Message) String() string {
 	switch m.Kind() {
 	case MsgProposal:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"slices"
 	"time"
 
@@ -24,6 +25,7 @@ const (
 	TimeoutKindRebroadcast TimeoutKind = 5 // re-send own current messages
 )
 
+// String returns a short human-readable form of the TimeoutKind, for logs.
 func (k TimeoutKind) String() string {
 	switch k {
 	case TimeoutKindPropose:
@@ -1033,6 +1035,9 @@ func (s *State) applyTimeout(ctx context.Context, t Timeout, logged bool) {
 		}
 		s.precommit(types.Hash{})
 	case TimeoutKindPrecommit:
+		if s.round == math.MaxInt32 {
+			return // unreachable in practice: 2^31 rounds of at least 500 ms
+		}
 		if !logged && !s.walAppendTimeout(t) {
 			return
 		}

@@ -22,6 +22,7 @@ const (
 	ProposalType  SignedMsgType = 32
 )
 
+// String returns a short human-readable form of the SignedMsgType, for logs.
 func (t SignedMsgType) String() string {
 	switch t {
 	case PrevoteType:
@@ -168,6 +169,7 @@ func DecodeVote(b []byte) (*Vote, error) {
 	return v, nil
 }
 
+// String returns a short human-readable form of the Vote, for logs.
 func (v *Vote) String() string {
 	h := "nil"
 	if !v.IsNil() {
@@ -288,6 +290,7 @@ func DecodeProposal(b []byte) (*Proposal, error) {
 	return p, nil
 }
 
+// String returns a short human-readable form of the Proposal, for logs.
 func (p *Proposal) String() string {
 	return fmt.Sprintf("proposal{h=%d r=%d pol=%d %s by %s}", p.Height, p.Round, p.POLRound,
 		p.BlockHash.TerminalString(), p.Proposer.Hex()[:10])
