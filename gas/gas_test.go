@@ -140,6 +140,12 @@ func TestIntrinsic(t *testing.T) {
 	if got := s.Intrinsic(math.MaxUint64, 1); got != math.MaxUint64 {
 		t.Fatalf("Intrinsic saturates: got %d", got)
 	}
+	if got := s.CompileGas(10); got != 10*s.Tx.CompilePerBlock {
+		t.Fatalf("CompileGas(10) = %d", got)
+	}
+	if got := s.CompileGas(math.MaxUint64); got != math.MaxUint64 {
+		t.Fatalf("CompileGas saturates: got %d", got)
+	}
 }
 
 func TestSchedules(t *testing.T) {

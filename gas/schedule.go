@@ -133,8 +133,13 @@ type Tx struct {
 	// DeployPerCodeByte: deploy and upgrade, per byte of the (uncompressed) code kept in state.
 	DeployPerCodeByte uint64
 	// CompilePerCodeByte: deploy and upgrade, per byte of uncompressed code, for
-	// validation, instrumentation and compilation by every node.
+	// validation, instrumentation and the size-proportional part of compilation by every
+	// node.
 	CompilePerCodeByte uint64
+	// CompilePerBlock: deploy and upgrade, per control instruction of the code
+	// (prepare's Module.Blocks), charged by the VM once the code is validated: wazero's
+	// compile time follows that count (12–50 µs each) far more closely than the size.
+	CompilePerBlock uint64
 }
 
 // Schedule is one version of wnode's gas prices. A Schedule is a plain value: copy it
@@ -202,7 +207,8 @@ var v1 = Schedule{
 		Base:               60_000,
 		PerByte:            20,
 		DeployPerCodeByte:  200,
-		CompilePerCodeByte: 50,
+		CompilePerCodeByte: 200,
+		CompilePerBlock:    25_000,
 	},
 }
 
@@ -268,6 +274,14 @@ func (s *Schedule) Intrinsic(txSize, codeSize uint64) uint64 {
 	g = addSat(g, mulSat(codeSize, s.Tx.DeployPerCodeByte))
 	g = addSat(g, mulSat(codeSize, s.Tx.CompilePerCodeByte))
 	return g
+}
+
+// CompileGas returns the gas of compiling code with the given number of control
+// instructions (Tx.CompilePerBlock each), saturating at math.MaxUint64. The VM charges it
+// at deploy and upgrade, after validation has counted them; Intrinsic charges the
+// per-byte part before.
+func (s *Schedule) CompileGas(blocks uint64) uint64 {
+	return mulSat(blocks, s.Tx.CompilePerBlock)
 }
 
 func addSat(a, b uint64) uint64 {

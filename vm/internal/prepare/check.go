@@ -34,6 +34,8 @@ type checker struct {
 	ctrls []ctrl
 	max   int
 
+	blocks uint64 // control instructions of the last function checked
+
 	fn  int // function index, for errors
 	pc  int // instruction index, for errors
 	op  wasm.Opcode
@@ -167,9 +169,16 @@ func (c *checker) check(fn int, typ wasm.FuncType, locals []wasm.ValType, code *
 	c.vals, c.ctrls = c.vals[:0], c.ctrls[:0]
 	m := c.mi.m
 	c.ctrls = append(c.ctrls, ctrl{op: wasm.OpBlock, results: typ.Results})
+	blocks := uint64(0)
 	for pc := range body {
 		in := &body[pc]
 		c.pc, c.op = pc, in.Op
+		if isControl(in.Op) {
+			if blocks++; blocks > uint64(c.l.MaxBlocks) {
+				c.fail(RuleBlocks, "more than %d control instructions (block, loop, if, else, br, br_if, br_table)", c.l.MaxBlocks)
+				return 0, c.err
+			}
+		}
 		if len(c.ctrls) == 0 {
 			c.fail(RuleInvalid, "instruction after the function's final end")
 			break
@@ -387,6 +396,7 @@ func (c *checker) check(fn int, typ wasm.FuncType, locals []wasm.ValType, code *
 	if c.err != nil {
 		return 0, c.err
 	}
+	c.blocks = blocks
 	if len(c.ctrls) != 0 {
 		c.pc = len(body)
 		c.fail(RuleInvalid, "function body ends inside %d unclosed blocks", len(c.ctrls))
@@ -405,4 +415,13 @@ func equalTypes(a, b []wasm.ValType) bool {
 		}
 	}
 	return true
+}
+
+// isControl reports whether op is one of the control instructions MaxBlocks counts.
+func isControl(op wasm.Opcode) bool {
+	switch op {
+	case wasm.OpBlock, wasm.OpLoop, wasm.OpIf, wasm.OpElse, wasm.OpBr, wasm.OpBrIf, wasm.OpBrTable:
+		return true
+	}
+	return false
 }

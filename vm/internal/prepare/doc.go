@@ -21,15 +21,19 @@
 //
 // In this order:
 //
-//  1. Gas. Every basic block starts by charging the summed static price of its
+//  1. Gas. Every metering block starts by charging the summed static price of its
 //     instructions (gas.Schedule.Instr) against the exported mutable i64 global GasGlobal
-//     (gas remaining), inline:
-//     global.get; i64.const c; i64.sub; global.set; global.get; i64.const 0; i64.lt_s;
-//     if (TrapGlobal = TrapOutOfGas; unreachable) end. Blocks start at function entry,
-//     after loop, if, else, end, br_if and after unconditional branches (dead code is
-//     not charged). memory.grow (per page of the delta) and memory.copy, memory.fill,
-//     memory.init (per byte of the length) also charge dynamically, from the operand, just
-//     before the instruction, through one added function.
+//     (gas remaining), inline and without a branch:
+//     gas -= c; TrapGlobal = gas >>> 63; drop(1 / (1 - TrapGlobal)), which divides by
+//     zero, with TrapGlobal = TrapOutOfGas, when the gas went below zero. (An if/
+//     unreachable per block would triple the basic blocks, and wazero's compile time
+//     grows faster than linearly with them.) Metering blocks start at function entry and
+//     after loop, if, else and end; code after br, br_table, return and unreachable is
+//     dead until the next else or end and is not charged; the fall-through of br_if stays
+//     in the block of the br_if (a taken br_if has paid for the rest of its block).
+//     memory.grow (per page of the delta) and memory.copy, memory.fill, memory.init (per
+//     byte of the length) also charge dynamically, from the operand, just before the
+//     instruction, through one added function.
 //  2. Stack. Every defined function adds its frame cost (FrameOverhead + params + locals +
 //     maximum operand stack height) to the exported mutable i32 global StackGlobal on entry
 //     and traps with TrapStackOverflow when the sum exceeds Limits.MaxStackHeight; the
@@ -50,9 +54,10 @@
 //     charges from it, and the runtime reads it back afterwards: gas used is the limit
 //     minus the value, and a negative value means all gas was used.
 //   - StackGlobal ("__wnode_stack", mutable i32): stack slots in use.
-//   - TrapGlobal ("__wnode_trap", mutable i32): TrapNone, or why the instrumentation
-//     trapped: TrapOutOfGas or TrapStackOverflow, set just before the unreachable it
-//     executes, so the runtime can tell these traps from a contract's own.
+//   - TrapGlobal ("__wnode_trap", mutable i32): after a trap, TrapOutOfGas or
+//     TrapStackOverflow when the instrumentation trapped (out of gas shows as an integer
+//     division by zero, the stack limit as unreachable), TrapNone when the contract
+//     trapped on its own. Every gas charge rewrites it, so read it only after a trap.
 //
 // Custom sections are dropped. A memory without a declared maximum gets
 // Limits.MaxMemoryPages as its maximum.

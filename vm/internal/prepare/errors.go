@@ -26,6 +26,7 @@ const (
 	RuleData           Rule = "data"            // MaxDataSegments, MaxDataSize
 	RuleFunctionSize   Rule = "function size"   // MaxFunctionSize
 	RuleNesting        Rule = "nesting"         // MaxNesting
+	RuleBlocks         Rule = "blocks"          // MaxBlocks
 	RuleBrTable        Rule = "br_table"        // MaxBrTableTargets
 	RuleStack          Rule = "stack"           // a frame larger than MaxStackHeight
 )

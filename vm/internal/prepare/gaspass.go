@@ -1,6 +1,10 @@
 package prepare
 
-import "github.com/wnode/wnode/vm/internal/wasm"
+import (
+	"slices"
+
+	"github.com/wnode/wnode/vm/internal/wasm"
+)
 
 // charge is a static gas charge to insert before instruction at.
 type charge struct {
@@ -9,12 +13,15 @@ type charge struct {
 }
 
 // endsBlock reports whether a new metering block starts after op: control may arrive at
-// the next instruction from elsewhere (loop head, branch targets after end), or reach it
-// only conditionally (then- and else-branches, the fall-through of br_if), or not at all
-// (after an unconditional branch).
+// the next instruction from elsewhere (the loop head; the targets of branches after an
+// end), or reach it only conditionally (then- and else-branches), or not at all (after an
+// unconditional branch: the dead code that follows is not charged). The fall-through of
+// br_if stays in the block of the br_if: when the branch is taken, the rest of the block
+// has been paid for and is not run. That overcharge is bounded by one block per taken
+// branch and saves a charge per br_if (loop exits, early returns).
 func endsBlock(op wasm.Opcode) bool {
 	switch op {
-	case wasm.OpLoop, wasm.OpIf, wasm.OpElse, wasm.OpEnd, wasm.OpBrIf,
+	case wasm.OpLoop, wasm.OpIf, wasm.OpElse, wasm.OpEnd,
 		wasm.OpBr, wasm.OpBrTable, wasm.OpReturn, wasm.OpUnreachable:
 		return true
 	}
@@ -22,13 +29,15 @@ func endsBlock(op wasm.Opcode) bool {
 }
 
 // charges returns the static charges of a function body: one per reachable metering
-// block with a non-zero price, placed at its first instruction.
+// block with a non-zero price, placed at its first instruction. The result is valid until
+// the next call.
 func (ins *instrumenter) charges(body []wasm.Instr) []charge {
 	type block struct {
 		charge
 		dead bool // the block's first instruction is dead code
 	}
-	var out []charge
+	out := ins.chargeBuf[:0]
+	defer func() { ins.chargeBuf = out[:0] }()
 	flush := func(b block) {
 		if !b.dead && b.cost > 0 {
 			out = append(out, b.charge)
@@ -38,7 +47,8 @@ func (ins *instrumenter) charges(body []wasm.Instr) []charge {
 	// else or end of its block; code after a block's end is taken as reachable when the
 	// block's entry was (a conservative choice: at worst dead code is charged).
 	dead := false
-	var entryDead []bool // for each open block: was its entry dead code?
+	entryDead := ins.deadBuf[:0] // for each open block: was its entry dead code?
+	defer func() { ins.deadBuf = entryDead[:0] }()
 	cur := block{}
 	for i := range body {
 		op := body[i].Op
@@ -67,12 +77,12 @@ func (ins *instrumenter) charges(body []wasm.Instr) []charge {
 	return out
 }
 
-// gasPass inserts the static charge of every metering block at its start and the dynamic
-// charges of memory.grow and the bulk memory instructions before them. tmp is a scratch
-// i32 local (used only when the body has such instructions).
-func (ins *instrumenter) gasPass(body []wasm.Instr, tmp uint32) []wasm.Instr {
+// gasPass appends to out the body with the static charge of every metering block at its
+// start and the dynamic charges of memory.grow and the bulk memory instructions before
+// them. tmp is a scratch i32 local (used only when the body has such instructions).
+func (ins *instrumenter) gasPass(out, body []wasm.Instr, tmp uint32) []wasm.Instr {
 	cs := ins.charges(body)
-	out := make([]wasm.Instr, 0, len(body)+12*len(cs)+8)
+	out = slices.Grow(out, len(body)+15*len(cs)+8)
 	next := 0
 	for i := range body {
 		if next < len(cs) && cs[next].at == i {
@@ -94,21 +104,38 @@ func (ins *instrumenter) gasPass(body []wasm.Instr, tmp uint32) []wasm.Instr {
 	return out
 }
 
-// staticCharge appends: gas -= cost; if gas < 0 { trap = TrapOutOfGas; unreachable }.
-// cost is at most MaxFunctionSize × gas.MaxInstrCost < 2^45, and gas is never negative
+// staticCharge appends a charge of cost against the gas global:
+//
+//	gas -= cost
+//	trap = gas >>> 63            (1 when gas < 0, else 0)
+//	drop(1 / (1 - trap))         (traps, dividing by zero, when gas < 0)
+//
+// It is branchless on purpose: an if/unreachable per metering block multiplies the basic
+// blocks of a function by three, and wazero's compile time grows faster than linearly
+// with them (measured in docs/rationale/vm-prepare.md). The trap global is written by
+// every charge, so after any trap it tells whether the gas ran out.
+//
+// cost is at most MaxFunctionSize × gas.MaxInstrCost < 2^45 and gas is never negative
 // before a charge, so the subtraction cannot overflow.
 func (ins *instrumenter) staticCharge(out []wasm.Instr, cost uint64) []wasm.Instr {
-	g := uint64(ins.gasG)
-	out = append(out,
+	g, trap := uint64(ins.gasG), uint64(ins.trapG)
+	return append(out,
 		wasm.Instr{Op: wasm.OpGlobalGet, Imm: g},
 		wasm.I64Const(int64(cost)),
 		wasm.Instr{Op: wasm.OpI64Sub},
 		wasm.Instr{Op: wasm.OpGlobalSet, Imm: g},
 		wasm.Instr{Op: wasm.OpGlobalGet, Imm: g},
-		wasm.I64Const(0),
-		wasm.Instr{Op: wasm.OpI64LtS},
+		wasm.I64Const(63),
+		wasm.Instr{Op: wasm.OpI64ShrU},
+		wasm.Instr{Op: wasm.OpI32WrapI64},
+		wasm.Instr{Op: wasm.OpGlobalSet, Imm: trap},
+		wasm.I32Const(1),
+		wasm.I32Const(1),
+		wasm.Instr{Op: wasm.OpGlobalGet, Imm: trap},
+		wasm.Instr{Op: wasm.OpI32Sub},
+		wasm.Instr{Op: wasm.OpI32DivU},
+		wasm.Instr{Op: wasm.OpDrop},
 	)
-	return ins.trapWith(out, TrapOutOfGas)
 }
 
 // dynamicCharge appends a charge computed from the i32 on top of the stack (left there):

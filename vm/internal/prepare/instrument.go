@@ -1,6 +1,8 @@
 package prepare
 
 import (
+	"slices"
+
 	"github.com/wnode/wnode/gas"
 	"github.com/wnode/wnode/vm/internal/wasm"
 )
@@ -15,6 +17,9 @@ type instrumenter struct {
 	gasG, stackG, trapG uint32 // indices of the added globals
 	chargeFn            uint32 // index of the added dynamic-charge function
 	types               map[string]uint32
+
+	chargeBuf []charge // scratch of charges
+	deadBuf   []bool   // scratch of charges
 }
 
 // instrument adds metering, the stack limit and NaN canonicalization to mi.m, as
@@ -52,6 +57,7 @@ func instrument(mi *moduleInfo, s *gas.Schedule, l *Limits, p passes) {
 	ins.chargeFn = uint32(mi.numImported + len(m.Code))
 	chargeType := ins.typeIndex(wasm.FuncType{Params: []wasm.ValType{wasm.I64}})
 
+	var bufA, bufB []wasm.Instr
 	for i := range m.Code {
 		code := &m.Code[i]
 		f := &mi.funcs[i]
@@ -73,12 +79,16 @@ func instrument(mi *moduleInfo, s *gas.Schedule, l *Limits, p passes) {
 			tmpF64 = next
 			code.Locals = append(code.Locals, wasm.LocalDecl{Count: 1, Type: wasm.F64})
 		}
-		body := ins.gasPass(code.Body, tmpI32)
-		body = ins.stackPass(body, f.frameCost(), mi.funcTypes[mi.numImported+i].Results)
+		// The passes write into two buffers reused across functions; the body keeps an
+		// exact-size copy.
+		bufA = ins.gasPass(bufA[:0], code.Body, tmpI32)
+		bufB = ins.stackPass(bufB[:0], bufA, f.frameCost(), mi.funcTypes[mi.numImported+i].Results)
+		body := bufB
 		if p.nan {
-			body = nanPass(body, tmpF32, tmpF64)
+			bufA = nanPass(bufA[:0], bufB, tmpF32, tmpF64)
+			body = bufA
 		}
-		code.Body = body
+		code.Body = slices.Clone(body)
 	}
 
 	m.Funcs = append(m.Funcs, chargeType)

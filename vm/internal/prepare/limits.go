@@ -26,6 +26,11 @@ type Limits struct {
 	MaxDataSize       uint32 // total bytes of all data segments
 	MaxFunctionSize   uint32 // bytes of one function body (canonical encoding)
 	MaxNesting        uint32 // depth of nested block/loop/if in one function
+	// MaxBlocks bounds the control instructions (block, loop, if, else, br, br_if,
+	// br_table) of one function. wazero's compile time grows faster than linearly with
+	// them within a function; this keeps a deploy's compile time within a small factor
+	// of its price (see Module.Blocks and gas.Tx.CompilePerBlock).
+	MaxBlocks         uint32
 	MaxBrTableTargets uint32 // labels of one br_table
 	// MaxStackHeight is the deterministic stack limit, in value slots: a call fails with
 	// the stack trap when the sum of the frame costs of the active calls would exceed it.
@@ -62,6 +67,7 @@ func DefaultLimits() Limits {
 		MaxDataSize:       512 << 10,
 		MaxFunctionSize:   128 << 10,
 		MaxNesting:        1024,
+		MaxBlocks:         2048,
 		MaxBrTableTargets: 16_384,
 		MaxStackHeight:    16_384,
 	}

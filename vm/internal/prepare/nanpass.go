@@ -1,6 +1,10 @@
 package prepare
 
-import "github.com/wnode/wnode/vm/internal/wasm"
+import (
+	"slices"
+
+	"github.com/wnode/wnode/vm/internal/wasm"
+)
 
 // Canonical NaNs: positive, quiet, zero payload.
 const (
@@ -25,21 +29,18 @@ func canonF64(op wasm.Opcode) bool {
 		op == wasm.OpF64PromoteF32
 }
 
-// nanPass follows every instruction of canonF32/canonF64 with
+// nanPass appends body to out, following every instruction of canonF32/canonF64 with
 // local.tee t; const canonicalNaN; local.get t; local.get t; eq; select
 // which keeps the value unless it is a NaN (x != x) and then puts the canonical NaN.
 // tmp32 and tmp64 are scratch locals of type f32 and f64.
-func nanPass(body []wasm.Instr, tmp32, tmp64 uint32) []wasm.Instr {
+func nanPass(out, body []wasm.Instr, tmp32, tmp64 uint32) []wasm.Instr {
 	n := 0
 	for i := range body {
 		if canonF32(body[i].Op) || canonF64(body[i].Op) {
 			n++
 		}
 	}
-	if n == 0 {
-		return body
-	}
-	out := make([]wasm.Instr, 0, len(body)+6*n)
+	out = slices.Grow(out, len(body)+6*n)
 	for _, in := range body {
 		out = append(out, in)
 		var t uint64

@@ -27,6 +27,11 @@ type Module struct {
 	// Imports are the names of the host functions (module "wnode") the code imports,
 	// sorted, without duplicates.
 	Imports []string
+	// Blocks counts the control instructions (block, loop, if, else, br, br_if,
+	// br_table) of the code. wazero's compile time follows this count much more closely
+	// than the code size (12–50 µs each, against 0.4–9 µs per byte depending on the
+	// code); charge gas.Schedule.CompileGas(Blocks) for the compilation.
+	Blocks uint64
 }
 
 var gzipMagic = []byte{0x1f, 0x8b}
@@ -85,6 +90,7 @@ func prepare(code []byte, s *gas.Schedule, l Limits, p passes) (*Module, error) 
 		}
 	}
 	sort.Strings(out.Imports)
+	out.Blocks = mi.blocks
 	instrument(mi, s, &l, p)
 	out.Instrumented = wasm.Encode(m)
 	return out, nil

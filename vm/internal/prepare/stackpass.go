@@ -1,17 +1,21 @@
 package prepare
 
-import "github.com/wnode/wnode/vm/internal/wasm"
+import (
+	"slices"
 
-// stackPass adds the function's frame cost to the stack global on entry (trapping with
+	"github.com/wnode/wnode/vm/internal/wasm"
+)
+
+// stackPass appends to out the body with the function's frame cost to the stack global on entry (trapping with
 // TrapStackOverflow above Limits.MaxStackHeight) and subtracts it on every exit: the body
 // is wrapped in a block whose result type is the function's, every return becomes a
 // branch to that block, and the subtraction follows the block.
 //
 // The global holds at most MaxStackHeight before the addition and cost is at most
 // MaxStackHeight (validation refuses bigger frames), so the i32 arithmetic cannot wrap.
-func (ins *instrumenter) stackPass(body []wasm.Instr, cost uint64, results []wasm.ValType) []wasm.Instr {
+func (ins *instrumenter) stackPass(out, body []wasm.Instr, cost uint64, results []wasm.ValType) []wasm.Instr {
 	g := uint64(ins.stackG)
-	out := make([]wasm.Instr, 0, len(body)+20)
+	out = slices.Grow(out, len(body)+20)
 	out = append(out,
 		wasm.Instr{Op: wasm.OpGlobalGet, Imm: g},
 		wasm.I32Const(int32(cost)),

@@ -22,6 +22,7 @@ type moduleInfo struct {
 	globals     []wasm.GlobalType
 	funcs       []funcInfo // by defined function
 	hostNames   []string   // imported host functions, in import order
+	blocks      uint64     // control instructions of all functions
 
 	instrumented bool
 }
@@ -360,6 +361,7 @@ func (mi *moduleInfo) validateCode(l *Limits) error {
 			return err
 		}
 		f.maxStack = max
+		mi.blocks += c.blocks
 		if cost := f.frameCost(); cost > uint64(l.MaxStackHeight) {
 			return errorf(RuleStack, funcWhere(idx), "frame of %d stack slots exceeds the stack limit of %d", cost, l.MaxStackHeight)
 		}

@@ -195,6 +195,8 @@ func TestValidateRules(t *testing.T) {
 		{"2^32 locals", withBody([]wasm.LocalDecl{{Count: 0xffffffff, Type: wasm.I32}, {Count: 0xffffffff, Type: wasm.I64}}), RuleLocals, "local count 8589934590 exceeds"},
 		{"function too big", withBody(nil, append(make([]I, 0, 140000), repeat(op(wasm.OpNop), 140000)...)...), RuleFunctionSize, "function 1: body of 140002 bytes exceeds limit 131072"},
 		{"deep nesting", withBody(nil, nested(1025)...), RuleNesting, "nesting depth 1025 exceeds limit 1024"},
+		{"too many control instructions", withBody(nil, repeat(opImm(wasm.OpBr, 0), 2049)...), RuleBlocks, "function 1: instruction 2048 (br): more than 2048 control instructions"},
+		{"control instructions at the limit", withBody(nil, append(nested(1024), repeat(opImm(wasm.OpBr, 0), 1024)...)...), "", ""},
 		{"nesting at the limit", withBody(nil, nested(1024)...), "", ""},
 		{"huge br_table", func(m *wasm.Module) {
 			var c wasm.Code

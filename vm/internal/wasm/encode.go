@@ -162,11 +162,9 @@ func (e *encoder) section(out []byte, id SectionID) []byte {
 		b = appendU32(b, m.DataCount)
 	case SectionCode:
 		b = appendU32(b, uint32(len(m.Code)))
-		var body []byte
 		for i := range m.Code {
-			body = AppendCode(body[:0], &m.Code[i])
-			b = appendU32(b, uint32(len(body)))
-			b = append(b, body...)
+			b = appendU32(b, uint32(CodeSize(&m.Code[i])))
+			b = AppendCode(b, &m.Code[i])
 		}
 	case SectionData:
 		b = appendU32(b, uint32(len(m.Data)))

@@ -98,6 +98,7 @@ const (
 	OpI32Sub  Opcode = 0x6b
 	OpI32Mul  Opcode = 0x6c
 	OpI32DivS Opcode = 0x6d
+	OpI32DivU Opcode = 0x6e
 	OpI32RemU Opcode = 0x70
 	OpI32And  Opcode = 0x71
 	OpI32Xor  Opcode = 0x73
