@@ -122,7 +122,11 @@ func classify(ctx context.Context, err error, trapGlobal uint64) error {
 			return e
 		}
 	}
-	return trap("unknown")
+	// Everything a contract can cause is matched above; anything else (a Go panic in a
+	// host function or a StateDB, a trap of a disabled feature) is the node's failure and
+	// must not become a receipt that could differ between nodes.
+	first, _, _ := strings.Cut(msg, "\n")
+	return fmt.Errorf("%w: %s", ErrInternal, first)
 }
 
 // nodeError carries a node-local failure (ErrCanceled, ErrInternal) out of a host
