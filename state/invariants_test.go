@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/wnode/wnode/types"
 )
 
@@ -45,6 +46,7 @@ func checkNoGarbage(s *Store) error {
 	latest, _ := s.Latest()
 	oldest := s.Oldest()
 	allowed := map[string]bool{}
+	latestLeaves := map[types.Hash]*node{}
 	for h := oldest; h <= latest; h++ {
 		v, err := s.Reader(h)
 		if err != nil {
@@ -54,6 +56,9 @@ func checkNoGarbage(s *Store) error {
 			allowed[string(k)] = true
 			if n.leaf {
 				allowed[string(valueKey(&n.keyHash, n.valueVersion))] = true
+				if h == latest {
+					latestLeaves[n.keyHash] = n
+				}
 			}
 		})
 		if err != nil {
@@ -83,11 +88,23 @@ func checkNoGarbage(s *Store) error {
 			if !allowed[string(k)] {
 				return fmt.Errorf("garbage %c entry %x", k[1], k)
 			}
+		case tagLatest:
+			var kh types.Hash
+			copy(kh[:], k[2:])
+			n := latestLeaves[kh]
+			v := it.Value()
+			if n == nil || len(v) < 8 || binary.BigEndian.Uint64(v) != n.valueVersion || crypto.Keccak256Hash(v[8:]) != n.valueHash {
+				return fmt.Errorf("latest value record %x does not match the latest tree", k)
+			}
+			delete(latestLeaves, kh)
 		case tagRoot:
 			if h := binary.BigEndian.Uint64(k[2:]); h < oldest || h > latest {
 				return fmt.Errorf("root record of %d outside [%d, %d]", h, oldest, latest)
 			}
 		}
+	}
+	if len(latestLeaves) != 0 {
+		return fmt.Errorf("%d keys of the latest tree have no latest value record", len(latestLeaves))
 	}
 	return it.Error()
 }

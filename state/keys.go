@@ -11,6 +11,7 @@ import (
 //
 //	's' 'n' version(8) depth(2) path             tree node written at version; path = first depth*b bits of the key hash, zero padded to bytes
 //	's' 'v' keyHash(32) ^version(8)              value record: 0x01 || value, or 0x00 (deleted at version)
+//	's' 'l' keyHash(32)                          latest value: version(8) || value; absent when deleted
 //	's' 'x' staleSince(8) key                    stale index: key (a node or value record) is not part of versions >= staleSince
 //	's' 'r' version(8)                           root record of version: kind(1) || nodeVersion(8) || hash(32)
 //	's' 'm'                                      metadata: format(1) || radixBits(1)
@@ -18,12 +19,15 @@ import (
 // Versions are big-endian so a version's nodes are one contiguous, append-only key range
 // (cheap for an LSM: new nodes never overlap old sstables). Value records store the
 // complemented version, so a read at version v is one SeekGE(keyHash || ^v): it lands on
-// the newest record at or below v.
+// the newest record at or below v. The latest value of each present key is also kept under
+// an exact key, so that most reads (at the latest height, or of a key not written since the
+// height read) are one Bloom-filtered point lookup instead of a seek in every LSM level.
 const KeyPrefix byte = 's'
 
 const (
 	tagNode  = 'n'
-	tagValue = 'v'
+	tagValue  = 'v'
+	tagLatest = 'l'
 	tagStale = 'x'
 	tagRoot  = 'r'
 	tagMeta  = 'm'
@@ -52,6 +56,13 @@ func valueKey(keyHash *types.Hash, version uint64) []byte {
 	k = append(k, KeyPrefix, tagValue)
 	k = append(k, keyHash[:]...)
 	return binary.BigEndian.AppendUint64(k, ^version)
+}
+
+// latestKey returns the Pebble key of keyHash's latest value.
+func latestKey(keyHash *types.Hash) []byte {
+	k := make([]byte, 0, 2+32)
+	k = append(k, KeyPrefix, tagLatest)
+	return append(k, keyHash[:]...)
 }
 
 // staleKey returns the stale-index key recording that key leaves the tree at version.

@@ -276,23 +276,58 @@ func (v *View) Height() uint64 { return v.height }
 func (v *View) Root() types.Hash { return v.root.hash }
 
 // Get returns the value of key at the view's height, nil when absent (a present empty
-// value is a non-nil empty slice). Cost: one keccak256 and one Pebble seek; the tree is
-// not walked.
+// value is a non-nil empty slice). Cost: one keccak256 and one Bloom-filtered Pebble point
+// lookup when the key has not changed since the view's height (always the case at the
+// latest height), else one more Pebble seek; the tree is not walked.
 func (v *View) Get(key []byte) ([]byte, error) {
 	kh := crypto.Keccak256Hash(key)
-	lo := valueKey(&kh, v.height)
-	hi := valueKey(&kh, 0)
+	out, err := v.get(&kh)
+	if err != nil {
+		return nil, fmt.Errorf("state: get %x at %d: %w", key, v.height, err)
+	}
+	if err := v.s.checkReadable(v.height); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (v *View) get(kh *types.Hash) ([]byte, error) {
+	val, closer, err := v.s.db.Get(latestKey(kh))
+	switch {
+	case err == nil:
+		defer closer.Close()
+		if len(val) < 8 {
+			return nil, fmt.Errorf("corrupt latest value record")
+		}
+		if binary.BigEndian.Uint64(val) <= v.height {
+			out := bytes.Clone(val[8:])
+			if out == nil {
+				out = []byte{}
+			}
+			return out, nil
+		}
+	case !errors.Is(err, pebble.ErrNotFound):
+		return nil, err
+	}
+	// Written after the view's height, or deleted: look the height up in the history.
+	return v.getAt(kh)
+}
+
+// getAt reads the value record of kh at the view's height.
+func (v *View) getAt(kh *types.Hash) ([]byte, error) {
+	lo := valueKey(kh, v.height)
+	hi := valueKey(kh, 0)
 	hi = append(hi, 0) // just past the version-0 record
 	it, err := v.s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
-		return nil, fmt.Errorf("state: get %x: %w", key, err)
+		return nil, err
 	}
 	var out []byte
 	if it.First() {
 		rec := it.Value()
 		switch {
 		case len(rec) == 0 || rec[0] > 1 || (rec[0] == 0 && len(rec) != 1):
-			err = fmt.Errorf("state: corrupt value record %x", it.Key())
+			err = fmt.Errorf("corrupt value record %x", it.Key())
 		case rec[0] == 1:
 			out = bytes.Clone(rec[1:])
 			if out == nil {
@@ -300,16 +335,7 @@ func (v *View) Get(key []byte) ([]byte, error) {
 			}
 		}
 	}
-	if cerr := it.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("state: get %x: %w", key, cerr)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if err := v.s.checkReadable(v.height); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return out, cmp.Or(err, it.Close())
 }
 
 // Prove returns a proof of key's value (or absence) at the view's height, to be checked
@@ -455,7 +481,13 @@ func (s *Store) Commit(u *Update, fn func(b *pebble.Batch) error) error {
 		}
 	}
 	for _, w := range u.values {
-		if err := b.Set(w.key, w.value, nil); err != nil {
+		var err error
+		if w.value == nil {
+			err = b.Delete(w.key, nil)
+		} else {
+			err = b.Set(w.key, w.value, nil)
+		}
+		if err != nil {
 			return fmt.Errorf("state: commit %d: %w", u.height, err)
 		}
 	}

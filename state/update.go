@@ -2,6 +2,7 @@ package state
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/bits"
@@ -26,7 +27,8 @@ type item struct {
 
 func (it *item) isPut() bool { return it.value != nil || it.carried != nil }
 
-// kv is one Pebble write; n is the decoded node when the write is a tree node.
+// kv is one Pebble write (a deletion when value is nil); n is the decoded node when the
+// write is a tree node.
 type kv struct {
 	key, value []byte
 	n          *node
@@ -159,7 +161,11 @@ func (u *updater) putValue(it *item) *node {
 	rec := make([]byte, 1+len(it.value))
 	rec[0] = 1
 	copy(rec[1:], it.value)
-	u.values = append(u.values, kv{key: valueKey(&it.keyHash, u.version), value: rec})
+	latest := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(it.value)), u.version)
+	latest = append(latest, it.value...)
+	u.values = append(u.values,
+		kv{key: valueKey(&it.keyHash, u.version), value: rec},
+		kv{key: latestKey(&it.keyHash), value: latest})
 	return &node{leaf: true, keyHash: it.keyHash, valueHash: it.valueHash, valueVersion: u.version}
 }
 
@@ -222,7 +228,7 @@ func (u *updater) updateLeaf(depth int, ref *child, lf *node, items []item) sub 
 		case it.value == nil: // delete lf's key
 			u.stale = append(u.stale, valueKey(&lf.keyHash, lf.valueVersion))
 			tomb := valueKey(&lf.keyHash, u.version)
-			u.values = append(u.values, kv{key: tomb, value: []byte{0}})
+			u.values = append(u.values, kv{key: tomb, value: []byte{0}}, kv{key: latestKey(&lf.keyHash)})
 			u.stale = append(u.stale, tomb) // needed by no version once version is pruned
 			keep = nil
 		case it.valueHash != lf.valueHash:
