@@ -25,12 +25,12 @@ import (
 const KeyPrefix byte = 's'
 
 const (
-	tagNode  = 'n'
+	tagNode   = 'n'
 	tagValue  = 'v'
 	tagLatest = 'l'
-	tagStale = 'x'
-	tagRoot  = 'r'
-	tagMeta  = 'm'
+	tagStale  = 'x'
+	tagRoot   = 'r'
+	tagMeta   = 'm'
 )
 
 // pathBytes returns the number of bytes of a path of depth nibbles of b bits.
