@@ -125,59 +125,67 @@ func equalBytes(a, b []byte) bool { return string(a) == string(b) }
 //   - every instrumented module passes wazero's validation and re-validates with ours.
 func TestInstrumentationKeepsMeaning(t *testing.T) {
 	e := newEngines(t)
+	rapid.Check(t, func(rt *rapid.T) { keepsMeaning(rt, e) })
+}
+
+// FuzzInstrumentation is TestInstrumentationKeepsMeaning driven by the fuzzer.
+func FuzzInstrumentation(f *testing.F) {
+	e := newEngines(f)
+	f.Fuzz(rapid.MakeFuzz(func(rt *rapid.T) { keepsMeaning(rt, e) }))
+}
+
+func keepsMeaning(rt *rapid.T, e *engines) {
 	s := gas.Default()
 	const plenty = int64(1) << 40
-	rapid.Check(t, func(rt *rapid.T) {
-		noLaunder := rapid.Bool().Draw(rt, "noLaunder")
-		m := genProgram(rt, noLaunder)
-		resultTypes := m.Types[m.Funcs[0]].Results
-		orig := wasm.Encode(m)
+	noLaunder := rapid.Bool().Draw(rt, "noLaunder")
+	m := genProgram(rt, noLaunder)
+	resultTypes := m.Types[m.Funcs[0]].Results
+	orig := wasm.Encode(m)
 
-		gasStack, err := prepare(orig, s, DefaultLimits(), passes{})
-		if err != nil {
-			rt.Fatalf("prepare: %v", err)
-		}
-		full, err := Prepare(orig, s, DefaultLimits())
-		if err != nil {
-			rt.Fatalf("Prepare: %v", err)
-		}
-		revalidate(rt, full.Instrumented)
+	gasStack, err := prepare(orig, s, DefaultLimits(), passes{})
+	if err != nil {
+		rt.Fatalf("prepare: %v", err)
+	}
+	full, err := Prepare(orig, s, DefaultLimits())
+	if err != nil {
+		rt.Fatalf("Prepare: %v", err)
+	}
+	revalidate(rt, full.Instrumented)
 
-		want := run(rt, e.interp, orig, false, 0)
-		got := run(rt, e.interp, gasStack.Instrumented, true, plenty)
-		if got.err != want.err || !equalU64(got.results, want.results) || !equalBytes(got.mem, want.mem) || !equalU64(got.globals, want.globals) {
-			rt.Fatalf("gas+stack instrumentation changed the outcome:\noriginal     %v\ninstrumented %v", want, got)
-		}
-		if got.trap != TrapNone || (got.err == "" && got.stack != 0) {
-			rt.Fatalf("gas+stack: trap %d stack %d after %v", got.trap, got.stack, got)
-		}
+	want := run(rt, e.interp, orig, false, 0)
+	got := run(rt, e.interp, gasStack.Instrumented, true, plenty)
+	if got.err != want.err || !equalU64(got.results, want.results) || !equalBytes(got.mem, want.mem) || !equalU64(got.globals, want.globals) {
+		rt.Fatalf("gas+stack instrumentation changed the outcome:\noriginal     %v\ninstrumented %v", want, got)
+	}
+	if got.trap != TrapNone || (got.err == "" && got.stack != 0) {
+		rt.Fatalf("gas+stack: trap %d stack %d after %v", got.trap, got.stack, got)
+	}
 
-		fi := run(rt, e.interp, full.Instrumented, true, plenty)
-		fc := run(rt, e.compiler, full.Instrumented, true, plenty)
-		if fi.err != fc.err || !equalU64(fi.results, fc.results) || !equalBytes(fi.mem, fc.mem) ||
-			!equalU64(fi.globals, fc.globals) || fi.gasLeft != fc.gasLeft || fi.trap != fc.trap {
-			rt.Fatalf("interpreter and compiler disagree:\ninterpreter %v\ncompiler    %v", fi, fc)
+	fi := run(rt, e.interp, full.Instrumented, true, plenty)
+	fc := run(rt, e.compiler, full.Instrumented, true, plenty)
+	if fi.err != fc.err || !equalU64(fi.results, fc.results) || !equalBytes(fi.mem, fc.mem) ||
+		!equalU64(fi.globals, fc.globals) || fi.gasLeft != fc.gasLeft || fi.trap != fc.trap {
+		rt.Fatalf("interpreter and compiler disagree:\ninterpreter %v\ncompiler    %v", fi, fc)
+	}
+	if noLaunder {
+		if fi.err != want.err || !sameValues(resultTypes, fi.results, want.results) ||
+			!equalBytes(fi.mem, want.mem) || !sameValues(genGlobals, fi.globals, want.globals) {
+			rt.Fatalf("NaN canonicalization changed more than NaN bits:\noriginal     %v\ninstrumented %v", want, fi)
 		}
-		if noLaunder {
-			if fi.err != want.err || !sameValues(resultTypes, fi.results, want.results) ||
-				!equalBytes(fi.mem, want.mem) || !sameValues(genGlobals, fi.globals, want.globals) {
-				rt.Fatalf("NaN canonicalization changed more than NaN bits:\noriginal     %v\ninstrumented %v", want, fi)
-			}
-		}
+	}
 
-		used := plenty - fi.gasLeft
-		if used == 0 {
-			return // an empty _run: nothing to charge
-		}
-		exact := run(rt, e.interp, full.Instrumented, true, used)
-		if exact.err != fi.err || exact.gasLeft != 0 || !equalU64(exact.results, fi.results) {
-			rt.Fatalf("with exactly the %d gas used: %v, want %v", used, exact, fi)
-		}
-		short := run(rt, e.compiler, full.Instrumented, true, used-1)
-		if short.trap != TrapOutOfGas || short.err == "" {
-			rt.Fatalf("with %d gas (one less than used): %v, want the out-of-gas trap", used-1, short)
-		}
-	})
+	used := plenty - fi.gasLeft
+	if used == 0 {
+		return // an empty _run: nothing to charge
+	}
+	exact := run(rt, e.interp, full.Instrumented, true, used)
+	if exact.err != fi.err || exact.gasLeft != 0 || !equalU64(exact.results, fi.results) {
+		rt.Fatalf("with exactly the %d gas used: %v, want %v", used, exact, fi)
+	}
+	short := run(rt, e.compiler, full.Instrumented, true, used-1)
+	if short.trap != TrapOutOfGas || short.err == "" {
+		rt.Fatalf("with %d gas (one less than used): %v, want the out-of-gas trap", used-1, short)
+	}
 }
 
 func equalU64(a, b []uint64) bool {
