@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/wnode/wnode/consensus"
 	"github.com/wnode/wnode/rpc"
 )
 
@@ -23,10 +24,11 @@ type Config struct {
 	// <datadir>/genesis.json). Ignored when the data dir is initialised.
 	Genesis string `toml:"genesis"`
 
-	RPC     RPCConfig     `toml:"rpc"`
-	P2P     P2PConfig     `toml:"p2p"`
-	Mempool MempoolConfig `toml:"mempool"`
-	Log     LogConfig     `toml:"log"`
+	RPC       RPCConfig       `toml:"rpc"`
+	P2P       P2PConfig       `toml:"p2p"`
+	Mempool   MempoolConfig   `toml:"mempool"`
+	Consensus ConsensusConfig `toml:"consensus"`
+	Log       LogConfig       `toml:"log"`
 	// NoSync turns off fsync of the database, consensus WAL and guard: faster, but a
 	// machine crash can lose or corrupt recent blocks. For tests and benchmarks only.
 	NoSync bool `toml:"nosync"`
@@ -54,6 +56,41 @@ type P2PConfig struct {
 type MempoolConfig struct {
 	MaxTxs        int `toml:"max_txs"`
 	MaxPerAccount int `toml:"max_per_account"`
+}
+
+// ConsensusConfig overrides consensus timing (see consensus.Config for what each value
+// does). A zero value keeps the default: consensus.DevConfig on a chain of one
+// validator, consensus.DefaultConfig otherwise. Every validator of a network should use
+// the same values; shorter timeouts suit loopback test networks (wnode localnet), longer
+// ones slow links.
+type ConsensusConfig struct {
+	TimeoutPropose        time.Duration `toml:"timeout_propose"`
+	TimeoutProposeDelta   time.Duration `toml:"timeout_propose_delta"`
+	TimeoutPrevote        time.Duration `toml:"timeout_prevote"`
+	TimeoutPrevoteDelta   time.Duration `toml:"timeout_prevote_delta"`
+	TimeoutPrecommit      time.Duration `toml:"timeout_precommit"`
+	TimeoutPrecommitDelta time.Duration `toml:"timeout_precommit_delta"`
+	MinBlockInterval      time.Duration `toml:"min_block_interval"`
+	Heartbeat             time.Duration `toml:"heartbeat"`
+	RebroadcastInterval   time.Duration `toml:"rebroadcast_interval"`
+}
+
+// apply sets the non-zero values of c in cc.
+func (c ConsensusConfig) apply(cc *consensus.Config) {
+	set := func(dst *time.Duration, v time.Duration) {
+		if v != 0 {
+			*dst = v
+		}
+	}
+	set(&cc.TimeoutPropose, c.TimeoutPropose)
+	set(&cc.TimeoutProposeDelta, c.TimeoutProposeDelta)
+	set(&cc.TimeoutPrevote, c.TimeoutPrevote)
+	set(&cc.TimeoutPrevoteDelta, c.TimeoutPrevoteDelta)
+	set(&cc.TimeoutPrecommit, c.TimeoutPrecommit)
+	set(&cc.TimeoutPrecommitDelta, c.TimeoutPrecommitDelta)
+	set(&cc.MinBlockInterval, c.MinBlockInterval)
+	set(&cc.Heartbeat, c.Heartbeat)
+	set(&cc.RebroadcastInterval, c.RebroadcastInterval)
 }
 
 // LogConfig configures logging.

@@ -36,7 +36,8 @@ type Options struct {
 	// (package node/network) on any other.
 	Network NetworkFactory
 	// ConsensusConfig, when set, replaces the consensus timing derived from the chain
-	// (consensus.DevConfig for a single validator, DefaultConfig otherwise).
+	// (consensus.DevConfig for a single validator, DefaultConfig otherwise) and from
+	// Config.Consensus.
 	ConsensusConfig func(chainID uint64, vals *types.ValidatorSet) consensus.Config
 }
 
@@ -118,11 +119,11 @@ func New(cfg Config, opts Options) (_ *Node, err error) {
 	}
 	addr := crypto.PubkeyToAddress(n.key.PublicKey)
 	_, n.validator = vals.Index(addr)
-	if n.opts.Network == nil && !n.dev {
+	// A dev chain whose only validator is this node needs no peers (`wnode start --dev`);
+	// any other node, dev chains of several validators (`wnode localnet`) included, is on
+	// the p2p network.
+	if n.opts.Network == nil && !(n.dev && vals.Len() == 1 && n.validator) {
 		n.opts.Network = p2pNetwork
-	}
-	if n.opts.Network == nil && (vals.Len() > 1 || !n.validator) {
-		return nil, fmt.Errorf("dev chain %d: node %s is not its only validator, and a dev node has no network", n.genesis.ChainID, addr)
 	}
 
 	if n.db, err = state.OpenPebble(dir.Path(DBDir)); err != nil {
@@ -182,6 +183,9 @@ func (n *Node) openConsensus(vals *types.ValidatorSet, addr types.Address) error
 		ccfg = consensus.DevConfig(n.genesis.ChainID, vals)
 	default:
 		ccfg = consensus.DefaultConfig(n.genesis.ChainID, vals)
+	}
+	if n.opts.ConsensusConfig == nil {
+		n.cfg.Consensus.apply(&ccfg)
 	}
 	n.proxy = &netProxy{}
 	deps := consensus.Deps{
@@ -421,3 +425,13 @@ func (n *Node) DataDir() string { return filepath.Clean(n.cfg.DataDir) }
 
 // Dev reports whether the node runs a development chain.
 func (n *Node) Dev() bool { return n.dev }
+
+// Validator reports whether the node key is in the validator set.
+func (n *Node) Validator() bool { return n.validator }
+
+// PeerID is the node's libp2p peer ID, or "" without a network (a single dev node).
+func (n *Node) PeerID() string { return n.network.PeerID() }
+
+// P2PAddrs are the multiaddrs (with /p2p/<id>) at which peers reach the node: what
+// they give as --bootnodes. None without a network.
+func (n *Node) P2PAddrs() []string { return n.network.ListenAddrs() }

@@ -58,6 +58,8 @@ var (
 		Value: "info", Usage: "debug, info, warn or error"}
 	logFormatFlag = &cli.StringFlag{Name: "log.format", Category: catLog, EnvVars: []string{"WNODE_LOG_FORMAT"},
 		Value: "text", Usage: "text or json"}
+	pprofFlag = &cli.StringFlag{Name: "pprof", Category: catLog, EnvVars: []string{"WNODE_PPROF"},
+		Usage: "serve Go's profiler (net/http/pprof, /debug/pprof/) on this address, e.g. 127.0.0.1:6060 (default off)"}
 
 	// Client.
 	rpcURLFlag = &cli.StringFlag{Name: "rpc", Category: catClient, EnvVars: []string{"WNODE_RPC"},
@@ -103,7 +105,7 @@ var (
 
 // Flag sets of the commands.
 var (
-	nodeFlags   = []cli.Flag{dataDirFlag, devFlag, genesisFlag, configFlag, rpcAddrFlag, rpcCORSFlag, fnCORSFlag, rpcGasCapFlag, rpcTimeoutFlag, p2pListenFlag, bootnodesFlag, logLevelFlag, logFormatFlag}
+	nodeFlags   = []cli.Flag{dataDirFlag, devFlag, genesisFlag, configFlag, rpcAddrFlag, rpcCORSFlag, fnCORSFlag, rpcGasCapFlag, rpcTimeoutFlag, p2pListenFlag, bootnodesFlag, logLevelFlag, logFormatFlag, pprofFlag}
 	clientFlags = []cli.Flag{rpcURLFlag, jsonFlag, timeoutFlag}
 	sendFlags   = []cli.Flag{dataDirFlag, fromFlag, passwordFileFlag, valueFlag, gasFlag, gasPriceFlag, nonceFlag, outFlag}
 	argsFlags   = []cli.Flag{hexFlag, argsFileFlag}

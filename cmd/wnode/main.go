@@ -101,7 +101,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			accountCommand,
 			transferCommand, deployCommand, invokeCommand, callCommand, upgradeCommand,
 			receiptCommand, blockCommand, statusCommand,
-			genesisCommand, benchCommand,
+			genesisCommand, localnetCommand, benchCommand,
 		},
 	}
 	setUsageErrors(app.Commands, app.OnUsageError)

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -16,6 +19,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"github.com/wnode/wnode/genesis"
 	"github.com/wnode/wnode/node"
+	"github.com/wnode/wnode/rpc"
 )
 
 var initCommand = &cli.Command{
@@ -140,6 +144,14 @@ func startAction(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if a := c.String(pprofFlag.Name); a != "" {
+		closePprof, err := servePprof(a, logger)
+		if err != nil {
+			n.Close(context.Background())
+			return err
+		}
+		defer closePprof()
+	}
 	if err := n.Start(ctx); err != nil {
 		n.Close(context.Background())
 		return err
@@ -153,9 +165,17 @@ func startAction(c *cli.Context) error {
 		fmt.Fprintf(w, "  dev account  %s  balance %s\n", genesis.DevAddress.Hex(), genesis.DevBalance)
 		fmt.Fprintf(w, "  dev key      0x%s  (public, dev chains only; in the keystore with an empty password)\n", genesis.DevKeyHex)
 		fmt.Fprintf(w, "  data dir     %s\n", n.DataDir())
-		fmt.Fprintf(w, "try: wnode deploy examples/hello/hello.wasm\n")
+		if id := n.PeerID(); id != "" {
+			fmt.Fprintf(w, "  p2p          %s  (validator %v)\n", strings.Join(n.P2PAddrs(), " "), n.Validator())
+		}
+		if addr == rpc.DefaultAddr {
+			fmt.Fprintf(w, "try: wnode deploy examples/hello/hello.wasm\n")
+		} else {
+			fmt.Fprintf(w, "try: wnode deploy --rpc http://%s examples/hello/hello.wasm\n", addr)
+		}
 	} else {
 		fmt.Fprintf(w, "wnode chain %d, node %s, JSON-RPC http://%s, data dir %s\n", n.Genesis().ChainID, n.Address().Hex(), addr, n.DataDir())
+		fmt.Fprintf(w, "  p2p %s  (validator %v)\n", strings.Join(n.P2PAddrs(), " "), n.Validator())
 	}
 	if f, ok := w.(*os.File); ok {
 		f.Sync()
@@ -175,4 +195,23 @@ func startAction(c *cli.Context) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return runErr
+}
+
+// servePprof serves net/http/pprof's handlers on addr until the returned function is
+// called. It listens before returning, so a busy address is an error at start.
+func servePprof(addr string, logger *slog.Logger) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--pprof %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	logger.Info("pprof listening", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
+	return func() { srv.Close() }, nil
 }

@@ -1,0 +1,350 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"github.com/wnode/wnode/genesis"
+	"github.com/wnode/wnode/node"
+)
+
+// `wnode localnet` makes (once) and runs an N-validator development network on
+// loopback: node.OpenLocalnet lays out the directory, this file supervises one
+// `wnode start` child process per node.
+
+var (
+	localnetNodesFlag = &cli.IntFlag{Name: "nodes", Aliases: []string{"n"}, EnvVars: []string{"WNODE_LOCALNET_NODES"},
+		Value: 4, Usage: "validators (when creating the network; an existing one keeps its own)"}
+	localnetDirFlag = &cli.StringFlag{Name: "datadir", EnvVars: []string{"WNODE_LOCALNET_DIR"},
+		Value: defaultLocalnetDir(), Usage: "directory of the network: genesis, node0 … nodeN-1 data dirs, logs"}
+	localnetBasePortFlag = &cli.IntFlag{Name: "base-port", EnvVars: []string{"WNODE_LOCALNET_BASE_PORT"},
+		Value: node.DefaultLocalnetBasePort, Usage: "node i serves RPC on base-port+i and p2p on base-port+nodes+i (when creating)"}
+	localnetInitFlag  = &cli.BoolFlag{Name: "init", Usage: "create the network's directory and exit without starting it"}
+	localnetPprofFlag = &cli.IntFlag{Name: "pprof-base-port", Usage: "node i serves Go's profiler on 127.0.0.1:pprof-base-port+i (default off)"}
+	// Consensus timing written into every node's config.toml when the network is created.
+	localnetTimeoutProposeFlag = &cli.DurationFlag{Name: "consensus.timeout-propose", Usage: "round-0 wait for a proposal (default 1s; when creating)"}
+	localnetTimeoutVoteFlag    = &cli.DurationFlag{Name: "consensus.timeout-vote", Usage: "wait for more prevotes and precommits after 2/3+ of any (default 500ms; when creating)"}
+	localnetHeartbeatFlag      = &cli.DurationFlag{Name: "consensus.heartbeat", Usage: "empty block period when no tx is pending (default 2s; when creating)"}
+	localnetBlockIntervalFlag  = &cli.DurationFlag{Name: "consensus.block-interval", Usage: "minimum time between blocks (default 200ms, 1ms for one validator; when creating)"}
+	localnetRebroadcastFlag    = &cli.DurationFlag{Name: "consensus.rebroadcast", Usage: "re-send period of a validator's current messages (default 1s; when creating)"}
+)
+
+var localnetCommand = &cli.Command{
+	Name:  "localnet",
+	Usage: "run an N-validator development network on loopback, one process per node, until Ctrl-C",
+	Description: "The first run creates the network in --datadir: node keys, a genesis of chain 1337 (a development\n" +
+		"chain: the public dev account is funded and clients use it by default) with every node as a\n" +
+		"validator, and each node's data dir and config.toml. Later runs restart the same network with its\n" +
+		"state. Each node is a `wnode start --datadir DIR/nodeI` child process logging to DIR/nodeI.log.",
+	ArgsUsage: " ",
+	Flags: []cli.Flag{localnetNodesFlag, localnetDirFlag, localnetBasePortFlag, localnetInitFlag, localnetPprofFlag,
+		logLevelFlag, localnetTimeoutProposeFlag, localnetTimeoutVoteFlag, localnetHeartbeatFlag, localnetBlockIntervalFlag,
+		localnetRebroadcastFlag, jsonFlag},
+	Action: localnetAction,
+}
+
+func defaultLocalnetDir() string {
+	return filepath.Join(filepath.Dir(node.DefaultDataDir()), ".wnode-localnet")
+}
+
+// child is a running node of the localnet.
+type child struct {
+	n      node.LocalnetNode
+	cmd    *exec.Cmd
+	log    string
+	exited chan struct{}
+	err    error // of Wait, once exited is closed
+}
+
+func localnetAction(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usagef("localnet takes no arguments")
+	}
+	p := newPrinter(c)
+	nodes := c.Int(localnetNodesFlag.Name)
+	if !c.IsSet(localnetNodesFlag.Name) {
+		nodes = 0 // an existing network keeps its size; a new one gets the default
+		if _, err := os.Stat(filepath.Join(c.String(localnetDirFlag.Name), node.LocalnetFile)); err != nil {
+			nodes = localnetNodesFlag.Value
+		}
+	}
+	if c.IsSet(localnetNodesFlag.Name) && (nodes < 1 || nodes > node.MaxLocalnetNodes) {
+		return usagef("--nodes %d: want 1 to %d", nodes, node.MaxLocalnetNodes)
+	}
+	dir, err := filepath.Abs(c.String(localnetDirFlag.Name))
+	if err != nil {
+		return err
+	}
+	vote := c.Duration(localnetTimeoutVoteFlag.Name)
+	l, created, err := node.OpenLocalnet(dir, node.LocalnetOptions{
+		Nodes: nodes, BasePort: c.Int(localnetBasePortFlag.Name),
+		Consensus: node.ConsensusConfig{
+			TimeoutPropose: c.Duration(localnetTimeoutProposeFlag.Name), TimeoutPrevote: vote, TimeoutPrecommit: vote,
+			Heartbeat: c.Duration(localnetHeartbeatFlag.Name), MinBlockInterval: c.Duration(localnetBlockIntervalFlag.Name),
+			RebroadcastInterval: c.Duration(localnetRebroadcastFlag.Name),
+		},
+	})
+	if err != nil {
+		if errors.Is(err, node.ErrLocalnetMismatch) {
+			return usagef("%v", err)
+		}
+		return err
+	}
+	if created {
+		p.note("created a localnet of %d validators in %s (chain %d, genesis %s)", len(l.Nodes), dir, l.ChainID, l.GenesisHash.Hex())
+	} else {
+		p.note("restarting the localnet of %d validators in %s", len(l.Nodes), dir)
+	}
+	if c.Bool(localnetInitFlag.Name) {
+		return printLocalnet(p, l, "created")
+	}
+	for _, n := range l.Nodes {
+		if err := portFree(n.RPCAddr); err != nil {
+			return fmt.Errorf("%s: RPC address %s is in use (another localnet or node running? stop it, or create the network elsewhere with --base-port): %w", n.Name, n.RPCAddr, err)
+		}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find the wnode executable: %w", err)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	children := make([]*child, 0, len(l.Nodes))
+	// Whatever happens from here on, no child outlives this function.
+	defer func() {
+		for _, ch := range children {
+			ch.kill()
+		}
+	}()
+	exitc := make(chan *child, len(l.Nodes))
+	for i, n := range l.Nodes {
+		args := []string{"start", "--datadir", l.Path(n)}
+		if c.IsSet(logLevelFlag.Name) {
+			args = append(args, "--log.level", c.String(logLevelFlag.Name))
+		}
+		if pp := c.Int(localnetPprofFlag.Name); pp != 0 {
+			args = append(args, "--pprof", "127.0.0.1:"+strconv.Itoa(pp+i))
+		}
+		ch, err := startChild(exe, args, filepath.Join(dir, n.Name+".log"), n, exitc)
+		if err != nil {
+			return err
+		}
+		children = append(children, ch)
+	}
+	if err := waitHealthy(ctx, children, 60*time.Second); err != nil {
+		stopChildren(children, 10*time.Second)
+		return err
+	}
+	if err := printLocalnet(p, l, "running"); err != nil {
+		return err
+	}
+	p.note("Ctrl-C stops every node")
+	if f, ok := c.App.Writer.(*os.File); ok {
+		f.Sync()
+	}
+
+	// Run until a signal, or until every node has exited by itself.
+	var failed []string
+	running := len(children)
+	for running > 0 && ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case ch := <-exitc:
+			running--
+			failed = append(failed, fmt.Sprintf("%s (%v)", ch.n.Name, ch.err))
+			fmt.Fprintf(c.App.ErrWriter, "%s exited: %v (log: %s)\n%s", ch.n.Name, ch.err, ch.log, tail(ch.log, 5))
+		}
+	}
+	stop() // a second signal kills the process, and with it (Pdeathsig) the nodes
+	if ctx.Err() != nil {
+		p.note("stopping %d nodes", running)
+	}
+	bad := stopChildren(children, 30*time.Second)
+	if len(failed) > 0 || len(bad) > 0 {
+		return fmt.Errorf("localnet: nodes exited unexpectedly: %s; did not stop cleanly: %s (logs in %s)",
+			strings.Join(failed, ", "), strings.Join(bad, ", "), dir)
+	}
+	p.note("all nodes stopped cleanly; `wnode localnet --datadir %s` restarts the network", dir)
+	return nil
+}
+
+// startChild starts one node, its output appended to logPath. exitc receives the
+// child when it exits.
+func startChild(exe string, args []string, logPath string, n node.LocalnetNode, exitc chan<- *child) (*child, error) {
+	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("%s: log file: %w", n.Name, err)
+	}
+	fmt.Fprintf(f, "\n=== %s: wnode %s\n", time.Now().Format(time.RFC3339), strings.Join(args, " "))
+	cmd := exec.Command(exe, args...)
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.Env = childEnv()
+	cmd.SysProcAttr = childProcAttr()
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: start: %w", n.Name, err)
+	}
+	ch := &child{n: n, cmd: cmd, log: logPath, exited: make(chan struct{})}
+	go func() {
+		ch.err = cmd.Wait()
+		f.Close()
+		close(ch.exited)
+		exitc <- ch
+	}()
+	return ch, nil
+}
+
+// childEnv is this process's environment without WNODE_* variables: each node takes
+// its settings from its config.toml, not from the shell of whoever runs the localnet.
+func childEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "WNODE_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+func (ch *child) done() bool {
+	select {
+	case <-ch.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// kill ends the child at once (SIGKILL) and waits for it.
+func (ch *child) kill() {
+	if ch.done() {
+		return
+	}
+	ch.cmd.Process.Kill()
+	<-ch.exited
+}
+
+// stopChildren sends SIGTERM to every running child and waits up to grace for all of
+// them; those still running are killed. It returns the names of the nodes that did not
+// exit cleanly.
+func stopChildren(children []*child, grace time.Duration) []string {
+	var stopping []*child
+	for _, ch := range children {
+		if !ch.done() {
+			ch.cmd.Process.Signal(syscall.SIGTERM)
+			stopping = append(stopping, ch)
+		}
+	}
+	deadline := time.After(grace)
+	var bad []string
+	for _, ch := range stopping {
+		select {
+		case <-ch.exited:
+			if ch.err != nil {
+				bad = append(bad, fmt.Sprintf("%s (%v)", ch.n.Name, ch.err))
+			}
+		case <-deadline:
+			ch.kill()
+			bad = append(bad, ch.n.Name+" (killed after "+grace.String()+")")
+		}
+	}
+	return bad
+}
+
+// waitHealthy waits until every node answers /health with 200.
+func waitHealthy(ctx context.Context, children []*child, limit time.Duration) error {
+	hc := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(limit)
+	for _, ch := range children {
+		for {
+			if ch.done() {
+				return fmt.Errorf("%s exited while starting: %v (log: %s)\n%s", ch.n.Name, ch.err, ch.log, tail(ch.log, 10))
+			}
+			resp, err := hc.Get(ch.n.RPCURL() + "/health")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s not healthy after %s (log: %s)\n%s", ch.n.Name, limit, ch.log, tail(ch.log, 10))
+			}
+			select {
+			case <-ctx.Done():
+				return errors.New("interrupted while the nodes were starting")
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// printLocalnet prints the network: its nodes' RPC URLs first.
+func printLocalnet(p *printer, l *node.Localnet, status string) error {
+	type entry struct {
+		Name    string `json:"name"`
+		RPC     string `json:"rpc"`
+		Address string `json:"address"`
+		P2P     string `json:"p2p"`
+		DataDir string `json:"dataDir"`
+		Log     string `json:"log"`
+	}
+	out := struct {
+		Status      string  `json:"status"`
+		Dir         string  `json:"dir"`
+		ChainID     uint64  `json:"chainId"`
+		GenesisHash string  `json:"genesisHash"`
+		DevAccount  string  `json:"devAccount"`
+		Nodes       []entry `json:"nodes"`
+	}{Status: status, Dir: l.Dir, ChainID: l.ChainID, GenesisHash: l.GenesisHash.Hex(), DevAccount: genesis.DevAddress.Hex()}
+	for _, n := range l.Nodes {
+		out.Nodes = append(out.Nodes, entry{Name: n.Name, RPC: n.RPCURL(), Address: n.Address.Hex(), P2P: n.P2PAddr,
+			DataDir: l.Path(n), Log: filepath.Join(l.Dir, n.Name+".log")})
+	}
+	return p.result(out, func(w io.Writer) {
+		fmt.Fprintf(w, "wnode localnet: %d validators, dev chain %d (%s)\n", len(l.Nodes), l.ChainID, status)
+		for _, n := range l.Nodes {
+			fmt.Fprintf(w, "  %-7s %s  validator %s\n", n.Name, n.RPCURL(), n.Address.Hex())
+		}
+		fmt.Fprintf(w, "  dev account  %s  (private key 0x%s: public, dev chains only)\n", genesis.DevAddress.Hex(), genesis.DevKeyHex)
+		fmt.Fprintf(w, "  directory    %s (logs: nodeI.log)\n", l.Dir)
+		fmt.Fprintf(w, "try: wnode deploy --rpc %s examples/counter/counter.wasm\n", l.Nodes[len(l.Nodes)-1].RPCURL())
+	})
+}
+
+// portFree reports an error if addr cannot be listened on.
+func portFree(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return ln.Close()
+}
+
+// tail returns the last n lines of a file, indented, for error messages.
+func tail(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return "    " + strings.Join(lines, "\n    ") + "\n"
+}

@@ -1,0 +1,9 @@
+//go:build unix && !linux
+
+package main
+
+import "syscall"
+
+// childProcAttr puts a localnet node in its own process group, so that the terminal's
+// Ctrl-C reaches only the localnet, which stops the nodes once, gracefully.
+func childProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
