@@ -4,6 +4,8 @@
 ;;          checksum sum(a[i]*i) (u64).
 ;;   sread: input n (u32); reads key "k" n times with storage_read; output the last result.
 ;;   hello: output "hello".
+;;   sread_many: input n (u32); reads the n distinct keys "w" ‖ i as u64 big-endian
+;;          (storage.wasm's key format) once each (vcap 32); output the sum of the results.
 (module
   (import "wnode" "input_size" (func $input_size (result i32)))
   (import "wnode" "input_read" (func $input_read (param i32)))
@@ -82,5 +84,23 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $l)))
     (i64.store (i32.const 0x200) (local.get $r))
+    (call $return_data (i32.const 0x200) (i32.const 8)))
+
+  (func (export "sread_many") (local $i i32) (local $n i32) (local $sum i64)
+    (local.set $n (call $n))
+    (i32.store8 (i32.const 0x380) (i32.const 0x77)) ;; "w"
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        ;; big-endian u64 of i at 0x381 (high 4 bytes stay zero)
+        (i32.store8 (i32.const 0x385) (i32.shr_u (local.get $i) (i32.const 24)))
+        (i32.store8 (i32.const 0x386) (i32.shr_u (local.get $i) (i32.const 16)))
+        (i32.store8 (i32.const 0x387) (i32.shr_u (local.get $i) (i32.const 8)))
+        (i32.store8 (i32.const 0x388) (local.get $i))
+        (local.set $sum (i64.add (local.get $sum)
+          (call $storage_read (i32.const 0x380) (i32.const 9) (i32.const 0x300) (i32.const 32))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $l)))
+    (i64.store (i32.const 0x200) (local.get $sum))
     (call $return_data (i32.const 0x200) (i32.const 8)))
 )
