@@ -57,7 +57,8 @@
 //   - TrapGlobal ("__wnode_trap", mutable i32): after a trap, TrapOutOfGas or
 //     TrapStackOverflow when the instrumentation trapped (out of gas shows as an integer
 //     division by zero, the stack limit as unreachable), TrapNone when the contract
-//     trapped on its own. Every gas charge rewrites it, so read it only after a trap.
+//     trapped on its own. Every gas charge rewrites it (with TrapNone while gas remains),
+//     so it is TrapNone after a call that returned.
 //
 // Custom sections are dropped. A memory without a declared maximum gets
 // Limits.MaxMemoryPages as its maximum.
