@@ -199,7 +199,7 @@ func (x *execution) run(ctx context.Context, depth int, caller, contract types.A
 	f.gas, f.mem = gasG, mod.Memory()
 	gasG.Set(gasLimit)
 
-	_, callErr := fn.Call(f)
+	callErr := fn.CallWithStack(f, nil) // methods are () -> (): no stack needed
 
 	left := int64(gasG.Get())
 	if left < 0 {
