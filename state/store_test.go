@@ -239,7 +239,7 @@ func TestConcurrentReads(t *testing.T) {
 // are there exactly for the committed heights.
 const crashEnv = "WNODE_STATE_CRASH_DIR"
 
-const crashKeys, crashWrites = 2000, 150
+const crashKeys, crashWrites = 1000, 100
 
 func crashChild(dir string) error {
 	db, err := OpenPebble(dir)
@@ -381,8 +381,8 @@ func TestParallelPrepareIdentical(t *testing.T) {
 	for _, rb := range radixes {
 		par := newTestStore(t, t, Options{radixBits: rb, KeepVersions: 2})
 		ser := newTestStore(t, t, Options{radixBits: rb, KeepVersions: 2, serial: true})
-		for h := range uint64(6) {
-			cs := concHistory(h, 3000, 700)
+		for h := range uint64(4) {
+			cs := concHistory(h, 1500, 300)
 			if rp, rs := commit(t, par, cs), commit(t, ser, cs); rp != rs {
 				t.Fatalf("radix %d height %d: roots differ", rb, h)
 			}
