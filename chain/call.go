@@ -64,7 +64,7 @@ func (c *Chain) Call(ctx context.Context, msg CallMsg, height uint64) (*CallResu
 		Caller: msg.From, Contract: msg.To, Method: msg.Method, Input: msg.Args,
 		Value: msg.Value, Gas: c.capGas(msg.Gas),
 	})
-	if errors.Is(r.Err, vm.ErrCanceled) {
+	if nodeFault(r.Err) {
 		return nil, r.Err
 	}
 	if err := sdb.Err(); err != nil {

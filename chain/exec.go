@@ -225,7 +225,7 @@ func (c *Chain) applyMessage(ctx context.Context, sdb *state.StateDB, bctx vm.Bl
 		out.gasUsed += min(res.GasUsed, gasLeft)
 		out.logs = res.Logs
 		if res.Err != nil {
-			if errors.Is(res.Err, vm.ErrCanceled) {
+			if nodeFault(res.Err) {
 				return nil, res.Err
 			}
 			return fail(res.Err)
@@ -278,7 +278,7 @@ func (c *Chain) applyMessage(ctx context.Context, sdb *state.StateDB, bctx vm.Bl
 		}
 		code, err := c.vm.Prepare(ctx, m.code)
 		if err != nil {
-			if errors.Is(err, vm.ErrCanceled) {
+			if nodeFault(err) {
 				return nil, err
 			}
 			return fail(err)
@@ -343,4 +343,12 @@ func (c *Chain) recoverSenders(txs []*types.Tx) {
 		}()
 	}
 	wg.Wait()
+}
+
+// nodeFault reports whether a VM error is the node's failure rather than the contract's:
+// a cancelled context or an internal error (a module that passed validation but failed to
+// instantiate, a Go panic below a host function). Such an error must never become a
+// receipt — another node would not fail the same way — so the block is abandoned instead.
+func nodeFault(err error) bool {
+	return errors.Is(err, vm.ErrCanceled) || errors.Is(err, vm.ErrInternal)
 }
