@@ -40,6 +40,7 @@ func corpus(t testing.TB) map[string][]byte {
 	var files []string
 	for _, pat := range []string{
 		"testdata/*.wasm",
+		"../prepare/testdata/*.wasm",
 		"../../testdata/*/*.wasm",
 		"../../../examples/*/*.wasm",
 	} {
