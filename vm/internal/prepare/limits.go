@@ -1,5 +1,7 @@
 package prepare
 
+import "fmt"
+
 // Limits bound what a deployable module may contain. Prepare rejects a module that
 // exceeds any of them with an *Error naming the limit. Every limit also bounds the work
 // and memory of validation, instrumentation and wazero's compilation, so the zero value
@@ -71,4 +73,17 @@ func DefaultLimits() Limits {
 		MaxBrTableTargets: 16_384,
 		MaxStackHeight:    16_384,
 	}
+}
+
+// validate refuses limits the instrumentation cannot honour: a memory maximum above
+// WebAssembly's 65536 pages, or a stack limit whose doubled value would wrap the i32
+// stack global.
+func (l *Limits) validate() error {
+	if l.MaxMemoryPages > 65536 {
+		return fmt.Errorf("prepare: Limits.MaxMemoryPages %d exceeds 65536", l.MaxMemoryPages)
+	}
+	if l.MaxStackHeight > 1<<30 {
+		return fmt.Errorf("prepare: Limits.MaxStackHeight %d exceeds 2^30", l.MaxStackHeight)
+	}
+	return nil
 }

@@ -57,6 +57,9 @@ func prepare(code []byte, s *gas.Schedule, l Limits, p passes) (*Module, error) 
 	if err := s.Validate(); err != nil {
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
+	if err := l.validate(); err != nil {
+		return nil, err
+	}
 	raw, err := gunzip(code, &l)
 	if err != nil {
 		return nil, err

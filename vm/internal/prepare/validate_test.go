@@ -400,3 +400,22 @@ func TestValidateInMemory(t *testing.T) {
 		t.Fatalf("validate: %v", err)
 	}
 }
+
+func TestBadLimits(t *testing.T) {
+	code := wasm.Encode(base())
+	for _, mutate := range []func(*Limits){
+		func(l *Limits) { l.MaxMemoryPages = 65537 },
+		func(l *Limits) { l.MaxStackHeight = 1<<30 + 1 },
+	} {
+		l := DefaultLimits()
+		mutate(&l)
+		if _, err := Prepare(code, gas.Default(), l); err == nil {
+			t.Fatalf("Prepare accepted limits %+v", l)
+		}
+	}
+	bad := gas.Default()
+	bad.Instr.Branch = 0
+	if _, err := Prepare(code, bad, DefaultLimits()); err == nil {
+		t.Fatal("Prepare accepted a schedule with free branches")
+	}
+}
