@@ -19,7 +19,7 @@ type instrumenter struct {
 	types               map[string]uint32
 
 	chargeBuf []charge // scratch of charges
-	deadBuf   []bool   // scratch of charges
+	deadBuf   []bool   // scratch of charges (open blocks)
 }
 
 // instrument adds metering, the stack limit and NaN canonicalization to mi.m, as
