@@ -41,9 +41,9 @@ var gzipMagic = []byte{0x1f, 0x8b}
 // rule when the code is refused. The output depends only on (code, s, l): the same input
 // gives the same bytes on every machine. Prepare does not modify code.
 //
-// Cost: linear in the code size, about 5 ms of CPU and 4 MB of allocations per 100 KiB
-// of compiler output (BenchmarkPrepare); the output is about 1.5 times the input (at most
-// 6 times, BenchmarkPrepareWorstCase).
+// Cost: linear in the code size, about 5–7 ms of CPU and 3.5 MB of allocations per
+// 100 KiB of compiler output (BenchmarkPrepare); the output is about 1.4 times the input
+// (at most 6 times, BenchmarkPrepareWorstCase).
 func Prepare(code []byte, s *gas.Schedule, l Limits) (*Module, error) {
 	return prepare(code, s, l, allPasses)
 }
