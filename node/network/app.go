@@ -108,7 +108,8 @@ func (a *App) ProposeBlock(ctx context.Context, height uint64, round int32, time
 // ValidateBlock decodes a proposed block, checks it is for height and re-executes it on
 // top of the head (chain.ValidateBlock: header, last commit, every tx, state and receipt
 // roots). Errors wrap types.ErrInvalidBlock for a bad block. A block validated (or
-// built) before costs only its decoding.
+// built) before costs only its decoding; the senders of txs the mempool holds are not
+// recovered again.
 func (a *App) ValidateBlock(ctx context.Context, height uint64, data []byte) (types.Hash, error) {
 	b, err := types.DecodeBlock(data)
 	if err != nil {
@@ -120,6 +121,14 @@ func (a *App) ValidateBlock(ctx context.Context, height uint64, data []byte) (ty
 	hash := b.Hash()
 	if _, ok := a.blocks[hash]; ok {
 		return hash, nil
+	}
+	// A tx this node's pool holds has the same bytes as the block's copy (same hash) and
+	// its sender already recovered: using it spares the chain a signature recovery per tx
+	// (about a seventh of a validator's CPU at 500 tx/s).
+	for i, tx := range b.Txs {
+		if p := a.pool.Get(tx.Hash()); p != nil {
+			b.Txs[i] = p
+		}
 	}
 	start := time.Now()
 	if err := a.chain.ValidateBlock(ctx, b); err != nil {
