@@ -84,9 +84,14 @@ type proc struct {
 func startNode(t *testing.T, dir string, args ...string) *proc {
 	t.Helper()
 	addr := freePort(t)
+	return startProc(t, addr, append(append([]string{"start"}, args...), "--datadir", dir, "--rpc.addr", addr)...)
+}
+
+// startProc runs `wnode ARGS`, a node whose RPC server listens on addr, and waits
+// until /health answers 200. The process is killed at the end of the test.
+func startProc(t *testing.T, addr string, full ...string) *proc {
+	t.Helper()
 	p := &proc{addr: addr, stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
-	full := append([]string{"start"}, args...)
-	full = append(full, "--datadir", dir, "--rpc.addr", addr)
 	p.cmd = exec.Command(bin, full...)
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	p.cmd.Env = cleanEnv()

@@ -35,8 +35,8 @@ var (
 	localnetInitFlag  = &cli.BoolFlag{Name: "init", Usage: "create the network's directory and exit without starting it"}
 	localnetPprofFlag = &cli.IntFlag{Name: "pprof-base-port", Usage: "node i serves Go's profiler on 127.0.0.1:pprof-base-port+i (default off)"}
 	// Consensus timing written into every node's config.toml when the network is created.
-	localnetTimeoutProposeFlag = &cli.DurationFlag{Name: "consensus.timeout-propose", Usage: "round-0 wait for a proposal (default 1s; when creating)"}
-	localnetTimeoutVoteFlag    = &cli.DurationFlag{Name: "consensus.timeout-vote", Usage: "wait for more prevotes and precommits after 2/3+ of any (default 500ms; when creating)"}
+	localnetTimeoutProposeFlag = &cli.DurationFlag{Name: "consensus.timeout-propose", Usage: "wait for a proposal in round 0, +50% per round (default 1s; when creating)"}
+	localnetTimeoutVoteFlag    = &cli.DurationFlag{Name: "consensus.timeout-vote", Usage: "wait for more prevotes and precommits after 2/3+ of any, +50% per round (default 500ms; when creating)"}
 	localnetHeartbeatFlag      = &cli.DurationFlag{Name: "consensus.heartbeat", Usage: "empty block period when no tx is pending (default 2s; when creating)"}
 	localnetBlockIntervalFlag  = &cli.DurationFlag{Name: "consensus.block-interval", Usage: "minimum time between blocks (default 200ms, 1ms for one validator; when creating)"}
 	localnetRebroadcastFlag    = &cli.DurationFlag{Name: "consensus.rebroadcast", Usage: "re-send period of a validator's current messages (default 1s; when creating)"}
@@ -88,11 +88,13 @@ func localnetAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	vote := c.Duration(localnetTimeoutVoteFlag.Name)
+	// One knob per timeout: as in consensus' defaults, each grows by half its base per round.
+	propose, vote := c.Duration(localnetTimeoutProposeFlag.Name), c.Duration(localnetTimeoutVoteFlag.Name)
 	l, created, err := node.OpenLocalnet(dir, node.LocalnetOptions{
 		Nodes: nodes, BasePort: c.Int(localnetBasePortFlag.Name),
 		Consensus: node.ConsensusConfig{
-			TimeoutPropose: c.Duration(localnetTimeoutProposeFlag.Name), TimeoutPrevote: vote, TimeoutPrecommit: vote,
+			TimeoutPropose: propose, TimeoutProposeDelta: propose / 2,
+			TimeoutPrevote: vote, TimeoutPrevoteDelta: vote / 2, TimeoutPrecommit: vote, TimeoutPrecommitDelta: vote / 2,
 			Heartbeat: c.Duration(localnetHeartbeatFlag.Name), MinBlockInterval: c.Duration(localnetBlockIntervalFlag.Name),
 			RebroadcastInterval: c.Duration(localnetRebroadcastFlag.Name),
 		},
