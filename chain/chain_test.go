@@ -37,7 +37,7 @@ func workload(t testing.TB, c *Chain) []*types.Tx {
 		tx.Nonce = *n
 		*n++
 		if tx.GasLimit == 0 {
-			tx.GasLimit = 1_000_000
+			tx.GasLimit = workloadGas
 		}
 		return signTx(t, from, tx)
 	}
@@ -61,9 +61,33 @@ func workload(t testing.TB, c *Chain) []*types.Tx {
 		tx("bob", &bn, &types.Tx{Kind: types.TxInvoke, To: calls, Method: "forward", Args: fwd}),
 		tx("bob", &bn, &types.Tx{Kind: types.TxInvoke, To: token, Method: "transfer", Args: append(bob[:], make([]byte, 31)...)}), // reverts: bad input
 		tx("carol", &cn, &types.Tx{Kind: types.TxTransfer, To: addrOf("dave"), Value: uint256.NewInt(height)}),
-		tx("carol", &cn, &types.Tx{Kind: types.TxInvoke, To: counter, Method: "increment", GasLimit: 65_000}), // out of gas
 	)
+	// Out of gas: the gas limit is exactly the intrinsic gas, so nothing is left for the
+	// execution whatever the prices.
+	oog := &types.Tx{Kind: types.TxInvoke, To: counter, Method: "increment", Nonce: cn}
+	txs = append(txs, signIntrinsic(t, c, "carol", oog))
 	return txs
+}
+
+// workloadGas is the gas limit of the workload's txs: generous, so that they do not
+// depend on the gas prices; a block of them fits in testGenesis's block gas limit.
+const workloadGas = 10_000_000
+
+// signIntrinsic signs tx with a gas limit equal to its intrinsic gas (which depends on
+// the encoded size, and so on the gas limit itself).
+func signIntrinsic(t testing.TB, c *Chain, from string, tx *types.Tx) *types.Tx {
+	t.Helper()
+	tx.GasLimit = c.sched.Tx.Base
+	for range 10 {
+		signTx(t, from, tx)
+		ig := c.sched.Intrinsic(uint64(tx.Size()), uint64(len(tx.Code)))
+		if ig == tx.GasLimit {
+			return tx
+		}
+		tx.GasLimit = ig
+	}
+	t.Fatal("intrinsic gas does not converge")
+	return nil
 }
 
 // runWorkload produces n blocks of the workload on node and returns blocks and commits.
@@ -141,7 +165,8 @@ func TestReplayDeterminism(t *testing.T) {
 func TestValidateBlockRejects(t *testing.T) {
 	ctx := context.Background()
 	machine := newVM(t, vm.EngineCompiler)
-	g := testGenesis(func(g *genesis.Genesis) { g.Params.BlockGasLimit = 2_000_000 })
+	const blockGas = 5 * workloadGas
+	g := testGenesis(func(g *genesis.Genesis) { g.Params.BlockGasLimit = blockGas })
 	leader := openNode(t, "", machine, g, Options{})
 	defer leader.close()
 	follower := openNode(t, "", machine, g, Options{})
@@ -202,7 +227,7 @@ func TestValidateBlockRejects(t *testing.T) {
 		"reordered txs":    func(b *types.Block) { b.Txs[0], b.Txs[1] = b.Txs[1], b.Txs[0]; fixTxRoot(b) },
 		"nonce gap":        func(b *types.Block) { b.Txs = append(b.Txs, extra("bob", 7, 100_000)); fixTxRoot(b) },
 		"replayed tx":      func(b *types.Block) { b.Txs = append(b.Txs, b1.Txs[0]); fixTxRoot(b) },
-		"over block gas":   func(b *types.Block) { b.Txs = append(b.Txs, extra("bob", 0, 2_000_000)); fixTxRoot(b) },
+		"over block gas":   func(b *types.Block) { b.Txs = append(b.Txs, extra("bob", 0, blockGas)); fixTxRoot(b) },
 		"cannot pay":       func(b *types.Block) { b.Txs = append(b.Txs, extra("dave", 0, 100_000)); fixTxRoot(b) },
 		"other chain tx":   func(b *types.Block) { b.Txs[2].ChainID++; fixTxRoot(b) },
 		"bad signature":    func(b *types.Block) { b.Txs[2].Sig[5] ^= 1; fixTxRoot(b) },
