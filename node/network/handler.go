@@ -115,11 +115,13 @@ func (h *handler) DeliverTx(any, peer.ID) {}
 // CheckConsensus decodes a gossiped consensus message and verifies it against the
 // validator set (consensus.VerifyMessage: signer is a validator, signature valid,
 // proposal by its round's proposer, commit with 2/3+ of the power). Malformed or wrongly
-// signed messages, and votes of non-validators, are rejected. Messages of heights this
-// node has no use for are ignored before any signature check: below the current height
-// minus one, or beyond it plus one (a node that far behind catches up by block sync,
-// which such a message wakes up), except commit certificates, which are checked and
-// relayed at any height above: they tell lagging nodes what to sync.
+// signed messages, and votes of non-validators, are rejected. Messages of heights
+// below the current one minus one are ignored before any check (late, and common).
+// Proposals and votes beyond the current height plus one are verified, then ignored:
+// this node is behind and cannot use them, but they wake block sync up. Commit
+// certificates of any later height are relayed: they tell lagging nodes what to sync.
+// A message whose content (all but its unsigned Resend stamp) was relayed less than
+// resendGap ago is ignored; one relayed before is not verified again.
 func (h *handler) CheckConsensus(data []byte) (any, error) {
 	m, err := consensus.DecodeMessage(data)
 	if err != nil {
@@ -128,16 +130,9 @@ func (h *handler) CheckConsensus(data []byte) (any, error) {
 	}
 	next := h.chain.Head().Height + 1 // the height consensus is deciding
 	height := m.Height()
-	switch {
-	case height+1 < next:
+	if height+1 < next {
 		h.stats.consIgnored.Add(1)
 		return nil, errIgnore("%s: height %d is decided", m.Kind(), height)
-	case height > next+1 && m.Kind() != consensus.MsgCommit:
-		h.stats.consIgnored.Add(1)
-		if h.ahead != nil {
-			h.ahead()
-		}
-		return nil, errIgnore("%s: height %d, this node decides %d", m.Kind(), height, next)
 	}
 	key := contentKey(m, true)
 	switch h.recent.check(key, time.Now()) {
@@ -149,6 +144,16 @@ func (h *handler) CheckConsensus(data []byte) (any, error) {
 			h.stats.consRejected.Add(1)
 			return nil, err
 		}
+	}
+	if height > next+1 && m.Kind() != consensus.MsgCommit {
+		// Verified but not relayed: once this node has caught up, the next copy is
+		// accepted at once, without a second signature check.
+		h.recent.accepted(key, time.Time{})
+		h.stats.consIgnored.Add(1)
+		if h.ahead != nil {
+			h.ahead()
+		}
+		return nil, errIgnore("%s: height %d, this node decides %d", m.Kind(), height, next)
 	}
 	h.recent.accepted(key, time.Now())
 	h.stats.consAccepted.Add(1)

@@ -171,6 +171,7 @@ func TestCheckConsensus(t *testing.T) {
 		{"prevote at the next height", prevote(head + 2), accept, 0},
 		{"prevote decided long ago", prevote(head - 1), ignore, 0},
 		{"prevote far ahead", prevote(head + 3), ignore, 1},
+		{"forged prevote far ahead", forged(prevote(head + 4)), reject, 0},
 		{"prevote signed by another validator", encodeMsg(t, &consensus.Message{Vote: wrongSig}), reject, 0},
 		{"prevote of a non-validator", encodeMsg(t, &consensus.Message{Vote: signVote(t, outsider, types.PrevoteType, head+1, 0, hash)}), reject, 0},
 		{"precommit of a non-validator", encodeMsg(t, &consensus.Message{Vote: signVote(t, outsider, types.PrecommitType, head+1, 0, hash)}), reject, 0},
