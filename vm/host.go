@@ -25,9 +25,13 @@ const (
 	MaxOutputSize = 1 << 20
 	// MaxMethodSize bounds the method name given to the call import.
 	MaxMethodSize = 256
-	// MaxKeySize and MaxValueSize bound a storage key and value.
-	MaxKeySize   = 1 << 10
-	MaxValueSize = 128 << 10
+	// MaxKeySize and MaxValueSize bound a storage key and value. They equal the state's
+	// own limits (state.MaxStorageKeySize and state.MaxStorageValueSize, which chain's
+	// tests assert): the VM traps on anything larger before the StateDB sees it, since
+	// the state would refuse it with a sticky error that abandons the whole block. vm
+	// sits below state, hence the copy.
+	MaxKeySize   = 256
+	MaxValueSize = 64 << 10
 	// MaxTopicSize and MaxEventDataSize bound one event; MaxEvents bounds the events one
 	// top-level call emits across all its frames (those of failed frames included).
 	MaxTopicSize     = 256

@@ -1,0 +1,103 @@
+package chain
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/wnode/wnode/state"
+	"github.com/wnode/wnode/types"
+	"github.com/wnode/wnode/vm"
+)
+
+// TestStorageLimitsMatchState pins the VM's storage limits to the state's: the VM must
+// trap on every key and value the StateDB would refuse (a refusal there is a sticky
+// error that abandons the whole block), and must not trap on any it accepts.
+func TestStorageLimitsMatchState(t *testing.T) {
+	if vm.MaxKeySize != state.MaxStorageKeySize || vm.MaxValueSize != state.MaxStorageValueSize {
+		t.Fatalf("vm storage limits %d/%d, state %d/%d", vm.MaxKeySize, vm.MaxValueSize,
+			state.MaxStorageKeySize, state.MaxStorageValueSize)
+	}
+}
+
+// TestOversizedStorageIsATrap: a tx writing a value or reading a key over the state's
+// limits is an ordinary failed tx with a receipt; block building and validation go on
+// (before the fix such a tx made BuildBlock fail in every round while it stayed in the
+// mempools: the chain halted).
+func TestOversizedStorageIsATrap(t *testing.T) {
+	ctx := context.Background()
+	machine := newVM(t, vm.EngineCompiler)
+	leader := openNode(t, "", machine, testGenesis(nil), Options{})
+	defer leader.close()
+	follower := openNode(t, "", newVM(t, vm.EngineInterpreter), testGenesis(nil), Options{})
+	defer follower.close()
+
+	deploy := signTx(t, "alice", &types.Tx{Kind: types.TxDeploy, Code: readContract(t, "kv1"), GasLimit: workloadGas})
+	b1, c1 := produce(t, leader, []*types.Tx{deploy}, nil)
+	if err := follower.c.CommitBlock(ctx, b1, c1); err != nil {
+		t.Fatal(err)
+	}
+	kv := types.ContractAddress(addrOf("alice"), 0)
+
+	// set: input = klen (1 byte) | key | value.
+	setArgs := func(key string, valueLen int) []byte {
+		return append(append([]byte{byte(len(key))}, key...), make([]byte, valueLen)...)
+	}
+	bigKey := strings.Repeat("k", state.MaxStorageKeySize+1)
+	invoke := func(nonce uint64, method string, args []byte) *types.Tx {
+		return signTx(t, "alice", &types.Tx{Kind: types.TxInvoke, To: kv, Method: method, Args: args,
+			Nonce: nonce, GasLimit: 4 * workloadGas})
+	}
+	txs := []*types.Tx{
+		invoke(1, "set", setArgs("big", state.MaxStorageValueSize+1)), // value over the limit
+		invoke(2, "get", []byte(bigKey)),                              // key over the limit
+		invoke(3, "set", setArgs("max", state.MaxStorageValueSize)),   // at the limit: fine
+	}
+	b2, err := leader.c.BuildBlock(ctx, txs, b1.Header.Time+1000, addrOf("v0"), c1)
+	if err != nil {
+		t.Fatalf("BuildBlock: %v", err)
+	}
+	if len(b2.Txs) != len(txs) {
+		t.Fatalf("%d txs in the block, want %d", len(b2.Txs), len(txs))
+	}
+	c2 := commitFor(t, b2)
+	if err := leader.c.CommitBlock(ctx, b2, c2); err != nil {
+		t.Fatal(err)
+	}
+	if err := follower.c.CommitBlock(ctx, b2, c2); err != nil {
+		t.Fatalf("follower: %v", err)
+	}
+	rs, err := leader.c.Receipts(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"trap: storage value of 65537 bytes exceeds 65536",
+		"trap: storage key of 257 bytes exceeds 256",
+		"",
+	}
+	for i, r := range rs {
+		if r.Error != want[i] || r.Succeeded() != (want[i] == "") || r.GasUsed == 0 {
+			t.Errorf("receipt %d: status %d error %q gas %d, want error %q", i, r.Status, r.Error, r.GasUsed, want[i])
+		}
+	}
+	if _, ok, _ := leader.c.Storage(kv, []byte("big"), LatestHeight); ok {
+		t.Error("oversized value stored")
+	}
+	if v, ok, _ := leader.c.Storage(kv, []byte("max"), LatestHeight); !ok || len(v) != state.MaxStorageValueSize {
+		t.Errorf("value at the limit: %d bytes, present %v", len(v), ok)
+	}
+
+	// A read-only call with an oversized key fails as the contract's failure, not the node's.
+	res, err := leader.c.Call(ctx, CallMsg{To: kv, Method: "get", Args: []byte(bigKey)}, LatestHeight)
+	if err != nil {
+		t.Fatalf("Call: %v", err)
+	}
+	if !errors.Is(res.Err, vm.ErrTrap) {
+		t.Fatalf("call with an oversized key: %v", res.Err)
+	}
+	if _, err := leader.c.EstimateGas(ctx, CallMsg{From: addrOf("alice"), To: kv, Method: "get", Args: []byte(bigKey)}, LatestHeight); !errors.Is(err, ErrExecution) {
+		t.Fatalf("estimate with an oversized key: %v", err)
+	}
+}
