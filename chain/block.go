@@ -10,22 +10,36 @@ import (
 	"github.com/wnode/wnode/types"
 )
 
+// MaxBlockTime bounds a header's time (unix ms): a header at or above it is invalid.
+// 2^62 ms is about 146 million years from 1970, so no honest clock reaches it; the cap
+// keeps the time an i64 for the contracts' block_time and keeps parent time + 1 from
+// wrapping. It does not stop a Byzantine proposer from setting a time far in the future
+// but below it (after which no next block could have a later time): that needs the
+// wall clock, which the chain does not read; the consensus application refuses
+// proposals whose time is too far ahead of its own clock.
+const MaxBlockTime = 1 << 62
+
 // BuildBlock makes the next block as its proposer: it executes txs in order on top of
 // the head, drops those that fail the pre-execution checks (wrong chain, bad signature,
 // wrong nonce, cannot pay, gas price too low, no room left in the block's gas or bytes)
 // and includes the others with their receipts, failed executions included. The header's
-// time is max(time, parent time + 1) in unix ms; its roots are filled. lastCommit must
-// be the commit of the head block (nil when the head is the genesis). The execution
-// result is cached, so ValidateBlock and CommitBlock of the returned block do not run it
-// again. It costs the execution of the txs plus one state Prepare.
+// time is max(time, parent time + 1) in unix ms, and an error when at or above
+// MaxBlockTime (a clock that far off must not produce an invalid block); its roots are
+// filled. lastCommit must be the commit of the head block (nil when the head is the
+// genesis). The execution result is cached, so ValidateBlock and CommitBlock of the
+// returned block do not run it again. It costs the execution of the txs plus one state
+// Prepare.
 func (c *Chain) BuildBlock(ctx context.Context, txs []*types.Tx, time uint64, proposer types.Address, lastCommit *types.Commit) (*types.Block, error) {
 	c.execMu.Lock()
 	defer c.execMu.Unlock()
 	head := c.head.Load()
+	if time = max(time, satAdd(head.header.Time, 1)); time >= MaxBlockTime {
+		return nil, fmt.Errorf("chain: build block %d: time %d at or above the limit %d", head.header.Height+1, time, uint64(MaxBlockTime))
+	}
 	h := &types.Header{
 		ChainID:        c.chainID,
 		Height:         head.header.Height + 1,
-		Time:           max(time, head.header.Time+1),
+		Time:           time,
 		ParentHash:     head.hash,
 		Proposer:       proposer,
 		ValidatorsHash: c.vals.Hash(),
@@ -87,7 +101,8 @@ func (c *Chain) checkLastCommit(h *types.Header, lastCommit *types.Commit) error
 }
 
 // ValidateBlock checks that b is a valid next block on top of the head and that its
-// results are right: chain id, height, parent hash, strictly increasing time, validators
+// results are right: chain id, height, parent hash, strictly increasing time below
+// MaxBlockTime, validators
 // hash, proposer in the set, last commit (signatures and power), size limits, tx root,
 // every tx passing the pre-execution checks in order, the block's gas limit, and the
 // state and receipt roots after re-executing it. Errors wrap types.ErrInvalidBlock,
@@ -120,6 +135,8 @@ func (c *Chain) validateLocked(ctx context.Context, b *types.Block) (*results, e
 		return invalid("parent %s, head is %s", h.ParentHash, head.hash)
 	case h.Time <= head.header.Time:
 		return invalid("time %d not after the parent's %d", h.Time, head.header.Time)
+	case h.Time >= MaxBlockTime:
+		return invalid("time %d at or above the limit %d", h.Time, uint64(MaxBlockTime))
 	case h.ValidatorsHash != c.vals.Hash():
 		return invalid("validators hash %s, want %s", h.ValidatorsHash, c.vals.Hash())
 	}

@@ -113,6 +113,9 @@ func New(db *pebble.DB, st *state.Store, machine *vm.VM, g *genesis.Genesis, opt
 	if err := g.Validate(); err != nil {
 		return nil, fmt.Errorf("chain: %w", err)
 	}
+	if g.TimeMs() >= MaxBlockTime {
+		return nil, fmt.Errorf("chain: genesis time %d ms at or above the limit %d", g.TimeMs(), uint64(MaxBlockTime))
+	}
 	sched, err := gas.ByVersion(g.Params.GasScheduleVersion)
 	if err != nil {
 		return nil, fmt.Errorf("chain: %w", err)

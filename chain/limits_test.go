@@ -3,6 +3,7 @@ package chain
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -99,5 +100,48 @@ func TestOversizedStorageIsATrap(t *testing.T) {
 	}
 	if _, err := leader.c.EstimateGas(ctx, CallMsg{From: addrOf("alice"), To: kv, Method: "get", Args: []byte(bigKey)}, LatestHeight); !errors.Is(err, ErrExecution) {
 		t.Fatalf("estimate with an oversized key: %v", err)
+	}
+}
+
+// TestBlockTimeLimit: a header time at or above MaxBlockTime is invalid, and BuildBlock
+// neither wraps parent time + 1 nor builds such a block. (Before the fix a Byzantine
+// proposer's block at time 2^64-1 was valid, and the next BuildBlock wrapped to time 0,
+// which every validator then rejected as not after the parent: the chain halted.)
+func TestBlockTimeLimit(t *testing.T) {
+	ctx := context.Background()
+	n := openNode(t, "", newVM(t, vm.EngineCompiler), testGenesis(nil), Options{})
+	defer n.close()
+	if _, err := n.c.BuildBlock(ctx, nil, math.MaxUint64, addrOf("v1"), nil); err == nil {
+		t.Fatal("BuildBlock at time 2^64-1 succeeded")
+	}
+	if _, err := n.c.BuildBlock(ctx, nil, MaxBlockTime, addrOf("v1"), nil); err == nil {
+		t.Fatal("BuildBlock at MaxBlockTime succeeded")
+	}
+	good, err := n.c.BuildBlock(ctx, nil, n.c.Head().Time+1000, addrOf("v1"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A Byzantine proposer's block: the same block with another time (no tx reads it,
+	// so the roots still match).
+	withTime := func(ms uint64) *types.Block {
+		b := *good
+		b.Header.Time = ms
+		return &b
+	}
+	for _, ms := range []uint64{math.MaxUint64, MaxBlockTime} {
+		if err := n.c.ValidateBlock(ctx, withTime(ms)); !errors.Is(err, types.ErrInvalidBlock) {
+			t.Fatalf("block at time %d: %v, want ErrInvalidBlock", ms, err)
+		}
+	}
+	last := withTime(MaxBlockTime - 1)
+	if err := n.c.ValidateBlock(ctx, last); err != nil {
+		t.Fatalf("block at MaxBlockTime-1: %v", err)
+	}
+	if err := n.c.CommitBlock(ctx, last, commitFor(t, last)); err != nil {
+		t.Fatal(err)
+	}
+	// No later time is left: building fails cleanly instead of wrapping around.
+	if b, err := n.c.BuildBlock(ctx, nil, 1_700_000_000_000, addrOf("v0"), commitFor(t, last)); err == nil {
+		t.Fatalf("built block 2 at time %d after a parent at %d", b.Header.Time, last.Header.Time)
 	}
 }
