@@ -37,7 +37,8 @@ var (
 	// other error it is not a property of the execution but of this node: a block executor
 	// must not record it in a receipt but abandon the block.
 	ErrCanceled = errors.New("execution canceled")
-	// ErrInternal: the node could not run the call (a module that prepare accepted failed
+	// ErrInternal: the node could not run the call or prepare the code (code that
+	// prepare accepted failed to compile, e.g. for an I/O error of the on-disk cache, or
 	// to instantiate, for lack of memory for instance). Like ErrCanceled it says nothing
 	// about the execution: do not record it in a receipt.
 	ErrInternal = errors.New("vm internal error")

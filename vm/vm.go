@@ -297,7 +297,10 @@ func (v *VM) Schedule() *gas.Schedule { return v.sched }
 // it in the cache. It is the deploy/upgrade path; the chain charges its cost through the
 // intrinsic gas (gas.Schedule.Intrinsic). A rejection wraps ErrInvalidCode and names the
 // rule broken. Code.Hash is keccak256 of the uncompressed code, Code.Original a copy of
-// it. Preparing raw code already in the cache only hashes it.
+// it. Preparing raw code already in the cache only hashes it. A failure of this node
+// to compile code that validation accepted (the on-disk cache failing, for instance)
+// wraps ErrInternal or, when ctx is done, ErrCanceled: neither says anything about the
+// code.
 func (v *VM) Prepare(ctx context.Context, code []byte) (*Code, error) {
 	h := types.Hash(crypto.Keccak256Hash(code))
 	e := v.cache.acquire(h)
@@ -341,9 +344,12 @@ func (v *VM) compile(ctx context.Context, code []byte) (*entry, error) {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%w: %w", ErrCanceled, ctx.Err())
 		}
-		// prepare accepts only what wazero compiles; should wazero still refuse, the
-		// text must not depend on the engine: it may end up in a receipt.
-		return nil, fmt.Errorf("%w: refused by the compiler", ErrInvalidCode)
+		// prepare accepts only what wazero compiles, so a failure here is this node's, not
+		// the code's: most often the on-disk compilation cache (a full disk, permissions,
+		// a corrupt entry), possibly a wazero bug. Another node compiles the same code
+		// fine, so it must never become a receipt: ErrInternal makes the chain abandon
+		// the block instead.
+		return nil, fmt.Errorf("%w: compile: %v", ErrInternal, err)
 	}
 	c := &Code{
 		Hash:       h,

@@ -123,6 +123,54 @@ func TestDiskCache(t *testing.T) {
 	}
 }
 
+// TestCompileFailureIsInternal: when this node fails to compile code that validation
+// accepts (here because its on-disk cache is unusable), Prepare, Call and a nested call
+// fail with ErrInternal: the failure is the node's, so it must not become a receipt (an
+// invalid-code or trap receipt would differ from every other node's).
+func TestCompileFailureIsInternal(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "cache")
+	v, err := vm.New(ctx, vm.Config{CacheDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close(ctx)
+	abi := wasmFile(t, "testdata/wat/abi.wasm")
+	if _, err := v.Prepare(ctx, abi); err != nil { // compiled while the cache works
+		t.Fatal(err)
+	}
+	// The cache folder becomes a file: every later cache write fails.
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	internal := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, vm.ErrInternal) || errors.Is(err, vm.ErrInvalidCode) || errors.Is(err, vm.ErrTrap) {
+			t.Fatalf("%s: %v, want ErrInternal only", what, err)
+		}
+	}
+	_, err = v.Prepare(ctx, wasmFile(t, "testdata/c/loop.wasm"))
+	internal("Prepare", err)
+
+	s := vmtest.New()
+	s.SetCode(cEcho, wasmFile(t, "testdata/c/echo.wasm"))
+	s.SetCode(abiAddr, abi)
+	s.SetCode(fltAddr, wasmFile(t, "testdata/wat/floats.wasm"))
+	internal("Call", call(t, v, s, cEcho, "echo", nil).Err)
+	// The callee's compile failure aborts the whole call: the caller contract never sees
+	// it as a result code.
+	r := call(t, v, s, abiAddr, "call", callInput(fltAddr, 0, 0, "anything", nil))
+	internal("nested call", r.Err)
+
+	// Code that validation refuses is still the code's fault.
+	if _, err := v.Prepare(ctx, []byte("not wasm")); !errors.Is(err, vm.ErrInvalidCode) {
+		t.Fatalf("invalid code: %v", err)
+	}
+}
+
 // TestConcurrentCalls runs many calls on many goroutines against one VM with a tiny code
 // cache (so entries are evicted while in use) and compares them with a sequential run.
 // Run with -race.
