@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/big"
+	"math/bits"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -176,10 +177,48 @@ func TestSchedules(t *testing.T) {
 		t.Fatal("Validate accepted free branches")
 	}
 	d := Default()
-	if d.Host.StorageWrite.Base < 5*d.Host.StorageRead.Base || d.Host.StorageWrite.PerKiB < 5*d.Host.StorageRead.PerKiB {
+	// A write reads the old value (to journal it) and then rewrites the tree at commit;
+	// its bytes are kept forever by every node.
+	if d.Host.StorageWrite.Base < 2*d.Host.StorageRead.Base || d.Host.StorageWrite.PerKiB < 10*d.Host.StorageRead.PerKiB {
 		t.Fatal("storage writes must be priced far above reads")
 	}
 	if d.Instr.Call <= d.Instr.Simple || d.Instr.CallIndirect < d.Instr.Call || d.Instr.Branch <= d.Instr.Simple {
 		t.Fatal("calls and branches must cost more than simple ops")
+	}
+}
+
+func TestCeilGas(t *testing.T) {
+	for _, c := range []struct{ milli, want uint64 }{
+		{0, 0}, {1, 1}, {999, 1}, {1000, 1}, {1001, 2}, {2500, 3},
+		{math.MaxUint64, math.MaxUint64/MilliGas + 1},
+	} {
+		if got := CeilGas(c.milli); got != c.want {
+			t.Errorf("CeilGas(%d) = %d, want %d", c.milli, got, c.want)
+		}
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		m := rapid.Uint64().Draw(t, "milli")
+		g := CeilGas(m)
+		// g*1000 >= m > (g-1)*1000, in 128 bits
+		hi, lo := bits.Mul64(g, MilliGas)
+		if hi == 0 && lo < m {
+			t.Fatalf("CeilGas(%d) = %d is below", m, g)
+		}
+		if g > 0 && (g-1)*MilliGas >= m {
+			t.Fatalf("CeilGas(%d) = %d is above", m, g)
+		}
+	})
+}
+
+func TestValidateStaticGasParts(t *testing.T) {
+	s := Default()
+	s.Instr.MemoryGrowBase = MaxInstrCost/MilliGas + 1 // in gas: × 1000 would exceed the bound
+	if err := s.Validate(); err == nil {
+		t.Fatal("Validate accepted a memory.grow base above MaxInstrCost milligas")
+	}
+	s = Default()
+	s.Instr.FloatSqrt = MaxInstrCost + 1
+	if err := s.Validate(); err == nil {
+		t.Fatal("Validate accepted an oversized FloatSqrt")
 	}
 }

@@ -8,7 +8,8 @@
 // benchmarks; docs/rationale/vm-prepare.md records why each one is what it is.
 //
 // A schedule is consensus data: every node must charge the same gas for the same
-// execution. A change of any figure is a new Version, never an edit of an old one.
+// execution. Once released, a change of any figure is a new Version, never an edit of an
+// old one (v1 was recalibrated in place before any release).
 package gas
 
 import (
@@ -43,22 +44,42 @@ func (l Linear) Cost(n uint64) uint64 {
 	return sum
 }
 
-// Instructions prices Wasm instructions, in gas per executed instruction. The instrumenter
-// (vm/internal/prepare) sums the prices of a basic block's instructions and charges the sum
-// once, at the block's start. Structural instructions (block, loop, else, end, nop) and
+// MilliGas is the number of milligas in one gas. Instruction prices are in milligas
+// because most Wasm instructions take a fraction of a nanosecond.
+const MilliGas = 1000
+
+// CeilGas returns milli milligas rounded up to whole gas: ceil(milli / MilliGas). It is
+// what a metering block whose instructions sum to milli milligas is charged.
+func CeilGas(milli uint64) uint64 {
+	g := milli / MilliGas
+	if milli%MilliGas != 0 {
+		g++
+	}
+	return g
+}
+
+// Instructions prices Wasm instructions. The per-instruction figures (Simple to DataDrop)
+// are in milligas per executed instruction: the instrumenter (vm/internal/prepare) sums
+// the milligas of a metering block's instructions and charges the block
+// CeilGas(sum) gas once, at its start, so a block costs at most 1 gas more than the exact
+// sum and a non-empty block at least 1 gas. The figures of memory.grow and the bulk memory
+// instructions are in gas. Structural instructions (block, loop, else, end, nop) and
 // unreachable are free: they compile to no work of their own.
 type Instructions struct {
-	// Simple: constants, drop, select, integer add/sub/mul/and/or/xor/shifts/rotations,
+	// Simple: constants, drop, select, integer add/sub/and/or/xor/shifts/rotations,
 	// comparisons, eqz, clz/ctz/popcnt, wrap/extend/sign-extension, reinterpret.
 	Simple uint64
-	// Local: local.get, local.set, local.tee.
+	// IntMul: i32.mul and i64.mul (a 3-cycle latency, against 1 for an add).
+	IntMul uint64
+	// Local: local.get, local.set, local.tee (registers, mostly free after compilation).
 	Local uint64
 	// Global: global.get, global.set.
 	Global uint64
 	// Load and Store: every memory load / store width (bounds check + access).
 	Load  uint64
 	Store uint64
-	// Branch: br, br_if, br_table, if, return.
+	// Branch: br, br_if, br_table, if, return, plus the gas charge of the metering block a
+	// branch target opens.
 	Branch uint64
 	// Call and CallIndirect: a direct call; an indirect call (table bounds and type check).
 	// Both also pay the stack-limit bookkeeping the instrumenter adds to every function.
@@ -69,17 +90,18 @@ type Instructions struct {
 	// Float: every f32/f64 operation but division and square root, including
 	// comparisons, conversions and the NaN canonicalization the instrumenter adds.
 	Float uint64
-	// FloatDiv: f32/f64 div and sqrt.
-	FloatDiv uint64
+	// FloatDiv: f32/f64 div. FloatSqrt: f32/f64 sqrt.
+	FloatDiv  uint64
+	FloatSqrt uint64
 	// MemorySize: memory.size. DataDrop: data.drop.
 	MemorySize uint64
 	DataDrop   uint64
-	// MemoryGrowBase + MemoryGrowPerPage × delta pages: memory.grow, charged before the
-	// grow on the requested delta (a refused grow still pays).
+	// MemoryGrowBase + MemoryGrowPerPage × delta pages, in gas: memory.grow, charged
+	// before the grow on the requested delta (a refused grow still pays).
 	MemoryGrowBase    uint64
 	MemoryGrowPerPage uint64
-	// MemoryCopy, MemoryFill and MemoryInit: base + per byte on the length operand,
-	// charged before the instruction runs (a trapping copy still pays).
+	// MemoryCopy, MemoryFill and MemoryInit, in gas: base + per byte on the length
+	// operand, charged before the instruction runs (a trapping copy still pays).
 	MemoryCopy Linear
 	MemoryFill Linear
 	MemoryInit Linear
@@ -157,34 +179,36 @@ type Schedule struct {
 // docs/rationale/vm-prepare.md for the reasons behind each figure.
 var v1 = Schedule{
 	Version: 1,
-	Instr: Instructions{
-		Simple:            1,
-		Local:             1,
-		Global:            2,
-		Load:              2,
-		Store:             2,
-		Branch:            2,
-		Call:              10,
-		CallIndirect:      15,
-		IntDiv:            8,
-		Float:             3,
-		FloatDiv:          10,
-		MemorySize:        2,
-		DataDrop:          2,
+	Instr: Instructions{ // milligas, but memory.grow and bulk memory (gas)
+		Simple:            120,
+		IntMul:            1_000,
+		Local:             20,
+		Global:            200,
+		Load:              1_000,
+		Store:             300,
+		Branch:            700,
+		Call:              2_500,
+		CallIndirect:      6_000,
+		IntDiv:            6_000,
+		Float:             1_500,
+		FloatDiv:          9_000,
+		FloatSqrt:         15_000,
+		MemorySize:        1_000,
+		DataDrop:          1_000,
 		MemoryGrowBase:    200,
 		MemoryGrowPerPage: 8_000,
-		MemoryCopy:        Linear{Base: 10, PerKiB: 64},
-		MemoryFill:        Linear{Base: 10, PerKiB: 48},
-		MemoryInit:        Linear{Base: 10, PerKiB: 64},
+		MemoryCopy:        Linear{Base: 10, PerKiB: 25},
+		MemoryFill:        Linear{Base: 10, PerKiB: 15},
+		MemoryInit:        Linear{Base: 10, PerKiB: 25},
 	},
 	Host: Host{
 		InputSize:     Linear{Base: 60},
 		InputRead:     Linear{Base: 80, PerKiB: 128},
 		ReturnData:    Linear{Base: 80, PerKiB: 10_240},
 		Revert:        Linear{Base: 80, PerKiB: 10_240},
-		StorageRead:   Linear{Base: 3_000, PerKiB: 1_024},
-		StorageWrite:  Linear{Base: 30_000, PerKiB: 40_960},
-		StorageDelete: Linear{Base: 15_000, PerKiB: 1_024},
+		StorageRead:   Linear{Base: 40_000, PerKiB: 1_024},
+		StorageWrite:  Linear{Base: 90_000, PerKiB: 40_960},
+		StorageDelete: Linear{Base: 80_000, PerKiB: 1_024},
 		Caller:        Linear{Base: 60},
 		Origin:        Linear{Base: 60},
 		SelfAddress:   Linear{Base: 60},
@@ -197,7 +221,7 @@ var v1 = Schedule{
 		Call:          Linear{Base: 25_000, PerKiB: 1_024},
 		ResultSize:    Linear{Base: 60},
 		ResultRead:    Linear{Base: 80, PerKiB: 128},
-		Sha256:        Linear{Base: 200, PerKiB: 4_096},
+		Sha256:        Linear{Base: 150, PerKiB: 4_096},
 		Keccak256:     Linear{Base: 200, PerKiB: 4_096},
 		Ecrecover:     Linear{Base: 60_000},
 		GasLeft:       Linear{Base: 50},
@@ -228,37 +252,45 @@ func ByVersion(v uint32) (*Schedule, error) {
 	return nil, fmt.Errorf("gas: unknown schedule version %d", v)
 }
 
-// MaxInstrCost bounds every per-instruction price and every Base/PerKiB/PerPage figure of
-// Instr, so that the instrumenter's constant sums and its per-byte products
-// (length < 2^32 × PerKiB) cannot overflow a signed 64-bit global.
+// MaxInstrCost bounds every instruction figure: each per-instruction price (milligas),
+// the static parts of memory.grow and the bulk memory instructions once converted to
+// milligas (Base × MilliGas), and their per-page / per-KiB prices (gas). So the
+// instrumenter's block sums (< 2^32 instructions × 2^24) and its length × price
+// products (< 2^32 × 2^24) cannot overflow a signed 64-bit global.
 const MaxInstrCost = 1 << 24
 
 // Validate reports whether the schedule is usable by the instrumenter: every instruction
-// figure is at most MaxInstrCost, and branches and calls cost at least 1, since every
-// loop iteration executes a branch and every recursion a call: with a free branch an
-// endless loop would never run out of gas.
+// figure is within MaxInstrCost (see there), and branches and calls cost at least 1
+// milligas, since every loop iteration executes a branch and every recursion a call:
+// with a free branch an endless loop would never run out of gas (a block with a non-zero
+// sum is charged at least 1 gas).
 func (s *Schedule) Validate() error {
 	i := &s.Instr
 	if i.Branch == 0 || i.Call == 0 || i.CallIndirect == 0 {
 		return fmt.Errorf("gas: schedule v%d: Instr.Branch, Call and CallIndirect must be at least 1", s.Version)
 	}
+	const maxGas = MaxInstrCost / MilliGas
 	figures := []struct {
-		name string
-		v    uint64
+		name  string
+		v     uint64
+		limit uint64
 	}{
-		{"Simple", i.Simple}, {"Local", i.Local}, {"Global", i.Global},
-		{"Load", i.Load}, {"Store", i.Store}, {"Branch", i.Branch},
-		{"Call", i.Call}, {"CallIndirect", i.CallIndirect}, {"IntDiv", i.IntDiv},
-		{"Float", i.Float}, {"FloatDiv", i.FloatDiv}, {"MemorySize", i.MemorySize},
-		{"DataDrop", i.DataDrop}, {"MemoryGrowBase", i.MemoryGrowBase},
-		{"MemoryGrowPerPage", i.MemoryGrowPerPage},
-		{"MemoryCopy.Base", i.MemoryCopy.Base}, {"MemoryCopy.PerKiB", i.MemoryCopy.PerKiB},
-		{"MemoryFill.Base", i.MemoryFill.Base}, {"MemoryFill.PerKiB", i.MemoryFill.PerKiB},
-		{"MemoryInit.Base", i.MemoryInit.Base}, {"MemoryInit.PerKiB", i.MemoryInit.PerKiB},
+		{"Simple", i.Simple, MaxInstrCost}, {"IntMul", i.IntMul, MaxInstrCost},
+		{"Local", i.Local, MaxInstrCost}, {"Global", i.Global, MaxInstrCost},
+		{"Load", i.Load, MaxInstrCost}, {"Store", i.Store, MaxInstrCost},
+		{"Branch", i.Branch, MaxInstrCost}, {"Call", i.Call, MaxInstrCost},
+		{"CallIndirect", i.CallIndirect, MaxInstrCost}, {"IntDiv", i.IntDiv, MaxInstrCost},
+		{"Float", i.Float, MaxInstrCost}, {"FloatDiv", i.FloatDiv, MaxInstrCost},
+		{"FloatSqrt", i.FloatSqrt, MaxInstrCost}, {"MemorySize", i.MemorySize, MaxInstrCost},
+		{"DataDrop", i.DataDrop, MaxInstrCost},
+		{"MemoryGrowBase", i.MemoryGrowBase, maxGas}, {"MemoryGrowPerPage", i.MemoryGrowPerPage, MaxInstrCost},
+		{"MemoryCopy.Base", i.MemoryCopy.Base, maxGas}, {"MemoryCopy.PerKiB", i.MemoryCopy.PerKiB, MaxInstrCost},
+		{"MemoryFill.Base", i.MemoryFill.Base, maxGas}, {"MemoryFill.PerKiB", i.MemoryFill.PerKiB, MaxInstrCost},
+		{"MemoryInit.Base", i.MemoryInit.Base, maxGas}, {"MemoryInit.PerKiB", i.MemoryInit.PerKiB, MaxInstrCost},
 	}
 	for _, f := range figures {
-		if f.v > MaxInstrCost {
-			return fmt.Errorf("gas: schedule v%d: Instr.%s = %d exceeds %d", s.Version, f.name, f.v, MaxInstrCost)
+		if f.v > f.limit {
+			return fmt.Errorf("gas: schedule v%d: Instr.%s = %d exceeds %d", s.Version, f.name, f.v, f.limit)
 		}
 	}
 	return nil

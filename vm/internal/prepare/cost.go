@@ -1,6 +1,9 @@
 package prepare
 
-import "github.com/wnode/wnode/vm/internal/wasm"
+import (
+	"github.com/wnode/wnode/gas"
+	"github.com/wnode/wnode/vm/internal/wasm"
+)
 
 func costIndex(op wasm.Opcode) int {
 	if op > 0xff {
@@ -22,8 +25,8 @@ func (ins *instrumenter) initCosts() {
 	}
 }
 
-// staticCost is the price of one execution of op known before it runs (dynamic parts of
-// memory.grow and the bulk memory instructions are charged separately).
+// staticCost is the price in milligas of one execution of op known before it runs
+// (dynamic parts of memory.grow and the bulk memory instructions are charged separately).
 func staticCost(op wasm.Opcode, ins *instrumenter) uint64 {
 	s := ins.s
 	switch op {
@@ -41,18 +44,22 @@ func staticCost(op wasm.Opcode, ins *instrumenter) uint64 {
 		return s.Global
 	case wasm.OpMemorySize:
 		return s.MemorySize
-	case wasm.OpMemoryGrow:
-		return s.MemoryGrowBase
+	case wasm.OpMemoryGrow: // these static parts are in gas
+		return s.MemoryGrowBase * gas.MilliGas
 	case wasm.OpMemoryCopy:
-		return s.MemoryCopy.Base
+		return s.MemoryCopy.Base * gas.MilliGas
 	case wasm.OpMemoryFill:
-		return s.MemoryFill.Base
+		return s.MemoryFill.Base * gas.MilliGas
 	case wasm.OpMemoryInit:
-		return s.MemoryInit.Base
+		return s.MemoryInit.Base * gas.MilliGas
 	case wasm.OpDataDrop:
 		return s.DataDrop
-	case wasm.OpF32Div, wasm.OpF64Div, wasm.OpF32Sqrt, wasm.OpF64Sqrt:
+	case wasm.OpF32Div, wasm.OpF64Div:
 		return s.FloatDiv
+	case wasm.OpF32Sqrt, wasm.OpF64Sqrt:
+		return s.FloatSqrt
+	case wasm.OpI32Mul, wasm.OpI64Mul:
+		return s.IntMul
 	case wasm.OpI32ReinterpretF, wasm.OpI64ReinterpretF, wasm.OpF32ReinterpretI, wasm.OpF64ReinterpretI,
 		wasm.OpF32Const, wasm.OpF64Const:
 		return s.Simple

@@ -22,8 +22,9 @@
 // In this order:
 //
 //  1. Gas. Every metering block starts by charging the summed static price of its
-//     instructions (gas.Schedule.Instr) against the exported mutable i64 global GasGlobal
-//     (gas remaining), inline and without a branch:
+//     instructions (gas.Schedule.Instr, in milligas, rounded up to whole gas per block:
+//     gas.CeilGas) against the exported mutable i64 global GasGlobal (gas remaining),
+//     inline and without a branch:
 //     gas -= c; TrapGlobal = gas >>> 63; drop(1 / (1 - TrapGlobal)), which divides by
 //     zero, with TrapGlobal = TrapOutOfGas, when the gas went below zero. (An if/
 //     unreachable per block would triple the basic blocks, and wazero's compile time

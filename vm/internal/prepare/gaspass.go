@@ -3,10 +3,12 @@ package prepare
 import (
 	"slices"
 
+	"github.com/wnode/wnode/gas"
 	"github.com/wnode/wnode/vm/internal/wasm"
 )
 
-// charge is a static gas charge to insert before instruction at.
+// charge is a static charge to insert before instruction at: the milligas sum of its
+// metering block (the charge rounds it up to whole gas).
 type charge struct {
 	at   int
 	cost uint64
@@ -86,7 +88,7 @@ func (ins *instrumenter) gasPass(out, body []wasm.Instr, tmp uint32) []wasm.Inst
 	next := 0
 	for i := range body {
 		if next < len(cs) && cs[next].at == i {
-			out = ins.staticCharge(out, cs[next].cost)
+			out = ins.staticCharge(out, gas.CeilGas(cs[next].cost))
 			next++
 		}
 		switch body[i].Op {
@@ -115,8 +117,8 @@ func (ins *instrumenter) gasPass(out, body []wasm.Instr, tmp uint32) []wasm.Inst
 // with them (measured in docs/rationale/vm-prepare.md). The trap global is written by
 // every charge, so after any trap it tells whether the gas ran out.
 //
-// cost is at most MaxFunctionSize × gas.MaxInstrCost < 2^45 and gas is never negative
-// before a charge, so the subtraction cannot overflow.
+// cost is at most ceil(2^32 instructions × gas.MaxInstrCost milligas / 1000) < 2^47 and
+// gas is never negative before a charge, so the subtraction cannot overflow.
 func (ins *instrumenter) staticCharge(out []wasm.Instr, cost uint64) []wasm.Instr {
 	g, trap := uint64(ins.gasG), uint64(ins.trapG)
 	return append(out,

@@ -189,6 +189,7 @@ func TestStackLimit(t *testing.T) {
 func TestGasCharges(t *testing.T) {
 	s := gas.Default()
 	in := s.Instr
+	ceil := gas.CeilGas // instruction prices are milligas, charged in whole gas per block
 	const n = 37
 	loop := []I{
 		i32c(n), opImm(wasm.OpLocalSet, 0),
@@ -203,23 +204,28 @@ func TestGasCharges(t *testing.T) {
 		want uint64
 	}{
 		{"empty", fn{"_f", wasm.FuncType{}, nil, nil}, 0},
+		// blocks: [const, local.set, loop] then n × [the loop body]
 		{"counted loop", fn{"_f", wasm.FuncType{}, one, loop},
-			in.Simple + in.Local + n*(in.Local+in.Simple+in.Simple+in.Local+in.Branch)},
+			ceil(in.Simple+in.Local) + n*ceil(in.Local+in.Simple+in.Simple+in.Local+in.Branch)},
 		{"dead code is free", fn{"_f", wasm.FuncType{}, nil, []I{
 			blk(wasm.OpBlock, wasm.BlockEmpty), opImm(wasm.OpBr, 0), i32c(1), op(wasm.OpDrop), end(),
-		}}, in.Branch},
+		}}, ceil(in.Branch)},
+		// blocks: [const, if], [else-branch], [after end]
 		{"if takes one branch", fn{"_f", wasm.FuncType{}, one, []I{
 			i32c(0), blk(wasm.OpIf, wasm.BlockEmpty), opImm(wasm.OpGlobalGet, 0), op(wasm.OpDrop),
 			op(wasm.OpElse), i32c(7), i32c(3), op(wasm.OpI32DivS), op(wasm.OpDrop), end(),
-		}}, in.Simple + in.Branch + in.Simple + in.Simple + in.IntDiv + in.Simple},
+			i32c(1), op(wasm.OpDrop),
+		}}, ceil(in.Simple+in.Branch) + ceil(in.Simple+in.Simple+in.IntDiv+in.Simple) + ceil(2*in.Simple)},
+		{"int mul", fn{"_f", wasm.FuncType{}, nil, []I{i32c(6), i32c(7), op(wasm.OpI32Mul), op(wasm.OpDrop)}},
+			ceil(3*in.Simple + in.IntMul)},
 		{"memory.grow per page", fn{"_f", wasm.FuncType{}, nil, []I{i32c(2), op(wasm.OpMemoryGrow), op(wasm.OpDrop)}},
-			in.Simple + in.MemoryGrowBase + 2*in.MemoryGrowPerPage + in.Simple},
+			ceil(2*in.Simple) + in.MemoryGrowBase + 2*in.MemoryGrowPerPage},
 		{"memory.fill per byte", fn{"_f", wasm.FuncType{}, nil, []I{i32c(0), i32c(9), i32c(5000), op(wasm.OpMemoryFill)}},
-			3*in.Simple + in.MemoryFill.Cost(5000)},
+			ceil(3*in.Simple) + in.MemoryFill.Cost(5000)},
 		{"memory.copy per byte", fn{"_f", wasm.FuncType{}, nil, []I{i32c(0), i32c(9), i32c(1), op(wasm.OpMemoryCopy)}},
-			3*in.Simple + in.MemoryCopy.Cost(1)},
-		{"floats", fn{"_f", f64Type(), nil, []I{f64c(0x4000000000000000), op(wasm.OpF64Sqrt), f64c(0), op(wasm.OpF64Add)}},
-			in.Simple + in.FloatDiv + in.Simple + in.Float},
+			ceil(3*in.Simple) + in.MemoryCopy.Cost(1)},
+		{"floats", fn{"_f", f64Type(), nil, []I{f64c(0x4000000000000000), op(wasm.OpF64Sqrt), f64c(0), op(wasm.OpF64Div)}},
+			ceil(in.Simple + in.FloatSqrt + in.Simple + in.FloatDiv)},
 	}
 	e := newEngines(t)
 	g := []wasm.Global{{Type: wasm.GlobalType{Type: wasm.I32}, Init: wasm.ConstExpr{Op: wasm.OpI32Const}}}
