@@ -130,8 +130,20 @@ func (c *Chain) EstimateGas(ctx context.Context, msg CallMsg, height uint64) (ui
 	m.nonce = acct.Nonce
 	bctx := vm.BlockContext{ChainID: c.chainID, Height: hdr.Height + 1, Time: hdr.Time + 1}
 
-	// The cap bounds the execution, not the intrinsic gas a large deploy pays up front.
-	hi := min(c.params.BlockGasLimit, satAdd(c.sched.Intrinsic(m.size, uint64(len(m.code))), c.opts.CallGasCap))
+	// The cap bounds the execution, not the intrinsic gas a large deploy pays up front
+	// (its size and its compilation, known once the code is validated; invalid code
+	// fails in the runs below).
+	intrinsic := c.sched.Intrinsic(m.size, uint64(len(m.code)))
+	if m.kind == types.TxDeploy || m.kind == types.TxUpgrade {
+		code, err := c.vm.Prepare(ctx, m.code)
+		if nodeFault(err) {
+			return 0, err
+		}
+		if err == nil {
+			intrinsic = c.codeGas(m.size, uint64(len(m.code)), code)
+		}
+	}
+	hi := min(c.params.BlockGasLimit, satAdd(intrinsic, c.opts.CallGasCap))
 	if msg.Gas != 0 {
 		hi = min(hi, msg.Gas)
 	}

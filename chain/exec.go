@@ -276,23 +276,20 @@ func (c *Chain) applyMessage(ctx context.Context, sdb *state.StateDB, bctx vm.Bl
 				return fail(errors.New(errTextNotAdmin))
 			}
 		}
-		code, err := c.vm.Prepare(ctx, m.code)
+		afford := func(code *vm.Code) bool { return c.codeGas(m.size, codeLen, code) <= m.gasLimit }
+		code, err := c.vm.PrepareIf(ctx, m.code, afford)
 		if err != nil {
 			if nodeFault(err) {
 				return nil, err
 			}
 			return fail(err)
 		}
-		// Code sent gzipped pays for its uncompressed size, which is what is stored and
-		// compiled.
-		if n := uint64(len(code.Original)); n > codeLen {
-			full := c.sched.Intrinsic(m.size, n)
-			if full > m.gasLimit {
-				out.gasUsed = m.gasLimit
-				return fail(errors.New(errTextIntrinsicOOG))
-			}
-			intrinsic, out.gasUsed = full, full
+		if !afford(code) { // then the VM did not compile it either
+			out.gasUsed = m.gasLimit
+			return fail(errors.New(errTextIntrinsicOOG))
 		}
+		intrinsic = c.codeGas(m.size, codeLen, code)
+		out.gasUsed = intrinsic
 		sdb.SetCode(target, code.Original)
 		hook, has := reservedInit, code.HasInit
 		if m.kind == types.TxDeploy {
@@ -313,6 +310,17 @@ func (c *Chain) applyMessage(ctx context.Context, sdb *state.StateDB, bctx vm.Bl
 		return out, nil
 	}
 	return fail(fmt.Errorf("%w: %d", types.ErrInvalidKind, m.kind))
+}
+
+// codeGas is the intrinsic gas of a deploy or upgrade of code, known once the VM has
+// validated it: the intrinsic gas of the tx with the code's uncompressed size (gzipped
+// code pays for what is stored and compiled, and never less than its sent size, which
+// the pre-checks charged), plus the compile gas of its control instructions. It is a
+// function of the code alone, the same on a node that compiles it and on one that finds
+// it in its cache.
+func (c *Chain) codeGas(txSize, sentLen uint64, code *vm.Code) uint64 {
+	n := max(sentLen, uint64(len(code.Original)))
+	return satAdd(c.sched.Intrinsic(txSize, n), c.sched.CompileGas(code.Blocks))
 }
 
 func u256(v *uint256.Int) *uint256.Int {

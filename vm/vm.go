@@ -111,6 +111,12 @@ type Code struct {
 	Methods []string
 	// HasInit and HasMigrate tell whether the code exports init / migrate.
 	HasInit, HasMigrate bool
+	// Blocks counts the code's control instructions (block, loop, if, else, br, br_if,
+	// br_table), which wazero's compile time follows. A deploy or upgrade pays
+	// gas.Schedule.CompileGas(Blocks) on top of the intrinsic gas of the code's size;
+	// the chain charges it from this field, which is the same whether this node
+	// compiled the code or found it in its cache.
+	Blocks uint64
 }
 
 // VersionString names the on-disk cache folder: the VM version and the schedule version,
@@ -294,20 +300,35 @@ func (v *VM) Engine() Engine { return v.engine }
 func (v *VM) Schedule() *gas.Schedule { return v.sched }
 
 // Prepare validates, instruments and compiles code (raw Wasm, or gzip of it) and puts
-// it in the cache. It is the deploy/upgrade path; the chain charges its cost through the
-// intrinsic gas (gas.Schedule.Intrinsic). A rejection wraps ErrInvalidCode and names the
-// rule broken. Code.Hash is keccak256 of the uncompressed code, Code.Original a copy of
-// it. Preparing raw code already in the cache only hashes it. A failure of this node
-// to compile code that validation accepted (the on-disk cache failing, for instance)
-// wraps ErrInternal or, when ctx is done, ErrCanceled: neither says anything about the
-// code.
+// it in the cache. It is the deploy/upgrade path; the chain charges its cost from the
+// returned Code (gas.Schedule.Intrinsic of len(Original), plus CompileGas(Blocks)). A
+// rejection wraps ErrInvalidCode and names the rule broken. Code.Hash is keccak256 of
+// the uncompressed code, Code.Original a copy of it. Preparing raw code already in the
+// cache only hashes it. A failure of this node to compile code that validation accepted
+// (the on-disk cache failing, for instance) wraps ErrInternal or, when ctx is done,
+// ErrCanceled: neither says anything about the code.
 func (v *VM) Prepare(ctx context.Context, code []byte) (*Code, error) {
+	return v.PrepareIf(ctx, code, nil)
+}
+
+// PrepareIf is Prepare for a caller that charges for the code: when the code is not in
+// the cache, afford (if not nil) is called with the validated Code before compilation
+// and, when it returns false, the Code is returned without being compiled or cached.
+// The caller must then not run it (a deploy that cannot pay fails out of gas); afford
+// must be the same predicate the caller applies to the returned Code, so that a cache
+// hit (no call to afford) and a miss decide alike. It spares a node the compilation —
+// the dominant cost of a deploy — of code a tx cannot pay for.
+func (v *VM) PrepareIf(ctx context.Context, code []byte, afford func(*Code) bool) (*Code, error) {
 	h := types.Hash(crypto.Keccak256Hash(code))
 	e := v.cache.acquire(h)
 	if e == nil {
+		var c *Code
 		var err error
-		if e, err = v.compile(ctx, code); err != nil {
+		if e, c, err = v.compile(ctx, code, afford); err != nil {
 			return nil, err
+		}
+		if e == nil {
+			return c, nil // afford said no
 		}
 	}
 	defer v.cache.release(e)
@@ -324,32 +345,22 @@ func (v *VM) load(ctx context.Context, codeHash types.Hash, original func() ([]b
 	if !ok {
 		return nil, fmt.Errorf("%w: code %s missing from state", ErrNoCode, codeHash)
 	}
-	return v.compile(ctx, code)
+	e, _, err := v.compile(ctx, code, nil)
+	return e, err
 }
 
 // compile prepares and compiles code and returns its cache entry, acquired, keyed by the
-// hash of the uncompressed code. It runs outside the cache lock: two goroutines missing
-// together both compile and one result is kept.
-func (v *VM) compile(ctx context.Context, code []byte) (*entry, error) {
+// hash of the uncompressed code. When afford is set and refuses the validated code, it
+// returns no entry, only the Code. It runs outside the cache lock: two goroutines
+// missing together both compile and one result is kept.
+func (v *VM) compile(ctx context.Context, code []byte, afford func(*Code) bool) (*entry, *Code, error) {
 	pm, err := prepare.Prepare(code, v.sched, v.limits)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidCode, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidCode, err)
 	}
 	h := types.Hash(crypto.Keccak256Hash(pm.Original))
 	if e := v.cache.acquire(h); e != nil { // gzip of code already cached
-		return e, nil
-	}
-	cm, err := v.rt.CompileModule(ctx, pm.Instrumented)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%w: %w", ErrCanceled, ctx.Err())
-		}
-		// prepare accepts only what wazero compiles, so a failure here is this node's, not
-		// the code's: most often the on-disk compilation cache (a full disk, permissions,
-		// a corrupt entry), possibly a wazero bug. Another node compiles the same code
-		// fine, so it must never become a receipt: ErrInternal makes the chain abandon
-		// the block instead.
-		return nil, fmt.Errorf("%w: compile: %v", ErrInternal, err)
+		return e, e.code, nil
 	}
 	c := &Code{
 		Hash:       h,
@@ -357,6 +368,22 @@ func (v *VM) compile(ctx context.Context, code []byte) (*entry, error) {
 		Methods:    pm.Methods,
 		HasInit:    pm.HasInit,
 		HasMigrate: pm.HasMigrate,
+		Blocks:     pm.Blocks,
+	}
+	if afford != nil && !afford(c) {
+		return nil, c, nil
+	}
+	cm, err := v.rt.CompileModule(ctx, pm.Instrumented)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, nil, fmt.Errorf("%w: %w", ErrCanceled, ctx.Err())
+		}
+		// prepare accepts only what wazero compiles, so a failure here is this node's, not
+		// the code's: most often the on-disk compilation cache (a full disk, permissions,
+		// a corrupt entry), possibly a wazero bug. Another node compiles the same code
+		// fine, so it must never become a receipt: ErrInternal makes the chain abandon
+		// the block instead.
+		return nil, nil, fmt.Errorf("%w: compile: %v", ErrInternal, err)
 	}
 	e := &entry{code: c, compiled: cm, methods: make(map[string]bool, len(c.Methods)+2)}
 	for _, m := range c.Methods {
@@ -368,7 +395,8 @@ func (v *VM) compile(ctx context.Context, code []byte) (*entry, error) {
 	if c.HasMigrate {
 		e.methods[methodMigrate] = true
 	}
-	return v.cache.add(ctx, e), nil
+	e = v.cache.add(ctx, e)
+	return e, e.code, nil
 }
 
 // CachedModules returns the number of compiled modules in the memory cache (a gauge for

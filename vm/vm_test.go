@@ -50,6 +50,15 @@ func TestPrepare(t *testing.T) {
 	if err != nil || c4.Hash != c.Hash || !bytes.Equal(c4.Original, code) {
 		t.Fatalf("gzip Prepare on a fresh VM: %v %+v", err, c4)
 	}
+	// Blocks (what the chain charges compilation by) is prepare's count, the same from
+	// a compilation, a cache hit, and gzip on another VM.
+	pm, err := prepare.Prepare(code, v.Schedule(), prepare.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Blocks == 0 || c.Blocks != pm.Blocks || c4.Blocks != c.Blocks {
+		t.Fatalf("blocks %d, prepare counts %d, gzip on a fresh VM %d", c.Blocks, pm.Blocks, c4.Blocks)
+	}
 	for name, bad := range map[string][]byte{
 		"garbage":   []byte("not wasm at all"),
 		"empty":     nil,
@@ -61,6 +70,33 @@ func TestPrepare(t *testing.T) {
 		if !errors.Is(err, vm.ErrInvalidCode) || !errors.As(err, &pe) {
 			t.Errorf("%s: err %v", name, err)
 		}
+	}
+}
+
+// TestPrepareIf: the afford check sees the validated code before compilation; refused,
+// nothing is compiled or cached; on a cache hit it is not consulted.
+func TestPrepareIf(t *testing.T) {
+	v := newVM(t, vm.EngineCompiler)
+	ctx := context.Background()
+	code := wasmFile(t, "../examples/token/token.wasm")
+	var seen *vm.Code
+	c, err := v.PrepareIf(ctx, code, func(c *vm.Code) bool { seen = c; return false })
+	if err != nil || c != seen || c.Blocks == 0 || c.Hash != types.Hash(crypto.Keccak256Hash(code)) || !c.HasInit {
+		t.Fatalf("refused: %v %+v", err, c)
+	}
+	if n := v.CachedModules(); n != 0 {
+		t.Fatalf("%d modules cached after a refusal", n)
+	}
+	c2, err := v.PrepareIf(ctx, code, func(*vm.Code) bool { return true })
+	if err != nil || c2.Blocks != c.Blocks || v.CachedModules() != 1 {
+		t.Fatalf("accepted: %v, blocks %d vs %d, %d cached", err, c2.Blocks, c.Blocks, v.CachedModules())
+	}
+	c3, err := v.PrepareIf(ctx, code, func(*vm.Code) bool { t.Fatal("afford called on a cache hit"); return false })
+	if err != nil || c3 != c2 {
+		t.Fatalf("cache hit: %v", err)
+	}
+	if _, err := v.PrepareIf(ctx, []byte("junk"), func(*vm.Code) bool { return true }); !errors.Is(err, vm.ErrInvalidCode) {
+		t.Fatalf("invalid code: %v", err)
 	}
 }
 
