@@ -229,30 +229,33 @@ func hostileGossip(t *testing.T, tc *testChain, nodes []*testNode) {
 			break
 		}
 	}
-	hostile := []*consensus.Message{
-		{Vote: forged},
-		{Vote: signVote(t, outsider, types.PrevoteType, next, 0, hash)},
-		{Vote: signVote(t, outsider, types.PrecommitType, next, 0, hash)},
-		{Proposal: outOfTurn},
+	// p2p graylists a peer after four rejected messages, so it sends four, each a
+	// different fault: garbage, a forged signature, a non-validator's vote and a
+	// proposal out of turn. Gossipsub may drop a message published before the peers
+	// exchanged subscriptions: each is published again (new bytes: another Resend
+	// stamp) until v0 has rejected it.
+	hostile := []func(stamp uint64) []byte{
+		func(stamp uint64) []byte { return fmt.Appendf(nil, "garbage %d", stamp) },
+		func(stamp uint64) []byte { return encodeMsg(t, &consensus.Message{Vote: forged, Resend: stamp}) },
+		func(stamp uint64) []byte {
+			return encodeMsg(t, &consensus.Message{Vote: signVote(t, outsider, types.PrecommitType, next, 0, hash), Resend: stamp})
+		},
+		func(stamp uint64) []byte { return encodeMsg(t, &consensus.Message{Proposal: outOfTurn, Resend: stamp}) },
 	}
 	before := target.net.Stats()
 	h := target.height()
-	// Gossipsub may drop what is published before the peers exchanged subscriptions;
-	// publish again (with new bytes, since it dedups by content: another Resend stamp)
-	// until all are rejected.
-	for round := uint64(0); ; round++ {
-		_ = topic.Publish(ctx, fmt.Appendf(nil, "garbage %d", round))
-		for _, m := range hostile {
-			m.Resend = round
-			_ = topic.Publish(ctx, encodeMsg(t, m))
+	for i, msg := range hostile {
+		want := before.ConsensusRejected + uint64(i) + 1
+		for stamp := uint64(0); target.net.Stats().ConsensusRejected < want; stamp++ {
+			if stamp == 100 {
+				t.Fatalf("hostile message %d not rejected: %+v", i, target.net.Stats())
+			}
+			_ = topic.Publish(ctx, msg(stamp))
+			deadline := time.Now().Add(100 * time.Millisecond)
+			for time.Now().Before(deadline) && target.net.Stats().ConsensusRejected < want {
+				time.Sleep(5 * time.Millisecond)
+			}
 		}
-		if target.net.Stats().ConsensusRejected-before.ConsensusRejected >= uint64(len(hostile)+1) {
-			break
-		}
-		if round == 50 {
-			t.Fatalf("hostile messages not rejected: %+v", target.net.Stats())
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 	after := target.net.Stats()
 	waitFor(t, 10*time.Second, "hostile peer scored down", func() bool { return target.net.host.PeerScore(evil.ID()) < 0 })
@@ -283,4 +286,55 @@ func TestTxBeforePeers(t *testing.T) {
 	if s := validator.net.Stats(); s.TxsAccepted != 1 {
 		t.Fatalf("the validator took %d txs from gossip, want 1: %+v", s.TxsAccepted, s)
 	}
+}
+
+// liar is a p2p handler of the right chain that claims to be far ahead and serves the
+// honest chain's blocks with their commits, each block altered.
+type liar struct{ honest *testNode }
+
+func (l liar) CheckTx([]byte) (any, error)        { return nil, p2p.ErrIgnore }
+func (l liar) DeliverTx(any, peer.ID)             {}
+func (l liar) CheckConsensus([]byte) (any, error) { return nil, p2p.ErrIgnore }
+func (l liar) DeliverConsensus(any, peer.ID)      {}
+func (l liar) Status() p2p.Status {
+	st := l.honest.net.h.Status()
+	st.Height += 100
+	return st
+}
+func (l liar) SyncBlocks(from uint64, max int) ([]p2p.SyncBlock, error) {
+	blocks, err := l.honest.net.h.SyncBlocks(from, max)
+	for i := range blocks {
+		b, _ := types.DecodeBlock(blocks[i].Block)
+		b.Header.Time++ // the commit certifies another hash
+		blocks[i].Block = b.Encode()
+	}
+	return blocks, err
+}
+
+// TestSyncFromLiar: a node that syncs from a peer serving altered blocks under valid
+// commit certificates refuses them, leaves that peer aside and syncs from an honest one.
+func TestSyncFromLiar(t *testing.T) {
+	tc := newTestChain(t, 1, 0)
+	honest := startNode(t, "v0", tc.gen, t.TempDir(), tc.vals[0], nodeOptions{validator: true, noSync: true})
+	waitHeight(t, 30*time.Second, 5, honest)
+	lh, err := p2p.New(context.Background(), newKey(t), p2p.Config{ChainID: testChainID, ListenAddrs: loopback, Logger: testLogger("liar")}, liar{honest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lh.Close()
+	late := startNode(t, "late", tc.gen, t.TempDir(), newKey(t), nodeOptions{bootnodes: append(lh.Addrs(), honest.net.Addrs()...), noSync: true})
+	target := honest.height()
+	waitHeight(t, 30*time.Second, target, late)
+	s := late.net.Stats()
+	if s.BadSyncBlocks == 0 {
+		t.Fatalf("the liar's blocks were never refused: %+v", s)
+	}
+	for h := uint64(1); h <= target; h++ {
+		a, _ := honest.chain.HeaderByNumber(h)
+		b, err := late.chain.HeaderByNumber(h)
+		if err != nil || a.Hash() != b.Hash() {
+			t.Fatalf("header %d differs: %v", h, err)
+		}
+	}
+	t.Logf("synced %d blocks, refused %d batches from the liar", s.BlocksSynced, s.BadSyncBlocks)
 }
