@@ -145,3 +145,37 @@ func TestBlockTimeLimit(t *testing.T) {
 		t.Fatalf("built block 2 at time %d after a parent at %d", b.Header.Time, last.Header.Time)
 	}
 }
+
+// TestWorstReceiptFits: the largest receipt the VM's limits allow (the whole output, the
+// most events with the most bytes and the most per-event overhead, or the longest revert
+// message) encodes within types.MaxReceiptSize and decodes, so the receipts of every
+// committed block can be read back. Before the VM capped the events' bytes, 1024 events
+// of 256 + 64 KiB made a receipt of ~65 MiB.
+func TestWorstReceiptFits(t *testing.T) {
+	const slack = 64 << 10
+	if types.MaxReceiptSize < vm.MaxOutputSize+vm.MaxEventBytes+vm.MaxEvents*64+slack {
+		t.Fatalf("MaxReceiptSize %d below output %d + events %d + overhead", types.MaxReceiptSize, vm.MaxOutputSize, vm.MaxEventBytes)
+	}
+	full := func(b byte, n int) []byte { return []byte(strings.Repeat(string(b), n)) }
+	ok := &types.Receipt{
+		TxHash: types.Hash{1}, Status: types.ReceiptSuccess, GasUsed: math.MaxUint64,
+		Output: full(0xff, vm.MaxOutputSize), ContractAddress: types.Address{2},
+		Height: math.MaxUint64, Index: math.MaxUint64,
+	}
+	perEvent := vm.MaxEventBytes / vm.MaxEvents
+	for range vm.MaxEvents {
+		ok.Events = append(ok.Events, types.Event{Contract: types.Address{3},
+			Topic: full(0xff, vm.MaxTopicSize), Data: full(0xff, perEvent-vm.MaxTopicSize)})
+	}
+	failed := &types.Receipt{TxHash: types.Hash{1}, Status: types.ReceiptFailed, GasUsed: math.MaxUint64,
+		Error: (&vm.RevertError{Msg: string(full('x', vm.MaxOutputSize))}).Error(), Height: math.MaxUint64, Index: math.MaxUint64}
+	for _, r := range []*types.Receipt{ok, failed} {
+		b := r.Encode()
+		if len(b) > types.MaxReceiptSize {
+			t.Fatalf("worst receipt is %d bytes, limit %d", len(b), types.MaxReceiptSize)
+		}
+		if _, err := types.DecodeReceipt(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -14,9 +14,12 @@ const (
 	ReceiptSuccess uint64 = 1 // the tx ran to completion and its state changes were applied
 )
 
-// MaxReceiptSize bounds an encoded receipt accepted by DecodeReceipt. Output and events
-// are bounded by their gas price (about 10 gas per byte) and so by the block gas limit;
-// this cap is far above anything a block allowed by sane parameters can produce.
+// MaxReceiptSize bounds an encoded receipt accepted by DecodeReceipt. It must exceed
+// the largest receipt execution can produce, or a committed block's receipts could not
+// be read back: the VM bounds the output (vm.MaxOutputSize, 1 MiB; a revert message
+// in Error likewise) and the events of a tx (vm.MaxEvents events of vm.MaxEventBytes,
+// 4 MiB, in all), so a receipt is at most about 5 MiB; chain's tests assert that the
+// worst case fits. types cannot import vm, hence no formula here.
 const MaxReceiptSize = 32 << 20
 
 // Receipt is the result of executing one transaction of a block: RLP list [txHash,

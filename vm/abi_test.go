@@ -204,6 +204,30 @@ func testABI(t *testing.T, v *vm.VM) {
 		}
 		r = call(t, v, s, abiAddr, "emit", cat(le32(vm.MaxTopicSize+1), make([]byte, vm.MaxTopicSize+1)))
 		mustErr(t, r, vm.ErrTrap, "trap: event topic of 257 bytes exceeds 256")
+
+		// The events' bytes are bounded per top-level call, across frames: 31 events of
+		// 3 + 64 KiB bytes in the callee and 31 in the caller fit in MaxEventBytes, 33 + 33
+		// do not (the caller's 31st event crosses it).
+		const size = 3 + vm.MaxEventDataSize
+		if 62*size > vm.MaxEventBytes || 64*size <= vm.MaxEventBytes {
+			t.Fatal("test sizes no longer straddle MaxEventBytes")
+		}
+		big := func(method string, in []byte) *vm.Result {
+			return v.Call(context.Background(), env(s), vm.Call{Caller: alice, Contract: abiAddr, Method: method,
+				Input: in, Gas: 200_000_000})
+		}
+		r = big("emit_big_twice", cat(abiAddr2[:], le32(31, vm.MaxEventDataSize)))
+		mustOK(t, r)
+		if len(r.Events) != 62 || r.Events[0].Contract != abiAddr2 || r.Events[61].Contract != abiAddr {
+			t.Fatalf("%d events", len(r.Events))
+		}
+		r = big("emit_big_twice", cat(abiAddr2[:], le32(33, vm.MaxEventDataSize)))
+		mustErr(t, r, vm.ErrTrap, "trap: events of more than 4194304 bytes")
+		if len(r.Events) != 0 {
+			t.Fatal("events of a failed call kept")
+		}
+		r = big("emit_big", le32(64, vm.MaxEventDataSize))
+		mustErr(t, r, vm.ErrTrap, "trap: events of more than 4194304 bytes")
 	})
 	t.Run("hashes", func(t *testing.T) {
 		s := world(t)

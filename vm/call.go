@@ -66,11 +66,12 @@ const (
 
 // execution is what the frames of one top-level Call share.
 type execution struct {
-	vm     *VM
-	env    *Env
-	events int    // events emitted so far, by any frame (bounded by MaxEvents)
-	memory uint64 // bytes of memory held by suspended frames (bounded by MaxCallMemory)
-	logs   []string
+	vm         *VM
+	env        *Env
+	events     int    // events emitted so far, by any frame (bounded by MaxEvents)
+	eventBytes uint64 // their topic and data bytes (bounded by MaxEventBytes)
+	memory     uint64 // bytes of memory held by suspended frames (bounded by MaxCallMemory)
+	logs       []string
 }
 
 // frame is one running contract. It is the context handed to wazero, so host functions

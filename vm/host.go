@@ -33,10 +33,14 @@ const (
 	MaxKeySize   = 256
 	MaxValueSize = 64 << 10
 	// MaxTopicSize and MaxEventDataSize bound one event; MaxEvents bounds the events one
-	// top-level call emits across all its frames (those of failed frames included).
+	// top-level call emits across all its frames (those of failed frames included), and
+	// MaxEventBytes their topic and data bytes. With MaxOutputSize they bound a receipt
+	// (output + events, about 5 MiB encoded) well below types.MaxReceiptSize, which
+	// chain's tests assert.
 	MaxTopicSize     = 256
 	MaxEventDataSize = 64 << 10
 	MaxEvents        = 1024
+	MaxEventBytes    = 4 << 20
 	// MaxLogLine and MaxLogs bound debug output kept with Env.Debug: longer lines are
 	// truncated, later lines dropped. Gas and bounds checks are the same with Debug off.
 	MaxLogLine = 1 << 10
@@ -218,7 +222,11 @@ func hostFunctions(s *gas.Schedule) map[string]hostFn {
 		if f.x.events >= MaxEvents {
 			panic(trap(fmt.Sprintf("more than %d events", MaxEvents)))
 		}
+		if f.x.eventBytes+uint64(tlen)+uint64(dlen) > MaxEventBytes {
+			panic(trap(fmt.Sprintf("events of more than %d bytes", MaxEventBytes)))
+		}
 		f.x.events++
+		f.x.eventBytes += uint64(tlen) + uint64(dlen)
 		f.events = append(f.events, types.Event{
 			Contract: f.contract,
 			Topic:    clone(f.read(uint32(st[0]), tlen)),

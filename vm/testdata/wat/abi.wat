@@ -206,4 +206,28 @@
 
   ;; _hidden is not a method (leading underscore).
   (func (export "_hidden"))
+
+  ;; emit_big: input = count (u32) | dlen (u32); emits count events, topic "big", data the
+  ;; dlen bytes at 0x10000 (dlen <= 64 KiB).
+  (func (export "emit_big")
+    (drop (call $in))
+    (call $emit_big_n (i32.load (i32.const 0x1000)) (i32.load (i32.const 0x1004))))
+  ;; emit_big_twice: input = address (20) | count (u32) | dlen (u32); calls emit_big of
+  ;; that address with count | dlen (all gas, no value, traps unless it succeeds), then
+  ;; emits as many events itself: the event limits span frames.
+  (func (export "emit_big_twice")
+    (drop (call $in))
+    (if (call $call (i32.const 0x1000) (i32.const 0x100) (i32.const 8) (i32.const 0x1014) (i32.const 8)
+          (i32.const 0x200) (i64.const 0))
+      (then unreachable))
+    (call $emit_big_n (i32.load (i32.const 0x1014)) (i32.load (i32.const 0x1018))))
+  (func $emit_big_n (param $n i32) (param $len i32) (local $i i32)
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (call $emit (i32.const 0x108) (i32.const 3) (i32.const 0x10000) (local.get $len))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $l))))
+  ;; 0x100: the method name "emit_big", 0x108: the topic "big"; 0x200: 32 zero bytes (value).
+  (data (i32.const 0x100) "emit_bigbig")
 )
