@@ -230,7 +230,7 @@ func TestDev(t *testing.T) {
 	if len(g.Validators) != 2 || g.Accounts[0].Address != DevAddress || g.Accounts[0].Balance.Int().ToBig().Cmp(DevBalance) != 0 {
 		t.Fatalf("dev genesis %+v", g)
 	}
-	if Dev(DevChainID, &v1.PublicKey).Hash() != Dev(DevChainID, &v1.PublicKey).Hash() {
+	if h1, h2 := Dev(DevChainID, &v1.PublicKey).Hash(), Dev(DevChainID, &v1.PublicKey).Hash(); h1 != h2 {
 		t.Fatal("dev genesis is not deterministic")
 	}
 	b, err := g.Marshal()
