@@ -59,7 +59,7 @@ func FuzzCheckTx(f *testing.F) {
 	c := memChain(f, tc.gen)
 	pool := newPool(tc, Accounts{Chain: c})
 	h := &handler{chain: c, pool: pool, chainID: testChainID, genesisHash: tc.gen.Hash(), vals: c.Validators(),
-		log: testLogger("fuzz"), stats: &stats{}}
+		stats: &stats{}}
 	for i, kind := range []types.TxKind{types.TxTransfer, types.TxInvoke, types.TxDeploy} {
 		tx := &types.Tx{Nonce: uint64(i), GasLimit: 200_000, Kind: kind, Value: uint256.NewInt(1)}
 		switch kind {

@@ -3,7 +3,6 @@ package network
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,7 +31,6 @@ type handler struct {
 	chainID     uint64
 	genesisHash types.Hash
 	vals        *types.ValidatorSet
-	log         *slog.Logger
 	stats       *stats
 
 	cons  atomic.Pointer[consensusBox] // nil until Network.Start

@@ -23,7 +23,7 @@ func testHandler(t testing.TB, tc *testChain, height int) (*handler, *int) {
 		MaxTxGas: tc.gen.Params.BlockGasLimit}, Accounts{Chain: c})
 	wakes := 0
 	h := &handler{chain: c, pool: pool, chainID: testChainID, genesisHash: tc.gen.Hash(), vals: c.Validators(),
-		log: testLogger("handler"), stats: &stats{}, ahead: func() { wakes++ }}
+		stats: &stats{}, ahead: func() { wakes++ }}
 	return h, &wakes
 }
 

@@ -76,7 +76,6 @@ type Network struct {
 	cfg   Config
 	log   *slog.Logger
 	chain *chain.Chain
-	pool  *mempool.Pool
 	host  *p2p.Host
 	h     *handler
 	sync  *syncer
@@ -110,11 +109,11 @@ func New(ctx context.Context, cfg Config, key *ecdsa.PrivateKey, c *chain.Chain,
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	n := &Network{cfg: cfg, log: cfg.Logger, chain: c, pool: pool}
+	n := &Network{cfg: cfg, log: cfg.Logger, chain: c}
 	n.out.init()
 	n.h = &handler{
 		chain: c, pool: pool, chainID: c.ChainID(), genesisHash: c.Genesis().Hash(), vals: c.Validators(),
-		log: cfg.Logger, stats: &n.stats,
+		stats: &n.stats,
 	}
 	n.sync = newSyncer(n)
 	n.h.ahead = n.sync.wake
@@ -235,12 +234,6 @@ func (o *outbox) pop() *consensus.Message {
 	o.queue = o.queue[1:]
 	delete(o.keys, contentKey(m, false))
 	return m
-}
-
-func (o *outbox) len() int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return len(o.queue)
 }
 
 // NeedSync asks block sync for the blocks up to height (consensus.Syncer). It never
