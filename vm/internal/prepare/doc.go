@@ -31,7 +31,9 @@
 //     grows faster than linearly with them.) Metering blocks start at function entry and
 //     after loop, if, else and end; code after br, br_table, return and unreachable is
 //     dead until the next else or end and is not charged; the fall-through of br_if stays
-//     in the block of the br_if (a taken br_if has paid for the rest of its block).
+//     in the block of the br_if (a taken br_if has paid for the rest of its block); the
+//     code after the end of a block reached only by one br_if is paid in advance by the
+//     br_if's block (see charges).
 //     memory.grow (per page of the delta) and memory.copy, memory.fill, memory.init (per
 //     byte of the length) also charge dynamically, from the operand, just before the
 //     instruction, through one added function.

@@ -30,60 +30,159 @@ func endsBlock(op wasm.Opcode) bool {
 	return false
 }
 
+// label is what the first pass of charges learns about a block, loop or if.
+type label struct {
+	refs int // branches that target it; 2 for loops and ifs and br_table targets (never merged)
+	brIf int // the instruction index of a br_if that targets it, or -1
+}
+
+// openBlock is a block, loop or if open at the current instruction of charges.
+type openBlock struct {
+	id        int  // index into the labels
+	entryDead bool // its entry is dead code
+}
+
+// mblock is a metering block being built by charges.
+type mblock struct {
+	charge
+	dead bool // its first instruction is dead code
+	into int  // the metering block that pays for it, or -1 when it pays for itself
+}
+
 // charges returns the static charges of a function body: one per reachable metering
-// block with a non-zero price, placed at its first instruction. The result is valid until
-// the next call.
-func (ins *instrumenter) charges(body []wasm.Instr) []charge {
-	type block struct {
-		charge
-		dead bool // the block's first instruction is dead code
-	}
-	out := ins.chargeBuf[:0]
-	defer func() { ins.chargeBuf = out[:0] }()
-	flush := func(b block) {
-		if !b.dead && b.cost > 0 {
-			out = append(out, b.charge)
-		}
-	}
+// block with a non-zero price, placed at its first instruction, in milligas.
+//
+// One kind of metering block is not charged where it starts: the code after the end of a
+// block (not a loop or if) whose end is reached only by one br_if (the fall-through into
+// the end is dead and no other branch targets the block). That code runs exactly when the
+// br_if is taken, at most once per run of the br_if's metering block, so its price is
+// added to that block's charge: it is paid in advance, and overpaid when the br_if falls
+// through. This is the shape compilers give a loop body that branches over an exit
+// (`loop block ... br_if 0 ... br 2 end ... br_if 0 end`): one charge per iteration
+// instead of two. The result is valid until the next call.
+func (ins *instrumenter) charges(code *wasm.Code) []charge {
+	body := code.Body
+	labels := ins.labelsOf(code)
+
+	blocks := ins.blockBuf[:0]
+	defer func() { ins.blockBuf = blocks[:0] }()
 	// Reachability from structure: code after an unconditional branch is dead until the
 	// else or end of its block; code after a block's end is taken as reachable when the
 	// block's entry was (a conservative choice: at worst dead code is charged).
 	dead := false
-	entryDead := ins.deadBuf[:0] // for each open block: was its entry dead code?
-	defer func() { ins.deadBuf = entryDead[:0] }()
-	cur := block{}
+	stack := ins.openBuf[:0] // the open blocks, loops and ifs
+	defer func() { ins.openBuf = stack[:0] }()
+	brIfBlock := ins.brIfBuf[:0] // for each br_if (by instruction index): its metering block
+	defer func() { ins.brIfBuf = brIfBlock[:0] }()
+	brIfBlock = slices.Grow(brIfBlock, len(body))[:len(body)]
+	nextID := 0
+	blocks = append(blocks, mblock{into: -1})
+	pending := -1 // the payer of the metering block that starts after this end, or -1
 	for i := range body {
 		op := body[i].Op
+		merge := -1
 		switch op {
 		case wasm.OpElse:
-			dead = entryDead[len(entryDead)-1]
+			dead = stack[len(stack)-1].entryDead
 		case wasm.OpEnd:
-			if len(entryDead) > 0 {
-				dead = entryDead[len(entryDead)-1]
-				entryDead = entryDead[:len(entryDead)-1]
+			if len(stack) > 0 {
+				o := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				// dead: the end is not reached by falling through.
+				if l := labels[o.id]; dead && l.refs == 1 && l.brIf >= 0 {
+					merge = brIfBlock[l.brIf]
+				}
+				dead = o.entryDead
 			}
 		}
 		if i > 0 && endsBlock(body[i-1].Op) {
-			flush(cur)
-			cur = block{charge: charge{at: i}, dead: dead}
+			blocks = append(blocks, mblock{charge: charge{at: i}, dead: dead, into: pending})
 		}
-		cur.cost += ins.cost[costIndex(op)]
+		pending = merge
+		blocks[len(blocks)-1].cost += ins.cost[costIndex(op)]
 		switch op {
 		case wasm.OpBlock, wasm.OpLoop, wasm.OpIf:
-			entryDead = append(entryDead, dead)
+			stack = append(stack, openBlock{id: nextID, entryDead: dead})
+			nextID++
+		case wasm.OpBrIf:
+			brIfBlock[i] = len(blocks) - 1
 		case wasm.OpBr, wasm.OpBrTable, wasm.OpReturn, wasm.OpUnreachable:
 			dead = true
 		}
 	}
-	flush(cur)
+	// Merged blocks pay through the block that pays for their payer (merges point back).
+	for k := range blocks {
+		if j := blocks[k].into; j >= 0 {
+			if blocks[j].into >= 0 {
+				j = blocks[j].into
+				blocks[k].into = j
+			}
+			blocks[j].cost += blocks[k].cost
+			blocks[k].cost = 0
+		}
+	}
+	out := ins.chargeBuf[:0]
+	defer func() { ins.chargeBuf = out[:0] }()
+	for _, b := range blocks {
+		if !b.dead && b.cost > 0 {
+			out = append(out, b.charge)
+		}
+	}
 	return out
+}
+
+// labelsOf returns, for each block, loop and if of the body in order, the branches that
+// target it. Branches to the function's own label are not counted (they leave the body).
+func (ins *instrumenter) labelsOf(code *wasm.Code) []label {
+	labels := ins.labelBuf[:0]
+	defer func() { ins.labelBuf = labels[:0] }()
+	stack := ins.stackBuf[:0]
+	defer func() { ins.stackBuf = stack[:0] }()
+	target := func(depth uint64) int {
+		if depth >= uint64(len(stack)) {
+			return -1
+		}
+		return stack[len(stack)-1-int(depth)]
+	}
+	for i := range code.Body {
+		in := &code.Body[i]
+		switch in.Op {
+		case wasm.OpBlock, wasm.OpLoop, wasm.OpIf:
+			stack = append(stack, len(labels))
+			l := label{brIf: -1}
+			if in.Op != wasm.OpBlock { // a loop's label is its head; an if's end joins its arms
+				l.refs = 2
+			}
+			labels = append(labels, l)
+		case wasm.OpEnd:
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+		case wasm.OpBr, wasm.OpBrIf:
+			if t := target(in.Imm); t >= 0 {
+				labels[t].refs++
+				if in.Op == wasm.OpBrIf {
+					labels[t].brIf = i
+				}
+			}
+		case wasm.OpBrTable:
+			ls, _ := code.BrTable(in)
+			for _, d := range ls {
+				if t := target(uint64(d)); t >= 0 {
+					labels[t].refs += 2
+				}
+			}
+		}
+	}
+	return labels
 }
 
 // gasPass appends to out the body with the static charge of every metering block at its
 // start and the dynamic charges of memory.grow and the bulk memory instructions before
 // them. tmp is a scratch i32 local (used only when the body has such instructions).
-func (ins *instrumenter) gasPass(out, body []wasm.Instr, tmp uint32) []wasm.Instr {
-	cs := ins.charges(body)
+func (ins *instrumenter) gasPass(out []wasm.Instr, code *wasm.Code, tmp uint32) []wasm.Instr {
+	body := code.Body
+	cs := ins.charges(code)
 	out = slices.Grow(out, len(body)+15*len(cs)+8)
 	next := 0
 	for i := range body {

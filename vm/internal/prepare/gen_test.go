@@ -425,12 +425,22 @@ func (g *progGen) stmt(depth int) {
 			return
 		}
 		g.emit(wasm.Instr{Op: wasm.OpBlock, Imm: blockImm(wasm.BlockEmpty)})
-		if g.pick(2, "brtable") == 0 {
+		switch g.pick(3, "brtable") {
+		case 0:
 			g.emit(wasm.Instr{Op: wasm.OpBlock, Imm: blockImm(wasm.BlockEmpty)})
 			g.stmts(depth - 1)
 			g.expr(wasm.I32, depth-1)
 			g.emit(g.code.AddBrTable(0, 1, 1), wasm.Instr{Op: wasm.OpEnd})
-		} else {
+		case 1:
+			// A join reached only by a br_if (the code after the inner end), which the
+			// gas pass charges in the br_if's block.
+			g.emit(wasm.Instr{Op: wasm.OpBlock, Imm: blockImm(wasm.BlockEmpty)})
+			g.stmts(depth - 1)
+			g.expr(wasm.I32, depth-1)
+			g.emit(wasm.Instr{Op: wasm.OpBrIf, Imm: 0})
+			g.stmts(depth - 1)
+			g.emit(wasm.Instr{Op: wasm.OpBr, Imm: 1}, wasm.Instr{Op: wasm.OpEnd})
+		default:
 			g.stmts(depth - 1)
 			g.expr(wasm.I32, depth-1)
 			g.emit(wasm.Instr{Op: wasm.OpBrIf, Imm: 0})

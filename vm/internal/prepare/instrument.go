@@ -18,8 +18,13 @@ type instrumenter struct {
 	chargeFn            uint32 // index of the added dynamic-charge function
 	types               map[string]uint32
 
-	chargeBuf []charge // scratch of charges
-	deadBuf   []bool   // scratch of charges (open blocks)
+	// scratch of charges and labelsOf
+	chargeBuf []charge
+	blockBuf  []mblock
+	openBuf   []openBlock
+	brIfBuf   []int
+	labelBuf  []label
+	stackBuf  []int
 }
 
 // instrument adds metering, the stack limit and NaN canonicalization to mi.m, as
@@ -81,7 +86,7 @@ func instrument(mi *moduleInfo, s *gas.Schedule, l *Limits, p passes) {
 		}
 		// The passes write into two buffers reused across functions; the body keeps an
 		// exact-size copy.
-		bufA = ins.gasPass(bufA[:0], code.Body, tmpI32)
+		bufA = ins.gasPass(bufA[:0], code, tmpI32)
 		bufB = ins.stackPass(bufB[:0], bufA, f.frameCost(), mi.funcTypes[mi.numImported+i].Results)
 		body := bufB
 		if p.nan {

@@ -122,6 +122,8 @@ func equalBytes(a, b []byte) bool { return string(a) == string(b) }
 //     answer as the original up to NaN payloads;
 //   - gas is exact: with exactly the gas used the run is unchanged, with one less it ends
 //     in the out-of-gas trap;
+//   - gas is an upper bound: the gas used, in milligas, is at least the static prices of
+//     the instructions the original executed (counted one by one by executedMilligas);
 //   - every instrumented module passes wazero's validation and re-validates with ours.
 func TestInstrumentationKeepsMeaning(t *testing.T) {
 	e := newEngines(t)
@@ -136,6 +138,15 @@ func FuzzInstrumentation(f *testing.F) {
 
 func keepsMeaning(rt *rapid.T, e *engines) {
 	s := gas.Default()
+	if rapid.Bool().Draw(rt, "wholeGasPrices") {
+		// Prices in whole gas leave block charges no rounding slack, so the upper-bound
+		// check below sees any instruction a block charge misses.
+		i := &s.Instr
+		for _, p := range []*uint64{&i.Simple, &i.IntMul, &i.Local, &i.Global, &i.Load, &i.Store, &i.Branch,
+			&i.Call, &i.CallIndirect, &i.IntDiv, &i.Float, &i.FloatDiv, &i.FloatSqrt, &i.MemorySize, &i.DataDrop} {
+			*p = gas.CeilGas(*p) * gas.MilliGas
+		}
+	}
 	const plenty = int64(1) << 40
 	noLaunder := rapid.Bool().Draw(rt, "noLaunder")
 	m := genProgram(rt, noLaunder)
@@ -178,6 +189,9 @@ func keepsMeaning(rt *rapid.T, e *engines) {
 	if used == 0 {
 		return // an empty _run: nothing to charge
 	}
+	if milli := executedMilligas(rt, e.compiler, orig, s); uint64(used)*gas.MilliGas < milli {
+		rt.Fatalf("charged %d gas for %d milligas of executed instructions", used, milli)
+	}
 	exact := run(rt, e.interp, full.Instrumented, true, used)
 	if exact.err != fi.err || exact.gasLeft != 0 || !equalU64(exact.results, fi.results) {
 		rt.Fatalf("with exactly the %d gas used: %v, want %v", used, exact, fi)
@@ -186,6 +200,51 @@ func keepsMeaning(rt *rapid.T, e *engines) {
 	if short.trap != TrapOutOfGas || short.err == "" {
 		rt.Fatalf("with %d gas (one less than used): %v, want the out-of-gas trap", used-1, short)
 	}
+}
+
+// executedMilligas runs _run of orig with every instruction preceded by the addition of
+// its static price (gas.Schedule.Instr, milligas) to a counter global, and returns the
+// counter: the exact milligas of the instructions executed, to which the gas pass's
+// block charges are compared. Dynamic charges (per page, per KiB) are left out.
+func executedMilligas(t fataler, rt wazero.Runtime, orig []byte, s *gas.Schedule) uint64 {
+	m, err := wasm.Decode(orig)
+	if err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	ins := &instrumenter{s: &s.Instr}
+	ins.initCosts()
+	counter := uint64(len(m.Globals))
+	for _, im := range m.Imports {
+		if im.Kind == wasm.KindGlobal {
+			counter++
+		}
+	}
+	m.Globals = append(m.Globals, wasm.Global{Type: wasm.GlobalType{Type: wasm.I64, Mutable: true}, Init: wasm.ConstExpr{Op: wasm.OpI64Const}})
+	m.Exports = append(m.Exports, wasm.Export{Name: "_milligas", Kind: wasm.KindGlobal, Index: uint32(counter)})
+	for i := range m.Code {
+		var body []wasm.Instr
+		for _, in := range m.Code[i].Body {
+			if c := ins.cost[costIndex(in.Op)]; c > 0 {
+				body = append(body, wasm.Instr{Op: wasm.OpGlobalGet, Imm: counter}, wasm.I64Const(int64(c)),
+					wasm.Instr{Op: wasm.OpI64Add}, wasm.Instr{Op: wasm.OpGlobalSet, Imm: counter})
+			}
+			body = append(body, in)
+		}
+		m.Code[i].Body = body
+	}
+	ctx := context.Background()
+	cm, err := rt.CompileModule(ctx, wasm.Encode(m))
+	if err != nil {
+		t.Fatalf("compile the counting module: %v", err)
+	}
+	defer cm.Close(ctx)
+	mod, err := rt.InstantiateModule(ctx, cm, wazero.NewModuleConfig().WithName(""))
+	if err != nil {
+		t.Fatalf("instantiate the counting module: %v", err)
+	}
+	defer mod.Close(ctx)
+	mod.ExportedFunction("_run").Call(ctx) // traps count up to the trapping instruction
+	return mod.ExportedGlobal("_milligas").Get()
 }
 
 func equalU64(a, b []uint64) bool {

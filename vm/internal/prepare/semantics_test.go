@@ -185,6 +185,16 @@ func TestStackLimit(t *testing.T) {
 	}
 }
 
+// joinByBrIf is "block block (c) br_if 0; 5; drop; br 1 end; 7 / 3; drop end": the
+// code after the inner end runs only when the br_if is taken.
+func joinByBrIf(c int32) []I {
+	return []I{
+		blk(wasm.OpBlock, wasm.BlockEmpty), blk(wasm.OpBlock, wasm.BlockEmpty),
+		i32c(c), opImm(wasm.OpBrIf, 0), i32c(5), op(wasm.OpDrop), opImm(wasm.OpBr, 1), end(),
+		i32c(7), i32c(3), op(wasm.OpI32DivS), op(wasm.OpDrop), end(),
+	}
+}
+
 // TestGasCharges checks the gas of small programs against the schedule's figures.
 func TestGasCharges(t *testing.T) {
 	s := gas.Default()
@@ -216,6 +226,12 @@ func TestGasCharges(t *testing.T) {
 			op(wasm.OpElse), i32c(7), i32c(3), op(wasm.OpI32DivS), op(wasm.OpDrop), end(),
 			i32c(1), op(wasm.OpDrop),
 		}}, ceil(in.Simple+in.Branch) + ceil(in.Simple+in.Simple+in.IntDiv+in.Simple) + ceil(2*in.Simple)},
+		// The code after the end of a block reached only by one br_if is paid by the br_if's
+		// block, whether the br_if is taken or not.
+		{"branch-only join, taken", fn{"_f", wasm.FuncType{}, nil, joinByBrIf(1)},
+			ceil(3*in.Simple + 2*in.Branch + 3*in.Simple + in.IntDiv)},
+		{"branch-only join, not taken (paid in advance)", fn{"_f", wasm.FuncType{}, nil, joinByBrIf(0)},
+			ceil(3*in.Simple + 2*in.Branch + 3*in.Simple + in.IntDiv)},
 		{"int mul", fn{"_f", wasm.FuncType{}, nil, []I{i32c(6), i32c(7), op(wasm.OpI32Mul), op(wasm.OpDrop)}},
 			ceil(3*in.Simple + in.IntMul)},
 		{"memory.grow per page", fn{"_f", wasm.FuncType{}, nil, []I{i32c(2), op(wasm.OpMemoryGrow), op(wasm.OpDrop)}},
