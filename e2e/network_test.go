@@ -350,3 +350,55 @@ func TestLocalnet(t *testing.T) {
 	}
 	interrupt()
 }
+
+// TestBench runs the load generator against a dev node, open and closed loop, and
+// checks that what it reports adds up: every increment sent is committed, latencies
+// and blocks are measured, and the counter moved by as much (bench checks it itself
+// and fails otherwise).
+func TestBench(t *testing.T) {
+	n := startNode(t, t.TempDir(), "--dev")
+	type window struct {
+		Committed int     `json:"committed"`
+		TxsPerSec float64 `json:"committedTxsPerSec"`
+		Latency   struct {
+			N   int     `json:"n"`
+			P50 float64 `json:"p50Micros"`
+			P99 float64 `json:"p99Micros"`
+		} `json:"submitToFinal"`
+		Blocks int `json:"blocks"`
+	}
+	var rep struct {
+		Mode     string `json:"mode"`
+		Sent     int    `json:"sent"`
+		Rejected int    `json:"rejected"`
+		Pending  int    `json:"notFinalized"`
+		Open     *window
+		Steps    []struct {
+			InFlight int `json:"inFlight"`
+			window
+		} `json:"steps"`
+		Max *struct {
+			InFlight int `json:"inFlight"`
+		} `json:"max"`
+	}
+	out := ok(t, nil, "bench", "--rpc", n.url(), "--wasm", "../examples/counter/counter.wasm", "--senders", "20",
+		"--rate", "200", "--duration", "1s", "--json")
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("bench --json: %v\n%s", err, out)
+	}
+	if w := rep.Open; rep.Mode != "open" || w == nil || rep.Sent != 200 || rep.Rejected != 0 || rep.Pending != 0 ||
+		w.Committed != 200 || w.Latency.N != 200 || w.Latency.P50 <= 0 || w.Latency.P99 < w.Latency.P50 || w.Blocks == 0 {
+		t.Errorf("open loop report:\n%s", out)
+	}
+
+	out = ok(t, nil, "bench", "--rpc", n.url(), "--wasm", "../examples/counter/counter.wasm", "--senders", "20",
+		"--inflight", "10,20", "--duration", "1s", "--txs", "2000", "--json")
+	rep.Open, rep.Steps, rep.Max = nil, nil, nil
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("bench --json: %v\n%s", err, out)
+	}
+	if rep.Mode != "closed" || len(rep.Steps) == 0 || rep.Steps[0].InFlight != 10 || rep.Steps[0].Committed == 0 ||
+		rep.Max == nil || rep.Rejected != 0 || rep.Pending != 0 || rep.Sent == 0 {
+		t.Errorf("closed loop report:\n%s", out)
+	}
+}

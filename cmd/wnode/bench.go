@@ -41,7 +41,15 @@ var (
 
 var benchCommand = &cli.Command{
 	Name:  "bench",
-	Usage: "measure a node: /fn/ gateway calls, and dev-mode transaction latency and throughput",
+	Usage: "load a network with counter increments (open or closed loop); `bench fn`, `bench tx`: one node",
+	Description: "wnode bench [--localnet DIR | --rpc URL,URL,...] [--rate R --duration D | --inflight N,...]\n" +
+		"funds --senders accounts, signs every increment in advance, spreads them over the nodes in JSON-RPC\n" +
+		"batches and reports committed tx/s, submit → final latency (p50/p95/p99) and the block interval.\n" +
+		"With --rate: an open loop at that rate for --duration. Without: a closed loop, --duration per step,\n" +
+		"raising the transactions in flight until the committed rate grows by less than 5%.",
+	ArgsUsage: " ",
+	Flags:     loadFlags,
+	Action:    benchLoad,
 	Subcommands: []*cli.Command{
 		{
 			Name:      "fn",

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wnode/wnode/types"
+)
+
+// TestLoadWindow: a window counts the txs finalized inside it, their latency from
+// submission, and the blocks whose timestamps fall inside it.
+func TestLoadWindow(t *testing.T) {
+	const ms = int64(time.Millisecond)
+	r := &loadRun{txs: make([]loadTx, 4), blocks: map[uint64]*blockInfo{}}
+	r.sentAt, r.doneAt = make([]atomic.Int64, 4), make([]atomic.Int64, 4)
+	// tx0 100 ms, tx1 300 ms, tx2 after the window, tx3 rejected.
+	for i, v := range [][2]int64{{1000, 1100}, {1200, 1500}, {1900, 2500}, {1000, -1}} {
+		r.sentAt[i].Store(v[0] * ms)
+		r.doneAt[i].Store(v[1] * ms)
+	}
+	for h, at := range map[uint64]uint64{1: 900, 2: 1100, 3: 1500, 4: 1900, 5: 2500} {
+		b := &blockInfo{ready: make(chan struct{}), timeMs: at, hashes: make([]types.Hash, int(h))}
+		close(b.ready)
+		r.blocks[h] = b
+	}
+	w := r.window(1000*ms, 2000*ms)
+	if w.Committed != 2 || w.Seconds != 1 || w.TxsPerSec != 2 {
+		t.Errorf("committed %d in %.1f s = %.1f tx/s, want 2 in 1 s", w.Committed, w.Seconds, w.TxsPerSec)
+	}
+	if w.Latency.P50 != 300_000 || w.Latency.Max != 300_000 || w.Latency.Mean != 200_000 {
+		t.Errorf("latency %+v, want mean 200 ms, max 300 ms", w.Latency)
+	}
+	// Blocks 2, 3, 4 (1100, 1500, 1900 ms): intervals 400 and 400 ms, 3 txs a block.
+	if w.Blocks != 3 || w.Interval.N != 2 || w.Interval.Mean != 400_000 || w.TxsPerBlk != 3 {
+		t.Errorf("blocks %d, interval %+v, %.1f txs/block", w.Blocks, w.Interval, w.TxsPerBlk)
+	}
+}
