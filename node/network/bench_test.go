@@ -1,12 +1,15 @@
 package network
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/holiman/uint256"
 
 	"github.com/wnode/wnode/chain"
 	"github.com/wnode/wnode/consensus"
@@ -157,5 +160,49 @@ func benchFinality(b *testing.B, nVals, rate int) {
 	b.ReportMetric(pct(95), "p95-ms")
 	b.ReportMetric(float64(nodes[0].height()), "height")
 	b.ReportMetric(float64(laterRounds), "late-rounds")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkBlockSync measures how fast a node that joins late catches up: a chain of
+// b.N blocks of 50 transfers each (built and certified without consensus) is served by
+// its validator, and an empty non-validator syncs it over loopback, re-executing and
+// committing every block (fsync on). Run with -benchtime 300x.
+func BenchmarkBlockSync(b *testing.B) {
+	const perBlock = 50
+	tc := newTestChain(b, 1, perBlock)
+	dir := b.TempDir()
+	{ // Build the chain in the validator's data dir.
+		n := startNode(b, "builder", tc.gen, dir, newKey(b), nodeOptions{noSync: true})
+		ctx := context.Background()
+		for i := range b.N {
+			head := n.chain.Head()
+			var last *types.Commit
+			if head.Height > 0 {
+				last, _ = n.chain.CommitAt(head.Height)
+			}
+			txs := make([]*types.Tx, perBlock)
+			for j := range txs {
+				txs[j] = signTx(b, tc.accounts[j], &types.Tx{Nonce: uint64(i), GasLimit: 100_000, Kind: types.TxTransfer, To: types.Address{byte(j)}, Value: uint256.NewInt(1)})
+			}
+			blk, err := n.chain.BuildBlock(ctx, txs, head.Time+1000, addrOf(tc.vals[0]), last)
+			if err != nil || len(blk.Txs) != perBlock {
+				b.Fatalf("build: %v", err)
+			}
+			if err := n.chain.CommitBlock(ctx, blk, certify(b, blk.Height(), 0, blk.Hash(), tc.vals[0])); err != nil {
+				b.Fatal(err)
+			}
+		}
+		n.stop()
+	}
+	v := startNode(b, "v0", tc.gen, dir, tc.vals[0], nodeOptions{validator: true, noSync: true})
+	target := uint64(b.N)
+	b.ResetTimer()
+	start := time.Now()
+	late := startNode(b, "late", tc.gen, b.TempDir(), newKey(b), nodeOptions{bootnodes: v.net.Addrs()})
+	waitFor(b, 10*time.Minute, "sync", func() bool { return late.height() >= target })
+	took := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(target)/took.Seconds(), "blocks/s")
+	b.ReportMetric(float64(target*perBlock)/took.Seconds(), "tx/s")
 	b.ReportMetric(0, "ns/op")
 }
