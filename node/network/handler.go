@@ -36,9 +36,9 @@ type handler struct {
 	cons  atomic.Pointer[consensusBox] // nil until Network.Start
 	ahead func()                       // a peer shows a height beyond the window: wake the syncer
 
-	// gossiped holds the txs CheckTx is adding to the pool, so that the feed loop does
-	// not publish them again as if this node authored them: gossipsub relays them.
-	gossiped sync.Map // *types.Tx -> struct{}
+	// gossiped holds the txs CheckTx added to the pool, so that the feed loop does not
+	// publish them again as if this node authored them: gossipsub relays them.
+	gossiped gossipSet
 
 	recent recentMessages
 }
@@ -80,10 +80,10 @@ func (h *handler) CheckTx(data []byte) (any, error) {
 		h.stats.txsRejected.Add(1)
 		return nil, err
 	}
-	h.gossiped.Store(tx, struct{}{})
+	h.gossiped.add(tx)
 	err = h.pool.Add(tx)
 	if err != nil {
-		h.gossiped.Delete(tx)
+		h.gossiped.take(tx)
 		if txInvalid(err) {
 			h.stats.txsRejected.Add(1)
 			return nil, err
@@ -93,6 +93,35 @@ func (h *handler) CheckTx(data []byte) (any, error) {
 	}
 	h.stats.txsAccepted.Add(1)
 	return tx, nil
+}
+
+// maxGossiped bounds gossipSet. The pool's feed skips txs when its buffer is full, so
+// some entries are never taken; when the set is full it starts over, and the worst that
+// follows is that a few gossiped txs are published again by this node.
+const maxGossiped = 2 * txQueue
+
+// gossipSet is a bounded set of transactions, by pointer.
+type gossipSet struct {
+	mu  sync.Mutex
+	txs map[*types.Tx]struct{}
+}
+
+func (g *gossipSet) add(tx *types.Tx) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.txs == nil || len(g.txs) >= maxGossiped {
+		g.txs = make(map[*types.Tx]struct{})
+	}
+	g.txs[tx] = struct{}{}
+}
+
+// take removes tx and reports whether it was there.
+func (g *gossipSet) take(tx *types.Tx) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	_, ok := g.txs[tx]
+	delete(g.txs, tx)
+	return ok
 }
 
 // txInvalid reports whether a pool error says the tx itself can never be in a block, as

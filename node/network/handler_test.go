@@ -92,6 +92,9 @@ func TestCheckTx(t *testing.T) {
 			if !h.pool.Has(tx.Hash()) {
 				t.Errorf("%s: accepted but not in the pool", c.name)
 			}
+			if !h.gossiped.take(tx) {
+				t.Errorf("%s: not marked as taken from gossip", c.name)
+			}
 		}
 	}
 	if p, _ := h.pool.Stats(); p != 2 {
@@ -279,5 +282,22 @@ func TestRecentMessages(t *testing.T) {
 	}
 	if v := r.check(b, t0); v != recentUnknown {
 		t.Fatalf("other content: %v", v)
+	}
+}
+
+func TestGossipSetBounded(t *testing.T) {
+	var g gossipSet
+	first := &types.Tx{}
+	g.add(first)
+	for range maxGossiped - 1 {
+		g.add(&types.Tx{})
+	}
+	if !g.take(first) || g.take(first) {
+		t.Fatal("take must find an added tx once")
+	}
+	g.add(first)
+	g.add(&types.Tx{}) // the set is full: it starts over
+	if g.take(first) || len(g.txs) != 1 {
+		t.Fatalf("set not bounded: %d entries", len(g.txs))
 	}
 }

@@ -311,7 +311,7 @@ func (n *Network) publishTxs(txs <-chan *types.Tx, unsubscribe func()) {
 			if !ok {
 				return
 			}
-			if _, fromGossip := n.h.gossiped.LoadAndDelete(tx); fromGossip {
+			if n.h.gossiped.take(tx) {
 				continue
 			}
 			switch {
