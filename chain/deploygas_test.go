@@ -57,7 +57,6 @@ func TestDeployChargesCompileGas(t *testing.T) {
 		}
 		return rs[0]
 	}
-	kv := types.ContractAddress(addrOf("alice"), 0)
 	nonce := func() uint64 { return mustAccount(t, n.c, "alice").Nonce }
 
 	// One gas short: out of gas before compilation, the whole limit charged.
@@ -75,7 +74,7 @@ func TestDeployChargesCompileGas(t *testing.T) {
 	}
 	// Enough: it succeeds and pays the code's gas plus its init.
 	need, tx := signCodeGas(&types.Tx{Kind: types.TxDeploy, Code: readContract(t, "kv1"), Nonce: nonce()}, 1_000_000)
-	kv = types.ContractAddress(addrOf("alice"), tx.Nonce)
+	kv := types.ContractAddress(addrOf("alice"), tx.Nonce)
 	if r := run(tx); !r.Succeeded() || r.GasUsed <= need || r.GasUsed >= tx.GasLimit {
 		t.Fatalf("deploy: %+v, code gas %d", r, need)
 	}

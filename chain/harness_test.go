@@ -3,7 +3,6 @@ package chain
 import (
 	"context"
 	"crypto/ecdsa"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -197,5 +196,3 @@ func mustAccount(t testing.TB, c *Chain, name string) *state.Account {
 	}
 	return a
 }
-
-func fmtAddr(a types.Address) string { return fmt.Sprintf("%x", a[:4]) }
