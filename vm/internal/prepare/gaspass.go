@@ -208,19 +208,26 @@ func (ins *instrumenter) gasPass(out []wasm.Instr, code *wasm.Code, tmp uint32) 
 // staticCharge appends a charge of cost against the gas global:
 //
 //	gas -= cost
-//	trap = gas >>> 63            (1 when gas < 0, else 0)
-//	drop(1 / (1 - trap))         (traps, dividing by zero, when gas < 0)
+//	trap = gas >>> 63                 (1 when gas < 0, else 0)
+//	drop(i32.load8_u(0 - trap))       (traps, out of bounds, when gas < 0)
 //
-// It is branchless on purpose: an if/unreachable per metering block multiplies the basic
-// blocks of a function by three, and wazero's compile time grows faster than linearly
-// with them (measured in docs/rationale/vm-prepare.md). The trap global is written by
-// every charge, so after any trap it tells whether the gas ran out.
+// The load reads byte 0 while gas remains and byte 2^32-1, never in bounds, once it ran
+// out. It is used when the memory has at least one page from the start and stays below
+// 4 GiB (every real contract); otherwise the last step is drop(1 / (1 - trap)), which
+// traps dividing by zero. The load is the cheaper: a division per metering block made
+// insertion sort 13 % slower (1.31× raw wazero against 1.15×).
+//
+// The charge is branchless on purpose: an if/unreachable per metering block multiplies
+// the basic blocks of a function by three, and wazero's compile time grows faster than
+// linearly with them (measured in docs/rationale/vm-prepare.md). The trap global is
+// written by every charge, so after any trap it tells whether the gas ran out (which
+// trap instruction fired does not matter).
 //
 // cost is at most ceil(2^32 instructions × gas.MaxInstrCost milligas / 1000) < 2^47 and
 // gas is never negative before a charge, so the subtraction cannot overflow.
 func (ins *instrumenter) staticCharge(out []wasm.Instr, cost uint64) []wasm.Instr {
 	g, trap := uint64(ins.gasG), uint64(ins.trapG)
-	return append(out,
+	out = append(out,
 		wasm.Instr{Op: wasm.OpGlobalGet, Imm: g},
 		wasm.I64Const(int64(cost)),
 		wasm.Instr{Op: wasm.OpI64Sub},
@@ -230,6 +237,17 @@ func (ins *instrumenter) staticCharge(out []wasm.Instr, cost uint64) []wasm.Inst
 		wasm.Instr{Op: wasm.OpI64ShrU},
 		wasm.Instr{Op: wasm.OpI32WrapI64},
 		wasm.Instr{Op: wasm.OpGlobalSet, Imm: trap},
+	)
+	if ins.trapByLoad {
+		return append(out,
+			wasm.I32Const(0),
+			wasm.Instr{Op: wasm.OpGlobalGet, Imm: trap},
+			wasm.Instr{Op: wasm.OpI32Sub},
+			wasm.Instr{Op: wasm.OpI32Load8U}, // offset 0, alignment 1
+			wasm.Instr{Op: wasm.OpDrop},
+		)
+	}
+	return append(out,
 		wasm.I32Const(1),
 		wasm.I32Const(1),
 		wasm.Instr{Op: wasm.OpGlobalGet, Imm: trap},

@@ -16,6 +16,7 @@ type instrumenter struct {
 
 	gasG, stackG, trapG uint32 // indices of the added globals
 	chargeFn            uint32 // index of the added dynamic-charge function
+	trapByLoad          bool   // static charges trap with a load out of bounds, not a division
 	types               map[string]uint32
 
 	// scratch of charges and labelsOf
@@ -54,9 +55,12 @@ func instrument(mi *moduleInfo, s *gas.Schedule, l *Limits, p passes) {
 	)
 
 	// A memory without a maximum could grow to 4 GiB; cap it.
-	if mem := &m.Memories[0]; !mem.HasMax {
+	mem := &m.Memories[0]
+	if !mem.HasMax {
 		mem.Max, mem.HasMax = l.MaxMemoryPages, true
 	}
+	// Byte 0 is always in bounds (memory never shrinks) and byte 2^32-1 never is.
+	ins.trapByLoad = mem.Min >= 1 && mem.Max < 65536
 	m.Customs = nil
 
 	ins.chargeFn = uint32(mi.numImported + len(m.Code))

@@ -264,24 +264,56 @@ func TestGasCharges(t *testing.T) {
 }
 
 // TestOutOfGasInLoop runs an infinite loop: it ends in the out-of-gas trap with the gas
-// global below zero, on both engines.
+// global below zero, on both engines, with each form of the charge's trap: a load out of
+// bounds when the memory has a first page and stays below 4 GiB, else a division by
+// zero. A loop of 1 000 iterations with enough gas runs through either form.
 func TestOutOfGasInLoop(t *testing.T) {
-	bin := module(nil, false, fn{"run", wasm.FuncType{}, nil, []I{blk(wasm.OpLoop, wasm.BlockEmpty), opImm(wasm.OpBr, 0), end()}})
-	pm, err := Prepare(bin, gas.Default(), DefaultLimits())
-	if err != nil {
-		t.Fatal(err)
+	endless := []I{blk(wasm.OpLoop, wasm.BlockEmpty), opImm(wasm.OpBr, 0), end()}
+	counted := []I{
+		i32c(1000), opImm(wasm.OpLocalSet, 0), blk(wasm.OpLoop, wasm.BlockEmpty),
+		opImm(wasm.OpLocalGet, 0), i32c(1), op(wasm.OpI32Sub), opImm(wasm.OpLocalTee, 0), opImm(wasm.OpBrIf, 0), end(),
+	}
+	one := []wasm.LocalDecl{{Count: 1, Type: wasm.I32}}
+	bigLimits := DefaultLimits()
+	bigLimits.MaxMemoryPages = 65536
+	cases := []struct {
+		name    string
+		mem     wasm.Limits
+		limits  Limits
+		wantErr string
+	}{
+		{"first page: load", wasm.Limits{Min: 1, Max: 4, HasMax: true}, DefaultLimits(), "out of bounds memory access"},
+		{"no first page: division", wasm.Limits{Min: 0, Max: 4, HasMax: true}, DefaultLimits(), "integer divide by zero"},
+		{"4 GiB maximum: division", wasm.Limits{Min: 1}, bigLimits, "integer divide by zero"},
 	}
 	e := newEngines(t)
-	for _, rt := range []wazero.Runtime{e.interp, e.compiler} {
-		_, err, mod := call(t, rt, pm.Instrumented, "run", 100_000)
-		if err == nil {
-			t.Fatal("infinite loop returned")
+	for _, c := range cases {
+		m, err := wasm.Decode(module(nil, false, fn{"run", wasm.FuncType{}, nil, endless}, fn{"count", wasm.FuncType{}, one, counted}))
+		if err != nil {
+			t.Fatal(err)
 		}
-		if trap := mod.ExportedGlobal(TrapGlobal).Get(); trap != TrapOutOfGas {
-			t.Fatalf("trap global %d, want %d", trap, TrapOutOfGas)
+		m.Memories[0] = c.mem
+		pm, err := Prepare(wasm.Encode(m), gas.Default(), c.limits)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
 		}
-		if left := int64(mod.ExportedGlobal(GasGlobal).Get()); left >= 0 {
-			t.Fatalf("gas left %d after out of gas", left)
+		for _, rt := range []wazero.Runtime{e.interp, e.compiler} {
+			_, err, mod := call(t, rt, pm.Instrumented, "run", 100_000)
+			if err == nil {
+				t.Fatalf("%s: infinite loop returned", c.name)
+			}
+			if !strings.Contains(err.Error(), c.wantErr) {
+				t.Fatalf("%s: error %q, want %q", c.name, err, c.wantErr)
+			}
+			if trap := mod.ExportedGlobal(TrapGlobal).Get(); trap != TrapOutOfGas {
+				t.Fatalf("%s: trap global %d, want %d", c.name, trap, TrapOutOfGas)
+			}
+			if left := int64(mod.ExportedGlobal(GasGlobal).Get()); left >= 0 {
+				t.Fatalf("%s: gas left %d after out of gas", c.name, left)
+			}
+			if _, err, _ := call(t, rt, pm.Instrumented, "count", 100_000); err != nil {
+				t.Fatalf("%s: counted loop: %v", c.name, err)
+			}
 		}
 	}
 }
