@@ -51,9 +51,11 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Defaults of Config.
+// DefaultSyncInterval is Config.SyncInterval's default: how often peers' status is
+// polled.
+const DefaultSyncInterval = time.Second
+
 const (
-	DefaultSyncInterval = time.Second
 	// statusTimeout bounds one status request; syncTimeout one block batch.
 	statusTimeout = 2 * time.Second
 	syncTimeout   = 20 * time.Second
