@@ -25,8 +25,10 @@
 //     instructions (gas.Schedule.Instr, in milligas, rounded up to whole gas per block:
 //     gas.CeilGas) against the exported mutable i64 global GasGlobal (gas remaining),
 //     inline and without a branch:
-//     gas -= c; TrapGlobal = gas >>> 63; drop(1 / (1 - TrapGlobal)), which divides by
-//     zero, with TrapGlobal = TrapOutOfGas, when the gas went below zero. (An if/
+//     gas -= c; TrapGlobal = gas >>> 63; drop(i32.load8_u(0 - TrapGlobal)), which loads
+//     out of bounds, with TrapGlobal = TrapOutOfGas, when the gas went below zero (modules
+//     whose memory has no first page or may reach 4 GiB divide by 1 - TrapGlobal
+//     instead, trapping by division by zero). (An if/
 //     unreachable per block would triple the basic blocks, and wazero's compile time
 //     grows faster than linearly with them.) Metering blocks start at function entry and
 //     after loop, if, else and end; code after br, br_table, return and unreachable is
