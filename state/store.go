@@ -33,7 +33,7 @@ var (
 // Defaults for Options.
 const (
 	DefaultKeepVersions   = 256
-	DefaultNodeCacheBytes = 64 << 20
+	DefaultNodeCacheBytes = 256 << 20
 	DefaultPruneLimit     = 200_000
 	defaultRadixBits      = 4
 )
