@@ -362,7 +362,7 @@ func (s *Store) Prove(height uint64, key []byte) (*Proof, error) {
 }
 
 // Update is a prepared, uncommitted version: the root it will have and the writes that
-// produce it. It does not alias the changes' keys but keeps their values. Commit it at
+// produce it. It does not alias the changes it was prepared from. Commit it at
 // most once; an Update whose height was committed by another Update is rejected.
 type Update struct {
 	s      *Store
@@ -387,7 +387,7 @@ func (u *Update) Root() types.Hash { return u.root.hash }
 // version with changes applied, and writes nothing: several Prepares of the same height
 // may coexist (competing proposals), and reads continue meanwhile. changes may come in
 // any order but name each key once; a nil Value deletes (deleting an absent key is a
-// no-op). Prepare keeps the Value slices until the Update is dropped; do not modify them.
+// no-op). Prepare does not retain changes: the caller may reuse them when it returns.
 // Cost: a sort, two keccak256 per change, and per changed path one read and one write
 // per stored level plus the hashing of the changed nodes.
 func (s *Store) Prepare(height uint64, changes []Change) (*Update, error) {

@@ -410,3 +410,25 @@ func TestParallelPrepareIdentical(t *testing.T) {
 		}
 	}
 }
+
+func TestPrepareDoesNotRetainChanges(t *testing.T) {
+	s := newTestStore(t, t, Options{})
+	cs := []Change{{Key: []byte("k"), Value: []byte("before")}}
+	u, err := s.Prepare(0, cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(cs[0].Value, "AFTER!")
+	cs[0].Key[0] = 'x'
+	if err := s.Commit(u, nil); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := s.Reader(0)
+	if got, _ := v.Get([]byte("k")); string(got) != "before" {
+		t.Fatalf("k = %q", got)
+	}
+	p, _ := v.Prove([]byte("k"))
+	if err := VerifyProof(v.Root(), []byte("k"), []byte("before"), p); err != nil {
+		t.Fatal(err)
+	}
+}
