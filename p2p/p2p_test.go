@@ -211,6 +211,11 @@ func TestGossipStatusAndSync(t *testing.T) {
 	if a.PeerCount() != 2 || len(a.Peers()) != 2 {
 		t.Fatalf("a has %d peers", a.PeerCount())
 	}
+	for _, p := range a.Peers() {
+		if !p.Inbound {
+			t.Errorf("peer %s dialled a but is listed as outbound", p.ID)
+		}
+	}
 }
 
 // TestHostilePeer: a peer that gossips garbage, wrongly signed txs, oversized and stale
@@ -228,7 +233,7 @@ func TestHostilePeer(t *testing.T) {
 	defer evil.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	eps, err := pubsub.NewGossipSub(ctx, evil, pubsub.WithFloodPublish(true), pubsub.WithMaxMessageSize(8<<20))
+	eps, err := pubsub.NewGossipSub(ctx, evil, append(WireOptions(8<<20), pubsub.WithFloodPublish(true))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,6 +286,41 @@ func TestHostilePeer(t *testing.T) {
 		if !bytes.HasPrefix(m, []byte("ok")) {
 			t.Fatalf("a delivered hostile consensus message %q", m)
 		}
+	}
+}
+
+// TestSignedGossipRejected: a peer that gossips with libp2p message signatures (gossipsub's
+// default, not wnode's wire options) is rejected by the signature policy and scored down.
+func TestSignedGossipRejected(t *testing.T) {
+	ha := &testHandler{}
+	a := startHost(t, ha, tcpLoop)
+	other, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ops, err := pubsub.NewGossipSub(ctx, other, pubsub.WithFloodPublish(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp, _ := ops.Join(TxTopic(testChain))
+	if _, err := tp.Subscribe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Connect(ctx, peer.AddrInfo{ID: a.ID(), Addrs: a.h.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "a and the other peer see each other", func() bool {
+		return slices.Contains(a.txT.ListPeers(), other.ID()) && len(tp.ListPeers()) >= 1
+	})
+	for i := uint64(0); i < 3; i++ {
+		_ = tp.Publish(ctx, signedTx(t, i).Encode())
+	}
+	waitFor(t, 10*time.Second, "signed-gossip peer scored down", func() bool { return a.PeerScore(other.ID()) < 0 })
+	if n := ha.txCount(); n != 0 {
+		t.Fatalf("a delivered %d libp2p-signed messages", n)
 	}
 }
 

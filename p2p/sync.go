@@ -16,10 +16,12 @@ import (
 )
 
 // Limits of the request/response protocols. A sync response carries at most
-// MaxSyncBlocks blocks and MaxFrameSize bytes per block; a peer exceeding them is cut off.
+// MaxSyncBlocks blocks, MaxFrameSize bytes per block and MaxSyncBytes in all; a peer
+// exceeding them is cut off, so a hostile peer can make us hold at most MaxSyncBytes.
 const (
 	MaxSyncBlocks   = 64
 	MaxFrameSize    = 8 << 20
+	MaxSyncBytes    = 64 << 20 // one response, all frames together
 	maxRequestSize  = 1 << 10
 	protocolTimeout = 20 * time.Second
 )
@@ -106,11 +108,13 @@ func (n *Host) serveSync(s network.Stream) {
 		return
 	}
 	bw := bufio.NewWriter(s)
+	total := 0
 	for _, sb := range blocks[:min(len(blocks), max)] {
 		b, err := rlp.EncodeToBytes(&sb)
-		if err != nil || len(b) > MaxFrameSize {
+		if err != nil || len(b) > MaxFrameSize || total+len(b) > MaxSyncBytes {
 			break
 		}
+		total += len(b)
 		if err := writeFrame(bw, b); err != nil {
 			_ = s.Reset()
 			return
@@ -164,8 +168,9 @@ func (n *Host) RequestBlocks(ctx context.Context, p peer.ID, from uint64, max in
 	}
 	br := bufio.NewReader(s)
 	var out []SyncBlock
+	total := 0
 	for len(out) < max {
-		b, err := readFrame(br, MaxFrameSize+64)
+		b, err := readFrame(br, min(MaxFrameSize+64, MaxSyncBytes-total))
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -173,6 +178,7 @@ func (n *Host) RequestBlocks(ctx context.Context, p peer.ID, from uint64, max in
 			_ = s.Reset()
 			return out, fmt.Errorf("p2p: sync from %s: %w", p, err)
 		}
+		total += len(b)
 		var sb SyncBlock
 		if err := rlp.DecodeBytes(b, &sb); err != nil {
 			_ = s.Reset()

@@ -2,7 +2,9 @@ package network
 
 import (
 	"context"
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/holiman/uint256"
 
@@ -167,5 +169,32 @@ func TestAccounts(t *testing.T) {
 	}
 	if b := a.Balance(types.Address{1}); b == nil || !b.IsZero() {
 		t.Fatalf("absent account balance %v", b)
+	}
+}
+
+// TestValidateRejectsFutureTime: a proposal timed more than MaxClockDrift ahead of the
+// validator's clock gets a nil prevote (ValidateBlock fails); the same block is fine once
+// the validator's clock has caught up.
+func TestValidateRejectsFutureTime(t *testing.T) {
+	ctx := context.Background()
+	tc := newTestChain(t, 1, 1)
+	ca, cb := memChain(t, tc.gen), memChain(t, tc.gen)
+	a := NewApp(ca, newPool(tc, Accounts{Chain: ca}), addrOf(tc.vals[0]), AppOptions{})
+	now := time.Now()
+	future := uint64(now.Add(time.Hour).UnixMilli())
+	data, hash, err := a.ProposeBlock(ctx, 1, 0, future)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := now
+	b := NewApp(cb, newPool(tc, Accounts{Chain: cb}), types.Address{}, AppOptions{
+		MaxClockDrift: 10 * time.Second, Now: func() time.Time { return clock },
+	})
+	if _, err := b.ValidateBlock(ctx, 1, data); !errors.Is(err, ErrBlockFromFuture) {
+		t.Fatalf("block an hour ahead: %v, want ErrBlockFromFuture", err)
+	}
+	clock = now.Add(time.Hour - 5*time.Second)
+	if got, err := b.ValidateBlock(ctx, 1, data); err != nil || got != hash {
+		t.Fatalf("block within the drift: %s, %v", got, err)
 	}
 }

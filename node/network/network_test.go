@@ -189,7 +189,7 @@ func hostileGossip(t *testing.T, tc *testChain, nodes []*testNode) {
 	defer evil.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ps, err := pubsub.NewGossipSub(ctx, evil, pubsub.WithFloodPublish(true), pubsub.WithMaxMessageSize(consensus.MaxMessageSize))
+	ps, err := pubsub.NewGossipSub(ctx, evil, append(p2p.WireOptions(consensus.MaxMessageSize), pubsub.WithFloodPublish(true))...)
 	if err != nil {
 		t.Fatal(err)
 	}
