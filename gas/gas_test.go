@@ -92,7 +92,7 @@ func TestLinearCost(t *testing.T) {
 		{Linear{Base: 0, PerKiB: 1023}, math.MaxUint64, 0}, // filled in below
 	}
 	for _, c := range cases {
-		want := c.want
+		var want uint64
 		exact := new(big.Int).Mul(new(big.Int).SetUint64(c.n), new(big.Int).SetUint64(c.l.PerKiB))
 		exact.Add(exact, big.NewInt(1023))
 		exact.Rsh(exact, 10)

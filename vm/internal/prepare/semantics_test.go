@@ -51,7 +51,7 @@ func module(globals []wasm.Global, table bool, fns ...fn) []byte {
 }
 
 // call instantiates bin on rt, sets the gas global (when instrumented) and calls name.
-func call(t testing.TB, rt wazero.Runtime, bin []byte, name string, gasLimit uint64) (res []uint64, err error, mod api.Module) {
+func call(t testing.TB, rt wazero.Runtime, bin []byte, name string, gasLimit uint64) (res []uint64, mod api.Module, err error) {
 	t.Helper()
 	ctx := context.Background()
 	mod, err = rt.InstantiateWithConfig(ctx, bin, wazero.NewModuleConfig().WithName(""))
@@ -63,7 +63,7 @@ func call(t testing.TB, rt wazero.Runtime, bin []byte, name string, gasLimit uin
 		g.(api.MutableGlobal).Set(gasLimit)
 	}
 	res, err = mod.ExportedFunction(name).Call(ctx)
-	return res, err, mod
+	return res, mod, err
 }
 
 func f32Type() wasm.FuncType { return wasm.FuncType{Results: []wasm.ValType{wasm.F32}} }
@@ -117,12 +117,12 @@ func TestNaNCanonicalization(t *testing.T) {
 	differs := 0
 	for _, c := range cases {
 		for _, rt := range []wazero.Runtime{e.interp, e.compiler} {
-			res, err, _ := call(t, rt, pm.Instrumented, c.f.name, 1<<30)
+			res, _, err := call(t, rt, pm.Instrumented, c.f.name, 1<<30)
 			if err != nil || len(res) != 1 || res[0] != c.want {
 				t.Errorf("%s: %x, %v, want %#x", c.f.name, res, err, c.want)
 			}
 		}
-		res, err, _ := call(t, e.compiler, orig, c.f.name, 0)
+		res, _, err := call(t, e.compiler, orig, c.f.name, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,7 +170,7 @@ func TestStackLimit(t *testing.T) {
 			}
 			want := (uint64(limit) - c.runCost) / c.recCost
 			for _, rt := range []wazero.Runtime{e.interp, e.compiler} {
-				_, err, mod := call(t, rt, pm.Instrumented, "_run", 1<<40)
+				_, mod, err := call(t, rt, pm.Instrumented, "_run", 1<<40)
 				if err == nil || !strings.Contains(err.Error(), "unreachable") {
 					t.Fatalf("%s: %v, want the unreachable of the stack trap", c.name, err)
 				}
@@ -252,7 +252,7 @@ func TestGasCharges(t *testing.T) {
 		}
 		for _, rt := range []wazero.Runtime{e.interp, e.compiler} {
 			const limit = 1 << 40
-			_, err, mod := call(t, rt, pm.Instrumented, "_f", limit)
+			_, mod, err := call(t, rt, pm.Instrumented, "_f", limit)
 			if err != nil {
 				t.Fatalf("%s: %v", c.name, err)
 			}
@@ -298,7 +298,7 @@ func TestOutOfGasInLoop(t *testing.T) {
 			t.Fatalf("%s: %v", c.name, err)
 		}
 		for _, rt := range []wazero.Runtime{e.interp, e.compiler} {
-			_, err, mod := call(t, rt, pm.Instrumented, "run", 100_000)
+			_, mod, err := call(t, rt, pm.Instrumented, "run", 100_000)
 			if err == nil {
 				t.Fatalf("%s: infinite loop returned", c.name)
 			}
@@ -311,7 +311,7 @@ func TestOutOfGasInLoop(t *testing.T) {
 			if left := int64(mod.ExportedGlobal(GasGlobal).Get()); left >= 0 {
 				t.Fatalf("%s: gas left %d after out of gas", c.name, left)
 			}
-			if _, err, _ := call(t, rt, pm.Instrumented, "count", 100_000); err != nil {
+			if _, _, err := call(t, rt, pm.Instrumented, "count", 100_000); err != nil {
 				t.Fatalf("%s: counted loop: %v", c.name, err)
 			}
 		}
