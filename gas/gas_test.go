@@ -222,3 +222,31 @@ func TestValidateStaticGasParts(t *testing.T) {
 		t.Fatal("Validate accepted an oversized FloatSqrt")
 	}
 }
+
+func TestValidateWarmPrices(t *testing.T) {
+	for name, mod := range map[string]func(h *Host){
+		"free warm read":                func(h *Host) { h.StorageReadWarm.Base = 0 },
+		"warm read above cold":          func(h *Host) { h.StorageReadWarm.Base = h.StorageRead.Base + 1 },
+		"warm read bytes above cold":    func(h *Host) { h.StorageReadWarm.PerKiB = h.StorageRead.PerKiB + 1 },
+		"free warm balance":             func(h *Host) { h.BalanceWarm.Base = 0 },
+		"warm balance above cold":       func(h *Host) { h.BalanceWarm.Base = h.Balance.Base + 1 },
+		"warm balance bytes above cold": func(h *Host) { h.BalanceWarm.PerKiB = h.Balance.PerKiB + 1 },
+	} {
+		s := Default()
+		mod(&s.Host)
+		if err := s.Validate(); err == nil {
+			t.Errorf("%s: Validate accepted %+v", name, s.Host)
+		}
+	}
+	s := Default()
+	s.Host.StorageReadWarm = s.Host.StorageRead // warm may equal cold (no discount)
+	s.Host.BalanceWarm = s.Host.Balance
+	if err := s.Validate(); err != nil {
+		t.Fatalf("warm = cold refused: %v", err)
+	}
+	d := Default()
+	// A cold read walks the tree (~40 µs), a warm one is an overlay lookup (~0.1 µs).
+	if d.Host.StorageReadWarm.Base*50 > d.Host.StorageRead.Base || d.Host.BalanceWarm.Base*50 > d.Host.Balance.Base {
+		t.Fatal("warm accesses must be far cheaper than cold ones")
+	}
+}

@@ -117,8 +117,14 @@ type Host struct {
 	// is priced like data kept in a block.
 	ReturnData Linear
 	Revert     Linear
-	// StorageRead: bytes of key + bytes copied out. A read walks the authenticated tree.
+	// StorageRead: bytes of key + bytes copied out, for a cold key: the first access to
+	// (contract, key) in the top-level call. A cold read walks the authenticated tree.
 	StorageRead Linear
+	// StorageReadWarm: the same bytes, for a warm key, one the top-level call has already
+	// read, written or deleted (EIP-2929 style): the value is then served from the
+	// transaction's state overlay, ~1000x faster than a cold read. Warmth depends only on
+	// the sequence of accesses in the call, never on a cache (see vm's host doc).
+	StorageReadWarm Linear
 	// StorageWrite: bytes of key + value. A write is kept forever by every node and
 	// rewrites tree nodes up to the root, so it is priced far above a read.
 	StorageWrite Linear
@@ -128,10 +134,17 @@ type Host struct {
 	Origin        Linear // no bytes
 	SelfAddress   Linear // no bytes
 	Value         Linear // no bytes
-	Balance       Linear // no bytes (an account read)
-	Transfer      Linear // no bytes (two account writes)
-	BlockHeight   Linear // no bytes
-	BlockTime     Linear // no bytes
+	// Balance: no bytes; a cold account read (the first access to the address in the
+	// top-level call), priced like a cold storage read since it walks the same tree.
+	// BalanceWarm: an address the call has already accessed (the origin, the caller, a
+	// contract it ran or tried to call, an address read by balance or paid by transfer).
+	Balance     Linear
+	BalanceWarm Linear
+	// Transfer: no bytes; two account writes. The recipient's account is read too: a
+	// transfer also pays Balance or BalanceWarm for it, and warms it.
+	Transfer    Linear
+	BlockHeight Linear // no bytes
+	BlockTime   Linear // no bytes
 	// Emit: bytes of topic + data, kept in the receipt.
 	Emit Linear
 	// Call: bytes of method + args. Base covers instantiating the callee; the gas the
@@ -202,30 +215,32 @@ var v1 = Schedule{
 		MemoryInit:        Linear{Base: 10, PerKiB: 25},
 	},
 	Host: Host{
-		InputSize:     Linear{Base: 60},
-		InputRead:     Linear{Base: 80, PerKiB: 128},
-		ReturnData:    Linear{Base: 80, PerKiB: 10_240},
-		Revert:        Linear{Base: 80, PerKiB: 10_240},
-		StorageRead:   Linear{Base: 40_000, PerKiB: 1_024},
-		StorageWrite:  Linear{Base: 90_000, PerKiB: 40_960},
-		StorageDelete: Linear{Base: 80_000, PerKiB: 1_024},
-		Caller:        Linear{Base: 60},
-		Origin:        Linear{Base: 60},
-		SelfAddress:   Linear{Base: 60},
-		Value:         Linear{Base: 60},
-		Balance:       Linear{Base: 2_000},
-		Transfer:      Linear{Base: 15_000},
-		BlockHeight:   Linear{Base: 50},
-		BlockTime:     Linear{Base: 50},
-		Emit:          Linear{Base: 500, PerKiB: 10_240},
-		Call:          Linear{Base: 25_000, PerKiB: 1_024},
-		ResultSize:    Linear{Base: 60},
-		ResultRead:    Linear{Base: 80, PerKiB: 128},
-		Sha256:        Linear{Base: 150, PerKiB: 4_096},
-		Keccak256:     Linear{Base: 200, PerKiB: 4_096},
-		Ecrecover:     Linear{Base: 60_000},
-		GasLeft:       Linear{Base: 50},
-		Log:           Linear{Base: 100, PerKiB: 1_024},
+		InputSize:       Linear{Base: 60},
+		InputRead:       Linear{Base: 80, PerKiB: 128},
+		ReturnData:      Linear{Base: 80, PerKiB: 10_240},
+		Revert:          Linear{Base: 80, PerKiB: 10_240},
+		StorageRead:     Linear{Base: 40_000, PerKiB: 1_024},
+		StorageReadWarm: Linear{Base: 200, PerKiB: 1_024},
+		StorageWrite:    Linear{Base: 90_000, PerKiB: 40_960},
+		StorageDelete:   Linear{Base: 80_000, PerKiB: 1_024},
+		Caller:          Linear{Base: 60},
+		Origin:          Linear{Base: 60},
+		SelfAddress:     Linear{Base: 60},
+		Value:           Linear{Base: 60},
+		Balance:         Linear{Base: 40_000},
+		BalanceWarm:     Linear{Base: 200},
+		Transfer:        Linear{Base: 15_000},
+		BlockHeight:     Linear{Base: 50},
+		BlockTime:       Linear{Base: 50},
+		Emit:            Linear{Base: 500, PerKiB: 10_240},
+		Call:            Linear{Base: 25_000, PerKiB: 1_024},
+		ResultSize:      Linear{Base: 60},
+		ResultRead:      Linear{Base: 80, PerKiB: 128},
+		Sha256:          Linear{Base: 150, PerKiB: 4_096},
+		Keccak256:       Linear{Base: 200, PerKiB: 4_096},
+		Ecrecover:       Linear{Base: 60_000},
+		GasLeft:         Linear{Base: 50},
+		Log:             Linear{Base: 100, PerKiB: 1_024},
 	},
 	Tx: Tx{
 		Base:               60_000,
@@ -263,11 +278,24 @@ const MaxInstrCost = 1 << 24
 // figure is within MaxInstrCost (see there), and branches and calls cost at least 1
 // milligas, since every loop iteration executes a branch and every recursion a call:
 // with a free branch an endless loop would never run out of gas (a block with a non-zero
-// sum is charged at least 1 gas).
+// sum is charged at least 1 gas). It also checks that a warm access costs at least 1 gas
+// and at most its cold price (StorageReadWarm against StorageRead, BalanceWarm against
+// Balance, Base and PerKiB each): warmth is a discount for work already paid for, never a
+// surcharge, and never free.
 func (s *Schedule) Validate() error {
 	i := &s.Instr
 	if i.Branch == 0 || i.Call == 0 || i.CallIndirect == 0 {
 		return fmt.Errorf("gas: schedule v%d: Instr.Branch, Call and CallIndirect must be at least 1", s.Version)
+	}
+	h := &s.Host
+	for _, p := range []struct {
+		name       string
+		warm, cold Linear
+	}{{"StorageRead", h.StorageReadWarm, h.StorageRead}, {"Balance", h.BalanceWarm, h.Balance}} {
+		if p.warm.Base == 0 || p.warm.Base > p.cold.Base || p.warm.PerKiB > p.cold.PerKiB {
+			return fmt.Errorf("gas: schedule v%d: Host.%sWarm %+v must cost at least 1 gas and at most Host.%s %+v",
+				s.Version, p.name, p.warm, p.name, p.cold)
+		}
 	}
 	const maxGas = MaxInstrCost / MilliGas
 	figures := []struct {
