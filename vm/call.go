@@ -72,6 +72,47 @@ type execution struct {
 	eventBytes uint64 // their topic and data bytes (bounded by MaxEventBytes)
 	memory     uint64 // bytes of memory held by suspended frames (bounded by MaxCallMemory)
 	logs       []string
+	// The access sets (EIP-2929 style, see slotWarm and accountWarm): storage keys
+	// (contract ‖ key) and accounts already accessed by this top-level call. Never reset
+	// by a revert; allocated on first use. slotBuf builds a slot's map key.
+	warmSlots    map[string]struct{}
+	warmAccounts map[types.Address]struct{}
+	slotBuf      []byte
+}
+
+// slotWarm reports whether (contract, key) was already accessed in this top-level call:
+// read, written or deleted by any frame, failed frames included, once its price was
+// paid. The answer depends only on the sequence of accesses in the call: never on a
+// cache, the engine or the node. It costs a map lookup and allocates nothing.
+func (x *execution) slotWarm(contract types.Address, key []byte) bool {
+	x.slotBuf = append(append(x.slotBuf[:0], contract[:]...), key...)
+	_, ok := x.warmSlots[string(x.slotBuf)]
+	return ok
+}
+
+// warmSlot records (contract, key) as accessed, after its price was charged (an access
+// that ran out of gas loaded nothing, so it warms nothing). Its memory is bounded by
+// gas: every new key has paid at least a cold read.
+func (x *execution) warmSlot(contract types.Address, key []byte) {
+	if x.warmSlots == nil {
+		x.warmSlots = make(map[string]struct{})
+	}
+	x.slotBuf = append(append(x.slotBuf[:0], contract[:]...), key...)
+	x.warmSlots[string(x.slotBuf)] = struct{}{}
+}
+
+// accountWarm reports whether addr was already accessed in this top-level call.
+func (x *execution) accountWarm(addr types.Address) bool {
+	_, ok := x.warmAccounts[addr]
+	return ok
+}
+
+// warmAccount records addr as accessed (the VM or a host function has read it).
+func (x *execution) warmAccount(addr types.Address) {
+	if x.warmAccounts == nil {
+		x.warmAccounts = make(map[types.Address]struct{})
+	}
+	x.warmAccounts[addr] = struct{}{}
 }
 
 // frame is one running contract. It is the context handed to wazero, so host functions
@@ -112,12 +153,22 @@ func (f *frame) Value(key any) any {
 // method with call.Gas and collects output, events and logs. On any failure every state
 // change of the call is reverted and Result.Err says why; GasUsed is still reported.
 //
+// One Call is one unit of warm/cold pricing (EIP-2929 style): the first storage_read of
+// a (contract, key) in it pays Host.StorageRead, later ones Host.StorageReadWarm; a write
+// or delete warms its key. Accounts likewise for balance and transfer (Host.Balance /
+// BalanceWarm), with Env.Tx.Origin, Call.Caller and every contract a frame is started
+// for warm from the start. Keys and accounts stay warm when the frame that warmed them
+// fails (the state overlay keeps what it loaded across a revert). Each Call starts cold:
+// the chain makes one Call per transaction.
+//
 // When the code is not in the memory cache (after a restart or an eviction) it is
 // fetched from the state, prepared and compiled again: that work is not charged, since it
 // depends on the node, not on the chain. Call is safe for concurrent use with distinct
 // StateDBs.
 func (v *VM) Call(ctx context.Context, env *Env, call Call) *Result {
 	x := &execution{vm: v, env: env}
+	x.warmAccount(env.Tx.Origin)
+	x.warmAccount(call.Caller)
 	gasLimit := call.Gas
 	if gasLimit > math.MaxInt64 {
 		gasLimit = math.MaxInt64
@@ -150,6 +201,7 @@ func (x *execution) run(ctx context.Context, depth int, caller, contract types.A
 		return nil, 0, nil, trap(fmt.Sprintf("input of %d bytes exceeds %d", len(input), MaxInputSize))
 	}
 	codeHash := st.GetCodeHash(contract)
+	x.warmAccount(contract)
 	if codeHash == (types.Hash{}) {
 		return nil, 0, nil, ErrNoCode
 	}

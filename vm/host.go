@@ -102,6 +102,15 @@ func (f *frame) write(ptr uint32, b []byte) {
 
 func perByte(l gas.Linear, n uint64) uint64 { return gas.Linear{PerKiB: l.PerKiB}.Cost(n) }
 
+// accountPrice is the price of an account access by balance or transfer: Balance when
+// the account is cold in the top-level call, BalanceWarm when warm.
+func accountPrice(h *gas.Host, warm bool) uint64 {
+	if warm {
+		return h.BalanceWarm.Base
+	}
+	return h.Balance.Base
+}
+
 func limit(what string, n uint32, max int) {
 	if int64(n) > int64(max) {
 		panic(trap(fmt.Sprintf("%s of %d bytes exceeds %d", what, n, max)))
@@ -151,14 +160,20 @@ func hostFunctions(s *gas.Schedule) map[string]hostFn {
 	def("storage_read", []api.ValueType{i32, i32, i32, i32}, []api.ValueType{i64}, func(f *frame, st []uint64) {
 		klen := uint32(st[1])
 		limit("storage key", klen, MaxKeySize)
-		f.charge(h.StorageRead.Cost(uint64(klen)))
-		val, ok := f.x.env.State.GetStorage(f.contract, f.read(uint32(st[0]), klen))
+		key := f.read(uint32(st[0]), klen)
+		price := h.StorageRead
+		if f.x.slotWarm(f.contract, key) {
+			price = h.StorageReadWarm
+		}
+		f.charge(price.Cost(uint64(klen)))
+		f.x.warmSlot(f.contract, key)
+		val, ok := f.x.env.State.GetStorage(f.contract, key)
 		if !ok {
 			st[0] = math.MaxUint64 // -1
 			return
 		}
 		n := min(uint64(len(val)), uint64(uint32(st[3])))
-		f.charge(perByte(h.StorageRead, n))
+		f.charge(perByte(price, n))
 		f.write(uint32(st[2]), val[:n])
 		st[0] = uint64(len(val))
 	})
@@ -169,13 +184,16 @@ func hostFunctions(s *gas.Schedule) map[string]hostFn {
 		f.charge(h.StorageWrite.Cost(uint64(klen) + uint64(vlen)))
 		key := f.read(uint32(st[0]), klen)
 		val := f.read(uint32(st[2]), vlen)
+		f.x.warmSlot(f.contract, key)
 		f.x.env.State.SetStorage(f.contract, clone(key), clone(val))
 	})
 	def("storage_delete", []api.ValueType{i32, i32}, none, func(f *frame, st []uint64) {
 		klen := uint32(st[1])
 		limit("storage key", klen, MaxKeySize)
 		f.charge(h.StorageDelete.Cost(uint64(klen)))
-		f.x.env.State.DeleteStorage(f.contract, clone(f.read(uint32(st[0]), klen)))
+		key := f.read(uint32(st[0]), klen)
+		f.x.warmSlot(f.contract, key)
+		f.x.env.State.DeleteStorage(f.contract, clone(key))
 	})
 	addr20("caller", h.Caller, func(f *frame) types.Address { return f.caller })
 	addr20("origin", h.Origin, func(f *frame) types.Address { return f.x.env.Tx.Origin })
@@ -186,14 +204,17 @@ func hostFunctions(s *gas.Schedule) map[string]hostFn {
 		f.write(uint32(st[0]), f.scratch[:])
 	})
 	def("balance", []api.ValueType{i32, i32}, none, func(f *frame, st []uint64) {
-		f.charge(h.Balance.Base)
 		a := types.Address(f.read(uint32(st[0]), 20))
+		f.charge(accountPrice(h, f.x.accountWarm(a)))
+		f.x.warmAccount(a)
 		f.x.env.State.GetBalance(a).WriteToArray32(&f.scratch)
 		f.write(uint32(st[1]), f.scratch[:])
 	})
 	def("transfer", []api.ValueType{i32, i32}, []api.ValueType{i32}, func(f *frame, st []uint64) {
-		f.charge(h.Transfer.Base)
 		to := types.Address(f.read(uint32(st[0]), 20))
+		f.charge(h.Transfer.Base)
+		f.charge(accountPrice(h, f.x.accountWarm(to)))
+		f.x.warmAccount(to)
 		amount := new(uint256.Int).SetBytes32(f.read(uint32(st[1]), 32))
 		sdb := f.x.env.State
 		if sdb.GetBalance(f.contract).Lt(amount) {
