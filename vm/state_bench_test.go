@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/holiman/uint256"
+
 	"github.com/wnode/wnode/state"
 	"github.com/wnode/wnode/types"
 	"github.com/wnode/wnode/vm"
@@ -13,8 +15,9 @@ import (
 
 // BenchmarkStorageOnState calibrates the storage prices against the real state (Pebble,
 // in memory: a lower bound for a node on disk): storage writes including the commit of
-// the block that holds them into the authenticated tree, and cold reads (a fresh overlay
-// per call, so every key is read through the tree). It logs ns and gas per operation.
+// the block that holds them into the authenticated tree, cold reads (a fresh overlay
+// per call, so every key is read through the tree), and cold balance reads of present
+// accounts (warm.wasm's 'b' ops, one call per round). It logs ns and gas per operation.
 func BenchmarkStorageOnState(b *testing.B) {
 	ctx := context.Background()
 	const keys = 2000
@@ -40,6 +43,16 @@ func BenchmarkStorageOnState(b *testing.B) {
 	sdb := state.NewStateDB(state.Empty)
 	sdb.SetCode(cStorage, wasmFile(b, "testdata/c/storage.wasm"))
 	sdb.SetCode(benAddr, wasmFile(b, "testdata/wat/bench.wasm"))
+	sdb.SetCode(warmAddr, wasmFile(b, "testdata/wat/warm.wasm"))
+	const accts = 2000 // present accounts for cold balance reads
+	var balScript []byte
+	for i := uint64(0); i < accts; i++ {
+		var a types.Address
+		copy(a[:], le64be(i+1))
+		a[19] = 0xba
+		sdb.AddBalance(a, uint256.NewInt(i+1))
+		balScript = append(balScript, opBalance(a)...)
+	}
 	for i := uint64(0); i <= keys; i++ { // the keys sread_many reads, in storage.wasm's format
 		sdb.SetStorage(benAddr, append([]byte("w"), le64be(i)...), bytes.Repeat(le64be(i), 4))
 	}
@@ -55,7 +68,7 @@ func BenchmarkStorageOnState(b *testing.B) {
 		}
 		return d, r.GasUsed
 	}
-	var writeNs, writeGas, readNs, readGas float64
+	var writeNs, writeGas, readNs, readGas, balNs, balGas float64
 	height := uint64(0)
 	for i := 0; i < b.N; i++ {
 		// writes: keys fresh keys at a new offset, call + commit of the block
@@ -80,6 +93,11 @@ func BenchmarkStorageOnState(b *testing.B) {
 		r2, h2 := run(state.NewStateDB(view), benAddr, "sread_many", le32(keys+1))
 		readNs += float64(r2-r1) / keys
 		readGas += float64(h2-h1) / keys
+		// cold balance reads of present accounts
+		a1, g1b := run(state.NewStateDB(view), warmAddr, "ops", balScript[:21])
+		a2, g2b := run(state.NewStateDB(view), warmAddr, "ops", balScript)
+		balNs += float64(a2-a1) / (accts - 1)
+		balGas += float64(g2b-g1b) / (accts - 1)
 	}
 	n := float64(b.N)
 	b.ReportMetric(writeNs/n, "ns/write")
@@ -88,4 +106,7 @@ func BenchmarkStorageOnState(b *testing.B) {
 	b.ReportMetric(readNs/n, "ns/cold-read")
 	b.ReportMetric(readGas/n, "gas/cold-read")
 	b.ReportMetric(readGas/readNs, "gas/ns-read")
+	b.ReportMetric(balNs/n, "ns/cold-balance")
+	b.ReportMetric(balGas/n, "gas/cold-balance")
+	b.ReportMetric(balGas/balNs, "gas/ns-balance")
 }
