@@ -46,7 +46,7 @@ var benchCommand = &cli.Command{
 		"funds --senders accounts, signs every increment in advance, spreads them over the nodes in JSON-RPC\n" +
 		"batches and reports committed tx/s, submit → final latency (p50/p95/p99) and the block interval.\n" +
 		"With --rate: an open loop at that rate for --duration. Without: a closed loop, --duration per step,\n" +
-		"raising the transactions in flight until the committed rate grows by less than 5%.",
+		"raising the transactions in flight until two steps in a row add less than 5% to the best committed rate.",
 	ArgsUsage: " ",
 	Flags:     loadFlags,
 	Action:    benchLoad,

@@ -25,8 +25,16 @@ func TestLoadWindow(t *testing.T) {
 		r.blocks[h] = b
 	}
 	w := r.window(1000*ms, 2000*ms)
-	if w.Committed != 2 || w.Seconds != 1 || w.TxsPerSec != 2 {
-		t.Errorf("committed %d in %.1f s = %.1f tx/s, want 2 in 1 s", w.Committed, w.Seconds, w.TxsPerSec)
+	if w.Committed != 2 || w.Seconds != 1 {
+		t.Errorf("finalized %d in %.1f s, want 2 in 1 s", w.Committed, w.Seconds)
+	}
+	// The chain's rate over whole blocks: blocks 3 and 4 (7 txs) after block 2, in 0.8 s.
+	if w.TxsPerSec != 7/0.8 {
+		t.Errorf("committed %.2f tx/s, want %.2f", w.TxsPerSec, 7/0.8)
+	}
+	// With fewer than three blocks: finalized txs over the window.
+	if w := r.window(1000*ms, 1200*ms); w.TxsPerSec != 1/0.2 {
+		t.Errorf("committed %.2f tx/s in a one-block window, want 5", w.TxsPerSec)
 	}
 	if w.Latency.P50 != 300_000 || w.Latency.Max != 300_000 || w.Latency.Mean != 200_000 {
 		t.Errorf("latency %+v, want mean 200 ms, max 300 ms", w.Latency)
