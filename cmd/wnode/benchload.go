@@ -315,7 +315,8 @@ type loadReport struct {
 }
 
 type loadStep struct {
-	InFlight int `json:"inFlight"`
+	InFlight int  `json:"inFlight"`
+	Partial  bool `json:"partial,omitempty"` // cut short: the signed txs ran out
 	window
 }
 
@@ -564,6 +565,13 @@ func benchLoad(c *cli.Context) error {
 				}
 			}
 			st := loadStep{InFlight: inflight, window: r.window(stepStart.UnixNano(), time.Now().UnixNano())}
+			if time.Since(stepStart) < dur {
+				// Out of signed txs: the step neither lasted nor kept its load, so its
+				// figures are shown but do not compete for the maximum.
+				st.Partial = true
+				rep.Steps = append(rep.Steps, st)
+				break ramp
+			}
 			rep.Steps = append(rep.Steps, st)
 			p.note("  in flight %5d: %s", inflight, strings.ReplaceAll(st.window.String(), "\n", "\n  "))
 			// Noise on a shared machine can make one step look flat: give up only after
@@ -605,7 +613,11 @@ func benchLoad(c *cli.Context) error {
 			fmt.Fprintf(w, "open loop, %.0f tx/s offered for %s\n  %s\n", rate, dur, rep.Open)
 		}
 		for _, st := range rep.Steps {
-			fmt.Fprintf(w, "closed loop, %d in flight\n  %s\n", st.InFlight, st.window)
+			cut := ""
+			if st.Partial {
+				cut = " (cut short: out of signed txs, give more --txs; not counted)"
+			}
+			fmt.Fprintf(w, "closed loop, %d in flight%s\n  %s\n", st.InFlight, cut, st.window)
 		}
 		if rep.Best != nil {
 			fmt.Fprintf(w, "maximum: %.0f tx/s committed (%d in flight)\n", rep.Best.TxsPerSec, rep.Best.InFlight)
