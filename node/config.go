@@ -45,7 +45,8 @@ type RPCConfig struct {
 	BatchLimit     int           `toml:"batch_max"`
 }
 
-// P2PConfig configures networking. A dev node does not network.
+// P2PConfig configures networking. A dev node that is its chain's only validator
+// (`wnode start --dev`) does not network; every other node does.
 type P2PConfig struct {
 	Listen    []string `toml:"listen"`    // multiaddrs
 	Bootnodes []string `toml:"bootnodes"` // multiaddrs with /p2p/<id>

@@ -1,9 +1,9 @@
 // Package node wires wnode's parts into a running node: the Pebble database, the VM, the
-// chain, the mempool, Tendermint consensus (a quorum of one on a dev chain), the RPC
+// chain, the mempool, Tendermint consensus (a quorum of one on a `--dev` chain), the RPC
 // server and, on a network of several validators, the p2p layer (see Network). It owns
 // the data dir, the configuration (defaults, config.toml; cmd/wnode adds environment
 // and flags), the lifecycle — New opens, Start runs, Close stops gracefully — the logs
-// (slog) and the Prometheus metrics.
+// (slog), the Prometheus metrics, and the layout of local test networks (OpenLocalnet).
 //
 // # Data dir
 //

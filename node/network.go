@@ -17,7 +17,8 @@ import (
 // Network connects a node to its peers: it gossips the transactions the local mempool
 // accepts and the consensus messages of the local validator, hands what peers send to
 // the mempool (Pool.Add) and to consensus (Runner.Deliver), and fetches blocks the node
-// missed (Runner.ApplySyncedBlock). A dev node has none.
+// missed (Runner.ApplySyncedBlock). A dev node that is its chain's only validator has
+// none.
 //
 // Every method must be safe for concurrent use and must not block on the network.
 type Network interface {
