@@ -392,12 +392,12 @@ func TestBench(t *testing.T) {
 	}
 
 	out = ok(t, nil, "bench", "--rpc", n.url(), "--wasm", "../examples/counter/counter.wasm", "--senders", "20",
-		"--inflight", "10,20", "--duration", "1s", "--txs", "2000", "--json")
+		"--inflight", "5,10", "--duration", "1s", "--txs", "8000", "--json")
 	rep.Open, rep.Steps, rep.Max = nil, nil, nil
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("bench --json: %v\n%s", err, out)
 	}
-	if rep.Mode != "closed" || len(rep.Steps) == 0 || rep.Steps[0].InFlight != 10 || rep.Steps[0].Committed == 0 ||
+	if rep.Mode != "closed" || len(rep.Steps) == 0 || rep.Steps[0].InFlight != 5 || rep.Steps[0].Committed == 0 ||
 		rep.Max == nil || rep.Rejected != 0 || rep.Pending != 0 || rep.Sent == 0 {
 		t.Errorf("closed loop report:\n%s", out)
 	}

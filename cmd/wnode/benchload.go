@@ -278,13 +278,13 @@ func (r *loadRun) window(from, to int64) window {
 			gaps = append(gaps, time.Duration(r.blocks[h].timeMs-r.blocks[h-1].timeMs)*time.Millisecond)
 		}
 	}
-	r.blockMu.Unlock()
 	if n := len(heights); n >= 3 {
 		first, last := r.blocks[heights[0]], r.blocks[heights[n-1]]
 		if span := float64(last.timeMs-first.timeMs) / 1e3; span > 0 {
 			w.TxsPerSec = float64(txs-len(first.hashes)) / span
 		}
 	}
+	r.blockMu.Unlock()
 	w.Blocks, w.Interval = len(heights), summarize(gaps)
 	if len(heights) > 0 {
 		w.TxsPerBlk = float64(txs) / float64(len(heights))
@@ -621,6 +621,8 @@ func benchLoad(c *cli.Context) error {
 		}
 		if rep.Best != nil {
 			fmt.Fprintf(w, "maximum: %.0f tx/s committed (%d in flight)\n", rep.Best.TxsPerSec, rep.Best.InFlight)
+		} else if rep.Mode == "closed" {
+			fmt.Fprintf(w, "no maximum: no step ran its full --duration (give more --txs)\n")
 		}
 		fmt.Fprintf(w, "sent %d, rejected %d, not finalized %d", rep.Sent, rep.Rejected, rep.Pending)
 		if rep.FirstErr != "" {
