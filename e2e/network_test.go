@@ -296,7 +296,7 @@ func TestLocalnet(t *testing.T) {
 			p.err = p.cmd.Wait()
 			close(p.exited)
 		}()
-		t.Cleanup(p.kill) // the nodes get SIGTERM from the kernel when it dies
+		t.Cleanup(p.kill) // the kernel kills the nodes when it dies (Pdeathsig)
 		waitUntil(t, 60*time.Second, "localnet to print its nodes", func() bool {
 			select {
 			case <-p.exited:

@@ -200,9 +200,15 @@ func localnetAction(c *cli.Context) error {
 		p.note("stopping %d nodes", running)
 	}
 	bad := stopChildren(children, 30*time.Second)
-	if len(failed) > 0 || len(bad) > 0 {
-		return fmt.Errorf("localnet: nodes exited unexpectedly: %s; did not stop cleanly: %s (logs in %s)",
-			strings.Join(failed, ", "), strings.Join(bad, ", "), dir)
+	var problems []string
+	if len(failed) > 0 {
+		problems = append(problems, "exited by themselves: "+strings.Join(failed, ", "))
+	}
+	if len(bad) > 0 {
+		problems = append(problems, "did not stop cleanly: "+strings.Join(bad, ", "))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("localnet: nodes %s (logs in %s)", strings.Join(problems, "; "), dir)
 	}
 	p.note("all nodes stopped cleanly; `wnode localnet --datadir %s` restarts the network", dir)
 	return nil
