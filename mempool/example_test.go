@@ -12,8 +12,7 @@ import (
 // funded is an AccountState in which every account has nonce 0 and plenty of coins.
 type funded struct{}
 
-func (funded) Nonce(types.Address) uint64         { return 0 }
-func (funded) Balance(types.Address) *uint256.Int { return uint256.NewInt(1e18) }
+func (funded) Account(types.Address) (uint64, *uint256.Int) { return 0, uint256.NewInt(1e18) }
 
 // A pool accepts txs, holds back the one after a nonce gap, and hands a proposer the
 // executable ones.

@@ -88,6 +88,10 @@ func newTestState() *testState {
 	return &testState{nonces: map[types.Address]uint64{}, balances: map[types.Address]*uint256.Int{}}
 }
 
+func (s *testState) Account(a types.Address) (uint64, *uint256.Int) {
+	return s.Nonce(a), s.Balance(a)
+}
+
 func (s *testState) Nonce(a types.Address) uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()

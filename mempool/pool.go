@@ -107,8 +107,9 @@ func (p *Pool) add(e *entry) error {
 	}
 	a := p.accounts[e.sender]
 	if a == nil {
-		a = &account{addr: e.sender, nonce: p.state.Nonce(e.sender), heapIdx: -1}
-		a.balance.Set(u256(p.state.Balance(e.sender)))
+		nonce, bal := p.state.Account(e.sender)
+		a = &account{addr: e.sender, nonce: nonce, heapIdx: -1}
+		a.balance.Set(u256(bal))
 	}
 	if e.nonce < a.nonce {
 		return fmt.Errorf("%w: tx nonce %d, account %s expects %d", ErrNonceTooLow, e.nonce, a.addr, a.nonce)

@@ -12,7 +12,7 @@ import (
 // state has passed, rereads the nonce and balance of every account with txs in the pool,
 // drops the highest nonces of an account whose balance no longer covers all its txs,
 // drops txs that waited behind a gap for QueuedTTL blocks, and promotes txs whose gap
-// is now filled. Nothing is sent to subscribers. Cost: two AccountState reads per account
+// is now filled. Nothing is sent to subscribers. Cost: one AccountState read per account
 // in the pool plus time linear in the pool's size, under the write lock.
 func (p *Pool) Update(st AccountState, committed []*types.Tx) {
 	p.mu.Lock()
@@ -48,8 +48,9 @@ func (p *Pool) remove(a *account, e *entry) {
 // resync rereads a's nonce and balance from p.state and drops what they rule out.
 func (p *Pool) resync(a *account) {
 	oldPending := a.pending
-	a.nonce = p.state.Nonce(a.addr)
-	a.balance.Set(u256(p.state.Balance(a.addr)))
+	nonce, bal := p.state.Account(a.addr)
+	a.nonce = nonce
+	a.balance.Set(u256(bal))
 
 	stale := sort.Search(len(a.txs), func(i int) bool { return a.txs[i].nonce >= a.nonce })
 	for _, e := range a.txs[:stale] {

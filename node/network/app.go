@@ -215,7 +215,8 @@ type Accounts struct {
 
 var _ mempool.AccountState = Accounts{}
 
-func (s Accounts) account(addr types.Address) (uint64, *uint256.Int) {
+// Account is addr's next nonce and balance in the latest committed state: one read.
+func (s Accounts) Account(addr types.Address) (uint64, *uint256.Int) {
 	acc, err := s.Chain.Account(addr, chain.LatestHeight)
 	if err != nil {
 		// The chain re-checks nonces and balances when it builds a block, so a wrong
@@ -233,12 +234,12 @@ func (s Accounts) account(addr types.Address) (uint64, *uint256.Int) {
 
 // Nonce is the nonce addr's next transaction must carry.
 func (s Accounts) Nonce(addr types.Address) uint64 {
-	n, _ := s.account(addr)
+	n, _ := s.Account(addr)
 	return n
 }
 
 // Balance is addr's balance in the latest committed state.
 func (s Accounts) Balance(addr types.Address) *uint256.Int {
-	_, b := s.account(addr)
+	_, b := s.Account(addr)
 	return b
 }
