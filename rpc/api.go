@@ -8,7 +8,6 @@ import (
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
-	"github.com/holiman/uint256"
 	"github.com/wnode/wnode/types"
 )
 
@@ -252,16 +251,8 @@ func (s *Server) callRequest(args *CallArgs, estimate bool) (*CallRequest, error
 	case len(args.Code) > types.MaxCodeSize:
 		return nil, newError(CodeInvalidParams, "invalid estimate: code is %d bytes, limit %d", len(args.Code), types.MaxCodeSize)
 	}
-	req := &CallRequest{Method: args.Method, Args: args.Args, Code: args.Code, Gas: s.cfg.GasCap}
-	if args.To != nil {
-		req.To = *args.To
-	}
-	if args.From != nil {
-		req.From = *args.From
-	}
-	if args.Value != nil {
-		req.Value = (*uint256.Int)(args.Value)
-	}
+	req := args.request()
+	req.Gas = s.cfg.GasCap
 	if args.Gas != nil && uint64(*args.Gas) < s.cfg.GasCap {
 		req.Gas = uint64(*args.Gas)
 	}

@@ -233,17 +233,7 @@ func (c *Client) Call(ctx context.Context, args CallArgs, num BlockNumber) (*Cal
 	if err := c.call(ctx, &v, "wn_call", args, num); err != nil {
 		return nil, err
 	}
-	req := &CallRequest{Method: args.Method, Args: args.Args}
-	if args.To != nil {
-		req.To = *args.To
-	}
-	if args.From != nil {
-		req.From = *args.From
-	}
-	if args.Value != nil {
-		req.Value = (*uint256.Int)(args.Value)
-	}
-	if err := VerifySignedResult(v.SignedResult(req)); err != nil {
+	if err := VerifySignedResult(v.SignedResult(args.request())); err != nil {
 		return nil, fmt.Errorf("call answer: %w", err)
 	}
 	return &v, nil

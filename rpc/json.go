@@ -277,6 +277,22 @@ type CallArgs struct {
 	Code   hexutil.Bytes   `json:"code,omitempty"`
 }
 
+// request converts the JSON arguments into a CallRequest (Gas is left to the caller:
+// the server caps it, the client does not send it into the signed result).
+func (a *CallArgs) request() *CallRequest {
+	req := &CallRequest{Method: a.Method, Args: a.Args, Code: a.Code}
+	if a.To != nil {
+		req.To = *a.To
+	}
+	if a.From != nil {
+		req.From = *a.From
+	}
+	if a.Value != nil {
+		req.Value = (*uint256.Int)(a.Value)
+	}
+	return req
+}
+
 // CallResultJSON is a signed call answer: the output, the gas used, the events the call
 // would emit, and the serving node's signature over (chainId, height, stateRoot,
 // CallResultHash(from, to, method, args, value, output, gasUsed)).

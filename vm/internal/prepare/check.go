@@ -2,6 +2,7 @@ package prepare
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/wnode/wnode/vm/internal/wasm"
 )
@@ -210,7 +211,7 @@ func (c *checker) check(fn int, typ wasm.FuncType, locals []wasm.ValType, code *
 			c.pushCtrl(wasm.OpElse, f.params, f.results)
 		case wasm.OpEnd:
 			f := c.popCtrl()
-			if f.op == wasm.OpIf && !equalTypes(f.params, f.results) {
+			if f.op == wasm.OpIf && !slices.Equal(f.params, f.results) {
 				c.fail(RuleInvalid, "if without else must leave its parameters unchanged")
 			}
 			c.pushAll(f.results)
@@ -403,18 +404,6 @@ func (c *checker) check(fn int, typ wasm.FuncType, locals []wasm.ValType, code *
 		return 0, c.err
 	}
 	return c.max, nil
-}
-
-func equalTypes(a, b []wasm.ValType) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // isControl reports whether op is one of the control instructions MaxBlocks counts.

@@ -18,6 +18,8 @@
 // for every m that Decode returned.
 package wasm
 
+import "slices"
+
 // ValType is a value type, by its binary encoding.
 type ValType byte
 
@@ -61,19 +63,7 @@ type FuncType struct {
 
 // Equal reports whether t and u are the same signature.
 func (t FuncType) Equal(u FuncType) bool {
-	return equalTypes(t.Params, u.Params) && equalTypes(t.Results, u.Results)
-}
-
-func equalTypes(a, b []ValType) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
+	return slices.Equal(t.Params, u.Params) && slices.Equal(t.Results, u.Results)
 }
 
 // String returns the signature as "(i32, i64) -> (i32)".
