@@ -169,16 +169,9 @@ type FileGuardStore struct {
 
 // OpenFileGuardStore opens or creates the guard file at path.
 func OpenFileGuardStore(path string, opts FileOptions) (*FileGuardStore, error) {
-	_, statErr := os.Stat(path)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := openDurable(path, opts)
 	if err != nil {
 		return nil, fmt.Errorf("open sign guard: %w", err)
-	}
-	if errors.Is(statErr, os.ErrNotExist) && !opts.NoSync {
-		if err := syncDir(filepath.Dir(path)); err != nil {
-			f.Close()
-			return nil, err
-		}
 	}
 	return &FileGuardStore{f: f, opts: opts}, nil
 }
@@ -250,6 +243,24 @@ func decodeGuardSlot(b []byte) (LastSigned, uint64, bool) {
 	}
 	copy(l.SignBytes[:], b[25:57])
 	return l, binary.BigEndian.Uint64(b[4:]), true
+}
+
+// openDurable opens or creates the file at path for reading and writing. When it creates
+// the file it fsyncs the directory too (unless opts.NoSync), so the new file's name
+// survives a crash before its first fsynced write is relied on.
+func openDurable(path string, opts FileOptions) (*os.File, error) {
+	_, statErr := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if errors.Is(statErr, os.ErrNotExist) && !opts.NoSync {
+		if err := syncDir(filepath.Dir(path)); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	return f, nil
 }
 
 func syncDir(dir string) error {

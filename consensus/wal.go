@@ -3,12 +3,10 @@ package consensus
 import (
 	"bufio"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
 	"os"
-	"path/filepath"
 )
 
 // MaxWALRecordSize bounds one WAL record: a message of MaxMessageSize plus the record's
@@ -33,18 +31,11 @@ type FileWAL struct {
 
 // OpenWAL opens or creates the WAL at path and repairs a torn tail.
 func OpenWAL(path string, opts FileOptions) (*FileWAL, error) {
-	_, statErr := os.Stat(path)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := openDurable(path, opts)
 	if err != nil {
 		return nil, fmt.Errorf("open wal: %w", err)
 	}
 	w := &FileWAL{f: f, opts: opts}
-	if errors.Is(statErr, os.ErrNotExist) && !opts.NoSync {
-		if err := syncDir(filepath.Dir(path)); err != nil {
-			f.Close()
-			return nil, err
-		}
-	}
 	_, good, err := w.scan(false)
 	if err != nil {
 		f.Close()
