@@ -151,6 +151,7 @@ func (e *executor) apply(tx *types.Tx, sender types.Address, size uint64) error 
 	for _, l := range out.logs {
 		e.c.log.Debug("contract log", "height", e.header.Height, "tx", m.txHash, "line", l)
 	}
+	sdb.Finalise() // a tx's changes are never undone once it is in the block
 	e.gasLeft -= out.gasUsed
 	e.gasUsed += out.gasUsed
 	e.bytesUsed += size

@@ -292,6 +292,15 @@ func (s *StateDB) RevertToSnapshot(id int) {
 	s.journal = s.journal[:id]
 }
 
+// Finalise ends the current unit of work (a transaction): its changes stay, but can no
+// longer be undone, and every snapshot taken so far is invalid. Like go-ethereum's
+// StateDB.Finalise, it keeps the journal to one transaction's changes instead of a whole
+// block's (which was a tenth of a loaded node's allocation). Cost: O(journal entries).
+func (s *StateDB) Finalise() {
+	clear(s.journal)
+	s.journal = s.journal[:0]
+}
+
 // Changes returns the overlay's write set relative to the Reader, sorted by key: every
 // account, storage entry and new code whose value differs from the Reader's. Empty
 // accounts are deletions (Value nil). Writes that were reverted, or that restore the

@@ -246,3 +246,42 @@ func assertChanges(t *testing.T, got, want []Change) {
 		}
 	}
 }
+
+// TestStateDBFinalise checks that Finalise keeps every change, makes it permanent (a
+// snapshot taken before is no longer valid) and leaves later snapshots working.
+func TestStateDBFinalise(t *testing.T) {
+	s := NewStateDB(mapReader{})
+	before := s.Snapshot()
+	s.AddBalance(alice, u(7))
+	s.SetStorage(ctr, []byte("k"), []byte("v"))
+	mid := s.Snapshot()
+	s.SetNonce(alice, 1)
+	s.Finalise()
+	if s.Snapshot() != 0 {
+		t.Fatalf("journal holds %d entries after Finalise", s.Snapshot())
+	}
+	want := []Change{
+		{Key: AccountKey(alice), Value: EncodeAccount(&Account{Nonce: 1, Balance: u(7)})},
+		{Key: StorageKey(ctr, []byte("k")), Value: []byte("v")},
+	}
+	assertChanges(t, s.Changes(), want)
+
+	// A snapshot of the next transaction undoes only that transaction.
+	next := s.Snapshot()
+	s.AddBalance(bob, u(1))
+	s.SetStorage(ctr, []byte("k"), []byte("w"))
+	s.RevertToSnapshot(next)
+	if err := s.Err(); err != nil {
+		t.Fatal(err)
+	}
+	assertChanges(t, s.Changes(), want)
+
+	// Ids taken before Finalise are gone: one beyond the journal is an error.
+	if before != 0 || mid == 0 {
+		t.Fatalf("snapshots %d, %d", before, mid)
+	}
+	s.RevertToSnapshot(mid)
+	if s.Err() == nil {
+		t.Fatal("revert to a snapshot from before Finalise accepted")
+	}
+}

@@ -122,3 +122,41 @@ func FuzzDecodeTx(f *testing.F) {
 		_, _ = tx.Sender()
 	})
 }
+
+// TestRecoverAddressBounds checks the signature value bounds RecoverAddress enforces
+// itself against go-ethereum's crypto.ValidateSignatureValues (homestead rules: low S),
+// at and around every edge, and that an accepted signature recovers the signer.
+func TestRecoverAddressBounds(t *testing.T) {
+	key, _ := crypto.GenerateKey()
+	signer := crypto.PubkeyToAddress(key.PublicKey)
+	hash := crypto.Keccak256Hash([]byte("bounds"))
+	good, err := crypto.Sign(hash[:], key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := crypto.S256().Params().N
+	half := new(big.Int).Rsh(n, 1)
+	one := big.NewInt(1)
+	edges := []*big.Int{big.NewInt(0), one, new(big.Int).Sub(half, one), half, new(big.Int).Add(half, one),
+		new(big.Int).Sub(n, one), n, new(big.Int).Add(n, one), new(big.Int).Lsh(one, 256-1)}
+	for _, r := range append(edges, new(big.Int).SetBytes(good[:32])) {
+		for _, s := range append(edges, new(big.Int).SetBytes(good[32:64])) {
+			for _, v := range []byte{0, 1, 2, 27} {
+				sig := make([]byte, SignatureLen)
+				r.FillBytes(sig[:32])
+				s.FillBytes(sig[32:64])
+				sig[64] = v
+				_, err := RecoverAddress(Hash(hash), sig)
+				if !crypto.ValidateSignatureValues(v, r, s, true) {
+					if !errors.Is(err, ErrInvalidSig) {
+						t.Errorf("r=%x s=%x v=%d: %v, want ErrInvalidSig", r, s, v, err)
+					}
+				}
+			}
+		}
+	}
+	got, err := RecoverAddress(Hash(hash), good)
+	if err != nil || got != signer {
+		t.Fatalf("good signature: %s, %v; want %s", got, err, signer)
+	}
+}
