@@ -48,6 +48,28 @@ func New(cfg Config, st AccountState) *Pool {
 // Config returns the pool's limits, defaults filled in.
 func (p *Pool) Config() Config { return p.cfg }
 
+// CheckStatic runs the checks of Add that depend on neither the pool's state nor the
+// signature: encoded size, and gas limit between the intrinsic gas and MaxTxGas. A tx
+// failing them can never enter this pool (ErrOversized, ErrIntrinsicGas, ErrGasLimit).
+func (p *Pool) CheckStatic(tx *types.Tx) error {
+	if tx == nil {
+		return fmt.Errorf("%w: nil transaction", types.ErrInvalidTxField)
+	}
+	size := tx.Size()
+	if size > p.cfg.MaxTxBytes {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrOversized, size, p.cfg.MaxTxBytes)
+	}
+	if max := p.cfg.MaxTxGas; max != 0 && tx.GasLimit > max {
+		return fmt.Errorf("%w: %d, limit %d", ErrGasLimit, tx.GasLimit, max)
+	}
+	// The same bound the chain checks before it includes a tx: code counted as sent, so
+	// gzipped code may still run out of gas once inflated, but is includable.
+	if in := p.cfg.Schedule.Intrinsic(uint64(size), uint64(len(tx.Code))); tx.GasLimit < in {
+		return fmt.Errorf("%w: gas limit %d, intrinsic gas at least %d", ErrIntrinsicGas, tx.GasLimit, in)
+	}
+	return nil
+}
+
 // Add validates tx and, if it is acceptable, adds it to the pool and sends it to every
 // subscriber. Checks, cheapest first: encoded size, not already known, gas limit between
 // the intrinsic gas and MaxTxGas, gas price at least MinGasPrice, value + gas cost within
@@ -59,24 +81,12 @@ func (p *Pool) Config() Config { return p.cfg }
 // cheaper txs if needed). A rejected tx changes nothing. An accepted one may push the
 // sender's higher-nonce txs out when the balance no longer covers them all.
 func (p *Pool) Add(tx *types.Tx) error {
-	if tx == nil {
-		return fmt.Errorf("%w: nil transaction", types.ErrInvalidTxField)
+	if err := p.CheckStatic(tx); err != nil {
+		return err
 	}
-	size := tx.Size()
-	if size > p.cfg.MaxTxBytes {
-		return fmt.Errorf("%w: %d bytes, limit %d", ErrOversized, size, p.cfg.MaxTxBytes)
-	}
-	hash := tx.Hash()
+	size, hash := tx.Size(), tx.Hash()
 	if p.Has(hash) {
 		return fmt.Errorf("%w: %s", ErrAlreadyKnown, hash)
-	}
-	if max := p.cfg.MaxTxGas; max != 0 && tx.GasLimit > max {
-		return fmt.Errorf("%w: %d, limit %d", ErrGasLimit, tx.GasLimit, max)
-	}
-	// The same bound the chain checks before it includes a tx: code counted as sent, so
-	// gzipped code may still run out of gas once inflated, but is includable.
-	if in := p.cfg.Schedule.Intrinsic(uint64(size), uint64(len(tx.Code))); tx.GasLimit < in {
-		return fmt.Errorf("%w: gas limit %d, intrinsic gas at least %d", ErrIntrinsicGas, tx.GasLimit, in)
 	}
 	price := u256(tx.GasPrice)
 	if price.Lt(p.cfg.MinGasPrice) {

@@ -1,7 +1,6 @@
 package network
 
 import (
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -53,6 +52,7 @@ type stats struct {
 	consAccepted, consIgnored, consRejected               atomic.Uint64
 	broadcastDropped, txPublishDropped, blocksSynced      atomic.Uint64
 	syncRequestsServed, badSyncBlocks, consDeliverDropped atomic.Uint64
+	txBatchesPublished                                    atomic.Uint64
 }
 
 // errIgnore wraps p2p.ErrIgnore with the reason.
@@ -60,39 +60,61 @@ func errIgnore(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{p2p.ErrIgnore}, args...)...)
 }
 
-// CheckTx decodes a gossiped transaction, checks its chain id, fields and signature and
-// adds it to the mempool, so that only transactions this node's pool accepts are relayed.
-// A malformed, wrongly signed or wrong-chain transaction, or one no block could ever
+// CheckTx decodes a gossiped transaction or batch of transactions (types.DecodeTxs),
+// checks each one's chain id, fields and signature, and adds them to the mempool, so
+// that only batches this node's pool takes from are relayed. A batch holding a
+// malformed, wrongly signed or wrong-chain transaction, or one no block could ever
 // include (gas limit below its intrinsic gas or above the block's, too large), is
-// rejected: its sender is scored down. One the pool turns away for reasons of state or
-// local policy (known, nonce used, no funds, pool full, underpriced) is ignored.
+// rejected whole and changes nothing: its sender is scored down (honest nodes only
+// publish what their pool accepted, and these checks need no state). Transactions the
+// pool turns away for reasons of state or local policy (known, nonce used, no funds,
+// pool full, underpriced) are skipped; a batch none of whose txs is taken is ignored.
+// The value is the slice of txs added to the pool.
 func (h *handler) CheckTx(data []byte) (any, error) {
-	tx, err := types.DecodeTx(data)
+	txs, err := types.DecodeTxs(data)
 	if err != nil {
 		h.stats.txsRejected.Add(1)
 		return nil, err
 	}
-	if h.pool.Has(tx.Hash()) {
-		h.stats.txsIgnored.Add(1)
-		return nil, errIgnore("tx %s already known", tx.Hash())
-	}
-	if err := tx.ValidateBasic(h.chainID); err != nil {
-		h.stats.txsRejected.Add(1)
-		return nil, err
-	}
-	h.gossiped.add(tx)
-	err = h.pool.Add(tx)
-	if err != nil {
-		h.gossiped.take(tx)
-		if txInvalid(err) {
+	// First the stateless checks of the whole batch (the signature recovery is most of
+	// the work), skipping txs the pool already holds, then the pool.
+	fresh := txs[:0:0]
+	for _, tx := range txs {
+		if h.pool.Has(tx.Hash()) {
+			continue
+		}
+		if err := h.pool.CheckStatic(tx); err != nil {
 			h.stats.txsRejected.Add(1)
 			return nil, err
 		}
-		h.stats.txsIgnored.Add(1)
-		return nil, fmt.Errorf("%w: %w", p2p.ErrIgnore, err)
+		if err := tx.ValidateBasic(h.chainID); err != nil {
+			h.stats.txsRejected.Add(1)
+			return nil, err
+		}
+		fresh = append(fresh, tx)
 	}
-	h.stats.txsAccepted.Add(1)
-	return tx, nil
+	added := fresh[:0]
+	var firstErr error
+	for _, tx := range fresh {
+		h.gossiped.add(tx)
+		if err := h.pool.Add(tx); err != nil {
+			h.gossiped.take(tx)
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		added = append(added, tx)
+	}
+	h.stats.txsAccepted.Add(uint64(len(added)))
+	h.stats.txsIgnored.Add(uint64(len(txs) - len(added)))
+	switch {
+	case len(added) > 0:
+		return added, nil
+	case firstErr != nil:
+		return nil, fmt.Errorf("%w: %w", p2p.ErrIgnore, firstErr)
+	}
+	return nil, errIgnore("%d txs already known", len(txs))
 }
 
 // maxGossiped bounds gossipSet. The pool's feed skips txs when its buffer is full, so
@@ -124,19 +146,7 @@ func (g *gossipSet) take(tx *types.Tx) bool {
 	return ok
 }
 
-// txInvalid reports whether a pool error says the tx itself can never be in a block, as
-// opposed to a verdict that depends on the pool's state or configuration.
-func txInvalid(err error) bool {
-	for _, e := range []error{mempool.ErrIntrinsicGas, mempool.ErrGasLimit, mempool.ErrOversized,
-		types.ErrWrongChainID, types.ErrInvalidSig, types.ErrInvalidTxField, types.ErrInvalidKind, types.ErrTxTooLarge} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
-}
-
-// DeliverTx does nothing more: CheckTx already added the transaction to the pool.
+// DeliverTx does nothing more: CheckTx already added the transactions to the pool.
 func (h *handler) DeliverTx(any, peer.ID) {}
 
 // CheckConsensus decodes a gossiped consensus message and verifies it against the

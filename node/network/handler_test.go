@@ -88,11 +88,14 @@ func TestCheckTx(t *testing.T) {
 			continue
 		}
 		if c.want == accept {
-			tx := v.(*types.Tx)
-			if !h.pool.Has(tx.Hash()) {
+			txs := v.([]*types.Tx)
+			if len(txs) != 1 {
+				t.Fatalf("%s: %d txs accepted", c.name, len(txs))
+			}
+			if !h.pool.Has(txs[0].Hash()) {
 				t.Errorf("%s: accepted but not in the pool", c.name)
 			}
-			if !h.gossiped.take(tx) {
+			if !h.gossiped.take(txs[0]) {
 				t.Errorf("%s: not marked as taken from gossip", c.name)
 			}
 		}
@@ -103,6 +106,48 @@ func TestCheckTx(t *testing.T) {
 	st := h.stats
 	if st.txsAccepted.Load() != 2 || st.txsIgnored.Load() != 4 || st.txsRejected.Load() != 6 {
 		t.Errorf("counters accepted=%d ignored=%d rejected=%d", st.txsAccepted.Load(), st.txsIgnored.Load(), st.txsRejected.Load())
+	}
+}
+
+// TestCheckTxBatch checks the verdicts on batches: a batch adds every tx the pool takes;
+// one invalid tx rejects the whole batch, which then adds nothing; a batch of known txs
+// is ignored.
+func TestCheckTxBatch(t *testing.T) {
+	tc := newTestChain(t, 1, 2)
+	h, _ := testHandler(t, tc, 0)
+	alice, bob := tc.accounts[0], tc.accounts[1]
+	transfer := func(nonce uint64) *types.Tx {
+		return signTx(t, alice, &types.Tx{Nonce: nonce, GasLimit: 100_000, Kind: types.TxTransfer, To: addrOf(bob), Value: uint256.NewInt(1)})
+	}
+	badSig := transfer(3)
+	badSig.Sig = append([]byte(nil), badSig.Sig...)
+	badSig.Sig[64] = 7
+	wrongChain := signTx(t, alice, &types.Tx{ChainID: testChainID + 1, Nonce: 3, GasLimit: 100_000, Kind: types.TxTransfer, To: addrOf(bob)})
+
+	for name, bad := range map[string]*types.Tx{"bad signature": badSig, "wrong chain": wrongChain} {
+		if _, err := h.CheckTx(types.EncodeTxs([]*types.Tx{transfer(0), transfer(1), bad})); verdictOf(err) != reject {
+			t.Errorf("batch with a %s: %v, want reject", name, err)
+		}
+		if h.pool.Len() != 0 {
+			t.Fatalf("a rejected batch left %d txs in the pool", h.pool.Len())
+		}
+	}
+	v, err := h.CheckTx(types.EncodeTxs([]*types.Tx{transfer(0), transfer(1)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := v.([]*types.Tx); len(got) != 2 || h.pool.Len() != 2 {
+		t.Fatalf("valid batch: %d accepted, pool holds %d", len(got), h.pool.Len())
+	}
+	if _, err := h.CheckTx(types.EncodeTxs([]*types.Tx{transfer(0), transfer(1)})); verdictOf(err) != ignore {
+		t.Errorf("known batch: %v, want ignore", err)
+	}
+	v, err = h.CheckTx(types.EncodeTxs([]*types.Tx{transfer(1), transfer(2)}))
+	if err != nil {
+		t.Fatalf("batch with one new tx: %v", err)
+	}
+	if got := v.([]*types.Tx); len(got) != 1 || got[0].Nonce != 2 {
+		t.Fatalf("batch with one new tx: accepted %d", len(got))
 	}
 }
 

@@ -67,6 +67,12 @@ const (
 	// gossips its own transactions: subscriptions are exchanged and the gossipsub mesh
 	// forms on a 1 s heartbeat.
 	gossipWarmUp = time.Second
+	// txGossipInterval is the least time between two tx batches this node publishes;
+	// txBatchLen and txBatchBytes bound a batch (well within types.MaxTxBatchLen and
+	// MaxTxBatchSize, a largest tx included).
+	txGossipInterval = 10 * time.Millisecond
+	txBatchLen       = 256
+	txBatchBytes     = 256 << 10
 )
 
 // Network connects a node to its peers over p2p: it relays transactions to and from
@@ -270,18 +276,28 @@ func (n *Network) publishConsensus() {
 }
 
 // publishTxs gossips every transaction the pool accepts, except those CheckTx took from
-// gossip (gossipsub relays them itself). While the node has had no peer for
-// gossipWarmUp, transactions wait in a backlog (at most txQueue of them): published to
-// nobody, gossipsub would count them as sent and drop them when published again.
+// gossip (gossipsub relays them itself), in batches (types.EncodeTxs): one gossip message
+// per tx cost more than the tx's own checks once a node took thousands per second. A tx
+// that comes after txGossipInterval without any is published at once, alone; later ones
+// wait for the rest of the interval, or until a batch is full (txBatchLen txs or
+// txBatchBytes). While the node has had no peer for gossipWarmUp, transactions wait in a
+// backlog (at most txQueue of them): published to nobody, gossipsub would count them as
+// sent and drop them when published again.
 func (n *Network) publishTxs(txs <-chan *types.Tx, unsubscribe func()) {
 	defer n.wg.Done()
 	defer unsubscribe()
 	var (
 		backlog    []*types.Tx
 		peersSince time.Time // when the node last went from no peer to some
+		batch      []*types.Tx
+		batchBytes int
+		last       time.Time // the last publication
 	)
 	tick := time.NewTicker(gossipWarmUp / 4)
 	defer tick.Stop()
+	flush := time.NewTimer(time.Hour) // armed only while a batch waits
+	flush.Stop()
+	armed := false
 	ready := func() bool {
 		if n.host.PeerCount() == 0 {
 			peersSince = time.Time{}
@@ -292,22 +308,51 @@ func (n *Network) publishTxs(txs <-chan *types.Tx, unsubscribe func()) {
 		}
 		return time.Since(peersSince) >= gossipWarmUp
 	}
-	publish := func(tx *types.Tx) {
-		if err := n.host.PublishTx(n.ctx, tx.Encode()); err != nil && n.ctx.Err() == nil {
-			n.stats.txPublishDropped.Add(1)
-			n.log.Debug("publish tx", "tx", tx.Hash(), "err", err)
+	publish := func() {
+		if armed {
+			flush.Stop() // since Go 1.23 no stale tick can be received after Stop
+		}
+		armed = false
+		if len(batch) == 0 {
+			return
+		}
+		if err := n.host.PublishTx(n.ctx, types.EncodeTxs(batch)); err != nil && n.ctx.Err() == nil {
+			n.stats.txPublishDropped.Add(uint64(len(batch)))
+			n.log.Debug("publish txs", "txs", len(batch), "err", err)
+		} else {
+			n.stats.txBatchesPublished.Add(1)
+		}
+		clear(batch)
+		batch, batchBytes, last = batch[:0], 0, time.Now()
+	}
+	add := func(tx *types.Tx) {
+		if len(batch) > 0 && batchBytes+tx.Size() > txBatchBytes {
+			publish()
+		}
+		batch = append(batch, tx)
+		batchBytes += tx.Size()
+		switch wait := txGossipInterval - time.Since(last); {
+		case len(batch) >= txBatchLen || batchBytes >= txBatchBytes || wait <= 0:
+			publish()
+		case !armed:
+			flush.Reset(wait)
+			armed = true
 		}
 	}
 	for {
 		select {
 		case <-n.ctx.Done():
 			return
+		case <-flush.C:
+			armed = false
+			publish()
 		case <-tick.C:
 			if len(backlog) > 0 && ready() {
 				for _, tx := range backlog {
-					publish(tx)
+					add(tx)
 				}
 				backlog = nil
+				publish()
 			}
 		case tx, ok := <-txs:
 			if !ok {
@@ -318,7 +363,7 @@ func (n *Network) publishTxs(txs <-chan *types.Tx, unsubscribe func()) {
 			}
 			switch {
 			case len(backlog) == 0 && ready():
-				publish(tx)
+				add(tx)
 			case len(backlog) < txQueue:
 				backlog = append(backlog, tx)
 			default:
@@ -354,6 +399,7 @@ func (n *Network) Sync() SyncInfo { return n.sync.info() }
 // Stats are counters of what the network did, for metrics and tests.
 type Stats struct {
 	TxsAccepted, TxsIgnored, TxsRejected                   uint64 // gossiped txs, by verdict
+	TxBatchesPublished                                     uint64 // gossip messages of this node's own txs
 	ConsensusAccepted, ConsensusIgnored, ConsensusRejected uint64 // gossiped consensus messages
 	// ConsensusUndelivered counts verified messages dropped because consensus was not
 	// attached yet; BroadcastDropped own messages dropped on a full outbound queue;
@@ -369,7 +415,8 @@ func (n *Network) Stats() Stats {
 	s := &n.stats
 	return Stats{
 		TxsAccepted: s.txsAccepted.Load(), TxsIgnored: s.txsIgnored.Load(), TxsRejected: s.txsRejected.Load(),
-		ConsensusAccepted: s.consAccepted.Load(), ConsensusIgnored: s.consIgnored.Load(), ConsensusRejected: s.consRejected.Load(),
+		TxBatchesPublished: s.txBatchesPublished.Load(),
+		ConsensusAccepted:  s.consAccepted.Load(), ConsensusIgnored: s.consIgnored.Load(), ConsensusRejected: s.consRejected.Load(),
 		ConsensusUndelivered: s.consDeliverDropped.Load(), BroadcastDropped: s.broadcastDropped.Load(),
 		TxPublishFailed: s.txPublishDropped.Load(), BlocksSynced: s.blocksSynced.Load(),
 		BadSyncBlocks: s.badSyncBlocks.Load(), SyncRequestsServed: s.syncRequestsServed.Load(),

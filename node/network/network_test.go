@@ -288,6 +288,39 @@ func TestTxBeforePeers(t *testing.T) {
 	}
 }
 
+// TestTxGossipBatches: txs a node accepts in a burst reach its peer in a few gossip
+// messages, each tx once.
+func TestTxGossipBatches(t *testing.T) {
+	const n = 60
+	tc := newTestChain(t, 1, 1)
+	validator := startNode(t, "v0", tc.gen, t.TempDir(), tc.vals[0], nodeOptions{validator: true, noSync: true})
+	full := startNode(t, "full", tc.gen, t.TempDir(), newKey(t), nodeOptions{noSync: true, bootnodes: validator.net.Addrs()})
+	// Past the warm-up, so that the txs go through the timed batches, not the backlog.
+	deadline := time.Now().Add(10 * time.Second)
+	for full.net.PeerCount() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(gossipWarmUp + 100*time.Millisecond)
+	var txs []*types.Tx
+	for i := range n {
+		txs = append(txs, signTx(t, tc.accounts[0], &types.Tx{Nonce: uint64(i), GasLimit: 100_000, Kind: types.TxTransfer, To: types.Address{7}, Value: uint256.NewInt(1)}))
+	}
+	for _, tx := range txs {
+		if err := full.pool.Add(tx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitCommitted(t, txs[n-1].Hash(), validator, full)
+	got, sent := validator.net.Stats(), full.net.Stats()
+	if got.TxsAccepted != n || got.TxsRejected != 0 {
+		t.Fatalf("the validator took %d txs from gossip (rejected %d), want %d", got.TxsAccepted, got.TxsRejected, n)
+	}
+	if sent.TxBatchesPublished == 0 || sent.TxBatchesPublished > n/4 {
+		t.Fatalf("%d txs went out in %d gossip messages", n, sent.TxBatchesPublished)
+	}
+	t.Logf("%d txs in %d gossip messages", n, sent.TxBatchesPublished)
+}
+
 // liar is a p2p handler of the right chain that claims to be far ahead and serves the
 // honest chain's blocks with their commits, each block altered.
 type liar struct{ honest *testNode }
