@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -138,6 +139,7 @@ func startAction(c *cli.Context) error {
 		return err
 	}
 	slog.SetDefault(logger)
+	tuneGC()
 	n, err := node.New(cfg, node.Options{Logger: logger})
 	if err != nil {
 		return err
@@ -195,6 +197,20 @@ func startAction(c *cli.Context) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return runErr
+}
+
+// nodeGCPercent is the garbage collector's target of a running node, unless GOGC is set:
+// its heap of live data is small next to what it allocates per transaction (wazero
+// alone allocates a 10 KiB stack per call), so Go's default of 100 collects very often.
+// Measured on a loaded 4-validator localnet: 100 -> 200 gives 5-10% more tx/s, for
+// about 100 MiB more memory per node under load.
+const nodeGCPercent = 200
+
+// tuneGC sets the collector's target for a node, leaving an explicit GOGC alone.
+func tuneGC() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(nodeGCPercent)
+	}
 }
 
 // servePprof serves net/http/pprof's handlers on addr until the returned function is
