@@ -2,6 +2,7 @@ package mempool
 
 import (
 	"sort"
+	"time"
 
 	"github.com/holiman/uint256"
 	"github.com/wnode/wnode/types"
@@ -18,6 +19,7 @@ type entry struct {
 	size   int          // encoded bytes
 	seq    uint64       // arrival order in this pool, unique
 	height uint64       // the pool's block count when the tx arrived
+	added  time.Time    // when the tx arrived (monotonic), for Stale
 }
 
 // account holds one sender's transactions, sorted by nonce, all at or above nonce.

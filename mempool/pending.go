@@ -1,6 +1,10 @@
 package mempool
 
 import (
+	"cmp"
+	"slices"
+	"time"
+
 	"github.com/holiman/uint256"
 	"github.com/wnode/wnode/types"
 )
@@ -49,6 +53,30 @@ func (p *Pool) Pending(maxGas uint64, maxBytes int, maxTxs int) []*types.Tx {
 			h[0] = newHead(c.a, c.i+1)
 			h.down(0)
 		}
+	}
+	return out
+}
+
+// Stale returns up to max executable txs that have been in the pool for at least age,
+// oldest first: what a node gossips again in case their first gossip was lost (a peer's
+// full validation queue drops messages). Cost: O(n log n) in the pending txs, under the
+// read lock.
+func (p *Pool) Stale(age time.Duration, max int) []*types.Tx {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	cutoff := time.Now().Add(-age)
+	var old []*entry
+	for _, a := range p.accounts {
+		for _, e := range a.txs[:a.pending] {
+			if !e.added.After(cutoff) {
+				old = append(old, e)
+			}
+		}
+	}
+	slices.SortFunc(old, func(x, y *entry) int { return cmp.Compare(x.seq, y.seq) })
+	out := make([]*types.Tx, 0, min(len(old), max))
+	for _, e := range old[:min(len(old), max)] {
+		out = append(out, e.tx)
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package mempool
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/holiman/uint256"
 	"github.com/wnode/wnode/types"
@@ -171,6 +172,38 @@ func TestGetHasStats(t *testing.T) {
 	}
 	if p.Get(types.Hash{1}) != nil || p.Has(types.Hash{1}) {
 		t.Fatal("unknown hash found")
+	}
+}
+
+// TestStale: only executable txs that arrived at least the given age ago, oldest first,
+// at most max.
+func TestStale(t *testing.T) {
+	p, _ := newTestPool(Config{})
+	alice, bob := testKey("alice"), testKey("bob")
+	a0 := signedTx(t, alice, txSpec{nonce: 0, price: 1})
+	b0 := signedTx(t, bob, txSpec{nonce: 0, price: 9})
+	a2 := signedTx(t, alice, txSpec{nonce: 2, price: 1}) // queued behind a gap
+	mustAdd(t, p, a0)
+	mustAdd(t, p, b0)
+	mustAdd(t, p, a2)
+	time.Sleep(30 * time.Millisecond)
+	a1 := signedTx(t, alice, txSpec{nonce: 1, price: 1}) // closes the gap, but is new
+	mustAdd(t, p, a1)
+	if got := p.Stale(time.Hour, 10); len(got) != 0 {
+		t.Fatalf("%d txs older than an hour", len(got))
+	}
+	got := p.Stale(20*time.Millisecond, 10)
+	want := []*types.Tx{a0, b0, a2} // arrival order; a1 too young, a2 now executable
+	if len(got) != len(want) {
+		t.Fatalf("Stale gave %d txs, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("Stale[%d] = nonce %d, want nonce %d", i, got[i].Nonce, want[i].Nonce)
+		}
+	}
+	if got := p.Stale(0, 2); len(got) != 2 || got[0] != a0 || got[1] != b0 {
+		t.Fatalf("Stale(0, 2) = %d txs", len(got))
 	}
 }
 

@@ -52,7 +52,7 @@ type stats struct {
 	consAccepted, consIgnored, consRejected               atomic.Uint64
 	broadcastDropped, txPublishDropped, blocksSynced      atomic.Uint64
 	syncRequestsServed, badSyncBlocks, consDeliverDropped atomic.Uint64
-	txBatchesPublished                                    atomic.Uint64
+	txBatchesPublished, txsRegossiped                     atomic.Uint64
 }
 
 // errIgnore wraps p2p.ErrIgnore with the reason.

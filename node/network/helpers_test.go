@@ -126,6 +126,7 @@ type nodeOptions struct {
 	bootnodes []string
 	consensus func(uint64, *types.ValidatorSet) consensus.Config
 	noSync    bool // no fsync of WAL and guard
+	regossip  time.Duration
 }
 
 // startNode opens (or reopens) a node in dir and starts it; it is stopped at the end of
@@ -164,7 +165,8 @@ func startNode(t testing.TB, name string, g *genesis.Genesis, dir string, key *e
 	}, Accounts{Chain: n.chain, Logger: log})
 
 	if n.net, err = New(context.Background(), Config{Listen: loopback, Bootnodes: o.bootnodes, SyncInterval: 250 * time.Millisecond,
-		Logger: log.With("component", "network")}, key, n.chain, n.pool); err != nil {
+		TxRegossipInterval: o.regossip,
+		Logger:             log.With("component", "network")}, key, n.chain, n.pool); err != nil {
 		t.Fatal(err)
 	}
 	fo := consensus.FileOptions{NoSync: o.noSync}

@@ -47,6 +47,11 @@ type Config struct {
 	// SyncBatch is how many blocks one sync request asks for (default and maximum
 	// p2p.MaxSyncBlocks).
 	SyncBatch int
+	// TxRegossipInterval is how often, and after how long in the pool, executable txs are
+	// gossiped again (default 5 s; at most txRegossipMax each time): gossip is best
+	// effort, and a tx whose messages were all dropped would otherwise never reach a
+	// validator from a node that does not propose.
+	TxRegossipInterval time.Duration
 	// Logger receives the network's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -54,6 +59,9 @@ type Config struct {
 // DefaultSyncInterval is Config.SyncInterval's default: how often peers' status is
 // polled.
 const DefaultSyncInterval = time.Second
+
+// DefaultTxRegossipInterval is Config.TxRegossipInterval's default.
+const DefaultTxRegossipInterval = 5 * time.Second
 
 const (
 	// statusTimeout bounds one status request; syncTimeout one block batch.
@@ -73,6 +81,8 @@ const (
 	txGossipInterval = 10 * time.Millisecond
 	txBatchLen       = 256
 	txBatchBytes     = 256 << 10
+	// txRegossipMax bounds the txs gossiped again per Config.TxRegossipInterval.
+	txRegossipMax = 1024
 )
 
 // Network connects a node to its peers over p2p: it relays transactions to and from
@@ -110,6 +120,9 @@ func New(ctx context.Context, cfg Config, key *ecdsa.PrivateKey, c *chain.Chain,
 	}
 	if cfg.SyncInterval <= 0 {
 		cfg.SyncInterval = DefaultSyncInterval
+	}
+	if cfg.TxRegossipInterval <= 0 {
+		cfg.TxRegossipInterval = DefaultTxRegossipInterval
 	}
 	if cfg.SyncBatch <= 0 || cfg.SyncBatch > p2p.MaxSyncBlocks {
 		cfg.SyncBatch = p2p.MaxSyncBlocks
@@ -282,7 +295,9 @@ func (n *Network) publishConsensus() {
 // wait for the rest of the interval, or until a batch is full (txBatchLen txs or
 // txBatchBytes). While the node has had no peer for gossipWarmUp, transactions wait in a
 // backlog (at most txQueue of them): published to nobody, gossipsub would count them as
-// sent and drop them when published again.
+// sent and drop them when published again. Every Config.TxRegossipInterval the executable
+// txs that have waited in the pool that long are published again, in new batches
+// (peers that hold them ignore them at the cost of a hash lookup).
 func (n *Network) publishTxs(txs <-chan *types.Tx, unsubscribe func()) {
 	defer n.wg.Done()
 	defer unsubscribe()
@@ -295,6 +310,8 @@ func (n *Network) publishTxs(txs <-chan *types.Tx, unsubscribe func()) {
 	)
 	tick := time.NewTicker(gossipWarmUp / 4)
 	defer tick.Stop()
+	regossip := time.NewTicker(n.cfg.TxRegossipInterval)
+	defer regossip.Stop()
 	flush := time.NewTimer(time.Hour) // armed only while a batch waits
 	flush.Stop()
 	armed := false
@@ -346,6 +363,15 @@ func (n *Network) publishTxs(txs <-chan *types.Tx, unsubscribe func()) {
 		case <-flush.C:
 			armed = false
 			publish()
+		case <-regossip.C:
+			if len(backlog) == 0 && ready() {
+				stale := n.h.pool.Stale(n.cfg.TxRegossipInterval, txRegossipMax)
+				for _, tx := range stale {
+					add(tx)
+				}
+				publish()
+				n.stats.txsRegossiped.Add(uint64(len(stale)))
+			}
 		case <-tick.C:
 			if len(backlog) > 0 && ready() {
 				for _, tx := range backlog {
@@ -400,6 +426,7 @@ func (n *Network) Sync() SyncInfo { return n.sync.info() }
 type Stats struct {
 	TxsAccepted, TxsIgnored, TxsRejected                   uint64 // gossiped txs, by verdict
 	TxBatchesPublished                                     uint64 // gossip messages of this node's own txs
+	TxsRegossiped                                          uint64 // txs gossiped again after TxRegossipInterval in the pool
 	ConsensusAccepted, ConsensusIgnored, ConsensusRejected uint64 // gossiped consensus messages
 	// ConsensusUndelivered counts verified messages dropped because consensus was not
 	// attached yet; BroadcastDropped own messages dropped on a full outbound queue;
@@ -415,8 +442,8 @@ func (n *Network) Stats() Stats {
 	s := &n.stats
 	return Stats{
 		TxsAccepted: s.txsAccepted.Load(), TxsIgnored: s.txsIgnored.Load(), TxsRejected: s.txsRejected.Load(),
-		TxBatchesPublished: s.txBatchesPublished.Load(),
-		ConsensusAccepted:  s.consAccepted.Load(), ConsensusIgnored: s.consIgnored.Load(), ConsensusRejected: s.consRejected.Load(),
+		TxBatchesPublished: s.txBatchesPublished.Load(), TxsRegossiped: s.txsRegossiped.Load(),
+		ConsensusAccepted: s.consAccepted.Load(), ConsensusIgnored: s.consIgnored.Load(), ConsensusRejected: s.consRejected.Load(),
 		ConsensusUndelivered: s.consDeliverDropped.Load(), BroadcastDropped: s.broadcastDropped.Load(),
 		TxPublishFailed: s.txPublishDropped.Load(), BlocksSynced: s.blocksSynced.Load(),
 		BadSyncBlocks: s.badSyncBlocks.Load(), SyncRequestsServed: s.syncRequestsServed.Load(),

@@ -321,6 +321,28 @@ func TestTxGossipBatches(t *testing.T) {
 	t.Logf("%d txs in %d gossip messages", n, sent.TxBatchesPublished)
 }
 
+// TestTxRegossip: a tx whose gossip was lost (here: marked as taken from gossip, so
+// this node never published it) is gossiped again after the regossip interval and
+// committed by the validator, which never had it otherwise.
+func TestTxRegossip(t *testing.T) {
+	tc := newTestChain(t, 1, 1)
+	validator := startNode(t, "v0", tc.gen, t.TempDir(), tc.vals[0], nodeOptions{validator: true, noSync: true})
+	full := startNode(t, "full", tc.gen, t.TempDir(), newKey(t), nodeOptions{noSync: true, bootnodes: validator.net.Addrs(),
+		regossip: 300 * time.Millisecond})
+	tx := signTx(t, tc.accounts[0], &types.Tx{GasLimit: 100_000, Kind: types.TxTransfer, To: types.Address{7}, Value: uint256.NewInt(1)})
+	full.net.h.gossiped.add(tx)
+	if err := full.pool.Add(tx); err != nil {
+		t.Fatal(err)
+	}
+	r := waitCommitted(t, tx.Hash(), validator, full)
+	if !r.Succeeded() {
+		t.Fatalf("transfer failed: %s", r.Error)
+	}
+	if s := full.net.Stats(); s.TxsRegossiped == 0 || s.TxBatchesPublished == 0 {
+		t.Fatalf("committed without a regossip: %+v", s)
+	}
+}
+
 // liar is a p2p handler of the right chain that claims to be far ahead and serves the
 // honest chain's blocks with their commits, each block altered.
 type liar struct{ honest *testNode }
