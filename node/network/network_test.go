@@ -182,36 +182,9 @@ func waitCommitted(t *testing.T, hash types.Hash, nodes ...*testNode) *types.Rec
 func hostileGossip(t *testing.T, tc *testChain, nodes []*testNode) {
 	t.Helper()
 	target := nodes[0]
-	evil, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer evil.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ps, err := pubsub.NewGossipSub(ctx, evil, append(p2p.WireOptions(consensus.MaxMessageSize), pubsub.WithFloodPublish(true))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	topic, err := ps.Join(p2p.ConsensusTopic(testChainID))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := topic.Subscribe(); err != nil {
-		t.Fatal(err)
-	}
-	addr, err := ma.NewMultiaddr(target.net.Addrs()[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	ai, err := peer.AddrInfoFromP2pAddr(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := evil.Connect(ctx, *ai); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 10*time.Second, "v0 in the hostile peer's topic", func() bool { return slices.Contains(topic.ListPeers(), ai.ID) })
+	topic, evil := hostilePeer(ctx, t, target, p2p.ConsensusTopic(testChainID))
 
 	outsider := newKey(t)
 	next := target.height() + 1
@@ -258,9 +231,99 @@ func hostileGossip(t *testing.T, tc *testChain, nodes []*testNode) {
 		}
 	}
 	after := target.net.Stats()
-	waitFor(t, 10*time.Second, "hostile peer scored down", func() bool { return target.net.host.PeerScore(evil.ID()) < 0 })
+	waitFor(t, 10*time.Second, "hostile peer scored down", func() bool { return target.net.host.PeerScore(evil) < 0 })
 	waitHeight(t, 30*time.Second, h+2, nodes...)
-	t.Logf("hostile peer rejected %d times, score %.0f; blocks go on", after.ConsensusRejected-before.ConsensusRejected, target.net.host.PeerScore(evil.ID()))
+	t.Logf("hostile peer rejected %d times, score %.0f; blocks go on", after.ConsensusRejected-before.ConsensusRejected, target.net.host.PeerScore(evil))
+}
+
+// hostilePeer connects a plain libp2p peer with gossipsub and no validators to target,
+// joined to topic, and returns the topic and the peer's ID. It lives until ctx is done.
+func hostilePeer(ctx context.Context, t *testing.T, target *testNode, name string) (*pubsub.Topic, peer.ID) {
+	t.Helper()
+	evil, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { evil.Close() })
+	ps, err := pubsub.NewGossipSub(ctx, evil, append(p2p.WireOptions(consensus.MaxMessageSize), pubsub.WithFloodPublish(true))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	topic, err := ps.Join(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := topic.Subscribe(); err != nil {
+		t.Fatal(err)
+	}
+	addr, err := ma.NewMultiaddr(target.net.Addrs()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	ai, err := peer.AddrInfoFromP2pAddr(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := evil.Connect(ctx, *ai); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "target in the hostile peer's topic", func() bool { return slices.Contains(topic.ListPeers(), ai.ID) })
+	return topic, evil.ID()
+}
+
+// TestHostileTxGossip: a peer gossiping garbage and batches that hide a wrongly signed
+// or wrong-chain tx among valid ones is rejected and scored down; none of the valid txs of
+// those batches enters the pool; the node keeps committing.
+func TestHostileTxGossip(t *testing.T) {
+	tc := newTestChain(t, 1, 1)
+	target := startNode(t, "v0", tc.gen, t.TempDir(), tc.vals[0], nodeOptions{validator: true, noSync: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	topic, evil := hostilePeer(ctx, t, target, p2p.TxTopic(testChainID))
+
+	transfer := func(nonce uint64, mod func(*types.Tx)) *types.Tx {
+		tx := &types.Tx{Nonce: nonce, GasLimit: 100_000, Kind: types.TxTransfer, To: types.Address{7}, Value: uint256.NewInt(1)}
+		if mod != nil {
+			mod(tx)
+		}
+		return signTx(t, tc.accounts[0], tx)
+	}
+	// Each message is made new bytes by a different valid tx (the nonce), since gossipsub
+	// may drop a message published before the peers exchanged subscriptions.
+	hostile := []func(n uint64) []byte{
+		func(n uint64) []byte { return fmt.Appendf(nil, "garbage %d", n) },
+		func(n uint64) []byte {
+			bad := transfer(n, nil)
+			bad.Sig = append([]byte(nil), bad.Sig...)
+			bad.Sig[64] = 5
+			return types.EncodeTxs([]*types.Tx{transfer(n, nil), bad})
+		},
+		func(n uint64) []byte {
+			return types.EncodeTxs([]*types.Tx{transfer(n, nil), transfer(n+1, func(tx *types.Tx) { tx.ChainID++ })})
+		},
+		func(n uint64) []byte {
+			return types.EncodeTxs([]*types.Tx{transfer(n, func(tx *types.Tx) { tx.GasLimit = 1 }), transfer(n+1, nil)})
+		},
+	}
+	h := target.height()
+	for i, msg := range hostile {
+		want := uint64(i) + 1
+		for n := uint64(0); target.net.Stats().TxsRejected < want; n++ {
+			if n == 100 {
+				t.Fatalf("hostile message %d not rejected: %+v", i, target.net.Stats())
+			}
+			_ = topic.Publish(ctx, msg(n))
+			deadline := time.Now().Add(100 * time.Millisecond)
+			for time.Now().Before(deadline) && target.net.Stats().TxsRejected < want {
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+	}
+	if s := target.net.Stats(); s.TxsAccepted != 0 || target.pool.Len() != 0 {
+		t.Fatalf("valid txs of rejected batches were taken: %+v, pool %d", s, target.pool.Len())
+	}
+	waitFor(t, 10*time.Second, "hostile peer scored down", func() bool { return target.net.host.PeerScore(evil) < 0 })
+	waitHeight(t, 30*time.Second, h+2, target)
 }
 
 // TestTxBeforePeers: a transaction submitted to a node that has no peer yet is gossiped
