@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -195,6 +197,10 @@ func TestNetworkFaults(t *testing.T) {
 	waitUntil(t, 10*time.Second, "node0 to see the increment", func() bool { return counterValue(t, nodes[0], counter) == 1 })
 	if got := ok(t, nil, "call", "--rpc", nodes[1].p.url(), counterHex, "get", "--out", "u64"); got != "1" {
 		t.Errorf("call on node1 printed %q", got)
+	}
+	// The network's counters reach /metrics: node0 took its peers' votes from gossip.
+	if v := metricValue(t, nodes[0].p.url(), `wnode_p2p_gossip_consensus_total{verdict="accepted"}`); v < 1 {
+		t.Errorf("node0 reports %v consensus messages accepted from gossip", v)
 	}
 
 	// SIGKILL node3: the three others hold 3/4 of the power and go on.
@@ -401,4 +407,29 @@ func TestBench(t *testing.T) {
 		rep.Max == nil || rep.Rejected != 0 || rep.Pending != 0 || rep.Sent == 0 {
 		t.Errorf("closed loop report:\n%s", out)
 	}
+}
+
+// metricValue reads one sample of the node's /metrics, by its full name with labels.
+func metricValue(t *testing.T, url, sample string) float64 {
+	t.Helper()
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if rest, ok := strings.CutPrefix(line, sample+" "); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			if err != nil {
+				t.Fatalf("metric %s: %v", line, err)
+			}
+			return v
+		}
+	}
+	t.Fatalf("/metrics has no %s", sample)
+	return 0
 }

@@ -63,6 +63,13 @@ func (m *metrics) gaugeFunc(subsystem, name, help string, labels prometheus.Labe
 	}, f))
 }
 
+// counterFunc registers a counter read at scrape time from a count kept elsewhere.
+func (m *metrics) counterFunc(subsystem, name, help string, labels prometheus.Labels, f func() float64) {
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: "wnode", Subsystem: subsystem, Name: name, Help: help, ConstLabels: labels,
+	}, f))
+}
+
 func (m *metrics) observeCommitted(ev *chain.BlockEvent) {
 	m.height.Set(float64(ev.Block.Height()))
 	m.blocks.Inc()

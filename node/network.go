@@ -108,6 +108,7 @@ func (a p2pAdapter) NeedSync(height uint64)         { a.n.NeedSync(height) }
 func (a p2pAdapter) PeerID() string                 { return a.n.ID() }
 func (a p2pAdapter) ListenAddrs() []string          { return a.n.Addrs() }
 func (a p2pAdapter) Close() error                   { return a.n.Close() }
+func (a p2pAdapter) Stats() network.Stats           { return a.n.Stats() }
 func (a p2pAdapter) Peers() []rpc.PeerInfo {
 	var out []rpc.PeerInfo
 	for _, p := range a.n.Peers() {

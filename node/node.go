@@ -13,6 +13,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/wnode/wnode/chain"
 	"github.com/wnode/wnode/consensus"
 	"github.com/wnode/wnode/gas"
@@ -226,6 +227,41 @@ func (n *Node) registerGauges() {
 	n.metrics.gaugeFunc("p2p", "peers", "Connected peers.", nil,
 		func() float64 { return float64(len(n.network.Peers())) })
 	n.metrics.height.Set(float64(n.chain.Head().Height))
+	n.registerNetworkCounters()
+}
+
+// networkStats is what a Network with counters (the p2p one) offers to metrics.
+type networkStats interface{ Stats() network.Stats }
+
+// registerNetworkCounters exports the p2p network's counters (zero without one, in dev
+// mode): gossip verdicts, own tx batches, re-gossip and block sync.
+func (n *Node) registerNetworkCounters() {
+	stats := func() network.Stats {
+		if s, ok := n.network.(networkStats); ok {
+			return s.Stats()
+		}
+		return network.Stats{}
+	}
+	for _, v := range []struct {
+		name, help string
+		labels     prometheus.Labels
+		get        func(network.Stats) uint64
+	}{
+		{"gossip_txs_total", "Gossiped transactions, by verdict.", prometheus.Labels{"verdict": "accepted"}, func(s network.Stats) uint64 { return s.TxsAccepted }},
+		{"gossip_txs_total", "Gossiped transactions, by verdict.", prometheus.Labels{"verdict": "ignored"}, func(s network.Stats) uint64 { return s.TxsIgnored }},
+		{"gossip_txs_total", "Gossiped transactions, by verdict.", prometheus.Labels{"verdict": "rejected"}, func(s network.Stats) uint64 { return s.TxsRejected }},
+		{"gossip_consensus_total", "Gossiped consensus messages, by verdict.", prometheus.Labels{"verdict": "accepted"}, func(s network.Stats) uint64 { return s.ConsensusAccepted }},
+		{"gossip_consensus_total", "Gossiped consensus messages, by verdict.", prometheus.Labels{"verdict": "ignored"}, func(s network.Stats) uint64 { return s.ConsensusIgnored }},
+		{"gossip_consensus_total", "Gossiped consensus messages, by verdict.", prometheus.Labels{"verdict": "rejected"}, func(s network.Stats) uint64 { return s.ConsensusRejected }},
+		{"tx_batches_published_total", "Gossip messages of this node's own transactions.", nil, func(s network.Stats) uint64 { return s.TxBatchesPublished }},
+		{"txs_regossiped_total", "Transactions gossiped again after waiting in the mempool.", nil, func(s network.Stats) uint64 { return s.TxsRegossiped }},
+		{"tx_publish_failed_total", "Own transactions that could not be gossiped.", nil, func(s network.Stats) uint64 { return s.TxPublishFailed }},
+		{"blocks_synced_total", "Blocks applied from block sync.", nil, func(s network.Stats) uint64 { return s.BlocksSynced }},
+		{"bad_sync_blocks_total", "Blocks from peers that failed verification.", nil, func(s network.Stats) uint64 { return s.BadSyncBlocks }},
+	} {
+		get := v.get
+		n.metrics.counterFunc("p2p", v.name, v.help, v.labels, func() float64 { return float64(get(stats())) })
+	}
 }
 
 // Start starts the network, consensus and the RPC server, and returns once the RPC

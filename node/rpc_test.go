@@ -234,7 +234,8 @@ func TestRPCOnRealNode(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, m := range []string{"wnode_chain_height", "wnode_chain_txs_total{status=\"success\"}", "wnode_chain_block_seconds_bucket",
-		"wnode_mempool_txs{state=\"pending\"}", "wnode_rpc_request_duration_seconds_bucket", "go_goroutines"} {
+		"wnode_mempool_txs{state=\"pending\"}", "wnode_rpc_request_duration_seconds_bucket", "go_goroutines",
+		"wnode_p2p_gossip_txs_total{verdict=\"rejected\"}", "wnode_p2p_blocks_synced_total"} {
 		if !strings.Contains(string(body), m) {
 			t.Errorf("/metrics lacks %s", m)
 		}
