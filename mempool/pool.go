@@ -106,21 +106,42 @@ func (p *Pool) Add(tx *types.Tx) error {
 	}
 	e.sender, _ = tx.Sender() // recovered and cached by ValidateBasic
 
+	// The state of a sender the pool does not track yet is read before taking the lock:
+	// a database read under it would serialize every concurrent Add.
+	p.mu.RLock()
+	st, height, known := p.state, p.height, p.accounts[e.sender] != nil
+	p.mu.RUnlock()
+	var pre *stateRead
+	if !known {
+		nonce, bal := st.Account(e.sender)
+		pre = &stateRead{height: height, nonce: nonce, balance: bal}
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.add(e)
+	return p.add(e, pre)
 }
 
-// add inserts e, whose stateless checks passed. Called with p.mu held.
-func (p *Pool) add(e *entry) error {
+// stateRead is a sender's nonce and balance read at the pool's block count height.
+type stateRead struct {
+	height  uint64
+	nonce   uint64
+	balance *uint256.Int
+}
+
+// add inserts e, whose stateless checks passed, using pre for its sender's state if
+// no block came since it was read. Called with p.mu held.
+func (p *Pool) add(e *entry, pre *stateRead) error {
 	if p.all[e.hash] != nil { // added concurrently since Add's first look
 		return fmt.Errorf("%w: %s", ErrAlreadyKnown, e.hash)
 	}
 	a := p.accounts[e.sender]
 	if a == nil {
-		nonce, bal := p.state.Account(e.sender)
-		a = &account{addr: e.sender, nonce: nonce, heapIdx: -1}
-		a.balance.Set(u256(bal))
+		if pre == nil || pre.height != p.height {
+			nonce, bal := p.state.Account(e.sender)
+			pre = &stateRead{nonce: nonce, balance: bal}
+		}
+		a = &account{addr: e.sender, nonce: pre.nonce, heapIdx: -1}
+		a.balance.Set(u256(pre.balance))
 	}
 	if e.nonce < a.nonce {
 		return fmt.Errorf("%w: tx nonce %d, account %s expects %d", ErrNonceTooLow, e.nonce, a.addr, a.nonce)

@@ -2,6 +2,7 @@ package mempool
 
 import (
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -310,5 +311,38 @@ func TestPendingDeterministic(t *testing.T) {
 	first, _ := want[0].Sender()
 	if first != addrOf(testKey("B")) {
 		t.Fatalf("first tx from %s, want the earliest price-2 sender B", first)
+	}
+}
+
+// blockDuringRead is an AccountState whose first read lets a block through (Update to
+// next) before answering, as if the chain committed while Add read outside the lock.
+type blockDuringRead struct {
+	*testState
+	p    *Pool
+	next AccountState
+	once sync.Once
+}
+
+func (s *blockDuringRead) Account(a types.Address) (uint64, *uint256.Int) {
+	s.once.Do(func() { s.p.Update(s.next, nil) })
+	return s.testState.Account(a)
+}
+
+// TestAddStateReadRaces: a sender's state read before Add takes the lock is not used
+// when a block came in between: Add reads the new state instead.
+func TestAddStateReadRaces(t *testing.T) {
+	alice := testKey("alice")
+	before, after := newTestState(), newTestState()
+	before.set(addrOf(alice), 0, ddBalance)
+	after.set(addrOf(alice), 5, ddBalance) // the block used nonces 0-4
+	st := &blockDuringRead{testState: before, next: after}
+	p := New(Config{ChainID: testChainID}, st)
+	st.p = p
+	if err := p.Add(signedTx(t, alice, txSpec{nonce: 0, price: 1})); !errors.Is(err, ErrNonceTooLow) {
+		t.Fatalf("nonce 0 after a block moved the account to 5: %v", err)
+	}
+	mustAdd(t, p, signedTx(t, alice, txSpec{nonce: 5, price: 1}))
+	if pend, _ := p.Stats(); pend != 1 {
+		t.Fatalf("pending %d, want 1", pend)
 	}
 }
