@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -412,16 +411,8 @@ func TestBench(t *testing.T) {
 // metricValue reads one sample of the node's /metrics, by its full name with labels.
 func metricValue(t *testing.T, url, sample string) float64 {
 	t.Helper()
-	resp, err := http.Get(url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(body), "\n") {
+	_, _, body := httpDo(t, http.MethodGet, url+"/metrics", "", "")
+	for _, line := range strings.Split(body, "\n") {
 		if rest, ok := strings.CutPrefix(line, sample+" "); ok {
 			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
 			if err != nil {

@@ -217,19 +217,7 @@ func hostileGossip(t *testing.T, tc *testChain, nodes []*testNode) {
 	}
 	before := target.net.Stats()
 	h := target.height()
-	for i, msg := range hostile {
-		want := before.ConsensusRejected + uint64(i) + 1
-		for stamp := uint64(0); target.net.Stats().ConsensusRejected < want; stamp++ {
-			if stamp == 100 {
-				t.Fatalf("hostile message %d not rejected: %+v", i, target.net.Stats())
-			}
-			_ = topic.Publish(ctx, msg(stamp))
-			deadline := time.Now().Add(100 * time.Millisecond)
-			for time.Now().Before(deadline) && target.net.Stats().ConsensusRejected < want {
-				time.Sleep(5 * time.Millisecond)
-			}
-		}
-	}
+	publishUntilRejected(ctx, t, topic, target, hostile, func(s Stats) uint64 { return s.ConsensusRejected })
 	after := target.net.Stats()
 	waitFor(t, 10*time.Second, "hostile peer scored down", func() bool { return target.net.host.PeerScore(evil) < 0 })
 	waitHeight(t, 30*time.Second, h+2, nodes...)
@@ -271,6 +259,27 @@ func hostilePeer(ctx context.Context, t *testing.T, target *testNode, name strin
 	return topic, evil.ID()
 }
 
+// publishUntilRejected publishes each hostile message until target has rejected it (its
+// rejected counter moved by one), each attempt with new bytes (msg(i) for attempt i):
+// gossipsub may drop a message published before the peers exchanged subscriptions.
+func publishUntilRejected(ctx context.Context, t *testing.T, topic *pubsub.Topic, target *testNode, hostile []func(uint64) []byte, rejected func(Stats) uint64) {
+	t.Helper()
+	base := rejected(target.net.Stats())
+	for i, msg := range hostile {
+		want := base + uint64(i) + 1
+		for attempt := uint64(0); rejected(target.net.Stats()) < want; attempt++ {
+			if attempt == 100 {
+				t.Fatalf("hostile message %d not rejected: %+v", i, target.net.Stats())
+			}
+			_ = topic.Publish(ctx, msg(attempt))
+			deadline := time.Now().Add(100 * time.Millisecond)
+			for time.Now().Before(deadline) && rejected(target.net.Stats()) < want {
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+	}
+}
+
 // TestHostileTxGossip: a peer gossiping garbage and batches that hide a wrongly signed
 // or wrong-chain tx among valid ones is rejected and scored down; none of the valid txs of
 // those batches enters the pool; the node keeps committing.
@@ -306,19 +315,7 @@ func TestHostileTxGossip(t *testing.T) {
 		},
 	}
 	h := target.height()
-	for i, msg := range hostile {
-		want := uint64(i) + 1
-		for n := uint64(0); target.net.Stats().TxsRejected < want; n++ {
-			if n == 100 {
-				t.Fatalf("hostile message %d not rejected: %+v", i, target.net.Stats())
-			}
-			_ = topic.Publish(ctx, msg(n))
-			deadline := time.Now().Add(100 * time.Millisecond)
-			for time.Now().Before(deadline) && target.net.Stats().TxsRejected < want {
-				time.Sleep(5 * time.Millisecond)
-			}
-		}
-	}
+	publishUntilRejected(ctx, t, topic, target, hostile, func(s Stats) uint64 { return s.TxsRejected })
 	if s := target.net.Stats(); s.TxsAccepted != 0 || target.pool.Len() != 0 {
 		t.Fatalf("valid txs of rejected batches were taken: %+v, pool %d", s, target.pool.Len())
 	}
