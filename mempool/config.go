@@ -1,15 +1,17 @@
 package mempool
 
 import (
+	"time"
+
 	"github.com/holiman/uint256"
 	"github.com/wnode/wnode/gas"
 	"github.com/wnode/wnode/types"
 )
 
 // AccountState is what the pool needs to know about accounts. The chain implements it over
-// its latest committed state. The pool calls it with its own lock held, so an
-// implementation must not call back into the pool; it is never called concurrently by one
-// pool.
+// its latest committed state. The pool calls it with and without its own lock held, from
+// concurrent Adds: an implementation must be safe for concurrent use and must not call
+// back into the pool.
 type AccountState interface {
 	// Account returns the nonce the account's next transaction must carry and the
 	// account's balance (the pool does not modify it). One call per account check: over
@@ -55,6 +57,8 @@ type Config struct {
 	QueuedTTL uint64
 	// Schedule prices the intrinsic gas every transaction must cover.
 	Schedule *gas.Schedule
+	// Now is the wall clock of Stale (nil: time.Now); the pool's own rules count blocks.
+	Now func() time.Time
 }
 
 // withDefaults returns c with its zero fields filled in.
@@ -73,6 +77,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MinGasPrice == nil {
 		c.MinGasPrice = new(uint256.Int)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	if c.PriceBump == 0 {
 		c.PriceBump = DefaultPriceBump

@@ -59,12 +59,11 @@ func (p *Pool) Pending(maxGas uint64, maxBytes int, maxTxs int) []*types.Tx {
 
 // Stale returns up to max executable txs that have been in the pool for at least age,
 // oldest first: what a node gossips again in case their first gossip was lost (a peer's
-// full validation queue drops messages). Cost: O(n log n) in the pending txs, under the
-// read lock.
+// full validation queue drops messages). Cost: O(n) in the pending txs under the read
+// lock, then an O(k log k) sort of the k old ones outside it.
 func (p *Pool) Stale(age time.Duration, max int) []*types.Tx {
 	p.mu.RLock()
-	defer p.mu.RUnlock()
-	cutoff := time.Now().Add(-age)
+	cutoff := p.cfg.Now().Add(-age)
 	var old []*entry
 	for _, a := range p.accounts {
 		for _, e := range a.txs[:a.pending] {
@@ -73,6 +72,8 @@ func (p *Pool) Stale(age time.Duration, max int) []*types.Tx {
 			}
 		}
 	}
+	p.mu.RUnlock()
+	// An entry's fields never change once added; sorting needs no lock.
 	slices.SortFunc(old, func(x, y *entry) int { return cmp.Compare(x.seq, y.seq) })
 	out := make([]*types.Tx, 0, min(len(old), max))
 	for _, e := range old[:min(len(old), max)] {

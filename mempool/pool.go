@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/holiman/uint256"
 	"github.com/wnode/wnode/types"
@@ -93,7 +92,7 @@ func (p *Pool) Add(tx *types.Tx) error {
 	if price.Lt(p.cfg.MinGasPrice) {
 		return fmt.Errorf("%w: %s, minimum %s", ErrUnderpriced, price, p.cfg.MinGasPrice)
 	}
-	e := &entry{tx: tx, hash: hash, nonce: tx.Nonce, price: price, size: size, added: time.Now()}
+	e := &entry{tx: tx, hash: hash, nonce: tx.Nonce, price: price, size: size, added: p.cfg.Now()}
 	e.cost.SetUint64(tx.GasLimit)
 	_, over1 := e.cost.MulOverflow(&e.cost, price)
 	_, over2 := e.cost.AddOverflow(&e.cost, u256(tx.Value))

@@ -179,7 +179,8 @@ func TestGetHasStats(t *testing.T) {
 // TestStale: only executable txs that arrived at least the given age ago, oldest first,
 // at most max.
 func TestStale(t *testing.T) {
-	p, _ := newTestPool(Config{})
+	now := time.Unix(1000, 0)
+	p, _ := newTestPool(Config{Now: func() time.Time { return now }})
 	alice, bob := testKey("alice"), testKey("bob")
 	a0 := signedTx(t, alice, txSpec{nonce: 0, price: 1})
 	b0 := signedTx(t, bob, txSpec{nonce: 0, price: 9})
@@ -187,13 +188,13 @@ func TestStale(t *testing.T) {
 	mustAdd(t, p, a0)
 	mustAdd(t, p, b0)
 	mustAdd(t, p, a2)
-	time.Sleep(30 * time.Millisecond)
+	now = now.Add(30 * time.Second)
 	a1 := signedTx(t, alice, txSpec{nonce: 1, price: 1}) // closes the gap, but is new
 	mustAdd(t, p, a1)
 	if got := p.Stale(time.Hour, 10); len(got) != 0 {
 		t.Fatalf("%d txs older than an hour", len(got))
 	}
-	got := p.Stale(20*time.Millisecond, 10)
+	got := p.Stale(20*time.Second, 10)
 	want := []*types.Tx{a0, b0, a2} // arrival order; a1 too young, a2 now executable
 	if len(got) != len(want) {
 		t.Fatalf("Stale gave %d txs, want %d", len(got), len(want))

@@ -56,13 +56,14 @@ type slot struct {
 //
 // A StateDB is not safe for concurrent use.
 type StateDB struct {
-	r        Reader
-	accounts map[types.Address]*stateAccount
-	storage  map[string]*slot
-	code     map[types.Hash][]byte // code read from r or written, by hash
-	newCode  map[types.Hash]bool   // code written in this overlay (part of Changes)
-	journal  []journalEntry
-	err      error
+	r         Reader
+	accounts  map[types.Address]*stateAccount
+	storage   map[string]*slot
+	code      map[types.Hash][]byte // code read from r or written, by hash
+	newCode   map[types.Hash]bool   // code written in this overlay (part of Changes)
+	journal   []journalEntry
+	finalised int // journal entries dropped by Finalise: snapshot ids keep counting
+	err       error
 }
 
 // NewStateDB returns an empty overlay over r.
@@ -274,29 +275,33 @@ func (s *StateDB) writeSlot(tkey []byte, value []byte, exists bool) {
 	sl.cur, sl.curExists = value, exists
 }
 
-// Snapshot returns an identifier of the current state for RevertToSnapshot. Cost: O(1).
-func (s *StateDB) Snapshot() int { return len(s.journal) }
+// Snapshot returns an identifier of the current state for RevertToSnapshot. Ids only
+// grow, across Finalise too. Cost: O(1).
+func (s *StateDB) Snapshot() int { return s.finalised + len(s.journal) }
 
 // RevertToSnapshot undoes every change made since Snapshot returned id, newest first.
 // Snapshots nest: reverting to id invalidates the ids taken after it. An id that is not
 // a live snapshot is recorded as an error. Cost: O(changes undone).
 func (s *StateDB) RevertToSnapshot(id int) {
-	if id < 0 || id > len(s.journal) {
-		s.setErr(fmt.Errorf("revert to snapshot %d: journal has %d entries", id, len(s.journal)))
+	i := id - s.finalised
+	if i < 0 || i > len(s.journal) {
+		s.setErr(fmt.Errorf("revert to snapshot %d: live snapshots are %d to %d", id, s.finalised, s.Snapshot()))
 		return
 	}
-	for i := len(s.journal) - 1; i >= id; i-- {
-		s.journal[i].revert(s)
+	for j := len(s.journal) - 1; j >= i; j-- {
+		s.journal[j].revert(s)
 	}
-	clear(s.journal[id:]) // drop references held by undone entries
-	s.journal = s.journal[:id]
+	clear(s.journal[i:]) // drop references held by undone entries
+	s.journal = s.journal[:i]
 }
 
 // Finalise ends the current unit of work (a transaction): its changes stay, but can no
-// longer be undone, and every snapshot taken so far is invalid. Like go-ethereum's
+// longer be undone, and every snapshot taken before a change that Finalise made
+// permanent is invalid (RevertToSnapshot records an error for it). Like go-ethereum's
 // StateDB.Finalise, it keeps the journal to one transaction's changes instead of a whole
 // block's (which was a tenth of a loaded node's allocation). Cost: O(journal entries).
 func (s *StateDB) Finalise() {
+	s.finalised += len(s.journal)
 	clear(s.journal)
 	s.journal = s.journal[:0]
 }

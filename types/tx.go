@@ -226,16 +226,22 @@ var (
 // ValidateBasic checks everything about tx that needs no state: sizes, kind, the fields
 // each kind requires and forbids, the chain id and the signature. It recovers the sender.
 func (tx *Tx) ValidateBasic(chainID uint64) error {
-	if tx.ChainID != chainID {
-		return fmt.Errorf("%w: tx has %d, chain is %d", ErrWrongChainID, tx.ChainID, chainID)
-	}
-	if err := tx.validateFields(); err != nil {
+	if err := tx.CheckFields(chainID); err != nil {
 		return err
 	}
 	if _, err := tx.Sender(); err != nil {
 		return err
 	}
 	return nil
+}
+
+// CheckFields is ValidateBasic without the signature: chain id, sizes, kind and the fields
+// each kind requires and forbids. It costs no signature recovery.
+func (tx *Tx) CheckFields(chainID uint64) error {
+	if tx.ChainID != chainID {
+		return fmt.Errorf("%w: tx has %d, chain is %d", ErrWrongChainID, tx.ChainID, chainID)
+	}
+	return tx.validateFields()
 }
 
 func (tx *Tx) validateFields() error {

@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"testing"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/holiman/uint256"
 )
@@ -123,9 +124,9 @@ func FuzzDecodeTx(f *testing.F) {
 	})
 }
 
-// TestRecoverAddressBounds checks the signature value bounds RecoverAddress enforces
-// itself against go-ethereum's crypto.ValidateSignatureValues (homestead rules: low S),
-// at and around every edge, and that an accepted signature recovers the signer.
+// TestRecoverAddressBounds holds RecoverAddress to go-ethereum's crypto.ValidateSignatureValues
+// (homestead rules: low S) followed by crypto.SigToPub, both ways, at and around every edge
+// of r and s: what go-ethereum refuses is refused, what it recovers gives the same address.
 func TestRecoverAddressBounds(t *testing.T) {
 	key, _ := crypto.GenerateKey()
 	signer := crypto.PubkeyToAddress(key.PublicKey)
@@ -146,11 +147,21 @@ func TestRecoverAddressBounds(t *testing.T) {
 				r.FillBytes(sig[:32])
 				s.FillBytes(sig[32:64])
 				sig[64] = v
-				_, err := RecoverAddress(Hash(hash), sig)
-				if !crypto.ValidateSignatureValues(v, r, s, true) {
-					if !errors.Is(err, ErrInvalidSig) {
-						t.Errorf("r=%x s=%x v=%d: %v, want ErrInvalidSig", r, s, v, err)
+				got, err := RecoverAddress(Hash(hash), sig)
+				// The reference: go-ethereum's bounds, then its recovery.
+				var want common.Address
+				ok := crypto.ValidateSignatureValues(v, r, s, true)
+				if ok {
+					pub, perr := crypto.SigToPub(hash[:], sig)
+					if ok = perr == nil; ok {
+						want = crypto.PubkeyToAddress(*pub)
 					}
+				}
+				switch {
+				case !ok && !errors.Is(err, ErrInvalidSig):
+					t.Errorf("r=%x s=%x v=%d: %v, want ErrInvalidSig", r, s, v, err)
+				case ok && (err != nil || got != want):
+					t.Errorf("r=%x s=%x v=%d: %s, %v; go-ethereum recovers %s", r, s, v, got, err, want)
 				}
 			}
 		}

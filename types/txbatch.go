@@ -16,7 +16,7 @@ const (
 // ErrBadTxBatch is returned for a malformed transaction batch.
 var ErrBadTxBatch = errors.New("malformed tx batch")
 
-// EncodeTxs encodes txs for gossip: a single transaction as itself (the encoding a peer
+// EncodeTxs encodes txs (distinct, see DecodeTxs) for gossip: a single transaction as itself (the encoding a peer
 // that knows only single txs expects), several as the RLP list of their encodings. The
 // two are told apart by the first element of the outer list: a tx starts with its chain
 // id, a number; a batch with a tx, a list. go-ethereum's Transactions message carries a
@@ -37,8 +37,9 @@ func EncodeTxs(txs []*Tx) []byte {
 }
 
 // DecodeTxs strictly decodes what EncodeTxs produces: a single transaction, or a list of
-// 1 to MaxTxBatchLen transactions of at most MaxTxBatchSize bytes in all, each decoded by
-// DecodeTx (canonical, no trailing bytes). Signatures are not checked.
+// 2 to MaxTxBatchLen distinct transactions of at most MaxTxBatchSize bytes in all, each
+// decoded by DecodeTx (canonical, no trailing bytes). A tx twice in one batch is an error:
+// each copy would cost its receiver a signature recovery. Signatures are not checked.
 func DecodeTxs(b []byte) ([]*Tx, error) {
 	if len(b) > MaxTxBatchSize {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrBadTxBatch, len(b), MaxTxBatchSize)
@@ -60,7 +61,10 @@ func DecodeTxs(b []byte) ([]*Tx, error) {
 		}
 		return []*Tx{tx}, nil
 	}
-	var txs []*Tx
+	var (
+		txs  []*Tx
+		seen = make(map[Hash]struct{})
+	)
 	for len(content) > 0 {
 		if len(txs) == MaxTxBatchLen {
 			return nil, fmt.Errorf("%w: more than %d txs", ErrBadTxBatch, MaxTxBatchLen)
@@ -76,6 +80,10 @@ func DecodeTxs(b []byte) ([]*Tx, error) {
 		if err != nil {
 			return nil, fmt.Errorf("tx %d of batch: %w", len(txs), err)
 		}
+		if _, dup := seen[tx.Hash()]; dup {
+			return nil, fmt.Errorf("%w: tx %s twice", ErrBadTxBatch, tx.Hash())
+		}
+		seen[tx.Hash()] = struct{}{}
 		txs = append(txs, tx)
 		content = next
 	}

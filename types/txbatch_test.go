@@ -3,6 +3,7 @@ package types
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/crypto"
@@ -77,7 +78,8 @@ func TestTxBatchMalformed(t *testing.T) {
 		"malformed tx":       raw(txs[0].Encode(), []byte{0xc1, 0x80}),
 		"too many txs":       raw(tooMany...),
 		"oversized":          make([]byte, MaxTxBatchSize+1),
-		"non-canonical size": append([]byte{0xf8, byte(len(good) - 1)}, good[1:]...),
+		"non-canonical size": nonCanonical(good),
+		"duplicate tx":       raw(txs[0].Encode(), txs[1].Encode(), txs[0].Encode()),
 	}
 	for name, b := range cases {
 		if _, err := DecodeTxs(b); err == nil {
@@ -87,6 +89,22 @@ func TestTxBatchMalformed(t *testing.T) {
 	if _, err := DecodeTxs(make([]byte, MaxTxBatchSize+1)); !errors.Is(err, ErrBadTxBatch) {
 		t.Errorf("oversized: %v", err)
 	}
+	if _, err := DecodeTxs(good); err != nil {
+		t.Fatalf("the good batch: %v", err)
+	}
+	full := batchTxs(t, MaxTxBatchLen)
+	if got, err := DecodeTxs(EncodeTxs(full)); err != nil || len(got) != MaxTxBatchLen {
+		t.Fatalf("a batch of exactly %d txs: %d, %v", MaxTxBatchLen, len(got), err)
+	}
+}
+
+// nonCanonical re-encodes the list header of b (a list longer than 255 bytes, so with a
+// two-byte length) with a three-byte length that starts with a zero.
+func nonCanonical(b []byte) []byte {
+	if b[0] != 0xf9 {
+		panic(fmt.Sprintf("header %x is not a two-byte list length", b[:3]))
+	}
+	return append([]byte{0xfa, 0, b[1], b[2]}, b[3:]...)
 }
 
 // FuzzDecodeTxs: whatever DecodeTxs accepts re-encodes to the same bytes.

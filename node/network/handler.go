@@ -1,6 +1,7 @@
 package network
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -38,6 +39,10 @@ type handler struct {
 	// gossiped holds the txs CheckTx added to the pool, so that the feed loop does not
 	// publish them again as if this node authored them: gossipsub relays them.
 	gossiped gossipSet
+	// refused holds the txs the pool refused lately; republish the txs of batches not
+	// relayed, for the feed loop to publish (nil: dropped).
+	refused   refusedSet
+	republish chan *types.Tx
 
 	recent recentMessages
 }
@@ -60,61 +65,123 @@ func errIgnore(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{p2p.ErrIgnore}, args...)...)
 }
 
-// CheckTx decodes a gossiped transaction or batch of transactions (types.DecodeTxs),
-// checks each one's chain id, fields and signature, and adds them to the mempool, so
-// that only batches this node's pool takes from are relayed. A batch holding a
-// malformed, wrongly signed or wrong-chain transaction, or one no block could ever
-// include (gas limit below its intrinsic gas or above the block's, too large), is
-// rejected whole and changes nothing: its sender is scored down (honest nodes only
-// publish what their pool accepted, and these checks need no state). Transactions the
-// pool turns away for reasons of state or local policy (known, nonce used, no funds,
-// pool full, underpriced) are skipped; a batch none of whose txs is taken is ignored.
-// The value is the slice of txs added to the pool.
+// CheckTx decodes a gossiped transaction or batch of transactions (types.DecodeTxs) and
+// adds them to the mempool, so that only batches this node's pool took whole are relayed.
+// Txs the pool holds, or refused less than refusedTTL ago, are skipped. Then, cheapest
+// first for the whole batch before any signature: Pool.CheckStatic and the chain id and
+// fields (Tx.CheckFields); then the signatures. A batch failing any of these (malformed,
+// wrong chain, bad signature, a tx no block could ever include) is rejected whole and
+// changes nothing: its sender is scored down, since honest nodes only publish what their
+// pool accepted and these checks need no state. Then the pool: a tx it turns away for
+// reasons of state or local policy (nonce used, no funds, pool full, underpriced) makes
+// the batch ignored, not relayed — relaying would make the network carry a tx this pool
+// refused — and the txs the pool did take are published by this node in batches of its
+// own. A batch of known txs is ignored too. The value is the slice of txs added.
 func (h *handler) CheckTx(data []byte) (any, error) {
 	txs, err := types.DecodeTxs(data)
 	if err != nil {
 		h.stats.txsRejected.Add(1)
 		return nil, err
 	}
-	// First the stateless checks of the whole batch (the signature recovery is most of
-	// the work), skipping txs the pool already holds, then the pool.
+	now := time.Now()
 	fresh := txs[:0:0]
 	for _, tx := range txs {
-		if h.pool.Has(tx.Hash()) {
+		if h.pool.Has(tx.Hash()) || h.refused.has(tx.Hash(), now) {
 			continue
 		}
 		if err := h.pool.CheckStatic(tx); err != nil {
 			h.stats.txsRejected.Add(1)
 			return nil, err
 		}
-		if err := tx.ValidateBasic(h.chainID); err != nil {
+		if err := tx.CheckFields(h.chainID); err != nil {
 			h.stats.txsRejected.Add(1)
 			return nil, err
 		}
 		fresh = append(fresh, tx)
 	}
+	for _, tx := range fresh {
+		if _, err := tx.Sender(); err != nil {
+			h.stats.txsRejected.Add(1)
+			return nil, err
+		}
+	}
 	added := fresh[:0]
-	var firstErr error
+	var refusal error
 	for _, tx := range fresh {
 		h.gossiped.add(tx)
-		if err := h.pool.Add(tx); err != nil {
-			h.gossiped.take(tx)
-			if firstErr == nil {
-				firstErr = err
-			}
+		err := h.pool.Add(tx)
+		switch {
+		case err == nil:
+			added = append(added, tx)
 			continue
+		case !errors.Is(err, mempool.ErrAlreadyKnown): // known: added concurrently, fine
+			h.refused.add(tx.Hash(), now)
+			if refusal == nil {
+				refusal = err
+			}
 		}
-		added = append(added, tx)
+		h.gossiped.take(tx)
 	}
 	h.stats.txsAccepted.Add(uint64(len(added)))
 	h.stats.txsIgnored.Add(uint64(len(txs) - len(added)))
 	switch {
-	case len(added) > 0:
-		return added, nil
-	case firstErr != nil:
-		return nil, fmt.Errorf("%w: %w", p2p.ErrIgnore, firstErr)
+	case refusal != nil:
+		for _, tx := range added {
+			h.publishOwn(tx)
+		}
+		return nil, fmt.Errorf("%w: %w", p2p.ErrIgnore, refusal)
+	case len(added) == 0:
+		return nil, errIgnore("%d txs already known", len(txs))
 	}
-	return nil, errIgnore("%d txs already known", len(txs))
+	return added, nil
+}
+
+// publishOwn makes sure this node gossips tx itself, which CheckTx added to the pool but
+// whose batch it does not relay: if the feed loop has not seen tx yet, taking the mark
+// is enough; if it has (and skipped it as relayed), tx goes to the republish queue.
+func (h *handler) publishOwn(tx *types.Tx) {
+	if h.gossiped.take(tx) {
+		return
+	}
+	select {
+	case h.republish <- tx:
+	default: // full: the pool's re-gossip publishes it later
+	}
+}
+
+// refusedTTL is how long a tx the pool refused is skipped by CheckTx: a peer replaying
+// refused txs in new batches (new message IDs) costs a signature recovery per tx at
+// most once per refusedTTL; an honest tx refused for a state that changes (funds still on
+// their way) is taken again by the pool's re-gossip after it.
+const refusedTTL = 3 * time.Second
+
+// maxRefused bounds each generation of refusedSet.
+const maxRefused = 8192
+
+// refusedSet remembers the txs the pool refused lately, by hash: two generations of at
+// most maxRefused entries, each valid for refusedTTL.
+type refusedSet struct {
+	mu       sync.Mutex
+	cur, old map[types.Hash]time.Time
+}
+
+func (r *refusedSet) has(h types.Hash, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	at, ok := r.cur[h]
+	if !ok {
+		at, ok = r.old[h]
+	}
+	return ok && now.Sub(at) < refusedTTL
+}
+
+func (r *refusedSet) add(h types.Hash, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cur == nil || len(r.cur) >= maxRefused {
+		r.old, r.cur = r.cur, make(map[types.Hash]time.Time)
+	}
+	r.cur[h] = now
 }
 
 // maxGossiped bounds gossipSet. The pool's feed skips txs when its buffer is full, so

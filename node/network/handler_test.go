@@ -149,6 +149,31 @@ func TestCheckTxBatch(t *testing.T) {
 	if got := v.([]*types.Tx); len(got) != 1 || got[0].Nonce != 2 {
 		t.Fatalf("batch with one new tx: accepted %d", len(got))
 	}
+
+	// A batch the pool takes only in part is not relayed (ignored): the network would carry
+	// a tx this pool refused. The tx it took is this node's to publish (the gossip mark is
+	// gone, so the feed loop publishes it).
+	broke := newKey(t)
+	unfunded := signTx(t, broke, &types.Tx{GasLimit: 100_000, Kind: types.TxTransfer, To: addrOf(bob)})
+	next := transfer(3)
+	if _, err := h.CheckTx(types.EncodeTxs([]*types.Tx{next, unfunded})); verdictOf(err) != ignore {
+		t.Fatalf("batch with an unfunded tx: %v, want ignore", err)
+	}
+	if !h.pool.Has(next.Hash()) || h.pool.Has(unfunded.Hash()) {
+		t.Fatal("the pool did not take the funded tx alone")
+	}
+	if h.gossiped.take(next) {
+		t.Fatal("a tx of a batch not relayed is still marked as relayed by gossip")
+	}
+	// The refused tx, replayed within refusedTTL, is skipped without a second look: a
+	// batch of it and a new tx is relayed.
+	v, err = h.CheckTx(types.EncodeTxs([]*types.Tx{unfunded, transfer(4)}))
+	if err != nil {
+		t.Fatalf("batch of a refused tx and a new one: %v", err)
+	}
+	if got := v.([]*types.Tx); len(got) != 1 || got[0].Nonce != 4 {
+		t.Fatalf("accepted %d txs", len(got))
+	}
 }
 
 func TestCheckConsensus(t *testing.T) {

@@ -134,7 +134,7 @@ func New(ctx context.Context, cfg Config, key *ecdsa.PrivateKey, c *chain.Chain,
 	n.out.init()
 	n.h = &handler{
 		chain: c, pool: pool, chainID: c.ChainID(), genesisHash: c.Genesis().Hash(), vals: c.Validators(),
-		stats: &n.stats,
+		stats: &n.stats, republish: make(chan *types.Tx, txQueue),
 	}
 	n.sync = newSyncer(n)
 	n.h.ahead = n.sync.wake
@@ -362,6 +362,12 @@ func (n *Network) publishTxs(txs <-chan *types.Tx, unsubscribe func()) {
 			return
 		case <-flush.C:
 			armed = false
+			if !ready() { // the peers left meanwhile: wait for them like any tx
+				backlog = append(backlog, batch...)
+				clear(batch)
+				batch, batchBytes = batch[:0], 0
+				continue
+			}
 			publish()
 		case <-regossip.C:
 			if len(backlog) == 0 && ready() {
@@ -379,6 +385,12 @@ func (n *Network) publishTxs(txs <-chan *types.Tx, unsubscribe func()) {
 				}
 				backlog = nil
 				publish()
+			}
+		case tx := <-n.h.republish:
+			if ready() {
+				add(tx)
+			} else if len(backlog) < txQueue {
+				backlog = append(backlog, tx)
 			}
 		case tx, ok := <-txs:
 			if !ok {
@@ -426,7 +438,7 @@ func (n *Network) Sync() SyncInfo { return n.sync.info() }
 type Stats struct {
 	TxsAccepted, TxsIgnored, TxsRejected                   uint64 // gossiped txs, by verdict
 	TxBatchesPublished                                     uint64 // gossip messages of this node's own txs
-	TxsRegossiped                                          uint64 // txs gossiped again after TxRegossipInterval in the pool
+	TxsRegossiped                                          uint64 // txs handed to gossip again after TxRegossipInterval in the pool (failures in TxPublishFailed)
 	ConsensusAccepted, ConsensusIgnored, ConsensusRejected uint64 // gossiped consensus messages
 	// ConsensusUndelivered counts verified messages dropped because consensus was not
 	// attached yet; BroadcastDropped own messages dropped on a full outbound queue;

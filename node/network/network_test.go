@@ -217,7 +217,8 @@ func hostileGossip(t *testing.T, tc *testChain, nodes []*testNode) {
 	}
 	before := target.net.Stats()
 	h := target.height()
-	publishUntilRejected(ctx, t, topic, target, hostile, func(s Stats) uint64 { return s.ConsensusRejected })
+	// No settling: the messages are for the next height, which must not be decided meanwhile.
+	publishUntilRejected(ctx, t, topic, target, hostile, func(s Stats) uint64 { return s.ConsensusRejected }, 0)
 	after := target.net.Stats()
 	waitFor(t, 10*time.Second, "hostile peer scored down", func() bool { return target.net.host.PeerScore(evil) < 0 })
 	waitHeight(t, 30*time.Second, h+2, nodes...)
@@ -262,11 +263,15 @@ func hostilePeer(ctx context.Context, t *testing.T, target *testNode, name strin
 // publishUntilRejected publishes each hostile message until target has rejected it (its
 // rejected counter moved by one), each attempt with new bytes (msg(i) for attempt i):
 // gossipsub may drop a message published before the peers exchanged subscriptions.
-func publishUntilRejected(ctx context.Context, t *testing.T, topic *pubsub.Topic, target *testNode, hostile []func(uint64) []byte, rejected func(Stats) uint64) {
+// Before each kind it waits settle for stragglers of the previous one.
+func publishUntilRejected(ctx context.Context, t *testing.T, topic *pubsub.Topic, target *testNode, hostile []func(uint64) []byte,
+	rejected func(Stats) uint64, settle time.Duration) {
 	t.Helper()
-	base := rejected(target.net.Stats())
 	for i, msg := range hostile {
-		want := base + uint64(i) + 1
+		// A straggler of the previous kind (an attempt delayed past its 100 ms) would count
+		// for this one: let them land for settle before taking the baseline.
+		time.Sleep(settle)
+		want := rejected(target.net.Stats()) + 1
 		for attempt := uint64(0); rejected(target.net.Stats()) < want; attempt++ {
 			if attempt == 100 {
 				t.Fatalf("hostile message %d not rejected: %+v", i, target.net.Stats())
@@ -315,7 +320,7 @@ func TestHostileTxGossip(t *testing.T) {
 		},
 	}
 	h := target.height()
-	publishUntilRejected(ctx, t, topic, target, hostile, func(s Stats) uint64 { return s.TxsRejected })
+	publishUntilRejected(ctx, t, topic, target, hostile, func(s Stats) uint64 { return s.TxsRejected }, 150*time.Millisecond)
 	if s := target.net.Stats(); s.TxsAccepted != 0 || target.pool.Len() != 0 {
 		t.Fatalf("valid txs of rejected batches were taken: %+v, pool %d", s, target.pool.Len())
 	}
