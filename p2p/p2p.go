@@ -55,7 +55,8 @@ var ErrIgnore = errors.New("ignore")
 // enough to run on hostile input and safe for concurrent use; what they return is handed
 // to the matching Deliver method, so a message is decoded once.
 type Handler interface {
-	CheckTx(data []byte) (any, error)
+	// CheckTx checks a message of the tx topic sent (or relayed) by peer from.
+	CheckTx(from peer.ID, data []byte) (any, error)
 	DeliverTx(v any, from peer.ID)
 	CheckConsensus(data []byte) (any, error)
 	DeliverConsensus(v any, from peer.ID)
@@ -246,7 +247,8 @@ func (n *Host) startPubsub(ctx context.Context) error {
 	if err := ps.RegisterTopicValidator(txTopic, n.validator(n.handler.CheckTx)); err != nil {
 		return fmt.Errorf("p2p: tx validator: %w", err)
 	}
-	if err := ps.RegisterTopicValidator(consTopic, n.validator(n.handler.CheckConsensus)); err != nil {
+	checkConsensus := func(_ peer.ID, data []byte) (any, error) { return n.handler.CheckConsensus(data) }
+	if err := ps.RegisterTopicValidator(consTopic, n.validator(checkConsensus)); err != nil {
 		return fmt.Errorf("p2p: consensus validator: %w", err)
 	}
 	if n.txT, err = ps.Join(txTopic); err != nil {
@@ -271,14 +273,14 @@ func (n *Host) startPubsub(ctx context.Context) error {
 
 // validator adapts a Handler check to gossipsub: accept, ignore (no penalty) or reject
 // (the sender's score drops through InvalidMessageDeliveries).
-func (n *Host) validator(check func([]byte) (any, error)) pubsub.ValidatorEx {
+func (n *Host) validator(check func(peer.ID, []byte) (any, error)) pubsub.ValidatorEx {
 	return func(_ context.Context, from peer.ID, m *pubsub.Message) pubsub.ValidationResult {
 		if from == n.h.ID() {
 			// Our own messages were checked before we published them; the decoded value is
 			// still needed by nobody, since readLoop skips our own.
 			return pubsub.ValidationAccept
 		}
-		v, err := check(m.Data)
+		v, err := check(from, m.Data)
 		if err != nil {
 			if errors.Is(err, ErrIgnore) {
 				return pubsub.ValidationIgnore

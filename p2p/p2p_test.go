@@ -31,7 +31,7 @@ type testHandler struct {
 	rejects int
 }
 
-func (h *testHandler) CheckTx(b []byte) (any, error) {
+func (h *testHandler) CheckTx(_ peer.ID, b []byte) (any, error) {
 	tx, err := types.DecodeTx(b)
 	if err == nil {
 		err = tx.ValidateBasic(testChain)

@@ -79,7 +79,7 @@ func FuzzCheckTx(f *testing.F) {
 	f.Add(types.EncodeTxs(seeds))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		before := pool.Len()
-		v, err := h.CheckTx(data)
+		v, err := h.CheckTx(testPeer, data)
 		switch {
 		case err == nil:
 			txs := v.([]*types.Tx)

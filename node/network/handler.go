@@ -42,6 +42,7 @@ type handler struct {
 	// refused holds the txs the pool refused lately; republish the txs of batches not
 	// relayed, for the feed loop to publish (nil: dropped).
 	refused   refusedSet
+	budget    peerBudget
 	republish chan *types.Tx
 
 	recent recentMessages
@@ -76,14 +77,21 @@ func errIgnore(format string, args ...any) error {
 // reasons of state or local policy (nonce used, no funds, pool full, underpriced) makes
 // the batch ignored, not relayed — relaying would make the network carry a tx this pool
 // refused — and the txs the pool did take are published by this node in batches of its
-// own. A batch of known txs is ignored too. The value is the slice of txs added.
-func (h *handler) CheckTx(data []byte) (any, error) {
+// own. A batch of known txs is ignored too. A peer whose txs the pool refused
+// maxRefusedPerPeer times within budgetWindow has its batches ignored unchecked for the
+// rest of the window: refused txs cost a signature recovery each and no penalty, and a
+// peer can sign unfundable ones for free. The value is the slice of txs added.
+func (h *handler) CheckTx(from peer.ID, data []byte) (any, error) {
 	txs, err := types.DecodeTxs(data)
 	if err != nil {
 		h.stats.txsRejected.Add(1)
 		return nil, err
 	}
 	now := time.Now()
+	if h.budget.spent(from, now) {
+		h.stats.txsIgnored.Add(uint64(len(txs)))
+		return nil, errIgnore("peer %s had %d txs refused within %v", from, maxRefusedPerPeer, budgetWindow)
+	}
 	fresh := txs[:0:0]
 	for _, tx := range txs {
 		if h.pool.Has(tx.Hash()) || h.refused.has(tx.Hash(), now) {
@@ -116,6 +124,7 @@ func (h *handler) CheckTx(data []byte) (any, error) {
 			continue
 		case !errors.Is(err, mempool.ErrAlreadyKnown): // known: added concurrently, fine
 			h.refused.add(tx.Hash(), now)
+			h.budget.charge(from, now)
 			if refusal == nil {
 				refusal = err
 			}
@@ -147,6 +156,44 @@ func (h *handler) publishOwn(tx *types.Tx) {
 	case h.republish <- tx:
 	default: // full: the pool's re-gossip publishes it later
 	}
+}
+
+// maxRefusedPerPeer and budgetWindow bound the signature recoveries one peer can make
+// this node spend on txs its pool refuses: honest peers cause a few refusals (txs that
+// arrive after their block), far below it.
+const (
+	maxRefusedPerPeer = 2048
+	budgetWindow      = time.Second
+)
+
+// peerBudget counts, per peer, the txs the pool refused in the current window.
+type peerBudget struct {
+	mu      sync.Mutex
+	start   time.Time
+	refused map[peer.ID]int
+}
+
+// roll starts a new window if the current one is over. Called with mu held.
+func (b *peerBudget) roll(now time.Time) {
+	if b.refused == nil || now.Sub(b.start) >= budgetWindow {
+		b.start, b.refused = now, make(map[peer.ID]int)
+	}
+}
+
+// spent reports whether p used up its budget in the current window.
+func (b *peerBudget) spent(p peer.ID, now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.roll(now)
+	return b.refused[p] >= maxRefusedPerPeer
+}
+
+// charge counts one refused tx against p.
+func (b *peerBudget) charge(p peer.ID, now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.roll(now)
+	b.refused[p]++
 }
 
 // refusedTTL is how long a tx the pool refused is skipped by CheckTx: a peer replaying

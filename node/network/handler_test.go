@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/holiman/uint256"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/wnode/wnode/consensus"
 	"github.com/wnode/wnode/mempool"
@@ -47,6 +48,9 @@ func verdictOf(err error) verdict {
 	return reject
 }
 
+// testPeer stands for the peer a gossiped message came from.
+const testPeer = peer.ID("test-peer")
+
 func TestCheckTx(t *testing.T) {
 	tc := newTestChain(t, 1, 2)
 	h, _ := testHandler(t, tc, 0)
@@ -82,7 +86,7 @@ func TestCheckTx(t *testing.T) {
 		{"next nonce", transfer(1, nil).Encode(), accept},
 	}
 	for _, c := range cases {
-		v, err := h.CheckTx(c.data)
+		v, err := h.CheckTx(testPeer, c.data)
 		if got := verdictOf(err); got != c.want {
 			t.Errorf("%s: %v (%v), want %v", c.name, got, err, c.want)
 			continue
@@ -125,24 +129,24 @@ func TestCheckTxBatch(t *testing.T) {
 	wrongChain := signTx(t, alice, &types.Tx{ChainID: testChainID + 1, Nonce: 3, GasLimit: 100_000, Kind: types.TxTransfer, To: addrOf(bob)})
 
 	for name, bad := range map[string]*types.Tx{"bad signature": badSig, "wrong chain": wrongChain} {
-		if _, err := h.CheckTx(types.EncodeTxs([]*types.Tx{transfer(0), transfer(1), bad})); verdictOf(err) != reject {
+		if _, err := h.CheckTx(testPeer, types.EncodeTxs([]*types.Tx{transfer(0), transfer(1), bad})); verdictOf(err) != reject {
 			t.Errorf("batch with a %s: %v, want reject", name, err)
 		}
 		if h.pool.Len() != 0 {
 			t.Fatalf("a rejected batch left %d txs in the pool", h.pool.Len())
 		}
 	}
-	v, err := h.CheckTx(types.EncodeTxs([]*types.Tx{transfer(0), transfer(1)}))
+	v, err := h.CheckTx(testPeer, types.EncodeTxs([]*types.Tx{transfer(0), transfer(1)}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := v.([]*types.Tx); len(got) != 2 || h.pool.Len() != 2 {
 		t.Fatalf("valid batch: %d accepted, pool holds %d", len(got), h.pool.Len())
 	}
-	if _, err := h.CheckTx(types.EncodeTxs([]*types.Tx{transfer(0), transfer(1)})); verdictOf(err) != ignore {
+	if _, err := h.CheckTx(testPeer, types.EncodeTxs([]*types.Tx{transfer(0), transfer(1)})); verdictOf(err) != ignore {
 		t.Errorf("known batch: %v, want ignore", err)
 	}
-	v, err = h.CheckTx(types.EncodeTxs([]*types.Tx{transfer(1), transfer(2)}))
+	v, err = h.CheckTx(testPeer, types.EncodeTxs([]*types.Tx{transfer(1), transfer(2)}))
 	if err != nil {
 		t.Fatalf("batch with one new tx: %v", err)
 	}
@@ -156,7 +160,7 @@ func TestCheckTxBatch(t *testing.T) {
 	broke := newKey(t)
 	unfunded := signTx(t, broke, &types.Tx{GasLimit: 100_000, Kind: types.TxTransfer, To: addrOf(bob)})
 	next := transfer(3)
-	if _, err := h.CheckTx(types.EncodeTxs([]*types.Tx{next, unfunded})); verdictOf(err) != ignore {
+	if _, err := h.CheckTx(testPeer, types.EncodeTxs([]*types.Tx{next, unfunded})); verdictOf(err) != ignore {
 		t.Fatalf("batch with an unfunded tx: %v, want ignore", err)
 	}
 	if !h.pool.Has(next.Hash()) || h.pool.Has(unfunded.Hash()) {
@@ -167,12 +171,44 @@ func TestCheckTxBatch(t *testing.T) {
 	}
 	// The refused tx, replayed within refusedTTL, is skipped without a second look: a
 	// batch of it and a new tx is relayed.
-	v, err = h.CheckTx(types.EncodeTxs([]*types.Tx{unfunded, transfer(4)}))
+	v, err = h.CheckTx(testPeer, types.EncodeTxs([]*types.Tx{unfunded, transfer(4)}))
 	if err != nil {
 		t.Fatalf("batch of a refused tx and a new one: %v", err)
 	}
 	if got := v.([]*types.Tx); len(got) != 1 || got[0].Nonce != 4 {
 		t.Fatalf("accepted %d txs", len(got))
+	}
+}
+
+// TestCheckTxPeerBudget: a peer whose txs the pool refused maxRefusedPerPeer times has
+// its batches ignored unchecked until the window ends; other peers are not affected.
+func TestCheckTxPeerBudget(t *testing.T) {
+	tc := newTestChain(t, 1, 2)
+	h, _ := testHandler(t, tc, 0)
+	alice, bob := tc.accounts[0], tc.accounts[1]
+	broke := newKey(t)
+	var junk []*types.Tx
+	for i := range maxRefusedPerPeer {
+		junk = append(junk, signTx(t, broke, &types.Tx{Nonce: uint64(i), GasLimit: 100_000, Kind: types.TxTransfer, To: addrOf(bob)}))
+	}
+	evil, honest := peer.ID("evil"), peer.ID("honest")
+	for i := 0; i < len(junk); i += types.MaxTxBatchLen {
+		if _, err := h.CheckTx(evil, types.EncodeTxs(junk[i:min(i+types.MaxTxBatchLen, len(junk))])); verdictOf(err) != ignore {
+			t.Fatalf("unfundable batch: %v, want ignore", err)
+		}
+	}
+	transfer := func(nonce uint64) []byte {
+		return signTx(t, alice, &types.Tx{Nonce: nonce, GasLimit: 100_000, Kind: types.TxTransfer, To: addrOf(bob), Value: uint256.NewInt(1)}).Encode()
+	}
+	if _, err := h.CheckTx(evil, transfer(0)); verdictOf(err) != ignore || h.pool.Len() != 0 {
+		t.Fatalf("a good tx from a peer over its budget: %v, pool %d; want ignored unchecked", err, h.pool.Len())
+	}
+	if _, err := h.CheckTx(honest, transfer(0)); err != nil {
+		t.Fatalf("the same tx from another peer: %v", err)
+	}
+	time.Sleep(budgetWindow)
+	if _, err := h.CheckTx(evil, transfer(1)); err != nil {
+		t.Fatalf("a good tx from the peer after the window: %v", err)
 	}
 }
 

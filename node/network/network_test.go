@@ -412,10 +412,10 @@ func TestTxRegossip(t *testing.T) {
 // honest chain's blocks with their commits, each block altered.
 type liar struct{ honest *testNode }
 
-func (l liar) CheckTx([]byte) (any, error)        { return nil, p2p.ErrIgnore }
-func (l liar) DeliverTx(any, peer.ID)             {}
-func (l liar) CheckConsensus([]byte) (any, error) { return nil, p2p.ErrIgnore }
-func (l liar) DeliverConsensus(any, peer.ID)      {}
+func (l liar) CheckTx(peer.ID, []byte) (any, error) { return nil, p2p.ErrIgnore }
+func (l liar) DeliverTx(any, peer.ID)               {}
+func (l liar) CheckConsensus([]byte) (any, error)   { return nil, p2p.ErrIgnore }
+func (l liar) DeliverConsensus(any, peer.ID)        {}
 func (l liar) Status() p2p.Status {
 	st := l.honest.net.h.Status()
 	st.Height += 100
