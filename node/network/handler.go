@@ -42,8 +42,9 @@ type handler struct {
 	// refused holds the txs the pool refused lately; republish the txs of batches not
 	// relayed, for the feed loop to publish (nil: dropped).
 	refused   refusedSet
-	budget    peerBudget
+	budget    peerBudget // per peer: signature checks of txs its batches made the pool refuse
 	republish chan *types.Tx
+	now       func() time.Time // nil: time.Now; tests set it
 
 	recent recentMessages
 }
@@ -87,14 +88,19 @@ func (h *handler) CheckTx(from peer.ID, data []byte) (any, error) {
 		h.stats.txsRejected.Add(1)
 		return nil, err
 	}
-	now := time.Now()
-	if h.budget.spent(from, now) {
-		h.stats.txsIgnored.Add(uint64(len(txs)))
-		return nil, errIgnore("peer %s had %d txs refused within %v", from, maxRefusedPerPeer, budgetWindow)
-	}
+	now := h.clock()
 	fresh := txs[:0:0]
+	var refusal error
 	for _, tx := range txs {
-		if h.pool.Has(tx.Hash()) || h.refused.has(tx.Hash(), now) {
+		switch hash := tx.Hash(); {
+		case h.pool.Has(hash) || h.chain.HasTx(hash):
+			continue // known: pooled, or committed and gossiped late
+		case h.refused.has(hash, now):
+			// Refused lately: not checked again, but this pool does not want it, so the
+			// batch is not relayed.
+			if refusal == nil {
+				refusal = fmt.Errorf("tx %s refused within %v", hash, refusedTTL)
+			}
 			continue
 		}
 		if err := h.pool.CheckStatic(tx); err != nil {
@@ -107,14 +113,20 @@ func (h *handler) CheckTx(from peer.ID, data []byte) (any, error) {
 		}
 		fresh = append(fresh, tx)
 	}
+	// The peer's budget is charged for every signature about to be recovered, before any
+	// is, so that concurrent validations of its messages all count; txs the pool takes
+	// are refunded below.
+	if !h.budget.take(from, len(fresh), now) {
+		h.stats.txsIgnored.Add(uint64(len(txs)))
+		return nil, errIgnore("peer %s had %d txs refused within %v", from, maxRefusedPerPeer, budgetWindow)
+	}
 	for _, tx := range fresh {
 		if _, err := tx.Sender(); err != nil {
 			h.stats.txsRejected.Add(1)
 			return nil, err
 		}
 	}
-	added := fresh[:0]
-	var refusal error
+	added, refused := fresh[:0], 0
 	for _, tx := range fresh {
 		h.gossiped.add(tx)
 		err := h.pool.Add(tx)
@@ -124,13 +136,14 @@ func (h *handler) CheckTx(from peer.ID, data []byte) (any, error) {
 			continue
 		case !errors.Is(err, mempool.ErrAlreadyKnown): // known: added concurrently, fine
 			h.refused.add(tx.Hash(), now)
-			h.budget.charge(from, now)
+			refused++
 			if refusal == nil {
 				refusal = err
 			}
 		}
 		h.gossiped.take(tx)
 	}
+	h.budget.refund(from, len(fresh)-refused, now)
 	h.stats.txsAccepted.Add(uint64(len(added)))
 	h.stats.txsIgnored.Add(uint64(len(txs) - len(added)))
 	switch {
@@ -155,45 +168,61 @@ func (h *handler) publishOwn(tx *types.Tx) {
 	select {
 	case h.republish <- tx:
 	default: // full: the pool's re-gossip publishes it later
+		h.stats.txPublishDropped.Add(1)
 	}
 }
 
 // maxRefusedPerPeer and budgetWindow bound the signature recoveries one peer can make
-// this node spend on txs its pool refuses: honest peers cause a few refusals (txs that
-// arrive after their block), far below it.
+// this node spend on txs its pool refuses: honest peers cause a few refusals (their pool
+// and this one differ by a block), far below it; committed txs gossiped late are known,
+// not refused.
 const (
 	maxRefusedPerPeer = 2048
 	budgetWindow      = time.Second
 )
 
-// peerBudget counts, per peer, the txs the pool refused in the current window.
+// peerBudget counts, per peer, the signature checks of the current window that did not
+// end in the pool: taken before the checks, refunded for the txs the pool took.
 type peerBudget struct {
-	mu      sync.Mutex
-	start   time.Time
-	refused map[peer.ID]int
+	mu    sync.Mutex
+	start time.Time
+	used  map[peer.ID]int
 }
 
 // roll starts a new window if the current one is over. Called with mu held.
 func (b *peerBudget) roll(now time.Time) {
-	if b.refused == nil || now.Sub(b.start) >= budgetWindow {
-		b.start, b.refused = now, make(map[peer.ID]int)
+	if b.used == nil || now.Sub(b.start) >= budgetWindow {
+		b.start, b.used = now, make(map[peer.ID]int)
 	}
 }
 
-// spent reports whether p used up its budget in the current window.
-func (b *peerBudget) spent(p peer.ID, now time.Time) bool {
+// take reserves n checks for p, or reports false if p's budget for the window is spent
+// (a peer below it may go over by one batch).
+func (b *peerBudget) take(p peer.ID, n int, now time.Time) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.roll(now)
-	return b.refused[p] >= maxRefusedPerPeer
+	if b.used[p] >= maxRefusedPerPeer {
+		return false
+	}
+	b.used[p] += n
+	return true
 }
 
-// charge counts one refused tx against p.
-func (b *peerBudget) charge(p peer.ID, now time.Time) {
+// refund gives back n checks to p (txs the pool took), within the current window.
+func (b *peerBudget) refund(p peer.ID, n int, now time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.roll(now)
-	b.refused[p]++
+	b.used[p] = max(b.used[p]-n, 0)
+}
+
+// clock is the handler's time: h.now, or the wall clock.
+func (h *handler) clock() time.Time {
+	if h.now != nil {
+		return h.now()
+	}
+	return time.Now()
 }
 
 // refusedTTL is how long a tx the pool refused is skipped by CheckTx: a peer replaying

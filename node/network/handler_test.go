@@ -2,6 +2,7 @@ package network
 
 import (
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -169,45 +170,77 @@ func TestCheckTxBatch(t *testing.T) {
 	if h.gossiped.take(next) {
 		t.Fatal("a tx of a batch not relayed is still marked as relayed by gossip")
 	}
-	// The refused tx, replayed within refusedTTL, is skipped without a second look: a
-	// batch of it and a new tx is relayed.
-	v, err = h.CheckTx(testPeer, types.EncodeTxs([]*types.Tx{unfunded, transfer(4)}))
-	if err != nil {
-		t.Fatalf("batch of a refused tx and a new one: %v", err)
+	// The refused tx, replayed within refusedTTL, is skipped without a second look, and
+	// still keeps its batch from being relayed; the new tx of that batch is taken, for
+	// this node to publish.
+	fourth := transfer(4)
+	if _, err := h.CheckTx(testPeer, types.EncodeTxs([]*types.Tx{unfunded, fourth})); verdictOf(err) != ignore {
+		t.Fatalf("batch of a refused tx and a new one: %v, want ignore", err)
 	}
-	if got := v.([]*types.Tx); len(got) != 1 || got[0].Nonce != 4 {
-		t.Fatalf("accepted %d txs", len(got))
+	if !h.pool.Has(fourth.Hash()) || h.gossiped.take(fourth) {
+		t.Fatal("the new tx of a batch hiding a refused one is not this node's to publish")
 	}
 }
 
 // TestCheckTxPeerBudget: a peer whose txs the pool refused maxRefusedPerPeer times has
-// its batches ignored unchecked until the window ends; other peers are not affected.
+// its batches ignored unchecked until the window ends, even when they are validated
+// concurrently; txs the pool takes are not counted; other peers are not affected.
 func TestCheckTxPeerBudget(t *testing.T) {
 	tc := newTestChain(t, 1, 2)
 	h, _ := testHandler(t, tc, 0)
+	var mu sync.Mutex
+	now := time.Unix(1000, 0)
+	h.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	alice, bob := tc.accounts[0], tc.accounts[1]
-	broke := newKey(t)
-	var junk []*types.Tx
-	for i := range maxRefusedPerPeer {
-		junk = append(junk, signTx(t, broke, &types.Tx{Nonce: uint64(i), GasLimit: 100_000, Kind: types.TxTransfer, To: addrOf(bob)}))
-	}
-	evil, honest := peer.ID("evil"), peer.ID("honest")
-	for i := 0; i < len(junk); i += types.MaxTxBatchLen {
-		if _, err := h.CheckTx(evil, types.EncodeTxs(junk[i:min(i+types.MaxTxBatchLen, len(junk))])); verdictOf(err) != ignore {
-			t.Fatalf("unfundable batch: %v, want ignore", err)
-		}
-	}
 	transfer := func(nonce uint64) []byte {
 		return signTx(t, alice, &types.Tx{Nonce: nonce, GasLimit: 100_000, Kind: types.TxTransfer, To: addrOf(bob), Value: uint256.NewInt(1)}).Encode()
 	}
-	if _, err := h.CheckTx(evil, transfer(0)); verdictOf(err) != ignore || h.pool.Len() != 0 {
+	broke := newKey(t)
+	var junk [][]byte
+	for b := range 4 { // 4 batches of unfundable txs, more than the budget
+		var txs []*types.Tx
+		for i := range types.MaxTxBatchLen {
+			txs = append(txs, signTx(t, broke, &types.Tx{Nonce: uint64(b*types.MaxTxBatchLen + i), GasLimit: 100_000, Kind: types.TxTransfer, To: addrOf(bob)}))
+		}
+		junk = append(junk, types.EncodeTxs(txs))
+	}
+	evil, honest := peer.ID("evil"), peer.ID("honest")
+
+	// Txs the pool takes are refunded: they never count against a peer.
+	for i := range 3 {
+		if _, err := h.CheckTx(honest, transfer(uint64(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if used := h.budget.used[honest]; used != 0 {
+		t.Fatalf("accepted txs left %d on the peer's budget", used)
+	}
+	// Concurrent junk batches: the budget is taken before the checks, so at most one
+	// batch beyond it gets checked.
+	var wg sync.WaitGroup
+	for _, b := range junk {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := h.CheckTx(evil, b); verdictOf(err) != ignore {
+				t.Errorf("unfundable batch: %v, want ignore", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if used := h.budget.used[evil]; used > maxRefusedPerPeer+types.MaxTxBatchLen {
+		t.Fatalf("%d refused txs checked for one peer, budget %d", used, maxRefusedPerPeer)
+	}
+	if _, err := h.CheckTx(evil, transfer(3)); verdictOf(err) != ignore || h.pool.Len() != 3 {
 		t.Fatalf("a good tx from a peer over its budget: %v, pool %d; want ignored unchecked", err, h.pool.Len())
 	}
-	if _, err := h.CheckTx(honest, transfer(0)); err != nil {
+	if _, err := h.CheckTx(honest, transfer(3)); err != nil {
 		t.Fatalf("the same tx from another peer: %v", err)
 	}
-	time.Sleep(budgetWindow)
-	if _, err := h.CheckTx(evil, transfer(1)); err != nil {
+	mu.Lock()
+	now = now.Add(budgetWindow)
+	mu.Unlock()
+	if _, err := h.CheckTx(evil, transfer(4)); err != nil {
 		t.Fatalf("a good tx from the peer after the window: %v", err)
 	}
 }

@@ -312,7 +312,8 @@ func (n *Network) publishTxs(txs <-chan *types.Tx, unsubscribe func()) {
 	defer tick.Stop()
 	regossip := time.NewTicker(n.cfg.TxRegossipInterval)
 	defer regossip.Stop()
-	flush := time.NewTimer(time.Hour) // armed only while a batch waits
+	inBatch := make(map[types.Hash]struct{}) // a tx twice would make the batch malformed
+	flush := time.NewTimer(time.Hour)        // armed only while a batch waits
 	flush.Stop()
 	armed := false
 	ready := func() bool {
@@ -340,12 +341,17 @@ func (n *Network) publishTxs(txs <-chan *types.Tx, unsubscribe func()) {
 			n.stats.txBatchesPublished.Add(1)
 		}
 		clear(batch)
+		clear(inBatch)
 		batch, batchBytes, last = batch[:0], 0, time.Now()
 	}
 	add := func(tx *types.Tx) {
+		if _, dup := inBatch[tx.Hash()]; dup {
+			return
+		}
 		if len(batch) > 0 && batchBytes+tx.Size() > txBatchBytes {
 			publish()
 		}
+		inBatch[tx.Hash()] = struct{}{}
 		batch = append(batch, tx)
 		batchBytes += tx.Size()
 		switch wait := txGossipInterval - time.Since(last); {
@@ -363,8 +369,11 @@ func (n *Network) publishTxs(txs <-chan *types.Tx, unsubscribe func()) {
 		case <-flush.C:
 			armed = false
 			if !ready() { // the peers left meanwhile: wait for them like any tx
-				backlog = append(backlog, batch...)
+				keep := min(len(batch), max(txQueue-len(backlog), 0))
+				backlog = append(backlog, batch[:keep]...)
+				n.stats.txPublishDropped.Add(uint64(len(batch) - keep))
 				clear(batch)
+				clear(inBatch)
 				batch, batchBytes = batch[:0], 0
 				continue
 			}
@@ -387,10 +396,13 @@ func (n *Network) publishTxs(txs <-chan *types.Tx, unsubscribe func()) {
 				publish()
 			}
 		case tx := <-n.h.republish:
-			if ready() {
+			switch {
+			case ready():
 				add(tx)
-			} else if len(backlog) < txQueue {
+			case len(backlog) < txQueue:
 				backlog = append(backlog, tx)
+			default:
+				n.stats.txPublishDropped.Add(1)
 			}
 		case tx, ok := <-txs:
 			if !ok {
@@ -436,7 +448,7 @@ func (n *Network) Sync() SyncInfo { return n.sync.info() }
 
 // Stats are counters of what the network did, for metrics and tests.
 type Stats struct {
-	TxsAccepted, TxsIgnored, TxsRejected                   uint64 // gossiped txs, by verdict
+	TxsAccepted, TxsIgnored, TxsRejected                   uint64 // gossiped txs accepted and ignored; messages rejected
 	TxBatchesPublished                                     uint64 // gossip messages of this node's own txs
 	TxsRegossiped                                          uint64 // txs handed to gossip again after TxRegossipInterval in the pool (failures in TxPublishFailed)
 	ConsensusAccepted, ConsensusIgnored, ConsensusRejected uint64 // gossiped consensus messages

@@ -262,16 +262,20 @@ func hostilePeer(ctx context.Context, t *testing.T, target *testNode, name strin
 
 // publishUntilRejected publishes each hostile message until target has rejected it (its
 // rejected counter moved by one), each attempt with new bytes (msg(i) for attempt i):
-// gossipsub may drop a message published before the peers exchanged subscriptions.
-// Before each kind it waits settle for stragglers of the previous one.
+// gossipsub may drop a message published before the peers exchanged subscriptions. With
+// settle zero the counts are cumulative from the start (an extra rejection of a slow
+// attempt counts for the next message instead of graylisting the peer before it); with
+// settle, it waits that long for stragglers before each message and counts from there.
 func publishUntilRejected(ctx context.Context, t *testing.T, topic *pubsub.Topic, target *testNode, hostile []func(uint64) []byte,
 	rejected func(Stats) uint64, settle time.Duration) {
 	t.Helper()
+	base := rejected(target.net.Stats())
 	for i, msg := range hostile {
-		// A straggler of the previous kind (an attempt delayed past its 100 ms) would count
-		// for this one: let them land for settle before taking the baseline.
-		time.Sleep(settle)
-		want := rejected(target.net.Stats()) + 1
+		want := base + uint64(i) + 1
+		if settle > 0 {
+			time.Sleep(settle)
+			want = rejected(target.net.Stats()) + 1
+		}
 		for attempt := uint64(0); rejected(target.net.Stats()) < want; attempt++ {
 			if attempt == 100 {
 				t.Fatalf("hostile message %d not rejected: %+v", i, target.net.Stats())
@@ -293,8 +297,6 @@ func TestHostileTxGossip(t *testing.T) {
 	target := startNode(t, "v0", tc.gen, t.TempDir(), tc.vals[0], nodeOptions{validator: true, noSync: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	topic, evil := hostilePeer(ctx, t, target, p2p.TxTopic(testChainID))
-
 	transfer := func(nonce uint64, mod func(*types.Tx)) *types.Tx {
 		tx := &types.Tx{Nonce: nonce, GasLimit: 100_000, Kind: types.TxTransfer, To: types.Address{7}, Value: uint256.NewInt(1)}
 		if mod != nil {
@@ -320,11 +322,16 @@ func TestHostileTxGossip(t *testing.T) {
 		},
 	}
 	h := target.height()
-	publishUntilRejected(ctx, t, topic, target, hostile, func(s Stats) uint64 { return s.TxsRejected }, 150*time.Millisecond)
+	// One hostile peer per kind: a slow attempt rejected twice must not graylist the peer
+	// before the next kind is tried.
+	for _, msg := range hostile {
+		topic, evil := hostilePeer(ctx, t, target, p2p.TxTopic(testChainID))
+		publishUntilRejected(ctx, t, topic, target, []func(uint64) []byte{msg}, func(s Stats) uint64 { return s.TxsRejected }, 150*time.Millisecond)
+		waitFor(t, 10*time.Second, "hostile peer scored down", func() bool { return target.net.host.PeerScore(evil) < 0 })
+	}
 	if s := target.net.Stats(); s.TxsAccepted != 0 || target.pool.Len() != 0 {
 		t.Fatalf("valid txs of rejected batches were taken: %+v, pool %d", s, target.pool.Len())
 	}
-	waitFor(t, 10*time.Second, "hostile peer scored down", func() bool { return target.net.host.PeerScore(evil) < 0 })
 	waitHeight(t, 30*time.Second, h+2, target)
 }
 
