@@ -335,9 +335,6 @@ func TestReadAPI(t *testing.T) {
 			t.Fatalf("CommitAt(%d): %v", b.Height(), err)
 		}
 		for j, tx := range b.Txs {
-			if !n.c.HasTx(tx.Hash()) {
-				t.Fatalf("HasTx(%s) false for a committed tx", tx.Hash())
-			}
 			got, h, idx, err := n.c.TxByHash(tx.Hash())
 			if err != nil || got.Hash() != tx.Hash() || h != b.Height() || idx != uint32(j) {
 				t.Fatalf("TxByHash: %v %d %d", err, h, idx)
@@ -367,9 +364,6 @@ func TestReadAPI(t *testing.T) {
 	}
 	if _, err := n.c.BlockByHash(types.Hash{1}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("BlockByHash(unknown): %v", err)
-	}
-	if n.c.HasTx(types.Hash{1}) {
-		t.Fatal("HasTx(unknown) true")
 	}
 	if _, _, _, err := n.c.TxByHash(types.Hash{1}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("TxByHash(unknown): %v", err)

@@ -85,13 +85,6 @@ func (c *Chain) TxByHash(h types.Hash) (tx *types.Tx, height uint64, index uint3
 	return tx, height, index, nil
 }
 
-// HasTx reports whether a transaction with hash h is committed: one Bloom-filtered
-// Pebble lookup of the tx index. A read error counts as not committed.
-func (c *Chain) HasTx(h types.Hash) bool {
-	_, _, err := c.txLoc(h)
-	return err == nil
-}
-
 func (c *Chain) txLoc(h types.Hash) (uint64, uint32, error) {
 	v, err := c.get(hashKey(tagTxIndex, h))
 	if err != nil {

@@ -29,8 +29,9 @@ type Pool struct {
 	seq      uint64    // last arrival number handed out
 	height   uint64    // Update calls so far: the pool's clock for QueuedTTL
 
-	subs    map[*subscription]struct{} // guarded by mu
-	dropped atomic.Uint64              // feed sends skipped because a subscriber was full
+	subs      map[*subscription]struct{} // guarded by mu
+	dropped   atomic.Uint64              // feed sends skipped because a subscriber was full
+	committed committedSet               // txs of recent blocks; guarded by mu
 }
 
 // New returns an empty pool with cfg's limits (zero fields take the defaults) that reads

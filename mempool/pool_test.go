@@ -347,3 +347,34 @@ func TestAddStateReadRaces(t *testing.T) {
 		t.Fatalf("pending %d, want 1", pend)
 	}
 }
+
+// TestCommitted: the txs given to Update are Committed for at least maxCommitted more txs,
+// and forgotten after two generations.
+func TestCommitted(t *testing.T) {
+	p, st := newTestPool(Config{})
+	alice := testKey("alice")
+	tx := signedTx(t, alice, txSpec{nonce: 0, price: 1})
+	if p.Committed(tx.Hash()) {
+		t.Fatal("Committed before any block")
+	}
+	p.Update(st, []*types.Tx{tx})
+	if !p.Committed(tx.Hash()) {
+		t.Fatal("a tx of the last block is not Committed")
+	}
+	filler := func(n int) []*types.Tx {
+		txs := make([]*types.Tx, n)
+		for i := range txs {
+			txs[i] = &types.Tx{ChainID: testChainID, Nonce: uint64(i), Method: "filler"} // only hashed
+		}
+		return txs
+	}
+	p.Update(st, filler(maxCommitted))
+	if !p.Committed(tx.Hash()) {
+		t.Fatalf("forgotten after %d txs", maxCommitted)
+	}
+	p.Update(st, filler(2*maxCommitted)) // two more generations
+	p.Update(st, nil)
+	if p.Committed(tx.Hash()) {
+		t.Fatal("still Committed after two generations")
+	}
+}

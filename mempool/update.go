@@ -19,6 +19,7 @@ func (p *Pool) Update(st AccountState, committed []*types.Tx) {
 	defer p.mu.Unlock()
 	p.state = st
 	p.height++
+	p.committed.add(committed)
 	for _, a := range p.accounts {
 		p.resync(a)
 	}
@@ -74,4 +75,40 @@ func (p *Pool) resync(a *account) {
 	}
 	p.pending += a.pending - oldPending
 	p.place(a)
+}
+
+// maxCommitted bounds each generation of committedSet: two generations hold the txs of the
+// last seconds of blocks even at full load (2,000-tx blocks a few times per second).
+const maxCommitted = 16_384
+
+// committedSet holds the hashes of the txs of recent blocks, two generations of at least
+// maxCommitted each, for Committed.
+type committedSet struct {
+	cur, old map[types.Hash]struct{}
+}
+
+func (c *committedSet) add(txs []*types.Tx) {
+	if c.cur == nil || len(c.cur) >= maxCommitted {
+		c.old, c.cur = c.cur, make(map[types.Hash]struct{}, maxCommitted)
+	}
+	for _, tx := range txs {
+		c.cur[tx.Hash()] = struct{}{}
+	}
+}
+
+func (c *committedSet) has(h types.Hash) bool {
+	_, ok := c.cur[h]
+	if !ok {
+		_, ok = c.old[h]
+	}
+	return ok
+}
+
+// Committed reports whether a tx with hash h was in one of the recent blocks given to
+// Update: gossip that arrives after its block is known, without a signature check or a
+// database read (CometBFT's mempool cache keeps committed txs for the same reason).
+func (p *Pool) Committed(h types.Hash) bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.committed.has(h)
 }

@@ -93,8 +93,8 @@ func (h *handler) CheckTx(from peer.ID, data []byte) (any, error) {
 	var refusal error
 	for _, tx := range txs {
 		switch hash := tx.Hash(); {
-		case h.pool.Has(hash) || h.chain.HasTx(hash):
-			continue // known: pooled, or committed and gossiped late
+		case h.pool.Has(hash) || h.pool.Committed(hash):
+			continue // known: pooled, or in a recent block and gossiped late
 		case h.refused.has(hash, now):
 			// Refused lately: not checked again, but this pool does not want it, so the
 			// batch is not relayed.

@@ -180,6 +180,22 @@ func TestCheckTxBatch(t *testing.T) {
 	if !h.pool.Has(fourth.Hash()) || h.gossiped.take(fourth) {
 		t.Fatal("the new tx of a batch hiding a refused one is not this node's to publish")
 	}
+
+	// A tx of a recent block, gossiped late, is known: ignored without a refusal, so it
+	// neither blocks relaying nor counts against the peer.
+	late := transfer(9) // a nonce gap here, but what matters is that a block had it
+	h.pool.Update(Accounts{Chain: h.chain}, []*types.Tx{late})
+	before := h.budget.used[testPeer]
+	if _, err := h.CheckTx(testPeer, late.Encode()); verdictOf(err) != ignore {
+		t.Fatalf("late tx of a block: %v, want ignore", err)
+	}
+	fifth := transfer(5)
+	if _, err := h.CheckTx(testPeer, types.EncodeTxs([]*types.Tx{late, fifth})); err != nil {
+		t.Fatalf("batch of a committed tx and a new one: %v, want accept", err)
+	}
+	if h.budget.used[testPeer] != before {
+		t.Fatal("a committed tx counted against the peer")
+	}
 }
 
 // TestCheckTxPeerBudget: a peer whose txs the pool refused maxRefusedPerPeer times has
