@@ -234,30 +234,42 @@ const refusedTTL = 3 * time.Second
 // maxRefused bounds each generation of refusedSet.
 const maxRefused = 8192
 
-// refusedSet remembers the txs the pool refused lately, by hash: two generations of at
-// most maxRefused entries, each valid for refusedTTL.
-type refusedSet struct {
+// refusedSet remembers the txs the pool refused lately, by hash, each for refusedTTL (at
+// most two generations of maxRefused).
+type refusedSet struct{ times hashTimes }
+
+func (r *refusedSet) has(h types.Hash, now time.Time) bool {
+	at, ok := r.times.get(h)
+	return ok && now.Sub(at) < refusedTTL
+}
+
+func (r *refusedSet) add(h types.Hash, now time.Time) { r.times.put(h, now, maxRefused) }
+
+// hashTimes maps hashes to times in two generations of at most limit entries each: when
+// the current one is full it becomes the old one, and the old one is dropped. Safe for
+// concurrent use.
+type hashTimes struct {
 	mu       sync.Mutex
 	cur, old map[types.Hash]time.Time
 }
 
-func (r *refusedSet) has(h types.Hash, now time.Time) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	at, ok := r.cur[h]
+func (m *hashTimes) get(h types.Hash) (time.Time, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	at, ok := m.cur[h]
 	if !ok {
-		at, ok = r.old[h]
+		at, ok = m.old[h]
 	}
-	return ok && now.Sub(at) < refusedTTL
+	return at, ok
 }
 
-func (r *refusedSet) add(h types.Hash, now time.Time) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.cur == nil || len(r.cur) >= maxRefused {
-		r.old, r.cur = r.cur, make(map[types.Hash]time.Time)
+func (m *hashTimes) put(h types.Hash, at time.Time, limit int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cur == nil || len(m.cur) >= limit {
+		m.old, m.cur = m.cur, make(map[types.Hash]time.Time, limit)
 	}
-	r.cur[h] = now
+	m.cur[h] = at
 }
 
 // maxGossiped bounds gossipSet. The pool's feed skips txs when its buffer is full, so
@@ -352,10 +364,7 @@ const maxRecent = 4096
 // recentMessages remembers the consensus contents accepted lately (two generations of at
 // most maxRecent entries), so that a re-sent message skips the signature check and is
 // relayed at most once per resendGap.
-type recentMessages struct {
-	mu       sync.Mutex
-	cur, old map[types.Hash]time.Time
-}
+type recentMessages struct{ times hashTimes }
 
 type recentVerdict int
 
@@ -366,12 +375,7 @@ const (
 )
 
 func (r *recentMessages) check(key types.Hash, now time.Time) recentVerdict {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	at, ok := r.cur[key]
-	if !ok {
-		at, ok = r.old[key]
-	}
+	at, ok := r.times.get(key)
 	switch {
 	case !ok:
 		return recentUnknown
@@ -382,12 +386,7 @@ func (r *recentMessages) check(key types.Hash, now time.Time) recentVerdict {
 }
 
 func (r *recentMessages) accepted(key types.Hash, now time.Time) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.cur == nil || len(r.cur) >= maxRecent {
-		r.old, r.cur = r.cur, make(map[types.Hash]time.Time, maxRecent)
-	}
-	r.cur[key] = now
+	r.times.put(key, now, maxRecent)
 }
 
 // contentKey identifies a consensus message without its Resend stamp: the hash of
