@@ -69,7 +69,9 @@ func errIgnore(format string, args ...any) error {
 
 // CheckTx decodes a gossiped transaction or batch of transactions (types.DecodeTxs) and
 // adds them to the mempool, so that only batches this node's pool took whole are relayed.
-// Txs the pool holds, or refused less than refusedTTL ago, are skipped. Then, cheapest
+// Txs the pool holds or that were in its recent blocks (gossip arriving late) are skipped
+// as known; txs it refused less than refusedTTL ago are skipped too, but keep the batch
+// from being relayed. Then, cheapest
 // first for the whole batch before any signature: Pool.CheckStatic and the chain id and
 // fields (Tx.CheckFields); then the signatures. A batch failing any of these (malformed,
 // wrong chain, bad signature, a tx no block could ever include) is rejected whole and
