@@ -69,14 +69,11 @@ func DecodeTxs(b []byte) ([]*Tx, error) {
 		if len(txs) == MaxTxBatchLen {
 			return nil, fmt.Errorf("%w: more than %d txs", ErrBadTxBatch, MaxTxBatchLen)
 		}
-		kind, _, next, err := rlp.Split(content)
+		raw, next, err := splitRaw(content)
 		if err != nil {
 			return nil, fmt.Errorf("%w: tx %d: %v", ErrBadTxBatch, len(txs), err)
 		}
-		if kind != rlp.List {
-			return nil, fmt.Errorf("%w: tx %d is not a list", ErrBadTxBatch, len(txs))
-		}
-		tx, err := DecodeTx(content[:len(content)-len(next)])
+		tx, err := DecodeTx(raw) // a tx is a list: DecodeTx refuses anything else
 		if err != nil {
 			return nil, fmt.Errorf("tx %d of batch: %w", len(txs), err)
 		}
