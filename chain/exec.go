@@ -63,8 +63,8 @@ func (c *Chain) newExecutor(ctx context.Context, h *types.Header) (*executor, er
 	}, nil
 }
 
-// precheck checks that tx may be included next: everything DESIGN.md requires before
-// execution, plus the block's gas and size budgets and the minimum gas price. It
+// precheck checks that tx may be included next: everything docs/spec/wire.md requires
+// before execution, plus the block's gas and size budgets and the minimum gas price. It
 // returns the sender and the encoded size. The error wraps ErrTxInvalid.
 func (e *executor) precheck(tx *types.Tx) (types.Address, uint64, error) {
 	c := e.c

@@ -33,7 +33,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 )
 
-// Protocol identifiers fixed by DESIGN.md.
+// Protocol identifiers, part of the wire spec (docs/spec/wire.md).
 const (
 	StatusProtocol = "/wnode/status/1"
 	SyncProtocol   = "/wnode/sync/1"

@@ -14,7 +14,7 @@ import (
 // TxKind says what a transaction does.
 type TxKind uint8
 
-// Transaction kinds, fixed by DESIGN.md.
+// Transaction kinds, fixed by the wire spec (docs/spec/wire.md).
 const (
 	TxTransfer TxKind = 0 // move value to To
 	TxDeploy   TxKind = 1 // create a contract from Code, run its init with Args

@@ -1,6 +1,6 @@
 // Package vm runs wnode contracts: it validates, instruments (gas, stack, NaN), compiles
 // and caches Wasm code with wazero, and executes methods against a StateDB through the
-// host ABI v1 (module "wnode", see DESIGN.md "Contract ABI v1").
+// host ABI v1 (module "wnode", specified in docs/spec/abi.md).
 //
 // One VM holds one wazero runtime with the compiler engine pinned (or the interpreter,
 // for cross-checks), the host module, and a bounded cache of compiled modules keyed by
