@@ -81,21 +81,29 @@ func (c *Config) validate() error {
 	if c.Validators == nil {
 		return fmt.Errorf("%w: no validator set", ErrConfig)
 	}
-	for name, d := range map[string]time.Duration{
-		"TimeoutPropose": c.TimeoutPropose, "TimeoutPrevote": c.TimeoutPrevote,
-		"TimeoutPrecommit": c.TimeoutPrecommit, "MaxTimeout": c.MaxTimeout,
-		"Heartbeat": c.Heartbeat, "RebroadcastInterval": c.RebroadcastInterval,
+	// Checked in a fixed order (a slice, not a map), so the error always names the same
+	// field.
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"TimeoutPropose", c.TimeoutPropose}, {"TimeoutPrevote", c.TimeoutPrevote},
+		{"TimeoutPrecommit", c.TimeoutPrecommit}, {"MaxTimeout", c.MaxTimeout},
+		{"Heartbeat", c.Heartbeat}, {"RebroadcastInterval", c.RebroadcastInterval},
 	} {
-		if d <= 0 {
-			return fmt.Errorf("%w: %s must be positive, is %v", ErrConfig, name, d)
+		if f.d <= 0 {
+			return fmt.Errorf("%w: %s must be positive, is %v", ErrConfig, f.name, f.d)
 		}
 	}
-	for name, d := range map[string]time.Duration{
-		"TimeoutProposeDelta": c.TimeoutProposeDelta, "TimeoutPrevoteDelta": c.TimeoutPrevoteDelta,
-		"TimeoutPrecommitDelta": c.TimeoutPrecommitDelta, "MinBlockInterval": c.MinBlockInterval,
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"TimeoutProposeDelta", c.TimeoutProposeDelta}, {"TimeoutPrevoteDelta", c.TimeoutPrevoteDelta},
+		{"TimeoutPrecommitDelta", c.TimeoutPrecommitDelta}, {"MinBlockInterval", c.MinBlockInterval},
 	} {
-		if d < 0 {
-			return fmt.Errorf("%w: %s must not be negative, is %v", ErrConfig, name, d)
+		if f.d < 0 {
+			return fmt.Errorf("%w: %s must not be negative, is %v", ErrConfig, f.name, f.d)
 		}
 	}
 	if c.MinBlockInterval > c.Heartbeat {

@@ -24,7 +24,10 @@ type Application interface {
 	// ValidateBlock decodes and re-executes a proposed block on top of the last committed
 	// state and returns its hash; an error (or a hash other than the proposed one) makes
 	// this validator prevote nil. It must not change the committed state. Consensus calls
-	// it once per distinct block of the height (again after a restart).
+	// it once per distinct block of the height (again after a restart). For a block that
+	// already carries a valid commit certificate (block sync), ctx is marked Certified:
+	// the block is decided, so checks that depend on this node alone (its clock) must
+	// not refuse it; only execution to the certified hash counts.
 	ValidateBlock(ctx context.Context, height uint64, block []byte) (types.Hash, error)
 	// Commit durably persists the decided block of height with its commit certificate
 	// (applying its state changes). When it returns nil the block must survive a crash;
@@ -127,4 +130,21 @@ func (s *KeySigner) SignHash(hash types.Hash) ([]byte, error) {
 		return nil, fmt.Errorf("sign: %w", err)
 	}
 	return sig, nil
+}
+
+type certifiedKey struct{}
+
+// withCertified marks ctx for ValidateBlock of a block under a verified commit
+// certificate.
+func withCertified(ctx context.Context) context.Context {
+	return context.WithValue(ctx, certifiedKey{}, true)
+}
+
+// Certified reports whether Application.ValidateBlock was called for a block whose commit
+// certificate consensus has verified (more than 2/3 of the power signed it): the block is
+// decided, and must not be refused for what only this node sees, such as its clock being
+// behind the block's time.
+func Certified(ctx context.Context) bool {
+	v, _ := ctx.Value(certifiedKey{}).(bool)
+	return v
 }

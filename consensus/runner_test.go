@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -264,5 +265,27 @@ func TestTimeoutGrowthCapped(t *testing.T) {
 			t.Fatalf("timeout shrinks at round %d", r)
 		}
 		prev = d
+	}
+}
+
+// TestConfigErrorDeterministic: with several fields wrong, the error names the same one
+// (the first in the documented order) on every run, not a random one.
+func TestConfigErrorDeterministic(t *testing.T) {
+	vals := testValidators(t, testKeys(t, 1), equalPowers(1))
+	cfg := DefaultConfig(testChainID, vals)
+	cfg.TimeoutPropose, cfg.TimeoutPrevote, cfg.TimeoutPrecommit, cfg.Heartbeat = 0, 0, 0, 0
+	cfg.TimeoutProposeDelta, cfg.MinBlockInterval = -1, -1
+	for range 50 {
+		err := cfg.validate()
+		if err == nil || !strings.Contains(err.Error(), "TimeoutPropose must be positive") {
+			t.Fatalf("got %v, want the TimeoutPropose error every time", err)
+		}
+	}
+	cfg = DefaultConfig(testChainID, vals)
+	cfg.TimeoutPrevoteDelta, cfg.TimeoutPrecommitDelta, cfg.MinBlockInterval = -1, -1, -1
+	for range 50 {
+		if err := cfg.validate(); err == nil || !strings.Contains(err.Error(), "TimeoutPrevoteDelta") {
+			t.Fatalf("got %v, want the TimeoutPrevoteDelta error every time", err)
+		}
 	}
 }

@@ -310,7 +310,7 @@ func (s *State) ApplySyncedBlock(ctx context.Context, block []byte, commit *type
 	}
 	// A block this node already executed (it had the proposal) is not executed again.
 	if b := s.blocks[commit.BlockHash]; b == nil || !b.checked || !b.valid {
-		hash, err := s.deps.App.ValidateBlock(ctx, s.height, block)
+		hash, err := s.deps.App.ValidateBlock(withCertified(ctx), s.height, block)
 		if err != nil {
 			return fmt.Errorf("%w: height %d: %w", ErrBlockMismatch, s.height, err)
 		}

@@ -3,6 +3,7 @@ package network
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -198,3 +199,53 @@ func TestValidateRejectsFutureTime(t *testing.T) {
 		t.Fatalf("block within the drift: %s, %v", got, err)
 	}
 }
+
+// TestSyncedBlockIgnoresClock: a node whose clock is an hour behind still takes a block
+// with a valid commit certificate through block sync (consensus.ApplySyncedBlock): a
+// committed block is never refused for time, so the node catches up and the peer that
+// served it is not blamed.
+func TestSyncedBlockIgnoresClock(t *testing.T) {
+	ctx := context.Background()
+	tc := newTestChain(t, 1, 1)
+	val := tc.vals[0]
+	ca, cb := memChain(t, tc.gen), memChain(t, tc.gen)
+	a := NewApp(ca, newPool(tc, Accounts{Chain: ca}), addrOf(val), AppOptions{})
+	now := time.Now()
+	data, hash, err := a.ProposeBlock(ctx, 1, 0, uint64(now.Add(time.Hour).UnixMilli()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit := certify(t, 1, 0, hash, val)
+	behind := NewApp(cb, newPool(tc, Accounts{Chain: cb}), types.Address{}, AppOptions{
+		MaxClockDrift: 10 * time.Second, Now: func() time.Time { return now },
+	})
+	// As a proposal it is refused (the drift check stays for voting)...
+	if _, err := behind.ValidateBlock(ctx, 1, data); !errors.Is(err, ErrBlockFromFuture) {
+		t.Fatalf("proposal an hour ahead: %v, want ErrBlockFromFuture", err)
+	}
+	// ...but certified, it is applied.
+	wal, err := consensus.OpenWAL(filepath.Join(t.TempDir(), "wal"), consensus.FileOptions{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wal.Close()
+	r, err := consensus.NewRunner(fastConsensus(tc.gen.ChainID, cb.Validators()),
+		consensus.Deps{App: behind, WAL: wal, Broadcaster: nopBroadcaster{}}, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(rctx) }()
+	defer func() { cancel(); <-done }()
+	if err := r.ApplySyncedBlock(ctx, data, commit); err != nil {
+		t.Fatalf("certified block from an hour ahead refused: %v", err)
+	}
+	if cb.HeadHash() != hash {
+		t.Fatalf("head %s, want the synced block %s", cb.HeadHash(), hash)
+	}
+}
+
+type nopBroadcaster struct{}
+
+func (nopBroadcaster) Broadcast(*consensus.Message) {}
