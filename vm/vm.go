@@ -18,6 +18,7 @@ import (
 	"github.com/wnode/wnode/gas"
 	"github.com/wnode/wnode/types"
 	"github.com/wnode/wnode/vm/internal/prepare"
+	"github.com/wnode/wnode/vm/metadata"
 )
 
 // Version is the VM's version. It changes whenever the host ABI's behaviour, the
@@ -117,6 +118,9 @@ type Code struct {
 	// the chain charges it from this field, which is the same whether this node
 	// compiled the code or found it in its cache.
 	Blocks uint64
+	// Metadata is the code's parsed metadata section (package vm/metadata), nil when it
+	// has none. Deploy validation has checked it against the exports.
+	Metadata *metadata.Metadata
 }
 
 // VersionString names the on-disk cache folder: the VM version and the schedule version,
@@ -369,6 +373,7 @@ func (v *VM) compile(ctx context.Context, code []byte, afford func(*Code) bool) 
 		HasInit:    pm.HasInit,
 		HasMigrate: pm.HasMigrate,
 		Blocks:     pm.Blocks,
+		Metadata:   pm.Metadata,
 	}
 	if afford != nil && !afford(c) {
 		return nil, c, nil

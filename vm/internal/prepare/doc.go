@@ -65,7 +65,10 @@
 //     trapped on its own. Every gas charge rewrites it (with TrapNone while gas remains),
 //     so it is TrapNone after a call that returned.
 //
-// Custom sections are dropped. A memory without a declared maximum gets
+// A metadata section (package vm/metadata) is parsed and checked when present: malformed,
+// oversized, or describing a method the module does not export refuses the module
+// (RuleMetadata). Custom sections are dropped from the instrumented module (the original
+// keeps them). A memory without a declared maximum gets
 // Limits.MaxMemoryPages as its maximum.
 package prepare
 

@@ -29,6 +29,7 @@ const (
 	RuleBlocks         Rule = "blocks"          // MaxBlocks
 	RuleBrTable        Rule = "br_table"        // MaxBrTableTargets
 	RuleStack          Rule = "stack"           // a frame larger than MaxStackHeight
+	RuleMetadata       Rule = "metadata"        // a malformed wnode.meta section, or one describing a method not exported
 )
 
 // Error is a module Prepare refuses: the rule, where in the module, and what was wrong.

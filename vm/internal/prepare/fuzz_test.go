@@ -14,6 +14,7 @@ func fuzzSeeds(f *testing.F) {
 		}
 	}
 	f.Add(wasm.Encode(base()))
+	f.Add(withMeta("v1 method run view none none\n"))
 	f.Add(gz(f, wasm.Encode(base())))
 	f.Add(module(nil, true, fn{"run", wasm.FuncType{}, nil, []I{blk(wasm.OpLoop, wasm.BlockEmpty), opImm(wasm.OpBr, 0), end()}}))
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wnode/wnode/gas"
 	"github.com/wnode/wnode/vm/internal/wasm"
+	"github.com/wnode/wnode/vm/metadata"
 )
 
 // Module is a validated and instrumented contract.
@@ -32,6 +33,9 @@ type Module struct {
 	// than the code size (12–50 µs each, against 0.4–9 µs per byte depending on the
 	// code); charge gas.Schedule.CompileGas(Blocks) for the compilation.
 	Blocks uint64
+	// Metadata is the parsed metadata section (metadata.SectionName), nil when the module
+	// has none. Every method it describes is an exported method, init or migrate.
+	Metadata *metadata.Metadata
 }
 
 var gzipMagic = []byte{0x1f, 0x8b}
@@ -96,6 +100,9 @@ func prepare(code []byte, s *gas.Schedule, l Limits, p passes) (*Module, error) 
 	}
 	sort.Strings(out.Imports)
 	out.Blocks = mi.blocks
+	if out.Metadata, err = checkMetadata(m, out); err != nil {
+		return nil, err
+	}
 	instrument(mi, s, &l, p)
 	out.Instrumented = wasm.Encode(m)
 	return out, nil
@@ -148,4 +155,38 @@ func decodeError(err error) error {
 		return &Error{Rule: RuleMalformed, Where: where, Msg: fmt.Sprintf("malformed: %s (offset 0x%x)", de.Msg, de.Offset), Err: err}
 	}
 	return &Error{Rule: RuleMalformed, Where: "module", Msg: err.Error(), Err: err}
+}
+
+// checkMetadata parses the module's metadata section, when it has one, and checks that it
+// describes only functions the module exports as methods, init or migrate.
+func checkMetadata(m *wasm.Module, out *Module) (*metadata.Metadata, error) {
+	var data []byte
+	found := false
+	for _, c := range m.Customs {
+		if c.Name != metadata.SectionName {
+			continue
+		}
+		if found {
+			return nil, errorf(RuleMetadata, "section "+metadata.SectionName, "more than one metadata section")
+		}
+		found, data = true, c.Data
+	}
+	if !found {
+		return nil, nil
+	}
+	md, err := metadata.Parse(data)
+	if err != nil {
+		return nil, &Error{Rule: RuleMetadata, Where: "section " + metadata.SectionName, Msg: strings.TrimPrefix(err.Error(), "metadata: "), Err: err}
+	}
+	for _, meth := range md.Methods {
+		ok := (meth.Name == "init" && out.HasInit) || (meth.Name == "migrate" && out.HasMigrate)
+		if !ok {
+			i := sort.SearchStrings(out.Methods, meth.Name)
+			ok = i < len(out.Methods) && out.Methods[i] == meth.Name
+		}
+		if !ok {
+			return nil, errorf(RuleMetadata, "section "+metadata.SectionName, "describes method %q, which the module does not export (exports: %s)", meth.Name, strings.Join(out.Methods, ", "))
+		}
+	}
+	return md, nil
 }

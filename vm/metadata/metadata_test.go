@@ -1,0 +1,156 @@
+package metadata
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	md, err := Parse([]byte("v1 method hello view text text Returns \"hello, \" and the input.\nv1 method add change u64 none\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Method{
+		{Name: "add", Kind: Change, Input: U64, Output: None},
+		{Name: "hello", Kind: View, Input: Text, Output: Text, Doc: `Returns "hello, " and the input.`},
+	}
+	if len(md.Methods) != 2 || md.Methods[0] != want[0] || md.Methods[1] != want[1] {
+		t.Fatalf("got %+v", md.Methods)
+	}
+	if m, ok := md.Method("hello"); !ok || m != want[1] {
+		t.Fatalf("Method(hello) = %+v %v", m, ok)
+	}
+	if _, ok := md.Method("nope"); ok {
+		t.Fatal("found a method not described")
+	}
+	again, err := Parse(md.Encode())
+	if err != nil || len(again.Methods) != 2 || again.Methods[1] != want[1] {
+		t.Fatalf("round trip: %+v %v", again, err)
+	}
+}
+
+func TestParseRefuses(t *testing.T) {
+	long := strings.Repeat("x", MaxDocLength+1)
+	for _, tc := range []struct{ name, data, want string }{
+		{"empty", "", "empty section"},
+		{"oversized", strings.Repeat("v1 method a view none none\n", MaxSize/27+1), "exceeds limit"},
+		{"no newline", "v1 method a view none none", "newline"},
+		{"blank line", "v1 method a view none none\n\n", "record 2"},
+		{"crlf", "v1 method a view none none\r\n", "control character"},
+		{"not utf8", "v1 method a view none none \xff\n", "UTF-8"},
+		{"version 2", "v2 method a view none none\n", "unsupported version"},
+		{"no version", "method a view none none\n", "bad version"},
+		{"version 01", "v01 method a view none none\n", "bad version"},
+		{"record type", "v1 event a view none none\n", "unknown record type"},
+		{"short", "v1 method a view none\n", "want"},
+		{"kind", "v1 method a pure none none\n", "kind"},
+		{"input", "v1 method a view string none\n", "input format"},
+		{"output", "v1 method a view none i32\n", "output format"},
+		{"doc too long", "v1 method a view none none " + long + "\n", "doc of"},
+		{"empty doc", "v1 method a view none none \n", "empty doc"},
+		{"double space", "v1 method  a view none none\n", "empty method name"},
+		{"duplicate", "v1 method a view none none\nv1 method a change none none\n", "described twice"},
+		{"name too long", "v1 method " + strings.Repeat("n", MaxNameLength+1) + " view none none\n", "name of"},
+		{"too many", strings.Repeat("v1 method a view none none\n", MaxMethods+1), "records exceed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.data))
+			var e *Error
+			if !errors.As(err, &e) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Parse: %v, want an *Error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// module returns a minimal module with one custom section per name.
+func module(customs ...string) []byte {
+	b := []byte("\x00asm\x01\x00\x00\x00")
+	b = append(b, 1, 4, 1, 0x60, 0, 0) // type section: () -> ()
+	for _, c := range customs {
+		body := appendULEB(nil, uint32(len(c)))
+		body = append(body, c...)
+		body = append(body, "data of "+c...)
+		b = append(b, 0)
+		b = appendULEB(b, uint32(len(body)))
+		b = append(b, body...)
+	}
+	return b
+}
+
+func TestFindAndSet(t *testing.T) {
+	m := module("name", SectionName, "producers")
+	got, err := Find(m)
+	if err != nil || string(got) != "data of "+SectionName {
+		t.Fatalf("Find = %q, %v", got, err)
+	}
+	if got, err := Find(module("name")); err != nil || got != nil {
+		t.Fatalf("Find without section = %q, %v", got, err)
+	}
+	if _, err := Find(module(SectionName, SectionName)); err == nil {
+		t.Fatal("two sections accepted")
+	}
+	if _, err := Find([]byte("\x00asm\x01\x00\x00\x00\x01\x05\x00")); !errors.Is(err, ErrNotWasm) {
+		t.Fatalf("truncated section: %v", err)
+	}
+
+	set, err := Set(m, []byte("new"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append(module(), 0, byte(1+len(SectionName)+3), byte(len(SectionName)))
+	want = append(append(want, SectionName...), "new"...)
+	if !bytes.Equal(set, want) {
+		t.Fatalf("Set strip:\n got %x\nwant %x", set, want)
+	}
+	kept, err := Set(m, nil, false)
+	if err != nil || !bytes.Equal(kept, module("name", "producers")) {
+		t.Fatalf("Set remove: %x %v", kept, err)
+	}
+}
+
+// FuzzParse: never a panic; whatever parses encodes back to bytes that parse the same.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("v1 method hello view text text Greets.\n"))
+	f.Add([]byte("v1 method a change u64 none\nv1 method b view none u256 x\n"))
+	f.Add([]byte("v2 method a view none none\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		md, err := Parse(b)
+		if err != nil {
+			if _, ok := err.(*Error); !ok {
+				t.Fatalf("error of type %T", err)
+			}
+			return
+		}
+		again, err := Parse(md.Encode())
+		if err != nil || len(again.Methods) != len(md.Methods) {
+			t.Fatalf("re-parse: %v", err)
+		}
+		for i := range md.Methods {
+			if again.Methods[i] != md.Methods[i] {
+				t.Fatalf("re-parse changed %+v to %+v", md.Methods[i], again.Methods[i])
+			}
+		}
+	})
+}
+
+// FuzzFind: never a panic on any bytes, and Set then Find gives the data back.
+func FuzzFind(f *testing.F) {
+	f.Add(module("name", SectionName))
+	f.Add([]byte("\x00asm\x01\x00\x00\x00\x00\x80"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, err := Find(b); err != nil {
+			return
+		}
+		set, err := Set(b, []byte("v1 method a view none none\n"), false)
+		if err != nil {
+			t.Fatalf("Set after Find: %v", err)
+		}
+		got, err := Find(set)
+		if err != nil || string(got) != "v1 method a view none none\n" {
+			t.Fatalf("Find after Set: %q %v", got, err)
+		}
+	})
+}
