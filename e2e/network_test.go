@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wnode/wnode/client"
 	"github.com/wnode/wnode/genesis"
 	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/types"
@@ -69,13 +70,13 @@ type netNode struct {
 	dataDir string
 	rpcAddr string
 	p       *proc
-	c       *rpc.Client
+	c       *client.Client
 }
 
 func (n *netNode) start(t *testing.T, extra ...string) {
 	t.Helper()
 	n.p = startProc(t, n.rpcAddr, append([]string{"start", "--datadir", n.dataDir}, extra...)...)
-	c, err := rpc.Dial(context.Background(), n.p.url())
+	c, err := client.Dial(context.Background(), n.p.url())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +228,7 @@ func TestNetworkFaults(t *testing.T) {
 	nodes[3].kill()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	tx, err := nodes[0].c.BuildTx(ctx, genesis.DevKey(), &rpc.TxRequest{Kind: types.TxInvoke, To: counter, Method: "increment", ChainID: genesis.DevChainID})
+	tx, err := nodes[0].c.BuildTx(ctx, genesis.DevKey(), &client.TxRequest{Kind: types.TxInvoke, To: counter, Method: "increment", ChainID: genesis.DevChainID})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wnode/wnode/chain"
+	"github.com/wnode/wnode/client"
 	"github.com/wnode/wnode/genesis"
 	"github.com/wnode/wnode/node"
 	"github.com/wnode/wnode/rpc"
@@ -16,14 +17,14 @@ import (
 )
 
 // benchNode starts a dev node with hello deployed.
-func benchNode(b *testing.B) (*node.Node, *rpc.Client, string, types.Address, func()) {
+func benchNode(b *testing.B) (*node.Node, *client.Client, string, types.Address, func()) {
 	b.Helper()
 	dir := b.TempDir()
 	cfg := startConfig(dir)
 	n, c := startWith(b, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, r, err := c.Transact(ctx, genesis.DevKey(), &rpc.TxRequest{Kind: types.TxDeploy, Code: readWasm(b, "hello")})
+	_, r, err := c.Transact(ctx, genesis.DevKey(), &client.TxRequest{Kind: types.TxDeploy, Code: readWasm(b, "hello")})
 	if err != nil || r.Status != 1 {
 		b.Fatal(r, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wnode/wnode/client"
 	"github.com/wnode/wnode/genesis"
 	"github.com/wnode/wnode/node"
 	"github.com/wnode/wnode/rpc"
@@ -25,12 +26,12 @@ func startConfig(dir string) node.Config {
 }
 
 // startDev starts a dev node in dir with the RPC server on a free loopback port.
-func startDev(t *testing.T, dir string) (*node.Node, *rpc.Client) {
+func startDev(t *testing.T, dir string) (*node.Node, *client.Client) {
 	t.Helper()
 	return startWith(t, startConfig(dir))
 }
 
-func startWith(t testing.TB, cfg node.Config) (*node.Node, *rpc.Client) {
+func startWith(t testing.TB, cfg node.Config) (*node.Node, *client.Client) {
 	t.Helper()
 	n, err := node.New(cfg, node.Options{})
 	if err != nil {
@@ -40,14 +41,14 @@ func startWith(t testing.TB, cfg node.Config) (*node.Node, *rpc.Client) {
 		n.Close(context.Background())
 		t.Fatal(err)
 	}
-	c, err := rpc.Dial(context.Background(), "http://"+n.RPCAddr())
+	c, err := client.Dial(context.Background(), "http://"+n.RPCAddr())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return n, c
 }
 
-func stop(t *testing.T, n *node.Node, c *rpc.Client) {
+func stop(t *testing.T, n *node.Node, c *client.Client) {
 	t.Helper()
 	c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -82,7 +83,7 @@ func TestDevNodeLifecycle(t *testing.T) {
 	dev := genesis.DevKey()
 
 	// Deploy hello, invoke it, call it, and call it through the gateway.
-	_, deploy, err := c.Transact(ctx, dev, &rpc.TxRequest{Kind: types.TxDeploy, Code: readWasm(t, "hello")})
+	_, deploy, err := c.Transact(ctx, dev, &client.TxRequest{Kind: types.TxDeploy, Code: readWasm(t, "hello")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +91,7 @@ func TestDevNodeLifecycle(t *testing.T) {
 		t.Fatalf("deploy receipt = %+v", deploy)
 	}
 	hello := *deploy.ContractAddress
-	_, r, err := c.Transact(ctx, dev, &rpc.TxRequest{Kind: types.TxInvoke, To: hello, Method: "hello", Args: []byte("world")})
+	_, r, err := c.Transact(ctx, dev, &client.TxRequest{Kind: types.TxInvoke, To: hello, Method: "hello", Args: []byte("world")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,22 +108,22 @@ func TestDevNodeLifecycle(t *testing.T) {
 	}
 
 	// A counter keeps its state across blocks.
-	_, dc, err := c.Transact(ctx, dev, &rpc.TxRequest{Kind: types.TxDeploy, Code: readWasm(t, "counter")})
+	_, dc, err := c.Transact(ctx, dev, &client.TxRequest{Kind: types.TxDeploy, Code: readWasm(t, "counter")})
 	if err != nil || dc.Status != 1 {
 		t.Fatalf("deploy counter: %+v %v", dc, err)
 	}
 	counter := *dc.ContractAddress
 	for i := uint64(1); i <= 3; i++ {
-		_, r, err := c.Transact(ctx, dev, &rpc.TxRequest{Kind: types.TxInvoke, To: counter, Method: "increment"})
+		_, r, err := c.Transact(ctx, dev, &client.TxRequest{Kind: types.TxInvoke, To: counter, Method: "increment"})
 		if err != nil || r.Status != 1 || binary.BigEndian.Uint64(r.Output) != i {
 			t.Fatalf("increment %d: %+v %v", i, r, err)
 		}
 	}
 	// A failing tx is included with a failed receipt; an estimate refuses it first.
-	if _, _, err := c.Transact(ctx, dev, &rpc.TxRequest{Kind: types.TxInvoke, To: counter, Method: "nope"}); rpc.ErrorCode(err) != rpc.CodeExecutionFailed {
+	if _, _, err := c.Transact(ctx, dev, &client.TxRequest{Kind: types.TxInvoke, To: counter, Method: "nope"}); client.ErrorCode(err) != rpc.CodeExecutionFailed {
 		t.Errorf("invoke of a missing method: %v", err)
 	}
-	_, failed, err := c.Transact(ctx, dev, &rpc.TxRequest{Kind: types.TxInvoke, To: counter, Method: "nope", GasLimit: 100_000})
+	_, failed, err := c.Transact(ctx, dev, &client.TxRequest{Kind: types.TxInvoke, To: counter, Method: "nope", GasLimit: 100_000})
 	if err != nil || failed.Status != 0 || failed.Error == "" {
 		t.Errorf("forced failing invoke: %+v %v", failed, err)
 	}
@@ -146,7 +147,7 @@ func TestDevNodeLifecycle(t *testing.T) {
 	if err != nil || binary.BigEndian.Uint64(got.Output) != 3 {
 		t.Fatalf("counter after restart = %+v, %v", got, err)
 	}
-	_, r, err = c.Transact(ctx, dev, &rpc.TxRequest{Kind: types.TxInvoke, To: counter, Method: "increment"})
+	_, r, err = c.Transact(ctx, dev, &client.TxRequest{Kind: types.TxInvoke, To: counter, Method: "increment"})
 	if err != nil || binary.BigEndian.Uint64(r.Output) != 4 {
 		t.Fatalf("increment after restart: %+v %v", r, err)
 	}

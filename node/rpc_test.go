@@ -14,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/holiman/uint256"
+	"github.com/wnode/wnode/client"
 	"github.com/wnode/wnode/genesis"
 	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/types"
@@ -58,7 +59,7 @@ func TestRPCOnRealNode(t *testing.T) {
 	dev := genesis.DevKey()
 
 	// Subscribe first, over WebSocket, so that the token's transfer shows up.
-	ws, err := rpc.Dial(ctx, "ws://"+n.RPCAddr())
+	ws, err := client.Dial(ctx, "ws://"+n.RPCAddr())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,13 +79,13 @@ func TestRPCOnRealNode(t *testing.T) {
 
 	// A token with a supply of 1000 minted to the dev account, then a transfer of 7.
 	supply := binary.BigEndian.AppendUint64(nil, 1000)
-	_, dr, err := c.Transact(ctx, dev, &rpc.TxRequest{Kind: types.TxDeploy, Code: readWasm(t, "token"), Args: supply})
+	_, dr, err := c.Transact(ctx, dev, &client.TxRequest{Kind: types.TxDeploy, Code: readWasm(t, "token"), Args: supply})
 	if err != nil || dr.Status != 1 {
 		t.Fatalf("deploy token: %+v %v", dr, err)
 	}
 	token := *dr.ContractAddress
 	bob := types.Address{0xb0}
-	tx, tr, err := c.Transact(ctx, dev, &rpc.TxRequest{Kind: types.TxInvoke, To: token, Method: "transfer",
+	tx, tr, err := c.Transact(ctx, dev, &client.TxRequest{Kind: types.TxInvoke, To: token, Method: "transfer",
 		Args: append(bob.Bytes(), binary.BigEndian.AppendUint64(nil, 7)...)})
 	if err != nil || tr.Status != 1 || len(tr.Events) != 1 {
 		t.Fatalf("token transfer: %+v %v", tr, err)
@@ -214,13 +215,13 @@ func TestRPCOnRealNode(t *testing.T) {
 	stale := &types.Tx{ChainID: genesis.DevChainID, Nonce: 0, GasPrice: uint256.NewInt(1), GasLimit: 100_000, Kind: types.TxTransfer,
 		To: bob, Value: uint256.NewInt(1)}
 	stale.Sign(dev)
-	if _, err := c.SendTransaction(ctx, stale); rpc.ErrorCode(err) != rpc.CodeNonceTooLow {
+	if _, err := c.SendTransaction(ctx, stale); client.ErrorCode(err) != rpc.CodeNonceTooLow {
 		t.Errorf("stale nonce: %v", err)
 	}
 	poor, _ := crypto.GenerateKey()
 	broke := &types.Tx{ChainID: genesis.DevChainID, GasPrice: uint256.NewInt(1), GasLimit: 100_000, Kind: types.TxTransfer, To: bob, Value: uint256.NewInt(1)}
 	broke.Sign(poor)
-	if _, err := c.SendTransaction(ctx, broke); rpc.ErrorCode(err) != rpc.CodeInsufficientFunds {
+	if _, err := c.SendTransaction(ctx, broke); client.ErrorCode(err) != rpc.CodeInsufficientFunds {
 		t.Errorf("no funds: %v", err)
 	}
 	if _, err := c.ChainID(ctx); err != nil {

@@ -251,7 +251,7 @@ func (s *Server) callRequest(args *CallArgs, estimate bool) (*CallRequest, error
 	case len(args.Code) > types.MaxCodeSize:
 		return nil, newError(CodeInvalidParams, "invalid estimate: code is %d bytes, limit %d", len(args.Code), types.MaxCodeSize)
 	}
-	req := args.request()
+	req := args.Request()
 	req.Gas = s.cfg.GasCap
 	if args.Gas != nil && uint64(*args.Gas) < s.cfg.GasCap {
 		req.Gas = uint64(*args.Gas)

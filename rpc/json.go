@@ -277,9 +277,9 @@ type CallArgs struct {
 	Code   hexutil.Bytes   `json:"code,omitempty"`
 }
 
-// request converts the JSON arguments into a CallRequest (Gas is left to the caller:
-// the server caps it, the client does not send it into the signed result).
-func (a *CallArgs) request() *CallRequest {
+// Request converts the JSON arguments into a CallRequest (Gas is left to the caller:
+// the server caps it, and it is not part of the signed result a client checks).
+func (a *CallArgs) Request() *CallRequest {
 	req := &CallRequest{Method: a.Method, Args: a.Args, Code: a.Code}
 	if a.To != nil {
 		req.To = *a.To

@@ -17,6 +17,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/holiman/uint256"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/wnode/wnode/client"
 	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/types"
 )
@@ -238,14 +239,14 @@ func TestTxLifecycle(t *testing.T) {
 		r.StateRoot != blk.Header.StateRoot || len(r.Events) != 1 || string(r.Events[0].Topic) != "t" || r.ContractAddress != nil {
 		t.Errorf("receipt = %+v", r)
 	}
-	if err := rpc.VerifyReceipt(&r); err != nil {
+	if err := client.VerifyReceipt(&r); err != nil {
 		t.Errorf("receipt signature: %v", err)
 	}
 	if r.Signer != crypto.PubkeyToAddress(s.key.PublicKey) {
 		t.Errorf("signer = %s", r.Signer)
 	}
 	r.Output = []byte("hello, mars")
-	if err := rpc.VerifyReceipt(&r); err == nil {
+	if err := client.VerifyReceipt(&r); err == nil {
 		t.Error("a tampered receipt verifies")
 	}
 
@@ -483,7 +484,7 @@ func TestSubscriptions(t *testing.T) {
 	s := startServer(t, rpc.Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := rpc.Dial(ctx, "ws://"+s.srv.Addr())
+	c, err := client.Dial(ctx, "ws://"+s.srv.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -540,7 +541,7 @@ func TestSubscriptions(t *testing.T) {
 func TestClient(t *testing.T) {
 	s := startServer(t, rpc.Config{})
 	ctx := context.Background()
-	c, err := rpc.Dial(ctx, s.url)
+	c, err := client.Dial(ctx, s.url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -550,8 +551,8 @@ func TestClient(t *testing.T) {
 	if err != nil || h != tx.Hash() {
 		t.Fatalf("send: %s %v", h, err)
 	}
-	if _, err := c.SendTransaction(ctx, tx); rpc.ErrorCode(err) != rpc.CodeTxKnown {
-		t.Errorf("resend: %v (code %d)", err, rpc.ErrorCode(err))
+	if _, err := c.SendTransaction(ctx, tx); client.ErrorCode(err) != rpc.CodeTxKnown {
+		t.Errorf("resend: %v (code %d)", err, client.ErrorCode(err))
 	}
 	go s.b.commit([]*types.Tx{tx}, []*types.Receipt{{Status: 1, Output: []byte("ok")}})
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -560,7 +561,7 @@ func TestClient(t *testing.T) {
 	if err != nil || string(r.Output) != "ok" {
 		t.Fatalf("wait receipt: %+v %v", r, err)
 	}
-	if err := rpc.VerifyReceipt(r); err != nil {
+	if err := client.VerifyReceipt(r); err != nil {
 		t.Error(err)
 	}
 	to := helloAddr
@@ -584,7 +585,7 @@ func TestClient(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := ln.Addr().String()
 	ln.Close()
-	dead, err := rpc.Dial(ctx, "http://"+addr)
+	dead, err := client.Dial(ctx, "http://"+addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/holiman/uint256"
 	"github.com/urfave/cli/v2"
+	"github.com/wnode/wnode/client"
 	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/types"
 	"github.com/wnode/wnode/vm"
@@ -115,7 +116,7 @@ func (s *session) deployFor(def string) (types.Address, []byte, *ecdsa.PrivateKe
 	if err != nil {
 		return types.Address{}, nil, nil, fmt.Errorf("%w (give --wasm or --contract)", err)
 	}
-	chainID, err := s.client.ChainID(s.ctx)
+	chainID, err := s.node.ChainID(s.ctx)
 	if err != nil {
 		return types.Address{}, nil, nil, err
 	}
@@ -123,7 +124,7 @@ func (s *session) deployFor(def string) (types.Address, []byte, *ecdsa.PrivateKe
 	if err != nil {
 		return types.Address{}, nil, nil, err
 	}
-	_, r, err := s.client.Transact(s.ctx, key, &rpc.TxRequest{Kind: types.TxDeploy, Code: code, ChainID: chainID})
+	_, r, err := s.node.Transact(s.ctx, key, &client.TxRequest{Kind: types.TxDeploy, Code: code, ChainID: chainID})
 	if err != nil {
 		return types.Address{}, nil, nil, fmt.Errorf("deploy %s: %w", path, err)
 	}
@@ -159,7 +160,7 @@ func benchFn(c *cli.Context) error {
 		if to, err = rpc.ParseAddress(a); err != nil {
 			return usagef("--contract: %v", err)
 		}
-		if code, err = s.client.Code(s.ctx, to, rpc.LatestBlock); err != nil {
+		if code, err = s.node.Code(s.ctx, to, rpc.LatestBlock); err != nil {
 			return err
 		}
 		if len(code) == 0 {
@@ -169,7 +170,7 @@ func benchFn(c *cli.Context) error {
 		return err
 	}
 	// One checked call: the answer is right and signed.
-	first, err := s.client.Fn(s.ctx, to, method, input)
+	first, err := s.node.Fn(s.ctx, to, method, input)
 	if err != nil {
 		return fmt.Errorf("gateway call: %w", err)
 	}
@@ -313,20 +314,20 @@ func benchTx(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	chainID, err := s.client.ChainID(s.ctx)
+	chainID, err := s.node.ChainID(s.ctx)
 	if err != nil {
 		return err
 	}
-	price, err := s.client.GasPrice(s.ctx)
+	price, err := s.node.GasPrice(s.ctx)
 	if err != nil {
 		return err
 	}
 	from := crypto.PubkeyToAddress(key.PublicKey)
-	gas, err := s.client.EstimateGas(s.ctx, rpc.CallArgs{From: &from, To: &counter, Method: "increment"}, rpc.LatestBlock)
+	gas, err := s.node.EstimateGas(s.ctx, rpc.CallArgs{From: &from, To: &counter, Method: "increment"}, rpc.LatestBlock)
 	if err != nil {
 		return err
 	}
-	gas += gas / rpc.GasMargin
+	gas += gas / client.GasMargin
 	increment := func(k *ecdsa.PrivateKey, nonce uint64) *types.Tx {
 		tx := &types.Tx{ChainID: chainID, Nonce: nonce, GasPrice: price, GasLimit: gas, Kind: types.TxInvoke, To: counter,
 			Value: new(uint256.Int), Method: "increment"}
@@ -339,7 +340,7 @@ func benchTx(c *cli.Context) error {
 	// 1. Latency: one tx at a time, from the send to the receipt being served.
 	n := max(1, c.Int(benchSamplesFlag.Name))
 	s.p.note("latency: %d sequential increments", n)
-	nonce, err := s.client.PendingNonce(s.ctx, from)
+	nonce, err := s.node.PendingNonce(s.ctx, from)
 	if err != nil {
 		return err
 	}
@@ -347,11 +348,11 @@ func benchTx(c *cli.Context) error {
 	for i := range n {
 		tx := increment(key, nonce+uint64(i))
 		t0 := time.Now()
-		if _, err := s.client.SendTransaction(s.ctx, tx); err != nil {
+		if _, err := s.node.SendTransaction(s.ctx, tx); err != nil {
 			return s.wrap(err)
 		}
 		for {
-			r, err := s.client.Receipt(s.ctx, tx.Hash())
+			r, err := s.node.Receipt(s.ctx, tx.Hash())
 			if err != nil {
 				return s.wrap(err)
 			}
@@ -374,7 +375,7 @@ func benchTx(c *cli.Context) error {
 	fund := new(uint256.Int).Mul(uint256.NewInt(gas*uint64(per+10)), price)
 	for i := range keys {
 		keys[i], _ = crypto.GenerateKey()
-		if _, r, err := s.client.Transact(s.ctx, key, &rpc.TxRequest{Kind: types.TxTransfer, To: crypto.PubkeyToAddress(keys[i].PublicKey),
+		if _, r, err := s.node.Transact(s.ctx, key, &client.TxRequest{Kind: types.TxTransfer, To: crypto.PubkeyToAddress(keys[i].PublicKey),
 			Value: fund, ChainID: chainID}); err != nil || r.Status != 1 {
 			return fmt.Errorf("fund sender %d: %v", i, err)
 		}
@@ -385,7 +386,7 @@ func benchTx(c *cli.Context) error {
 			txs[i] = append(txs[i], increment(k, uint64(j)))
 		}
 	}
-	startHeight, err := s.client.BlockNumber(s.ctx)
+	startHeight, err := s.node.BlockNumber(s.ctx)
 	if err != nil {
 		return err
 	}
@@ -401,7 +402,7 @@ func benchTx(c *cli.Context) error {
 			var done uint64
 			wait := func(target uint64) error {
 				for done < target {
-					acc, err := s.client.Account(s.ctx, addr, rpc.LatestBlock)
+					acc, err := s.node.Account(s.ctx, addr, rpc.LatestBlock)
 					if err != nil {
 						return err
 					}
@@ -418,7 +419,7 @@ func benchTx(c *cli.Context) error {
 						return
 					}
 				}
-				if _, err := s.client.SendTransaction(s.ctx, tx); err != nil {
+				if _, err := s.node.SendTransaction(s.ctx, tx); err != nil {
 					errc <- fmt.Errorf("sender %d tx %d: %w", i, j, err)
 					return
 				}
@@ -434,11 +435,11 @@ func benchTx(c *cli.Context) error {
 	if err := <-errc; err != nil {
 		return s.wrap(err)
 	}
-	endHeight, err := s.client.BlockNumber(s.ctx)
+	endHeight, err := s.node.BlockNumber(s.ctx)
 	if err != nil {
 		return err
 	}
-	got, err := s.client.Call(s.ctx, rpc.CallArgs{To: &counter, Method: "get"}, rpc.LatestBlock)
+	got, err := s.node.Call(s.ctx, rpc.CallArgs{To: &counter, Method: "get"}, rpc.LatestBlock)
 	if err != nil {
 		return err
 	}

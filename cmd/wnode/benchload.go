@@ -18,6 +18,7 @@ import (
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 	"github.com/holiman/uint256"
 	"github.com/urfave/cli/v2"
+	"github.com/wnode/wnode/client"
 	"github.com/wnode/wnode/node"
 	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/types"
@@ -72,8 +73,8 @@ type blockInfo struct {
 
 // loadRun is one load run over a network.
 type loadRun struct {
-	http []*rpc.Client // per node: submissions and block fetches
-	ws   []*rpc.Client // per node: newHeads
+	http []*client.Client // per node: submissions and block fetches
+	ws   []*client.Client // per node: newHeads
 	txs  []loadTx
 	idx  map[types.Hash]int32
 
@@ -391,12 +392,12 @@ func benchLoad(c *cli.Context) error {
 	// Connections: HTTP for batches and fetches, WebSocket for heads.
 	r := &loadRun{blocks: map[uint64]*blockInfo{}, freed: make(chan struct{}, 1)}
 	for _, u := range urls {
-		h, err := rpc.Dial(ctx, u)
+		h, err := client.Dial(ctx, u)
 		if err != nil {
 			return err
 		}
 		defer h.Close()
-		w, err := rpc.Dial(ctx, wsURL(u))
+		w, err := client.Dial(ctx, wsURL(u))
 		if err != nil {
 			return fmt.Errorf("%s: %w (bench subscribes to newHeads over WebSocket)", wsURL(u), err)
 		}
@@ -431,7 +432,7 @@ func benchLoad(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("estimate increment: %w", err)
 	}
-	gas += gas / rpc.GasMargin
+	gas += gas / client.GasMargin
 
 	// Senders: fresh keys, funded from --from, each pinned to one node so that its
 	// nonces arrive in order.
@@ -650,7 +651,7 @@ func waitFinal(ctx context.Context, r *loadRun, sent int64, idle time.Duration) 
 }
 
 // loadCounter returns the counter of --contract, or deploys one.
-func loadCounter(c *cli.Context, p *printer, ctx context.Context, cl *rpc.Client, key *ecdsa.PrivateKey, chainID uint64) (types.Address, error) {
+func loadCounter(c *cli.Context, p *printer, ctx context.Context, cl *client.Client, key *ecdsa.PrivateKey, chainID uint64) (types.Address, error) {
 	if a := c.String(benchContractFlag.Name); a != "" {
 		addr, err := rpc.ParseAddress(a)
 		if err != nil {
@@ -666,7 +667,7 @@ func loadCounter(c *cli.Context, p *printer, ctx context.Context, cl *rpc.Client
 	if err != nil {
 		return types.Address{}, fmt.Errorf("%w (give --wasm or --contract)", err)
 	}
-	_, rc, err := cl.Transact(ctx, key, &rpc.TxRequest{Kind: types.TxDeploy, Code: code, ChainID: chainID})
+	_, rc, err := cl.Transact(ctx, key, &client.TxRequest{Kind: types.TxDeploy, Code: code, ChainID: chainID})
 	if err != nil {
 		return types.Address{}, fmt.Errorf("deploy %s: %w", path, err)
 	}
@@ -679,7 +680,7 @@ func loadCounter(c *cli.Context, p *printer, ctx context.Context, cl *rpc.Client
 
 // loadFund sends fund to every key's address from key, in batches of transfers, and
 // waits until every node holds the last of them.
-func loadFund(ctx context.Context, nodes []*rpc.Client, key *ecdsa.PrivateKey, keys []*ecdsa.PrivateKey, fund *uint256.Int, chainID uint64, price *uint256.Int) error {
+func loadFund(ctx context.Context, nodes []*client.Client, key *ecdsa.PrivateKey, keys []*ecdsa.PrivateKey, fund *uint256.Int, chainID uint64, price *uint256.Int) error {
 	cl := nodes[0]
 	from := crypto.PubkeyToAddress(key.PublicKey)
 	nonce, err := cl.PendingNonce(ctx, from)
@@ -692,7 +693,7 @@ func loadFund(ctx context.Context, nodes []*rpc.Client, key *ecdsa.PrivateKey, k
 	if err != nil {
 		return fmt.Errorf("estimate transfer: %w", err)
 	}
-	gas += gas / rpc.GasMargin
+	gas += gas / client.GasMargin
 	var last types.Hash
 	for start := 0; start < len(keys); start += 500 {
 		end := min(len(keys), start+500)
@@ -743,7 +744,7 @@ func loadFund(ctx context.Context, nodes []*rpc.Client, key *ecdsa.PrivateKey, k
 	return nil
 }
 
-func counterGet(ctx context.Context, cl *rpc.Client, counter types.Address) (uint64, error) {
+func counterGet(ctx context.Context, cl *client.Client, counter types.Address) (uint64, error) {
 	res, err := cl.Call(ctx, rpc.CallArgs{To: &counter, Method: "get"}, rpc.LatestBlock)
 	if err != nil {
 		return 0, fmt.Errorf("counter get: %w", err)
@@ -761,7 +762,7 @@ func counterGet(ctx context.Context, cl *rpc.Client, counter types.Address) (uin
 // checkCounter waits a little for node 0 to show the counter at want (the last blocks
 // may reach it after the other nodes), and reports a mismatch. Up to slack more are
 // fine: transactions given up on may still have been committed.
-func checkCounter(ctx context.Context, cl *rpc.Client, counter types.Address, want, slack uint64) error {
+func checkCounter(ctx context.Context, cl *client.Client, counter types.Address, want, slack uint64) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	for {

@@ -12,6 +12,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/holiman/uint256"
 	"github.com/urfave/cli/v2"
+	"github.com/wnode/wnode/client"
 	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/types"
 )
@@ -79,23 +80,23 @@ var (
 type session struct {
 	c      *cli.Context
 	p      *printer
-	client *rpc.Client
+	node   *client.Client
 	ctx    context.Context
 	cancel context.CancelFunc
 }
 
 func dial(c *cli.Context) (*session, error) {
 	ctx, cancel := context.WithTimeout(c.Context, c.Duration(timeoutFlag.Name))
-	client, err := rpc.Dial(ctx, c.String(rpcURLFlag.Name))
+	cl, err := client.Dial(ctx, c.String(rpcURLFlag.Name))
 	if err != nil {
 		cancel()
 		return nil, err
 	}
-	return &session{c: c, p: newPrinter(c), client: client, ctx: ctx, cancel: cancel}, nil
+	return &session{c: c, p: newPrinter(c), node: cl, ctx: ctx, cancel: cancel}, nil
 }
 
 func (s *session) close() {
-	s.client.Close()
+	s.node.Close()
 	s.cancel()
 }
 
@@ -190,9 +191,9 @@ type txResult struct {
 
 // send fills in req from the flags, signs it with the sender, sends it, waits for the
 // receipt, checks its signature, and prints the result. A failed receipt is an error.
-func (s *session) send(req *rpc.TxRequest, text func(w io.Writer, r *rpc.ReceiptJSON)) error {
+func (s *session) send(req *client.TxRequest, text func(w io.Writer, r *rpc.ReceiptJSON)) error {
 	c := s.c
-	chainID, err := s.client.ChainID(s.ctx)
+	chainID, err := s.node.ChainID(s.ctx)
 	if err != nil {
 		return s.wrap(err)
 	}
@@ -216,22 +217,22 @@ func (s *session) send(req *rpc.TxRequest, text func(w io.Writer, r *rpc.Receipt
 		req.Nonce = &n
 	}
 	req.GasLimit = c.Uint64(gasFlag.Name)
-	tx, err := s.client.BuildTx(s.ctx, key, req)
+	tx, err := s.node.BuildTx(s.ctx, key, req)
 	if err != nil {
-		if rpc.ErrorCode(err) == rpc.CodeExecutionFailed {
+		if client.ErrorCode(err) == rpc.CodeExecutionFailed {
 			return fmt.Errorf("the transaction would fail, not sent: %w (give --gas to send it anyway)", err)
 		}
 		return s.wrap(err)
 	}
-	if _, err := s.client.SendTransaction(s.ctx, tx); err != nil {
+	if _, err := s.node.SendTransaction(s.ctx, tx); err != nil {
 		return s.wrap(err)
 	}
 	s.p.note("sent tx %s, waiting for its receipt", tx.Hash().Hex())
-	r, err := s.client.WaitReceipt(s.ctx, tx.Hash())
+	r, err := s.node.WaitReceipt(s.ctx, tx.Hash())
 	if err != nil {
 		return s.wrap(err)
 	}
-	if err := rpc.VerifyReceipt(r); err != nil {
+	if err := client.VerifyReceipt(r); err != nil {
 		return err
 	}
 	if err := checkSigner(c, r.Signer); err != nil {
@@ -282,7 +283,7 @@ func transferAction(c *cli.Context) error {
 		return err
 	}
 	defer s.close()
-	return s.send(&rpc.TxRequest{Kind: types.TxTransfer, To: to, Value: amount}, func(w io.Writer, r *rpc.ReceiptJSON) {
+	return s.send(&client.TxRequest{Kind: types.TxTransfer, To: to, Value: amount}, func(w io.Writer, r *rpc.ReceiptJSON) {
 		fmt.Fprintln(w, r.TxHash.Hex())
 	})
 }
@@ -308,7 +309,7 @@ func deployAction(c *cli.Context) error {
 		return err
 	}
 	defer s.close()
-	return s.send(&rpc.TxRequest{Kind: types.TxDeploy, Code: code, Args: args}, func(w io.Writer, r *rpc.ReceiptJSON) {
+	return s.send(&client.TxRequest{Kind: types.TxDeploy, Code: code, Args: args}, func(w io.Writer, r *rpc.ReceiptJSON) {
 		fmt.Fprintln(w, r.ContractAddress.Hex())
 	})
 }
@@ -335,7 +336,7 @@ func invokeAction(c *cli.Context) error {
 	}
 	defer s.close()
 	var outErr error
-	err = s.send(&rpc.TxRequest{Kind: types.TxInvoke, To: to, Method: method, Args: args}, func(w io.Writer, r *rpc.ReceiptJSON) {
+	err = s.send(&client.TxRequest{Kind: types.TxInvoke, To: to, Method: method, Args: args}, func(w io.Writer, r *rpc.ReceiptJSON) {
 		outErr = printOutput(c, w, r.Output)
 	})
 	if err != nil {
@@ -361,7 +362,7 @@ func upgradeAction(c *cli.Context) error {
 		return err
 	}
 	defer s.close()
-	return s.send(&rpc.TxRequest{Kind: types.TxUpgrade, To: to, Code: code}, func(w io.Writer, r *rpc.ReceiptJSON) {
+	return s.send(&client.TxRequest{Kind: types.TxUpgrade, To: to, Code: code}, func(w io.Writer, r *rpc.ReceiptJSON) {
 		fmt.Fprintln(w, to.Hex())
 	})
 }
@@ -424,7 +425,7 @@ func callAction(c *cli.Context) error {
 		return err
 	}
 	defer s.close()
-	res, err := s.client.Call(s.ctx, args, height)
+	res, err := s.node.Call(s.ctx, args, height)
 	if err != nil {
 		return s.wrap(err)
 	}
@@ -457,12 +458,12 @@ func receiptAction(c *cli.Context) error {
 		return err
 	}
 	defer s.close()
-	r, err := s.client.Receipt(s.ctx, h)
+	r, err := s.node.Receipt(s.ctx, h)
 	if err != nil {
 		return s.wrap(err)
 	}
 	if r == nil {
-		tx, err := s.client.Transaction(s.ctx, h)
+		tx, err := s.node.Transaction(s.ctx, h)
 		if err != nil {
 			return s.wrap(err)
 		}
@@ -471,14 +472,14 @@ func receiptAction(c *cli.Context) error {
 		}
 		return fmt.Errorf("no transaction %s on this node", h.Hex())
 	}
-	if err := rpc.VerifyReceipt(r); err != nil {
+	if err := client.VerifyReceipt(r); err != nil {
 		return err
 	}
 	if err := checkSigner(c, r.Signer); err != nil {
 		return err
 	}
 	res := &txResult{ReceiptJSON: r, OutputText: textOrNil(r.Output)}
-	if tx, err := s.client.Transaction(s.ctx, h); err == nil && tx != nil && tx.From != nil {
+	if tx, err := s.node.Transaction(s.ctx, h); err == nil && tx != nil && tx.From != nil {
 		res.From, res.Nonce = *tx.From, uint64(tx.Nonce)
 	}
 	var outErr error
@@ -525,13 +526,13 @@ func blockAction(c *cli.Context) error {
 	defer s.close()
 	full := c.Bool(fullFlag.Name)
 	arg := c.Args().First()
-	var b *rpc.BlockResult
+	var b *client.BlockResult
 	if len(arg) == 66 && strings.HasPrefix(arg, "0x") {
 		hb, err := hexutil.Decode(arg)
 		if err != nil {
 			return usagef("block hash %q: %v", arg, err)
 		}
-		b, err = s.client.BlockByHash(s.ctx, types.Hash(hb), full)
+		b, err = s.node.BlockByHash(s.ctx, types.Hash(hb), full)
 		if err != nil {
 			return s.wrap(err)
 		}
@@ -540,7 +541,7 @@ func blockAction(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		if b, err = s.client.Block(s.ctx, height, full); err != nil {
+		if b, err = s.node.Block(s.ctx, height, full); err != nil {
 			return s.wrap(err)
 		}
 	}
@@ -590,7 +591,7 @@ func statusAction(c *cli.Context) error {
 		return err
 	}
 	defer s.close()
-	info, err := s.client.NodeInfo(s.ctx)
+	info, err := s.node.NodeInfo(s.ctx)
 	if err != nil {
 		return s.wrap(err)
 	}

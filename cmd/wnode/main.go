@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+	"github.com/wnode/wnode/client"
 	"github.com/wnode/wnode/node"
-	"github.com/wnode/wnode/rpc"
 )
 
 func main() {
@@ -37,12 +37,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		code = 2
 	}
 	msg := err.Error()
-	if errors.Is(err, rpc.ErrNoNode) {
+	if errors.Is(err, client.ErrNoNode) {
 		msg += "\n(is a node running? start one with `wnode start --dev`, or point --rpc at one)"
 	}
 	if wantJSON(args) {
 		e := map[string]any{"error": err.Error()}
-		if c := rpc.ErrorCode(err); c != 0 {
+		if c := client.ErrorCode(err); c != 0 {
 			e["code"] = c
 		}
 		json.NewEncoder(stdout).Encode(e)

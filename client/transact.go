@@ -1,4 +1,4 @@
-package rpc
+package client
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/holiman/uint256"
+	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/types"
 )
 
@@ -61,7 +62,7 @@ func (c *Client) BuildTx(ctx context.Context, key *ecdsa.PrivateKey, req *TxRequ
 		}
 	}
 	if tx.GasLimit == 0 {
-		args := CallArgs{From: &from, Method: req.Method, Value: (*hexutil.U256)(tx.Value)}
+		args := rpc.CallArgs{From: &from, Method: req.Method, Value: (*hexutil.U256)(tx.Value)}
 		if len(req.Args) > 0 {
 			args.Args = req.Args
 		}
@@ -72,7 +73,7 @@ func (c *Client) BuildTx(ctx context.Context, key *ecdsa.PrivateKey, req *TxRequ
 			to := req.To
 			args.To = &to
 		}
-		est, err := c.EstimateGas(ctx, args, LatestBlock)
+		est, err := c.EstimateGas(ctx, args, rpc.LatestBlock)
 		if err != nil {
 			return nil, err
 		}
@@ -87,7 +88,7 @@ func (c *Client) BuildTx(ctx context.Context, key *ecdsa.PrivateKey, req *TxRequ
 // Transact builds, signs and sends a transaction, waits for its receipt and checks the
 // receipt's signature. A receipt with a failed status is returned with a nil error: the
 // transaction was included (and paid for); the caller decides what failure means.
-func (c *Client) Transact(ctx context.Context, key *ecdsa.PrivateKey, req *TxRequest) (*types.Tx, *ReceiptJSON, error) {
+func (c *Client) Transact(ctx context.Context, key *ecdsa.PrivateKey, req *TxRequest) (*types.Tx, *rpc.ReceiptJSON, error) {
 	tx, err := c.BuildTx(ctx, key, req)
 	if err != nil {
 		return nil, nil, err

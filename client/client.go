@@ -1,4 +1,4 @@
-package rpc
+package client
 
 import (
 	"bytes"
@@ -17,13 +17,14 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 	"github.com/holiman/uint256"
+	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/types"
 )
 
 // Client is a typed client of a wnode node's JSON-RPC API and /fn/ gateway, over HTTP or
 // WebSocket (subscriptions need WebSocket). It is safe for concurrent use.
 type Client struct {
-	rpc  *gethrpc.Client
+	raw  *gethrpc.Client
 	http *http.Client
 	base string // http(s)://host:port of the gateway
 }
@@ -64,17 +65,17 @@ func Dial(ctx context.Context, rawURL string) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w: %v", rawURL, ErrNoNode, err)
 	}
-	return &Client{rpc: c, http: hc, base: base}, nil
+	return &Client{raw: c, http: hc, base: base}, nil
 }
 
 // Close closes the connection.
-func (c *Client) Close() { c.rpc.Close() }
+func (c *Client) Close() { c.raw.Close() }
 
 // Raw returns the underlying go-ethereum client, for methods without a typed wrapper.
-func (c *Client) Raw() *gethrpc.Client { return c.rpc }
+func (c *Client) Raw() *gethrpc.Client { return c.raw }
 
 func (c *Client) call(ctx context.Context, result any, method string, args ...any) error {
-	err := c.rpc.CallContext(ctx, result, method, args...)
+	err := c.raw.CallContext(ctx, result, method, args...)
 	if err == nil {
 		return nil
 	}
@@ -127,8 +128,8 @@ func (c *Client) GasPrice(ctx context.Context) (*uint256.Int, error) {
 }
 
 // NodeInfo is wn_nodeInfo.
-func (c *Client) NodeInfo(ctx context.Context) (*NodeInfoJSON, error) {
-	var v NodeInfoJSON
+func (c *Client) NodeInfo(ctx context.Context) (*rpc.NodeInfoJSON, error) {
+	var v rpc.NodeInfoJSON
 	if err := c.call(ctx, &v, "wn_nodeInfo"); err != nil {
 		return nil, err
 	}
@@ -136,8 +137,8 @@ func (c *Client) NodeInfo(ctx context.Context) (*NodeInfoJSON, error) {
 }
 
 // Account is wn_getAccount.
-func (c *Client) Account(ctx context.Context, addr types.Address, num BlockNumber) (*AccountJSON, error) {
-	var v AccountJSON
+func (c *Client) Account(ctx context.Context, addr types.Address, num rpc.BlockNumber) (*rpc.AccountJSON, error) {
+	var v rpc.AccountJSON
 	if err := c.call(ctx, &v, "wn_getAccount", addr, num); err != nil {
 		return nil, err
 	}
@@ -152,14 +153,14 @@ func (c *Client) PendingNonce(ctx context.Context, addr types.Address) (uint64, 
 }
 
 // Code is wn_getCode.
-func (c *Client) Code(ctx context.Context, addr types.Address, num BlockNumber) ([]byte, error) {
+func (c *Client) Code(ctx context.Context, addr types.Address, num rpc.BlockNumber) ([]byte, error) {
 	var v hexutil.Bytes
 	err := c.call(ctx, &v, "wn_getCode", addr, num)
 	return v, err
 }
 
 // Storage is wn_getStorage; ok is false when the key is absent.
-func (c *Client) Storage(ctx context.Context, addr types.Address, key []byte, num BlockNumber) (value []byte, ok bool, err error) {
+func (c *Client) Storage(ctx context.Context, addr types.Address, key []byte, num rpc.BlockNumber) (value []byte, ok bool, err error) {
 	var v *hexutil.Bytes
 	if err := c.call(ctx, &v, "wn_getStorage", addr, hexutil.Bytes(key), num); err != nil {
 		return nil, false, err
@@ -178,16 +179,16 @@ func (c *Client) SendTransaction(ctx context.Context, tx *types.Tx) (types.Hash,
 }
 
 // Transaction is wn_getTransaction; nil when unknown.
-func (c *Client) Transaction(ctx context.Context, h types.Hash) (*TxJSON, error) {
-	var v *TxJSON
+func (c *Client) Transaction(ctx context.Context, h types.Hash) (*rpc.TxJSON, error) {
+	var v *rpc.TxJSON
 	err := c.call(ctx, &v, "wn_getTransaction", h)
 	return v, err
 }
 
 // Receipt is wn_getTransactionReceipt; nil when unknown or pending. The receipt's
 // signature is not checked here: see VerifyReceipt.
-func (c *Client) Receipt(ctx context.Context, h types.Hash) (*ReceiptJSON, error) {
-	var v *ReceiptJSON
+func (c *Client) Receipt(ctx context.Context, h types.Hash) (*rpc.ReceiptJSON, error) {
+	var v *rpc.ReceiptJSON
 	err := c.call(ctx, &v, "wn_getTransactionReceipt", h)
 	return v, err
 }
@@ -195,7 +196,7 @@ func (c *Client) Receipt(ctx context.Context, h types.Hash) (*ReceiptJSON, error
 // WaitReceipt polls for the receipt of h until it exists or ctx ends. It polls every
 // millisecond for the first 50 ms (a dev node commits within a few), then backs off to
 // every 100 ms.
-func (c *Client) WaitReceipt(ctx context.Context, h types.Hash) (*ReceiptJSON, error) {
+func (c *Client) WaitReceipt(ctx context.Context, h types.Hash) (*rpc.ReceiptJSON, error) {
 	start := time.Now()
 	for {
 		r, err := c.Receipt(ctx, h)
@@ -220,27 +221,27 @@ func (c *Client) WaitReceipt(ctx context.Context, h types.Hash) (*ReceiptJSON, e
 }
 
 // VerifyReceipt checks that r carries a valid signature of its signer over its content.
-func VerifyReceipt(r *ReceiptJSON) error {
-	if err := VerifySignedResult(r.SignedResult()); err != nil {
+func VerifyReceipt(r *rpc.ReceiptJSON) error {
+	if err := rpc.VerifySignedResult(r.SignedResult()); err != nil {
 		return fmt.Errorf("receipt %s: %w", r.TxHash, err)
 	}
 	return nil
 }
 
-// Call is wn_call. The answer's signature is checked (VerifySignedResult).
-func (c *Client) Call(ctx context.Context, args CallArgs, num BlockNumber) (*CallResultJSON, error) {
-	var v CallResultJSON
+// Call is wn_call. The answer's signature is checked (rpc.VerifySignedResult).
+func (c *Client) Call(ctx context.Context, args rpc.CallArgs, num rpc.BlockNumber) (*rpc.CallResultJSON, error) {
+	var v rpc.CallResultJSON
 	if err := c.call(ctx, &v, "wn_call", args, num); err != nil {
 		return nil, err
 	}
-	if err := VerifySignedResult(v.SignedResult(args.request())); err != nil {
+	if err := rpc.VerifySignedResult(v.SignedResult(args.Request())); err != nil {
 		return nil, fmt.Errorf("call answer: %w", err)
 	}
 	return &v, nil
 }
 
 // EstimateGas is wn_estimateGas.
-func (c *Client) EstimateGas(ctx context.Context, args CallArgs, num BlockNumber) (uint64, error) {
+func (c *Client) EstimateGas(ctx context.Context, args rpc.CallArgs, num rpc.BlockNumber) (uint64, error) {
 	var v hexutil.Uint64
 	err := c.call(ctx, &v, "wn_estimateGas", args, num)
 	return uint64(v), err
@@ -249,13 +250,13 @@ func (c *Client) EstimateGas(ctx context.Context, args CallArgs, num BlockNumber
 // BlockResult is a block as the client reads it: the header and either the transaction
 // hashes or the whole transactions.
 type BlockResult struct {
-	HeaderJSON
+	rpc.HeaderJSON
 	TxHashes []types.Hash
-	Txs      []*TxJSON // only when asked for full transactions
+	Txs      []*rpc.TxJSON // only when asked for full transactions
 }
 
 // Block is wn_getBlockByNumber; nil above the head.
-func (c *Client) Block(ctx context.Context, num BlockNumber, full bool) (*BlockResult, error) {
+func (c *Client) Block(ctx context.Context, num rpc.BlockNumber, full bool) (*BlockResult, error) {
 	var raw json.RawMessage
 	if err := c.call(ctx, &raw, "wn_getBlockByNumber", num, full); err != nil {
 		return nil, err
@@ -277,7 +278,7 @@ func decodeBlockResult(raw json.RawMessage, full bool) (*BlockResult, error) {
 		return nil, nil
 	}
 	var w struct {
-		HeaderJSON
+		rpc.HeaderJSON
 		Transactions []json.RawMessage `json:"transactions"`
 	}
 	if err := json.Unmarshal(raw, &w); err != nil {
@@ -286,7 +287,7 @@ func decodeBlockResult(raw json.RawMessage, full bool) (*BlockResult, error) {
 	out := &BlockResult{HeaderJSON: w.HeaderJSON}
 	for _, t := range w.Transactions {
 		if full {
-			var tx TxJSON
+			var tx rpc.TxJSON
 			if err := json.Unmarshal(t, &tx); err != nil {
 				return nil, fmt.Errorf("decode block tx: %w", err)
 			}
@@ -304,13 +305,13 @@ func decodeBlockResult(raw json.RawMessage, full bool) (*BlockResult, error) {
 }
 
 // SubscribeNewHeads is wn_subscribe("newHeads") (WebSocket only).
-func (c *Client) SubscribeNewHeads(ctx context.Context, ch chan<- *HeaderJSON) (*gethrpc.ClientSubscription, error) {
-	return c.rpc.Subscribe(ctx, "wn", ch, "newHeads")
+func (c *Client) SubscribeNewHeads(ctx context.Context, ch chan<- *rpc.HeaderJSON) (*gethrpc.ClientSubscription, error) {
+	return c.raw.Subscribe(ctx, "wn", ch, "newHeads")
 }
 
 // SubscribeEvents is wn_subscribe("events", filter) (WebSocket only).
-func (c *Client) SubscribeEvents(ctx context.Context, filter EventFilter, ch chan<- *EventNotification) (*gethrpc.ClientSubscription, error) {
-	return c.rpc.Subscribe(ctx, "wn", ch, "events", filter)
+func (c *Client) SubscribeEvents(ctx context.Context, filter rpc.EventFilter, ch chan<- *rpc.EventNotification) (*gethrpc.ClientSubscription, error) {
+	return c.raw.Subscribe(ctx, "wn", ch, "events", filter)
 }
 
 // FnResult is the answer of a /fn/ gateway call.
@@ -326,10 +327,10 @@ type FnResult struct {
 
 // SignedResult returns the statement the gateway's signature covers for a call of
 // method on to with input.
-func (r *FnResult) SignedResult(to types.Address, method string, input []byte) *SignedResult {
-	return &SignedResult{
-		ChainID: r.ChainID, Kind: KindCall, Height: r.Height, StateRoot: r.StateRoot,
-		ResultHash: CallResultHash(types.Address{}, to, method, input, nil, r.Output, r.GasUsed),
+func (r *FnResult) SignedResult(to types.Address, method string, input []byte) *rpc.SignedResult {
+	return &rpc.SignedResult{
+		ChainID: r.ChainID, Kind: rpc.KindCall, Height: r.Height, StateRoot: r.StateRoot,
+		ResultHash: rpc.CallResultHash(types.Address{}, to, method, input, nil, r.Output, r.GasUsed),
 		Signer:     r.Signer, Signature: r.Signature,
 	}
 }
@@ -367,7 +368,7 @@ func (c *Client) Fn(ctx context.Context, to types.Address, method string, input 
 		return nil, err
 	}
 	res.Output = body
-	if err := VerifySignedResult(res.SignedResult(to, method, input)); err != nil {
+	if err := rpc.VerifySignedResult(res.SignedResult(to, method, input)); err != nil {
 		return nil, fmt.Errorf("fn answer: %w", err)
 	}
 	return res, nil
@@ -387,20 +388,20 @@ func parseFnHeaders(h http.Header) (*FnResult, error) {
 		}
 		return v
 	}
-	r.Height, r.GasUsed, r.ChainID = num(HeaderHeight), num(HeaderGasUsed), num(HeaderChainID)
+	r.Height, r.GasUsed, r.ChainID = num(rpc.HeaderHeight), num(rpc.HeaderGasUsed), num(rpc.HeaderChainID)
 	if err != nil {
 		return nil, err
 	}
-	root, err := hexutil.Decode(h.Get(HeaderStateRoot))
+	root, err := hexutil.Decode(h.Get(rpc.HeaderStateRoot))
 	if err != nil || len(root) != 32 {
-		return nil, fmt.Errorf("fn answer: bad %s header", HeaderStateRoot)
+		return nil, fmt.Errorf("fn answer: bad %s header", rpc.HeaderStateRoot)
 	}
 	r.StateRoot = types.Hash(root)
-	if r.Signer, err = ParseAddress(h.Get(HeaderSigner)); err != nil {
-		return nil, fmt.Errorf("fn answer: bad %s header: %v", HeaderSigner, err)
+	if r.Signer, err = rpc.ParseAddress(h.Get(rpc.HeaderSigner)); err != nil {
+		return nil, fmt.Errorf("fn answer: bad %s header: %v", rpc.HeaderSigner, err)
 	}
-	if r.Signature, err = hexutil.Decode(h.Get(HeaderSignature)); err != nil {
-		return nil, fmt.Errorf("fn answer: bad %s header", HeaderSignature)
+	if r.Signature, err = hexutil.Decode(h.Get(rpc.HeaderSignature)); err != nil {
+		return nil, fmt.Errorf("fn answer: bad %s header", rpc.HeaderSignature)
 	}
 	return &r, nil
 }

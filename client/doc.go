@@ -1,0 +1,10 @@
+// Package client is the Go client of a wnode node's public API: a typed JSON-RPC client
+// (over HTTP or WebSocket; subscriptions need WebSocket), the /fn/ gateway, and a
+// transaction builder that fills in the chain id, nonce, gas price and an estimated gas
+// limit, signs, sends and waits for the receipt. Every signed answer (call result, gateway
+// answer, receipt) is checked against its signer before it is returned.
+//
+// It is to package rpc (the server) what go-ethereum's ethclient is to its node: the
+// wire types (rpc.CallArgs, rpc.ReceiptJSON, ...) are rpc's, the transport is
+// go-ethereum's rpc client.
+package client
