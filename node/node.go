@@ -14,6 +14,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/wnode/wnode/app"
 	"github.com/wnode/wnode/chain"
 	"github.com/wnode/wnode/consensus"
 	"github.com/wnode/wnode/gas"
@@ -155,7 +156,7 @@ func New(cfg Config, opts Options) (_ *Node, err error) {
 		ChainID: n.genesis.ChainID, MaxTxs: cfg.Mempool.MaxTxs, MaxPerAccount: cfg.Mempool.MaxPerAccount,
 		MaxTxBytes: int(n.genesis.Params.MaxTxBytes), MaxTxGas: n.genesis.Params.BlockGasLimit,
 		MinGasPrice: n.genesis.Params.MinGasPrice.Int(), Schedule: sched,
-	}, network.Accounts{Chain: n.chain, Logger: n.log})
+	}, app.Accounts{Chain: n.chain, Logger: n.log})
 
 	if err := n.openConsensus(vals, addr); err != nil {
 		return nil, err
@@ -190,7 +191,7 @@ func (n *Node) openConsensus(vals *types.ValidatorSet, addr types.Address) error
 	}
 	n.proxy = &netProxy{}
 	deps := consensus.Deps{
-		App: network.NewApp(n.chain, n.pool, addr, network.AppOptions{
+		App: app.NewApp(n.chain, n.pool, addr, app.AppOptions{
 			Logger: n.log.With("component", "app"),
 			Observe: func(step string, took time.Duration) {
 				n.metrics.blockTime.WithLabelValues(step).Observe(took.Seconds())

@@ -13,6 +13,7 @@ import (
 
 	"github.com/wnode/wnode/chain"
 	"github.com/wnode/wnode/consensus"
+	"github.com/wnode/wnode/internal/testutil"
 	"github.com/wnode/wnode/types"
 )
 
@@ -32,7 +33,7 @@ func BenchmarkFinality(b *testing.B) {
 
 func benchFinality(b *testing.B, nVals, rate int) {
 	const senders = 64
-	tc := newTestChain(b, nVals, senders)
+	tc := testutil.NewTestChain(b, nVals, senders)
 	prod := func(chainID uint64, vals *types.ValidatorSet) consensus.Config {
 		if vals.Len() == 1 {
 			return consensus.DevConfig(chainID, vals)
@@ -40,17 +41,17 @@ func benchFinality(b *testing.B, nVals, rate int) {
 		return consensus.DefaultConfig(chainID, vals)
 	}
 	var nodes []*testNode
-	for i, k := range tc.vals {
+	for i, k := range tc.Vals {
 		var boot []string
 		if i > 0 {
 			boot = nodes[0].net.Addrs()
 		}
-		nodes = append(nodes, startNode(b, fmt.Sprintf("v%d", i), tc.gen, b.TempDir(), k, nodeOptions{validator: true, bootnodes: boot, consensus: prod}))
+		nodes = append(nodes, startNode(b, fmt.Sprintf("v%d", i), tc.Gen, b.TempDir(), k, nodeOptions{validator: true, bootnodes: boot, consensus: prod}))
 	}
 	waitHeight(b, 60*time.Second, 1, nodes...)
 
-	deployer := tc.accounts[0]
-	deploy := signTx(b, deployer, &types.Tx{GasLimit: 5_000_000, Kind: types.TxDeploy, Code: counterCode(b)})
+	deployer := tc.Accounts[0]
+	deploy := testutil.SignTx(b, deployer, &types.Tx{GasLimit: 5_000_000, Kind: types.TxDeploy, Code: counterCode(b)})
 	if err := nodes[0].pool.Add(deploy); err != nil {
 		b.Fatal(err)
 	}
@@ -62,7 +63,7 @@ func benchFinality(b *testing.B, nVals, rate int) {
 		}
 		return true
 	})
-	counter := types.ContractAddress(addrOf(deployer), 0)
+	counter := types.ContractAddress(testutil.Addr(deployer), 0)
 
 	// Sender s submits to node s % nVals, so each sender's nonces reach one pool in order.
 	txs := make([]*types.Tx, b.N)
@@ -70,7 +71,7 @@ func benchFinality(b *testing.B, nVals, rate int) {
 	nonces[0] = 1
 	for i := range txs {
 		s := i % senders
-		txs[i] = signTx(b, tc.accounts[s], &types.Tx{Nonce: nonces[s], GasLimit: 300_000, Kind: types.TxInvoke, To: counter, Method: "increment"})
+		txs[i] = testutil.SignTx(b, tc.Accounts[s], &types.Tx{Nonce: nonces[s], GasLimit: 300_000, Kind: types.TxInvoke, To: counter, Method: "increment"})
 		nonces[s]++
 	}
 
@@ -169,10 +170,10 @@ func benchFinality(b *testing.B, nVals, rate int) {
 // committing every block (fsync on). Run with -benchtime 300x.
 func BenchmarkBlockSync(b *testing.B) {
 	const perBlock = 50
-	tc := newTestChain(b, 1, perBlock)
+	tc := testutil.NewTestChain(b, 1, perBlock)
 	dir := b.TempDir()
 	{ // Build the chain in the validator's data dir.
-		n := startNode(b, "builder", tc.gen, dir, newKey(b), nodeOptions{noSync: true})
+		n := startNode(b, "builder", tc.Gen, dir, testutil.Key(b), nodeOptions{noSync: true})
 		ctx := context.Background()
 		for i := range b.N {
 			head := n.chain.Head()
@@ -182,23 +183,23 @@ func BenchmarkBlockSync(b *testing.B) {
 			}
 			txs := make([]*types.Tx, perBlock)
 			for j := range txs {
-				txs[j] = signTx(b, tc.accounts[j], &types.Tx{Nonce: uint64(i), GasLimit: 100_000, Kind: types.TxTransfer, To: types.Address{byte(j)}, Value: uint256.NewInt(1)})
+				txs[j] = testutil.SignTx(b, tc.Accounts[j], &types.Tx{Nonce: uint64(i), GasLimit: 100_000, Kind: types.TxTransfer, To: types.Address{byte(j)}, Value: uint256.NewInt(1)})
 			}
-			blk, err := n.chain.BuildBlock(ctx, txs, head.Time+1000, addrOf(tc.vals[0]), last)
+			blk, err := n.chain.BuildBlock(ctx, txs, head.Time+1000, testutil.Addr(tc.Vals[0]), last)
 			if err != nil || len(blk.Txs) != perBlock {
 				b.Fatalf("build: %v", err)
 			}
-			if err := n.chain.CommitBlock(ctx, blk, certify(b, blk.Height(), 0, blk.Hash(), tc.vals[0])); err != nil {
+			if err := n.chain.CommitBlock(ctx, blk, testutil.Certify(b, blk.Height(), 0, blk.Hash(), tc.Vals[0])); err != nil {
 				b.Fatal(err)
 			}
 		}
 		n.stop()
 	}
-	v := startNode(b, "v0", tc.gen, dir, tc.vals[0], nodeOptions{validator: true, noSync: true})
+	v := startNode(b, "v0", tc.Gen, dir, tc.Vals[0], nodeOptions{validator: true, noSync: true})
 	target := uint64(b.N)
 	b.ResetTimer()
 	start := time.Now()
-	late := startNode(b, "late", tc.gen, b.TempDir(), newKey(b), nodeOptions{bootnodes: v.net.Addrs()})
+	late := startNode(b, "late", tc.Gen, b.TempDir(), testutil.Key(b), nodeOptions{bootnodes: v.net.Addrs()})
 	waitFor(b, 10*time.Minute, "sync", func() bool { return late.height() >= target })
 	took := time.Since(start)
 	b.StopTimer()

@@ -1,13 +1,8 @@
 // Package network connects a node's chain, mempool and consensus engine to its peers
-// over package p2p, and gives consensus its Application over the chain.
+// over package p2p. (The consensus Application over the chain is package app.)
 //
-// Four parts:
+// Three parts:
 //
-//   - App (NewApp) is the consensus.Application over chain and mempool: a proposal is a
-//     block built from the mempool's pending transactions, validation re-executes a
-//     block, a decided block is committed and its transactions leave the mempool.
-//     Accounts is the mempool's view of the chain's latest state. A dev node (one
-//     validator, no network) uses both too.
 //   - The p2p handler: a gossiped transaction is decoded, checked (chain id, fields,
 //     signature) and added to the mempool before it is relayed; a consensus message is
 //     decoded, checked for its height and verified against the validator set before it
@@ -30,10 +25,10 @@
 // consensus to deliver to, so a Network is made in two steps: New (host listening,
 // serving status and blocks, taking transactions), then Start once the runner exists:
 //
-//	pool := mempool.New(mcfg, network.Accounts{Chain: c, Logger: log})
+//	pool := mempool.New(mcfg, app.Accounts{Chain: c, Logger: log})
 //	nw, err := network.New(ctx, network.Config{Listen: listen, Bootnodes: boot, Logger: log}, nodeKey, c, pool)
 //	runner, err := consensus.NewRunner(ccfg, consensus.Deps{
-//		App:         network.NewApp(c, pool, validatorAddr, network.AppOptions{Logger: log}),
+//		App:         app.NewApp(c, pool, validatorAddr, app.AppOptions{Logger: log}),
 //		Broadcaster: nw, Syncer: nw,
 //		Signer: consensus.NewKeySigner(nodeKey), Guard: guard, WAL: wal, Logger: log,
 //	}, head.Height, lastCommit)

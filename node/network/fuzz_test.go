@@ -7,7 +7,9 @@ import (
 
 	"github.com/holiman/uint256"
 
+	"github.com/wnode/wnode/app"
 	"github.com/wnode/wnode/consensus"
+	"github.com/wnode/wnode/internal/testutil"
 	"github.com/wnode/wnode/p2p"
 	"github.com/wnode/wnode/types"
 )
@@ -16,22 +18,22 @@ import (
 // panics, and what it accepts is a canonical encoding of a message that verifies
 // against the validator set.
 func FuzzCheckConsensus(f *testing.F) {
-	tc := newTestChain(f, 4, 0)
+	tc := testutil.NewTestChain(f, 4, 0)
 	h, _ := testHandler(f, tc, 3)
 	hash := types.Hash{5}
 	p := &types.Proposal{Height: 4, POLRound: -1, BlockHash: hash, Block: []byte("b"), Proposer: h.vals.Proposer(4, 0).Address}
-	for _, k := range tc.vals {
-		if addrOf(k) == p.Proposer {
-			if err := p.Sign(testChainID, k); err != nil {
+	for _, k := range tc.Vals {
+		if testutil.Addr(k) == p.Proposer {
+			if err := p.Sign(testutil.ChainID, k); err != nil {
 				f.Fatal(err)
 			}
 		}
 	}
 	for _, m := range []*consensus.Message{
-		{Vote: signVote(f, tc.vals[0], types.PrevoteType, 4, 0, hash)},
-		{Vote: signVote(f, tc.vals[1], types.PrecommitType, 5, 2, types.Hash{}), Resend: 99},
+		{Vote: testutil.SignVote(f, tc.Vals[0], types.PrevoteType, 4, 0, hash)},
+		{Vote: testutil.SignVote(f, tc.Vals[1], types.PrecommitType, 5, 2, types.Hash{}), Resend: 99},
 		{Proposal: p},
-		{Commit: certify(f, 4, 0, hash, tc.vals[0], tc.vals[1], tc.vals[2])},
+		{Commit: testutil.Certify(f, 4, 0, hash, tc.Vals[0], tc.Vals[1], tc.Vals[2])},
 	} {
 		f.Add(encodeMsg(f, m))
 	}
@@ -46,7 +48,7 @@ func FuzzCheckConsensus(f *testing.F) {
 		if b, err := consensus.EncodeMessage(m); err != nil || !bytes.Equal(b, data) {
 			t.Fatalf("accepted a non-canonical message: %v", err)
 		}
-		if err := consensus.VerifyMessage(testChainID, h.vals, m); err != nil {
+		if err := consensus.VerifyMessage(testutil.ChainID, h.vals, m); err != nil {
 			t.Fatalf("accepted a message that does not verify: %v", err)
 		}
 	})
@@ -55,10 +57,10 @@ func FuzzCheckConsensus(f *testing.F) {
 // FuzzCheckTx feeds arbitrary gossip to the transaction topic's check: it never panics,
 // what it accepts is in the pool, and a batch it rejects outright changes nothing.
 func FuzzCheckTx(f *testing.F) {
-	tc := newTestChain(f, 1, 1)
-	c := memChain(f, tc.gen)
-	pool := newPool(tc, Accounts{Chain: c})
-	h := &handler{chain: c, pool: pool, chainID: testChainID, genesisHash: tc.gen.Hash(), vals: c.Validators(),
+	tc := testutil.NewTestChain(f, 1, 1)
+	c := testutil.MemChain(f, tc.Gen)
+	pool := testutil.NewPool(tc.Gen, app.Accounts{Chain: c})
+	h := &handler{chain: c, pool: pool, chainID: testutil.ChainID, genesisHash: tc.Gen.Hash(), vals: c.Validators(),
 		stats: &stats{}}
 	var seeds []*types.Tx
 	for i, kind := range []types.TxKind{types.TxTransfer, types.TxInvoke, types.TxDeploy} {
@@ -71,7 +73,7 @@ func FuzzCheckTx(f *testing.F) {
 		case types.TxDeploy:
 			tx.Code, tx.Value = []byte("\x00asm\x01\x00\x00\x00"), nil
 		}
-		stx := signTx(f, tc.accounts[0], tx)
+		stx := testutil.SignTx(f, tc.Accounts[0], tx)
 		seeds = append(seeds, stx)
 		f.Add(stx.Encode())
 	}

@@ -9,7 +9,9 @@ import (
 	"github.com/holiman/uint256"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/wnode/wnode/app"
 	"github.com/wnode/wnode/consensus"
+	"github.com/wnode/wnode/internal/testutil"
 	"github.com/wnode/wnode/mempool"
 	"github.com/wnode/wnode/p2p"
 	"github.com/wnode/wnode/types"
@@ -17,14 +19,14 @@ import (
 
 // testHandler returns a handler over a chain of tc at height `height` (committed with
 // certificates of every validator) and an empty pool, and a counter of syncer wake-ups.
-func testHandler(t testing.TB, tc *testChain, height int) (*handler, *int) {
+func testHandler(t testing.TB, tc *testutil.TestChain, height int) (*handler, *int) {
 	t.Helper()
-	c := memChain(t, tc.gen)
-	commitTestBlocks(t, c, tc.vals, height)
-	pool := mempool.New(mempool.Config{ChainID: testChainID, MinGasPrice: tc.gen.Params.MinGasPrice.Int(),
-		MaxTxGas: tc.gen.Params.BlockGasLimit}, Accounts{Chain: c})
+	c := testutil.MemChain(t, tc.Gen)
+	commitTestBlocks(t, c, tc.Vals, height)
+	pool := mempool.New(mempool.Config{ChainID: testutil.ChainID, MinGasPrice: tc.Gen.Params.MinGasPrice.Int(),
+		MaxTxGas: tc.Gen.Params.BlockGasLimit}, app.Accounts{Chain: c})
 	wakes := 0
-	h := &handler{chain: c, pool: pool, chainID: testChainID, genesisHash: tc.gen.Hash(), vals: c.Validators(),
+	h := &handler{chain: c, pool: pool, chainID: testutil.ChainID, genesisHash: tc.Gen.Hash(), vals: c.Validators(),
 		stats: &stats{}, ahead: func() { wakes++ }}
 	return h, &wakes
 }
@@ -53,21 +55,21 @@ func verdictOf(err error) verdict {
 const testPeer = peer.ID("test-peer")
 
 func TestCheckTx(t *testing.T) {
-	tc := newTestChain(t, 1, 2)
+	tc := testutil.NewTestChain(t, 1, 2)
 	h, _ := testHandler(t, tc, 0)
-	alice, bob := tc.accounts[0], tc.accounts[1]
+	alice, bob := tc.Accounts[0], tc.Accounts[1]
 	transfer := func(nonce uint64, mod func(*types.Tx)) *types.Tx {
-		tx := &types.Tx{Nonce: nonce, GasLimit: 100_000, Kind: types.TxTransfer, To: addrOf(bob), Value: uint256.NewInt(5)}
+		tx := &types.Tx{Nonce: nonce, GasLimit: 100_000, Kind: types.TxTransfer, To: testutil.Addr(bob), Value: uint256.NewInt(5)}
 		if mod != nil {
 			mod(tx)
 		}
-		return signTx(t, alice, tx)
+		return testutil.SignTx(t, alice, tx)
 	}
 	good := transfer(0, nil)
 	badSig := transfer(1, nil)
 	badSig.Sig = append([]byte(nil), badSig.Sig...)
-	badSig.Sig[64] = 7 // recovery id out of range
-	broke := newKey(t) // no funds
+	badSig.Sig[64] = 7       // recovery id out of range
+	broke := testutil.Key(t) // no funds
 	cases := []struct {
 		name string
 		data []byte
@@ -78,11 +80,11 @@ func TestCheckTx(t *testing.T) {
 		{"valid", good.Encode(), accept},
 		{"known", good.Encode(), ignore},
 		{"bad signature", badSig.Encode(), reject},
-		{"wrong chain", transfer(2, func(tx *types.Tx) { tx.ChainID = testChainID + 1 }).Encode(), reject},
+		{"wrong chain", transfer(2, func(tx *types.Tx) { tx.ChainID = testutil.ChainID + 1 }).Encode(), reject},
 		{"gas below intrinsic", transfer(2, func(tx *types.Tx) { tx.GasLimit = 1 }).Encode(), reject},
-		{"gas above block", transfer(2, func(tx *types.Tx) { tx.GasLimit = tc.gen.Params.BlockGasLimit + 1 }).Encode(), reject},
+		{"gas above block", transfer(2, func(tx *types.Tx) { tx.GasLimit = tc.Gen.Params.BlockGasLimit + 1 }).Encode(), reject},
 		{"replacement without a price bump", transfer(0, func(tx *types.Tx) { tx.Value = uint256.NewInt(6) }).Encode(), ignore},
-		{"no funds", signTx(t, broke, &types.Tx{GasLimit: 100_000, Kind: types.TxTransfer, To: addrOf(bob)}).Encode(), ignore},
+		{"no funds", testutil.SignTx(t, broke, &types.Tx{GasLimit: 100_000, Kind: types.TxTransfer, To: testutil.Addr(bob)}).Encode(), ignore},
 		{"underpriced", transfer(1, func(tx *types.Tx) { tx.GasPrice = new(uint256.Int) }).Encode(), ignore},
 		{"next nonce", transfer(1, nil).Encode(), accept},
 	}
@@ -118,16 +120,16 @@ func TestCheckTx(t *testing.T) {
 // one invalid tx rejects the whole batch, which then adds nothing; a batch of known txs
 // is ignored.
 func TestCheckTxBatch(t *testing.T) {
-	tc := newTestChain(t, 1, 2)
+	tc := testutil.NewTestChain(t, 1, 2)
 	h, _ := testHandler(t, tc, 0)
-	alice, bob := tc.accounts[0], tc.accounts[1]
+	alice, bob := tc.Accounts[0], tc.Accounts[1]
 	transfer := func(nonce uint64) *types.Tx {
-		return signTx(t, alice, &types.Tx{Nonce: nonce, GasLimit: 100_000, Kind: types.TxTransfer, To: addrOf(bob), Value: uint256.NewInt(1)})
+		return testutil.SignTx(t, alice, &types.Tx{Nonce: nonce, GasLimit: 100_000, Kind: types.TxTransfer, To: testutil.Addr(bob), Value: uint256.NewInt(1)})
 	}
 	badSig := transfer(3)
 	badSig.Sig = append([]byte(nil), badSig.Sig...)
 	badSig.Sig[64] = 7
-	wrongChain := signTx(t, alice, &types.Tx{ChainID: testChainID + 1, Nonce: 3, GasLimit: 100_000, Kind: types.TxTransfer, To: addrOf(bob)})
+	wrongChain := testutil.SignTx(t, alice, &types.Tx{ChainID: testutil.ChainID + 1, Nonce: 3, GasLimit: 100_000, Kind: types.TxTransfer, To: testutil.Addr(bob)})
 
 	for name, bad := range map[string]*types.Tx{"bad signature": badSig, "wrong chain": wrongChain} {
 		if _, err := h.CheckTx(testPeer, types.EncodeTxs([]*types.Tx{transfer(0), transfer(1), bad})); verdictOf(err) != reject {
@@ -158,8 +160,8 @@ func TestCheckTxBatch(t *testing.T) {
 	// A batch the pool takes only in part is not relayed (ignored): the network would carry
 	// a tx this pool refused. The tx it took is this node's to publish (the gossip mark is
 	// gone, so the feed loop publishes it).
-	broke := newKey(t)
-	unfunded := signTx(t, broke, &types.Tx{GasLimit: 100_000, Kind: types.TxTransfer, To: addrOf(bob)})
+	broke := testutil.Key(t)
+	unfunded := testutil.SignTx(t, broke, &types.Tx{GasLimit: 100_000, Kind: types.TxTransfer, To: testutil.Addr(bob)})
 	next := transfer(3)
 	if _, err := h.CheckTx(testPeer, types.EncodeTxs([]*types.Tx{next, unfunded})); verdictOf(err) != ignore {
 		t.Fatalf("batch with an unfunded tx: %v, want ignore", err)
@@ -184,7 +186,7 @@ func TestCheckTxBatch(t *testing.T) {
 	// A tx of a recent block, gossiped late, is known: ignored without a refusal, so it
 	// neither blocks relaying nor counts against the peer.
 	late := transfer(9) // a nonce gap here, but what matters is that a block had it
-	h.pool.Update(Accounts{Chain: h.chain}, []*types.Tx{late})
+	h.pool.Update(app.Accounts{Chain: h.chain}, []*types.Tx{late})
 	before := h.budget.used[testPeer]
 	if _, err := h.CheckTx(testPeer, late.Encode()); verdictOf(err) != ignore {
 		t.Fatalf("late tx of a block: %v, want ignore", err)
@@ -202,21 +204,21 @@ func TestCheckTxBatch(t *testing.T) {
 // its batches ignored unchecked until the window ends, even when they are validated
 // concurrently; txs the pool takes are not counted; other peers are not affected.
 func TestCheckTxPeerBudget(t *testing.T) {
-	tc := newTestChain(t, 1, 2)
+	tc := testutil.NewTestChain(t, 1, 2)
 	h, _ := testHandler(t, tc, 0)
 	var mu sync.Mutex
 	now := time.Unix(1000, 0)
 	h.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	alice, bob := tc.accounts[0], tc.accounts[1]
+	alice, bob := tc.Accounts[0], tc.Accounts[1]
 	transfer := func(nonce uint64) []byte {
-		return signTx(t, alice, &types.Tx{Nonce: nonce, GasLimit: 100_000, Kind: types.TxTransfer, To: addrOf(bob), Value: uint256.NewInt(1)}).Encode()
+		return testutil.SignTx(t, alice, &types.Tx{Nonce: nonce, GasLimit: 100_000, Kind: types.TxTransfer, To: testutil.Addr(bob), Value: uint256.NewInt(1)}).Encode()
 	}
-	broke := newKey(t)
+	broke := testutil.Key(t)
 	var junk [][]byte
 	for b := range 4 { // 4 batches of unfundable txs, more than the budget
 		var txs []*types.Tx
 		for i := range types.MaxTxBatchLen {
-			txs = append(txs, signTx(t, broke, &types.Tx{Nonce: uint64(b*types.MaxTxBatchLen + i), GasLimit: 100_000, Kind: types.TxTransfer, To: addrOf(bob)}))
+			txs = append(txs, testutil.SignTx(t, broke, &types.Tx{Nonce: uint64(b*types.MaxTxBatchLen + i), GasLimit: 100_000, Kind: types.TxTransfer, To: testutil.Addr(bob)}))
 		}
 		junk = append(junk, types.EncodeTxs(txs))
 	}
@@ -262,22 +264,22 @@ func TestCheckTxPeerBudget(t *testing.T) {
 }
 
 func TestCheckConsensus(t *testing.T) {
-	tc := newTestChain(t, 4, 0)
+	tc := testutil.NewTestChain(t, 4, 0)
 	const head = 5 // consensus decides height 6
 	h, wakes := testHandler(t, tc, head)
-	v0, v1 := tc.vals[0], tc.vals[1]
-	outsider := newKey(t)
+	v0, v1 := tc.Vals[0], tc.Vals[1]
+	outsider := testutil.Key(t)
 	hash := types.Hash{1, 2, 3}
 	prevote := func(height uint64) []byte {
-		return encodeMsg(t, &consensus.Message{Vote: signVote(t, v1, types.PrevoteType, height, 0, hash)})
+		return encodeMsg(t, &consensus.Message{Vote: testutil.SignVote(t, v1, types.PrevoteType, height, 0, hash)})
 	}
-	wrongSig := signVote(t, v1, types.PrevoteType, head+1, 0, hash)
-	wrongSig.Validator = addrOf(v0) // v1's signature claimed by v0
+	wrongSig := testutil.SignVote(t, v1, types.PrevoteType, head+1, 0, hash)
+	wrongSig.Validator = testutil.Addr(v0) // v1's signature claimed by v0
 	vals := h.vals
 	proposer := func(height uint64, round int32) int {
 		a := vals.Proposer(height, round).Address
-		for i, k := range tc.vals {
-			if addrOf(k) == a {
+		for i, k := range tc.Vals {
+			if testutil.Addr(k) == a {
 				return i
 			}
 		}
@@ -285,21 +287,21 @@ func TestCheckConsensus(t *testing.T) {
 		return -1
 	}
 	proposal := func(signer int, height uint64) []byte {
-		k := tc.vals[signer]
-		p := &types.Proposal{Height: height, Round: 0, POLRound: -1, BlockHash: hash, Block: []byte("block"), Proposer: addrOf(k)}
-		if err := p.Sign(testChainID, k); err != nil {
+		k := tc.Vals[signer]
+		p := &types.Proposal{Height: height, Round: 0, POLRound: -1, BlockHash: hash, Block: []byte("block"), Proposer: testutil.Addr(k)}
+		if err := p.Sign(testutil.ChainID, k); err != nil {
 			t.Fatal(err)
 		}
 		return encodeMsg(t, &consensus.Message{Proposal: p})
 	}
 	right := proposer(head+1, 0)
-	wrong := (right + 1) % len(tc.vals)
+	wrong := (right + 1) % len(tc.Vals)
 	commit := func(height uint64, keys ...int) []byte {
-		var ks = tc.vals[:0:0]
+		var ks = tc.Vals[:0:0]
 		for _, i := range keys {
-			ks = append(ks, tc.vals[i])
+			ks = append(ks, tc.Vals[i])
 		}
-		return encodeMsg(t, &consensus.Message{Commit: certify(t, height, 0, hash, ks...)})
+		return encodeMsg(t, &consensus.Message{Commit: testutil.Certify(t, height, 0, hash, ks...)})
 	}
 	// resent stamps a message as a re-send: new bytes, same content.
 	resent := func(data []byte) []byte {
@@ -331,8 +333,8 @@ func TestCheckConsensus(t *testing.T) {
 		{"prevote far ahead", prevote(head + 3), ignore, 1},
 		{"forged prevote far ahead", forged(prevote(head + 4)), reject, 0},
 		{"prevote signed by another validator", encodeMsg(t, &consensus.Message{Vote: wrongSig}), reject, 0},
-		{"prevote of a non-validator", encodeMsg(t, &consensus.Message{Vote: signVote(t, outsider, types.PrevoteType, head+1, 0, hash)}), reject, 0},
-		{"precommit of a non-validator", encodeMsg(t, &consensus.Message{Vote: signVote(t, outsider, types.PrecommitType, head+1, 0, hash)}), reject, 0},
+		{"prevote of a non-validator", encodeMsg(t, &consensus.Message{Vote: testutil.SignVote(t, outsider, types.PrevoteType, head+1, 0, hash)}), reject, 0},
+		{"precommit of a non-validator", encodeMsg(t, &consensus.Message{Vote: testutil.SignVote(t, outsider, types.PrecommitType, head+1, 0, hash)}), reject, 0},
 		{"proposal by the proposer", proposal(right, head+1), accept, 0},
 		{"proposal by another validator", proposal(wrong, head+1), reject, 0},
 		{"commit far ahead", commit(head+20, 0, 1, 2), accept, 0},
@@ -362,11 +364,11 @@ func TestCheckConsensus(t *testing.T) {
 }
 
 func TestStatusAndSyncBlocks(t *testing.T) {
-	tc := newTestChain(t, 3, 0)
+	tc := testutil.NewTestChain(t, 3, 0)
 	h, _ := testHandler(t, tc, 7)
 	st := h.Status()
 	head := h.chain.Head()
-	if st.ChainID != testChainID || st.GenesisHash != tc.gen.Hash() || st.Height != 7 || st.BlockHash != head.Hash() {
+	if st.ChainID != testutil.ChainID || st.GenesisHash != tc.Gen.Hash() || st.Height != 7 || st.BlockHash != head.Hash() {
 		t.Fatalf("status %+v, head %d %s", st, head.Height, head.Hash())
 	}
 	for _, c := range []struct {
@@ -401,7 +403,7 @@ func TestStatusAndSyncBlocks(t *testing.T) {
 			if b.Height() != want || cm.Height != want || cm.BlockHash != b.Hash() {
 				t.Fatalf("block %d: got block %d, commit %d for %s", want, b.Height(), cm.Height, cm.BlockHash)
 			}
-			if err := cm.Verify(testChainID, h.vals); err != nil {
+			if err := cm.Verify(testutil.ChainID, h.vals); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -12,20 +12,18 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
-	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/holiman/uint256"
 
+	"github.com/wnode/wnode/app"
 	"github.com/wnode/wnode/chain"
 	"github.com/wnode/wnode/consensus"
 	"github.com/wnode/wnode/gas"
 	"github.com/wnode/wnode/genesis"
+	"github.com/wnode/wnode/internal/testutil"
 	"github.com/wnode/wnode/mempool"
 	"github.com/wnode/wnode/state"
 	"github.com/wnode/wnode/types"
 	"github.com/wnode/wnode/vm"
 )
-
-const testChainID = 4242
 
 var loopback = []string{"/ip4/127.0.0.1/tcp/0"}
 
@@ -40,49 +38,6 @@ func testLogger(name string) *slog.Logger {
 		l = slog.LevelInfo
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})).With("node", name)
-}
-
-func newKey(t testing.TB) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := crypto.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-func addrOf(k *ecdsa.PrivateKey) types.Address { return crypto.PubkeyToAddress(k.PublicKey) }
-
-// testChain is a genesis with validator keys and funded account keys.
-type testChain struct {
-	gen      *genesis.Genesis
-	vals     []*ecdsa.PrivateKey
-	accounts []*ecdsa.PrivateKey
-}
-
-// newTestChain makes a genesis with nVals validators of power 10 and nAccounts funded
-// accounts, all with keys generated here.
-func newTestChain(t testing.TB, nVals, nAccounts int) *testChain {
-	t.Helper()
-	tc := &testChain{}
-	var pubs []*ecdsa.PublicKey
-	for range nVals {
-		k := newKey(t)
-		tc.vals = append(tc.vals, k)
-		pubs = append(pubs, &k.PublicKey)
-	}
-	g := genesis.Dev(testChainID, pubs...)
-	g.Accounts = nil
-	for range nAccounts {
-		k := newKey(t)
-		tc.accounts = append(tc.accounts, k)
-		g.Accounts = append(g.Accounts, genesis.Account{Address: addrOf(k), Balance: genesis.AmountOf(1e18)})
-	}
-	if err := g.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	tc.gen = g
-	return tc
 }
 
 // fastConsensus is consensus timing for loopback tests on a loaded machine: short
@@ -162,7 +117,7 @@ func startNode(t testing.TB, name string, g *genesis.Genesis, dir string, key *e
 	n.pool = mempool.New(mempool.Config{
 		ChainID: g.ChainID, MaxPerAccount: 10_000, MaxTxs: 50_000, MaxTxBytes: int(g.Params.MaxTxBytes),
 		MaxTxGas: g.Params.BlockGasLimit, MinGasPrice: g.Params.MinGasPrice.Int(), Schedule: sched,
-	}, Accounts{Chain: n.chain, Logger: log})
+	}, app.Accounts{Chain: n.chain, Logger: log})
 
 	if n.net, err = New(context.Background(), Config{Listen: loopback, Bootnodes: o.bootnodes, SyncInterval: 250 * time.Millisecond,
 		TxRegossipInterval: o.regossip,
@@ -179,7 +134,7 @@ func startNode(t testing.TB, name string, g *genesis.Genesis, dir string, key *e
 		ccfg = o.consensus(g.ChainID, vals)
 	}
 	deps := consensus.Deps{
-		App: NewApp(n.chain, n.pool, addrOf(key), AppOptions{Logger: log.With("component", "app")}),
+		App: app.NewApp(n.chain, n.pool, testutil.Addr(key), app.AppOptions{Logger: log.With("component", "app")}),
 		WAL: n.wal, Broadcaster: n.net, Syncer: n.net, Logger: log.With("component", "consensus"),
 	}
 	if o.validator {
@@ -286,24 +241,6 @@ func waitHeight(t testing.TB, d time.Duration, h uint64, nodes ...*testNode) {
 	})
 }
 
-// signTx fills in chain id, gas price 1 and value 0 where unset, and signs.
-func signTx(t testing.TB, key *ecdsa.PrivateKey, tx *types.Tx) *types.Tx {
-	t.Helper()
-	if tx.ChainID == 0 {
-		tx.ChainID = testChainID
-	}
-	if tx.GasPrice == nil {
-		tx.GasPrice = uint256.NewInt(1)
-	}
-	if tx.Value == nil {
-		tx.Value = new(uint256.Int)
-	}
-	if err := tx.Sign(key); err != nil {
-		t.Fatal(err)
-	}
-	return tx
-}
-
 func counterCode(t testing.TB) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "examples", "counter", "counter.wasm"))
@@ -327,37 +264,14 @@ func commitTestBlocks(t testing.TB, c *chain.Chain, vals []*ecdsa.PrivateKey, co
 				t.Fatal(err)
 			}
 		}
-		b, err := c.BuildBlock(ctx, nil, head.Time+1000, addrOf(vals[0]), last)
+		b, err := c.BuildBlock(ctx, nil, head.Time+1000, testutil.Addr(vals[0]), last)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := c.CommitBlock(ctx, b, certify(t, b.Height(), 0, b.Hash(), vals...)); err != nil {
+		if err := c.CommitBlock(ctx, b, testutil.Certify(t, b.Height(), 0, b.Hash(), vals...)); err != nil {
 			t.Fatal(err)
 		}
 	}
-}
-
-// certify returns a commit of hash at height, round signed by keys.
-func certify(t testing.TB, height uint64, round int32, hash types.Hash, keys ...*ecdsa.PrivateKey) *types.Commit {
-	t.Helper()
-	var votes []*types.Vote
-	for _, k := range keys {
-		votes = append(votes, signVote(t, k, types.PrecommitType, height, round, hash))
-	}
-	c, err := types.NewCommit(votes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func signVote(t testing.TB, k *ecdsa.PrivateKey, typ types.SignedMsgType, height uint64, round int32, hash types.Hash) *types.Vote {
-	t.Helper()
-	v := &types.Vote{Type: typ, Height: height, Round: round, BlockHash: hash, Validator: addrOf(k)}
-	if err := v.Sign(testChainID, k); err != nil {
-		t.Fatal(err)
-	}
-	return v
 }
 
 func encodeMsg(t testing.TB, m *consensus.Message) []byte {
@@ -367,28 +281,4 @@ func encodeMsg(t testing.TB, m *consensus.Message) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// memChain opens a chain of g over an in-memory database, closed with the test.
-func memChain(t testing.TB, g *genesis.Genesis) *chain.Chain {
-	t.Helper()
-	db, err := state.OpenMemPebble()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	st, err := state.New(db, state.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := vm.New(context.Background(), vm.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close(context.Background()) })
-	c, err := chain.New(db, st, m, g, chain.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }

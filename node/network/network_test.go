@@ -16,6 +16,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/wnode/wnode/consensus"
+	"github.com/wnode/wnode/internal/testutil"
 	"github.com/wnode/wnode/p2p"
 	"github.com/wnode/wnode/types"
 )
@@ -28,16 +29,16 @@ import (
 // the others and, restarted on its data dir, catches up by block sync; a non-validator
 // joining late syncs from genesis to the same state.
 func TestNetwork(t *testing.T) {
-	tc := newTestChain(t, 4, 2)
+	tc := testutil.NewTestChain(t, 4, 2)
 	var nodes []*testNode
 	dirs := make([]string, 4)
-	for i, k := range tc.vals {
+	for i, k := range tc.Vals {
 		dirs[i] = t.TempDir()
 		var boot []string
 		if i > 0 {
 			boot = nodes[0].net.Addrs()
 		}
-		nodes = append(nodes, startNode(t, fmt.Sprintf("v%d", i), tc.gen, dirs[i], k, nodeOptions{validator: true, bootnodes: boot, noSync: true}))
+		nodes = append(nodes, startNode(t, fmt.Sprintf("v%d", i), tc.Gen, dirs[i], k, nodeOptions{validator: true, bootnodes: boot, noSync: true}))
 	}
 	waitHeight(t, 30*time.Second, 3, nodes...)
 	t.Logf("height 3 on all validators; peers of v0: %d", nodes[0].net.PeerCount())
@@ -45,11 +46,11 @@ func TestNetwork(t *testing.T) {
 		t.Errorf("v0 has %d peers, want 3", n)
 	}
 
-	alice, bob := tc.accounts[0], tc.accounts[1]
-	carol := newKey(t)
+	alice, bob := tc.Accounts[0], tc.Accounts[1]
+	carol := testutil.Key(t)
 
 	// A transfer submitted to v1.
-	transfer := signTx(t, alice, &types.Tx{Nonce: 0, GasLimit: 100_000, Kind: types.TxTransfer, To: addrOf(carol), Value: uint256.NewInt(777)})
+	transfer := testutil.SignTx(t, alice, &types.Tx{Nonce: 0, GasLimit: 100_000, Kind: types.TxTransfer, To: testutil.Addr(carol), Value: uint256.NewInt(777)})
 	if err := nodes[1].pool.Add(transfer); err != nil {
 		t.Fatal(err)
 	}
@@ -58,22 +59,22 @@ func TestNetwork(t *testing.T) {
 		t.Fatalf("transfer failed: %s", rcpt.Error)
 	}
 	for _, n := range nodes {
-		acc, err := n.chain.Account(addrOf(carol), rcpt.Height)
+		acc, err := n.chain.Account(testutil.Addr(carol), rcpt.Height)
 		if err != nil || acc.Balance.Uint64() != 777 {
 			t.Fatalf("%s: carol's balance at %d: %v %v", n.name, rcpt.Height, acc, err)
 		}
 	}
 
 	// A counter deployed through v2 and incremented through v3.
-	deploy := signTx(t, bob, &types.Tx{Nonce: 0, GasLimit: 5_000_000, Kind: types.TxDeploy, Code: counterCode(t)})
+	deploy := testutil.SignTx(t, bob, &types.Tx{Nonce: 0, GasLimit: 5_000_000, Kind: types.TxDeploy, Code: counterCode(t)})
 	if err := nodes[2].pool.Add(deploy); err != nil {
 		t.Fatal(err)
 	}
 	if r := waitCommitted(t, deploy.Hash(), nodes...); !r.Succeeded() {
 		t.Fatalf("deploy failed: %s", r.Error)
 	}
-	counter := types.ContractAddress(addrOf(bob), 0)
-	inc := signTx(t, bob, &types.Tx{Nonce: 1, GasLimit: 300_000, Kind: types.TxInvoke, To: counter, Method: "increment"})
+	counter := types.ContractAddress(testutil.Addr(bob), 0)
+	inc := testutil.SignTx(t, bob, &types.Tx{Nonce: 1, GasLimit: 300_000, Kind: types.TxInvoke, To: counter, Method: "increment"})
 	if err := nodes[3].pool.Add(inc); err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func TestNetwork(t *testing.T) {
 	t.Logf("v3 stopped at %d; the others reached %d", stopped.chain.Head().Height, nodes[0].height())
 
 	// Restart v3 on its data dir: it catches up by block sync and votes again.
-	restarted := startNode(t, "v3'", tc.gen, dirs[3], tc.vals[3], nodeOptions{validator: true, bootnodes: nodes[0].net.Addrs(), noSync: true})
+	restarted := startNode(t, "v3'", tc.Gen, dirs[3], tc.Vals[3], nodeOptions{validator: true, bootnodes: nodes[0].net.Addrs(), noSync: true})
 	nodes[3] = restarted
 	target := nodes[0].height()
 	waitHeight(t, 30*time.Second, target, restarted)
@@ -103,7 +104,7 @@ func TestNetwork(t *testing.T) {
 	t.Logf("v3 restarted and caught up to %d (%d blocks synced)", restarted.height(), restarted.net.Stats().BlocksSynced)
 
 	// A non-validator joins late with an empty data dir and syncs from genesis.
-	observer := startNode(t, "observer", tc.gen, t.TempDir(), newKey(t), nodeOptions{bootnodes: nodes[1].net.Addrs(), noSync: true})
+	observer := startNode(t, "observer", tc.Gen, t.TempDir(), testutil.Key(t), nodeOptions{bootnodes: nodes[1].net.Addrs(), noSync: true})
 	target = nodes[0].height()
 	waitHeight(t, 30*time.Second, target, observer)
 	if s := observer.net.Stats(); s.BlocksSynced < target/2 {
@@ -179,24 +180,24 @@ func waitCommitted(t *testing.T, hash types.Hash, nodes ...*testNode) *types.Rec
 // makes it gossip malformed consensus messages, wrongly signed votes, votes of a
 // non-validator and a proposal by a validator out of turn: v0 rejects each, scores the
 // peer down, and the network keeps committing blocks.
-func hostileGossip(t *testing.T, tc *testChain, nodes []*testNode) {
+func hostileGossip(t *testing.T, tc *testutil.TestChain, nodes []*testNode) {
 	t.Helper()
 	target := nodes[0]
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	topic, evil := hostilePeer(ctx, t, target, p2p.ConsensusTopic(testChainID))
+	topic, evil := hostilePeer(ctx, t, target, p2p.ConsensusTopic(testutil.ChainID))
 
-	outsider := newKey(t)
+	outsider := testutil.Key(t)
 	next := target.height() + 1
 	hash := types.Hash{0xee}
-	forged := signVote(t, tc.vals[1], types.PrecommitType, next, 0, hash)
-	forged.Validator = addrOf(tc.vals[2])
+	forged := testutil.SignVote(t, tc.Vals[1], types.PrecommitType, next, 0, hash)
+	forged.Validator = testutil.Addr(tc.Vals[2])
 	proposer := target.chain.Validators().Proposer(next, 0).Address
 	var outOfTurn *types.Proposal
-	for _, k := range tc.vals {
-		if addrOf(k) != proposer {
-			outOfTurn = &types.Proposal{Height: next, POLRound: -1, BlockHash: hash, Block: []byte("x"), Proposer: addrOf(k)}
-			if err := outOfTurn.Sign(testChainID, k); err != nil {
+	for _, k := range tc.Vals {
+		if testutil.Addr(k) != proposer {
+			outOfTurn = &types.Proposal{Height: next, POLRound: -1, BlockHash: hash, Block: []byte("x"), Proposer: testutil.Addr(k)}
+			if err := outOfTurn.Sign(testutil.ChainID, k); err != nil {
 				t.Fatal(err)
 			}
 			break
@@ -211,7 +212,7 @@ func hostileGossip(t *testing.T, tc *testChain, nodes []*testNode) {
 		func(stamp uint64) []byte { return fmt.Appendf(nil, "garbage %d", stamp) },
 		func(stamp uint64) []byte { return encodeMsg(t, &consensus.Message{Vote: forged, Resend: stamp}) },
 		func(stamp uint64) []byte {
-			return encodeMsg(t, &consensus.Message{Vote: signVote(t, outsider, types.PrecommitType, next, 0, hash), Resend: stamp})
+			return encodeMsg(t, &consensus.Message{Vote: testutil.SignVote(t, outsider, types.PrecommitType, next, 0, hash), Resend: stamp})
 		},
 		func(stamp uint64) []byte { return encodeMsg(t, &consensus.Message{Proposal: outOfTurn, Resend: stamp}) },
 	}
@@ -293,8 +294,8 @@ func publishUntilRejected(ctx context.Context, t *testing.T, topic *pubsub.Topic
 // or wrong-chain tx among valid ones is rejected and scored down; none of the valid txs of
 // those batches enters the pool; the node keeps committing.
 func TestHostileTxGossip(t *testing.T) {
-	tc := newTestChain(t, 1, 1)
-	target := startNode(t, "v0", tc.gen, t.TempDir(), tc.vals[0], nodeOptions{validator: true, noSync: true})
+	tc := testutil.NewTestChain(t, 1, 1)
+	target := startNode(t, "v0", tc.Gen, t.TempDir(), tc.Vals[0], nodeOptions{validator: true, noSync: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	transfer := func(nonce uint64, mod func(*types.Tx)) *types.Tx {
@@ -302,7 +303,7 @@ func TestHostileTxGossip(t *testing.T) {
 		if mod != nil {
 			mod(tx)
 		}
-		return signTx(t, tc.accounts[0], tx)
+		return testutil.SignTx(t, tc.Accounts[0], tx)
 	}
 	// Each message is made new bytes by a different valid tx (the nonce), since gossipsub
 	// may drop a message published before the peers exchanged subscriptions.
@@ -325,7 +326,7 @@ func TestHostileTxGossip(t *testing.T) {
 	// One hostile peer per kind: a slow attempt rejected twice must not graylist the peer
 	// before the next kind is tried.
 	for _, msg := range hostile {
-		topic, evil := hostilePeer(ctx, t, target, p2p.TxTopic(testChainID))
+		topic, evil := hostilePeer(ctx, t, target, p2p.TxTopic(testutil.ChainID))
 		publishUntilRejected(ctx, t, topic, target, []func(uint64) []byte{msg}, func(s Stats) uint64 { return s.TxsRejected }, 150*time.Millisecond)
 		waitFor(t, 10*time.Second, "hostile peer scored down", func() bool { return target.net.host.PeerScore(evil) < 0 })
 	}
@@ -338,10 +339,10 @@ func TestHostileTxGossip(t *testing.T) {
 // TestTxBeforePeers: a transaction submitted to a node that has no peer yet is gossiped
 // once it connects, and reaches the validator's block.
 func TestTxBeforePeers(t *testing.T) {
-	tc := newTestChain(t, 1, 1)
-	validator := startNode(t, "v0", tc.gen, t.TempDir(), tc.vals[0], nodeOptions{validator: true, noSync: true})
-	lonely := startNode(t, "rpc", tc.gen, t.TempDir(), newKey(t), nodeOptions{noSync: true})
-	tx := signTx(t, tc.accounts[0], &types.Tx{GasLimit: 100_000, Kind: types.TxTransfer, To: types.Address{7}, Value: uint256.NewInt(1)})
+	tc := testutil.NewTestChain(t, 1, 1)
+	validator := startNode(t, "v0", tc.Gen, t.TempDir(), tc.Vals[0], nodeOptions{validator: true, noSync: true})
+	lonely := startNode(t, "rpc", tc.Gen, t.TempDir(), testutil.Key(t), nodeOptions{noSync: true})
+	tx := testutil.SignTx(t, tc.Accounts[0], &types.Tx{GasLimit: 100_000, Kind: types.TxTransfer, To: types.Address{7}, Value: uint256.NewInt(1)})
 	if err := lonely.pool.Add(tx); err != nil {
 		t.Fatal(err)
 	}
@@ -364,9 +365,9 @@ func TestTxBeforePeers(t *testing.T) {
 // messages, each tx once.
 func TestTxGossipBatches(t *testing.T) {
 	const n = 60
-	tc := newTestChain(t, 1, 1)
-	validator := startNode(t, "v0", tc.gen, t.TempDir(), tc.vals[0], nodeOptions{validator: true, noSync: true})
-	full := startNode(t, "full", tc.gen, t.TempDir(), newKey(t), nodeOptions{noSync: true, bootnodes: validator.net.Addrs()})
+	tc := testutil.NewTestChain(t, 1, 1)
+	validator := startNode(t, "v0", tc.Gen, t.TempDir(), tc.Vals[0], nodeOptions{validator: true, noSync: true})
+	full := startNode(t, "full", tc.Gen, t.TempDir(), testutil.Key(t), nodeOptions{noSync: true, bootnodes: validator.net.Addrs()})
 	// Past the warm-up, so that the txs go through the timed batches, not the backlog.
 	deadline := time.Now().Add(10 * time.Second)
 	for full.net.PeerCount() == 0 && time.Now().Before(deadline) {
@@ -375,7 +376,7 @@ func TestTxGossipBatches(t *testing.T) {
 	time.Sleep(gossipWarmUp + 100*time.Millisecond)
 	var txs []*types.Tx
 	for i := range n {
-		txs = append(txs, signTx(t, tc.accounts[0], &types.Tx{Nonce: uint64(i), GasLimit: 100_000, Kind: types.TxTransfer, To: types.Address{7}, Value: uint256.NewInt(1)}))
+		txs = append(txs, testutil.SignTx(t, tc.Accounts[0], &types.Tx{Nonce: uint64(i), GasLimit: 100_000, Kind: types.TxTransfer, To: types.Address{7}, Value: uint256.NewInt(1)}))
 	}
 	for _, tx := range txs {
 		if err := full.pool.Add(tx); err != nil {
@@ -397,11 +398,11 @@ func TestTxGossipBatches(t *testing.T) {
 // this node never published it) is gossiped again after the regossip interval and
 // committed by the validator, which never had it otherwise.
 func TestTxRegossip(t *testing.T) {
-	tc := newTestChain(t, 1, 1)
-	validator := startNode(t, "v0", tc.gen, t.TempDir(), tc.vals[0], nodeOptions{validator: true, noSync: true})
-	full := startNode(t, "full", tc.gen, t.TempDir(), newKey(t), nodeOptions{noSync: true, bootnodes: validator.net.Addrs(),
+	tc := testutil.NewTestChain(t, 1, 1)
+	validator := startNode(t, "v0", tc.Gen, t.TempDir(), tc.Vals[0], nodeOptions{validator: true, noSync: true})
+	full := startNode(t, "full", tc.Gen, t.TempDir(), testutil.Key(t), nodeOptions{noSync: true, bootnodes: validator.net.Addrs(),
 		regossip: 300 * time.Millisecond})
-	tx := signTx(t, tc.accounts[0], &types.Tx{GasLimit: 100_000, Kind: types.TxTransfer, To: types.Address{7}, Value: uint256.NewInt(1)})
+	tx := testutil.SignTx(t, tc.Accounts[0], &types.Tx{GasLimit: 100_000, Kind: types.TxTransfer, To: types.Address{7}, Value: uint256.NewInt(1)})
 	full.net.h.gossiped.add(tx)
 	if err := full.pool.Add(tx); err != nil {
 		t.Fatal(err)
@@ -441,15 +442,15 @@ func (l liar) SyncBlocks(from uint64, max int) ([]p2p.SyncBlock, error) {
 // TestSyncFromLiar: a node that syncs from a peer serving altered blocks under valid
 // commit certificates refuses them, leaves that peer aside and syncs from an honest one.
 func TestSyncFromLiar(t *testing.T) {
-	tc := newTestChain(t, 1, 0)
-	honest := startNode(t, "v0", tc.gen, t.TempDir(), tc.vals[0], nodeOptions{validator: true, noSync: true})
+	tc := testutil.NewTestChain(t, 1, 0)
+	honest := startNode(t, "v0", tc.Gen, t.TempDir(), tc.Vals[0], nodeOptions{validator: true, noSync: true})
 	waitHeight(t, 30*time.Second, 5, honest)
-	lh, err := p2p.New(context.Background(), newKey(t), p2p.Config{ChainID: testChainID, ListenAddrs: loopback, Logger: testLogger("liar")}, liar{honest})
+	lh, err := p2p.New(context.Background(), testutil.Key(t), p2p.Config{ChainID: testutil.ChainID, ListenAddrs: loopback, Logger: testLogger("liar")}, liar{honest})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer lh.Close()
-	late := startNode(t, "late", tc.gen, t.TempDir(), newKey(t), nodeOptions{bootnodes: append(lh.Addrs(), honest.net.Addrs()...), noSync: true})
+	late := startNode(t, "late", tc.Gen, t.TempDir(), testutil.Key(t), nodeOptions{bootnodes: append(lh.Addrs(), honest.net.Addrs()...), noSync: true})
 	target := honest.height()
 	waitHeight(t, 30*time.Second, target, late)
 	s := late.net.Stats()

@@ -1,4 +1,4 @@
-package network
+package app
 
 import (
 	"context"
@@ -11,29 +11,27 @@ import (
 
 	"github.com/wnode/wnode/consensus"
 	"github.com/wnode/wnode/genesis"
+	"github.com/wnode/wnode/internal/testutil"
 	"github.com/wnode/wnode/mempool"
 	"github.com/wnode/wnode/p2p"
 	"github.com/wnode/wnode/types"
 )
 
-func newPool(tc *testChain, a Accounts) *mempool.Pool {
-	return mempool.New(mempool.Config{ChainID: testChainID, MinGasPrice: tc.gen.Params.MinGasPrice.Int(),
-		MaxTxGas: tc.gen.Params.BlockGasLimit, MaxTxBytes: int(tc.gen.Params.MaxTxBytes)}, a)
-}
+func newPool(tc *testutil.TestChain, a Accounts) *mempool.Pool { return testutil.NewPool(tc.Gen, a) }
 
 // TestApp runs the Application the way consensus does on two nodes: one proposes a
 // block from its mempool, the other validates it, both commit it with a certificate,
 // and the transaction leaves both mempools.
 func TestApp(t *testing.T) {
 	ctx := context.Background()
-	tc := newTestChain(t, 1, 2)
-	val := tc.vals[0]
-	ca, cb := memChain(t, tc.gen), memChain(t, tc.gen)
+	tc := testutil.NewTestChain(t, 1, 2)
+	val := tc.Vals[0]
+	ca, cb := testutil.MemChain(t, tc.Gen), testutil.MemChain(t, tc.Gen)
 	pa, pb := newPool(tc, Accounts{Chain: ca}), newPool(tc, Accounts{Chain: cb})
-	a := NewApp(ca, pa, addrOf(val), AppOptions{})
+	a := NewApp(ca, pa, testutil.Addr(val), AppOptions{})
 	b := NewApp(cb, pb, types.Address{}, AppOptions{})
 
-	tx := signTx(t, tc.accounts[0], &types.Tx{GasLimit: 100_000, Kind: types.TxTransfer, To: addrOf(tc.accounts[1]), Value: uint256.NewInt(9)})
+	tx := testutil.SignTx(t, tc.Accounts[0], &types.Tx{GasLimit: 100_000, Kind: types.TxTransfer, To: testutil.Addr(tc.Accounts[1]), Value: uint256.NewInt(9)})
 	for _, p := range []*mempool.Pool{pa, pb} {
 		if err := p.Add(tx); err != nil {
 			t.Fatal(err)
@@ -45,7 +43,7 @@ func TestApp(t *testing.T) {
 	if _, _, err := a.ProposeBlock(ctx, 2, 0, 1); err == nil {
 		t.Fatal("proposed a block for height 2 on top of genesis")
 	}
-	data, hash, err := a.ProposeBlock(ctx, 1, 0, tc.gen.TimeMs()+1000)
+	data, hash, err := a.ProposeBlock(ctx, 1, 0, tc.Gen.TimeMs()+1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +51,7 @@ func TestApp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if blk.Hash() != hash || len(blk.Txs) != 1 || blk.Txs[0].Hash() != tx.Hash() || blk.Header.Proposer != addrOf(val) {
+	if blk.Hash() != hash || len(blk.Txs) != 1 || blk.Txs[0].Hash() != tx.Hash() || blk.Header.Proposer != testutil.Addr(val) {
 		t.Fatalf("proposal: hash %s (returned %s), %d txs, proposer %s", blk.Hash(), hash, len(blk.Txs), blk.Header.Proposer)
 	}
 	if ca.Head().Height != 0 {
@@ -79,7 +77,7 @@ func TestApp(t *testing.T) {
 		t.Fatalf("validate: %s, %v; want %s", got, err, hash)
 	}
 
-	commit := certify(t, 1, 0, hash, val)
+	commit := testutil.Certify(t, 1, 0, hash, val)
 	for _, x := range []struct {
 		app  *App
 		pool *mempool.Pool
@@ -98,7 +96,7 @@ func TestApp(t *testing.T) {
 		t.Fatalf("receipt on the validating node: %+v, %v", r, err)
 	}
 	// The mempool's view follows the chain: the next nonce is 1.
-	if n := (Accounts{Chain: cb}).Nonce(addrOf(tc.accounts[0])); n != 1 {
+	if n := (Accounts{Chain: cb}).Nonce(testutil.Addr(tc.Accounts[0])); n != 1 {
 		t.Fatalf("nonce %d after the block, want 1", n)
 	}
 }
@@ -113,23 +111,23 @@ func tamper(b *types.Block, f func(*types.Header)) []byte {
 // to 16 MiB), a proposed block fits a consensus proposal and a block sync frame.
 func TestProposalFitsTheWire(t *testing.T) {
 	ctx := context.Background()
-	tc := newTestChain(t, 1, 1)
-	tc.gen.Params.MaxBlockBytes = genesis.MaxBlockBytesLimit
-	if err := tc.gen.Validate(); err != nil {
+	tc := testutil.NewTestChain(t, 1, 1)
+	tc.Gen.Params.MaxBlockBytes = genesis.MaxBlockBytesLimit
+	if err := tc.Gen.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	c := memChain(t, tc.gen)
+	c := testutil.MemChain(t, tc.Gen)
 	pool := newPool(tc, Accounts{Chain: c})
 	args := make([]byte, types.MaxArgsSize)
 	for i := range 40 { // 40 × 256 KiB: more than a proposal holds
-		tx := signTx(t, tc.accounts[0], &types.Tx{Nonce: uint64(i), GasLimit: 6_000_000, Kind: types.TxInvoke,
+		tx := testutil.SignTx(t, tc.Accounts[0], &types.Tx{Nonce: uint64(i), GasLimit: 6_000_000, Kind: types.TxInvoke,
 			To: types.Address{9}, Method: "m", Args: args})
 		if err := pool.Add(tx); err != nil {
 			t.Fatal(err)
 		}
 	}
-	app := NewApp(c, pool, addrOf(tc.vals[0]), AppOptions{})
-	data, hash, err := app.ProposeBlock(ctx, 1, 0, tc.gen.TimeMs()+1)
+	app := NewApp(c, pool, testutil.Addr(tc.Vals[0]), AppOptions{})
+	data, hash, err := app.ProposeBlock(ctx, 1, 0, tc.Gen.TimeMs()+1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,8 +135,8 @@ func TestProposalFitsTheWire(t *testing.T) {
 	if len(blk.Txs) < 20 || len(blk.Txs) == 40 {
 		t.Fatalf("block holds %d of 40 txs", len(blk.Txs))
 	}
-	p := &types.Proposal{Height: 1, POLRound: -1, BlockHash: hash, Block: data, Proposer: addrOf(tc.vals[0])}
-	if err := p.Sign(testChainID, tc.vals[0]); err != nil {
+	p := &types.Proposal{Height: 1, POLRound: -1, BlockHash: hash, Block: data, Proposer: testutil.Addr(tc.Vals[0])}
+	if err := p.Sign(testutil.ChainID, tc.Vals[0]); err != nil {
 		t.Fatal(err)
 	}
 	wire, err := consensus.EncodeMessage(&consensus.Message{Proposal: p, Resend: 1 << 62})
@@ -148,7 +146,7 @@ func TestProposalFitsTheWire(t *testing.T) {
 	if _, err := consensus.DecodeMessage(wire); err != nil {
 		t.Fatalf("proposal of a %d-byte block does not decode: %v", len(data), err)
 	}
-	commit := certify(t, 1, 0, hash, tc.vals[0])
+	commit := testutil.Certify(t, 1, 0, hash, tc.Vals[0])
 	if n := len(data) + len(commit.Encode()) + 16; n > p2p.MaxFrameSize {
 		t.Fatalf("block and commit take %d bytes, a sync frame %d", n, p2p.MaxFrameSize)
 	}
@@ -161,10 +159,10 @@ func TestProposalFitsTheWire(t *testing.T) {
 }
 
 func TestAccounts(t *testing.T) {
-	tc := newTestChain(t, 1, 1)
-	c := memChain(t, tc.gen)
+	tc := testutil.NewTestChain(t, 1, 1)
+	c := testutil.MemChain(t, tc.Gen)
 	a := Accounts{Chain: c}
-	addr := addrOf(tc.accounts[0])
+	addr := testutil.Addr(tc.Accounts[0])
 	if n, b := a.Nonce(addr), a.Balance(addr); n != 0 || b.Cmp(uint256.NewInt(1e18)) != 0 {
 		t.Fatalf("nonce %d balance %s", n, b)
 	}
@@ -178,9 +176,9 @@ func TestAccounts(t *testing.T) {
 // the validator's clock has caught up.
 func TestValidateRejectsFutureTime(t *testing.T) {
 	ctx := context.Background()
-	tc := newTestChain(t, 1, 1)
-	ca, cb := memChain(t, tc.gen), memChain(t, tc.gen)
-	a := NewApp(ca, newPool(tc, Accounts{Chain: ca}), addrOf(tc.vals[0]), AppOptions{})
+	tc := testutil.NewTestChain(t, 1, 1)
+	ca, cb := testutil.MemChain(t, tc.Gen), testutil.MemChain(t, tc.Gen)
+	a := NewApp(ca, newPool(tc, Accounts{Chain: ca}), testutil.Addr(tc.Vals[0]), AppOptions{})
 	now := time.Now()
 	future := uint64(now.Add(time.Hour).UnixMilli())
 	data, hash, err := a.ProposeBlock(ctx, 1, 0, future)
