@@ -204,16 +204,16 @@ func TestValidateRejectsFutureTime(t *testing.T) {
 // served it is not blamed.
 func TestSyncedBlockIgnoresClock(t *testing.T) {
 	ctx := context.Background()
-	tc := newTestChain(t, 1, 1)
-	val := tc.vals[0]
-	ca, cb := memChain(t, tc.gen), memChain(t, tc.gen)
-	a := NewApp(ca, newPool(tc, Accounts{Chain: ca}), addrOf(val), AppOptions{})
+	tc := testutil.NewTestChain(t, 1, 1)
+	val := tc.Vals[0]
+	ca, cb := testutil.MemChain(t, tc.Gen), testutil.MemChain(t, tc.Gen)
+	a := NewApp(ca, newPool(tc, Accounts{Chain: ca}), testutil.Addr(val), AppOptions{})
 	now := time.Now()
 	data, hash, err := a.ProposeBlock(ctx, 1, 0, uint64(now.Add(time.Hour).UnixMilli()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	commit := certify(t, 1, 0, hash, val)
+	commit := testutil.Certify(t, 1, 0, hash, val)
 	behind := NewApp(cb, newPool(tc, Accounts{Chain: cb}), types.Address{}, AppOptions{
 		MaxClockDrift: 10 * time.Second, Now: func() time.Time { return now },
 	})
@@ -227,7 +227,7 @@ func TestSyncedBlockIgnoresClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer wal.Close()
-	r, err := consensus.NewRunner(fastConsensus(tc.gen.ChainID, cb.Validators()),
+	r, err := consensus.NewRunner(consensus.DefaultConfig(tc.Gen.ChainID, cb.Validators()),
 		consensus.Deps{App: behind, WAL: wal, Broadcaster: nopBroadcaster{}}, 0, nil)
 	if err != nil {
 		t.Fatal(err)
