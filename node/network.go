@@ -11,19 +11,17 @@ import (
 	"github.com/wnode/wnode/mempool"
 	"github.com/wnode/wnode/node/network"
 	"github.com/wnode/wnode/rpc"
-	"github.com/wnode/wnode/types"
 )
 
 // Network connects a node to its peers: it gossips the transactions the local mempool
-// accepts and the consensus messages of the local validator, hands what peers send to
+// accepts (it subscribes to NetworkDeps.Pool itself) and the consensus messages of the
+// local validator, hands what peers send to
 // the mempool (Pool.Add) and to consensus (Runner.Deliver), and fetches blocks the node
 // missed (Runner.ApplySyncedBlock). A dev node that is its chain's only validator has
 // none.
 //
 // Every method must be safe for concurrent use and must not block on the network.
 type Network interface {
-	// BroadcastTx gossips a transaction accepted by the local mempool.
-	BroadcastTx(tx *types.Tx)
 	// Broadcast gossips a consensus message of this validator (consensus.Broadcaster).
 	Broadcast(m *consensus.Message)
 	// NeedSync asks for the committed blocks up to height (consensus.Syncer).
@@ -55,7 +53,6 @@ type NetworkFactory func(ctx context.Context, deps NetworkDeps) (Network, error)
 // noNetwork is the network of a single node: nothing to send, nobody to hear.
 type noNetwork struct{}
 
-func (noNetwork) BroadcastTx(*types.Tx)        {}
 func (noNetwork) Broadcast(*consensus.Message) {}
 func (noNetwork) NeedSync(uint64)              {}
 func (noNetwork) Peers() []rpc.PeerInfo        { return nil }
@@ -84,8 +81,8 @@ func (p *netProxy) NeedSync(height uint64) {
 }
 
 // p2pNetwork is the production Network: package node/network over libp2p. It gossips
-// the mempool's transactions by itself (so BroadcastTx does nothing), delivers consensus
-// messages to the runner and syncs missed blocks.
+// the mempool's transactions, delivers consensus messages to the runner and syncs missed
+// blocks.
 func p2pNetwork(ctx context.Context, deps NetworkDeps) (Network, error) {
 	nw, err := network.New(ctx, network.Config{
 		Listen: deps.Config.Listen, Bootnodes: deps.Config.Bootnodes, MDNS: deps.Config.MDNS, Logger: deps.Logger,
@@ -102,7 +99,6 @@ func p2pNetwork(ctx context.Context, deps NetworkDeps) (Network, error) {
 
 type p2pAdapter struct{ n *network.Network }
 
-func (a p2pAdapter) BroadcastTx(*types.Tx)          {}
 func (a p2pAdapter) Broadcast(m *consensus.Message) { a.n.Broadcast(m) }
 func (a p2pAdapter) NeedSync(height uint64)         { a.n.NeedSync(height) }
 func (a p2pAdapter) PeerID() string                 { return a.n.ID() }

@@ -298,7 +298,7 @@ func (n *Node) Start(ctx context.Context) error {
 		}
 	}()
 
-	// Accepted txs: wake consensus up and gossip them.
+	// Accepted txs wake consensus up (the network gossips them from its own subscription).
 	txs, unsubTxs := n.pool.Subscribe(4096)
 	n.wg.Add(1)
 	go func() {
@@ -306,12 +306,11 @@ func (n *Node) Start(ctx context.Context) error {
 		defer unsubTxs()
 		for {
 			select {
-			case tx, ok := <-txs:
+			case _, ok := <-txs:
 				if !ok {
 					return
 				}
 				n.runner.TxsAvailable()
-				n.network.BroadcastTx(tx)
 			case <-ctx.Done():
 				return
 			}
