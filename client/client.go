@@ -14,10 +14,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wnode/wnode/rpc/rpctypes"
+
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 	"github.com/holiman/uint256"
-	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/types"
 )
 
@@ -128,8 +129,8 @@ func (c *Client) GasPrice(ctx context.Context) (*uint256.Int, error) {
 }
 
 // NodeInfo is wn_nodeInfo.
-func (c *Client) NodeInfo(ctx context.Context) (*rpc.NodeInfoJSON, error) {
-	var v rpc.NodeInfoJSON
+func (c *Client) NodeInfo(ctx context.Context) (*rpctypes.NodeInfoJSON, error) {
+	var v rpctypes.NodeInfoJSON
 	if err := c.call(ctx, &v, "wn_nodeInfo"); err != nil {
 		return nil, err
 	}
@@ -137,8 +138,8 @@ func (c *Client) NodeInfo(ctx context.Context) (*rpc.NodeInfoJSON, error) {
 }
 
 // Account is wn_getAccount.
-func (c *Client) Account(ctx context.Context, addr types.Address, num rpc.BlockNumber) (*rpc.AccountJSON, error) {
-	var v rpc.AccountJSON
+func (c *Client) Account(ctx context.Context, addr types.Address, num rpctypes.BlockNumber) (*rpctypes.AccountJSON, error) {
+	var v rpctypes.AccountJSON
 	if err := c.call(ctx, &v, "wn_getAccount", addr, num); err != nil {
 		return nil, err
 	}
@@ -153,14 +154,14 @@ func (c *Client) PendingNonce(ctx context.Context, addr types.Address) (uint64, 
 }
 
 // Code is wn_getCode.
-func (c *Client) Code(ctx context.Context, addr types.Address, num rpc.BlockNumber) ([]byte, error) {
+func (c *Client) Code(ctx context.Context, addr types.Address, num rpctypes.BlockNumber) ([]byte, error) {
 	var v hexutil.Bytes
 	err := c.call(ctx, &v, "wn_getCode", addr, num)
 	return v, err
 }
 
 // Storage is wn_getStorage; ok is false when the key is absent.
-func (c *Client) Storage(ctx context.Context, addr types.Address, key []byte, num rpc.BlockNumber) (value []byte, ok bool, err error) {
+func (c *Client) Storage(ctx context.Context, addr types.Address, key []byte, num rpctypes.BlockNumber) (value []byte, ok bool, err error) {
 	var v *hexutil.Bytes
 	if err := c.call(ctx, &v, "wn_getStorage", addr, hexutil.Bytes(key), num); err != nil {
 		return nil, false, err
@@ -179,16 +180,16 @@ func (c *Client) SendTransaction(ctx context.Context, tx *types.Tx) (types.Hash,
 }
 
 // Transaction is wn_getTransaction; nil when unknown.
-func (c *Client) Transaction(ctx context.Context, h types.Hash) (*rpc.TxJSON, error) {
-	var v *rpc.TxJSON
+func (c *Client) Transaction(ctx context.Context, h types.Hash) (*rpctypes.TxJSON, error) {
+	var v *rpctypes.TxJSON
 	err := c.call(ctx, &v, "wn_getTransaction", h)
 	return v, err
 }
 
 // Receipt is wn_getTransactionReceipt; nil when unknown or pending. The receipt's
 // signature is not checked here: see VerifyReceipt.
-func (c *Client) Receipt(ctx context.Context, h types.Hash) (*rpc.ReceiptJSON, error) {
-	var v *rpc.ReceiptJSON
+func (c *Client) Receipt(ctx context.Context, h types.Hash) (*rpctypes.ReceiptJSON, error) {
+	var v *rpctypes.ReceiptJSON
 	err := c.call(ctx, &v, "wn_getTransactionReceipt", h)
 	return v, err
 }
@@ -196,7 +197,7 @@ func (c *Client) Receipt(ctx context.Context, h types.Hash) (*rpc.ReceiptJSON, e
 // WaitReceipt polls for the receipt of h until it exists or ctx ends. It polls every
 // millisecond for the first 50 ms (a dev node commits within a few), then backs off to
 // every 100 ms.
-func (c *Client) WaitReceipt(ctx context.Context, h types.Hash) (*rpc.ReceiptJSON, error) {
+func (c *Client) WaitReceipt(ctx context.Context, h types.Hash) (*rpctypes.ReceiptJSON, error) {
 	start := time.Now()
 	for {
 		r, err := c.Receipt(ctx, h)
@@ -221,27 +222,27 @@ func (c *Client) WaitReceipt(ctx context.Context, h types.Hash) (*rpc.ReceiptJSO
 }
 
 // VerifyReceipt checks that r carries a valid signature of its signer over its content.
-func VerifyReceipt(r *rpc.ReceiptJSON) error {
-	if err := rpc.VerifySignedResult(r.SignedResult()); err != nil {
+func VerifyReceipt(r *rpctypes.ReceiptJSON) error {
+	if err := rpctypes.VerifySignedResult(r.SignedResult()); err != nil {
 		return fmt.Errorf("receipt %s: %w", r.TxHash, err)
 	}
 	return nil
 }
 
-// Call is wn_call. The answer's signature is checked (rpc.VerifySignedResult).
-func (c *Client) Call(ctx context.Context, args rpc.CallArgs, num rpc.BlockNumber) (*rpc.CallResultJSON, error) {
-	var v rpc.CallResultJSON
+// Call is wn_call. The answer's signature is checked (rpctypes.VerifySignedResult).
+func (c *Client) Call(ctx context.Context, args rpctypes.CallArgs, num rpctypes.BlockNumber) (*rpctypes.CallResultJSON, error) {
+	var v rpctypes.CallResultJSON
 	if err := c.call(ctx, &v, "wn_call", args, num); err != nil {
 		return nil, err
 	}
-	if err := rpc.VerifySignedResult(v.SignedResult(args.Request())); err != nil {
+	if err := rpctypes.VerifySignedResult(v.SignedResult(&args)); err != nil {
 		return nil, fmt.Errorf("call answer: %w", err)
 	}
 	return &v, nil
 }
 
 // EstimateGas is wn_estimateGas.
-func (c *Client) EstimateGas(ctx context.Context, args rpc.CallArgs, num rpc.BlockNumber) (uint64, error) {
+func (c *Client) EstimateGas(ctx context.Context, args rpctypes.CallArgs, num rpctypes.BlockNumber) (uint64, error) {
 	var v hexutil.Uint64
 	err := c.call(ctx, &v, "wn_estimateGas", args, num)
 	return uint64(v), err
@@ -250,13 +251,13 @@ func (c *Client) EstimateGas(ctx context.Context, args rpc.CallArgs, num rpc.Blo
 // BlockResult is a block as the client reads it: the header and either the transaction
 // hashes or the whole transactions.
 type BlockResult struct {
-	rpc.HeaderJSON
+	rpctypes.HeaderJSON
 	TxHashes []types.Hash
-	Txs      []*rpc.TxJSON // only when asked for full transactions
+	Txs      []*rpctypes.TxJSON // only when asked for full transactions
 }
 
 // Block is wn_getBlockByNumber; nil above the head.
-func (c *Client) Block(ctx context.Context, num rpc.BlockNumber, full bool) (*BlockResult, error) {
+func (c *Client) Block(ctx context.Context, num rpctypes.BlockNumber, full bool) (*BlockResult, error) {
 	var raw json.RawMessage
 	if err := c.call(ctx, &raw, "wn_getBlockByNumber", num, full); err != nil {
 		return nil, err
@@ -278,7 +279,7 @@ func decodeBlockResult(raw json.RawMessage, full bool) (*BlockResult, error) {
 		return nil, nil
 	}
 	var w struct {
-		rpc.HeaderJSON
+		rpctypes.HeaderJSON
 		Transactions []json.RawMessage `json:"transactions"`
 	}
 	if err := json.Unmarshal(raw, &w); err != nil {
@@ -287,7 +288,7 @@ func decodeBlockResult(raw json.RawMessage, full bool) (*BlockResult, error) {
 	out := &BlockResult{HeaderJSON: w.HeaderJSON}
 	for _, t := range w.Transactions {
 		if full {
-			var tx rpc.TxJSON
+			var tx rpctypes.TxJSON
 			if err := json.Unmarshal(t, &tx); err != nil {
 				return nil, fmt.Errorf("decode block tx: %w", err)
 			}
@@ -305,12 +306,12 @@ func decodeBlockResult(raw json.RawMessage, full bool) (*BlockResult, error) {
 }
 
 // SubscribeNewHeads is wn_subscribe("newHeads") (WebSocket only).
-func (c *Client) SubscribeNewHeads(ctx context.Context, ch chan<- *rpc.HeaderJSON) (*gethrpc.ClientSubscription, error) {
+func (c *Client) SubscribeNewHeads(ctx context.Context, ch chan<- *rpctypes.HeaderJSON) (*gethrpc.ClientSubscription, error) {
 	return c.raw.Subscribe(ctx, "wn", ch, "newHeads")
 }
 
 // SubscribeEvents is wn_subscribe("events", filter) (WebSocket only).
-func (c *Client) SubscribeEvents(ctx context.Context, filter rpc.EventFilter, ch chan<- *rpc.EventNotification) (*gethrpc.ClientSubscription, error) {
+func (c *Client) SubscribeEvents(ctx context.Context, filter rpctypes.EventFilter, ch chan<- *rpctypes.EventNotification) (*gethrpc.ClientSubscription, error) {
 	return c.raw.Subscribe(ctx, "wn", ch, "events", filter)
 }
 
@@ -327,10 +328,10 @@ type FnResult struct {
 
 // SignedResult returns the statement the gateway's signature covers for a call of
 // method on to with input.
-func (r *FnResult) SignedResult(to types.Address, method string, input []byte) *rpc.SignedResult {
-	return &rpc.SignedResult{
-		ChainID: r.ChainID, Kind: rpc.KindCall, Height: r.Height, StateRoot: r.StateRoot,
-		ResultHash: rpc.CallResultHash(types.Address{}, to, method, input, nil, r.Output, r.GasUsed),
+func (r *FnResult) SignedResult(to types.Address, method string, input []byte) *rpctypes.SignedResult {
+	return &rpctypes.SignedResult{
+		ChainID: r.ChainID, Kind: rpctypes.KindCall, Height: r.Height, StateRoot: r.StateRoot,
+		ResultHash: rpctypes.CallResultHash(types.Address{}, to, method, input, nil, r.Output, r.GasUsed),
 		Signer:     r.Signer, Signature: r.Signature,
 	}
 }
@@ -368,7 +369,7 @@ func (c *Client) Fn(ctx context.Context, to types.Address, method string, input 
 		return nil, err
 	}
 	res.Output = body
-	if err := rpc.VerifySignedResult(res.SignedResult(to, method, input)); err != nil {
+	if err := rpctypes.VerifySignedResult(res.SignedResult(to, method, input)); err != nil {
 		return nil, fmt.Errorf("fn answer: %w", err)
 	}
 	return res, nil
@@ -388,20 +389,20 @@ func parseFnHeaders(h http.Header) (*FnResult, error) {
 		}
 		return v
 	}
-	r.Height, r.GasUsed, r.ChainID = num(rpc.HeaderHeight), num(rpc.HeaderGasUsed), num(rpc.HeaderChainID)
+	r.Height, r.GasUsed, r.ChainID = num(rpctypes.HeaderHeight), num(rpctypes.HeaderGasUsed), num(rpctypes.HeaderChainID)
 	if err != nil {
 		return nil, err
 	}
-	root, err := hexutil.Decode(h.Get(rpc.HeaderStateRoot))
+	root, err := hexutil.Decode(h.Get(rpctypes.HeaderStateRoot))
 	if err != nil || len(root) != 32 {
-		return nil, fmt.Errorf("fn answer: bad %s header", rpc.HeaderStateRoot)
+		return nil, fmt.Errorf("fn answer: bad %s header", rpctypes.HeaderStateRoot)
 	}
 	r.StateRoot = types.Hash(root)
-	if r.Signer, err = rpc.ParseAddress(h.Get(rpc.HeaderSigner)); err != nil {
-		return nil, fmt.Errorf("fn answer: bad %s header: %v", rpc.HeaderSigner, err)
+	if r.Signer, err = rpctypes.ParseAddress(h.Get(rpctypes.HeaderSigner)); err != nil {
+		return nil, fmt.Errorf("fn answer: bad %s header: %v", rpctypes.HeaderSigner, err)
 	}
-	if r.Signature, err = hexutil.Decode(h.Get(rpc.HeaderSignature)); err != nil {
-		return nil, fmt.Errorf("fn answer: bad %s header", rpc.HeaderSignature)
+	if r.Signature, err = hexutil.Decode(h.Get(rpctypes.HeaderSignature)); err != nil {
+		return nil, fmt.Errorf("fn answer: bad %s header", rpctypes.HeaderSignature)
 	}
 	return &r, nil
 }

@@ -4,7 +4,8 @@
 // limit, signs, sends and waits for the receipt. Every signed answer (call result, gateway
 // answer, receipt) is checked against its signer before it is returned.
 //
-// It is to package rpc (the server) what go-ethereum's ethclient is to its node: the
-// wire types (rpc.CallArgs, rpc.ReceiptJSON, ...) are rpc's, the transport is
-// go-ethereum's rpc client.
+// It is to package rpc (the server) what go-ethereum's ethclient is to its node: both
+// share the wire types of package rpc/rpctypes, and the client does not import the
+// server, so a program that only talks to nodes links neither the node's storage nor its
+// execution engine. The transport is go-ethereum's rpc client.
 package client

@@ -5,10 +5,11 @@ import (
 	"crypto/ecdsa"
 	"fmt"
 
+	"github.com/wnode/wnode/rpc/rpctypes"
+
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/holiman/uint256"
-	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/types"
 )
 
@@ -62,7 +63,7 @@ func (c *Client) BuildTx(ctx context.Context, key *ecdsa.PrivateKey, req *TxRequ
 		}
 	}
 	if tx.GasLimit == 0 {
-		args := rpc.CallArgs{From: &from, Method: req.Method, Value: (*hexutil.U256)(tx.Value)}
+		args := rpctypes.CallArgs{From: &from, Method: req.Method, Value: (*hexutil.U256)(tx.Value)}
 		if len(req.Args) > 0 {
 			args.Args = req.Args
 		}
@@ -73,7 +74,7 @@ func (c *Client) BuildTx(ctx context.Context, key *ecdsa.PrivateKey, req *TxRequ
 			to := req.To
 			args.To = &to
 		}
-		est, err := c.EstimateGas(ctx, args, rpc.LatestBlock)
+		est, err := c.EstimateGas(ctx, args, rpctypes.LatestBlock)
 		if err != nil {
 			return nil, err
 		}
@@ -88,7 +89,7 @@ func (c *Client) BuildTx(ctx context.Context, key *ecdsa.PrivateKey, req *TxRequ
 // Transact builds, signs and sends a transaction, waits for its receipt and checks the
 // receipt's signature. A receipt with a failed status is returned with a nil error: the
 // transaction was included (and paid for); the caller decides what failure means.
-func (c *Client) Transact(ctx context.Context, key *ecdsa.PrivateKey, req *TxRequest) (*types.Tx, *rpc.ReceiptJSON, error) {
+func (c *Client) Transact(ctx context.Context, key *ecdsa.PrivateKey, req *TxRequest) (*types.Tx, *rpctypes.ReceiptJSON, error) {
 	tx, err := c.BuildTx(ctx, key, req)
 	if err != nil {
 		return nil, nil, err

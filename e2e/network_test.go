@@ -16,9 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wnode/wnode/rpc/rpctypes"
+
 	"github.com/wnode/wnode/client"
 	"github.com/wnode/wnode/genesis"
-	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/types"
 )
 
@@ -101,11 +102,11 @@ func (n *netNode) height() uint64 {
 }
 
 // header returns the node's header at height.
-func (n *netNode) header(t *testing.T, height uint64) *rpc.HeaderJSON {
+func (n *netNode) header(t *testing.T, height uint64) *rpctypes.HeaderJSON {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	b, err := n.c.Block(ctx, rpc.BlockNumber(height), false)
+	b, err := n.c.Block(ctx, rpctypes.BlockNumber(height), false)
 	if err != nil || b == nil {
 		t.Fatalf("%s: block %d: %v", n.name, height, err)
 	}
@@ -154,7 +155,7 @@ func counterValue(t *testing.T, n *netNode, counter types.Address) uint64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	r, err := n.c.Call(ctx, rpc.CallArgs{To: &counter, Method: "get"}, rpc.LatestBlock)
+	r, err := n.c.Call(ctx, rpctypes.CallArgs{To: &counter, Method: "get"}, rpctypes.LatestBlock)
 	if err != nil || len(r.Output) != 8 {
 		t.Fatalf("%s: get: %v", n.name, err)
 	}
@@ -187,7 +188,7 @@ func TestNetworkFaults(t *testing.T) {
 	// Deploy through node2 and invoke through node3 with the CLI (the dev account signs
 	// by default: localnet is a dev chain); node0 answers the call.
 	counterHex := ok(t, nil, "deploy", "--rpc", nodes[2].p.url(), "../examples/counter/counter.wasm")
-	counter, err := rpc.ParseAddress(counterHex)
+	counter, err := rpctypes.ParseAddress(counterHex)
 	if err != nil {
 		t.Fatalf("deploy printed %q", counterHex)
 	}

@@ -10,9 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wnode/wnode/rpc/rpctypes"
+
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/wnode/wnode/genesis"
-	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/types"
 )
 
@@ -49,18 +50,18 @@ func httpDo(t *testing.T, method, url, contentType, body string) (int, http.Head
 // checkGateway verifies the signature headers of a /fn/ answer.
 func checkGateway(t *testing.T, h http.Header, to types.Address, method string, input, output []byte, signer string) {
 	t.Helper()
-	height, _ := strconv.ParseUint(h.Get(rpc.HeaderHeight), 10, 64)
-	gas, _ := strconv.ParseUint(h.Get(rpc.HeaderGasUsed), 10, 64)
-	chain, _ := strconv.ParseUint(h.Get(rpc.HeaderChainID), 10, 64)
-	root, _ := hexutil.Decode(h.Get(rpc.HeaderStateRoot))
-	sig, _ := hexutil.Decode(h.Get(rpc.HeaderSignature))
-	sgn, err := rpc.ParseAddress(h.Get(rpc.HeaderSigner))
+	height, _ := strconv.ParseUint(h.Get(rpctypes.HeaderHeight), 10, 64)
+	gas, _ := strconv.ParseUint(h.Get(rpctypes.HeaderGasUsed), 10, 64)
+	chain, _ := strconv.ParseUint(h.Get(rpctypes.HeaderChainID), 10, 64)
+	root, _ := hexutil.Decode(h.Get(rpctypes.HeaderStateRoot))
+	sig, _ := hexutil.Decode(h.Get(rpctypes.HeaderSignature))
+	sgn, err := rpctypes.ParseAddress(h.Get(rpctypes.HeaderSigner))
 	if err != nil || !strings.EqualFold(sgn.Hex(), signer) {
-		t.Fatalf("signer header %q, want %s", h.Get(rpc.HeaderSigner), signer)
+		t.Fatalf("signer header %q, want %s", h.Get(rpctypes.HeaderSigner), signer)
 	}
-	sr := &rpc.SignedResult{ChainID: chain, Kind: rpc.KindCall, Height: height, StateRoot: types.Hash(root),
-		ResultHash: rpc.CallResultHash(types.Address{}, to, method, input, nil, output, gas), Signer: sgn, Signature: sig}
-	if err := rpc.VerifySignedResult(sr); err != nil || gas == 0 || chain != genesis.DevChainID {
+	sr := &rpctypes.SignedResult{ChainID: chain, Kind: rpctypes.KindCall, Height: height, StateRoot: types.Hash(root),
+		ResultHash: rpctypes.CallResultHash(types.Address{}, to, method, input, nil, output, gas), Signer: sgn, Signature: sig}
+	if err := rpctypes.VerifySignedResult(sr); err != nil || gas == 0 || chain != genesis.DevChainID {
 		t.Errorf("gateway answer: %v (gas %d, chain %d)", err, gas, chain)
 	}
 }
@@ -79,7 +80,7 @@ func TestQuickstart(t *testing.T) {
 			t.Errorf("banner lacks %q:\n%s", want, banner)
 		}
 	}
-	var status rpc.NodeInfoJSON
+	var status rpctypes.NodeInfoJSON
 	if err := json.Unmarshal([]byte(ok(t, env, "status", "--json")), &status); err != nil || !status.Dev || uint64(status.ChainID) != 1337 {
 		t.Fatalf("status: %+v %v", status, err)
 	}
@@ -102,7 +103,7 @@ func TestQuickstart(t *testing.T) {
 	if out := ok(t, env, "call", "--hex", hello, "hello", "0x6869"); out != "hello, hi" {
 		t.Errorf("call --hex printed %q", out)
 	}
-	to, _ := rpc.ParseAddress(hello)
+	to, _ := rpctypes.ParseAddress(hello)
 	code, h, body := httpDo(t, "POST", node.url()+"/fn/"+hello+"/hello", "", "world")
 	if code != 200 || body != "hello, world" {
 		t.Fatalf("POST /fn/: %d %q", code, body)

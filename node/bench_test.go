@@ -8,11 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wnode/wnode/rpc/rpctypes"
+
 	"github.com/wnode/wnode/chain"
 	"github.com/wnode/wnode/client"
 	"github.com/wnode/wnode/genesis"
 	"github.com/wnode/wnode/node"
-	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/types"
 )
 
@@ -59,7 +60,7 @@ func BenchmarkJSONRPCCallHello(b *testing.B) {
 	defer done()
 	b.ResetTimer()
 	for range b.N {
-		res, err := c.Call(context.Background(), rpc.CallArgs{To: &hello, Method: "hello", Args: []byte("world")}, rpc.LatestBlock)
+		res, err := c.Call(context.Background(), rpctypes.CallArgs{To: &hello, Method: "hello", Args: []byte("world")}, rpctypes.LatestBlock)
 		if err != nil || string(res.Output) != "hello, world" {
 			b.Fatal(res, err)
 		}

@@ -10,10 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wnode/wnode/rpc/rpctypes"
+
 	"github.com/wnode/wnode/client"
 	"github.com/wnode/wnode/genesis"
 	"github.com/wnode/wnode/node"
-	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/types"
 )
 
@@ -98,7 +99,7 @@ func TestDevNodeLifecycle(t *testing.T) {
 	if r.Status != 1 || string(r.Output) != "hello, world" || r.Signer != n.Address() {
 		t.Fatalf("invoke receipt = %+v", r)
 	}
-	res, err := c.Call(ctx, rpc.CallArgs{To: &hello, Method: "hello", Args: []byte("call")}, rpc.LatestBlock)
+	res, err := c.Call(ctx, rpctypes.CallArgs{To: &hello, Method: "hello", Args: []byte("call")}, rpctypes.LatestBlock)
 	if err != nil || string(res.Output) != "hello, call" {
 		t.Fatalf("call = %+v, %v", res, err)
 	}
@@ -120,7 +121,7 @@ func TestDevNodeLifecycle(t *testing.T) {
 		}
 	}
 	// A failing tx is included with a failed receipt; an estimate refuses it first.
-	if _, _, err := c.Transact(ctx, dev, &client.TxRequest{Kind: types.TxInvoke, To: counter, Method: "nope"}); client.ErrorCode(err) != rpc.CodeExecutionFailed {
+	if _, _, err := c.Transact(ctx, dev, &client.TxRequest{Kind: types.TxInvoke, To: counter, Method: "nope"}); client.ErrorCode(err) != rpctypes.CodeExecutionFailed {
 		t.Errorf("invoke of a missing method: %v", err)
 	}
 	_, failed, err := c.Transact(ctx, dev, &client.TxRequest{Kind: types.TxInvoke, To: counter, Method: "nope", GasLimit: 100_000})
@@ -143,7 +144,7 @@ func TestDevNodeLifecycle(t *testing.T) {
 	if err != nil || r2 == nil || *r2.ContractAddress != hello {
 		t.Fatalf("deploy receipt after restart = %+v, %v", r2, err)
 	}
-	got, err := c.Call(ctx, rpc.CallArgs{To: &counter, Method: "get"}, rpc.LatestBlock)
+	got, err := c.Call(ctx, rpctypes.CallArgs{To: &counter, Method: "get"}, rpctypes.LatestBlock)
 	if err != nil || binary.BigEndian.Uint64(got.Output) != 3 {
 		t.Fatalf("counter after restart = %+v, %v", got, err)
 	}

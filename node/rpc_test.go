@@ -11,12 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wnode/wnode/rpc/rpctypes"
+
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/holiman/uint256"
 	"github.com/wnode/wnode/client"
 	"github.com/wnode/wnode/genesis"
-	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/types"
 )
 
@@ -64,14 +65,14 @@ func TestRPCOnRealNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ws.Close()
-	heads := make(chan *rpc.HeaderJSON, 64)
+	heads := make(chan *rpctypes.HeaderJSON, 64)
 	hsub, err := ws.SubscribeNewHeads(ctx, heads)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer hsub.Unsubscribe()
-	events := make(chan *rpc.EventNotification, 64)
-	esub, err := ws.SubscribeEvents(ctx, rpc.EventFilter{Topics: []hexutil.Bytes{[]byte("transfer")}}, events)
+	events := make(chan *rpctypes.EventNotification, 64)
+	esub, err := ws.SubscribeEvents(ctx, rpctypes.EventFilter{Topics: []hexutil.Bytes{[]byte("transfer")}}, events)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +93,7 @@ func TestRPCOnRealNode(t *testing.T) {
 	}
 
 	// Subscriptions saw the blocks and both transfer events (mint at deploy, then ours).
-	var got []*rpc.EventNotification
+	var got []*rpctypes.EventNotification
 	for len(got) < 2 {
 		select {
 		case e := <-events:
@@ -125,7 +126,7 @@ func TestRPCOnRealNode(t *testing.T) {
 	if err != nil || head != uint64(tr.Height) {
 		t.Errorf("blockNumber %d %v, want %d", head, err, uint64(tr.Height))
 	}
-	blk, err := c.Block(ctx, rpc.BlockNumber(tr.Height), true)
+	blk, err := c.Block(ctx, rpctypes.BlockNumber(tr.Height), true)
 	if err != nil || len(blk.Txs) != 1 || blk.Txs[0].Hash != tx.Hash() || blk.Hash != tr.BlockHash || blk.StateRoot != tr.StateRoot {
 		t.Fatalf("block %+v %v", blk, err)
 	}
@@ -140,7 +141,7 @@ func TestRPCOnRealNode(t *testing.T) {
 	if b, err := c.Block(ctx, 1000, false); err != nil || b != nil {
 		t.Errorf("block 1000: %+v %v", b, err)
 	}
-	acc, err := c.Account(ctx, genesis.DevAddress, rpc.LatestBlock)
+	acc, err := c.Account(ctx, genesis.DevAddress, rpctypes.LatestBlock)
 	if err != nil || uint64(acc.Nonce) != 2 {
 		t.Errorf("dev account %+v %v", acc, err)
 	}
@@ -151,16 +152,16 @@ func TestRPCOnRealNode(t *testing.T) {
 	if n, err := c.PendingNonce(ctx, genesis.DevAddress); err != nil || n != 2 {
 		t.Errorf("pending nonce %d %v", n, err)
 	}
-	tacc, err := c.Account(ctx, token, rpc.LatestBlock)
-	code, err2 := c.Code(ctx, token, rpc.LatestBlock)
+	tacc, err := c.Account(ctx, token, rpctypes.LatestBlock)
+	code, err2 := c.Code(ctx, token, rpctypes.LatestBlock)
 	if err != nil || err2 != nil || tacc.Admin != genesis.DevAddress || crypto.Keccak256Hash(code) != tacc.CodeHash {
 		t.Errorf("token account %+v code %d bytes (%v, %v)", tacc, len(code), err, err2)
 	}
-	bal, ok, err := c.Storage(ctx, token, append([]byte("b"), bob.Bytes()...), rpc.LatestBlock)
+	bal, ok, err := c.Storage(ctx, token, append([]byte("b"), bob.Bytes()...), rpctypes.LatestBlock)
 	if err != nil || !ok || new(uint256.Int).SetBytes(bal).Uint64() != 7 {
 		t.Errorf("token storage %x %v %v", bal, ok, err)
 	}
-	if _, ok, err := c.Storage(ctx, token, []byte("nope"), rpc.LatestBlock); err != nil || ok {
+	if _, ok, err := c.Storage(ctx, token, []byte("nope"), rpctypes.LatestBlock); err != nil || ok {
 		t.Errorf("absent storage: %v %v", ok, err)
 	}
 	gtx, err := c.Transaction(ctx, tx.Hash())
@@ -170,17 +171,17 @@ func TestRPCOnRealNode(t *testing.T) {
 	if price, err := c.GasPrice(ctx); err != nil || price.Uint64() != 1 {
 		t.Errorf("gas price %v %v", price, err)
 	}
-	call, err := c.Call(ctx, rpc.CallArgs{To: &token, Method: "balance_of", Args: bob.Bytes()}, rpc.LatestBlock)
+	call, err := c.Call(ctx, rpctypes.CallArgs{To: &token, Method: "balance_of", Args: bob.Bytes()}, rpctypes.LatestBlock)
 	if err != nil || new(uint256.Int).SetBytes(call.Output).Uint64() != 7 || call.Signer != n.Address() {
 		t.Errorf("call %+v %v", call, err)
 	}
 	// At the block of the deploy, bob had nothing yet.
-	call, err = c.Call(ctx, rpc.CallArgs{To: &token, Method: "balance_of", Args: bob.Bytes()}, rpc.BlockNumber(dr.Height))
+	call, err = c.Call(ctx, rpctypes.CallArgs{To: &token, Method: "balance_of", Args: bob.Bytes()}, rpctypes.BlockNumber(dr.Height))
 	if err != nil || new(uint256.Int).SetBytes(call.Output).Uint64() != 0 || uint64(call.Height) != uint64(dr.Height) {
 		t.Errorf("historical call %+v %v", call, err)
 	}
-	est, err := c.EstimateGas(ctx, rpc.CallArgs{From: &genesis.DevAddress, To: &token, Method: "transfer",
-		Args: append(bob.Bytes(), binary.BigEndian.AppendUint64(nil, 1)...)}, rpc.LatestBlock)
+	est, err := c.EstimateGas(ctx, rpctypes.CallArgs{From: &genesis.DevAddress, To: &token, Method: "transfer",
+		Args: append(bob.Bytes(), binary.BigEndian.AppendUint64(nil, 1)...)}, rpctypes.LatestBlock)
 	if err != nil || est == 0 || est > uint64(tr.GasUsed)*2 {
 		t.Errorf("estimate %d %v (transfer used %d)", est, err, uint64(tr.GasUsed))
 	}
@@ -196,15 +197,15 @@ func TestRPCOnRealNode(t *testing.T) {
 		method, params string
 		code           int
 	}{
-		{"wn_getAccount", fmt.Sprintf(`[%q, %q]`, bob.Hex(), tooHigh), rpc.CodeUnknownBlock},
-		{"wn_call", fmt.Sprintf(`[{"to":%q,"method":"nope"}]`, token.Hex()), rpc.CodeExecutionFailed},
-		{"wn_call", fmt.Sprintf(`[{"to":%q,"method":"transfer","args":"0x00"}]`, token.Hex()), rpc.CodeExecutionFailed},
-		{"wn_call", fmt.Sprintf(`[{"to":%q,"method":"get"}]`, bob.Hex()), rpc.CodeExecutionFailed},
-		{"wn_estimateGas", fmt.Sprintf(`[{"from":%q,"to":%q,"method":"transfer","args":"0x00"}]`, bob.Hex(), token.Hex()), rpc.CodeExecutionFailed},
-		{"wn_sendRawTransaction", fmt.Sprintf(`[%q]`, hexutil.Encode(tx.Encode())), rpc.CodeTxKnown},
-		{"wn_sendRawTransaction", `["0xdeadbeef"]`, rpc.CodeTxInvalid},
-		{"wn_getBlockByNumber", `["pending"]`, rpc.CodeInvalidParams},
-		{"wn_nope", `[]`, rpc.CodeMethodNotFound},
+		{"wn_getAccount", fmt.Sprintf(`[%q, %q]`, bob.Hex(), tooHigh), rpctypes.CodeUnknownBlock},
+		{"wn_call", fmt.Sprintf(`[{"to":%q,"method":"nope"}]`, token.Hex()), rpctypes.CodeExecutionFailed},
+		{"wn_call", fmt.Sprintf(`[{"to":%q,"method":"transfer","args":"0x00"}]`, token.Hex()), rpctypes.CodeExecutionFailed},
+		{"wn_call", fmt.Sprintf(`[{"to":%q,"method":"get"}]`, bob.Hex()), rpctypes.CodeExecutionFailed},
+		{"wn_estimateGas", fmt.Sprintf(`[{"from":%q,"to":%q,"method":"transfer","args":"0x00"}]`, bob.Hex(), token.Hex()), rpctypes.CodeExecutionFailed},
+		{"wn_sendRawTransaction", fmt.Sprintf(`[%q]`, hexutil.Encode(tx.Encode())), rpctypes.CodeTxKnown},
+		{"wn_sendRawTransaction", `["0xdeadbeef"]`, rpctypes.CodeTxInvalid},
+		{"wn_getBlockByNumber", `["pending"]`, rpctypes.CodeInvalidParams},
+		{"wn_nope", `[]`, rpctypes.CodeMethodNotFound},
 	} {
 		_, e := rawCall(t, url, tc.method, tc.params)
 		if e == nil || e.Code != tc.code {
@@ -215,13 +216,13 @@ func TestRPCOnRealNode(t *testing.T) {
 	stale := &types.Tx{ChainID: genesis.DevChainID, Nonce: 0, GasPrice: uint256.NewInt(1), GasLimit: 100_000, Kind: types.TxTransfer,
 		To: bob, Value: uint256.NewInt(1)}
 	stale.Sign(dev)
-	if _, err := c.SendTransaction(ctx, stale); client.ErrorCode(err) != rpc.CodeNonceTooLow {
+	if _, err := c.SendTransaction(ctx, stale); client.ErrorCode(err) != rpctypes.CodeNonceTooLow {
 		t.Errorf("stale nonce: %v", err)
 	}
 	poor, _ := crypto.GenerateKey()
 	broke := &types.Tx{ChainID: genesis.DevChainID, GasPrice: uint256.NewInt(1), GasLimit: 100_000, Kind: types.TxTransfer, To: bob, Value: uint256.NewInt(1)}
 	broke.Sign(poor)
-	if _, err := c.SendTransaction(ctx, broke); client.ErrorCode(err) != rpc.CodeInsufficientFunds {
+	if _, err := c.SendTransaction(ctx, broke); client.ErrorCode(err) != rpctypes.CodeInsufficientFunds {
 		t.Errorf("no funds: %v", err)
 	}
 	if _, err := c.ChainID(ctx); err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
+	"github.com/wnode/wnode/rpc/rpctypes"
 	"github.com/wnode/wnode/types"
 )
 
@@ -17,16 +18,16 @@ import (
 type wnAPI struct{ s *Server }
 
 // resolve turns an optional block parameter into a height at or below the head.
-func (a *wnAPI) resolve(num *BlockNumber) (uint64, error) {
+func (a *wnAPI) resolve(num *rpctypes.BlockNumber) (uint64, error) {
 	head := a.s.backend.Head()
 	if head == nil {
-		return 0, &Error{Code: CodeNotReady, Message: "node not ready: no head block"}
+		return 0, &Error{Code: rpctypes.CodeNotReady, Message: "node not ready: no head block"}
 	}
 	if num == nil || *num < 0 {
 		return head.Height, nil
 	}
 	if uint64(*num) > head.Height {
-		return 0, newError(CodeUnknownBlock, "unknown block: %d is above the head %d", *num, head.Height)
+		return 0, newError(rpctypes.CodeUnknownBlock, "unknown block: %d is above the head %d", *num, head.Height)
 	}
 	return uint64(*num), nil
 }
@@ -40,7 +41,7 @@ func (a *wnAPI) ChainId() hexutil.Uint64 { //nolint:revive // JSON-RPC method na
 func (a *wnAPI) BlockNumber() (hexutil.Uint64, error) {
 	head := a.s.backend.Head()
 	if head == nil {
-		return 0, &Error{Code: CodeNotReady, Message: "node not ready: no head block"}
+		return 0, &Error{Code: rpctypes.CodeNotReady, Message: "node not ready: no head block"}
 	}
 	return hexutil.Uint64(head.Height), nil
 }
@@ -49,18 +50,18 @@ func (a *wnAPI) BlockNumber() (hexutil.Uint64, error) {
 func (a *wnAPI) GasPrice() *hexutil.U256 { return u256(a.s.backend.GasPrice()) }
 
 // NodeInfo is wn_nodeInfo: facts about the node and its head.
-func (a *wnAPI) NodeInfo() (*NodeInfoJSON, error) {
+func (a *wnAPI) NodeInfo() (*rpctypes.NodeInfoJSON, error) {
 	b := a.s.backend
 	info := b.NodeInfo()
 	head := b.Head()
 	if head == nil {
-		return nil, &Error{Code: CodeNotReady, Message: "node not ready: no head block"}
+		return nil, &Error{Code: rpctypes.CodeNotReady, Message: "node not ready: no head block"}
 	}
 	addrs := info.ListenAddrs
 	if addrs == nil {
 		addrs = []string{}
 	}
-	return &NodeInfoJSON{
+	return &rpctypes.NodeInfoJSON{
 		Name: info.Name, ChainID: hexutil.Uint64(b.ChainID()), GenesisHash: info.GenesisHash,
 		Dev: info.Dev, Validator: info.Validator, Signer: a.s.signer.Address(), PeerID: info.PeerID,
 		ListenAddrs: addrs, Height: hexutil.Uint64(head.Height), HeadHash: head.Hash(),
@@ -71,11 +72,11 @@ func (a *wnAPI) NodeInfo() (*NodeInfoJSON, error) {
 
 // GetBlockByNumber is wn_getBlockByNumber(block, full?): the block, or null above the head.
 // full selects whole transactions instead of their hashes.
-func (a *wnAPI) GetBlockByNumber(num BlockNumber, full *bool) (_ *BlockJSON, err error) {
+func (a *wnAPI) GetBlockByNumber(num rpctypes.BlockNumber, full *bool) (_ *BlockJSON, err error) {
 	defer a.s.metrics.observe("wn_getBlockByNumber", time.Now(), &err)
 	head := a.s.backend.Head()
 	if head == nil {
-		return nil, &Error{Code: CodeNotReady, Message: "node not ready: no head block"}
+		return nil, &Error{Code: rpctypes.CodeNotReady, Message: "node not ready: no head block"}
 	}
 	h := head.Height
 	if num >= 0 {
@@ -105,7 +106,7 @@ func (a *wnAPI) GetBlockByHash(hash types.Hash, full *bool) (_ *BlockJSON, err e
 }
 
 // GetAccount is wn_getAccount(address, block?): nonce, balance, code hash and admin.
-func (a *wnAPI) GetAccount(addr types.Address, num *BlockNumber) (_ *AccountJSON, err error) {
+func (a *wnAPI) GetAccount(addr types.Address, num *rpctypes.BlockNumber) (_ *rpctypes.AccountJSON, err error) {
 	defer a.s.metrics.observe("wn_getAccount", time.Now(), &err)
 	h, err := a.resolve(num)
 	if err != nil {
@@ -115,7 +116,7 @@ func (a *wnAPI) GetAccount(addr types.Address, num *BlockNumber) (_ *AccountJSON
 	if err != nil {
 		return nil, toRPCError(fmt.Errorf("account %s at %d: %w", addr, h, err))
 	}
-	return &AccountJSON{
+	return &rpctypes.AccountJSON{
 		Address: addr, Nonce: hexutil.Uint64(acc.Nonce), Balance: u256(acc.Balance),
 		CodeHash: acc.CodeHash, Admin: acc.Admin, Height: hexutil.Uint64(h),
 	}, nil
@@ -133,7 +134,7 @@ func (a *wnAPI) GetPendingNonce(addr types.Address) (_ hexutil.Uint64, err error
 }
 
 // GetCode is wn_getCode(address, block?): the contract's original code ("0x" when none).
-func (a *wnAPI) GetCode(addr types.Address, num *BlockNumber) (_ hexutil.Bytes, err error) {
+func (a *wnAPI) GetCode(addr types.Address, num *rpctypes.BlockNumber) (_ hexutil.Bytes, err error) {
 	defer a.s.metrics.observe("wn_getCode", time.Now(), &err)
 	h, err := a.resolve(num)
 	if err != nil {
@@ -148,7 +149,7 @@ func (a *wnAPI) GetCode(addr types.Address, num *BlockNumber) (_ hexutil.Bytes, 
 
 // GetStorage is wn_getStorage(address, key, block?): the value under key in the
 // contract's storage, or null when absent.
-func (a *wnAPI) GetStorage(addr types.Address, key hexutil.Bytes, num *BlockNumber) (_ *hexutil.Bytes, err error) {
+func (a *wnAPI) GetStorage(addr types.Address, key hexutil.Bytes, num *rpctypes.BlockNumber) (_ *hexutil.Bytes, err error) {
 	defer a.s.metrics.observe("wn_getStorage", time.Now(), &err)
 	h, err := a.resolve(num)
 	if err != nil {
@@ -172,10 +173,10 @@ func (a *wnAPI) SendRawTransaction(ctx context.Context, raw hexutil.Bytes) (_ ty
 	defer a.s.metrics.observe("wn_sendRawTransaction", time.Now(), &err)
 	tx, err := types.DecodeTx(raw)
 	if err != nil {
-		return types.Hash{}, &Error{Code: CodeTxInvalid, Message: err.Error()}
+		return types.Hash{}, &Error{Code: rpctypes.CodeTxInvalid, Message: err.Error()}
 	}
 	if err := tx.ValidateBasic(a.s.backend.ChainID()); err != nil {
-		return types.Hash{}, &Error{Code: CodeTxInvalid, Message: err.Error()}
+		return types.Hash{}, &Error{Code: rpctypes.CodeTxInvalid, Message: err.Error()}
 	}
 	if err := a.s.backend.SendTransaction(ctx, tx); err != nil {
 		return types.Hash{}, toRPCError(fmt.Errorf("tx %s rejected: %w", tx.Hash(), err))
@@ -185,7 +186,7 @@ func (a *wnAPI) SendRawTransaction(ctx context.Context, raw hexutil.Bytes) (_ ty
 
 // GetTransaction is wn_getTransaction(hash): the transaction, pending or included, or
 // null when unknown.
-func (a *wnAPI) GetTransaction(hash types.Hash) (_ *TxJSON, err error) {
+func (a *wnAPI) GetTransaction(hash types.Hash) (_ *rpctypes.TxJSON, err error) {
 	defer a.s.metrics.observe("wn_getTransaction", time.Now(), &err)
 	tx, loc, err := a.s.backend.Transaction(hash)
 	if isNotFound(err) {
@@ -199,7 +200,7 @@ func (a *wnAPI) GetTransaction(hash types.Hash) (_ *TxJSON, err error) {
 
 // GetTransactionReceipt is wn_getTransactionReceipt(hash): the signed receipt of an
 // included transaction, or null when it is unknown or still pending.
-func (a *wnAPI) GetTransactionReceipt(hash types.Hash) (_ *ReceiptJSON, err error) {
+func (a *wnAPI) GetTransactionReceipt(hash types.Hash) (_ *rpctypes.ReceiptJSON, err error) {
 	defer a.s.metrics.observe("wn_getTransactionReceipt", time.Now(), &err)
 	r, hdr, err := a.s.backend.Receipt(hash)
 	if isNotFound(err) {
@@ -211,17 +212,17 @@ func (a *wnAPI) GetTransactionReceipt(hash types.Hash) (_ *ReceiptJSON, err erro
 	return a.s.receiptJSON(r, hdr)
 }
 
-func (s *Server) receiptJSON(r *types.Receipt, hdr *types.Header) (*ReceiptJSON, error) {
-	sr, err := s.signer.Sign(KindReceipt, hdr.Height, hdr.StateRoot, r.Hash())
+func (s *Server) receiptJSON(r *types.Receipt, hdr *types.Header) (*rpctypes.ReceiptJSON, error) {
+	sr, err := s.signer.Sign(rpctypes.KindReceipt, hdr.Height, hdr.StateRoot, r.Hash())
 	if err != nil {
 		return nil, toRPCError(err)
 	}
-	out := &ReceiptJSON{
+	out := &rpctypes.ReceiptJSON{
 		TxHash: r.TxHash, Status: hexutil.Uint64(r.Status), GasUsed: hexutil.Uint64(r.GasUsed),
 		Output: nonNil(r.Output), Error: r.Error, Events: newEventsJSON(r.Events),
 		Height: hexutil.Uint64(r.Height), Index: hexutil.Uint64(r.Index), BlockHash: hdr.Hash(),
 		StateRoot: hdr.StateRoot, ChainID: hexutil.Uint64(sr.ChainID),
-		Signature: Signature{Signer: sr.Signer, Signature: sr.Signature},
+		Signature: rpctypes.Signature{Signer: sr.Signer, Signature: sr.Signature},
 	}
 	if r.ContractAddress != (types.Address{}) {
 		ca := r.ContractAddress
@@ -232,26 +233,26 @@ func (s *Server) receiptJSON(r *types.Receipt, hdr *types.Header) (*ReceiptJSON,
 
 // callRequest checks CallArgs and applies the gas cap. A call needs to and method; an
 // estimate may instead carry code (deploy, upgrade) or neither (transfer).
-func (s *Server) callRequest(args *CallArgs, estimate bool) (*CallRequest, error) {
+func (s *Server) callRequest(args *rpctypes.CallArgs, estimate bool) (*CallRequest, error) {
 	switch {
 	case !estimate && args.To == nil:
-		return nil, newError(CodeInvalidParams, "invalid call: missing \"to\"")
+		return nil, newError(rpctypes.CodeInvalidParams, "invalid call: missing \"to\"")
 	case !estimate && args.Method == "":
-		return nil, newError(CodeInvalidParams, "invalid call: missing \"method\"")
+		return nil, newError(rpctypes.CodeInvalidParams, "invalid call: missing \"method\"")
 	case !estimate && len(args.Code) > 0:
-		return nil, newError(CodeInvalidParams, "invalid call: \"code\" is for wn_estimateGas only")
+		return nil, newError(rpctypes.CodeInvalidParams, "invalid call: \"code\" is for wn_estimateGas only")
 	case estimate && args.To == nil && len(args.Code) == 0:
-		return nil, newError(CodeInvalidParams, "invalid estimate: give \"to\", or \"code\" for a deploy")
+		return nil, newError(rpctypes.CodeInvalidParams, "invalid estimate: give \"to\", or \"code\" for a deploy")
 	case estimate && len(args.Code) > 0 && args.Method != "":
-		return nil, newError(CodeInvalidParams, "invalid estimate: a deploy or upgrade (\"code\") takes no \"method\"")
+		return nil, newError(rpctypes.CodeInvalidParams, "invalid estimate: a deploy or upgrade (\"code\") takes no \"method\"")
 	case len(args.Method) > types.MaxMethodLen:
-		return nil, newError(CodeInvalidParams, "invalid call: method is %d bytes, limit %d", len(args.Method), types.MaxMethodLen)
+		return nil, newError(rpctypes.CodeInvalidParams, "invalid call: method is %d bytes, limit %d", len(args.Method), types.MaxMethodLen)
 	case len(args.Args) > types.MaxArgsSize:
-		return nil, newError(CodeInvalidParams, "invalid call: args are %d bytes, limit %d", len(args.Args), types.MaxArgsSize)
+		return nil, newError(rpctypes.CodeInvalidParams, "invalid call: args are %d bytes, limit %d", len(args.Args), types.MaxArgsSize)
 	case len(args.Code) > types.MaxCodeSize:
-		return nil, newError(CodeInvalidParams, "invalid estimate: code is %d bytes, limit %d", len(args.Code), types.MaxCodeSize)
+		return nil, newError(rpctypes.CodeInvalidParams, "invalid estimate: code is %d bytes, limit %d", len(args.Code), types.MaxCodeSize)
 	}
-	req := args.Request()
+	req := newCallRequest(args)
 	req.Gas = s.cfg.GasCap
 	if args.Gas != nil && uint64(*args.Gas) < s.cfg.GasCap {
 		req.Gas = uint64(*args.Gas)
@@ -264,8 +265,8 @@ func (s *Server) callRequest(args *CallArgs, estimate bool) (*CallRequest, error
 
 // Call is wn_call({from, to, method, args, value, gas}, block?): runs a read-only call on
 // the state after block and returns its output and gas used, signed by the node. Its state
-// changes are discarded. A failed call is an error with code CodeExecutionFailed.
-func (a *wnAPI) Call(ctx context.Context, args CallArgs, num *BlockNumber) (_ *CallResultJSON, err error) {
+// changes are discarded. A failed call is an error with code rpctypes.CodeExecutionFailed.
+func (a *wnAPI) Call(ctx context.Context, args rpctypes.CallArgs, num *rpctypes.BlockNumber) (_ *rpctypes.CallResultJSON, err error) {
 	defer a.s.metrics.observe("wn_call", time.Now(), &err)
 	req, err := a.s.callRequest(&args, false)
 	if err != nil {
@@ -283,16 +284,16 @@ func (a *wnAPI) Call(ctx context.Context, args CallArgs, num *BlockNumber) (_ *C
 	if logs == nil {
 		logs = []string{}
 	}
-	return &CallResultJSON{
+	return &rpctypes.CallResultJSON{
 		Output: nonNil(res.Output), GasUsed: hexutil.Uint64(res.GasUsed), Events: newEventsJSON(res.Events),
 		Logs: logs, Height: hexutil.Uint64(res.Height), StateRoot: res.StateRoot, ChainID: hexutil.Uint64(sr.ChainID),
-		Signature: Signature{Signer: sr.Signer, Signature: sr.Signature},
+		Signature: rpctypes.Signature{Signer: sr.Signer, Signature: sr.Signature},
 	}, nil
 }
 
 // call runs and signs a call with the per-request timeout. Its errors are the backend's
 // (an *ExecutionError, ...), or one wrapping context.DeadlineExceeded on timeout.
-func (s *Server) call(ctx context.Context, req *CallRequest, height uint64) (*CallResult, *SignedResult, error) {
+func (s *Server) call(ctx context.Context, req *CallRequest, height uint64) (*CallResult, *rpctypes.SignedResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
 	res, err := s.backend.Call(ctx, req, height)
@@ -302,8 +303,8 @@ func (s *Server) call(ctx context.Context, req *CallRequest, height uint64) (*Ca
 		}
 		return nil, nil, err
 	}
-	sr, err := s.signer.Sign(KindCall, res.Height, res.StateRoot,
-		CallResultHash(req.From, req.To, req.Method, req.Args, req.Value, res.Output, res.GasUsed))
+	sr, err := s.signer.Sign(rpctypes.KindCall, res.Height, res.StateRoot,
+		rpctypes.CallResultHash(req.From, req.To, req.Method, req.Args, req.Value, res.Output, res.GasUsed))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -313,8 +314,8 @@ func (s *Server) call(ctx context.Context, req *CallRequest, height uint64) (*Ca
 // EstimateGas is wn_estimateGas({from, to, method, args, value, gas, code}, block?): the
 // gas limit a transaction needs to succeed — an invoke (to, method), a deploy (code), an
 // upgrade (to, code) or a transfer (to) — intrinsic gas included, or a
-// CodeExecutionFailed error when it fails even with the gas cap.
-func (a *wnAPI) EstimateGas(ctx context.Context, args CallArgs, num *BlockNumber) (_ hexutil.Uint64, err error) {
+// rpctypes.CodeExecutionFailed error when it fails even with the gas cap.
+func (a *wnAPI) EstimateGas(ctx context.Context, args rpctypes.CallArgs, num *rpctypes.BlockNumber) (_ hexutil.Uint64, err error) {
 	defer a.s.metrics.observe("wn_estimateGas", time.Now(), &err)
 	req, err := a.s.callRequest(&args, true)
 	if err != nil {
@@ -329,7 +330,7 @@ func (a *wnAPI) EstimateGas(ctx context.Context, args CallArgs, num *BlockNumber
 	gas, err := a.s.backend.EstimateGas(ctx, req, h)
 	if err != nil {
 		if ctx.Err() != nil {
-			return 0, &Error{Code: CodeTimeout, Message: fmt.Sprintf("estimate gas: request timed out after %s", a.s.cfg.RequestTimeout)}
+			return 0, &Error{Code: rpctypes.CodeTimeout, Message: fmt.Sprintf("estimate gas: request timed out after %s", a.s.cfg.RequestTimeout)}
 		}
 		return 0, toRPCError(err)
 	}
@@ -347,13 +348,13 @@ func (a *wnAPI) NewHeads(ctx context.Context) (*gethrpc.Subscription, error) {
 // Events is wn_subscribe("events", filter?): a notification for every event emitted by a
 // committed transaction that matches filter (contracts and topics; empty matches all).
 // WebSocket only.
-func (a *wnAPI) Events(ctx context.Context, filter *EventFilter) (*gethrpc.Subscription, error) {
-	var f EventFilter
+func (a *wnAPI) Events(ctx context.Context, filter *rpctypes.EventFilter) (*gethrpc.Subscription, error) {
+	var f rpctypes.EventFilter
 	if filter != nil {
 		f = *filter
 	}
 	if len(f.Contracts) > 1000 || len(f.Topics) > 1000 {
-		return nil, newError(CodeInvalidParams, "event filter: at most 1000 contracts and 1000 topics")
+		return nil, newError(rpctypes.CodeInvalidParams, "event filter: at most 1000 contracts and 1000 topics")
 	}
 	contracts := map[types.Address]bool{}
 	for _, c := range f.Contracts {
@@ -369,8 +370,8 @@ func (a *wnAPI) Events(ctx context.Context, filter *EventFilter) (*gethrpc.Subsc
 				if len(contracts) > 0 && !contracts[e.Contract] || len(topics) > 0 && !topics[string(e.Topic)] {
 					continue
 				}
-				err := n.Notify(id, &EventNotification{
-					EventJSON: EventJSON{Contract: e.Contract, Topic: nonNil(e.Topic), Data: nonNil(e.Data)},
+				err := n.Notify(id, &rpctypes.EventNotification{
+					EventJSON: rpctypes.EventJSON{Contract: e.Contract, Topic: nonNil(e.Topic), Data: nonNil(e.Data)},
 					TxHash:    r.TxHash, Height: hexutil.Uint64(r.Height), BlockHash: ev.Block.Hash,
 					TxIndex: hexutil.Uint64(r.Index), EventIndex: hexutil.Uint64(i),
 				})
@@ -396,7 +397,7 @@ func (s *Server) subscribe(ctx context.Context, send func(*gethrpc.Notifier, get
 	}
 	select {
 	case <-s.quit:
-		return nil, &Error{Code: CodeNotReady, Message: "server shutting down"}
+		return nil, &Error{Code: rpctypes.CodeNotReady, Message: "server shutting down"}
 	default:
 	}
 	sub := n.CreateSubscription()

@@ -7,34 +7,8 @@ import (
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/wnode/wnode/mempool"
+	"github.com/wnode/wnode/rpc/rpctypes"
 	"github.com/wnode/wnode/types"
-)
-
-// Error codes of wnode's JSON-RPC errors. They are stable: clients branch on them.
-// The -327xx and -32600..-32603 codes are JSON-RPC 2.0's; -32002 and -32003 are
-// go-ethereum's server codes; the rest are wnode's. docs/rpc.md lists them all.
-const (
-	CodeParseError     = -32700 // the body is not JSON
-	CodeInvalidRequest = -32600 // not a JSON-RPC request, empty batch, batch too large
-	CodeMethodNotFound = -32601 // unknown method or subscription name
-	CodeInvalidParams  = -32602 // wrong number, type or format of params
-	CodeInternal       = -32603 // a bug or an I/O failure in the node
-
-	CodeServer           = -32000 // any other server-side failure
-	CodeUnknownBlock     = -32001 // block number above the head, or state no longer kept
-	CodeTimeout          = -32002 // the request ran longer than the per-request timeout
-	CodeResponseTooLarge = -32003 // a batch answer exceeded the response size limit
-	CodeNotReady         = -32004 // the node is starting or shutting down
-
-	CodeTxInvalid         = -32010 // malformed tx, bad signature, wrong chain id, bad fields
-	CodeNonceTooLow       = -32011 // the sender's nonce is already past the tx's nonce
-	CodeNonceTooHigh      = -32012 // the tx's nonce is too far ahead of the sender's nonce
-	CodeInsufficientFunds = -32013 // balance below value + gasLimit × gasPrice
-	CodeTxKnown           = -32014 // the tx is already pending or included
-	CodeTxPoolFull        = -32015 // the mempool is full, or the tx is underpriced
-	CodeGasLimit          = -32016 // gas limit below the intrinsic gas, or above the block limit
-
-	CodeExecutionFailed = -32020 // a call or gas estimate reverted, trapped or ran out of gas
 )
 
 // Error is a JSON-RPC error with a stable code, a clear message and optional data. The
@@ -77,33 +51,33 @@ var sentinelCodes = []struct {
 	err  error
 	code int
 }{
-	{ErrUnknownBlock, CodeUnknownBlock},
-	{ErrNotReady, CodeNotReady},
-	{ErrTxInvalid, CodeTxInvalid},
-	{ErrNonceTooLow, CodeNonceTooLow},
-	{ErrNonceTooHigh, CodeNonceTooHigh},
-	{ErrInsufficientFunds, CodeInsufficientFunds},
-	{ErrTxKnown, CodeTxKnown},
-	{ErrTxPoolFull, CodeTxPoolFull},
-	{ErrGasLimit, CodeGasLimit},
-	{ErrExecution, CodeExecutionFailed},
-	{context.DeadlineExceeded, CodeTimeout},
+	{ErrUnknownBlock, rpctypes.CodeUnknownBlock},
+	{ErrNotReady, rpctypes.CodeNotReady},
+	{ErrTxInvalid, rpctypes.CodeTxInvalid},
+	{ErrNonceTooLow, rpctypes.CodeNonceTooLow},
+	{ErrNonceTooHigh, rpctypes.CodeNonceTooHigh},
+	{ErrInsufficientFunds, rpctypes.CodeInsufficientFunds},
+	{ErrTxKnown, rpctypes.CodeTxKnown},
+	{ErrTxPoolFull, rpctypes.CodeTxPoolFull},
+	{ErrGasLimit, rpctypes.CodeGasLimit},
+	{ErrExecution, rpctypes.CodeExecutionFailed},
+	{context.DeadlineExceeded, rpctypes.CodeTimeout},
 
-	{types.ErrTxTooLarge, CodeTxInvalid},
-	{types.ErrInvalidSig, CodeTxInvalid},
-	{types.ErrInvalidKind, CodeTxInvalid},
-	{types.ErrInvalidTxField, CodeTxInvalid},
-	{types.ErrWrongChainID, CodeTxInvalid},
-	{mempool.ErrOversized, CodeTxInvalid},
-	{mempool.ErrAlreadyKnown, CodeTxKnown},
-	{mempool.ErrNonceTooLow, CodeNonceTooLow},
-	{mempool.ErrTooManyForAccount, CodeNonceTooHigh},
-	{mempool.ErrInsufficientFunds, CodeInsufficientFunds},
-	{mempool.ErrUnderpriced, CodeTxPoolFull},
-	{mempool.ErrReplaceUnderpriced, CodeTxPoolFull},
-	{mempool.ErrPoolFull, CodeTxPoolFull},
-	{mempool.ErrGasLimit, CodeGasLimit},
-	{mempool.ErrIntrinsicGas, CodeGasLimit},
+	{types.ErrTxTooLarge, rpctypes.CodeTxInvalid},
+	{types.ErrInvalidSig, rpctypes.CodeTxInvalid},
+	{types.ErrInvalidKind, rpctypes.CodeTxInvalid},
+	{types.ErrInvalidTxField, rpctypes.CodeTxInvalid},
+	{types.ErrWrongChainID, rpctypes.CodeTxInvalid},
+	{mempool.ErrOversized, rpctypes.CodeTxInvalid},
+	{mempool.ErrAlreadyKnown, rpctypes.CodeTxKnown},
+	{mempool.ErrNonceTooLow, rpctypes.CodeNonceTooLow},
+	{mempool.ErrTooManyForAccount, rpctypes.CodeNonceTooHigh},
+	{mempool.ErrInsufficientFunds, rpctypes.CodeInsufficientFunds},
+	{mempool.ErrUnderpriced, rpctypes.CodeTxPoolFull},
+	{mempool.ErrReplaceUnderpriced, rpctypes.CodeTxPoolFull},
+	{mempool.ErrPoolFull, rpctypes.CodeTxPoolFull},
+	{mempool.ErrGasLimit, rpctypes.CodeGasLimit},
+	{mempool.ErrIntrinsicGas, rpctypes.CodeGasLimit},
 }
 
 // toRPCError turns a backend error into a JSON-RPC error with a stable code. Errors the
@@ -118,7 +92,7 @@ func toRPCError(err error) error {
 	}
 	var ee *ExecutionError
 	if errors.As(err, &ee) {
-		return &Error{Code: CodeExecutionFailed, Message: ee.Error(), Data: map[string]any{
+		return &Error{Code: rpctypes.CodeExecutionFailed, Message: ee.Error(), Data: map[string]any{
 			"reason": ee.Reason, "output": hexutil.Bytes(nonNil(ee.Output)), "gasUsed": hexutil.Uint64(ee.GasUsed),
 			"notFound": ee.NotFound,
 		}}
@@ -128,12 +102,12 @@ func toRPCError(err error) error {
 			return &Error{Code: s.code, Message: err.Error()}
 		}
 	}
-	return &Error{Code: CodeServer, Message: err.Error()}
+	return &Error{Code: rpctypes.CodeServer, Message: err.Error()}
 }
 
 // ExecutionError is returned by Backend.Call and Backend.EstimateGas when the contract
 // reverted, trapped or ran out of gas. It wraps ErrExecution; the server sends it as
-// CodeExecutionFailed with Output and GasUsed as data.
+// rpctypes.CodeExecutionFailed with Output and GasUsed as data.
 type ExecutionError struct {
 	Reason   string // the revert message or trap description
 	Output   []byte // revert data, if any

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wnode/wnode/rpc/rpctypes"
+
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/wnode/wnode/rpc"
 )
@@ -18,18 +20,18 @@ func FuzzBlockNumber(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var b rpc.BlockNumber
+		var b rpctypes.BlockNumber
 		if err := json.Unmarshal(data, &b); err != nil {
 			return
 		}
-		if b < rpc.LatestBlock {
+		if b < rpctypes.LatestBlock {
 			t.Fatalf("%s decoded to %d", data, b)
 		}
 		enc, err := json.Marshal(b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var b2 rpc.BlockNumber
+		var b2 rpctypes.BlockNumber
 		if err := json.Unmarshal(enc, &b2); err != nil || b2 != b {
 			t.Fatalf("%s -> %d -> %s -> %d (%v)", data, b, enc, b2, err)
 		}

@@ -7,12 +7,11 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 
-	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/wnode/wnode/rpc/rpctypes"
 	"github.com/wnode/wnode/types"
 )
 
@@ -25,38 +24,13 @@ import (
 //	X-Wnode-Gas-Used    gas used (decimal)
 //	X-Wnode-Chain-Id    the chain id (decimal)
 //	X-Wnode-Signer      the serving node's address
-//	X-Wnode-Signature   its signature (0x hex, 65 bytes) of the call, see SignedResult;
+//	X-Wnode-Signature   its signature (0x hex, 65 bytes) of the call, see rpctypes.SignedResult;
 //	                    the call's from is the zero address and its value zero
 //
 // Errors are plain text with an HTTP status: 400 bad address, method or input; 404 no
 // contract or no such method; 405 other HTTP methods; 413 input over types.MaxArgsSize;
 // 422 the call reverted, trapped or ran out of gas (X-Wnode-Error says why, X-Wnode-Gas-Used
 // how much it used); 503 node not ready; 504 timeout; 500 anything else.
-
-// Gateway header names.
-const (
-	HeaderHeight    = "X-Wnode-Height"
-	HeaderStateRoot = "X-Wnode-State-Root"
-	HeaderGasUsed   = "X-Wnode-Gas-Used"
-	HeaderChainID   = "X-Wnode-Chain-Id"
-	HeaderSigner    = "X-Wnode-Signer"
-	HeaderSignature = "X-Wnode-Signature"
-	HeaderError     = "X-Wnode-Error"
-)
-
-// ParseAddress parses a 0x-prefixed 20-byte hex address. An address in mixed case must
-// carry a valid EIP-55 checksum; all-lower and all-upper hex are accepted as is.
-func ParseAddress(s string) (types.Address, error) {
-	if !common.IsHexAddress(s) || !(strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X")) {
-		return types.Address{}, fmt.Errorf("bad address %q: want 0x and 40 hex digits", truncate(s, 60))
-	}
-	a := common.HexToAddress(s)
-	hex := s[2:]
-	if hex != strings.ToLower(hex) && hex != strings.ToUpper(hex) && a.Hex() != "0x"+hex {
-		return types.Address{}, fmt.Errorf("bad address %q: wrong EIP-55 checksum (want %s)", s, a.Hex())
-	}
-	return a, nil
-}
 
 func (s *Server) serveFn(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
@@ -70,7 +44,7 @@ func (s *Server) serveFn(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, e.Error()+"\n")
 	}
 
-	to, perr := ParseAddress(r.PathValue("address"))
+	to, perr := rpctypes.ParseAddress(r.PathValue("address"))
 	if perr != nil {
 		fail(http.StatusBadRequest, perr)
 		return
@@ -126,8 +100,8 @@ func (s *Server) serveFn(w http.ResponseWriter, r *http.Request) {
 		var ee *ExecutionError
 		switch {
 		case errors.As(cerr, &ee):
-			w.Header().Set(HeaderGasUsed, strconv.FormatUint(ee.GasUsed, 10))
-			w.Header().Set(HeaderError, headerSafe(ee.Error()))
+			w.Header().Set(rpctypes.HeaderGasUsed, strconv.FormatUint(ee.GasUsed, 10))
+			w.Header().Set(rpctypes.HeaderError, headerSafe(ee.Error()))
 			if ee.NotFound {
 				fail(http.StatusNotFound, ee)
 			} else {
@@ -143,12 +117,12 @@ func (s *Server) serveFn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	h.Set(HeaderHeight, strconv.FormatUint(res.Height, 10))
-	h.Set(HeaderStateRoot, res.StateRoot.Hex())
-	h.Set(HeaderGasUsed, strconv.FormatUint(res.GasUsed, 10))
-	h.Set(HeaderChainID, strconv.FormatUint(sr.ChainID, 10))
-	h.Set(HeaderSigner, s.signer.hex) // the EIP-55 form, computed once
-	h.Set(HeaderSignature, hexutil.Encode(sr.Signature))
+	h.Set(rpctypes.HeaderHeight, strconv.FormatUint(res.Height, 10))
+	h.Set(rpctypes.HeaderStateRoot, res.StateRoot.Hex())
+	h.Set(rpctypes.HeaderGasUsed, strconv.FormatUint(res.GasUsed, 10))
+	h.Set(rpctypes.HeaderChainID, strconv.FormatUint(sr.ChainID, 10))
+	h.Set(rpctypes.HeaderSigner, s.signer.hex) // the EIP-55 form, computed once
+	h.Set(rpctypes.HeaderSignature, hexutil.Encode(sr.Signature))
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	if utf8.Valid(res.Output) {

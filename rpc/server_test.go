@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wnode/wnode/rpc/rpctypes"
+
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/holiman/uint256"
@@ -136,20 +138,20 @@ func TestReadMethods(t *testing.T) {
 	if (*uint256.Int)(&price).Uint64() != 1 {
 		t.Errorf("gasPrice = %v", &price)
 	}
-	var info rpc.NodeInfoJSON
+	var info rpctypes.NodeInfoJSON
 	s.result(t, "wn_nodeInfo", `[]`, &info)
 	if info.Signer != crypto.PubkeyToAddress(s.key.PublicKey) || info.Height != 1 || !info.Dev || info.HeadHash != blk.Hash || info.GasCap != rpc.DefaultGasCap {
 		t.Errorf("nodeInfo = %+v", info)
 	}
 
 	for _, tag := range []string{`"latest"`, `"finalized"`, `"0x1"`, `1`} {
-		var b rpc.HeaderJSON
+		var b rpctypes.HeaderJSON
 		s.result(t, "wn_getBlockByNumber", `[`+tag+`]`, &b)
 		if b.Hash != blk.Hash || b.Height != 1 || b.ParentHash != s.b.blocks[0].Hash {
 			t.Errorf("getBlockByNumber(%s) = %+v", tag, b)
 		}
 	}
-	var g rpc.HeaderJSON
+	var g rpctypes.HeaderJSON
 	s.result(t, "wn_getBlockByNumber", `["earliest", false]`, &g)
 	if g.Height != 0 {
 		t.Errorf("earliest = %+v", g)
@@ -165,7 +167,7 @@ func TestReadMethods(t *testing.T) {
 		t.Errorf("unknown hash: %s %+v", a.Result, a.Error)
 	}
 
-	var acc rpc.AccountJSON
+	var acc rpctypes.AccountJSON
 	s.result(t, "wn_getAccount", fmt.Sprintf(`[%q]`, helloAddr.Hex()), &acc)
 	if acc.CodeHash != crypto.Keccak256Hash([]byte("code")) || acc.Height != 1 || acc.Address != helloAddr {
 		t.Errorf("getAccount = %+v", acc)
@@ -216,7 +218,7 @@ func TestTxLifecycle(t *testing.T) {
 	if h != tx.Hash() {
 		t.Fatalf("hash = %s, want %s", h, tx.Hash())
 	}
-	var pending rpc.TxJSON
+	var pending rpctypes.TxJSON
 	s.result(t, "wn_getTransaction", fmt.Sprintf(`[%q]`, h.Hex()), &pending)
 	if pending.BlockHeight != nil || pending.Kind != "invoke" || pending.Method != "hello" || string(pending.Args) != "world" ||
 		pending.From == nil || *pending.From != crypto.PubkeyToAddress(s.user.PublicKey) {
@@ -228,12 +230,12 @@ func TestTxLifecycle(t *testing.T) {
 
 	blk := s.b.commit([]*types.Tx{tx}, []*types.Receipt{{Status: types.ReceiptSuccess, GasUsed: 1234, Output: []byte("hello, world"),
 		Events: []types.Event{{Contract: helloAddr, Topic: []byte("t"), Data: []byte("d")}}}})
-	var inc rpc.TxJSON
+	var inc rpctypes.TxJSON
 	s.result(t, "wn_getTransaction", fmt.Sprintf(`[%q]`, h.Hex()), &inc)
 	if inc.BlockHeight == nil || *inc.BlockHeight != 1 || *inc.BlockHash != blk.Hash || *inc.Index != 0 {
 		t.Errorf("included tx = %+v", inc)
 	}
-	var r rpc.ReceiptJSON
+	var r rpctypes.ReceiptJSON
 	s.result(t, "wn_getTransactionReceipt", fmt.Sprintf(`[%q]`, h.Hex()), &r)
 	if r.Status != 1 || string(r.Output) != "hello, world" || r.GasUsed != 1234 || r.Height != 1 || r.BlockHash != blk.Hash ||
 		r.StateRoot != blk.Header.StateRoot || len(r.Events) != 1 || string(r.Events[0].Topic) != "t" || r.ContractAddress != nil {
@@ -251,7 +253,7 @@ func TestTxLifecycle(t *testing.T) {
 	}
 
 	var full struct {
-		Transactions []rpc.TxJSON `json:"transactions"`
+		Transactions []rpctypes.TxJSON `json:"transactions"`
 	}
 	s.result(t, "wn_getBlockByNumber", `["latest", true]`, &full)
 	if len(full.Transactions) != 1 || full.Transactions[0].Hash != h {
@@ -268,17 +270,18 @@ func TestTxLifecycle(t *testing.T) {
 
 func TestCall(t *testing.T) {
 	s := startServer(t, rpc.Config{GasCap: 5000})
-	var res rpc.CallResultJSON
+	var res rpctypes.CallResultJSON
 	s.result(t, "wn_call", fmt.Sprintf(`[{"to":%q,"method":"hello","args":"0x776f726c64"}]`, helloAddr.Hex()), &res)
 	if string(res.Output) != "hello, world" || res.GasUsed != 1005 || len(res.Events) != 1 || len(res.Logs) != 1 || res.Height != 0 {
 		t.Errorf("call = %+v", res)
 	}
-	req := &rpc.CallRequest{To: helloAddr, Method: "hello", Args: []byte("world")}
-	if err := rpc.VerifySignedResult(res.SignedResult(req)); err != nil {
+	to := helloAddr
+	args := &rpctypes.CallArgs{To: &to, Method: "hello", Args: []byte("world")}
+	if err := rpctypes.VerifySignedResult(res.SignedResult(args)); err != nil {
 		t.Errorf("call signature: %v", err)
 	}
-	req.Args = []byte("mars")
-	if err := rpc.VerifySignedResult(res.SignedResult(req)); err == nil {
+	args.Args = []byte("mars")
+	if err := rpctypes.VerifySignedResult(res.SignedResult(args)); err == nil {
 		t.Error("signature verifies for other args")
 	}
 
@@ -315,30 +318,30 @@ func TestErrors(t *testing.T) {
 		code                 int
 		msg                  string
 	}{
-		{"unknown method", "wn_nope", `[]`, rpc.CodeMethodNotFound, "does not exist"},
-		{"unknown namespace", "eth_blockNumber", `[]`, rpc.CodeMethodNotFound, "does not exist"},
-		{"wrong param type", "wn_getAccount", `[123]`, rpc.CodeInvalidParams, "invalid argument 0"},
-		{"missing param", "wn_getAccount", `[]`, rpc.CodeInvalidParams, "missing value"},
-		{"too many params", "wn_chainId", `[1]`, rpc.CodeInvalidParams, "too many arguments"},
-		{"bad address", "wn_getAccount", `["0x12"]`, rpc.CodeInvalidParams, "invalid argument 0"},
-		{"pending tag", "wn_getAccount", fmt.Sprintf(`[%q, "pending"]`, hello), rpc.CodeInvalidParams, "not supported"},
-		{"bad tag", "wn_getBlockByNumber", `["newest"]`, rpc.CodeInvalidParams, "block number"},
-		{"negative number", "wn_getBlockByNumber", `[-1]`, rpc.CodeInvalidParams, "block number"},
-		{"hex leading zero", "wn_getBlockByNumber", `["0x01"]`, rpc.CodeInvalidParams, "block number"},
-		{"state above head", "wn_getAccount", fmt.Sprintf(`[%q, "0x5"]`, hello), rpc.CodeUnknownBlock, "above the head"},
-		{"raw tx not hex", "wn_sendRawTransaction", `["zz"]`, rpc.CodeInvalidParams, "invalid argument"},
-		{"raw tx garbage", "wn_sendRawTransaction", `["0x1234"]`, rpc.CodeTxInvalid, "decode tx"},
-		{"wrong chain id", "wn_sendRawTransaction", fmt.Sprintf(`[%q]`, hexutil.Encode(bad.Encode())), rpc.CodeTxInvalid, "wrong chain id"},
-		{"bad signature", "wn_sendRawTransaction", fmt.Sprintf(`[%q]`, hexutil.Encode(badSig.Encode())), rpc.CodeTxInvalid, "signature"},
-		{"nonce too high", "wn_sendRawTransaction", fmt.Sprintf(`[%q]`, hexutil.Encode(far.Encode())), rpc.CodeNonceTooHigh, "nonce too high"},
-		{"already known", "wn_sendRawTransaction", fmt.Sprintf(`[%q]`, hexutil.Encode(dup.Encode())), rpc.CodeTxKnown, "already known"},
-		{"call without to", "wn_call", `[{"method":"hello"}]`, rpc.CodeInvalidParams, `missing "to"`},
-		{"call without method", "wn_call", fmt.Sprintf(`[{"to":%q}]`, hello), rpc.CodeInvalidParams, `missing "method"`},
-		{"call unknown field type", "wn_call", fmt.Sprintf(`[{"to":%q,"method":"hello","args":"world"}]`, hello), rpc.CodeInvalidParams, "invalid argument"},
-		{"call reverts", "wn_call", fmt.Sprintf(`[{"to":%q,"method":"fail"}]`, hello), rpc.CodeExecutionFailed, "revert: nope"},
-		{"call no contract", "wn_call", fmt.Sprintf(`[{"to":%q,"method":"x"}]`, types.Address{1}.Hex()), rpc.CodeExecutionFailed, "no contract"},
-		{"estimate reverts", "wn_estimateGas", fmt.Sprintf(`[{"to":%q,"method":"fail"}]`, hello), rpc.CodeExecutionFailed, "revert: nope"},
-		{"subscribe over http", "wn_subscribe", `["newHeads"]`, rpc.CodeMethodNotFound, "notifications not supported"},
+		{"unknown method", "wn_nope", `[]`, rpctypes.CodeMethodNotFound, "does not exist"},
+		{"unknown namespace", "eth_blockNumber", `[]`, rpctypes.CodeMethodNotFound, "does not exist"},
+		{"wrong param type", "wn_getAccount", `[123]`, rpctypes.CodeInvalidParams, "invalid argument 0"},
+		{"missing param", "wn_getAccount", `[]`, rpctypes.CodeInvalidParams, "missing value"},
+		{"too many params", "wn_chainId", `[1]`, rpctypes.CodeInvalidParams, "too many arguments"},
+		{"bad address", "wn_getAccount", `["0x12"]`, rpctypes.CodeInvalidParams, "invalid argument 0"},
+		{"pending tag", "wn_getAccount", fmt.Sprintf(`[%q, "pending"]`, hello), rpctypes.CodeInvalidParams, "not supported"},
+		{"bad tag", "wn_getBlockByNumber", `["newest"]`, rpctypes.CodeInvalidParams, "block number"},
+		{"negative number", "wn_getBlockByNumber", `[-1]`, rpctypes.CodeInvalidParams, "block number"},
+		{"hex leading zero", "wn_getBlockByNumber", `["0x01"]`, rpctypes.CodeInvalidParams, "block number"},
+		{"state above head", "wn_getAccount", fmt.Sprintf(`[%q, "0x5"]`, hello), rpctypes.CodeUnknownBlock, "above the head"},
+		{"raw tx not hex", "wn_sendRawTransaction", `["zz"]`, rpctypes.CodeInvalidParams, "invalid argument"},
+		{"raw tx garbage", "wn_sendRawTransaction", `["0x1234"]`, rpctypes.CodeTxInvalid, "decode tx"},
+		{"wrong chain id", "wn_sendRawTransaction", fmt.Sprintf(`[%q]`, hexutil.Encode(bad.Encode())), rpctypes.CodeTxInvalid, "wrong chain id"},
+		{"bad signature", "wn_sendRawTransaction", fmt.Sprintf(`[%q]`, hexutil.Encode(badSig.Encode())), rpctypes.CodeTxInvalid, "signature"},
+		{"nonce too high", "wn_sendRawTransaction", fmt.Sprintf(`[%q]`, hexutil.Encode(far.Encode())), rpctypes.CodeNonceTooHigh, "nonce too high"},
+		{"already known", "wn_sendRawTransaction", fmt.Sprintf(`[%q]`, hexutil.Encode(dup.Encode())), rpctypes.CodeTxKnown, "already known"},
+		{"call without to", "wn_call", `[{"method":"hello"}]`, rpctypes.CodeInvalidParams, `missing "to"`},
+		{"call without method", "wn_call", fmt.Sprintf(`[{"to":%q}]`, hello), rpctypes.CodeInvalidParams, `missing "method"`},
+		{"call unknown field type", "wn_call", fmt.Sprintf(`[{"to":%q,"method":"hello","args":"world"}]`, hello), rpctypes.CodeInvalidParams, "invalid argument"},
+		{"call reverts", "wn_call", fmt.Sprintf(`[{"to":%q,"method":"fail"}]`, hello), rpctypes.CodeExecutionFailed, "revert: nope"},
+		{"call no contract", "wn_call", fmt.Sprintf(`[{"to":%q,"method":"x"}]`, types.Address{1}.Hex()), rpctypes.CodeExecutionFailed, "no contract"},
+		{"estimate reverts", "wn_estimateGas", fmt.Sprintf(`[{"to":%q,"method":"fail"}]`, hello), rpctypes.CodeExecutionFailed, "revert: nope"},
+		{"subscribe over http", "wn_subscribe", `["newHeads"]`, rpctypes.CodeMethodNotFound, "notifications not supported"},
 	} {
 		a := s.request(t, tc.method, tc.params)
 		if a.Error == nil {
@@ -376,10 +379,10 @@ func TestMalformedRequests(t *testing.T) {
 		name, body string
 		code       int
 	}{
-		{"not json", `{"jsonrpc":`, rpc.CodeParseError},
-		{"not an object", `"hello"`, rpc.CodeInvalidRequest},
-		{"empty batch", `[]`, rpc.CodeInvalidRequest},
-		{"no method", `{"jsonrpc":"2.0","id":1}`, rpc.CodeInvalidRequest},
+		{"not json", `{"jsonrpc":`, rpctypes.CodeParseError},
+		{"not an object", `"hello"`, rpctypes.CodeInvalidRequest},
+		{"empty batch", `[]`, rpctypes.CodeInvalidRequest},
+		{"no method", `{"jsonrpc":"2.0","id":1}`, rpctypes.CodeInvalidRequest},
 	} {
 		status, body := post(t, s.url, "application/json", tc.body)
 		if status != http.StatusOK {
@@ -415,7 +418,7 @@ func TestMalformedRequests(t *testing.T) {
 			t.Errorf("batch item %d = %s %s", i, a.ID, a.Result)
 		}
 	}
-	if answers[3].Error == nil || answers[3].Error.Code != rpc.CodeMethodNotFound {
+	if answers[3].Error == nil || answers[3].Error.Code != rpctypes.CodeMethodNotFound {
 		t.Errorf("batch unknown method = %+v", answers[3])
 	}
 	items = items[:0]
@@ -425,7 +428,7 @@ func TestMalformedRequests(t *testing.T) {
 	_, body = post(t, s.url, "application/json", "["+strings.Join(items, ",")+"]")
 	answers = nil
 	if err := json.Unmarshal(body, &answers); err != nil || len(answers) != 1 || answers[0].Error == nil ||
-		answers[0].Error.Code != rpc.CodeInvalidRequest || !strings.Contains(answers[0].Error.Message, "batch too large") {
+		answers[0].Error.Code != rpctypes.CodeInvalidRequest || !strings.Contains(answers[0].Error.Message, "batch too large") {
 		t.Errorf("oversized batch: %.300s (%v)", body, err)
 	}
 	// Still serving.
@@ -436,7 +439,7 @@ func TestMalformedRequests(t *testing.T) {
 func TestTimeout(t *testing.T) {
 	s := startServer(t, rpc.Config{RequestTimeout: 50 * time.Millisecond})
 	a := s.request(t, "wn_call", fmt.Sprintf(`[{"to":%q,"method":"slow"}]`, helloAddr.Hex()))
-	if a.Error == nil || a.Error.Code != rpc.CodeTimeout {
+	if a.Error == nil || a.Error.Code != rpctypes.CodeTimeout {
 		t.Errorf("slow call: %+v %s", a.Error, a.Result)
 	}
 	resp, err := http.Post(s.url+"/fn/"+helloAddr.Hex()+"/slow", "", nil)
@@ -489,13 +492,13 @@ func TestSubscriptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	heads := make(chan *rpc.HeaderJSON, 4)
+	heads := make(chan *rpctypes.HeaderJSON, 4)
 	hsub, err := c.SubscribeNewHeads(ctx, heads)
 	if err != nil {
 		t.Fatal(err)
 	}
-	events := make(chan *rpc.EventNotification, 4)
-	esub, err := c.SubscribeEvents(ctx, rpc.EventFilter{Topics: []hexutil.Bytes{[]byte("want")}}, events)
+	events := make(chan *rpctypes.EventNotification, 4)
+	esub, err := c.SubscribeEvents(ctx, rpctypes.EventFilter{Topics: []hexutil.Bytes{[]byte("want")}}, events)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -551,7 +554,7 @@ func TestClient(t *testing.T) {
 	if err != nil || h != tx.Hash() {
 		t.Fatalf("send: %s %v", h, err)
 	}
-	if _, err := c.SendTransaction(ctx, tx); client.ErrorCode(err) != rpc.CodeTxKnown {
+	if _, err := c.SendTransaction(ctx, tx); client.ErrorCode(err) != rpctypes.CodeTxKnown {
 		t.Errorf("resend: %v (code %d)", err, client.ErrorCode(err))
 	}
 	go s.b.commit([]*types.Tx{tx}, []*types.Receipt{{Status: 1, Output: []byte("ok")}})
@@ -565,11 +568,11 @@ func TestClient(t *testing.T) {
 		t.Error(err)
 	}
 	to := helloAddr
-	res, err := c.Call(ctx, rpc.CallArgs{To: &to, Method: "hello", Args: []byte("a")}, rpc.LatestBlock)
+	res, err := c.Call(ctx, rpctypes.CallArgs{To: &to, Method: "hello", Args: []byte("a")}, rpctypes.LatestBlock)
 	if err != nil || string(res.Output) != "hello, a" {
 		t.Errorf("call: %+v %v", res, err)
 	}
-	b, err := c.Block(ctx, rpc.LatestBlock, true)
+	b, err := c.Block(ctx, rpctypes.LatestBlock, true)
 	if err != nil || b == nil || len(b.Txs) != 1 || b.Txs[0].Hash != h {
 		t.Errorf("block: %+v %v", b, err)
 	}
@@ -617,17 +620,17 @@ func TestGateway(t *testing.T) {
 			t.Fatalf("HTTP %d %q", resp.StatusCode, body)
 		}
 		h := resp.Header
-		if h.Get(rpc.HeaderHeight) != "0" || h.Get(rpc.HeaderGasUsed) != fmt.Sprint(1000+len(input)) ||
-			h.Get(rpc.HeaderSigner) != signer.Hex() || h.Get(rpc.HeaderChainID) != "7" ||
+		if h.Get(rpctypes.HeaderHeight) != "0" || h.Get(rpctypes.HeaderGasUsed) != fmt.Sprint(1000+len(input)) ||
+			h.Get(rpctypes.HeaderSigner) != signer.Hex() || h.Get(rpctypes.HeaderChainID) != "7" ||
 			h.Get("Content-Type") != "text/plain; charset=utf-8" {
 			t.Errorf("headers = %v", h)
 		}
-		sig, _ := hexutil.Decode(h.Get(rpc.HeaderSignature))
-		root, _ := hexutil.Decode(h.Get(rpc.HeaderStateRoot))
-		sr := &rpc.SignedResult{ChainID: 7, Kind: rpc.KindCall, Height: 0, StateRoot: types.Hash(root),
-			ResultHash: rpc.CallResultHash(types.Address{}, helloAddr, "hello", []byte(input), nil, []byte(body), uint64(1000+len(input))),
+		sig, _ := hexutil.Decode(h.Get(rpctypes.HeaderSignature))
+		root, _ := hexutil.Decode(h.Get(rpctypes.HeaderStateRoot))
+		sr := &rpctypes.SignedResult{ChainID: 7, Kind: rpctypes.KindCall, Height: 0, StateRoot: types.Hash(root),
+			ResultHash: rpctypes.CallResultHash(types.Address{}, helloAddr, "hello", []byte(input), nil, []byte(body), uint64(1000+len(input))),
 			Signer:     signer, Signature: sig}
-		if err := rpc.VerifySignedResult(sr); err != nil {
+		if err := rpctypes.VerifySignedResult(sr); err != nil {
 			t.Errorf("gateway signature: %v", err)
 		}
 	}
@@ -668,14 +671,14 @@ func TestGateway(t *testing.T) {
 		}
 	}
 	resp, _ = do("POST", s.url+"/fn/"+helloAddr.Hex()+"/fail", nil, nil)
-	if resp.Header.Get(rpc.HeaderError) != "execution failed: revert: nope" || resp.Header.Get(rpc.HeaderGasUsed) != "42" {
+	if resp.Header.Get(rpctypes.HeaderError) != "execution failed: revert: nope" || resp.Header.Get(rpctypes.HeaderGasUsed) != "42" {
 		t.Errorf("revert headers: %v", resp.Header)
 	}
 
 	// CORS: the allowed origin gets the headers, a preflight is answered, others not.
 	resp, _ = do("GET", fn, nil, map[string]string{"Origin": "https://app.example"})
 	if resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example" ||
-		!strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), rpc.HeaderSignature) {
+		!strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), rpctypes.HeaderSignature) {
 		t.Errorf("CORS headers: %v", resp.Header)
 	}
 	resp, _ = do("OPTIONS", fn, nil, map[string]string{"Origin": "https://app.example", "Access-Control-Request-Method": "POST"})
@@ -700,12 +703,12 @@ func TestGateway(t *testing.T) {
 func TestParseAddress(t *testing.T) {
 	good := "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 	for _, s := range []string{good, strings.ToLower(good), "0x" + strings.ToUpper(good[2:])} {
-		if a, err := rpc.ParseAddress(s); err != nil || a.Hex() != good {
+		if a, err := rpctypes.ParseAddress(s); err != nil || a.Hex() != good {
 			t.Errorf("%s: %s %v", s, a.Hex(), err)
 		}
 	}
 	for _, s := range []string{"", "0x", good[2:], good + "00", "0xf39fd6e51aad88F6F4ce6aB8827279cffFb92266", "0xg39fd6e51aad88f6f4ce6ab8827279cfffb92266"} {
-		if _, err := rpc.ParseAddress(s); err == nil {
+		if _, err := rpctypes.ParseAddress(s); err == nil {
 			t.Errorf("%q accepted", s)
 		}
 	}
@@ -714,33 +717,33 @@ func TestParseAddress(t *testing.T) {
 func TestSignedResult(t *testing.T) {
 	key, _ := crypto.GenerateKey()
 	signer := rpc.NewResultSigner(key, 7)
-	sr, err := signer.Sign(rpc.KindCall, 5, types.Hash{1}, types.Hash{2})
+	sr, err := signer.Sign(rpctypes.KindCall, 5, types.Hash{1}, types.Hash{2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := rpc.VerifySignedResult(sr); err != nil {
+	if err := rpctypes.VerifySignedResult(sr); err != nil {
 		t.Fatal(err)
 	}
-	tamper := []func(r *rpc.SignedResult){
-		func(r *rpc.SignedResult) { r.ChainID++ },
-		func(r *rpc.SignedResult) { r.Kind = rpc.KindReceipt },
-		func(r *rpc.SignedResult) { r.Height++ },
-		func(r *rpc.SignedResult) { r.StateRoot[0]++ },
-		func(r *rpc.SignedResult) { r.ResultHash[0]++ },
-		func(r *rpc.SignedResult) { r.Signer[0]++ },
-		func(r *rpc.SignedResult) { r.Signature = r.Signature[:64] },
-		func(r *rpc.SignedResult) { r.Signature = nil },
+	tamper := []func(r *rpctypes.SignedResult){
+		func(r *rpctypes.SignedResult) { r.ChainID++ },
+		func(r *rpctypes.SignedResult) { r.Kind = rpctypes.KindReceipt },
+		func(r *rpctypes.SignedResult) { r.Height++ },
+		func(r *rpctypes.SignedResult) { r.StateRoot[0]++ },
+		func(r *rpctypes.SignedResult) { r.ResultHash[0]++ },
+		func(r *rpctypes.SignedResult) { r.Signer[0]++ },
+		func(r *rpctypes.SignedResult) { r.Signature = r.Signature[:64] },
+		func(r *rpctypes.SignedResult) { r.Signature = nil },
 	}
 	for i, f := range tamper {
 		c := *sr
 		c.Signature = bytes.Clone(sr.Signature)
 		f(&c)
-		if err := rpc.VerifySignedResult(&c); err == nil {
+		if err := rpctypes.VerifySignedResult(&c); err == nil {
 			t.Errorf("tamper %d verifies", i)
 		}
 	}
 	// The digest is fixed by the documented encoding.
-	fixed := &rpc.SignedResult{ChainID: 1337, Kind: rpc.KindCall, Height: 1, StateRoot: types.Hash{0xaa}, ResultHash: types.Hash{0xbb}}
+	fixed := &rpctypes.SignedResult{ChainID: 1337, Kind: rpctypes.KindCall, Height: 1, StateRoot: types.Hash{0xaa}, ResultHash: types.Hash{0xbb}}
 	if got, want := fixed.Digest().Hex(), digestOf(1337, 1, 1, types.Hash{0xaa}, types.Hash{0xbb}); got != want {
 		t.Errorf("digest = %s, want %s", got, want)
 	}

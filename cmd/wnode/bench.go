@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wnode/wnode/rpc/rpctypes"
+
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/holiman/uint256"
 	"github.com/urfave/cli/v2"
@@ -157,10 +159,10 @@ func benchFn(c *cli.Context) error {
 	var to types.Address
 	var code []byte
 	if a := c.String(benchContractFlag.Name); a != "" {
-		if to, err = rpc.ParseAddress(a); err != nil {
+		if to, err = rpctypes.ParseAddress(a); err != nil {
 			return usagef("--contract: %v", err)
 		}
-		if code, err = s.node.Code(s.ctx, to, rpc.LatestBlock); err != nil {
+		if code, err = s.node.Code(s.ctx, to, rpctypes.LatestBlock); err != nil {
 			return err
 		}
 		if len(code) == 0 {
@@ -323,7 +325,7 @@ func benchTx(c *cli.Context) error {
 		return err
 	}
 	from := crypto.PubkeyToAddress(key.PublicKey)
-	gas, err := s.node.EstimateGas(s.ctx, rpc.CallArgs{From: &from, To: &counter, Method: "increment"}, rpc.LatestBlock)
+	gas, err := s.node.EstimateGas(s.ctx, rpctypes.CallArgs{From: &from, To: &counter, Method: "increment"}, rpctypes.LatestBlock)
 	if err != nil {
 		return err
 	}
@@ -402,7 +404,7 @@ func benchTx(c *cli.Context) error {
 			var done uint64
 			wait := func(target uint64) error {
 				for done < target {
-					acc, err := s.node.Account(s.ctx, addr, rpc.LatestBlock)
+					acc, err := s.node.Account(s.ctx, addr, rpctypes.LatestBlock)
 					if err != nil {
 						return err
 					}
@@ -439,7 +441,7 @@ func benchTx(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	got, err := s.node.Call(s.ctx, rpc.CallArgs{To: &counter, Method: "get"}, rpc.LatestBlock)
+	got, err := s.node.Call(s.ctx, rpctypes.CallArgs{To: &counter, Method: "get"}, rpctypes.LatestBlock)
 	if err != nil {
 		return err
 	}

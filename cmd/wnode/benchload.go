@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wnode/wnode/rpc/rpctypes"
+
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
@@ -20,7 +22,6 @@ import (
 	"github.com/urfave/cli/v2"
 	"github.com/wnode/wnode/client"
 	"github.com/wnode/wnode/node"
-	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/types"
 )
 
@@ -110,7 +111,7 @@ func (r *loadRun) block(ctx context.Context, k int, height uint64) *blockInfo {
 		}
 		return b
 	}
-	res, err := r.http[k].Block(ctx, rpc.BlockNumber(height), false)
+	res, err := r.http[k].Block(ctx, rpctypes.BlockNumber(height), false)
 	switch {
 	case err != nil:
 		b.err = err
@@ -127,7 +128,7 @@ func (r *loadRun) block(ctx context.Context, k int, height uint64) *blockInfo {
 // each block at the time the head arrived.
 func (r *loadRun) track(ctx context.Context, k int, from uint64, errc chan<- error) {
 	defer r.wg.Done()
-	ch := make(chan *rpc.HeaderJSON, 1024)
+	ch := make(chan *rpctypes.HeaderJSON, 1024)
 	sub, err := r.ws[k].SubscribeNewHeads(ctx, ch)
 	if err != nil {
 		errc <- fmt.Errorf("node %d: subscribe newHeads: %w", k, err)
@@ -428,7 +429,7 @@ func benchLoad(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	gas, err := r.http[0].EstimateGas(setupCtx, rpc.CallArgs{From: &from, To: &counter, Method: "increment"}, rpc.LatestBlock)
+	gas, err := r.http[0].EstimateGas(setupCtx, rpctypes.CallArgs{From: &from, To: &counter, Method: "increment"}, rpctypes.LatestBlock)
 	if err != nil {
 		return fmt.Errorf("estimate increment: %w", err)
 	}
@@ -653,7 +654,7 @@ func waitFinal(ctx context.Context, r *loadRun, sent int64, idle time.Duration) 
 // loadCounter returns the counter of --contract, or deploys one.
 func loadCounter(c *cli.Context, p *printer, ctx context.Context, cl *client.Client, key *ecdsa.PrivateKey, chainID uint64) (types.Address, error) {
 	if a := c.String(benchContractFlag.Name); a != "" {
-		addr, err := rpc.ParseAddress(a)
+		addr, err := rpctypes.ParseAddress(a)
 		if err != nil {
 			return addr, usagef("--contract: %v", err)
 		}
@@ -689,7 +690,7 @@ func loadFund(ctx context.Context, nodes []*client.Client, key *ecdsa.PrivateKey
 	}
 	// The intrinsic gas of a transfer, with room: a transfer runs no code.
 	to0 := crypto.PubkeyToAddress(keys[0].PublicKey)
-	gas, err := cl.EstimateGas(ctx, rpc.CallArgs{From: &from, To: &to0, Value: (*hexutil.U256)(fund)}, rpc.LatestBlock)
+	gas, err := cl.EstimateGas(ctx, rpctypes.CallArgs{From: &from, To: &to0, Value: (*hexutil.U256)(fund)}, rpctypes.LatestBlock)
 	if err != nil {
 		return fmt.Errorf("estimate transfer: %w", err)
 	}
@@ -745,7 +746,7 @@ func loadFund(ctx context.Context, nodes []*client.Client, key *ecdsa.PrivateKey
 }
 
 func counterGet(ctx context.Context, cl *client.Client, counter types.Address) (uint64, error) {
-	res, err := cl.Call(ctx, rpc.CallArgs{To: &counter, Method: "get"}, rpc.LatestBlock)
+	res, err := cl.Call(ctx, rpctypes.CallArgs{To: &counter, Method: "get"}, rpctypes.LatestBlock)
 	if err != nil {
 		return 0, fmt.Errorf("counter get: %w", err)
 	}

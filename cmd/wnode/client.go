@@ -9,11 +9,12 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/wnode/wnode/rpc/rpctypes"
+
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/holiman/uint256"
 	"github.com/urfave/cli/v2"
 	"github.com/wnode/wnode/client"
-	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/types"
 )
 
@@ -114,7 +115,7 @@ func checkSigner(c *cli.Context, signer types.Address) error {
 	if want == "" {
 		return nil
 	}
-	addr, err := rpc.ParseAddress(want)
+	addr, err := rpctypes.ParseAddress(want)
 	if err != nil {
 		return usagef("--signer: %v", err)
 	}
@@ -183,7 +184,7 @@ func readCode(path string) ([]byte, error) {
 
 // txResult is the JSON result of a command that sent a transaction.
 type txResult struct {
-	*rpc.ReceiptJSON
+	*rpctypes.ReceiptJSON
 	From       types.Address `json:"from"`
 	Nonce      uint64        `json:"nonce"`
 	OutputText *string       `json:"outputText,omitempty"`
@@ -191,7 +192,7 @@ type txResult struct {
 
 // send fills in req from the flags, signs it with the sender, sends it, waits for the
 // receipt, checks its signature, and prints the result. A failed receipt is an error.
-func (s *session) send(req *client.TxRequest, text func(w io.Writer, r *rpc.ReceiptJSON)) error {
+func (s *session) send(req *client.TxRequest, text func(w io.Writer, r *rpctypes.ReceiptJSON)) error {
 	c := s.c
 	chainID, err := s.node.ChainID(s.ctx)
 	if err != nil {
@@ -219,7 +220,7 @@ func (s *session) send(req *client.TxRequest, text func(w io.Writer, r *rpc.Rece
 	req.GasLimit = c.Uint64(gasFlag.Name)
 	tx, err := s.node.BuildTx(s.ctx, key, req)
 	if err != nil {
-		if client.ErrorCode(err) == rpc.CodeExecutionFailed {
+		if client.ErrorCode(err) == rpctypes.CodeExecutionFailed {
 			return fmt.Errorf("the transaction would fail, not sent: %w (give --gas to send it anyway)", err)
 		}
 		return s.wrap(err)
@@ -267,7 +268,7 @@ func transferAction(c *cli.Context) error {
 	if c.NArg() != 2 {
 		return usagef("want TO AMOUNT")
 	}
-	to, err := rpc.ParseAddress(c.Args().Get(0))
+	to, err := rpctypes.ParseAddress(c.Args().Get(0))
 	if err != nil {
 		return usagef("TO: %v", err)
 	}
@@ -283,7 +284,7 @@ func transferAction(c *cli.Context) error {
 		return err
 	}
 	defer s.close()
-	return s.send(&client.TxRequest{Kind: types.TxTransfer, To: to, Value: amount}, func(w io.Writer, r *rpc.ReceiptJSON) {
+	return s.send(&client.TxRequest{Kind: types.TxTransfer, To: to, Value: amount}, func(w io.Writer, r *rpctypes.ReceiptJSON) {
 		fmt.Fprintln(w, r.TxHash.Hex())
 	})
 }
@@ -309,7 +310,7 @@ func deployAction(c *cli.Context) error {
 		return err
 	}
 	defer s.close()
-	return s.send(&client.TxRequest{Kind: types.TxDeploy, Code: code, Args: args}, func(w io.Writer, r *rpc.ReceiptJSON) {
+	return s.send(&client.TxRequest{Kind: types.TxDeploy, Code: code, Args: args}, func(w io.Writer, r *rpctypes.ReceiptJSON) {
 		fmt.Fprintln(w, r.ContractAddress.Hex())
 	})
 }
@@ -318,7 +319,7 @@ func invokeAction(c *cli.Context) error {
 	if c.NArg() < 2 {
 		return usagef("want ADDRESS METHOD [ARGS]")
 	}
-	to, err := rpc.ParseAddress(c.Args().Get(0))
+	to, err := rpctypes.ParseAddress(c.Args().Get(0))
 	if err != nil {
 		return usagef("ADDRESS: %v", err)
 	}
@@ -336,7 +337,7 @@ func invokeAction(c *cli.Context) error {
 	}
 	defer s.close()
 	var outErr error
-	err = s.send(&client.TxRequest{Kind: types.TxInvoke, To: to, Method: method, Args: args}, func(w io.Writer, r *rpc.ReceiptJSON) {
+	err = s.send(&client.TxRequest{Kind: types.TxInvoke, To: to, Method: method, Args: args}, func(w io.Writer, r *rpctypes.ReceiptJSON) {
 		outErr = printOutput(c, w, r.Output)
 	})
 	if err != nil {
@@ -349,7 +350,7 @@ func upgradeAction(c *cli.Context) error {
 	if c.NArg() != 2 {
 		return usagef("want ADDRESS FILE.wasm")
 	}
-	to, err := rpc.ParseAddress(c.Args().Get(0))
+	to, err := rpctypes.ParseAddress(c.Args().Get(0))
 	if err != nil {
 		return usagef("ADDRESS: %v", err)
 	}
@@ -362,17 +363,17 @@ func upgradeAction(c *cli.Context) error {
 		return err
 	}
 	defer s.close()
-	return s.send(&client.TxRequest{Kind: types.TxUpgrade, To: to, Code: code}, func(w io.Writer, r *rpc.ReceiptJSON) {
+	return s.send(&client.TxRequest{Kind: types.TxUpgrade, To: to, Code: code}, func(w io.Writer, r *rpctypes.ReceiptJSON) {
 		fmt.Fprintln(w, to.Hex())
 	})
 }
 
 // parseHeight parses --height or a block argument: "latest" or a decimal or hex number.
-func parseHeight(s string) (rpc.BlockNumber, error) {
+func parseHeight(s string) (rpctypes.BlockNumber, error) {
 	if s == "" || strings.EqualFold(s, "latest") {
-		return rpc.LatestBlock, nil
+		return rpctypes.LatestBlock, nil
 	}
-	var n rpc.BlockNumber
+	var n rpctypes.BlockNumber
 	if err := json.Unmarshal([]byte(strconv.Quote(s)), &n); err == nil {
 		return n, nil
 	}
@@ -380,23 +381,23 @@ func parseHeight(s string) (rpc.BlockNumber, error) {
 	if err != nil {
 		return 0, usagef("height %q: want latest or a number", s)
 	}
-	return rpc.BlockNumber(v), nil
+	return rpctypes.BlockNumber(v), nil
 }
 
 func callAction(c *cli.Context) error {
 	if c.NArg() < 2 {
 		return usagef("want ADDRESS METHOD [ARGS]")
 	}
-	to, err := rpc.ParseAddress(c.Args().Get(0))
+	to, err := rpctypes.ParseAddress(c.Args().Get(0))
 	if err != nil {
 		return usagef("ADDRESS: %v", err)
 	}
-	args := rpc.CallArgs{To: &to, Method: c.Args().Get(1)}
+	args := rpctypes.CallArgs{To: &to, Method: c.Args().Get(1)}
 	if args.Args, err = argBytes(c, c.Args().Slice()[2:]); err != nil {
 		return err
 	}
 	if f := c.String(fromFlag.Name); f != "" {
-		from, err := rpc.ParseAddress(f)
+		from, err := rpctypes.ParseAddress(f)
 		if err != nil {
 			return usagef("--from: %v (a call needs an address, no key)", err)
 		}
@@ -433,7 +434,7 @@ func callAction(c *cli.Context) error {
 		return err
 	}
 	out := struct {
-		*rpc.CallResultJSON
+		*rpctypes.CallResultJSON
 		OutputText *string `json:"outputText,omitempty"`
 	}{res, textOrNil(res.Output)}
 	var outErr error
@@ -551,8 +552,8 @@ func blockAction(c *cli.Context) error {
 	var v any = b.HeaderJSON
 	if full {
 		v = struct {
-			rpc.HeaderJSON
-			Transactions []*rpc.TxJSON `json:"transactions"`
+			rpctypes.HeaderJSON
+			Transactions []*rpctypes.TxJSON `json:"transactions"`
 		}{b.HeaderJSON, b.Txs}
 	} else {
 		hashes := b.TxHashes
@@ -560,7 +561,7 @@ func blockAction(c *cli.Context) error {
 			hashes = []types.Hash{}
 		}
 		v = struct {
-			rpc.HeaderJSON
+			rpctypes.HeaderJSON
 			Transactions []types.Hash `json:"transactions"`
 		}{b.HeaderJSON, hashes}
 	}

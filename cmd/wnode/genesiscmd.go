@@ -8,11 +8,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wnode/wnode/rpc/rpctypes"
+
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/urfave/cli/v2"
 	"github.com/wnode/wnode/genesis"
-	"github.com/wnode/wnode/rpc"
 )
 
 var genesisCommand = &cli.Command{
@@ -108,7 +109,7 @@ func genesisNew(c *cli.Context) error {
 		if !ok {
 			return usagef("--fund %q: want ADDRESS=AMOUNT", f)
 		}
-		addr, err := rpc.ParseAddress(addrStr)
+		addr, err := rpctypes.ParseAddress(addrStr)
 		if err != nil {
 			return usagef("--fund %q: %v", f, err)
 		}

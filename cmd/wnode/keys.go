@@ -11,13 +11,14 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/wnode/wnode/rpc/rpctypes"
+
 	"github.com/ethereum/go-ethereum/accounts"
 	"github.com/ethereum/go-ethereum/accounts/keystore"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/urfave/cli/v2"
 	"github.com/wnode/wnode/genesis"
 	"github.com/wnode/wnode/node"
-	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/types"
 	"golang.org/x/term"
 )
@@ -51,7 +52,7 @@ func sender(c *cli.Context, p *printer, chainID uint64) (*ecdsa.PrivateKey, erro
 		}
 		return genesis.DevKey(), nil
 	case strings.HasPrefix(from, "0x") || strings.HasPrefix(from, "0X"):
-		addr, err := rpc.ParseAddress(from)
+		addr, err := rpctypes.ParseAddress(from)
 		if err != nil {
 			return nil, fmt.Errorf("--from: %w", err)
 		}
