@@ -5,8 +5,12 @@ package docs_test
 
 import (
 	"bytes"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"os"
+	pathpkg "path"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -206,5 +210,249 @@ func TestMarkdownLinksResolve(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Fatal("no relative links found: the parser or the walk is broken")
+	}
+}
+
+// modulePath is the module's import path; package paths in ARCHITECTURE.md are relative
+// to it.
+const modulePath = "github.com/wnode/wnode"
+
+// goPackages returns the repository's Go packages (directories holding .go files, as
+// paths relative to the root) with the wnode packages their non-test files import.
+// Files are parsed whatever their build tags, so the imports are those of every platform.
+func goPackages(t *testing.T) map[string]map[string]bool {
+	t.Helper()
+	pkgs := map[string]map[string]bool{}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(root, path)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if rel != "." && (skipDir(rel, d.Name()) || d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(rel, ".go") {
+			return nil
+		}
+		dir := pathpkg.Dir(rel)
+		if pkgs[dir] == nil {
+			pkgs[dir] = map[string]bool{}
+		}
+		if strings.HasSuffix(rel, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		for _, imp := range f.Imports {
+			p, err := strconv.Unquote(imp.Path.Value)
+			if err != nil {
+				return err
+			}
+			if rest, ok := strings.CutPrefix(p, modulePath+"/"); ok {
+				pkgs[dir][rest] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pkgs
+}
+
+// tableRows returns the rows of the first Markdown table after the heading named
+// section in doc, each as its cells.
+func tableRows(t *testing.T, doc, section string) [][]string {
+	t.Helper()
+	_, after, ok := strings.Cut(doc, "\n## "+section+"\n")
+	if !ok {
+		t.Fatalf("ARCHITECTURE.md has no section %q", section)
+	}
+	var rows [][]string
+	inTable := false
+	for _, line := range strings.Split(after, "\n") {
+		if strings.HasPrefix(line, "## ") {
+			break
+		}
+		if !strings.HasPrefix(line, "|") {
+			if inTable {
+				break
+			}
+			continue
+		}
+		inTable = true
+		cells := strings.Split(strings.Trim(line, "|"), "|")
+		for i := range cells {
+			cells[i] = strings.TrimSpace(cells[i])
+		}
+		if strings.HasPrefix(cells[0], "---") {
+			continue
+		}
+		rows = append(rows, cells)
+	}
+	if len(rows) < 2 {
+		t.Fatalf("ARCHITECTURE.md section %q has no table", section)
+	}
+	return rows[1:] // without the header row
+}
+
+// codeNames returns the `quoted` names of a table cell.
+func codeNames(cell string) []string {
+	var out []string
+	for _, m := range regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(cell, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+// TestArchitectureMatchesCode fails when docs/ARCHITECTURE.md no longer describes the
+// code: a Go package missing from the package map or from the layer table, a listed
+// package that does not exist, or an import (outside tests) from a package to one of
+// the same or a higher layer.
+func TestArchitectureMatchesCode(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(root, "docs", "ARCHITECTURE.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	pkgs := goPackages(t)
+
+	described := map[string]bool{}
+	for _, row := range tableRows(t, doc, "Packages") {
+		for _, name := range codeNames(row[0]) {
+			described[name] = true
+		}
+	}
+	layer := map[string]int{}
+	for _, row := range tableRows(t, doc, "Import direction") {
+		n, err := strconv.Atoi(row[0])
+		if err != nil || len(row) < 2 {
+			t.Fatalf("layer row %q: want | N | `pkg`, ... |", row)
+		}
+		for _, name := range codeNames(row[1]) {
+			layer[name] = n
+		}
+	}
+	for pkg := range pkgs {
+		if !described[pkg] {
+			t.Errorf("package %s is not in ARCHITECTURE.md's package map: add a line saying what it does", pkg)
+		}
+		if _, ok := layer[pkg]; !ok {
+			t.Errorf("package %s is not in ARCHITECTURE.md's layer table (Import direction): add it to the layer above everything it imports", pkg)
+		}
+	}
+	for name := range described {
+		if _, ok := pkgs[name]; !ok {
+			t.Errorf("ARCHITECTURE.md's package map lists %s, which is not a Go package of the repository", name)
+		}
+	}
+	for name := range layer {
+		if _, ok := pkgs[name]; !ok {
+			t.Errorf("ARCHITECTURE.md's layer table lists %s, which is not a Go package of the repository", name)
+		}
+	}
+	for pkg, imports := range pkgs {
+		from, ok := layer[pkg]
+		if !ok {
+			continue
+		}
+		for imp := range imports {
+			to, ok := layer[imp]
+			if ok && to <= from {
+				t.Errorf("%s (layer %d) imports %s (layer %d): imports must go to lower layers; move the code or update ARCHITECTURE.md's layers", pkg, from, imp, to)
+			}
+		}
+	}
+}
+
+// pointerRE matches a code pointer in the docs: a Go file, then in the next code span a
+// name it declares, "Func", "Type", "Type.Method" or "Var".
+var pointerRE = regexp.MustCompile("`([A-Za-z0-9_./-]+\\.go)`\\s+`([A-Za-z_][A-Za-z0-9_]*(?:\\.[A-Za-z_][A-Za-z0-9_]*)?)`")
+
+// declaredNames returns the top-level names a Go file declares: functions, types,
+// constants and variables as "Name", methods as "Type.Method".
+func declaredNames(t *testing.T, path string) map[string]bool {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.SkipObjectResolution)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, d := range f.Decls {
+		switch d := d.(type) {
+		case *ast.FuncDecl:
+			if d.Recv == nil || len(d.Recv.List) == 0 {
+				names[d.Name.Name] = true
+				continue
+			}
+			typ := d.Recv.List[0].Type
+			if s, ok := typ.(*ast.StarExpr); ok {
+				typ = s.X
+			}
+			switch x := typ.(type) {
+			case *ast.IndexExpr:
+				typ = x.X
+			case *ast.IndexListExpr:
+				typ = x.X
+			}
+			if id, ok := typ.(*ast.Ident); ok {
+				names[id.Name+"."+d.Name.Name] = true
+			}
+		case *ast.GenDecl:
+			for _, s := range d.Specs {
+				switch s := s.(type) {
+				case *ast.TypeSpec:
+					names[s.Name.Name] = true
+				case *ast.ValueSpec:
+					for _, n := range s.Names {
+						names[n.Name] = true
+					}
+				}
+			}
+		}
+	}
+	return names
+}
+
+// TestCodePointersResolve fails when a documentation page points at code that is not
+// there: "`file.go` `Name`" where file.go does not exist or does not declare Name (a
+// function, a type, a constant, a variable, or a method as Type.Method).
+func TestCodePointersResolve(t *testing.T) {
+	decls := map[string]map[string]bool{}
+	checked := 0
+	for path, b := range repoFiles(t) {
+		if !strings.HasSuffix(path, ".md") {
+			continue
+		}
+		doc := string(b)
+		for _, loc := range pointerRE.FindAllStringSubmatchIndex(doc, -1) {
+			file, name := doc[loc[2]:loc[3]], doc[loc[4]:loc[5]]
+			line := strings.Count(doc[:loc[0]], "\n") + 1
+			if decls[file] == nil {
+				full := filepath.Join(root, filepath.FromSlash(file))
+				if _, err := os.Stat(full); err != nil {
+					t.Errorf("%s:%d: points at %s, which does not exist", path, line, file)
+					decls[file] = map[string]bool{}
+					continue
+				}
+				decls[file] = declaredNames(t, full)
+			}
+			if !decls[file][name] {
+				t.Errorf("%s:%d: points at %s in %s, which does not declare it", path, line, name, file)
+			}
+			checked++
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no code pointers found: the pattern or the walk is broken")
 	}
 }
