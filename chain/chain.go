@@ -47,9 +47,6 @@ var (
 
 // Defaults of Options.
 const (
-	// DefaultCallGasCap bounds the gas of a read-only Call or EstimateGas (like geth's
-	// RPC gas cap): 50 ms of execution on the reference machine.
-	DefaultCallGasCap = 50_000_000
 	// maxCachedResults bounds the executed-but-uncommitted blocks kept for CommitBlock
 	// (one per proposal seen at the next height; rounds rarely exceed a few).
 	maxCachedResults = 8
@@ -61,7 +58,7 @@ const LatestHeight = ^uint64(0)
 
 // Options configure a Chain. The zero value is usable.
 type Options struct {
-	// CallGasCap bounds the gas of Call and EstimateGas; 0 means DefaultCallGasCap.
+	// CallGasCap bounds the gas of Call and EstimateGas; 0 means gas.DefaultCallCap.
 	CallGasCap uint64
 	// RecoveryWorkers is the number of goroutines recovering transaction senders before
 	// a block executes; 0 means GOMAXPROCS, 1 recovers inline.
@@ -129,7 +126,7 @@ func New(db *pebble.DB, st *state.Store, machine *vm.VM, g *genesis.Genesis, opt
 		return nil, fmt.Errorf("chain: %w", err)
 	}
 	if opts.CallGasCap == 0 {
-		opts.CallGasCap = DefaultCallGasCap
+		opts.CallGasCap = gas.DefaultCallCap
 	}
 	if opts.RecoveryWorkers <= 0 {
 		opts.RecoveryWorkers = runtime.GOMAXPROCS(0)
@@ -180,11 +177,6 @@ func New(db *pebble.DB, st *state.Store, machine *vm.VM, g *genesis.Genesis, opt
 	return c, nil
 }
 
-// emptyReader is the state before genesis.
-type emptyReader struct{}
-
-func (emptyReader) Get([]byte) ([]byte, error) { return nil, nil }
-
 func (c *Chain) initGenesis() error {
 	ctx := context.Background()
 	for i, k := range c.gen.Contracts {
@@ -196,7 +188,7 @@ func (c *Chain) initGenesis() error {
 			return fmt.Errorf("chain: genesis contracts[%d] (%s): code must be raw Wasm", i, k.Address)
 		}
 	}
-	sdb := state.NewStateDB(emptyReader{})
+	sdb := state.NewStateDB(state.Empty)
 	c.gen.InitialState(sdb)
 	if err := sdb.Err(); err != nil {
 		return fmt.Errorf("chain: genesis state: %w", err)

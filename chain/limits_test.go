@@ -7,20 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wnode/wnode/state"
 	"github.com/wnode/wnode/types"
 	"github.com/wnode/wnode/vm"
 )
-
-// TestStorageLimitsMatchState pins the VM's storage limits to the state's: the VM must
-// trap on every key and value the StateDB would refuse (a refusal there is a sticky
-// error that abandons the whole block), and must not trap on any it accepts.
-func TestStorageLimitsMatchState(t *testing.T) {
-	if vm.MaxKeySize != state.MaxStorageKeySize || vm.MaxValueSize != state.MaxStorageValueSize {
-		t.Fatalf("vm storage limits %d/%d, state %d/%d", vm.MaxKeySize, vm.MaxValueSize,
-			state.MaxStorageKeySize, state.MaxStorageValueSize)
-	}
-}
 
 // TestOversizedStorageIsATrap: a tx writing a value or reading a key over the state's
 // limits is an ordinary failed tx with a receipt; block building and validation go on
@@ -45,15 +34,15 @@ func TestOversizedStorageIsATrap(t *testing.T) {
 	setArgs := func(key string, valueLen int) []byte {
 		return append(append([]byte{byte(len(key))}, key...), make([]byte, valueLen)...)
 	}
-	bigKey := strings.Repeat("k", state.MaxStorageKeySize+1)
+	bigKey := strings.Repeat("k", types.MaxStorageKeySize+1)
 	invoke := func(nonce uint64, method string, args []byte) *types.Tx {
 		return signTx(t, "alice", &types.Tx{Kind: types.TxInvoke, To: kv, Method: method, Args: args,
 			Nonce: nonce, GasLimit: 4 * workloadGas})
 	}
 	txs := []*types.Tx{
-		invoke(1, "set", setArgs("big", state.MaxStorageValueSize+1)), // value over the limit
+		invoke(1, "set", setArgs("big", types.MaxStorageValueSize+1)), // value over the limit
 		invoke(2, "get", []byte(bigKey)),                              // key over the limit
-		invoke(3, "set", setArgs("max", state.MaxStorageValueSize)),   // at the limit: fine
+		invoke(3, "set", setArgs("max", types.MaxStorageValueSize)),   // at the limit: fine
 	}
 	b2, err := leader.c.BuildBlock(ctx, txs, b1.Header.Time+1000, addrOf("v0"), c1)
 	if err != nil {
@@ -86,7 +75,7 @@ func TestOversizedStorageIsATrap(t *testing.T) {
 	if _, ok, _ := leader.c.Storage(kv, []byte("big"), LatestHeight); ok {
 		t.Error("oversized value stored")
 	}
-	if v, ok, _ := leader.c.Storage(kv, []byte("max"), LatestHeight); !ok || len(v) != state.MaxStorageValueSize {
+	if v, ok, _ := leader.c.Storage(kv, []byte("max"), LatestHeight); !ok || len(v) != types.MaxStorageValueSize {
 		t.Errorf("value at the limit: %d bytes, present %v", len(v), ok)
 	}
 

@@ -188,8 +188,8 @@ func (c *Chain) Code(addr types.Address, height uint64) ([]byte, error) {
 // Storage returns the value of key in contract's storage at height and whether it
 // exists.
 func (c *Chain) Storage(contract types.Address, key []byte, height uint64) ([]byte, bool, error) {
-	if len(key) > state.MaxStorageKeySize {
-		return nil, false, fmt.Errorf("chain: storage key of %d bytes exceeds %d", len(key), state.MaxStorageKeySize)
+	if len(key) > types.MaxStorageKeySize {
+		return nil, false, fmt.Errorf("chain: storage key of %d bytes exceeds %d", len(key), types.MaxStorageKeySize)
 	}
 	v, err := c.view(height)
 	if err != nil {

@@ -1,7 +1,6 @@
 package gas
 
 import (
-	"errors"
 	"math"
 	"math/big"
 	"math/bits"
@@ -9,69 +8,6 @@ import (
 
 	"pgregory.net/rapid"
 )
-
-func TestMeterCharge(t *testing.T) {
-	m := NewMeter(100)
-	if err := m.Charge(60); err != nil {
-		t.Fatalf("Charge(60) of 100: %v", err)
-	}
-	if m.Used() != 60 || m.Remaining() != 40 || m.Limit() != 100 {
-		t.Fatalf("used %d remaining %d limit %d, want 60 40 100", m.Used(), m.Remaining(), m.Limit())
-	}
-	if err := m.Charge(40); err != nil {
-		t.Fatalf("Charge(40) with 40 left: %v", err)
-	}
-	if err := m.Charge(1); !errors.Is(err, ErrOutOfGas) {
-		t.Fatalf("Charge(1) with 0 left: %v, want ErrOutOfGas", err)
-	}
-	if m.Used() != 100 || m.Remaining() != 0 {
-		t.Fatalf("after out of gas: used %d remaining %d", m.Used(), m.Remaining())
-	}
-}
-
-func TestMeterOutOfGasUsesAll(t *testing.T) {
-	m := NewMeter(1000)
-	_ = m.Charge(10)
-	if err := m.Charge(math.MaxUint64); !errors.Is(err, ErrOutOfGas) {
-		t.Fatalf("Charge(MaxUint64): %v, want ErrOutOfGas", err)
-	}
-	if m.Used() != 1000 {
-		t.Fatalf("used %d after out of gas, want the whole limit 1000", m.Used())
-	}
-	m.Refund(300)
-	if m.Used() != 700 || m.Remaining() != 300 {
-		t.Fatalf("after refund: used %d remaining %d", m.Used(), m.Remaining())
-	}
-	m.Refund(math.MaxUint64)
-	if m.Used() != 0 {
-		t.Fatalf("refund below zero: used %d", m.Used())
-	}
-}
-
-// TestMeterProperty checks that, for any sequence of charges, Used never exceeds Limit,
-// Used+Remaining == Limit, and a charge fails exactly when it exceeds what remains.
-func TestMeterProperty(t *testing.T) {
-	rapid.Check(t, func(t *rapid.T) {
-		limit := rapid.Uint64().Draw(t, "limit")
-		m := NewMeter(limit)
-		var want big.Int
-		for _, c := range rapid.SliceOf(rapid.Uint64()).Draw(t, "charges") {
-			before := m.Remaining()
-			err := m.Charge(c)
-			if (err != nil) != (c > before) {
-				t.Fatalf("Charge(%d) with %d remaining: err %v", c, before, err)
-			}
-			if err == nil {
-				want.Add(&want, new(big.Int).SetUint64(c))
-			} else {
-				want.SetUint64(limit)
-			}
-			if m.Used() != want.Uint64() || m.Used()+m.Remaining() != limit {
-				t.Fatalf("used %d remaining %d limit %d, want used %s", m.Used(), m.Remaining(), limit, &want)
-			}
-		}
-	})
-}
 
 func TestLinearCost(t *testing.T) {
 	cases := []struct {

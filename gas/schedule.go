@@ -1,5 +1,5 @@
-// Package gas holds wnode's gas schedule (one versioned table of prices) and the meter
-// that counts gas against a limit.
+// Package gas holds wnode's gas schedule: one versioned table of prices. The VM counts
+// gas in a global of each contract instance (see vm/internal/prepare), not here.
 //
 // Unit: 1 gas ≈ 1 ns of work on the reference machine (one x86-64 core of ~3 GHz running
 // wazero's compiler engine). Prices are deliberately rounded up a little: they cover the
@@ -43,6 +43,12 @@ func (l Linear) Cost(n uint64) uint64 {
 	}
 	return sum
 }
+
+// DefaultCallCap is the default bound on the gas of a read-only call or gas estimate
+// (chain.Options.CallGasCap, the RPC's gas cap; like go-ethereum's RPC gas cap): about
+// 50 ms of execution on the reference machine. It bounds what one request can make a
+// node spend; operators may set another cap.
+const DefaultCallCap = 50_000_000
 
 // MilliGas is the number of milligas in one gas. Instruction prices are in milligas
 // because most Wasm instructions take a fraction of a nanosecond.

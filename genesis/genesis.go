@@ -483,23 +483,16 @@ func (g *Genesis) Validate() error {
 				bad("%s: duplicate storage key %#x", what, e.Key)
 			}
 			keys[string(e.Key)] = true
-			if len(e.Key) == 0 || len(e.Key) > MaxStorageKeySize {
-				bad("%s: storage key %#x must be 1 to %d bytes", what, e.Key, MaxStorageKeySize)
+			if len(e.Key) == 0 || len(e.Key) > types.MaxStorageKeySize {
+				bad("%s: storage key %#x must be 1 to %d bytes", what, e.Key, types.MaxStorageKeySize)
 			}
-			if len(e.Value) > MaxStorageValueSize {
-				bad("%s: storage value of %#x is %d bytes, limit %d", what, e.Key, len(e.Value), MaxStorageValueSize)
+			if len(e.Value) > types.MaxStorageValueSize {
+				bad("%s: storage value of %#x is %d bytes, limit %d", what, e.Key, len(e.Value), types.MaxStorageValueSize)
 			}
 		}
 	}
 	return errors.Join(errs...)
 }
-
-// Storage limits, equal to the state package's (state.MaxStorageKeySize and
-// state.MaxStorageValueSize), repeated here because genesis sits below state.
-const (
-	MaxStorageKeySize   = 256
-	MaxStorageValueSize = 64 << 10
-)
 
 // TimeMs is the genesis time in unix milliseconds: the time of the genesis header.
 func (g *Genesis) TimeMs() uint64 { return uint64(g.GenesisTime.UnixMilli()) }

@@ -145,7 +145,7 @@ func New(cfg Config, opts Options) (_ *Node, err error) {
 	rcfg := cfg.rpcConfig()
 	gasCap := rcfg.GasCap
 	if gasCap == 0 {
-		gasCap = rpc.DefaultGasCap
+		gasCap = gas.DefaultCallCap
 	}
 	if n.chain, err = chain.New(n.db, st, n.machine, n.genesis, chain.Options{
 		CallGasCap: gasCap, DebugLogs: n.dev, Logger: n.log.With("component", "chain"),

@@ -15,6 +15,7 @@ import (
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/wnode/wnode/gas"
 )
 
 // Config is the RPC server's configuration. The zero value of a field means its default.
@@ -37,7 +38,7 @@ type Config struct {
 	// RequestTimeout bounds the time spent on one request (one batch). Default 10 s.
 	RequestTimeout time.Duration
 	// GasCap is the most gas a call or gas estimate may use; a request asking for more is
-	// capped, one asking for none gets the cap. Default 50,000,000 (about 50 ms of VM time).
+	// capped, one asking for none gets the cap. Default gas.DefaultCallCap.
 	GasCap uint64
 }
 
@@ -48,7 +49,6 @@ const (
 	DefaultBatchLimit         = 1000
 	DefaultBatchResponseLimit = 25_000_000
 	DefaultRequestTimeout     = 10 * time.Second
-	DefaultGasCap             = 50_000_000
 )
 
 func (c Config) withDefaults() Config {
@@ -71,7 +71,7 @@ func (c Config) withDefaults() Config {
 		c.RequestTimeout = DefaultRequestTimeout
 	}
 	if c.GasCap == 0 {
-		c.GasCap = DefaultGasCap
+		c.GasCap = gas.DefaultCallCap
 	}
 	return c
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/holiman/uint256"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/wnode/wnode/client"
+	"github.com/wnode/wnode/gas"
 	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/types"
 )
@@ -140,7 +141,7 @@ func TestReadMethods(t *testing.T) {
 	}
 	var info rpctypes.NodeInfoJSON
 	s.result(t, "wn_nodeInfo", `[]`, &info)
-	if info.Signer != crypto.PubkeyToAddress(s.key.PublicKey) || info.Height != 1 || !info.Dev || info.HeadHash != blk.Hash || info.GasCap != rpc.DefaultGasCap {
+	if info.Signer != crypto.PubkeyToAddress(s.key.PublicKey) || info.Height != 1 || !info.Dev || info.HeadHash != blk.Hash || info.GasCap != gas.DefaultCallCap {
 		t.Errorf("nodeInfo = %+v", info)
 	}
 

@@ -16,18 +16,11 @@ const (
 	StoragePrefix byte = 0x03
 )
 
-// Storage limits. The VM (host functions storage_read/write/delete) and the chain enforce
-// them before calling the StateDB, returning an error to the contract; the StateDB
-// re-checks and records ErrStorageLimit as a sticky error (see StateDB.Err) so an
-// oversized pair can never reach the tree.
-const (
-	// MaxStorageKeySize is the largest contract storage key in bytes.
-	MaxStorageKeySize = 256
-	// MaxStorageValueSize is the largest contract storage value in bytes (64 KiB).
-	MaxStorageValueSize = 64 << 10
-)
-
-// ErrStorageLimit reports a storage key or value over MaxStorageKeySize/MaxStorageValueSize.
+// ErrStorageLimit reports a storage key or value over types.MaxStorageKeySize or
+// types.MaxStorageValueSize. The VM (host functions storage_read/write/delete) and the
+// chain enforce those limits before calling the StateDB, returning an error to the
+// contract; the StateDB re-checks and records ErrStorageLimit as a sticky error (see
+// StateDB.Err) so an oversized pair can never reach the tree.
 var ErrStorageLimit = errors.New("state: storage key or value too large")
 
 // Account is the state of one address. It is stored RLP-encoded as

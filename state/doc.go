@@ -18,7 +18,7 @@
 //
 //	account   0x01 || address (20 B)          -> RLP(Account)
 //	code      0x02 || keccak256(code) (32 B)  -> original code bytes
-//	storage   0x03 || contract (20 B) || key  -> value (key ≤ MaxStorageKeySize, value ≤ MaxStorageValueSize)
+//	storage   0x03 || contract (20 B) || key  -> value (key ≤ types.MaxStorageKeySize, value ≤ types.MaxStorageValueSize)
 //
 // The tree itself addresses a pair by keccak256(key); see the Store documentation for how
 // nodes and values are laid out in Pebble.

@@ -226,8 +226,8 @@ func (s *StateDB) slot(key []byte) *slot {
 }
 
 func checkStorageKey(key []byte) error {
-	if len(key) > MaxStorageKeySize {
-		return fmt.Errorf("%w: key of %d bytes > %d", ErrStorageLimit, len(key), MaxStorageKeySize)
+	if len(key) > types.MaxStorageKeySize {
+		return fmt.Errorf("%w: key of %d bytes > %d", ErrStorageLimit, len(key), types.MaxStorageKeySize)
 	}
 	return nil
 }
@@ -244,14 +244,14 @@ func (s *StateDB) GetStorage(contract types.Address, key []byte) ([]byte, bool) 
 }
 
 // SetStorage sets key to a copy of value in contract's storage. Keys over
-// MaxStorageKeySize or values over MaxStorageValueSize are refused with a sticky error.
+// types.MaxStorageKeySize or values over types.MaxStorageValueSize are refused with a sticky error.
 func (s *StateDB) SetStorage(contract types.Address, key, value []byte) {
 	if err := checkStorageKey(key); err != nil {
 		s.setErr(err)
 		return
 	}
-	if len(value) > MaxStorageValueSize {
-		s.setErr(fmt.Errorf("%w: value of %d bytes > %d", ErrStorageLimit, len(value), MaxStorageValueSize))
+	if len(value) > types.MaxStorageValueSize {
+		s.setErr(fmt.Errorf("%w: value of %d bytes > %d", ErrStorageLimit, len(value), types.MaxStorageValueSize))
 		return
 	}
 	s.writeSlot(StorageKey(contract, key), bytes.Clone(value), true)

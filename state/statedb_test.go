@@ -193,16 +193,16 @@ func TestStateDBErrors(t *testing.T) {
 	}
 
 	s = NewStateDB(mapReader{})
-	s.SetStorage(ctr, make([]byte, MaxStorageKeySize), make([]byte, MaxStorageValueSize))
+	s.SetStorage(ctr, make([]byte, types.MaxStorageKeySize), make([]byte, types.MaxStorageValueSize))
 	if err := s.Err(); err != nil {
 		t.Fatalf("limits are inclusive: %v", err)
 	}
-	s.SetStorage(ctr, make([]byte, MaxStorageKeySize+1), nil)
+	s.SetStorage(ctr, make([]byte, types.MaxStorageKeySize+1), nil)
 	if !errors.Is(s.Err(), ErrStorageLimit) {
 		t.Fatalf("oversized key: %v", s.Err())
 	}
 	s = NewStateDB(mapReader{})
-	s.SetStorage(ctr, []byte("k"), make([]byte, MaxStorageValueSize+1))
+	s.SetStorage(ctr, []byte("k"), make([]byte, types.MaxStorageValueSize+1))
 	if !errors.Is(s.Err(), ErrStorageLimit) {
 		t.Fatalf("oversized value: %v", s.Err())
 	}

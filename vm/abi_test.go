@@ -275,18 +275,18 @@ func testABI(t *testing.T, v *vm.VM) {
 		// Storage limits are the state's (256-byte keys, 64 KiB values): larger keys and
 		// values trap here, before the StateDB could refuse them.
 		const keyTrap = "trap: storage key of 257 bytes exceeds 256"
-		r = call(t, v, s, abiAddr, "raw_storage_write", le32(0, vm.MaxKeySize+1, 0, 1))
+		r = call(t, v, s, abiAddr, "raw_storage_write", le32(0, types.MaxStorageKeySize+1, 0, 1))
 		mustErr(t, r, vm.ErrTrap, keyTrap)
-		r = call(t, v, s, abiAddr, "raw_storage_write", le32(0, 1, 0, vm.MaxValueSize+1))
+		r = call(t, v, s, abiAddr, "raw_storage_write", le32(0, 1, 0, types.MaxStorageValueSize+1))
 		mustErr(t, r, vm.ErrTrap, "trap: storage value of 65537 bytes exceeds 65536")
-		r = call(t, v, s, abiAddr, "raw_storage_read", le32(0, vm.MaxKeySize+1, 0, 0))
+		r = call(t, v, s, abiAddr, "raw_storage_read", le32(0, types.MaxStorageKeySize+1, 0, 0))
 		mustErr(t, r, vm.ErrTrap, keyTrap)
-		r = call(t, v, s, abiAddr, "raw_storage_delete", le32(0, vm.MaxKeySize+1))
+		r = call(t, v, s, abiAddr, "raw_storage_delete", le32(0, types.MaxStorageKeySize+1))
 		mustErr(t, r, vm.ErrTrap, keyTrap)
 		// At the limits, all three succeed.
-		mustOK(t, call(t, v, s, abiAddr, "raw_storage_write", le32(0, vm.MaxKeySize, 0, vm.MaxValueSize)))
-		mustOK(t, call(t, v, s, abiAddr, "raw_storage_read", le32(0, vm.MaxKeySize, 0, 0)))
-		mustOK(t, call(t, v, s, abiAddr, "raw_storage_delete", le32(0, vm.MaxKeySize)))
+		mustOK(t, call(t, v, s, abiAddr, "raw_storage_write", le32(0, types.MaxStorageKeySize, 0, types.MaxStorageValueSize)))
+		mustOK(t, call(t, v, s, abiAddr, "raw_storage_read", le32(0, types.MaxStorageKeySize, 0, 0)))
+		mustOK(t, call(t, v, s, abiAddr, "raw_storage_delete", le32(0, types.MaxStorageKeySize)))
 		r = v.Call(context.Background(), env(s), vm.Call{Caller: alice, Contract: abiAddr, Method: "echo",
 			Input: make([]byte, vm.MaxInputSize+1), Gas: testGas})
 		mustErr(t, r, vm.ErrTrap, "trap: input of 1048577 bytes exceeds 1048576")

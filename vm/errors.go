@@ -31,7 +31,8 @@ var (
 	ErrNoCode = errors.New("no contract code at address")
 	// ErrInsufficientBalance: the caller cannot pay the call's value.
 	ErrInsufficientBalance = errors.New("insufficient balance")
-	// ErrInvalidCode: Prepare rejected the code; the wrapped error names the rule broken.
+	// ErrInvalidCode: Prepare rejected the code; the wrapped *CodeError names the rule
+	// broken.
 	ErrInvalidCode = errors.New("invalid code")
 	// ErrCanceled: the context was canceled or timed out during execution. Unlike every
 	// other error it is not a property of the execution but of this node: a block executor
@@ -42,6 +43,44 @@ var (
 	// to instantiate, for lack of memory for instance). Like ErrCanceled it says nothing
 	// about the execution: do not record it in a receipt.
 	ErrInternal = errors.New("vm internal error")
+)
+
+// CodeError is the error under ErrInvalidCode when Prepare refuses code: the rule the
+// module broke (Rule, one of the Rule constants), where in the module, and what was
+// wrong. Its text reads like "wasm: function 12: local count 70000 exceeds limit 2048".
+// Branch on it with errors.As:
+//
+//	var ce *vm.CodeError
+//	if errors.As(err, &ce) && ce.Rule == vm.RuleCodeSize { ... }
+type CodeError = prepare.Error
+
+// CodeRule names a rule of code validation (CodeError.Rule).
+type CodeRule = prepare.Rule
+
+// The rules Prepare enforces; vm/internal/prepare's limits give their figures.
+const (
+	RuleGzip           = prepare.RuleGzip           // compressed code is not valid gzip
+	RuleCompressedSize = prepare.RuleCompressedSize // compressed code too large
+	RuleCodeSize       = prepare.RuleCodeSize       // uncompressed code too large
+	RuleMalformed      = prepare.RuleMalformed      // not a well-formed binary module
+	RuleFeature        = prepare.RuleFeature        // a WebAssembly feature wnode refuses
+	RuleInvalid        = prepare.RuleInvalid        // breaks WebAssembly validation
+	RuleImport         = prepare.RuleImport         // not an ABI v1 host function with its signature
+	RuleExport         = prepare.RuleExport         // memory export, method types, names
+	RuleStart          = prepare.RuleStart          // a start function
+	RuleTypes          = prepare.RuleTypes          // too many types, params or results
+	RuleFunctions      = prepare.RuleFunctions      // too many functions or imports
+	RuleExports        = prepare.RuleExports        // too many exports, names too long
+	RuleLocals         = prepare.RuleLocals         // too many locals
+	RuleGlobals        = prepare.RuleGlobals        // too many globals
+	RuleTable          = prepare.RuleTable          // table count, size, element segments
+	RuleMemory         = prepare.RuleMemory         // memory count, pages, data segment bounds
+	RuleData           = prepare.RuleData           // data segment count and size
+	RuleFunctionSize   = prepare.RuleFunctionSize   // a function body too large
+	RuleNesting        = prepare.RuleNesting        // blocks nested too deep
+	RuleBlocks         = prepare.RuleBlocks         // too many control instructions
+	RuleBrTable        = prepare.RuleBrTable        // a br_table with too many targets
+	RuleStack          = prepare.RuleStack          // a frame larger than the stack limit
 )
 
 // RevertError is the error of a call whose contract called revert(msg). All changes of

@@ -14,10 +14,14 @@ import (
 	"github.com/wnode/wnode/gas"
 	"github.com/wnode/wnode/types"
 	"github.com/wnode/wnode/vm/internal/prepare"
+	"github.com/wnode/wnode/vm/internal/wasm"
 )
 
 // Limits of the host ABI. Exceeding one traps deterministically ("trap: <what> ...").
-// They bound what one call can make a node hold in memory; gas bounds the time.
+// They bound what one call can make a node hold in memory; gas bounds the time. The
+// storage functions also trap on a key or value over types.MaxStorageKeySize or
+// types.MaxStorageValueSize, before the StateDB sees it: the state would refuse it with
+// a sticky error that abandons the whole block.
 const (
 	// MaxInputSize bounds a call's input (top-level and the args of the call import).
 	MaxInputSize = 1 << 20
@@ -25,13 +29,6 @@ const (
 	MaxOutputSize = 1 << 20
 	// MaxMethodSize bounds the method name given to the call import.
 	MaxMethodSize = 256
-	// MaxKeySize and MaxValueSize bound a storage key and value. They equal the state's
-	// own limits (state.MaxStorageKeySize and state.MaxStorageValueSize, which chain's
-	// tests assert): the VM traps on anything larger before the StateDB sees it, since
-	// the state would refuse it with a sticky error that abandons the whole block. vm
-	// sits below state, hence the copy.
-	MaxKeySize   = 256
-	MaxValueSize = 64 << 10
 	// MaxTopicSize and MaxEventDataSize bound one event; MaxEvents bounds the events one
 	// top-level call emits across all its frames (those of failed frames included), and
 	// MaxEventBytes their topic and data bytes. With MaxOutputSize they bound a receipt
@@ -57,11 +54,6 @@ type hostFn struct {
 	params  []api.ValueType
 	results []api.ValueType
 }
-
-const (
-	i32 = api.ValueTypeI32
-	i64 = api.ValueTypeI64
-)
 
 func frameOf(ctx context.Context) *frame { return ctx.Value(frameKey{}).(*frame) }
 
@@ -121,45 +113,50 @@ func limit(what string, n uint32, max int) {
 func hostFunctions(s *gas.Schedule) map[string]hostFn {
 	h := &s.Host
 	fns := map[string]hostFn{}
-	def := func(name string, params, results []api.ValueType, fn func(f *frame, stack []uint64)) {
+	// The signature of each function is prepare.HostFuncs's, the table the validator
+	// checks imports against: one definition of the ABI.
+	def := func(name string, fn func(f *frame, stack []uint64)) {
+		ft, ok := prepare.HostFuncs[name]
+		if !ok {
+			panic("vm: host function " + name + " is not in ABI v1 (prepare.HostFuncs)")
+		}
 		fns[name] = hostFn{
 			fn:      func(ctx context.Context, _ api.Module, stack []uint64) { fn(frameOf(ctx), stack) },
-			params:  params,
-			results: results,
+			params:  valueTypes(ft.Params),
+			results: valueTypes(ft.Results),
 		}
 	}
-	none := []api.ValueType{}
 	addr20 := func(name string, cost gas.Linear, get func(f *frame) types.Address) {
-		def(name, []api.ValueType{i32}, none, func(f *frame, st []uint64) {
+		def(name, func(f *frame, st []uint64) {
 			f.charge(cost.Base)
 			a := get(f)
 			f.write(uint32(st[0]), a[:])
 		})
 	}
 
-	def("input_size", none, []api.ValueType{i32}, func(f *frame, st []uint64) {
+	def("input_size", func(f *frame, st []uint64) {
 		f.charge(h.InputSize.Base)
 		st[0] = uint64(len(f.input))
 	})
-	def("input_read", []api.ValueType{i32}, none, func(f *frame, st []uint64) {
+	def("input_read", func(f *frame, st []uint64) {
 		f.charge(h.InputRead.Cost(uint64(len(f.input))))
 		f.write(uint32(st[0]), f.input)
 	})
-	def("return_data", []api.ValueType{i32, i32}, none, func(f *frame, st []uint64) {
+	def("return_data", func(f *frame, st []uint64) {
 		n := uint32(st[1])
 		limit("return data", n, MaxOutputSize)
 		f.charge(h.ReturnData.Cost(uint64(n)))
 		f.output = append(f.output[:0], f.read(uint32(st[0]), n)...)
 	})
-	def("revert", []api.ValueType{i32, i32}, none, func(f *frame, st []uint64) {
+	def("revert", func(f *frame, st []uint64) {
 		n := uint32(st[1])
 		limit("revert message", n, MaxOutputSize)
 		f.charge(h.Revert.Cost(uint64(n)))
 		panic(&RevertError{Msg: string(f.read(uint32(st[0]), n))})
 	})
-	def("storage_read", []api.ValueType{i32, i32, i32, i32}, []api.ValueType{i64}, func(f *frame, st []uint64) {
+	def("storage_read", func(f *frame, st []uint64) {
 		klen := uint32(st[1])
-		limit("storage key", klen, MaxKeySize)
+		limit("storage key", klen, types.MaxStorageKeySize)
 		key := f.read(uint32(st[0]), klen)
 		price := h.StorageRead
 		if f.x.slotWarm(f.contract, key) {
@@ -177,19 +174,19 @@ func hostFunctions(s *gas.Schedule) map[string]hostFn {
 		f.write(uint32(st[2]), val[:n])
 		st[0] = uint64(len(val))
 	})
-	def("storage_write", []api.ValueType{i32, i32, i32, i32}, none, func(f *frame, st []uint64) {
+	def("storage_write", func(f *frame, st []uint64) {
 		klen, vlen := uint32(st[1]), uint32(st[3])
-		limit("storage key", klen, MaxKeySize)
-		limit("storage value", vlen, MaxValueSize)
+		limit("storage key", klen, types.MaxStorageKeySize)
+		limit("storage value", vlen, types.MaxStorageValueSize)
 		f.charge(h.StorageWrite.Cost(uint64(klen) + uint64(vlen)))
 		key := f.read(uint32(st[0]), klen)
 		val := f.read(uint32(st[2]), vlen)
 		f.x.warmSlot(f.contract, key)
 		f.x.env.State.SetStorage(f.contract, clone(key), clone(val))
 	})
-	def("storage_delete", []api.ValueType{i32, i32}, none, func(f *frame, st []uint64) {
+	def("storage_delete", func(f *frame, st []uint64) {
 		klen := uint32(st[1])
-		limit("storage key", klen, MaxKeySize)
+		limit("storage key", klen, types.MaxStorageKeySize)
 		f.charge(h.StorageDelete.Cost(uint64(klen)))
 		key := f.read(uint32(st[0]), klen)
 		f.x.warmSlot(f.contract, key)
@@ -198,19 +195,19 @@ func hostFunctions(s *gas.Schedule) map[string]hostFn {
 	addr20("caller", h.Caller, func(f *frame) types.Address { return f.caller })
 	addr20("origin", h.Origin, func(f *frame) types.Address { return f.x.env.Tx.Origin })
 	addr20("self_address", h.SelfAddress, func(f *frame) types.Address { return f.contract })
-	def("value", []api.ValueType{i32}, none, func(f *frame, st []uint64) {
+	def("value", func(f *frame, st []uint64) {
 		f.charge(h.Value.Base)
 		f.value.WriteToArray32(&f.scratch)
 		f.write(uint32(st[0]), f.scratch[:])
 	})
-	def("balance", []api.ValueType{i32, i32}, none, func(f *frame, st []uint64) {
+	def("balance", func(f *frame, st []uint64) {
 		a := types.Address(f.read(uint32(st[0]), 20))
 		f.charge(accountPrice(h, f.x.accountWarm(a)))
 		f.x.warmAccount(a)
 		f.x.env.State.GetBalance(a).WriteToArray32(&f.scratch)
 		f.write(uint32(st[1]), f.scratch[:])
 	})
-	def("transfer", []api.ValueType{i32, i32}, []api.ValueType{i32}, func(f *frame, st []uint64) {
+	def("transfer", func(f *frame, st []uint64) {
 		to := types.Address(f.read(uint32(st[0]), 20))
 		f.charge(h.Transfer.Base)
 		f.charge(accountPrice(h, f.x.accountWarm(to)))
@@ -227,15 +224,15 @@ func hostFunctions(s *gas.Schedule) map[string]hostFn {
 		}
 		st[0] = 0
 	})
-	def("block_height", none, []api.ValueType{i64}, func(f *frame, st []uint64) {
+	def("block_height", func(f *frame, st []uint64) {
 		f.charge(h.BlockHeight.Base)
 		st[0] = f.x.env.Block.Height
 	})
-	def("block_time", none, []api.ValueType{i64}, func(f *frame, st []uint64) {
+	def("block_time", func(f *frame, st []uint64) {
 		f.charge(h.BlockTime.Base)
 		st[0] = f.x.env.Block.Time
 	})
-	def("emit", []api.ValueType{i32, i32, i32, i32}, none, func(f *frame, st []uint64) {
+	def("emit", func(f *frame, st []uint64) {
 		tlen, dlen := uint32(st[1]), uint32(st[3])
 		limit("event topic", tlen, MaxTopicSize)
 		limit("event data", dlen, MaxEventDataSize)
@@ -254,28 +251,28 @@ func hostFunctions(s *gas.Schedule) map[string]hostFn {
 			Data:     clone(f.read(uint32(st[2]), dlen)),
 		})
 	})
-	def("call", []api.ValueType{i32, i32, i32, i32, i32, i32, i64}, []api.ValueType{i32}, hostCall(h))
-	def("result_size", none, []api.ValueType{i32}, func(f *frame, st []uint64) {
+	def("call", hostCall(h))
+	def("result_size", func(f *frame, st []uint64) {
 		f.charge(h.ResultSize.Base)
 		st[0] = uint64(len(f.result))
 	})
-	def("result_read", []api.ValueType{i32}, none, func(f *frame, st []uint64) {
+	def("result_read", func(f *frame, st []uint64) {
 		f.charge(h.ResultRead.Cost(uint64(len(f.result))))
 		f.write(uint32(st[0]), f.result)
 	})
-	def("sha256", []api.ValueType{i32, i32, i32}, none, func(f *frame, st []uint64) {
+	def("sha256", func(f *frame, st []uint64) {
 		n := uint32(st[1])
 		f.charge(h.Sha256.Cost(uint64(n)))
 		sum := sha256.Sum256(f.read(uint32(st[0]), n))
 		f.write(uint32(st[2]), sum[:])
 	})
-	def("keccak256", []api.ValueType{i32, i32, i32}, none, func(f *frame, st []uint64) {
+	def("keccak256", func(f *frame, st []uint64) {
 		n := uint32(st[1])
 		f.charge(h.Keccak256.Cost(uint64(n)))
 		sum := crypto.Keccak256Hash(f.read(uint32(st[0]), n))
 		f.write(uint32(st[2]), sum[:])
 	})
-	def("ecrecover", []api.ValueType{i32, i32, i32}, []api.ValueType{i32}, func(f *frame, st []uint64) {
+	def("ecrecover", func(f *frame, st []uint64) {
 		f.charge(h.Ecrecover.Base)
 		hash := clone(f.read(uint32(st[0]), 32))
 		sig := clone(f.read(uint32(st[1]), 65))
@@ -287,11 +284,11 @@ func hostFunctions(s *gas.Schedule) map[string]hostFn {
 		f.write(uint32(st[2]), a[:])
 		st[0] = 0
 	})
-	def("gas_left", none, []api.ValueType{i64}, func(f *frame, st []uint64) {
+	def("gas_left", func(f *frame, st []uint64) {
 		f.charge(h.GasLeft.Base)
 		st[0] = f.gas.Get()
 	})
-	def("log", []api.ValueType{i32, i32}, none, func(f *frame, st []uint64) {
+	def("log", func(f *frame, st []uint64) {
 		n := uint32(st[1])
 		f.charge(h.Log.Cost(uint64(n)))
 		line := f.read(uint32(st[0]), n)
@@ -377,34 +374,25 @@ func recoverAddress(hash, sig []byte) (types.Address, bool) {
 	return crypto.PubkeyToAddress(*pub), true
 }
 
-// checkABI verifies that the host functions are exactly prepare.HostFuncs, the ABI the
-// validator lets contracts import, with the same signatures.
+// checkABI verifies that every function of ABI v1 (prepare.HostFuncs, the imports the
+// validator allows) is implemented; def took each signature from that table.
 func checkABI(fns map[string]hostFn) error {
-	for name, ft := range prepare.HostFuncs {
-		h, ok := fns[name]
-		if !ok {
+	for name := range prepare.HostFuncs {
+		if _, ok := fns[name]; !ok {
 			return fmt.Errorf("ABI function %s not implemented", name)
 		}
-		if !sameTypes(h.params, ft.Params) || !sameTypes(h.results, ft.Results) {
-			return fmt.Errorf("ABI function %s: signature differs from the validator's", name)
-		}
-	}
-	if len(fns) != len(prepare.HostFuncs) {
-		return fmt.Errorf("%d host functions, the validator allows %d", len(fns), len(prepare.HostFuncs))
 	}
 	return nil
 }
 
-func sameTypes[T ~byte](a []api.ValueType, b []T) bool {
-	if len(a) != len(b) {
-		return false
+// valueTypes converts the validator's value types to wazero's (the same bytes: 0x7f
+// i32, 0x7e i64, as wasm.ValType documents).
+func valueTypes(ts []wasm.ValType) []api.ValueType {
+	out := make([]api.ValueType, len(ts))
+	for i, t := range ts {
+		out[i] = api.ValueType(t)
 	}
-	for i := range a {
-		if a[i] != api.ValueType(b[i]) {
-			return false
-		}
-	}
-	return true
+	return out
 }
 
 func clone(b []byte) []byte { return append([]byte{}, b...) }

@@ -59,16 +59,19 @@ func TestPrepare(t *testing.T) {
 	if c.Blocks == 0 || c.Blocks != pm.Blocks || c4.Blocks != c.Blocks {
 		t.Fatalf("blocks %d, prepare counts %d, gzip on a fresh VM %d", c.Blocks, pm.Blocks, c4.Blocks)
 	}
-	for name, bad := range map[string][]byte{
-		"garbage":   []byte("not wasm at all"),
-		"empty":     nil,
-		"truncated": code[:len(code)/2],
-		"start":     watStart,
+	for name, c := range map[string]struct {
+		code []byte
+		rule vm.CodeRule
+	}{
+		"garbage":   {[]byte("not wasm at all"), vm.RuleMalformed},
+		"empty":     {nil, vm.RuleMalformed},
+		"truncated": {code[:len(code)/2], vm.RuleMalformed},
+		"start":     {watStart, vm.RuleStart},
 	} {
-		_, err := v.Prepare(ctx, bad)
-		var pe *prepare.Error
-		if !errors.Is(err, vm.ErrInvalidCode) || !errors.As(err, &pe) {
-			t.Errorf("%s: err %v", name, err)
+		_, err := v.Prepare(ctx, c.code)
+		var ce *vm.CodeError
+		if !errors.Is(err, vm.ErrInvalidCode) || !errors.As(err, &ce) || ce.Rule != c.rule {
+			t.Errorf("%s: err %v, want a CodeError of rule %q", name, err, c.rule)
 		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/holiman/uint256"
 	"github.com/urfave/cli/v2"
 	"github.com/wnode/wnode/client"
+	"github.com/wnode/wnode/gas"
 	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/types"
 	"github.com/wnode/wnode/vm"
@@ -251,7 +252,7 @@ func vmBaseline(to types.Address, code []byte, method string, input, want []byte
 	defer m.Close(ctx)
 	st := &oneContract{addr: to, code: code, hash: crypto.Keccak256Hash(code)}
 	env := &vm.Env{State: st, Block: vm.BlockContext{Height: 1, Time: 1}}
-	call := vm.Call{Contract: to, Method: method, Input: input, Gas: rpc.DefaultGasCap}
+	call := vm.Call{Contract: to, Method: method, Input: input, Gas: gas.DefaultCallCap}
 	if r := m.Call(ctx, env, call); r.Err != nil || string(r.Output) != string(want) {
 		return latencies{}, 0, fmt.Errorf("in-process call: %v (output %q, want %q)", r.Err, r.Output, want)
 	}

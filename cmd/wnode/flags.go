@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"github.com/wnode/wnode/gas"
 	"github.com/wnode/wnode/node"
 	"github.com/wnode/wnode/rpc"
 )
@@ -43,7 +44,7 @@ var (
 	fnCORSFlag = &cli.StringSliceFlag{Name: "fn.cors", Category: catRPC, EnvVars: []string{"WNODE_FN_CORS"},
 		Usage: "browser origins allowed on the /fn/ gateway (default \"*\")"}
 	rpcGasCapFlag = &cli.Uint64Flag{Name: "rpc.gascap", Category: catRPC, EnvVars: []string{"WNODE_RPC_GASCAP"},
-		Value: rpc.DefaultGasCap, Usage: "most gas a call or estimate may use"}
+		Value: gas.DefaultCallCap, Usage: "most gas a call or estimate may use"}
 	rpcTimeoutFlag = &cli.DurationFlag{Name: "rpc.timeout", Category: catRPC, EnvVars: []string{"WNODE_RPC_TIMEOUT"},
 		Value: rpc.DefaultRequestTimeout, Usage: "time limit of one request"}
 

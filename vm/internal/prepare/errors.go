@@ -2,7 +2,9 @@ package prepare
 
 import "fmt"
 
-// Rule names the rule a rejected module broke. Callers branch on it (errors.As to *Error).
+// Rule names the rule a rejected module broke. Callers branch on it (errors.As to *Error);
+// package vm re-exports Error, Rule and the rules (vm.CodeError, vm.CodeRule, vm.Rule*)
+// for callers outside the VM, who cannot import this package.
 type Rule string
 
 // The rules Prepare enforces.
