@@ -19,7 +19,6 @@ import (
 	"github.com/urfave/cli/v2"
 	"github.com/wnode/wnode/client"
 	"github.com/wnode/wnode/gas"
-	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/types"
 	"github.com/wnode/wnode/vm"
 )
