@@ -456,3 +456,27 @@ func TestCodePointersResolve(t *testing.T) {
 		t.Fatal("no code pointers found: the pattern or the walk is broken")
 	}
 }
+
+// TestRationaleIndex fails when a file of docs/rationale/ is not linked from
+// docs/RATIONALE.md, the index of the decisions.
+func TestRationaleIndex(t *testing.T) {
+	files := repoFiles(t)
+	targets, _ := markdownLinks(string(files["docs/RATIONALE.md"]))
+	linked := map[string]bool{}
+	for _, target := range targets {
+		file, _, _ := strings.Cut(target, "#")
+		linked[pathpkg.Clean(pathpkg.Join("docs", file))] = true
+	}
+	n := 0
+	for path := range files {
+		if pathpkg.Dir(path) == "docs/rationale" && strings.HasSuffix(path, ".md") {
+			n++
+			if !linked[path] {
+				t.Errorf("%s is not linked from docs/RATIONALE.md: add it to the index of parts", path)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no file found in docs/rationale")
+	}
+}
