@@ -327,9 +327,13 @@ func TestArchitectureMatchesCode(t *testing.T) {
 	pkgs := goPackages(t)
 
 	described := map[string]bool{}
+	planned := map[string]bool{} // may not exist yet
 	for _, row := range tableRows(t, doc, "Packages") {
 		for _, name := range codeNames(row[0]) {
 			described[name] = true
+			if len(row) > 1 && strings.HasPrefix(row[1], "(planned)") {
+				planned[name] = true
+			}
 		}
 	}
 	layer := map[string]int{}
@@ -351,12 +355,12 @@ func TestArchitectureMatchesCode(t *testing.T) {
 		}
 	}
 	for name := range described {
-		if _, ok := pkgs[name]; !ok {
+		if _, ok := pkgs[name]; !ok && !planned[name] {
 			t.Errorf("ARCHITECTURE.md's package map lists %s, which is not a Go package of the repository", name)
 		}
 	}
 	for name := range layer {
-		if _, ok := pkgs[name]; !ok {
+		if _, ok := pkgs[name]; !ok && !planned[name] {
 			t.Errorf("ARCHITECTURE.md's layer table lists %s, which is not a Go package of the repository", name)
 		}
 	}
