@@ -30,8 +30,14 @@ type Client struct {
 	base string // http(s)://host:port of the gateway
 }
 
-// ErrNoNode is wrapped by Dial's and the client's errors when nothing answers at the URL.
+// ErrNoNode is wrapped by Dial's and the client's errors when nothing answers at the URL:
+// the connection is refused, reset or closed before an answer.
 var ErrNoNode = errors.New("no node answering")
+
+// ErrTimeout is wrapped by the client's errors when the context's deadline passes before
+// the node answers (a slow or overloaded node, or a deadline too short for the request).
+// The error also wraps context.DeadlineExceeded and names the URL and the time waited.
+var ErrTimeout = errors.New("timed out")
 
 // Dial connects to the node at rawURL (http://, https://, ws:// or wss://; a bare
 // host:port means http://). Over HTTP nothing is sent until the first call.
@@ -62,8 +68,12 @@ func Dial(ctx context.Context, rawURL string) (*Client, error) {
 	default:
 		return nil, fmt.Errorf("bad RPC URL %q: scheme must be http, https, ws or wss", rawURL)
 	}
+	start := time.Now()
 	c, err := gethrpc.DialOptions(ctx, rawURL, gethrpc.WithHTTPClient(hc))
 	if err != nil {
+		if cerr := ctxError(ctx, "dial", rawURL, start); cerr != nil {
+			return nil, cerr
+		}
 		return nil, fmt.Errorf("dial %s: %w: %v", rawURL, ErrNoNode, err)
 	}
 	return &Client{raw: c, http: hc, base: base}, nil
@@ -76,6 +86,7 @@ func (c *Client) Close() { c.raw.Close() }
 func (c *Client) Raw() *gethrpc.Client { return c.raw }
 
 func (c *Client) call(ctx context.Context, result any, method string, args ...any) error {
+	start := time.Now()
 	err := c.raw.CallContext(ctx, result, method, args...)
 	if err == nil {
 		return nil
@@ -88,12 +99,36 @@ func (c *Client) call(ctx context.Context, result any, method string, args ...an
 	if errors.As(err, &he) {
 		return fmt.Errorf("%s: HTTP %s", method, strings.TrimSpace(string(he.Body)))
 	}
+	return c.unreachable(ctx, method, start, err)
+}
+
+// unreachable says why a call of method, started at start, got no answer: the
+// context ended (see ctxError), nothing answered (ErrNoNode), or something else.
+func (c *Client) unreachable(ctx context.Context, method string, start time.Time, err error) error {
+	if cerr := ctxError(ctx, method, c.base, start); cerr != nil {
+		return cerr
+	}
 	var ne net.Error
 	var oe *net.OpError
 	if errors.As(err, &oe) || errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return fmt.Errorf("%s: %w at %s: %v", method, ErrNoNode, c.base, err)
 	}
 	return fmt.Errorf("%s: %w", method, err)
+}
+
+// ctxError is the error of a request to url that got no answer because ctx ended, or nil
+// when ctx has not ended. It is asked before anything else: an expired deadline also
+// surfaces as a net.Error, which would otherwise read as "no node answering" although
+// the node is there, only slow.
+func ctxError(ctx context.Context, what, url string, start time.Time) error {
+	switch err := ctx.Err(); {
+	case errors.Is(err, context.DeadlineExceeded):
+		waited := time.Since(start).Round(10 * time.Millisecond)
+		return fmt.Errorf("%s: %w after %s waiting for %s: %w", what, ErrTimeout, waited, url, err)
+	case err != nil:
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
 }
 
 // ErrorCode returns the JSON-RPC error code of err, or 0 when it is not a JSON-RPC error.
@@ -352,8 +387,12 @@ func (c *Client) Fn(ctx context.Context, to types.Address, method string, input 
 		return nil, fmt.Errorf("fn: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/octet-stream")
+	start := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
+		if cerr := ctxError(ctx, "fn", c.base, start); cerr != nil {
+			return nil, cerr
+		}
 		return nil, fmt.Errorf("fn: %w at %s: %v", ErrNoNode, c.base, err)
 	}
 	defer resp.Body.Close()

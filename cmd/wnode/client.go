@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -88,12 +89,14 @@ type session struct {
 
 func dial(c *cli.Context) (*session, error) {
 	ctx, cancel := context.WithTimeout(c.Context, c.Duration(timeoutFlag.Name))
+	s := &session{c: c, p: newPrinter(c), ctx: ctx, cancel: cancel}
 	cl, err := client.Dial(ctx, c.String(rpcURLFlag.Name))
 	if err != nil {
 		cancel()
-		return nil, err
+		return nil, s.wrap(err)
 	}
-	return &session{c: c, p: newPrinter(c), node: cl, ctx: ctx, cancel: cancel}, nil
+	s.node = cl
+	return s, nil
 }
 
 func (s *session) close() {
@@ -101,12 +104,15 @@ func (s *session) close() {
 	s.cancel()
 }
 
-// wrap turns a timed-out context into a clear message.
+// wrap turns a timed-out context into a clear message that names --timeout.
 func (s *session) wrap(err error) error {
-	if err != nil && s.ctx.Err() != nil {
-		return fmt.Errorf("timed out after %s (--timeout): %w", s.c.Duration(timeoutFlag.Name), err)
+	switch {
+	case err == nil || s.ctx.Err() == nil:
+		return err
+	case errors.Is(err, client.ErrTimeout): // already says how long it waited, and for which URL
+		return fmt.Errorf("%w (--timeout %s)", err, s.c.Duration(timeoutFlag.Name))
 	}
-	return err
+	return fmt.Errorf("timed out after %s (--timeout): %w", s.c.Duration(timeoutFlag.Name), err)
 }
 
 // checkSigner enforces --signer on a signed answer.

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -127,5 +129,28 @@ func TestRunExitCodes(t *testing.T) {
 	out.Reset()
 	if code := run([]string{"wnode", "--version"}, nil, &out, &errb); code != 0 || !strings.Contains(out.String(), node.Version) {
 		t.Errorf("--version: %d %q", code, out.String())
+	}
+}
+
+// A --timeout that expires against a live but slow node says it timed out, after how
+// long and at which URL, and does not suggest starting a node (issue 11).
+func TestTimeoutAgainstSlowNode(t *testing.T) {
+	done := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-done:
+		}
+	}))
+	defer srv.Close()
+	defer close(done)
+	var out, errb bytes.Buffer
+	code := run([]string{"wnode", "status", "--rpc", srv.URL, "--timeout", "300ms"}, nil, &out, &errb)
+	msg := errb.String()
+	if code != 1 || !strings.Contains(msg, "timed out after") || !strings.Contains(msg, srv.URL) || !strings.Contains(msg, "--timeout 300ms") {
+		t.Errorf("exit %d, stderr %q: want a timeout naming the URL and --timeout", code, msg)
+	}
+	if strings.Contains(msg, "no node answering") || strings.Contains(msg, "start one") {
+		t.Errorf("a slow node reported as absent: %q", msg)
 	}
 }

@@ -1,0 +1,102 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wnode/wnode/client"
+	"github.com/wnode/wnode/types"
+)
+
+// slowNode is a live HTTP server on loopback that accepts every request and answers none
+// until the request's client gives up (or the test ends). arrived receives a value when
+// a request arrives.
+func slowNode(t *testing.T) (url string, arrived <-chan struct{}) {
+	t.Helper()
+	done := make(chan struct{})
+	got := make(chan struct{}, 16)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case got <- struct{}{}:
+		default:
+		}
+		select {
+		case <-r.Context().Done():
+		case <-done:
+		}
+	}))
+	t.Cleanup(func() { close(done); srv.Close() })
+	return srv.URL, got
+}
+
+// A deadline that passes while a live node is slow to answer is a timeout that names the
+// URL and the time waited, not "no node answering".
+func TestTimeoutAgainstSlowNode(t *testing.T) {
+	url, _ := slowNode(t)
+	c, err := client.Dial(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, tc := range []struct {
+		name string
+		do   func(ctx context.Context) error
+	}{
+		{"json-rpc", func(ctx context.Context) error { _, err := c.ChainID(ctx); return err }},
+		{"gateway", func(ctx context.Context) error { _, err := c.Fn(ctx, types.Address{1}, "get", nil); return err }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel()
+			err := tc.do(ctx)
+			if !errors.Is(err, client.ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("err = %v, want ErrTimeout wrapping context.DeadlineExceeded", err)
+			}
+			if errors.Is(err, client.ErrNoNode) {
+				t.Errorf("a slow node reported as absent: %v", err)
+			}
+			if msg := err.Error(); !strings.Contains(msg, "timed out after ") || !strings.Contains(msg, url) {
+				t.Errorf("message %q does not say it timed out, after how long, at %s", msg, url)
+			}
+		})
+	}
+}
+
+// Nothing listening is still ErrNoNode, and a cancelled request is neither.
+func TestNoNodeAndCancel(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	dead, err := client.Dial(context.Background(), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dead.Close()
+	if _, err := dead.ChainID(context.Background()); !errors.Is(err, client.ErrNoNode) || errors.Is(err, client.ErrTimeout) {
+		t.Errorf("nothing listening: %v", err)
+	}
+	if _, err := dead.Fn(context.Background(), types.Address{1}, "get", nil); !errors.Is(err, client.ErrNoNode) {
+		t.Errorf("gateway, nothing listening: %v", err)
+	}
+
+	url, arrived := slowNode(t)
+	c, err := client.Dial(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-arrived; cancel() }()
+	if _, err := c.ChainID(ctx); !errors.Is(err, context.Canceled) || errors.Is(err, client.ErrNoNode) || errors.Is(err, client.ErrTimeout) {
+		t.Errorf("cancelled: %v", err)
+	}
+}
