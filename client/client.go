@@ -14,11 +14,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wnode/wnode/rpc/rpctypes"
-
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 	"github.com/holiman/uint256"
+	"github.com/wnode/wnode/rpc/rpctypes"
 	"github.com/wnode/wnode/types"
 )
 

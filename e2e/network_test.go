@@ -16,10 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wnode/wnode/rpc/rpctypes"
-
 	"github.com/wnode/wnode/client"
 	"github.com/wnode/wnode/genesis"
+	"github.com/wnode/wnode/rpc/rpctypes"
 	"github.com/wnode/wnode/types"
 )
 

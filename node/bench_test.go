@@ -8,12 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wnode/wnode/rpc/rpctypes"
-
 	"github.com/wnode/wnode/chain"
 	"github.com/wnode/wnode/client"
 	"github.com/wnode/wnode/genesis"
 	"github.com/wnode/wnode/node"
+	"github.com/wnode/wnode/rpc/rpctypes"
 	"github.com/wnode/wnode/types"
 )
 

@@ -7,10 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wnode/wnode/rpc/rpctypes"
-
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/wnode/wnode/rpc"
+	"github.com/wnode/wnode/rpc/rpctypes"
 )
 
 // FuzzBlockNumber: any JSON either decodes to latest or a height, or is an error; a

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wnode/wnode/rpc/rpctypes"
-
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/holiman/uint256"
@@ -22,6 +20,7 @@ import (
 	"github.com/wnode/wnode/client"
 	"github.com/wnode/wnode/gas"
 	"github.com/wnode/wnode/rpc"
+	"github.com/wnode/wnode/rpc/rpctypes"
 	"github.com/wnode/wnode/types"
 )
 

@@ -10,12 +10,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/wnode/wnode/rpc/rpctypes"
-
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/holiman/uint256"
 	"github.com/urfave/cli/v2"
 	"github.com/wnode/wnode/client"
+	"github.com/wnode/wnode/rpc/rpctypes"
 	"github.com/wnode/wnode/types"
 )
 

@@ -8,12 +8,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wnode/wnode/rpc/rpctypes"
-
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/urfave/cli/v2"
 	"github.com/wnode/wnode/genesis"
+	"github.com/wnode/wnode/rpc/rpctypes"
 )
 
 var genesisCommand = &cli.Command{

@@ -11,14 +11,13 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/wnode/wnode/rpc/rpctypes"
-
 	"github.com/ethereum/go-ethereum/accounts"
 	"github.com/ethereum/go-ethereum/accounts/keystore"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/urfave/cli/v2"
 	"github.com/wnode/wnode/genesis"
 	"github.com/wnode/wnode/node"
+	"github.com/wnode/wnode/rpc/rpctypes"
 	"github.com/wnode/wnode/types"
 	"golang.org/x/term"
 )
