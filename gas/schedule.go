@@ -102,8 +102,9 @@ type Instructions struct {
 	// MemorySize: memory.size. DataDrop: data.drop.
 	MemorySize uint64
 	DataDrop   uint64
-	// MemoryGrowBase + MemoryGrowPerPage × delta pages, in gas: memory.grow, charged
-	// before the grow on the requested delta (a refused grow still pays).
+	// MemoryGrowBase + MemoryGrowPerPage × pages added, in gas: memory.grow, charged
+	// before the grow. A grow beyond the memory's maximum adds no page: it pays the base
+	// only and returns -1.
 	MemoryGrowBase    uint64
 	MemoryGrowPerPage uint64
 	// MemoryCopy, MemoryFill and MemoryInit, in gas: base + per byte on the length

@@ -24,7 +24,10 @@ import (
 // Version is the VM's version. It changes whenever the host ABI's behaviour, the
 // instrumentation or anything else that decides a call's outcome changes; together with
 // the gas schedule's version it keys the on-disk cache of compiled code.
-const Version = 1
+//
+// Version 2: memory.grow pays per page added, not per page requested (a refused grow
+// pays its base only).
+const Version = 2
 
 // Engine selects wazero's execution engine.
 type Engine int
@@ -124,7 +127,7 @@ type Code struct {
 }
 
 // VersionString names the on-disk cache folder: the VM version and the schedule version,
-// e.g. "vm1-gas1". Compiled code in another folder is never used.
+// e.g. "vm2-gas1". Compiled code in another folder is never used.
 func (v *VM) VersionString() string { return versionString(v.sched) }
 
 func versionString(s *gas.Schedule) string {

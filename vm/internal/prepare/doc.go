@@ -36,9 +36,10 @@
 //     in the block of the br_if (a taken br_if has paid for the rest of its block); the
 //     code after the end of a block reached only by one br_if is paid in advance by the
 //     br_if's block (see charges).
-//     memory.grow (per page of the delta) and memory.copy, memory.fill, memory.init (per
-//     byte of the length) also charge dynamically, from the operand, just before the
-//     instruction, through one added function.
+//     memory.grow (per page it will add: the delta, or 0 when the delta exceeds the
+//     memory's maximum minus memory.size and the grow will return -1) and memory.copy,
+//     memory.fill, memory.init (per byte of the length) also charge dynamically, from
+//     the operand, just before the instruction, through one added function.
 //  2. Stack. Every defined function adds its frame cost (FrameOverhead + params + locals +
 //     maximum operand stack height) to the exported mutable i32 global StackGlobal on entry
 //     and traps with TrapStackOverflow when the sum exceeds Limits.MaxStackHeight; the

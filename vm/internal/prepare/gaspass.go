@@ -192,7 +192,7 @@ func (ins *instrumenter) gasPass(out []wasm.Instr, code *wasm.Code, tmp uint32) 
 		}
 		switch body[i].Op {
 		case wasm.OpMemoryGrow:
-			out = ins.dynamicCharge(out, tmp, ins.s.MemoryGrowPerPage, false)
+			out = ins.growCharge(out, tmp, ins.s.MemoryGrowPerPage)
 		case wasm.OpMemoryCopy:
 			out = ins.dynamicCharge(out, tmp, ins.s.MemoryCopy.PerKiB, true)
 		case wasm.OpMemoryFill:
@@ -254,6 +254,40 @@ func (ins *instrumenter) staticCharge(out []wasm.Instr, cost uint64) []wasm.Inst
 		wasm.Instr{Op: wasm.OpI32Sub},
 		wasm.Instr{Op: wasm.OpI32DivU},
 		wasm.Instr{Op: wasm.OpDrop},
+	)
+}
+
+// growCharge appends the dynamic charge of a memory.grow whose delta (pages, an i32) is
+// on top of the stack (left there): delta × price when the grow will succeed, nothing
+// when it will fail. A grow succeeds exactly when delta ≤ max - memory.size, max being
+// the memory's maximum (always set by instrument; the engine enforces that bound and no
+// other), so a contract asking for more than it may have pays only the static base and
+// sees -1, instead of being charged for pages it never gets:
+//
+//	tmp = delta
+//	charge(i64(tmp × (max - memory.size ≥ tmp)) × price)
+//	tmp
+//
+// The operand stack never holds more than two values above the delta's slot, as in
+// dynamicCharge, so frame costs are those of a charge on the requested delta.
+func (ins *instrumenter) growCharge(out []wasm.Instr, tmp uint32, price uint64) []wasm.Instr {
+	if price == 0 {
+		return out
+	}
+	return append(out,
+		wasm.Instr{Op: wasm.OpLocalSet, Imm: uint64(tmp)},
+		wasm.I32Const(int32(ins.memMax)),
+		wasm.Instr{Op: wasm.OpMemorySize},
+		wasm.Instr{Op: wasm.OpI32Sub},
+		wasm.Instr{Op: wasm.OpLocalGet, Imm: uint64(tmp)},
+		wasm.Instr{Op: wasm.OpI32GeU},
+		wasm.Instr{Op: wasm.OpLocalGet, Imm: uint64(tmp)},
+		wasm.Instr{Op: wasm.OpI32Mul},
+		wasm.Instr{Op: wasm.OpI64ExtendI32U},
+		wasm.I64Const(int64(price)),
+		wasm.Instr{Op: wasm.OpI64Mul},
+		wasm.Instr{Op: wasm.OpCall, Imm: uint64(ins.chargeFn)},
+		wasm.Instr{Op: wasm.OpLocalGet, Imm: uint64(tmp)},
 	)
 }
 

@@ -17,6 +17,7 @@ type instrumenter struct {
 	gasG, stackG, trapG uint32 // indices of the added globals
 	chargeFn            uint32 // index of the added dynamic-charge function
 	trapByLoad          bool   // static charges trap with a load out of bounds, not a division
+	memMax              uint32 // the memory's maximum in pages (≤ 65536), which bounds memory.grow
 	types               map[string]uint32
 
 	// scratch of charges and labelsOf
@@ -61,6 +62,7 @@ func instrument(mi *moduleInfo, s *gas.Schedule, l *Limits, p passes) {
 	}
 	// Byte 0 is always in bounds (memory never shrinks) and byte 2^32-1 never is.
 	ins.trapByLoad = mem.Min >= 1 && mem.Max < 65536
+	ins.memMax = mem.Max
 	m.Customs = nil
 
 	ins.chargeFn = uint32(mi.numImported + len(m.Code))

@@ -236,6 +236,11 @@ func TestGasCharges(t *testing.T) {
 			ceil(3*in.Simple + in.IntMul)},
 		{"memory.grow per page", fn{"_f", wasm.FuncType{}, nil, []I{i32c(2), op(wasm.OpMemoryGrow), op(wasm.OpDrop)}},
 			ceil(2*in.Simple) + in.MemoryGrowBase + 2*in.MemoryGrowPerPage},
+		// A refused grow adds no page and pays only its base (the result, -1, is dropped).
+		{"memory.grow refused: base only", fn{"_f", wasm.FuncType{}, nil, []I{i32c(100_000), op(wasm.OpMemoryGrow), op(wasm.OpDrop)}},
+			ceil(2*in.Simple) + in.MemoryGrowBase},
+		{"memory.grow of 2^32-1 pages: base only", fn{"_f", wasm.FuncType{}, nil, []I{i32c(-1), op(wasm.OpMemoryGrow), op(wasm.OpDrop)}},
+			ceil(2*in.Simple) + in.MemoryGrowBase},
 		{"memory.fill per byte", fn{"_f", wasm.FuncType{}, nil, []I{i32c(0), i32c(9), i32c(5000), op(wasm.OpMemoryFill)}},
 			ceil(3*in.Simple) + in.MemoryFill.Cost(5000)},
 		{"memory.copy per byte", fn{"_f", wasm.FuncType{}, nil, []I{i32c(0), i32c(9), i32c(1), op(wasm.OpMemoryCopy)}},
