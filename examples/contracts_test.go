@@ -30,10 +30,26 @@ func wantBytes(t *testing.T, what string, got, want []byte) {
 	}
 }
 
-func TestHello(t *testing.T) {
+// languages runs test once per language version of an example: the C, Rust and
+// AssemblyScript builds must behave identically (outputs, reverts, events, storage).
+func languages(t *testing.T, paths []string, test func(t *testing.T, path string)) {
+	for _, p := range paths {
+		t.Run(p, func(t *testing.T) { test(t, p) })
+	}
+}
+
+var (
+	helloBuilds   = []string{"hello/hello.wasm", "hello/rust/hello.wasm", "hello/as/hello.wasm"}
+	counterBuilds = []string{"counter/counter.wasm", "counter/c/counter.wasm", "counter/as/counter.wasm"}
+	tokenBuilds   = []string{"token/token.wasm", "token/rust/token.wasm", "token/as/token.wasm"}
+)
+
+func TestHello(t *testing.T) { languages(t, helloBuilds, testHello) }
+
+func testHello(t *testing.T, path string) {
 	c := newChain(t)
 	h := addr{1}
-	c.deploy(h, "hello/hello.wasm")
+	c.deploy(h, path)
 	for _, tc := range []struct{ in, want string }{
 		{"", "hello, world"},
 		{"world", "hello, world"},
@@ -46,10 +62,12 @@ func TestHello(t *testing.T) {
 	}
 }
 
-func TestCounter(t *testing.T) {
+func TestCounter(t *testing.T) { languages(t, counterBuilds, testCounter) }
+
+func testCounter(t *testing.T, path string) {
 	c := newChain(t)
 	k := addr{2}
-	c.deploy(k, "counter/counter.wasm")
+	c.deploy(k, path)
 	wantBytes(t, "get", c.mustCall(k, "get", nil), be64(0))
 	for i := uint64(1); i <= 3; i++ {
 		wantBytes(t, "increment", c.mustCall(k, "increment", []byte("ignored")), be64(i))
@@ -64,11 +82,13 @@ func TestCounter(t *testing.T) {
 	c.mustRevert(k, "get", nil, "corrupt count")
 }
 
-func TestToken(t *testing.T) {
+func TestToken(t *testing.T) { languages(t, tokenBuilds, testToken) }
+
+func testToken(t *testing.T, path string) {
 	c := newChain(t)
 	tok := addr{3}
 	alice, bob := addr{0xa1}, addr{0xb0}
-	c.deploy(tok, "token/token.wasm")
+	c.deploy(tok, path)
 
 	c.mustRevert(tok, "init", []byte{1, 2, 3}, "bad input")
 	if _, err := c.callFrom(alice, tok, "init", be64(1000)); err != nil {
@@ -435,8 +455,14 @@ func TestExports(t *testing.T) {
 	c := newChain(t)
 	for path, want := range map[string][]string{
 		"hello/hello.wasm":        {"hello"},
+		"hello/rust/hello.wasm":   {"hello"},
+		"hello/as/hello.wasm":     {"hello"},
 		"counter/counter.wasm":    {"get", "increment"},
+		"counter/c/counter.wasm":  {"get", "increment"},
+		"counter/as/counter.wasm": {"get", "increment"},
 		"token/token.wasm":        {"balance_of", "init", "total_supply", "transfer"},
+		"token/rust/token.wasm":   {"balance_of", "init", "total_supply", "transfer"},
+		"token/as/token.wasm":     {"balance_of", "init", "total_supply", "transfer"},
 		testdata + "echo.wasm":    {"echo"},
 		testdata + "loop.wasm":    {"run"},
 		testdata + "sha256.wasm":  {"run", "run_host"},
@@ -477,10 +503,19 @@ func TestExports(t *testing.T) {
 
 // TestRustSDK runs sdk/rust/testdata/sdktest.wasm, which calls every wrapper of the
 // Rust SDK.
-func TestRustSDK(t *testing.T) {
+func TestRustSDK(t *testing.T) { testSDK(t, "../sdk/rust/testdata/sdktest.wasm", "panic") }
+
+// TestAssemblyScriptSDK runs sdk/assemblyscript/testdata/sdktest.wasm, the same methods
+// written with the AssemblyScript SDK: same inputs, same outputs. An index out of range
+// goes through abort, which the SDK routes to revert with abort's message.
+func TestAssemblyScriptSDK(t *testing.T) {
+	testSDK(t, "../sdk/assemblyscript/testdata/sdktest.wasm", "Index out of range")
+}
+
+func testSDK(t *testing.T, path, panicMsg string) {
 	c := newChain(t)
 	s, e := addr{15}, addr{16}
-	c.deploy(s, "../sdk/rust/testdata/sdktest.wasm")
+	c.deploy(s, path)
 	c.deploy(e, testdata+"echo.wasm")
 	caller := addr{0xcc}
 	callAs := func(method string, in []byte) []byte {
@@ -544,7 +579,7 @@ func TestRustSDK(t *testing.T) {
 	for _, n := range []uint32{0, 1, 9, 70000, 300000} {
 		wantBytes(t, "alloc", callAs("alloc", binary.BigEndian.AppendUint32(nil, n)), cat(binary.BigEndian.AppendUint32(nil, n), []byte{1}))
 	}
-	c.mustRevert(s, "panic", []byte("x"), "panic")
+	c.mustRevert(s, "panic", []byte("x"), panicMsg)
 	c.mustRevert(s, "fail", []byte("why"), "why")
 	wantBytes(t, "transfer", callAs("transfer", cat(caller[:], amount(0))), []byte{0})
 	wantBytes(t, "transfer fails", callAs("transfer", cat(caller[:], amount(1))), []byte{1, 0, 0, 0, 1})

@@ -19,8 +19,7 @@ fn load() -> u64 {
     }
 }
 
-#[no_mangle]
-pub extern "C" fn increment() {
+wnode::method!(change(none -> u64) "Adds one to the count and returns it." fn increment() {
     let n = match load().checked_add(1) {
         Some(n) => n,
         None => wnode::revert("overflow"),
@@ -28,9 +27,8 @@ pub extern "C" fn increment() {
     let b = n.to_be_bytes();
     wnode::storage_set(KEY, &b);
     wnode::ret(&b);
-}
+});
 
-#[no_mangle]
-pub extern "C" fn get() {
+wnode::method!(view(none -> u64) "Returns the count." fn get() {
     wnode::ret(&load().to_be_bytes());
-}
+});

@@ -6,7 +6,8 @@
  */
 #include "wnode.h"
 
-WNODE_EXPORT(hello) void hello(void) {
+WNODE_METHOD(hello, view, text, text, "Returns hello, NAME for the input NAME (empty: world).")
+void hello(void) {
   static const char greeting[] = "hello, ";
   size_t glen = sizeof greeting - 1;
   size_t n = (size_t)wnode_input_size();

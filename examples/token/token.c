@@ -76,7 +76,8 @@ static void emit_transfer(const unsigned char from[20], const unsigned char to[2
   wnode_emit(TOPIC, sizeof TOPIC - 1, data, sizeof data);
 }
 
-WNODE_EXPORT(init) void init(void) {
+WNODE_METHOD(init, change, u256, none, "Mints the whole supply (the input) to the deployer.")
+void init(void) {
   unsigned char in[32], amount[32], buf[32], owner[20], zero[20] = {0};
   size_t n = wnode_input_into(in, sizeof in);
   parse_amount(amount, in, n);
@@ -89,7 +90,8 @@ WNODE_EXPORT(init) void init(void) {
   emit_transfer(zero, owner, amount);
 }
 
-WNODE_EXPORT(transfer) void transfer(void) {
+WNODE_METHOD(transfer, change, bytes, none, "Moves an amount to an address: input to (20 bytes) then amount (8 or 32 bytes).")
+void transfer(void) {
   unsigned char in[52], amount[32], from[20], bal[32];
   size_t n = wnode_input_into(in, sizeof in);
   if (n < 20) wnode_revert("bad input");
@@ -108,14 +110,16 @@ WNODE_EXPORT(transfer) void transfer(void) {
   emit_transfer(from, to, amount);
 }
 
-WNODE_EXPORT(balance_of) void balance_of(void) {
+WNODE_METHOD(balance_of, view, address, u256, "Returns the balance of an address.")
+void balance_of(void) {
   unsigned char addr[20], bal[32];
   if (wnode_input_into(addr, sizeof addr) != 20) wnode_revert("bad input");
   load_balance(addr, bal);
   wnode_return(bal, 32);
 }
 
-WNODE_EXPORT(total_supply) void total_supply(void) {
+WNODE_METHOD(total_supply, view, none, u256, "Returns the total supply.")
+void total_supply(void) {
   unsigned char supply[32];
   load_amount(SUPPLY_KEY, sizeof SUPPLY_KEY - 1, supply);
   wnode_return(supply, 32);

@@ -38,6 +38,20 @@ extern "C" {
  * type void(void). Names starting with '_' are not methods (the node never calls them). */
 #define WNODE_EXPORT(name) __attribute__((export_name(#name), used))
 
+/* Exports a method like WNODE_EXPORT and describes it in the module's metadata section
+ * "wnode.meta" (docs/spec/metadata.md): kind is view or change; in and out are formats
+ * (none, bytes, text, json, u64, u256, address); doc is a non-empty one-line string
+ * literal without '"' or '\\'. The record goes straight into the custom section through
+ * the assembler, so wasm-ld keeps it under --strip-all and joins the records of all
+ * methods:
+ *
+ *   WNODE_METHOD(hello, view, text, text, "Returns hello, NAME.") void hello(void) { ... }
+ */
+#define WNODE_METHOD(name, kind, in, out, doc)                                     \
+  __asm__(".section .custom_section.wnode.meta,\"\",@\n"                          \
+          ".ascii \"v1 method " #name " " #kind " " #in " " #out " " doc "\\n\"\n"); \
+  WNODE_EXPORT(name)
+
 #define WNODE_IMPORT(name) __attribute__((import_module("wnode"), import_name(#name)))
 #define WNODE_NORETURN __attribute__((noreturn))
 

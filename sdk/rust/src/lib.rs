@@ -41,6 +41,49 @@ pub type Amount = [u8; 32];
 /// A 32-byte digest.
 pub type Hash = [u8; 32];
 
+/// Declares a contract method: exports `fn NAME()` to the node and writes the method's
+/// record into the module's metadata section "wnode.meta" (docs/spec/metadata.md), from
+/// which tools learn its kind (`view` or `change`), input and output formats (`none`,
+/// `bytes`, `text`, `json`, `u64`, `u256`, `address`) and a one-line doc:
+///
+/// ```ignore
+/// wnode::method!(view(text -> text) "Returns hello, NAME." fn hello() {
+///     wnode::ret(b"hello");
+/// });
+/// ```
+///
+/// rustc places every such static in the custom section and wasm-ld joins them; the node
+/// refuses the deploy if a record is malformed or names a method that is not exported.
+#[macro_export]
+macro_rules! method {
+    ($kind:ident($input:ident -> $output:ident) $doc:literal fn $name:ident() $body:block) => {
+        const _: () = {
+            const RECORD: &str = concat!(
+                "v1 method ", stringify!($name), " ", stringify!($kind), " ",
+                stringify!($input), " ", stringify!($output), " ", $doc, "\n"
+            );
+            #[link_section = "wnode.meta"]
+            #[used]
+            static META: [u8; RECORD.len()] = $crate::record_bytes(RECORD);
+        };
+        #[no_mangle]
+        pub extern "C" fn $name() $body
+    };
+}
+
+/// Copies a metadata record into a fixed-size array, for `method!`'s static.
+#[doc(hidden)]
+pub const fn record_bytes<const N: usize>(s: &str) -> [u8; N] {
+    let b = s.as_bytes();
+    let mut out = [0u8; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = b[i];
+        i += 1;
+    }
+    out
+}
+
 /// Raw host imports, exactly as the ABI declares them. Prefer the safe wrappers of the
 /// crate root; these are for what they do not cover.
 pub mod sys {
