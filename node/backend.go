@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/state"
 	"github.com/wnode/wnode/types"
+	"github.com/wnode/wnode/ui"
 	"github.com/wnode/wnode/vm"
 )
 
@@ -230,3 +233,57 @@ func (b *backend) NodeInfo() rpc.NodeInfo {
 func (b *backend) Peers() []rpc.PeerInfo { return b.n.network.Peers() }
 
 func (b *backend) Health() error { return b.n.health() }
+
+// The dashboard's reads (ui.Backend) beyond rpc.Backend.
+
+var _ ui.Backend = (*backend)(nil)
+
+func (b *backend) Commit(height uint64) (*types.Commit, error) {
+	if height == 0 || height > b.n.chain.Head().Height {
+		return nil, fmt.Errorf("%w: no commit at height %d", rpc.ErrUnknownBlock, height)
+	}
+	c, err := b.n.chain.CommitAt(height)
+	return c, mapErr(err)
+}
+
+// Validators is the genesis validator set: it does not change yet.
+func (b *backend) Validators(uint64) (*types.ValidatorSet, error) { return b.n.chain.Validators(), nil }
+
+func (b *backend) BlockReceipts(height uint64) ([]*types.Receipt, error) {
+	rs, err := b.n.chain.Receipts(height)
+	return rs, mapErr(err)
+}
+
+func (b *backend) Methods(ctx context.Context, addr types.Address, height uint64) ([]string, error) {
+	code, err := b.n.chain.Code(addr, height)
+	if err != nil || len(code) == 0 {
+		return nil, mapErr(err)
+	}
+	// Validation gives the exports; a cache miss is not compiled (afford says no).
+	c, err := b.n.machine.PrepareIf(ctx, code, func(*vm.Code) bool { return false })
+	if err != nil {
+		return nil, fmt.Errorf("methods of %s: %w", addr, err)
+	}
+	return c.Methods, nil
+}
+
+func (b *backend) MempoolStats() (pending, queued int) { return b.n.pool.Stats() }
+
+func (b *backend) DataDirSize() (int64, error) {
+	var size int64
+	err := filepath.WalkDir(b.n.cfg.DataDir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) { // a file Pebble removed meanwhile
+				return nil
+			}
+			return err
+		}
+		if d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				size += fi.Size()
+			}
+		}
+		return nil
+	})
+	return size, err
+}

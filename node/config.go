@@ -43,6 +43,18 @@ type RPCConfig struct {
 	RequestTimeout time.Duration `toml:"timeout"`  // per request; default 10s
 	BodyLimit      int           `toml:"body_max"` // bytes; default 5 MiB
 	BatchLimit     int           `toml:"batch_max"`
+	// UI serves the dashboard at /ui/ (package ui). nil: on for dev chains (`wnode start
+	// --dev`, `wnode localnet`), off otherwise.
+	UI *bool `toml:"ui"`
+}
+
+// uiEnabled says whether the node serves the dashboard on a chain that is (or not) a
+// dev chain.
+func (c RPCConfig) uiEnabled(dev bool) bool {
+	if c.UI != nil {
+		return *c.UI
+	}
+	return dev
 }
 
 // P2PConfig configures networking. A dev node that is its chain's only validator

@@ -24,6 +24,7 @@ import (
 	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/state"
 	"github.com/wnode/wnode/types"
+	"github.com/wnode/wnode/ui"
 	"github.com/wnode/wnode/vm"
 )
 
@@ -166,6 +167,13 @@ func New(cfg Config, opts Options) (_ *Node, err error) {
 	n.network = noNetwork{}
 	if n.rpc, err = rpc.NewServer(rcfg, n.backend, rpc.NewResultSigner(n.key, n.genesis.ChainID), n.metrics.reg, n.metrics.reg, n.log.With("component", "rpc")); err != nil {
 		return nil, err
+	}
+	if cfg.RPC.uiEnabled(n.dev) {
+		dash, err := ui.New(n.backend, ui.Options{Logger: n.log.With("component", "ui")})
+		if err != nil {
+			return nil, err
+		}
+		n.rpc.Handle(ui.Prefix, dash)
 	}
 	n.registerGauges()
 	return n, nil
@@ -337,6 +345,9 @@ func (n *Node) Start(ctx context.Context) error {
 	head := n.chain.Head()
 	n.log.Info("node started", "chain", n.genesis.ChainID, "height", head.Height, "validator", n.validator,
 		"node", crypto.PubkeyToAddress(n.key.PublicKey), "rpc", "http://"+n.rpc.Addr(), "datadir", n.cfg.DataDir)
+	if n.cfg.RPC.uiEnabled(n.dev) {
+		n.log.Info("dashboard", "url", "http://"+n.rpc.Addr()+ui.Prefix)
+	}
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -222,5 +223,26 @@ func TestInitAndNewErrors(t *testing.T) {
 	}
 	if err := n2.Close(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDashboardSwitch: a dev node serves /ui/ by default and not with RPC.UI off.
+func TestDashboardSwitch(t *testing.T) {
+	for _, tc := range []struct {
+		ui     *bool
+		status int
+	}{{nil, http.StatusOK}, {new(false), http.StatusNotFound}} {
+		cfg := startConfig(t.TempDir())
+		cfg.RPC.UI = tc.ui
+		n, c := startWith(t, cfg)
+		resp, err := http.Get("http://" + n.RPCAddr() + "/ui/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		stop(t, n, c)
+		if resp.StatusCode != tc.status {
+			t.Errorf("ui %v: GET /ui/ answered %d, want %d", tc.ui, resp.StatusCode, tc.status)
+		}
 	}
 }

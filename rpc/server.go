@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -87,6 +88,7 @@ type Server struct {
 	gather  prometheus.Gatherer
 
 	rpc     *gethrpc.Server
+	mux     *http.ServeMux
 	handler http.Handler
 
 	mu       sync.Mutex
@@ -135,12 +137,23 @@ func (s *Server) Config() Config { return s.cfg }
 // Handler returns the server's HTTP handler (all routes), for tests and embedding.
 func (s *Server) Handler() http.Handler { return s.handler }
 
+// Handle serves pattern (an http.ServeMux pattern, e.g. "/ui/") with h beside the
+// server's own routes. It is how the node adds pages (package ui) without this package
+// knowing them. A pattern that conflicts with a route panics, as http.ServeMux does.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
+	s.mux = mux
 	ws := s.rpc.WebsocketHandler(s.cfg.CORSOrigins)
 	rpcCORS := newCORS(s.cfg.CORSOrigins, "POST, GET, OPTIONS")
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
 		if isWebsocket(r) {
+			if sameOrigin(r) {
+				// A page this server served (the dashboard) may subscribe, as it may
+				// already post JSON-RPC: go-ethereum's check only knows listed origins.
+				r.Header.Del("Origin")
+			}
 			ws.ServeHTTP(w, r)
 			return
 		}
@@ -165,6 +178,17 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(prometheus.NewRegistry(), promhttp.HandlerOpts{}))
 	}
 	return mux
+}
+
+// sameOrigin reports whether the request's Origin is the server's own address as the
+// browser reached it (scheme http or https, the Host it asked for).
+func sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	u, err := url.Parse(o)
+	if o == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Path != "" {
+		return false
+	}
+	return strings.EqualFold(u.Host, r.Host)
 }
 
 func isWebsocket(r *http.Request) bool {

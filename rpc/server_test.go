@@ -15,6 +15,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/gorilla/websocket"
 	"github.com/holiman/uint256"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/wnode/wnode/client"
@@ -776,4 +777,59 @@ func digestOf(chainID, kind, height uint64, root, result types.Hash) string {
 	payload = append(payload, result[:]...)
 	enc := append([]byte{0xf8, byte(len(payload))}, payload...)
 	return crypto.Keccak256Hash(enc).Hex()
+}
+
+// TestWebsocketOrigins: a page the server itself served (Origin = the server's address)
+// may open a WebSocket; other origins are refused unless listed in CORSOrigins.
+func TestWebsocketOrigins(t *testing.T) {
+	s := startServer(t, rpc.Config{})
+	ws := "ws://" + s.srv.Addr() + "/"
+	for _, tc := range []struct {
+		origin string
+		ok     bool
+	}{
+		{"", true}, // not a browser
+		{"http://" + s.srv.Addr(), true},
+		{"https://" + s.srv.Addr(), true},
+		{"http://evil.example", false},
+		{"http://" + s.srv.Addr() + ".evil.example", false},
+		{"http://" + s.srv.Addr() + "/path", false},
+		{"null", false},
+	} {
+		h := http.Header{}
+		if tc.origin != "" {
+			h.Set("Origin", tc.origin)
+		}
+		c, resp, err := websocket.DefaultDialer.Dial(ws, h)
+		if c != nil {
+			c.Close()
+		}
+		if (err == nil) != tc.ok {
+			status := 0
+			if resp != nil {
+				status = resp.StatusCode
+			}
+			t.Errorf("origin %q: err %v (HTTP %d), want ok=%v", tc.origin, err, status, tc.ok)
+		}
+	}
+}
+
+// TestHandle: a handler mounted with Handle serves beside the server's routes.
+func TestHandle(t *testing.T) {
+	s := startServer(t, rpc.Config{})
+	s.srv.Handle("/extra/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "extra "+r.URL.Path)
+	}))
+	resp, err := http.Get(s.url + "/extra/page")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "extra /extra/page" {
+		t.Fatalf("mounted handler: %d %q", resp.StatusCode, b)
+	}
+	if code, _ := post(t, s.url, "application/json", `{"jsonrpc":"2.0","id":1,"method":"wn_chainId"}`); code != 200 {
+		t.Fatalf("JSON-RPC beside it: %d", code)
+	}
 }

@@ -47,6 +47,8 @@ var (
 		Value: gas.DefaultCallCap, Usage: "most gas a call or estimate may use"}
 	rpcTimeoutFlag = &cli.DurationFlag{Name: "rpc.timeout", Category: catRPC, EnvVars: []string{"WNODE_RPC_TIMEOUT"},
 		Value: rpc.DefaultRequestTimeout, Usage: "time limit of one request"}
+	uiFlag = &cli.BoolFlag{Name: "ui", Category: catRPC, EnvVars: []string{"WNODE_UI"}, DefaultText: "on for dev chains (--dev, localnet), off otherwise",
+		Usage: "serve the read-only dashboard at /ui/ on the RPC address (--ui=false turns it off)"}
 
 	// Network.
 	p2pListenFlag = &cli.StringSliceFlag{Name: "p2p.listen", Category: catP2P, EnvVars: []string{"WNODE_P2P_LISTEN"},
@@ -106,7 +108,7 @@ var (
 
 // Flag sets of the commands.
 var (
-	nodeFlags   = []cli.Flag{dataDirFlag, devFlag, genesisFlag, configFlag, rpcAddrFlag, rpcCORSFlag, fnCORSFlag, rpcGasCapFlag, rpcTimeoutFlag, p2pListenFlag, bootnodesFlag, logLevelFlag, logFormatFlag, pprofFlag}
+	nodeFlags   = []cli.Flag{dataDirFlag, devFlag, genesisFlag, configFlag, rpcAddrFlag, rpcCORSFlag, fnCORSFlag, rpcGasCapFlag, rpcTimeoutFlag, uiFlag, p2pListenFlag, bootnodesFlag, logLevelFlag, logFormatFlag, pprofFlag}
 	clientFlags = []cli.Flag{rpcURLFlag, jsonFlag, timeoutFlag}
 	sendFlags   = []cli.Flag{dataDirFlag, fromFlag, passwordFileFlag, valueFlag, gasFlag, gasPriceFlag, nonceFlag, outFlag}
 	argsFlags   = []cli.Flag{hexFlag, argsFileFlag}

@@ -103,6 +103,7 @@ func nodeConfig(c *cli.Context) (node.Config, error) {
 	set(fnCORSFlag.Name, func() { cfg.RPC.FnCORS = c.StringSlice(fnCORSFlag.Name) })
 	set(rpcGasCapFlag.Name, func() { cfg.RPC.GasCap = c.Uint64(rpcGasCapFlag.Name) })
 	set(rpcTimeoutFlag.Name, func() { cfg.RPC.RequestTimeout = c.Duration(rpcTimeoutFlag.Name) })
+	set(uiFlag.Name, func() { on := c.Bool(uiFlag.Name); cfg.RPC.UI = &on })
 	set(p2pListenFlag.Name, func() { cfg.P2P.Listen = c.StringSlice(p2pListenFlag.Name) })
 	set(bootnodesFlag.Name, func() { cfg.P2P.Bootnodes = c.StringSlice(bootnodesFlag.Name) })
 	set(logLevelFlag.Name, func() { cfg.Log.Level = c.String(logLevelFlag.Name) })

@@ -1,0 +1,135 @@
+package ui_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/wnode/wnode/ui"
+)
+
+// fetch fetches path from the fixture's node without following redirects.
+func fetch(t *testing.T, method, path string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, fx.base+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(b)
+}
+
+// TestPages asks every page for good, unknown and malformed ids and checks the status, the
+// security headers and what the page says.
+func TestPages(t *testing.T) {
+	hash0 := "0x" + strings.Repeat("0", 63) + "1"
+	for _, tc := range []struct {
+		name, path string
+		status     int
+		want       string // in the body
+	}{
+		{"overview", "/ui/", 200, "Latest blocks"},
+		{"blocks", "/ui/blocks", 200, "/ui/block/1\""},
+		{"blocks page", "/ui/blocks?before=2", 200, "/ui/block/1\""},
+		{"blocks bad before", "/ui/blocks?before=x", 400, "bad before"},
+		{"blocks before zero", "/ui/blocks?before=0", 400, "bad before"},
+		{"block by height", "/ui/block/1", 200, "Commit"},
+		{"genesis block", "/ui/block/0", 200, "none (genesis)"},
+		{"block by hash", "/ui/block/" + fx.echoHash.Hex(), 200, fx.echoTx.Hex()},
+		{"block above head", "/ui/block/999999999", 404, "not found"},
+		{"block height overflow", "/ui/block/99999999999999999999", 400, "out of range"},
+		{"block unknown hash", "/ui/block/" + hash0, 404, "not found"},
+		{"block malformed", "/ui/block/abc", 400, "want a height"},
+		{"block short hash", "/ui/block/0x1234", 400, "want a height"},
+		{"block bad tx page", "/ui/block/1?from=x", 400, "bad from"},
+		{"block tx page out of range", "/ui/block/1?from=5", 400, "bad from"},
+		{"tx", "/ui/tx/" + fx.echoTx.Hex(), 200, "Receipt"},
+		{"tx unknown", "/ui/tx/" + hash0, 404, "not found"},
+		{"tx malformed", "/ui/tx/0x12", 400, "bad transaction hash"},
+		{"tx not hex", "/ui/tx/0x" + strings.Repeat("g", 64), 400, "bad transaction hash"},
+		{"contract", "/ui/address/" + fx.hello.Hex(), 200, `data-method="hello"`},
+		{"account", "/ui/address/0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", 200, "Account"},
+		{"never used address", "/ui/address/0x00000000000000000000000000000000000000aa", 200, "Account"},
+		{"address malformed", "/ui/address/0xzz", 400, "bad address"},
+		{"address bad checksum", "/ui/address/0xF39Fd6e51aad88F6F4ce6aB8827279cffFb92266", 400, "checksum"},
+		{"search empty", "/ui/search?q=", 400, "empty search"},
+		{"search junk", "/ui/search?q=%3Cb%3E", 400, "&lt;b&gt;"},
+		{"search unknown hash", "/ui/search?q=" + hash0, 404, "no block or transaction"},
+		{"search height above head", "/ui/search?q=999999999", 404, "no block at height"},
+		{"unknown page", "/ui/nope", 404, "no such page"},
+		{"unknown static", "/ui/static/evil.js", 404, "no such file"},
+		{"status", "/ui/api/status?since=1", 200, `"validators"`},
+		{"status bad since", "/ui/api/status?since=-1", 400, `"error"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := fetch(t, "GET", tc.path)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("GET %s: %d, want %d: %.300s", tc.path, resp.StatusCode, tc.status, body)
+			}
+			if !strings.Contains(body, tc.want) {
+				t.Errorf("GET %s: body lacks %q: %.500s", tc.path, tc.want, body)
+			}
+			if got := resp.Header.Get("Content-Security-Policy"); got != ui.CSP {
+				t.Errorf("GET %s: CSP %q", tc.path, got)
+			}
+			if resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("GET %s: no nosniff", tc.path)
+			}
+		})
+	}
+}
+
+func TestSearchRedirects(t *testing.T) {
+	for _, tc := range []struct{ q, to string }{
+		{"1", "/ui/block/1"},
+		{" 1 ", "/ui/block/1"},
+		{fx.echoTx.Hex(), "/ui/tx/" + fx.echoTx.Hex()},
+		{fx.echoHash.Hex(), "/ui/block/" + fx.echoHash.Hex()},
+		{strings.ToLower(fx.hello.Hex()), "/ui/address/" + fx.hello.Hex()},
+	} {
+		resp, body := fetch(t, "GET", "/ui/search?q="+strings.ReplaceAll(tc.q, " ", "+"))
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != tc.to {
+			t.Errorf("search %q: %d to %q, want 303 to %q: %.200s", tc.q, resp.StatusCode, resp.Header.Get("Location"), tc.to, body)
+		}
+	}
+}
+
+// TestReadOnly: the dashboard answers only GET and HEAD.
+func TestReadOnly(t *testing.T) {
+	for _, m := range []string{"POST", "PUT", "DELETE", "PATCH"} {
+		for _, p := range []string{"/ui/", "/ui/block/1", "/ui/address/" + fx.hello.Hex(), "/ui/search?q=1"} {
+			resp, _ := fetch(t, m, p)
+			if resp.StatusCode != http.StatusMethodNotAllowed {
+				t.Errorf("%s %s: %d, want 405", m, p, resp.StatusCode)
+			}
+		}
+	}
+	if resp, body := fetch(t, "HEAD", "/ui/"); resp.StatusCode != 200 || body != "" {
+		t.Errorf("HEAD /ui/: %d %q", resp.StatusCode, body)
+	}
+}
+
+// TestEscaping: attacker-controlled bytes (echo's output, event topic and data, the tx's
+// arguments) appear escaped in the HTML, never as markup.
+func TestEscaping(t *testing.T) {
+	for _, p := range []string{"/ui/tx/" + fx.echoTx.Hex(), "/ui/search?q=" + "%3Cscript%3Ex"} {
+		_, body := fetch(t, "GET", p)
+		if strings.Contains(body, "<script>window") || strings.Contains(body, "<img") || strings.Contains(body, "<script>x") {
+			t.Errorf("%s: raw markup in the page", p)
+		}
+	}
+	_, body := fetch(t, "GET", "/ui/tx/"+fx.echoTx.Hex())
+	if n := strings.Count(body, "&lt;script&gt;window.xss=1&lt;/script&gt;"); n != 4 { // args, output, topic, data
+		t.Errorf("escaped payload %d times in the tx page, want 4", n)
+	}
+}

@@ -1,0 +1,232 @@
+// Package ui is the node's dashboard: read-only HTML pages about the chain, its blocks,
+// transactions, accounts and contracts, served under /ui/ by the node's RPC server.
+//
+// Pages are rendered on the server with html/template from templates embedded in the
+// binary; one small script (assets/static/ui.js, no framework, no build step) keeps the
+// overview live from the newHeads subscription and calls contract methods through the
+// /fn/ gateway. Every value that comes from the chain (contract output, events, method
+// names, arguments) is rendered as text or hex by html/template's contextual escaping,
+// and a strict Content-Security-Policy forbids inline script. The pages only read: a
+// handler never changes the node's state, and only GET and HEAD are served.
+package ui
+
+import (
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wnode/wnode/rpc"
+	"github.com/wnode/wnode/types"
+)
+
+// Backend is what the dashboard reads from the node: the RPC server's backend plus the
+// facts only the dashboard shows. The node implements it; every method must be safe for
+// concurrent use and errors follow rpc.Backend's conventions (rpc.ErrNotFound,
+// rpc.ErrUnknownBlock).
+type Backend interface {
+	rpc.Backend
+
+	// Commit returns the commit certificate of the block at height (≥ 1): the
+	// precommit signatures that decided it.
+	Commit(height uint64) (*types.Commit, error)
+	// Validators returns the validator set that signs the block at height.
+	Validators(height uint64) (*types.ValidatorSet, error)
+	// BlockReceipts returns the receipts of the block at height, in transaction order.
+	BlockReceipts(height uint64) ([]*types.Receipt, error)
+	// Methods returns the callable methods of the contract at addr in the state after
+	// block height, sorted; nil when addr holds no code. It validates the code (cost
+	// linear in its size) but does not compile it.
+	Methods(ctx context.Context, addr types.Address, height uint64) ([]string, error)
+	// MempoolStats counts the transactions in the mempool: executable ones (pending) and
+	// ones waiting for an earlier nonce (queued).
+	MempoolStats() (pending, queued int)
+	// DataDirSize is the bytes of the node's data directory (it walks the directory).
+	DataDirSize() (int64, error)
+}
+
+// Prefix is the path under which the dashboard is served.
+const Prefix = "/ui/"
+
+// Limits of what one page reads, so that a request costs the node a bounded amount.
+const (
+	// RecentBlocks is the number of blocks in the overview's list and in a page of /ui/blocks.
+	RecentBlocks = 20
+	// SignedBlocks is the number of recent blocks whose signers the overview shows.
+	SignedBlocks = 10
+	// BlockTxsPage is the number of transactions shown on one page of a block.
+	BlockTxsPage = 200
+	// ScanBlocks and ScanTxs bound the search for an address's recent transactions: at
+	// most ScanBlocks blocks back from the head and ScanTxs transactions in all.
+	ScanBlocks = 256
+	ScanTxs    = 20_000
+	// AddressTxs is the number of recent transactions an address page lists.
+	AddressTxs = 25
+	// MaxShownBytes bounds the bytes of one value (output, argument, event) shown in full.
+	MaxShownBytes = 64 << 10
+)
+
+// CSP is the Content-Security-Policy of every answer: scripts, styles, images and
+// connections (JSON-RPC, the newHeads WebSocket, /fn/) only from the node itself, no
+// inline script or style, no plugins, no framing.
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+	"form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+//go:embed assets
+var assets embed.FS
+
+// Options configure the dashboard.
+type Options struct {
+	// Logger receives errors of the backend (nil: none).
+	Logger *slog.Logger
+	// Now is the clock (nil: time.Now); tests pass a fixed one.
+	Now func() time.Time
+}
+
+// Handler serves the dashboard. Create it with New and mount it at Prefix.
+type Handler struct {
+	b     Backend
+	log   *slog.Logger
+	now   func() time.Time
+	mux   *http.ServeMux
+	pages map[string]*template.Template
+	// static maps an asset's name to its version (a hash prefix of its content), so
+	// that pages can link it with a query string and let browsers cache it.
+	static map[string]string
+
+	sizeMu   sync.Mutex
+	size     int64
+	sizeTime time.Time
+}
+
+// New builds the dashboard over b.
+func New(b Backend, opts Options) (*Handler, error) {
+	if b == nil {
+		return nil, errors.New("ui: backend is required")
+	}
+	h := &Handler{b: b, log: opts.Logger, now: opts.Now, static: map[string]string{}}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	static, err := fs.Sub(assets, "assets/static")
+	if err != nil {
+		return nil, err
+	}
+	entries, err := fs.ReadDir(static, ".")
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		b, err := fs.ReadFile(static, e.Name())
+		if err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(b)
+		h.static[e.Name()] = hex.EncodeToString(sum[:6])
+	}
+	if err := h.parseTemplates(); err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ui/{$}", h.serveOverview)
+	mux.HandleFunc("GET /ui/blocks", h.serveBlocks)
+	mux.HandleFunc("GET /ui/block/{id}", h.serveBlock)
+	mux.HandleFunc("GET /ui/tx/{hash}", h.serveTx)
+	mux.HandleFunc("GET /ui/address/{addr}", h.serveAddress)
+	mux.HandleFunc("GET /ui/search", h.serveSearch)
+	mux.HandleFunc("GET /ui/api/status", h.serveStatus)
+	files := http.StripPrefix("/ui/static/", http.FileServerFS(static))
+	mux.HandleFunc("GET /ui/static/{file}", func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := h.static[r.PathValue("file")]; !ok {
+			h.fail(w, r, http.StatusNotFound, "no such file")
+			return
+		}
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		files.ServeHTTP(w, r)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			h.fail(w, r, http.StatusMethodNotAllowed, "the dashboard only reads: use GET")
+			return
+		}
+		h.fail(w, r, http.StatusNotFound, "no such page")
+	})
+	h.mux = mux
+	return h, nil
+}
+
+// ServeHTTP serves a dashboard request with the security headers every answer carries.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", CSP)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+	if !strings.HasPrefix(r.URL.Path, Prefix) && r.URL.Path+"/" != Prefix {
+		h.fail(w, r, http.StatusNotFound, "no such page")
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// errPage is the model of the error page.
+type errPage struct {
+	Status int
+	Title  string
+	Msg    string
+}
+
+// fail answers an error page (or JSON for /ui/api/) with status.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if strings.HasPrefix(r.URL.Path, "/ui/api/") {
+		writeJSON(w, status, map[string]string{"error": msg})
+		return
+	}
+	h.render(w, status, "error", "", errPage{Status: status, Title: http.StatusText(status), Msg: msg})
+}
+
+// failErr answers err from the backend: not found (404), not ready (503), else 500.
+func (h *Handler) failErr(w http.ResponseWriter, r *http.Request, what string, err error) {
+	switch {
+	case errors.Is(err, rpc.ErrNotFound), errors.Is(err, rpc.ErrUnknownBlock):
+		h.fail(w, r, http.StatusNotFound, "%s not found", what)
+	case errors.Is(err, rpc.ErrNotReady):
+		h.fail(w, r, http.StatusServiceUnavailable, "node not ready: %v", err)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		h.fail(w, r, http.StatusServiceUnavailable, "%s: %v", what, err)
+	default:
+		h.log.Warn("ui: backend error", "what", what, "err", err)
+		h.fail(w, r, http.StatusInternalServerError, "%s: internal error", what)
+	}
+}
+
+// dataDirSize is the data dir's size, walked at most every 10 s.
+func (h *Handler) dataDirSize() int64 {
+	h.sizeMu.Lock()
+	defer h.sizeMu.Unlock()
+	now := h.now()
+	if h.sizeTime.IsZero() || now.Sub(h.sizeTime) > 10*time.Second || now.Before(h.sizeTime) {
+		size, err := h.b.DataDirSize()
+		if err != nil {
+			h.log.Warn("ui: data dir size", "err", err)
+			size = -1
+		}
+		h.size, h.sizeTime = size, now
+	}
+	return h.size
+}
