@@ -23,13 +23,8 @@ var genesisCommand = &cli.Command{
 			Name:      "new",
 			Usage:     "write a genesis: validators (node pub keys, from `wnode init`) and funded accounts",
 			ArgsUsage: " ",
-			Flags: []cli.Flag{
-				&cli.Uint64Flag{Name: "chain-id", Usage: "chain id (not the dev chain's)", Required: true},
-				&cli.StringSliceFlag{Name: "validator", Usage: "validator PUBKEY[:POWER] (33-byte compressed hex; power 10 by default); repeat"},
-				&cli.StringSliceFlag{Name: "fund", Usage: "funded account ADDRESS=AMOUNT (base units); repeat"},
-				&cli.StringFlag{Name: "out", Usage: "write to this file instead of standard output"},
-			},
-			Action: genesisNew,
+			Flags:     genesisNewFlags,
+			Action:    genesisNew,
 		},
 		{
 			Name:      "validate",
@@ -81,9 +76,9 @@ func genesisValidate(c *cli.Context) error {
 
 func genesisNew(c *cli.Context) error {
 	g := &genesis.Genesis{
-		ChainID: c.Uint64("chain-id"), GenesisTime: time.Now().UTC().Truncate(time.Second), Params: genesis.DefaultParams(),
+		ChainID: c.Uint64(genesisChainIDFlag.Name), GenesisTime: time.Now().UTC().Truncate(time.Second), Params: genesis.DefaultParams(),
 	}
-	for i, v := range c.StringSlice("validator") {
+	for i, v := range c.StringSlice(genesisValidatorFlag.Name) {
 		pubHex, powStr, hasPow := strings.Cut(v, ":")
 		pub, err := hexutil.Decode(pubHex)
 		if err != nil {
@@ -103,7 +98,7 @@ func genesisNew(c *cli.Context) error {
 			Address: crypto.PubkeyToAddress(*pk), PubKey: pub, Power: power, Name: fmt.Sprintf("validator-%d", i),
 		})
 	}
-	for _, f := range c.StringSlice("fund") {
+	for _, f := range c.StringSlice(genesisFundFlag.Name) {
 		addrStr, amtStr, ok := strings.Cut(f, "=")
 		if !ok {
 			return usagef("--fund %q: want ADDRESS=AMOUNT", f)
@@ -129,7 +124,7 @@ func genesisNew(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if out := c.String("out"); out != "" {
+	if out := c.String(genesisOutFlag.Name); out != "" {
 		if err := os.WriteFile(out, data, 0o644); err != nil {
 			return err
 		}

@@ -25,23 +25,6 @@ import (
 // loopback: node.OpenLocalnet lays out the directory, this file supervises one
 // `wnode start` child process per node.
 
-var (
-	localnetNodesFlag = &cli.IntFlag{Name: "nodes", Aliases: []string{"n"}, EnvVars: []string{"WNODE_LOCALNET_NODES"},
-		Value: 4, Usage: "validators (when creating the network; an existing one keeps its own)"}
-	localnetDirFlag = &cli.StringFlag{Name: "datadir", EnvVars: []string{"WNODE_LOCALNET_DIR"},
-		Value: defaultLocalnetDir(), Usage: "directory of the network: genesis, node0 … nodeN-1 data dirs, logs"}
-	localnetBasePortFlag = &cli.IntFlag{Name: "base-port", EnvVars: []string{"WNODE_LOCALNET_BASE_PORT"},
-		Value: node.DefaultLocalnetBasePort, Usage: "node i serves RPC on base-port+i and p2p on base-port+nodes+i (when creating)"}
-	localnetInitFlag  = &cli.BoolFlag{Name: "init", Usage: "create the network's directory and exit without starting it"}
-	localnetPprofFlag = &cli.IntFlag{Name: "pprof-base-port", Usage: "node i serves Go's profiler on 127.0.0.1:pprof-base-port+i (default off)"}
-	// Consensus timing written into every node's config.toml when the network is created.
-	localnetTimeoutProposeFlag = &cli.DurationFlag{Name: "consensus.timeout-propose", Usage: "wait for a proposal in round 0, +50% per round (default 1s; when creating)"}
-	localnetTimeoutVoteFlag    = &cli.DurationFlag{Name: "consensus.timeout-vote", Usage: "wait for more prevotes and precommits after 2/3+ of any, +50% per round (default 500ms; when creating)"}
-	localnetHeartbeatFlag      = &cli.DurationFlag{Name: "consensus.heartbeat", Usage: "empty block period when no tx is pending (default 2s; when creating)"}
-	localnetBlockIntervalFlag  = &cli.DurationFlag{Name: "consensus.block-interval", Usage: "minimum time between blocks (default 50ms, 1ms for one validator; when creating)"}
-	localnetRebroadcastFlag    = &cli.DurationFlag{Name: "consensus.rebroadcast", Usage: "re-send period of a validator's current messages (default 1s; when creating)"}
-)
-
 var localnetCommand = &cli.Command{
 	Name:  "localnet",
 	Usage: "run an N-validator development network on loopback, one process per node, until Ctrl-C",
@@ -50,10 +33,8 @@ var localnetCommand = &cli.Command{
 		"validator, and each node's data dir and config.toml. Later runs restart the same network with its\n" +
 		"state. Each node is a `wnode start --datadir DIR/nodeI` child process logging to DIR/nodeI.log.",
 	ArgsUsage: " ",
-	Flags: []cli.Flag{localnetNodesFlag, localnetDirFlag, localnetBasePortFlag, localnetInitFlag, localnetPprofFlag,
-		logLevelFlag, localnetTimeoutProposeFlag, localnetTimeoutVoteFlag, localnetHeartbeatFlag, localnetBlockIntervalFlag,
-		localnetRebroadcastFlag, jsonFlag},
-	Action: localnetAction,
+	Flags:     localnetFlags,
+	Action:    localnetAction,
 }
 
 // localnetBlockInterval is the minimum block interval of a new localnet of several

@@ -105,6 +105,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		},
 	}
 	setUsageErrors(app.Commands, app.OnUsageError)
+	setEnvVars(app.Commands)
 	return app
 }
 

@@ -1,7 +1,6 @@
-package main
+package loadgen
 
 import (
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,8 +11,7 @@ import (
 // submission, and the blocks whose timestamps fall inside it.
 func TestLoadWindow(t *testing.T) {
 	const ms = int64(time.Millisecond)
-	r := &loadRun{txs: make([]loadTx, 4), blocks: map[uint64]*blockInfo{}}
-	r.sentAt, r.doneAt = make([]atomic.Int64, 4), make([]atomic.Int64, 4)
+	r := newLoadRun(&Network{}, 4)
 	// tx0 100 ms, tx1 300 ms, tx2 after the window, tx3 rejected.
 	for i, v := range [][2]int64{{1000, 1100}, {1200, 1500}, {1900, 2500}, {1000, -1}} {
 		r.sentAt[i].Store(v[0] * ms)
@@ -42,5 +40,20 @@ func TestLoadWindow(t *testing.T) {
 	// Blocks 2, 3, 4 (1100, 1500, 1900 ms): intervals 400 and 400 ms, 3 txs a block.
 	if w.Blocks != 3 || w.Interval.N != 2 || w.Interval.Mean != 400_000 || w.TxsPerBlk != 3 {
 		t.Errorf("blocks %d, interval %+v, %.1f txs/block", w.Blocks, w.Interval, w.TxsPerBlk)
+	}
+}
+
+// TestSummarize: quantiles index the sorted samples, the mean is exact.
+func TestSummarize(t *testing.T) {
+	var d []time.Duration
+	for i := 100; i >= 1; i-- {
+		d = append(d, time.Duration(i)*time.Millisecond)
+	}
+	l := Summarize(d)
+	if l.N != 100 || l.P50 != 51_000 || l.P90 != 91_000 || l.P99 != 100_000 || l.Max != 100_000 || l.Mean != 50_500 {
+		t.Errorf("summary %+v", l)
+	}
+	if (Summarize(nil) != Latencies{}) {
+		t.Error("empty summary not zero")
 	}
 }

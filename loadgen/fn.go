@@ -1,0 +1,213 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/holiman/uint256"
+	"github.com/wnode/wnode/client"
+	"github.com/wnode/wnode/gas"
+	"github.com/wnode/wnode/types"
+	"github.com/wnode/wnode/vm"
+)
+
+// FnConfig describes a load of the /fn/ gateway (wnode bench fn).
+type FnConfig struct {
+	URL         string        // the node's RPC URL (http, https, ws or wss: the gateway is on the same port)
+	Contract    types.Address // the contract called
+	Code        []byte        // its code, for the in-process baseline
+	Method      string
+	Input       []byte
+	Concurrency int           // keep-alive clients calling in a loop (at least 1)
+	Duration    time.Duration // how long they call, and how long the baseline runs
+	Log         func(format string, args ...any)
+}
+
+// FnReport is the result of Fn.
+type FnReport struct {
+	Contract    types.Address `json:"contract"`
+	Method      string        `json:"method"`
+	Concurrency int           `json:"concurrency"`
+	Gateway     Latencies     `json:"gateway"`
+	GatewayRate float64       `json:"gatewayCallsPerSec"`
+	Errors      int64         `json:"errors"` // failed calls and wrong answers
+	VM          Latencies     `json:"vm"`
+	VMRate      float64       `json:"vmCallsPerSec"`
+	Ratio       float64       `json:"p50RatioGatewayToVM"`
+}
+
+// Fn loads the gateway with cfg.Concurrency clients calling cfg.Method for cfg.Duration,
+// then runs the same call on an in-process VM for as long, one goroutine, as the
+// baseline. One first call through cl checks the answer and its signature; every later
+// answer must equal it.
+func Fn(ctx context.Context, cl *client.Client, cfg FnConfig) (*FnReport, error) {
+	first, err := cl.Fn(ctx, cfg.Contract, cfg.Method, cfg.Input)
+	if err != nil {
+		return nil, fmt.Errorf("gateway call: %w", err)
+	}
+	want := first.Output
+	conc := max(1, cfg.Concurrency)
+	url := httpURL(cfg.URL) + "/fn/" + cfg.Contract.Hex() + "/" + cfg.Method
+	logf(cfg.Log, "gateway: %d clients for %s on %s", conc, cfg.Duration, url)
+	samples, errs, elapsed := loadGateway(ctx, url, cfg.Input, want, conc, cfg.Duration)
+	rep := &FnReport{Contract: cfg.Contract, Method: cfg.Method, Concurrency: conc, Gateway: Summarize(samples),
+		GatewayRate: float64(len(samples)) / elapsed.Seconds(), Errors: errs}
+
+	call := vm.Call{Contract: cfg.Contract, Method: cfg.Method, Input: cfg.Input, Gas: gas.DefaultCallCap}
+	if rep.VM, rep.VMRate, err = VMBaseline(ctx, cfg.Code, call, want, cfg.Duration); err != nil {
+		return nil, err
+	}
+	if rep.VM.P50 > 0 {
+		rep.Ratio = rep.Gateway.P50 / rep.VM.P50
+	}
+	return rep, nil
+}
+
+// loadGateway posts input to url from conc keep-alive clients until dur has passed (or
+// ctx ends) and returns the latency of every call answered 200 with want, the number of
+// other outcomes, and the time it ran.
+func loadGateway(ctx context.Context, url string, input, want []byte, conc int, dur time.Duration) ([]time.Duration, int64, time.Duration) {
+	tr := &http.Transport{MaxIdleConns: conc * 2, MaxIdleConnsPerHost: conc * 2, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	var errs atomic.Int64
+	samples := make([][]time.Duration, conc)
+	var wg sync.WaitGroup
+	start := time.Now()
+	deadline := start.Add(dur)
+	for w := range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				t0 := time.Now()
+				if err := postOnce(ctx, hc, url, input, want); err != nil {
+					errs.Add(1)
+					continue
+				}
+				samples[w] = append(samples[w], time.Since(t0))
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	var all []time.Duration
+	for _, x := range samples {
+		all = append(all, x...)
+	}
+	return all, errs.Load(), elapsed
+}
+
+// postOnce makes one gateway call and checks its answer.
+func postOnce(ctx context.Context, hc *http.Client, url string, input, want []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(input))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || !bytes.Equal(b, want) {
+		return fmt.Errorf("HTTP %d, %d bytes, %v", resp.StatusCode, len(b), err)
+	}
+	return nil
+}
+
+// VMBaseline runs call on a fresh in-process VM over a state that holds only code (at
+// call.Contract, with empty storage), one goroutine, for dur, and returns the latencies
+// and the rate. The first call's output must be want.
+func VMBaseline(ctx context.Context, code []byte, call vm.Call, want []byte, dur time.Duration) (Latencies, float64, error) {
+	m, err := vm.New(ctx, vm.Config{})
+	if err != nil {
+		return Latencies{}, 0, err
+	}
+	defer m.Close(ctx)
+	st := &oneContract{addr: call.Contract, code: code, hash: crypto.Keccak256Hash(code)}
+	env := &vm.Env{State: st, Block: vm.BlockContext{Height: 1, Time: 1}}
+	if r := m.Call(ctx, env, call); r.Err != nil || !bytes.Equal(r.Output, want) {
+		return Latencies{}, 0, fmt.Errorf("in-process call: %v (output %q, want %q)", r.Err, r.Output, want)
+	}
+	var d []time.Duration
+	start := time.Now()
+	for time.Since(start) < dur && ctx.Err() == nil {
+		t0 := time.Now()
+		m.Call(ctx, env, call)
+		d = append(d, time.Since(t0))
+	}
+	return Summarize(d), float64(len(d)) / time.Since(start).Seconds(), nil
+}
+
+// oneContract is a vm.StateDB holding one contract with empty storage and writes that
+// go nowhere: just enough for a call that reads no storage, with no state machinery in
+// the baseline's cost.
+type oneContract struct {
+	addr types.Address
+	code []byte
+	hash types.Hash
+}
+
+func (o *oneContract) GetBalance(types.Address) *uint256.Int           { return new(uint256.Int) }
+func (o *oneContract) SubBalance(types.Address, *uint256.Int)          {}
+func (o *oneContract) AddBalance(types.Address, *uint256.Int)          {}
+func (o *oneContract) GetStorage(types.Address, []byte) ([]byte, bool) { return nil, false }
+func (o *oneContract) SetStorage(types.Address, []byte, []byte)        {}
+func (o *oneContract) DeleteStorage(types.Address, []byte)             {}
+func (o *oneContract) Snapshot() int                                   { return 0 }
+func (o *oneContract) RevertToSnapshot(int)                            {}
+
+func (o *oneContract) GetCodeHash(a types.Address) types.Hash {
+	if a == o.addr {
+		return o.hash
+	}
+	return types.Hash{}
+}
+
+func (o *oneContract) GetCode(h types.Hash) []byte {
+	if h == o.hash {
+		return o.code
+	}
+	return nil
+}
+
+// WriteText writes the report for people.
+func (r *FnReport) WriteText(w io.Writer, dur time.Duration) {
+	fmt.Fprintf(w, "gateway /fn/%s  %d clients, %s\n", r.Method, r.Concurrency, dur)
+	fmt.Fprintf(w, "  latency   %s\n  rate      %.0f calls/s, %d errors\n", r.Gateway, r.GatewayRate, r.Errors)
+	fmt.Fprintf(w, "in-process VM call (baseline, 1 goroutine)\n")
+	fmt.Fprintf(w, "  latency   %s\n  rate      %.0f calls/s\n", r.VM, r.VMRate)
+	fmt.Fprintf(w, "gateway p50 / VM p50 = %.1fx\n", r.Ratio)
+}
+
+// httpURL is u with an http(s) scheme (ws becomes http) and no trailing slash.
+func httpURL(u string) string {
+	u = strings.TrimSuffix(strings.TrimSpace(u), "/")
+	if !strings.Contains(u, "://") {
+		return "http://" + u
+	}
+	return strings.Replace(strings.Replace(u, "ws://", "http://", 1), "wss://", "https://", 1)
+}
+
+// wsURL is u with a ws(s) scheme.
+func wsURL(u string) string {
+	u = strings.Replace(u, "http://", "ws://", 1)
+	return strings.Replace(u, "https://", "wss://", 1)
+}
+
+// logf calls log when there is one.
+func logf(log func(string, ...any), format string, args ...any) {
+	if log != nil {
+		log(format, args...)
+	}
+}
