@@ -64,11 +64,11 @@ var (
 		Value: gas.DefaultCallCap, Usage: "most gas a call or estimate may use"}
 	rpcTimeoutFlag = &cli.DurationFlag{Name: "rpc.timeout", Category: catRPC,
 		Value: rpc.DefaultRequestTimeout, Usage: "time limit of one request"}
-	uiFlag = &cli.BoolFlag{Name: "ui", Category: catRPC, EnvVars: []string{"WNODE_UI"}, DefaultText: "on for dev chains (--dev, localnet), off otherwise",
+	uiFlag = &cli.BoolFlag{Name: "ui", Category: catRPC, DefaultText: "on for dev chains (--dev, localnet), off otherwise",
 		Usage: "serve the read-only dashboard at /ui/ on the RPC address (--ui=false turns it off)"}
 
 	// Network.
-	p2pListenFlag = &cli.StringSliceFlag{Name: "p2p.listen", Category: catP2P, EnvVars: []string{"WNODE_P2P_LISTEN"},
+	p2pListenFlag = &cli.StringSliceFlag{Name: "p2p.listen", Category: catP2P,
 		Usage: "p2p listen multiaddrs (not used by --dev)"}
 	bootnodesFlag = &cli.StringSliceFlag{Name: "bootnodes", Category: catP2P,
 		Usage: "peers to connect to, multiaddrs with /p2p/<id> (not used by --dev)"}

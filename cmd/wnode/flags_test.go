@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"os"
 	"strings"
 	"testing"
 
@@ -41,6 +42,16 @@ func TestEveryFlagHasItsEnvVar(t *testing.T) {
 		}
 	}
 	walk("wnode", app.Commands)
+	// The variables come from the rule only: none is written by hand in a definition.
+	for _, file := range []string{"flags.go"} {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(src), "EnvVars:") {
+			t.Errorf("%s sets EnvVars by hand: leave them to setEnvVars", file)
+		}
+	}
 	if len(flags) < 60 {
 		t.Errorf("walked %d flags: the walk misses commands", len(flags))
 	}
