@@ -10,6 +10,7 @@ import (
 	"github.com/wnode/wnode/state"
 	"github.com/wnode/wnode/types"
 	"github.com/wnode/wnode/vm"
+	"github.com/wnode/wnode/vm/metadata"
 )
 
 // CallMsg is a read-only invocation (Call) or an unsigned transaction to estimate
@@ -35,6 +36,8 @@ type CallResult struct {
 	Logs      []string // the contract's debug log lines
 	Height    uint64   // the state the call read
 	StateRoot types.Hash
+	// Metadata is the called contract's metadata section, nil when it has none.
+	Metadata *metadata.Metadata
 }
 
 // Call runs msg.Method of the contract msg.To against the state at height (LatestHeight
@@ -70,6 +73,7 @@ func (c *Chain) Call(ctx context.Context, msg CallMsg, height uint64) (*CallResu
 		return nil, fmt.Errorf("chain: call: state: %w", err)
 	}
 	res.Output, res.GasUsed, res.Err, res.Events, res.Logs = r.Output, r.GasUsed, r.Err, r.Events, r.Logs
+	res.Metadata = r.Metadata
 	return res, nil
 }
 

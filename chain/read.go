@@ -232,3 +232,15 @@ func (c *Chain) Proof(key []byte, height uint64) (*StateProof, error) {
 	}
 	return &StateProof{Height: v.Height(), Root: v.Root(), Key: key, Value: val, Proof: p}, nil
 }
+
+// DeployLocation returns the height and index of the transaction that deployed the
+// contract at addr, and false when this node has no record of one (no contract there, or
+// deployed before the node's block store kept the index).
+func (c *Chain) DeployLocation(addr types.Address) (height uint64, index uint32, ok bool, err error) {
+	v, err := c.get(append([]byte{KeyPrefix, tagDeploy}, addr[:]...))
+	if err != nil || v == nil {
+		return 0, 0, false, err
+	}
+	height, index, err = decodeLoc(v)
+	return height, index, err == nil, err
+}

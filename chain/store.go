@@ -24,6 +24,7 @@ import (
 //	'c' 'R' height(8) index(4)     receipt RLP
 //	'c' 'N' blockHash(32)          height(8)
 //	'c' 'X' txHash(32)             height(8) index(4)
+//	'c' 'D' contract(20)           height(8) index(4) of the tx that deployed it
 //
 // Transactions are stored once, one key each, so a lookup by hash reads one tx rather
 // than its whole block. Blocks are never pruned; the state keeps only recent versions.
@@ -38,6 +39,7 @@ const (
 	tagReceipt    = 'R'
 	tagHash       = 'N'
 	tagTxIndex    = 'X'
+	tagDeploy     = 'D'
 
 	storeFormat = 1
 )
@@ -94,6 +96,12 @@ func writeBlock(b *pebble.Batch, blk *types.Block, hash types.Hash, commit *type
 	for i, r := range receipts {
 		if err := set(indexKey(tagReceipt, h, uint32(i)), r.Encode()); err != nil {
 			return err
+		}
+		if r.Status == types.ReceiptSuccess && r.ContractAddress != (types.Address{}) {
+			loc := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint64(nil, h), uint32(i))
+			if err := set(append([]byte{KeyPrefix, tagDeploy}, r.ContractAddress[:]...), loc); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

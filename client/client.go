@@ -194,6 +194,14 @@ func (c *Client) Code(ctx context.Context, addr types.Address, num rpctypes.Bloc
 	return v, err
 }
 
+// Contract is wn_getContract: code hash and size, admin, deploy height, methods and
+// metadata of the contract at addr; nil when there is none.
+func (c *Client) Contract(ctx context.Context, addr types.Address, num rpctypes.BlockNumber) (*rpctypes.ContractJSON, error) {
+	var v *rpctypes.ContractJSON
+	err := c.call(ctx, &v, "wn_getContract", addr, num)
+	return v, err
+}
+
 // Storage is wn_getStorage; ok is false when the key is absent.
 func (c *Client) Storage(ctx context.Context, addr types.Address, key []byte, num rpctypes.BlockNumber) (value []byte, ok bool, err error) {
 	var v *hexutil.Bytes

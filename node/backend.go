@@ -176,7 +176,8 @@ func (b *backend) Call(ctx context.Context, req *rpc.CallRequest, height uint64)
 		}
 		return nil, ee
 	}
-	return &rpc.CallResult{Height: res.Height, StateRoot: res.StateRoot, Output: res.Output, GasUsed: res.GasUsed, Events: res.Events, Logs: res.Logs}, nil
+	return &rpc.CallResult{Height: res.Height, StateRoot: res.StateRoot, Output: res.Output, GasUsed: res.GasUsed,
+		Events: res.Events, Logs: res.Logs, Metadata: res.Metadata}, nil
 }
 
 func (b *backend) EstimateGas(ctx context.Context, req *rpc.CallRequest, height uint64) (uint64, error) {
@@ -265,6 +266,35 @@ func (b *backend) Methods(ctx context.Context, addr types.Address, height uint64
 		return nil, fmt.Errorf("methods of %s: %w", addr, err)
 	}
 	return c.Methods, nil
+}
+
+func (b *backend) Contract(ctx context.Context, addr types.Address, height uint64) (*rpc.ContractInfo, error) {
+	acc, err := b.n.chain.Account(addr, height)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	if acc.CodeHash == (types.Hash{}) {
+		return nil, nil
+	}
+	code, err := b.n.chain.Code(addr, height)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	// Validation gives the exports and metadata; a cache miss is not compiled.
+	c, err := b.n.machine.PrepareIf(ctx, code, func(*vm.Code) bool { return false })
+	if err != nil {
+		return nil, fmt.Errorf("contract %s: %w", addr, err)
+	}
+	ci := &rpc.ContractInfo{CodeHash: acc.CodeHash, CodeSize: len(c.Original), Admin: acc.Admin,
+		Methods: c.Methods, Metadata: c.Metadata}
+	h, _, ok, err := b.n.chain.DeployLocation(addr)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	if ok && h <= height {
+		ci.DeployHeight, ci.DeployKnown = h, true
+	}
+	return ci, nil
 }
 
 func (b *backend) MempoolStats() (pending, queued int) { return b.n.pool.Stats() }

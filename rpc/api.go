@@ -147,6 +147,34 @@ func (a *wnAPI) GetCode(addr types.Address, num *rpctypes.BlockNumber) (_ hexuti
 	return nonNil(code), nil
 }
 
+// GetContract is wn_getContract(address, block?): the contract's code hash and size,
+// admin, deploy height, callable methods and metadata; null when there is no contract at
+// the address.
+func (a *wnAPI) GetContract(ctx context.Context, addr types.Address, num *rpctypes.BlockNumber) (_ *rpctypes.ContractJSON, err error) {
+	defer a.s.metrics.observe("wn_getContract", time.Now(), &err)
+	h, err := a.resolve(num)
+	if err != nil {
+		return nil, err
+	}
+	ci, err := a.s.backend.Contract(ctx, addr, h)
+	if err != nil {
+		return nil, toRPCError(fmt.Errorf("contract %s at %d: %w", addr, h, err))
+	}
+	if ci == nil {
+		return nil, nil
+	}
+	out := &rpctypes.ContractJSON{Address: addr, CodeHash: ci.CodeHash, CodeSize: hexutil.Uint64(ci.CodeSize),
+		Admin: ci.Admin, Methods: ci.Methods, Metadata: ci.Metadata, Height: hexutil.Uint64(h)}
+	if out.Methods == nil {
+		out.Methods = []string{}
+	}
+	if ci.DeployKnown {
+		dh := hexutil.Uint64(ci.DeployHeight)
+		out.DeployHeight = &dh
+	}
+	return out, nil
+}
+
 // GetStorage is wn_getStorage(address, key, block?): the value under key in the
 // contract's storage, or null when absent.
 func (a *wnAPI) GetStorage(addr types.Address, key hexutil.Bytes, num *rpctypes.BlockNumber) (_ *hexutil.Bytes, err error) {

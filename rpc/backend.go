@@ -6,6 +6,7 @@ import (
 	"github.com/holiman/uint256"
 	"github.com/wnode/wnode/state"
 	"github.com/wnode/wnode/types"
+	"github.com/wnode/wnode/vm/metadata"
 )
 
 // Backend is what the RPC server needs of a node: the chain's read methods, the mempool,
@@ -37,6 +38,10 @@ type Backend interface {
 	Code(addr types.Address, height uint64) ([]byte, error)
 	// Storage returns the value under key in the contract's storage and whether it exists.
 	Storage(addr types.Address, key []byte, height uint64) ([]byte, bool, error)
+	// Contract describes the contract at addr (nil, nil when there is none): code hash and
+	// size, admin, deploy height, methods and metadata. It validates the code (no
+	// compilation) when the VM's cache does not hold it.
+	Contract(ctx context.Context, addr types.Address, height uint64) (*ContractInfo, error)
 
 	// Transaction returns an included or pending transaction. loc is nil for a pending
 	// one. An unknown hash is an error wrapping ErrNotFound.
@@ -109,7 +114,19 @@ type CallResult struct {
 	Output    []byte
 	GasUsed   uint64
 	Events    []types.Event
-	Logs      []string // debug lines the contract wrote with log
+	Logs      []string           // debug lines the contract wrote with log
+	Metadata  *metadata.Metadata // the called contract's metadata section; nil when none
+}
+
+// ContractInfo describes a deployed contract (Backend.Contract).
+type ContractInfo struct {
+	CodeHash     types.Hash
+	CodeSize     int
+	Admin        types.Address
+	DeployHeight uint64
+	DeployKnown  bool // false when the block store has no record of the deploy
+	Methods      []string
+	Metadata     *metadata.Metadata
 }
 
 // ChainEvent is a committed block with its receipts.

@@ -11,6 +11,7 @@ import (
 	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/state"
 	"github.com/wnode/wnode/types"
+	"github.com/wnode/wnode/vm/metadata"
 )
 
 // fakeBackend is an in-memory rpc.Backend for tests of the RPC layer alone (error
@@ -118,6 +119,23 @@ func (b *fakeBackend) Code(addr types.Address, height uint64) ([]byte, error) {
 	return nil, nil
 }
 
+// helloMeta is the fake hello contract's metadata: hello is text, json answers JSON
+// (valid or not, by its input), count a u64.
+var helloMeta = &metadata.Metadata{Version: 1, Methods: []metadata.Method{
+	{Name: "count", Kind: metadata.View, Input: metadata.None, Output: metadata.U64, Doc: "Counts."},
+	{Name: "hello", Kind: metadata.View, Input: metadata.Text, Output: metadata.Text, Doc: "Greets."},
+	{Name: "json", Kind: metadata.View, Input: metadata.Bytes, Output: metadata.JSON},
+}}
+
+func (b *fakeBackend) Contract(ctx context.Context, addr types.Address, height uint64) (*rpc.ContractInfo, error) {
+	if addr != helloAddr {
+		return nil, nil
+	}
+	return &rpc.ContractInfo{CodeHash: types.Hash(crypto.Keccak256Hash([]byte("code"))), CodeSize: 4,
+		Admin: types.Address{0xad}, DeployHeight: 1, DeployKnown: true, Methods: []string{"count", "hello", "json"},
+		Metadata: helloMeta}, nil
+}
+
 func (b *fakeBackend) Storage(addr types.Address, key []byte, height uint64) ([]byte, bool, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -175,7 +193,12 @@ func (b *fakeBackend) Call(ctx context.Context, req *rpc.CallRequest, height uin
 	case "hello":
 		out := append([]byte("hello, "), req.Args...)
 		return &rpc.CallResult{Height: hdr.Height, StateRoot: hdr.StateRoot, Output: out, GasUsed: 1000 + uint64(len(req.Args)),
-			Events: []types.Event{{Contract: helloAddr, Topic: []byte("hi"), Data: req.Args}}, Logs: []string{"called"}}, nil
+			Events: []types.Event{{Contract: helloAddr, Topic: []byte("hi"), Data: req.Args}}, Logs: []string{"called"},
+			Metadata: helloMeta}, nil
+	case "count":
+		return &rpc.CallResult{Height: hdr.Height, StateRoot: hdr.StateRoot, Output: []byte{0, 0, 0, 0, 0, 0, 0, 7}, Metadata: helloMeta}, nil
+	case "json":
+		return &rpc.CallResult{Height: hdr.Height, StateRoot: hdr.StateRoot, Output: req.Args, Metadata: helloMeta}, nil
 	case "gas":
 		return &rpc.CallResult{Height: hdr.Height, StateRoot: hdr.StateRoot, Output: []byte(fmt.Sprint(req.Gas))}, nil
 	case "bytes":

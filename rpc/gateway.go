@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/wnode/wnode/rpc/rpctypes"
 	"github.com/wnode/wnode/types"
+	"github.com/wnode/wnode/vm/metadata"
 )
 
 // The function gateway: POST /fn/{address}/{method} with the raw argument bytes as body,
@@ -125,15 +127,39 @@ func (s *Server) serveFn(w http.ResponseWriter, r *http.Request) {
 	h.Set(rpctypes.HeaderSignature, hexutil.Encode(sr.Signature))
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
-	if utf8.Valid(res.Output) {
-		h.Set("Content-Type", "text/plain; charset=utf-8")
-	} else {
-		h.Set("Content-Type", "application/octet-stream")
+	h.Set("Content-Type", contentType(res, method))
+	if m, ok := res.Metadata.Method(method); ok {
+		h.Set(rpctypes.HeaderFormat, string(m.Output))
 	}
 	h.Set("Content-Length", strconv.Itoa(len(res.Output)))
 	if r.Method != http.MethodHead {
 		w.Write(res.Output)
 	}
+}
+
+// contentType is the media type of a call's output: the one of the output format the
+// method declares in the contract's metadata when the bytes are of that format (UTF-8
+// text, valid JSON), otherwise text when the bytes are UTF-8 and octet-stream when not.
+func contentType(res *CallResult, method string) string {
+	if m, ok := res.Metadata.Method(method); ok {
+		switch m.Output {
+		case metadata.JSON:
+			if json.Valid(res.Output) {
+				return m.Output.ContentType()
+			}
+		case metadata.Text:
+			if utf8.Valid(res.Output) {
+				return m.Output.ContentType()
+			}
+		default:
+			return m.Output.ContentType()
+		}
+		return "application/octet-stream"
+	}
+	if utf8.Valid(res.Output) {
+		return "text/plain; charset=utf-8"
+	}
+	return "application/octet-stream"
 }
 
 // headerSafe makes s usable as a header value: printable ASCII, at most 256 bytes.

@@ -306,7 +306,7 @@ func newCORS(origins []string, methods string) *cors {
 }
 
 // exposed are the gateway's headers a page may read.
-const exposedHeaders = "X-Wnode-Height, X-Wnode-Gas-Used, X-Wnode-State-Root, X-Wnode-Chain-Id, X-Wnode-Signer, X-Wnode-Signature, X-Wnode-Error"
+const exposedHeaders = "X-Wnode-Height, X-Wnode-Gas-Used, X-Wnode-State-Root, X-Wnode-Chain-Id, X-Wnode-Signer, X-Wnode-Signature, X-Wnode-Error, X-Wnode-Format"
 
 // handle sets CORS headers for an allowed origin and reports whether the request was a
 // preflight that it answered.

@@ -186,6 +186,18 @@ func TestReadMethods(t *testing.T) {
 	if len(code) != 0 {
 		t.Errorf("getCode of a plain account = %x", code)
 	}
+	var ct *rpctypes.ContractJSON
+	s.result(t, "wn_getContract", fmt.Sprintf(`[%q]`, helloAddr.Hex()), &ct)
+	if ct == nil || ct.CodeHash != crypto.Keccak256Hash([]byte("code")) || ct.CodeSize != 4 || ct.Admin != (types.Address{0xad}) ||
+		ct.DeployHeight == nil || *ct.DeployHeight != 1 || len(ct.Methods) != 3 || ct.Metadata == nil ||
+		len(ct.Metadata.Methods) != 3 || ct.Metadata.Methods[1] != helloMeta.Methods[1] || ct.Height != 1 {
+		t.Errorf("getContract = %+v", ct)
+	}
+	ct = nil
+	s.result(t, "wn_getContract", fmt.Sprintf(`[%q, "latest"]`, types.Address{9}.Hex()), &ct)
+	if ct != nil {
+		t.Errorf("getContract of a plain account = %+v", ct)
+	}
 	var val *hexutil.Bytes
 	s.result(t, "wn_getStorage", fmt.Sprintf(`[%q, "0x6b"]`, helloAddr.Hex()), &val)
 	if val == nil || string(*val) != "v" {
@@ -643,6 +655,19 @@ func TestGateway(t *testing.T) {
 	check(resp, body, "hi")
 	resp, body = do("GET", fn, nil, nil)
 	check(resp, body, "")
+	// The declared output format sets Content-Type (and X-Wnode-Format): a u64 is binary,
+	// JSON is application/json when it parses, octet-stream when the contract lies.
+	for _, tc := range []struct{ path, body, ctype, format string }{
+		{"/count", "", "application/octet-stream", "u64"},
+		{"/json?input=%7B%22a%22%3A1%7D", `{"a":1}`, "application/json", "json"},
+		{"/json?input=%7Bnot", "{not", "application/octet-stream", "json"},
+	} {
+		resp, body := do("GET", s.url+"/fn/"+helloAddr.Hex()+tc.path, nil, nil)
+		if resp.StatusCode != 200 || (tc.body != "" && body != tc.body) || resp.Header.Get("Content-Type") != tc.ctype ||
+			resp.Header.Get(rpctypes.HeaderFormat) != tc.format {
+			t.Errorf("%s: %d %q %v", tc.path, resp.StatusCode, body, resp.Header)
+		}
+	}
 	// Lower-case address, binary output.
 	resp, _ = do("GET", s.url+"/fn/"+strings.ToLower(helloAddr.Hex())+"/bytes", nil, nil)
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/octet-stream" {

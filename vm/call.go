@@ -11,6 +11,7 @@ import (
 
 	"github.com/wnode/wnode/types"
 	"github.com/wnode/wnode/vm/internal/prepare"
+	"github.com/wnode/wnode/vm/metadata"
 )
 
 // BlockContext is the block a call executes in (or, for a read-only call, the block whose
@@ -56,6 +57,9 @@ type Result struct {
 	Err     error
 	Events  []types.Event
 	Logs    []string // only with Env.Debug
+	// Metadata is the called contract's metadata section (package vm/metadata), nil when
+	// it has none or its code could not be loaded. Tools read the method's formats in it.
+	Metadata *metadata.Metadata
 }
 
 // Reserved method names: run by the chain at deploy/upgrade, never by the call import.
@@ -72,6 +76,7 @@ type execution struct {
 	eventBytes uint64 // their topic and data bytes (bounded by MaxEventBytes)
 	memory     uint64 // bytes of memory held by suspended frames (bounded by MaxCallMemory)
 	logs       []string
+	meta       *metadata.Metadata // of the top-level contract
 	// The access sets (EIP-2929 style, see slotWarm and accountWarm): storage keys
 	// (contract ‖ key) and accounts already accessed by this top-level call. Never reset
 	// by a revert; allocated on first use. slotBuf builds a slot's map key.
@@ -178,7 +183,7 @@ func (v *VM) Call(ctx context.Context, env *Env, call Call) *Result {
 		value = *call.Value
 	}
 	out, used, events, err := x.run(ctx, 1, call.Caller, call.Contract, call.Method, call.Input, &value, gasLimit)
-	res := &Result{Output: out, GasUsed: used, Err: err, Events: events}
+	res := &Result{Output: out, GasUsed: used, Err: err, Events: events, Metadata: x.meta}
 	if env.Debug {
 		res.Logs = x.logs
 	}
@@ -213,6 +218,9 @@ func (x *execution) run(ctx context.Context, depth int, caller, contract types.A
 		return nil, 0, nil, err
 	}
 	defer v.cache.release(e)
+	if depth == 1 {
+		x.meta = e.code.Metadata
+	}
 	if !e.methods[method] {
 		return nil, 0, nil, fmt.Errorf("%w: %q", ErrMethodNotFound, method)
 	}

@@ -37,6 +37,15 @@ func TestKit(t *testing.T) {
 	if c.Admin(counter) != alice {
 		t.Fatalf("admin %s", c.Admin(counter))
 	}
+	if h, i, ok, err := c.Chain().DeployLocation(counter); err != nil || !ok || h != 1 || i != 0 {
+		t.Fatalf("deploy location %d %d %v %v", h, i, ok, err)
+	}
+	if _, _, ok, err := c.Chain().DeployLocation(bob); err != nil || ok {
+		t.Fatalf("deploy location of an account: %v %v", ok, err)
+	}
+	if r := c.Call(counter, "get", nil); r.Metadata == nil || len(r.Metadata.Methods) != 2 {
+		t.Fatalf("call metadata %+v", r.Metadata)
+	}
 	r := c.Invoke(bob, counter, "increment", nil)
 	if r.Status != types.ReceiptSuccess || !bytes.Equal(r.Output, be64(1)) || r.GasUsed == 0 {
 		t.Fatalf("increment: %+v", r)
@@ -97,7 +106,7 @@ func TestKit(t *testing.T) {
 
 	// The gas report lists everything in order.
 	rep := c.GasReport()
-	if len(rep) != 12 || rep[0].Kind != "deploy" || rep[0].Contract != counter || rep[1].Kind != "invoke" || rep[2].Kind != "call" || !rep[3].Failed {
+	if len(rep) != 13 || rep[0].Kind != "deploy" || rep[0].Contract != counter || rep[1].Kind != "call" || rep[2].Kind != "invoke" || !rep[4].Failed {
 		t.Fatalf("report %+v", rep)
 	}
 	var sb strings.Builder

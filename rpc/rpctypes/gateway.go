@@ -17,6 +17,9 @@ const (
 	HeaderSigner    = "X-Wnode-Signer"
 	HeaderSignature = "X-Wnode-Signature"
 	HeaderError     = "X-Wnode-Error"
+	// HeaderFormat is the output format the method declares in the contract's metadata
+	// (docs/spec/metadata.md), absent when it declares none.
+	HeaderFormat = "X-Wnode-Format"
 )
 
 // ParseAddress parses a 0x-prefixed 20-byte hex address. An address in mixed case must

@@ -9,6 +9,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/holiman/uint256"
 	"github.com/wnode/wnode/types"
+	"github.com/wnode/wnode/vm/metadata"
 )
 
 // JSON shapes of the RPC answers. Field names are camelCase; bytes and quantities are
@@ -183,6 +184,23 @@ type AccountJSON struct {
 	CodeHash types.Hash     `json:"codeHash"` // zero for a plain account
 	Admin    types.Address  `json:"admin"`    // zero for none
 	Height   hexutil.Uint64 `json:"height"`
+}
+
+// ContractJSON is the answer of wn_getContract: what a tool needs to call a contract.
+type ContractJSON struct {
+	Address  types.Address  `json:"address"`
+	CodeHash types.Hash     `json:"codeHash"`
+	CodeSize hexutil.Uint64 `json:"codeSize"` // bytes of the original (uncompressed) code
+	Admin    types.Address  `json:"admin"`    // zero for none
+	// DeployHeight is the block of the deploy transaction; null when this node's block
+	// store has no record of it (a database older than the index).
+	DeployHeight *hexutil.Uint64 `json:"deployHeight"`
+	// Methods are the callable exports, sorted (init and migrate are not callable).
+	Methods []string `json:"methods"`
+	// Metadata is the parsed wnode.meta section (docs/spec/metadata.md); null when the
+	// code has none.
+	Metadata *metadata.Metadata `json:"metadata"`
+	Height   hexutil.Uint64     `json:"height"` // the state this answer read
 }
 
 // CallArgs are the parameters of wn_call and wn_estimateGas. Code is for
