@@ -51,30 +51,63 @@ func (c *Chain) Call(ctx context.Context, msg CallMsg, height uint64) (*CallResu
 	if err != nil {
 		return nil, err
 	}
-	sdb := state.NewStateDB(view)
+	msg.Gas = c.capGas(msg.Gas)
+	return ExecCall(ctx, c.vm, hdr, view, msg, false)
+}
+
+// ExecCall runs the read-only call msg on the state r, which must be the state after the
+// block of hdr, with exactly msg.Gas gas (no cap applied), and discards every change. It
+// is Chain.Call without the chain: a light client re-executes a witnessed call with it,
+// on the proven state the node read, and must get the same result. machine must use the
+// chain's gas schedule.
+//
+// With witness set, the code of every contract entered is read from r even when machine
+// has it compiled already, so that the keys read (which a node records into a witness, and
+// a light client checks against one) do not depend on either side's code cache.
+//
+// The error is for a call that could not run (a failed read of r, a canceled context, a
+// node fault); execution failures are in CallResult.Err.
+func ExecCall(ctx context.Context, machine *vm.VM, hdr *types.Header, r state.Reader, msg CallMsg, witness bool) (*CallResult, error) {
+	sdb := state.NewStateDB(r)
 	res := &CallResult{Height: hdr.Height, StateRoot: hdr.StateRoot}
 	if msg.Method == reservedInit || msg.Method == reservedMigrate {
 		res.Err = fmt.Errorf("%s: %q", errTextReserved, msg.Method)
 		return res, nil
 	}
-	r := c.vm.Call(ctx, &vm.Env{
-		State: sdb,
-		Block: vm.BlockContext{ChainID: c.chainID, Height: hdr.Height, Time: hdr.Time},
+	var st vm.StateDB = sdb
+	if witness {
+		st = codeReader{sdb}
+	}
+	rv := machine.Call(ctx, &vm.Env{
+		State: st,
+		Block: vm.BlockContext{ChainID: hdr.ChainID, Height: hdr.Height, Time: hdr.Time},
 		Tx:    vm.TxContext{Origin: msg.From},
 		Debug: true,
 	}, vm.Call{
 		Caller: msg.From, Contract: msg.To, Method: msg.Method, Input: msg.Args,
-		Value: msg.Value, Gas: c.capGas(msg.Gas),
+		Value: msg.Value, Gas: msg.Gas,
 	})
-	if nodeFault(r.Err) {
-		return nil, r.Err
-	}
 	if err := sdb.Err(); err != nil {
 		return nil, fmt.Errorf("chain: call: state: %w", err)
 	}
-	res.Output, res.GasUsed, res.Err, res.Events, res.Logs = r.Output, r.GasUsed, r.Err, r.Events, r.Logs
-	res.Metadata = r.Metadata
+	if nodeFault(rv.Err) {
+		return nil, rv.Err
+	}
+	res.Output, res.GasUsed, res.Err, res.Events, res.Logs = rv.Output, rv.GasUsed, rv.Err, rv.Events, rv.Logs
+	res.Metadata = rv.Metadata
 	return res, nil
+}
+
+// codeReader reads a contract's code from the state whenever the VM looks up its code
+// hash (see ExecCall's witness).
+type codeReader struct{ *state.StateDB }
+
+func (c codeReader) GetCodeHash(addr types.Address) types.Hash {
+	h := c.StateDB.GetCodeHash(addr)
+	if h != (types.Hash{}) {
+		c.StateDB.GetCode(h)
+	}
+	return h
 }
 
 func (c *Chain) capGas(g uint64) uint64 {
@@ -204,3 +237,7 @@ func maxTxSize(m *message) uint64 {
 	}
 	return uint64(tx.Size())
 }
+
+// CallGas returns the gas a Call asking for g runs with: g capped by Options.CallGasCap,
+// the cap when g is 0.
+func (c *Chain) CallGas(g uint64) uint64 { return c.capGas(g) }

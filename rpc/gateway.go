@@ -33,6 +33,9 @@ import (
 // contract or no such method; 405 other HTTP methods; 413 input over types.MaxArgsSize;
 // 422 the call reverted, trapped or ran out of gas (X-Wnode-Error says why, X-Wnode-Gas-Used
 // how much it used); 503 node not ready; 504 timeout; 500 anything else.
+//
+// With ?witness=1 or the header X-Wnode-Witness: 1 it answers instead the call's
+// light.CallBundle as JSON (see serveFnWitness).
 
 func (s *Server) serveFn(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
@@ -97,6 +100,10 @@ func (s *Server) serveFn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := &CallRequest{To: to, Method: method, Args: input, Gas: s.cfg.GasCap}
+	if wantsWitness(r) {
+		err = s.serveFnWitness(w, r, req, head.Height)
+		return
+	}
 	res, sr, cerr := s.call(r.Context(), req, head.Height)
 	if cerr != nil {
 		var ee *ExecutionError

@@ -328,7 +328,7 @@ func (c *cors) handle(w http.ResponseWriter, r *http.Request) bool {
 	}
 	if allowed {
 		h.Set("Access-Control-Allow-Methods", c.methods)
-		h.Set("Access-Control-Allow-Headers", "Content-Type")
+		h.Set("Access-Control-Allow-Headers", "Content-Type, "+HeaderWitness)
 		h.Set("Access-Control-Max-Age", "600")
 		w.WriteHeader(http.StatusNoContent)
 	} else {

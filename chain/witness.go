@@ -1,0 +1,134 @@
+package chain
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/wnode/wnode/state"
+	"github.com/wnode/wnode/types"
+)
+
+// MaxWitnessKeys bounds the state keys one witnessed call may read. A call's gas already
+// bounds its reads (every storage read and every contract entered costs gas), this bound
+// keeps the answer's size in check whatever the gas schedule: 4,096 proofs of at most
+// state.MaxProofSize each plus their values.
+const MaxWitnessKeys = 4096
+
+// ErrWitnessTooLarge: a witnessed call read more than MaxWitnessKeys keys.
+var ErrWitnessTooLarge = fmt.Errorf("chain: call read more than %d state keys", MaxWitnessKeys)
+
+// Witness is what a light client needs to re-execute a call: the header of the state it
+// ran on and, for every state key the call read (accounts, code, storage, in nested calls
+// too), its value at that height with a proof against the header's state root. Keys
+// are in the order the call first read them.
+type Witness struct {
+	Header *types.Header
+	Reads  []*StateProof
+}
+
+// CallWitness runs a read-only call like Call and also returns its witness: every key
+// the call read, proven. It costs the call plus one tree path read per key.
+func (c *Chain) CallWitness(ctx context.Context, msg CallMsg, height uint64) (*CallResult, *Witness, error) {
+	hdr, view, err := c.stateAt(height)
+	if err != nil {
+		return nil, nil, err
+	}
+	msg.Gas = c.capGas(msg.Gas)
+	rec := &recorder{r: view, seen: make(map[string]int)}
+	res, err := ExecCall(ctx, c.vm, hdr, rec, msg, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	w := &Witness{Header: hdr, Reads: make([]*StateProof, len(rec.reads))}
+	for i, rd := range rec.reads {
+		p, err := view.Prove(rd.key)
+		if err != nil {
+			return nil, nil, fmt.Errorf("chain: witness: prove %x: %w", rd.key, err)
+		}
+		w.Reads[i] = &StateProof{Height: hdr.Height, Root: hdr.StateRoot, Key: rd.key, Value: rd.value, Proof: p}
+	}
+	return res, w, nil
+}
+
+// recorder is a state.Reader that remembers every key read and its value.
+type recorder struct {
+	r     state.Reader
+	reads []read
+	seen  map[string]int
+}
+
+type read struct{ key, value []byte }
+
+func (r *recorder) Get(key []byte) ([]byte, error) {
+	if i, ok := r.seen[string(key)]; ok {
+		return r.reads[i].value, nil
+	}
+	if len(r.reads) >= MaxWitnessKeys {
+		return nil, ErrWitnessTooLarge
+	}
+	v, err := r.r.Get(key)
+	if err != nil {
+		return nil, err
+	}
+	r.seen[string(key)] = len(r.reads)
+	r.reads = append(r.reads, read{key: append([]byte(nil), key...), value: v})
+	return v, nil
+}
+
+// ValidatorsAt returns the validator set that signs the block at height: the set whose
+// hash the header at height carries. Today the set is genesis's at every height; a chain
+// whose set changes by vote will look it up by height here, so callers already ask by
+// height.
+func (c *Chain) ValidatorsAt(height uint64) (*types.ValidatorSet, error) {
+	hdr, err := c.HeaderByNumber(height)
+	if err != nil {
+		return nil, err
+	}
+	if hdr.ValidatorsHash != c.vals.Hash() {
+		return nil, fmt.Errorf("chain: header %d names validator set %s, not the known %s", hdr.Height, hdr.ValidatorsHash, c.vals.Hash())
+	}
+	return c.vals, nil
+}
+
+// OldestState returns the lowest height whose state is still kept (readable and
+// provable).
+func (c *Chain) OldestState() uint64 { return c.st.Oldest() }
+
+// ReceiptProof is a receipt with the Merkle audit path from its hash to the ReceiptRoot
+// of the header of its block (types.VerifyMerkleProof).
+type ReceiptProof struct {
+	Receipt *types.Receipt
+	Header  *types.Header
+	Index   uint64 // the receipt's position in the block
+	Total   uint64 // the number of receipts of the block
+	Path    []types.Hash
+}
+
+// ProveReceipt returns the receipt of a committed transaction with its proof. It reads
+// every receipt of the block: O(txs of the block).
+func (c *Chain) ProveReceipt(txHash types.Hash) (*ReceiptProof, error) {
+	height, index, err := c.txLoc(txHash)
+	if err != nil {
+		return nil, err
+	}
+	hdr, err := c.readHeader(height)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := c.Receipts(height)
+	if err != nil {
+		return nil, err
+	}
+	if int(index) >= len(rs) {
+		return nil, fmt.Errorf("chain: receipt of %s indexed at %d/%d but the block has %d", txHash, height, index, len(rs))
+	}
+	hs := make([]types.Hash, len(rs))
+	for i, r := range rs {
+		hs[i] = r.Hash()
+	}
+	path, err := types.MerkleProof(hs, int(index))
+	if err != nil {
+		return nil, err
+	}
+	return &ReceiptProof{Receipt: rs[index], Header: hdr, Index: uint64(index), Total: uint64(len(rs)), Path: path}, nil
+}

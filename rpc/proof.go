@@ -1,0 +1,250 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/wnode/wnode/light"
+	"github.com/wnode/wnode/state"
+	"github.com/wnode/wnode/types"
+)
+
+// Error codes of the proof methods (docs/rpc.md).
+const (
+	// CodePruned: the state of the height asked is no longer kept, so nothing about it
+	// can be proven; the error's data is {"oldest": the oldest provable height}.
+	CodePruned = -32030
+	// CodeNoCommit: the height has no commit certificate (the genesis header, height 0).
+	CodeNoCommit = -32031
+	// CodeWitnessTooLarge: the call read more state keys than a witness may hold.
+	CodeWitnessTooLarge = -32032
+	// CodeProofsUnsupported: the node serves no proofs.
+	CodeProofsUnsupported = -32033
+)
+
+// MaxProofStorageKeys bounds the storage keys of one wn_getProof.
+const MaxProofStorageKeys = 256
+
+// Sentinel errors of a ProofBackend.
+var (
+	// ErrPruned: the height's state is no longer kept. Wrap it in a *PrunedError.
+	ErrPruned = errors.New("state no longer kept")
+	// ErrNoCommit: the height has no commit certificate.
+	ErrNoCommit = errors.New("no commit certificate")
+	// ErrWitnessTooLarge: a witnessed call read too many keys.
+	ErrWitnessTooLarge = errors.New("witness too large")
+)
+
+// PrunedError is a ProofBackend's error for a height below the oldest one whose state it
+// keeps.
+type PrunedError struct{ Height, Oldest uint64 }
+
+func (e *PrunedError) Error() string {
+	return fmt.Sprintf("state of height %d is no longer kept: the oldest provable height is %d", e.Height, e.Oldest)
+}
+
+// Unwrap makes errors.Is(err, ErrPruned) true.
+func (e *PrunedError) Unwrap() error { return ErrPruned }
+
+// ProofBackend is what a Backend implements to serve proofs: the answers of package
+// light's bundles, built from the chain's stored headers, commits, state and receipts.
+// The server serves the wn_getProof family only when its Backend implements it.
+type ProofBackend interface {
+	// ProveAccount returns addr's account and the values of keys in its storage, with
+	// proofs against the state root of the header at height and that header's
+	// certificate.
+	ProveAccount(addr types.Address, keys [][]byte, height uint64) (*light.AccountBundle, error)
+	// Certificate returns the header at height (≥ 1), its commit and validator set.
+	Certificate(height uint64) (*light.Certificate, error)
+	// ProveReceipt returns the receipt of an included tx with its Merkle path and the
+	// certificate of its block, or an error wrapping ErrNotFound.
+	ProveReceipt(txHash types.Hash) (*light.ReceiptBundle, error)
+	// CallWitness runs a read-only call like Backend.Call and returns it with its
+	// witness. An execution failure is part of the bundle, not an error.
+	CallWitness(ctx context.Context, req *CallRequest, height uint64) (*light.CallBundle, error)
+}
+
+func (s *Server) prover() (ProofBackend, error) {
+	p, ok := s.backend.(ProofBackend)
+	if !ok {
+		return nil, newError(CodeProofsUnsupported, "this node serves no proofs")
+	}
+	return p, nil
+}
+
+// proofError gives a proof method's error its stable code.
+func proofError(err error) error {
+	var pe *PrunedError
+	switch {
+	case errors.As(err, &pe):
+		return &Error{Code: CodePruned, Message: err.Error(), Data: map[string]any{"oldest": hexutil.Uint64(pe.Oldest)}}
+	case errors.Is(err, ErrNoCommit):
+		return &Error{Code: CodeNoCommit, Message: err.Error()}
+	case errors.Is(err, ErrWitnessTooLarge):
+		return &Error{Code: CodeWitnessTooLarge, Message: err.Error()}
+	}
+	return toRPCError(err)
+}
+
+// GetProof is wn_getProof(address, storageKeys, block?): the account (nonce, balance,
+// code hash, admin) and each storage value, with inclusion or exclusion proofs against
+// the state root of the header at block, and that header's certificate (header, commit,
+// validator set): a light.AccountBundle.
+func (a *wnAPI) GetProof(addr types.Address, keys []hexutil.Bytes, num *BlockNumber) (_ *light.AccountBundle, err error) {
+	defer a.s.metrics.observe("wn_getProof", time.Now(), &err)
+	p, err := a.s.prover()
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) > MaxProofStorageKeys {
+		return nil, newError(CodeInvalidParams, "invalid storage keys: %d keys, limit %d", len(keys), MaxProofStorageKeys)
+	}
+	ks := make([][]byte, len(keys))
+	for i, k := range keys {
+		if len(k) > state.MaxStorageKeySize {
+			return nil, newError(CodeInvalidParams, "invalid storage key %d: %d bytes, limit %d", i, len(k), state.MaxStorageKeySize)
+		}
+		ks[i] = k
+	}
+	h, err := a.resolveProvable(num)
+	if err != nil {
+		return nil, err
+	}
+	b, err := p.ProveAccount(addr, ks, h)
+	if err != nil {
+		return nil, proofError(fmt.Errorf("proof of %s at %d: %w", addr, h, err))
+	}
+	return b, nil
+}
+
+// resolveProvable resolves a block parameter for a method that needs a commit: height 0
+// (the genesis header) has none.
+func (a *wnAPI) resolveProvable(num *BlockNumber) (uint64, error) {
+	h, err := a.resolve(num)
+	if err != nil {
+		return 0, err
+	}
+	if h == 0 {
+		return 0, newError(CodeNoCommit, "height 0 (genesis) has no commit certificate: ask a height of 1 or more")
+	}
+	return h, nil
+}
+
+// CommitJSON is the answer of wn_getCommit: the header (RLP) and its commit certificate
+// (RLP), with the height, hash and time for readers.
+type CommitJSON struct {
+	Height hexutil.Uint64 `json:"height"`
+	Hash   types.Hash     `json:"hash"`
+	Time   hexutil.Uint64 `json:"time"`
+	Header hexutil.Bytes  `json:"header"`
+	Commit hexutil.Bytes  `json:"commit"`
+}
+
+// GetCommit is wn_getCommit(block): the header at block and the commit certificate that
+// decided it.
+func (a *wnAPI) GetCommit(num BlockNumber) (_ *CommitJSON, err error) {
+	defer a.s.metrics.observe("wn_getCommit", time.Now(), &err)
+	c, hdr, err := a.certificate(num)
+	if err != nil {
+		return nil, err
+	}
+	return &CommitJSON{Height: hexutil.Uint64(hdr.Height), Hash: hdr.Hash(), Time: hexutil.Uint64(hdr.Time),
+		Header: c.Header, Commit: c.Commit}, nil
+}
+
+func (a *wnAPI) certificate(num BlockNumber) (*light.Certificate, *types.Header, error) {
+	p, err := a.s.prover()
+	if err != nil {
+		return nil, nil, err
+	}
+	h, err := a.resolveProvable(&num)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := p.Certificate(h)
+	if err != nil {
+		return nil, nil, proofError(fmt.Errorf("certificate of %d: %w", h, err))
+	}
+	hdr, err := types.DecodeHeader(c.Header)
+	if err != nil {
+		return nil, nil, toRPCError(err)
+	}
+	return c, hdr, nil
+}
+
+// ValidatorsJSON is the answer of wn_getValidators: the set that signs the block at
+// Height, whose hash the header carries.
+type ValidatorsJSON struct {
+	Height     hexutil.Uint64    `json:"height"`
+	Hash       types.Hash        `json:"hash"`
+	Validators []light.Validator `json:"validators"`
+}
+
+// GetValidators is wn_getValidators(block): the validator set whose hash is in the
+// header at block.
+func (a *wnAPI) GetValidators(num BlockNumber) (_ *ValidatorsJSON, err error) {
+	defer a.s.metrics.observe("wn_getValidators", time.Now(), &err)
+	c, hdr, err := a.certificate(num)
+	if err != nil {
+		return nil, err
+	}
+	return &ValidatorsJSON{Height: hexutil.Uint64(hdr.Height), Hash: hdr.ValidatorsHash, Validators: c.Validators}, nil
+}
+
+// GetReceiptProof is wn_getReceiptProof(txHash): the receipt with its Merkle path to the
+// ReceiptRoot of its block's header and that header's certificate (a
+// light.ReceiptBundle), or null when the tx is unknown or pending.
+func (a *wnAPI) GetReceiptProof(hash types.Hash) (_ *light.ReceiptBundle, err error) {
+	defer a.s.metrics.observe("wn_getReceiptProof", time.Now(), &err)
+	p, err := a.s.prover()
+	if err != nil {
+		return nil, err
+	}
+	b, err := p.ProveReceipt(hash)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, proofError(fmt.Errorf("receipt proof %s: %w", hash, err))
+	}
+	return b, nil
+}
+
+// CallWitness is wn_callWitness({from, to, method, args, value, gas}, block?): runs a
+// read-only call like wn_call and returns a light.CallBundle: the call, its outcome (a
+// failed call is an outcome, not an error), every state key it read with proofs, and the
+// certificate of the height it ran on.
+func (a *wnAPI) CallWitness(ctx context.Context, args CallArgs, num *BlockNumber) (_ *light.CallBundle, err error) {
+	defer a.s.metrics.observe("wn_callWitness", time.Now(), &err)
+	p, err := a.s.prover()
+	if err != nil {
+		return nil, err
+	}
+	req, err := a.s.callRequest(&args, false)
+	if err != nil {
+		return nil, err
+	}
+	h, err := a.resolveProvable(num)
+	if err != nil {
+		return nil, err
+	}
+	b, err := a.s.callWitness(ctx, p, req, h)
+	if err != nil {
+		return nil, proofError(err)
+	}
+	return b, nil
+}
+
+// callWitness runs a witnessed call with the per-request timeout.
+func (s *Server) callWitness(ctx context.Context, p ProofBackend, req *CallRequest, height uint64) (*light.CallBundle, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	b, err := p.CallWitness(ctx, req, height)
+	if err != nil && ctx.Err() != nil {
+		return nil, fmt.Errorf("call %s.%s: request timed out after %s: %w", req.To.Hex(), req.Method, s.cfg.RequestTimeout, context.DeadlineExceeded)
+	}
+	return b, err
+}
