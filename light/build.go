@@ -44,7 +44,7 @@ func NewReceiptBundle(p *chain.ReceiptProof, cert Certificate) *ReceiptBundle {
 // cert. msg.Gas must be the gas the call ran with (chain.Chain.CallGas).
 func NewCallBundle(msg chain.CallMsg, res *chain.CallResult, w *chain.Witness, cert Certificate) *CallBundle {
 	b := &CallBundle{Kind: KindCall, Version: BundleVersion,
-		Call: Call{From: msg.From, To: msg.To, Method: msg.Method, Args: nonNil(msg.Args), Gas: hexutil.Uint64(msg.Gas)},
+		Call:   Call{From: msg.From, To: msg.To, Method: msg.Method, Args: nonNil(msg.Args), Gas: hexutil.Uint64(msg.Gas)},
 		Result: Outcome{Output: nonNil(res.Output), GasUsed: hexutil.Uint64(res.GasUsed), Events: make([]Event, len(res.Events))},
 		Reads:  make([]StateRead, len(w.Reads)), Cert: cert}
 	if msg.Value != nil && !msg.Value.IsZero() {
