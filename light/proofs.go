@@ -85,7 +85,7 @@ func (v *Verifier) VerifyAccount(b *AccountBundle, addr types.Address) (*Account
 	}
 	for i := range b.Storage {
 		s := &b.Storage[i]
-		if len(s.Key) > state.MaxStorageKeySize {
+		if len(s.Key) > types.MaxStorageKeySize {
 			return nil, nil, fmt.Errorf("%w: storage key of %d bytes", ErrMalformed, len(s.Key))
 		}
 		tk := state.StorageKey(addr, s.Key)

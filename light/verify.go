@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/wnode/wnode/chain"
 	"github.com/wnode/wnode/gas"
 	"github.com/wnode/wnode/genesis"
 	"github.com/wnode/wnode/types"
@@ -53,7 +52,7 @@ type Options struct {
 }
 
 // DefaultMaxGas is the default Options.MaxGas: four times a node's default call gas cap.
-const DefaultMaxGas = 4 * chain.DefaultCallGasCap
+const DefaultMaxGas = 4 * gas.DefaultCallCap
 
 // Verifier verifies bundles against a trust root. It is safe for concurrent use.
 type Verifier struct {

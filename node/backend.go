@@ -247,8 +247,11 @@ func (b *backend) Commit(height uint64) (*types.Commit, error) {
 	return c, mapErr(err)
 }
 
-// Validators is the genesis validator set: it does not change yet.
-func (b *backend) Validators(uint64) (*types.ValidatorSet, error) { return b.n.chain.Validators(), nil }
+// Validators is the set that signs the block at height (chain.ValidatorsAt).
+func (b *backend) Validators(height uint64) (*types.ValidatorSet, error) {
+	vs, err := b.n.chain.ValidatorsAt(height)
+	return vs, mapErr(err)
+}
 
 func (b *backend) BlockReceipts(height uint64) ([]*types.Receipt, error) {
 	rs, err := b.n.chain.Receipts(height)

@@ -8,25 +8,9 @@ import (
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/wnode/wnode/light"
-	"github.com/wnode/wnode/state"
+	"github.com/wnode/wnode/rpc/rpctypes"
 	"github.com/wnode/wnode/types"
 )
-
-// Error codes of the proof methods (docs/rpc.md).
-const (
-	// CodePruned: the state of the height asked is no longer kept, so nothing about it
-	// can be proven; the error's data is {"oldest": the oldest provable height}.
-	CodePruned = -32030
-	// CodeNoCommit: the height has no commit certificate (the genesis header, height 0).
-	CodeNoCommit = -32031
-	// CodeWitnessTooLarge: the call read more state keys than a witness may hold.
-	CodeWitnessTooLarge = -32032
-	// CodeProofsUnsupported: the node serves no proofs.
-	CodeProofsUnsupported = -32033
-)
-
-// MaxProofStorageKeys bounds the storage keys of one wn_getProof.
-const MaxProofStorageKeys = 256
 
 // Sentinel errors of a ProofBackend.
 var (
@@ -70,7 +54,7 @@ type ProofBackend interface {
 func (s *Server) prover() (ProofBackend, error) {
 	p, ok := s.backend.(ProofBackend)
 	if !ok {
-		return nil, newError(CodeProofsUnsupported, "this node serves no proofs")
+		return nil, newError(rpctypes.CodeProofsUnsupported, "this node serves no proofs")
 	}
 	return p, nil
 }
@@ -80,11 +64,11 @@ func proofError(err error) error {
 	var pe *PrunedError
 	switch {
 	case errors.As(err, &pe):
-		return &Error{Code: CodePruned, Message: err.Error(), Data: map[string]any{"oldest": hexutil.Uint64(pe.Oldest)}}
+		return &Error{Code: rpctypes.CodePruned, Message: err.Error(), Data: map[string]any{"oldest": hexutil.Uint64(pe.Oldest)}}
 	case errors.Is(err, ErrNoCommit):
-		return &Error{Code: CodeNoCommit, Message: err.Error()}
+		return &Error{Code: rpctypes.CodeNoCommit, Message: err.Error()}
 	case errors.Is(err, ErrWitnessTooLarge):
-		return &Error{Code: CodeWitnessTooLarge, Message: err.Error()}
+		return &Error{Code: rpctypes.CodeWitnessTooLarge, Message: err.Error()}
 	}
 	return toRPCError(err)
 }
@@ -93,19 +77,19 @@ func proofError(err error) error {
 // code hash, admin) and each storage value, with inclusion or exclusion proofs against
 // the state root of the header at block, and that header's certificate (header, commit,
 // validator set): a light.AccountBundle.
-func (a *wnAPI) GetProof(addr types.Address, keys []hexutil.Bytes, num *BlockNumber) (_ *light.AccountBundle, err error) {
+func (a *wnAPI) GetProof(addr types.Address, keys []hexutil.Bytes, num *rpctypes.BlockNumber) (_ *light.AccountBundle, err error) {
 	defer a.s.metrics.observe("wn_getProof", time.Now(), &err)
 	p, err := a.s.prover()
 	if err != nil {
 		return nil, err
 	}
-	if len(keys) > MaxProofStorageKeys {
-		return nil, newError(CodeInvalidParams, "invalid storage keys: %d keys, limit %d", len(keys), MaxProofStorageKeys)
+	if len(keys) > rpctypes.MaxProofStorageKeys {
+		return nil, newError(rpctypes.CodeInvalidParams, "invalid storage keys: %d keys, limit %d", len(keys), rpctypes.MaxProofStorageKeys)
 	}
 	ks := make([][]byte, len(keys))
 	for i, k := range keys {
-		if len(k) > state.MaxStorageKeySize {
-			return nil, newError(CodeInvalidParams, "invalid storage key %d: %d bytes, limit %d", i, len(k), state.MaxStorageKeySize)
+		if len(k) > types.MaxStorageKeySize {
+			return nil, newError(rpctypes.CodeInvalidParams, "invalid storage key %d: %d bytes, limit %d", i, len(k), types.MaxStorageKeySize)
 		}
 		ks[i] = k
 	}
@@ -122,40 +106,30 @@ func (a *wnAPI) GetProof(addr types.Address, keys []hexutil.Bytes, num *BlockNum
 
 // resolveProvable resolves a block parameter for a method that needs a commit: height 0
 // (the genesis header) has none.
-func (a *wnAPI) resolveProvable(num *BlockNumber) (uint64, error) {
+func (a *wnAPI) resolveProvable(num *rpctypes.BlockNumber) (uint64, error) {
 	h, err := a.resolve(num)
 	if err != nil {
 		return 0, err
 	}
 	if h == 0 {
-		return 0, newError(CodeNoCommit, "height 0 (genesis) has no commit certificate: ask a height of 1 or more")
+		return 0, newError(rpctypes.CodeNoCommit, "height 0 (genesis) has no commit certificate: ask a height of 1 or more")
 	}
 	return h, nil
 }
 
-// CommitJSON is the answer of wn_getCommit: the header (RLP) and its commit certificate
-// (RLP), with the height, hash and time for readers.
-type CommitJSON struct {
-	Height hexutil.Uint64 `json:"height"`
-	Hash   types.Hash     `json:"hash"`
-	Time   hexutil.Uint64 `json:"time"`
-	Header hexutil.Bytes  `json:"header"`
-	Commit hexutil.Bytes  `json:"commit"`
-}
-
 // GetCommit is wn_getCommit(block): the header at block and the commit certificate that
 // decided it.
-func (a *wnAPI) GetCommit(num BlockNumber) (_ *CommitJSON, err error) {
+func (a *wnAPI) GetCommit(num rpctypes.BlockNumber) (_ *rpctypes.CommitJSON, err error) {
 	defer a.s.metrics.observe("wn_getCommit", time.Now(), &err)
 	c, hdr, err := a.certificate(num)
 	if err != nil {
 		return nil, err
 	}
-	return &CommitJSON{Height: hexutil.Uint64(hdr.Height), Hash: hdr.Hash(), Time: hexutil.Uint64(hdr.Time),
+	return &rpctypes.CommitJSON{Height: hexutil.Uint64(hdr.Height), Hash: hdr.Hash(), Time: hexutil.Uint64(hdr.Time),
 		Header: c.Header, Commit: c.Commit}, nil
 }
 
-func (a *wnAPI) certificate(num BlockNumber) (*light.Certificate, *types.Header, error) {
+func (a *wnAPI) certificate(num rpctypes.BlockNumber) (*light.Certificate, *types.Header, error) {
 	p, err := a.s.prover()
 	if err != nil {
 		return nil, nil, err
@@ -175,23 +149,19 @@ func (a *wnAPI) certificate(num BlockNumber) (*light.Certificate, *types.Header,
 	return c, hdr, nil
 }
 
-// ValidatorsJSON is the answer of wn_getValidators: the set that signs the block at
-// Height, whose hash the header carries.
-type ValidatorsJSON struct {
-	Height     hexutil.Uint64    `json:"height"`
-	Hash       types.Hash        `json:"hash"`
-	Validators []light.Validator `json:"validators"`
-}
-
 // GetValidators is wn_getValidators(block): the validator set whose hash is in the
 // header at block.
-func (a *wnAPI) GetValidators(num BlockNumber) (_ *ValidatorsJSON, err error) {
+func (a *wnAPI) GetValidators(num rpctypes.BlockNumber) (_ *rpctypes.ValidatorsJSON, err error) {
 	defer a.s.metrics.observe("wn_getValidators", time.Now(), &err)
 	c, hdr, err := a.certificate(num)
 	if err != nil {
 		return nil, err
 	}
-	return &ValidatorsJSON{Height: hexutil.Uint64(hdr.Height), Hash: hdr.ValidatorsHash, Validators: c.Validators}, nil
+	out := &rpctypes.ValidatorsJSON{Height: hexutil.Uint64(hdr.Height), Hash: hdr.ValidatorsHash, Validators: make([]rpctypes.ValidatorJSON, len(c.Validators))}
+	for i, v := range c.Validators {
+		out.Validators[i] = rpctypes.ValidatorJSON{Address: v.Address, PubKey: v.PubKey, Power: v.Power}
+	}
+	return out, nil
 }
 
 // GetReceiptProof is wn_getReceiptProof(txHash): the receipt with its Merkle path to the
@@ -217,7 +187,7 @@ func (a *wnAPI) GetReceiptProof(hash types.Hash) (_ *light.ReceiptBundle, err er
 // read-only call like wn_call and returns a light.CallBundle: the call, its outcome (a
 // failed call is an outcome, not an error), every state key it read with proofs, and the
 // certificate of the height it ran on.
-func (a *wnAPI) CallWitness(ctx context.Context, args CallArgs, num *BlockNumber) (_ *light.CallBundle, err error) {
+func (a *wnAPI) CallWitness(ctx context.Context, args rpctypes.CallArgs, num *rpctypes.BlockNumber) (_ *light.CallBundle, err error) {
 	defer a.s.metrics.observe("wn_callWitness", time.Now(), &err)
 	p, err := a.s.prover()
 	if err != nil {

@@ -9,16 +9,15 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-)
 
-// HeaderWitness is the request header that asks the gateway for a witness bundle.
-const HeaderWitness = "X-Wnode-Witness"
+	"github.com/wnode/wnode/rpc/rpctypes"
+)
 
 // wantsWitness reports whether a gateway request asks for the witness bundle: the query
 // parameter witness or the header X-Wnode-Witness, set to 1 or true.
 func wantsWitness(r *http.Request) bool {
 	on := func(v string) bool { v = strings.ToLower(v); return v == "1" || v == "true" }
-	return on(r.URL.Query().Get("witness")) || on(r.Header.Get(HeaderWitness))
+	return on(r.URL.Query().Get("witness")) || on(r.Header.Get(rpctypes.HeaderWitness))
 }
 
 // serveFnWitness answers a gateway call with its light.CallBundle as one JSON document
@@ -61,10 +60,10 @@ func (s *Server) serveFnWitness(w http.ResponseWriter, r *http.Request, req *Cal
 		return fail(http.StatusInternalServerError, err)
 	}
 	h := w.Header()
-	h.Set(HeaderHeight, strconv.FormatUint(height, 10))
-	h.Set(HeaderGasUsed, strconv.FormatUint(uint64(b.Result.GasUsed), 10))
+	h.Set(rpctypes.HeaderHeight, strconv.FormatUint(height, 10))
+	h.Set(rpctypes.HeaderGasUsed, strconv.FormatUint(uint64(b.Result.GasUsed), 10))
 	if b.Result.Error != "" {
-		h.Set(HeaderError, headerSafe(b.Result.Error))
+		h.Set(rpctypes.HeaderError, headerSafe(b.Result.Error))
 	}
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/wnode/wnode/gas"
+	"github.com/wnode/wnode/rpc/rpctypes"
 )
 
 // Config is the RPC server's configuration. The zero value of a field means its default.
@@ -328,7 +329,7 @@ func (c *cors) handle(w http.ResponseWriter, r *http.Request) bool {
 	}
 	if allowed {
 		h.Set("Access-Control-Allow-Methods", c.methods)
-		h.Set("Access-Control-Allow-Headers", "Content-Type, "+HeaderWitness)
+		h.Set("Access-Control-Allow-Headers", "Content-Type, "+rpctypes.HeaderWitness)
 		h.Set("Access-Control-Max-Age", "600")
 		w.WriteHeader(http.StatusNoContent)
 	} else {

@@ -1,0 +1,98 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/wnode/wnode/rpc/rpctypes"
+	"github.com/wnode/wnode/types"
+)
+
+// The proof methods return bundles as the raw JSON the node sent: decode and verify them
+// with package light (light.Decode, light.Verifier), which trusts the chain's genesis,
+// not the node; the bytes can be saved as they are and verified later (wnode verify).
+
+// maxBundle bounds a bundle answer read from the gateway.
+const maxBundle = 64 << 20
+
+// ProofBundle is wn_getProof(addr, keys, block): the account and storage bundle.
+func (c *Client) ProofBundle(ctx context.Context, addr types.Address, keys [][]byte, num rpctypes.BlockNumber) (json.RawMessage, error) {
+	ks := make([]hexutil.Bytes, len(keys))
+	for i, k := range keys {
+		ks[i] = k
+	}
+	var raw json.RawMessage
+	if err := c.call(ctx, &raw, "wn_getProof", addr, ks, num); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+// ReceiptBundle is wn_getReceiptProof(txHash); nil when the tx is unknown or pending.
+func (c *Client) ReceiptBundle(ctx context.Context, txHash types.Hash) (json.RawMessage, error) {
+	var raw json.RawMessage
+	if err := c.call(ctx, &raw, "wn_getReceiptProof", txHash); err != nil {
+		return nil, err
+	}
+	if string(raw) == "null" {
+		return nil, nil
+	}
+	return raw, nil
+}
+
+// CallBundle is wn_callWitness(args, block): the call with its witness.
+func (c *Client) CallBundle(ctx context.Context, args rpctypes.CallArgs, num rpctypes.BlockNumber) (json.RawMessage, error) {
+	var raw json.RawMessage
+	if err := c.call(ctx, &raw, "wn_callWitness", args, num); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+// Commit is wn_getCommit(block).
+func (c *Client) Commit(ctx context.Context, num rpctypes.BlockNumber) (*rpctypes.CommitJSON, error) {
+	var v rpctypes.CommitJSON
+	if err := c.call(ctx, &v, "wn_getCommit", num); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// Validators is wn_getValidators(block).
+func (c *Client) Validators(ctx context.Context, num rpctypes.BlockNumber) (*rpctypes.ValidatorsJSON, error) {
+	var v rpctypes.ValidatorsJSON
+	if err := c.call(ctx, &v, "wn_getValidators", num); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// FnBundle calls POST /fn/{to}/{method}?witness=1 and returns the call's bundle.
+func (c *Client) FnBundle(ctx context.Context, to types.Address, method string, input []byte) (json.RawMessage, error) {
+	u := c.base + "/fn/" + to.Hex() + "/" + url.PathEscape(method) + "?witness=1"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(input))
+	if err != nil {
+		return nil, fmt.Errorf("fn: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fn: %w at %s: %v", ErrNoNode, c.base, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBundle))
+	if err != nil {
+		return nil, fmt.Errorf("fn: read answer: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, &FnError{Status: resp.StatusCode, Message: strings.TrimSpace(string(body))}
+	}
+	return body, nil
+}
