@@ -29,6 +29,9 @@ type Config struct {
 	Mempool   MempoolConfig   `toml:"mempool"`
 	Consensus ConsensusConfig `toml:"consensus"`
 	Log       LogConfig       `toml:"log"`
+	// StateHistory is how many of the latest heights keep their state: readable and
+	// provable (wn_getProof, wn_callWitness). 0 means state.DefaultKeepVersions (256).
+	StateHistory uint64 `toml:"state_history"`
 	// NoSync turns off fsync of the database, consensus WAL and guard: faster, but a
 	// machine crash can lose or corrupt recent blocks. For tests and benchmarks only.
 	NoSync bool `toml:"nosync"`

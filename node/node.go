@@ -132,7 +132,7 @@ func New(cfg Config, opts Options) (_ *Node, err error) {
 	if n.db, err = state.OpenPebble(dir.Path(DBDir)); err != nil {
 		return nil, fmt.Errorf("open database (is another wnode using %s?): %w", cfg.DataDir, err)
 	}
-	st, err := state.New(n.db, state.Options{})
+	st, err := state.New(n.db, state.Options{KeepVersions: cfg.StateHistory})
 	if err != nil {
 		return nil, fmt.Errorf("open state: %w", err)
 	}
