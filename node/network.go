@@ -80,21 +80,25 @@ func (p *netProxy) NeedSync(height uint64) {
 	}
 }
 
-// p2pNetwork is the production Network: package node/network over libp2p. It gossips
-// the mempool's transactions, delivers consensus messages to the runner and syncs missed
-// blocks.
-func p2pNetwork(ctx context.Context, deps NetworkDeps) (Network, error) {
-	nw, err := network.New(ctx, network.Config{
-		Listen: deps.Config.Listen, Bootnodes: deps.Config.Bootnodes, MDNS: deps.Config.MDNS, Logger: deps.Logger,
-	}, deps.Key, deps.Chain, deps.Pool)
-	if err != nil {
-		return nil, err
+// p2pNetwork is the production Network: package node/network over libp2p, its
+// configuration adjusted by tune if set. It gossips the mempool's transactions,
+// delivers consensus messages to the runner and syncs missed blocks.
+func p2pNetwork(tune func(*network.Config)) NetworkFactory {
+	return func(ctx context.Context, deps NetworkDeps) (Network, error) {
+		cfg := network.Config{Listen: deps.Config.Listen, Bootnodes: deps.Config.Bootnodes, MDNS: deps.Config.MDNS, Logger: deps.Logger}
+		if tune != nil {
+			tune(&cfg)
+		}
+		nw, err := network.New(ctx, cfg, deps.Key, deps.Chain, deps.Pool)
+		if err != nil {
+			return nil, err
+		}
+		if err := nw.Start(deps.Consensus); err != nil {
+			nw.Close()
+			return nil, err
+		}
+		return p2pAdapter{nw}, nil
 	}
-	if err := nw.Start(deps.Consensus); err != nil {
-		nw.Close()
-		return nil, err
-	}
-	return p2pAdapter{nw}, nil
 }
 
 type p2pAdapter struct{ n *network.Network }

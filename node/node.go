@@ -42,6 +42,10 @@ type Options struct {
 	// (consensus.DevConfig for a single validator, DefaultConfig otherwise) and from
 	// Config.Consensus.
 	ConsensusConfig func(chainID uint64, vals *types.ValidatorSet) consensus.Config
+	// NetworkConfig, when set, adjusts the p2p network's configuration (built from
+	// Config.P2P) before it starts: tests shorten its intervals or give it a clock. It
+	// does not apply to a Network factory of one's own.
+	NetworkConfig func(*network.Config)
 }
 
 // Node is a running wnode: chain, mempool, consensus, RPC and (optionally) network over
@@ -126,7 +130,7 @@ func New(cfg Config, opts Options) (_ *Node, err error) {
 	// any other node, dev chains of several validators (`wnode localnet`) included, is on
 	// the p2p network.
 	if n.opts.Network == nil && !(n.dev && vals.Len() == 1 && n.validator) {
-		n.opts.Network = p2pNetwork
+		n.opts.Network = p2pNetwork(n.opts.NetworkConfig)
 	}
 
 	if n.db, err = state.OpenPebble(dir.Path(DBDir)); err != nil {
@@ -475,6 +479,15 @@ func (n *Node) Dev() bool { return n.dev }
 
 // Validator reports whether the node key is in the validator set.
 func (n *Node) Validator() bool { return n.validator }
+
+// P2P is the node's p2p network, or nil without one (a single dev node, or a Network
+// factory of one's own).
+func (n *Node) P2P() *network.Network {
+	if a, ok := n.network.(p2pAdapter); ok {
+		return a.n
+	}
+	return nil
+}
 
 // PeerID is the node's libp2p peer ID, or "" without a network (a single dev node).
 func (n *Node) PeerID() string { return n.network.PeerID() }

@@ -9,6 +9,7 @@ import (
 	"github.com/holiman/uint256"
 
 	"github.com/wnode/wnode/chain"
+	"github.com/wnode/wnode/consensus"
 	"github.com/wnode/wnode/genesis"
 	"github.com/wnode/wnode/mempool"
 	"github.com/wnode/wnode/state"
@@ -137,4 +138,14 @@ func Certify(t testing.TB, height uint64, round int32, hash types.Hash, keys ...
 func NewPool(g *genesis.Genesis, accounts mempool.AccountState) *mempool.Pool {
 	return mempool.New(mempool.Config{ChainID: g.ChainID, MinGasPrice: g.Params.MinGasPrice.Int(),
 		MaxTxGas: g.Params.BlockGasLimit, MaxTxBytes: int(g.Params.MaxTxBytes)}, accounts)
+}
+
+// EncodeMsg is consensus.EncodeMessage for a message the test knows is valid.
+func EncodeMsg(t testing.TB, m *consensus.Message) []byte {
+	t.Helper()
+	b, err := consensus.EncodeMessage(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

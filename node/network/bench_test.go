@@ -1,4 +1,4 @@
-package network
+package network_test
 
 import (
 	"context"
@@ -46,7 +46,7 @@ func benchFinality(b *testing.B, nVals, rate int) {
 		if i > 0 {
 			boot = nodes[0].net.Addrs()
 		}
-		nodes = append(nodes, startNode(b, fmt.Sprintf("v%d", i), tc.Gen, b.TempDir(), k, nodeOptions{validator: true, bootnodes: boot, consensus: prod}))
+		nodes = append(nodes, startNode(b, fmt.Sprintf("v%d", i), tc.Gen, b.TempDir(), k, nodeOptions{bootnodes: boot, consensus: prod}))
 	}
 	waitHeight(b, 60*time.Second, 1, nodes...)
 
@@ -55,7 +55,7 @@ func benchFinality(b *testing.B, nVals, rate int) {
 	if err := nodes[0].pool.Add(deploy); err != nil {
 		b.Fatal(err)
 	}
-	waitFor(b, 60*time.Second, "counter deployed everywhere", func() bool {
+	testutil.WaitFor(b, 60*time.Second, "counter deployed everywhere", func() bool {
 		for _, n := range nodes {
 			if r, err := n.chain.Receipt(deploy.Hash()); err != nil || n.height() < r.Height {
 				return false
@@ -195,12 +195,12 @@ func BenchmarkBlockSync(b *testing.B) {
 		}
 		n.stop()
 	}
-	v := startNode(b, "v0", tc.Gen, dir, tc.Vals[0], nodeOptions{validator: true, noSync: true})
+	v := startNode(b, "v0", tc.Gen, dir, tc.Vals[0], nodeOptions{noSync: true})
 	target := uint64(b.N)
 	b.ResetTimer()
 	start := time.Now()
 	late := startNode(b, "late", tc.Gen, b.TempDir(), testutil.Key(b), nodeOptions{bootnodes: v.net.Addrs()})
-	waitFor(b, 10*time.Minute, "sync", func() bool { return late.height() >= target })
+	testutil.WaitFor(b, 10*time.Minute, "sync", func() bool { return late.height() >= target })
 	took := time.Since(start)
 	b.StopTimer()
 	b.ReportMetric(float64(target)/took.Seconds(), "blocks/s")

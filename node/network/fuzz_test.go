@@ -35,7 +35,7 @@ func FuzzCheckConsensus(f *testing.F) {
 		{Proposal: p},
 		{Commit: testutil.Certify(f, 4, 0, hash, tc.Vals[0], tc.Vals[1], tc.Vals[2])},
 	} {
-		f.Add(encodeMsg(f, m))
+		f.Add(testutil.EncodeMsg(f, m))
 	}
 	f.Add([]byte{})
 	f.Add([]byte{0xc2, 0x02, 0x80})

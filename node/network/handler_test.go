@@ -271,7 +271,7 @@ func TestCheckConsensus(t *testing.T) {
 	outsider := testutil.Key(t)
 	hash := types.Hash{1, 2, 3}
 	prevote := func(height uint64) []byte {
-		return encodeMsg(t, &consensus.Message{Vote: testutil.SignVote(t, v1, types.PrevoteType, height, 0, hash)})
+		return testutil.EncodeMsg(t, &consensus.Message{Vote: testutil.SignVote(t, v1, types.PrevoteType, height, 0, hash)})
 	}
 	wrongSig := testutil.SignVote(t, v1, types.PrevoteType, head+1, 0, hash)
 	wrongSig.Validator = testutil.Addr(v0) // v1's signature claimed by v0
@@ -292,7 +292,7 @@ func TestCheckConsensus(t *testing.T) {
 		if err := p.Sign(testutil.ChainID, k); err != nil {
 			t.Fatal(err)
 		}
-		return encodeMsg(t, &consensus.Message{Proposal: p})
+		return testutil.EncodeMsg(t, &consensus.Message{Proposal: p})
 	}
 	right := proposer(head+1, 0)
 	wrong := (right + 1) % len(tc.Vals)
@@ -301,7 +301,7 @@ func TestCheckConsensus(t *testing.T) {
 		for _, i := range keys {
 			ks = append(ks, tc.Vals[i])
 		}
-		return encodeMsg(t, &consensus.Message{Commit: testutil.Certify(t, height, 0, hash, ks...)})
+		return testutil.EncodeMsg(t, &consensus.Message{Commit: testutil.Certify(t, height, 0, hash, ks...)})
 	}
 	// resent stamps a message as a re-send: new bytes, same content.
 	resent := func(data []byte) []byte {
@@ -310,13 +310,13 @@ func TestCheckConsensus(t *testing.T) {
 			t.Fatal(err)
 		}
 		m.Resend = 1234
-		return encodeMsg(t, m)
+		return testutil.EncodeMsg(t, m)
 	}
 	forged := func(data []byte) []byte {
 		m, _ := consensus.DecodeMessage(data)
 		m.Vote.Sig = append([]byte(nil), m.Vote.Sig...)
 		m.Vote.Sig[10] ^= 1
-		return encodeMsg(t, m)
+		return testutil.EncodeMsg(t, m)
 	}
 	cases := []struct {
 		name  string
@@ -332,9 +332,9 @@ func TestCheckConsensus(t *testing.T) {
 		{"prevote decided long ago", prevote(head - 1), ignore, 0},
 		{"prevote far ahead", prevote(head + 3), ignore, 1},
 		{"forged prevote far ahead", forged(prevote(head + 4)), reject, 0},
-		{"prevote signed by another validator", encodeMsg(t, &consensus.Message{Vote: wrongSig}), reject, 0},
-		{"prevote of a non-validator", encodeMsg(t, &consensus.Message{Vote: testutil.SignVote(t, outsider, types.PrevoteType, head+1, 0, hash)}), reject, 0},
-		{"precommit of a non-validator", encodeMsg(t, &consensus.Message{Vote: testutil.SignVote(t, outsider, types.PrecommitType, head+1, 0, hash)}), reject, 0},
+		{"prevote signed by another validator", testutil.EncodeMsg(t, &consensus.Message{Vote: wrongSig}), reject, 0},
+		{"prevote of a non-validator", testutil.EncodeMsg(t, &consensus.Message{Vote: testutil.SignVote(t, outsider, types.PrevoteType, head+1, 0, hash)}), reject, 0},
+		{"precommit of a non-validator", testutil.EncodeMsg(t, &consensus.Message{Vote: testutil.SignVote(t, outsider, types.PrecommitType, head+1, 0, hash)}), reject, 0},
 		{"proposal by the proposer", proposal(right, head+1), accept, 0},
 		{"proposal by another validator", proposal(wrong, head+1), reject, 0},
 		{"commit far ahead", commit(head+20, 0, 1, 2), accept, 0},

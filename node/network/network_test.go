@@ -1,4 +1,4 @@
-package network
+package network_test
 
 import (
 	"bytes"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/wnode/wnode/consensus"
 	"github.com/wnode/wnode/internal/testutil"
+	"github.com/wnode/wnode/node/network"
 	"github.com/wnode/wnode/p2p"
 	"github.com/wnode/wnode/types"
 )
@@ -38,7 +39,7 @@ func TestNetwork(t *testing.T) {
 		if i > 0 {
 			boot = nodes[0].net.Addrs()
 		}
-		nodes = append(nodes, startNode(t, fmt.Sprintf("v%d", i), tc.Gen, dirs[i], k, nodeOptions{validator: true, bootnodes: boot, noSync: true}))
+		nodes = append(nodes, startNode(t, fmt.Sprintf("v%d", i), tc.Gen, dirs[i], k, nodeOptions{bootnodes: boot, noSync: true}))
 	}
 	waitHeight(t, 30*time.Second, 3, nodes...)
 	t.Logf("height 3 on all validators; peers of v0: %d", nodes[0].net.PeerCount())
@@ -94,7 +95,7 @@ func TestNetwork(t *testing.T) {
 	t.Logf("v3 stopped at %d; the others reached %d", stopped.chain.Head().Height, nodes[0].height())
 
 	// Restart v3 on its data dir: it catches up by block sync and votes again.
-	restarted := startNode(t, "v3'", tc.Gen, dirs[3], tc.Vals[3], nodeOptions{validator: true, bootnodes: nodes[0].net.Addrs(), noSync: true})
+	restarted := startNode(t, "v3'", tc.Gen, dirs[3], tc.Vals[3], nodeOptions{bootnodes: nodes[0].net.Addrs(), noSync: true})
 	nodes[3] = restarted
 	target := nodes[0].height()
 	waitHeight(t, 30*time.Second, target, restarted)
@@ -146,7 +147,7 @@ func TestNetwork(t *testing.T) {
 // identical, as are the state roots of the block that holds it.
 func waitCommitted(t *testing.T, hash types.Hash, nodes ...*testNode) *types.Receipt {
 	t.Helper()
-	waitFor(t, 30*time.Second, fmt.Sprintf("receipt of %s everywhere", hash), func() bool {
+	testutil.WaitFor(t, 30*time.Second, fmt.Sprintf("receipt of %s everywhere", hash), func() bool {
 		for _, n := range nodes {
 			// The receipt is readable a moment before the head moves to its block.
 			if r, err := n.chain.Receipt(hash); err != nil || n.height() < r.Height {
@@ -210,20 +211,24 @@ func hostileGossip(t *testing.T, tc *testutil.TestChain, nodes []*testNode) {
 	// stamp) until v0 has rejected it.
 	hostile := []func(stamp uint64) []byte{
 		func(stamp uint64) []byte { return fmt.Appendf(nil, "garbage %d", stamp) },
-		func(stamp uint64) []byte { return encodeMsg(t, &consensus.Message{Vote: forged, Resend: stamp}) },
 		func(stamp uint64) []byte {
-			return encodeMsg(t, &consensus.Message{Vote: testutil.SignVote(t, outsider, types.PrecommitType, next, 0, hash), Resend: stamp})
+			return testutil.EncodeMsg(t, &consensus.Message{Vote: forged, Resend: stamp})
 		},
-		func(stamp uint64) []byte { return encodeMsg(t, &consensus.Message{Proposal: outOfTurn, Resend: stamp}) },
+		func(stamp uint64) []byte {
+			return testutil.EncodeMsg(t, &consensus.Message{Vote: testutil.SignVote(t, outsider, types.PrecommitType, next, 0, hash), Resend: stamp})
+		},
+		func(stamp uint64) []byte {
+			return testutil.EncodeMsg(t, &consensus.Message{Proposal: outOfTurn, Resend: stamp})
+		},
 	}
 	before := target.net.Stats()
 	h := target.height()
 	// No settling: the messages are for the next height, which must not be decided meanwhile.
-	publishUntilRejected(ctx, t, topic, target, hostile, func(s Stats) uint64 { return s.ConsensusRejected }, 0)
+	publishUntilRejected(ctx, t, topic, target, hostile, func(s network.Stats) uint64 { return s.ConsensusRejected }, 0)
 	after := target.net.Stats()
-	waitFor(t, 10*time.Second, "hostile peer scored down", func() bool { return target.net.host.PeerScore(evil) < 0 })
+	testutil.WaitFor(t, 10*time.Second, "hostile peer scored down", func() bool { return target.net.PeerScore(evil) < 0 })
 	waitHeight(t, 30*time.Second, h+2, nodes...)
-	t.Logf("hostile peer rejected %d times, score %.0f; blocks go on", after.ConsensusRejected-before.ConsensusRejected, target.net.host.PeerScore(evil))
+	t.Logf("hostile peer rejected %d times, score %.0f; blocks go on", after.ConsensusRejected-before.ConsensusRejected, target.net.PeerScore(evil))
 }
 
 // hostilePeer connects a plain libp2p peer with gossipsub and no validators to target,
@@ -257,7 +262,7 @@ func hostilePeer(ctx context.Context, t *testing.T, target *testNode, name strin
 	if err := evil.Connect(ctx, *ai); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "target in the hostile peer's topic", func() bool { return slices.Contains(topic.ListPeers(), ai.ID) })
+	testutil.WaitFor(t, 10*time.Second, "target in the hostile peer's topic", func() bool { return slices.Contains(topic.ListPeers(), ai.ID) })
 	return topic, evil.ID()
 }
 
@@ -268,7 +273,7 @@ func hostilePeer(ctx context.Context, t *testing.T, target *testNode, name strin
 // attempt counts for the next message instead of graylisting the peer before it); with
 // settle, it waits that long for stragglers before each message and counts from there.
 func publishUntilRejected(ctx context.Context, t *testing.T, topic *pubsub.Topic, target *testNode, hostile []func(uint64) []byte,
-	rejected func(Stats) uint64, settle time.Duration) {
+	rejected func(network.Stats) uint64, settle time.Duration) {
 	t.Helper()
 	base := rejected(target.net.Stats())
 	for i, msg := range hostile {
@@ -295,7 +300,7 @@ func publishUntilRejected(ctx context.Context, t *testing.T, topic *pubsub.Topic
 // those batches enters the pool; the node keeps committing.
 func TestHostileTxGossip(t *testing.T) {
 	tc := testutil.NewTestChain(t, 1, 1)
-	target := startNode(t, "v0", tc.Gen, t.TempDir(), tc.Vals[0], nodeOptions{validator: true, noSync: true})
+	target := startNode(t, "v0", tc.Gen, t.TempDir(), tc.Vals[0], nodeOptions{noSync: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	transfer := func(nonce uint64, mod func(*types.Tx)) *types.Tx {
@@ -327,8 +332,8 @@ func TestHostileTxGossip(t *testing.T) {
 	// before the next kind is tried.
 	for _, msg := range hostile {
 		topic, evil := hostilePeer(ctx, t, target, p2p.TxTopic(testutil.ChainID))
-		publishUntilRejected(ctx, t, topic, target, []func(uint64) []byte{msg}, func(s Stats) uint64 { return s.TxsRejected }, 150*time.Millisecond)
-		waitFor(t, 10*time.Second, "hostile peer scored down", func() bool { return target.net.host.PeerScore(evil) < 0 })
+		publishUntilRejected(ctx, t, topic, target, []func(uint64) []byte{msg}, func(s network.Stats) uint64 { return s.TxsRejected }, 150*time.Millisecond)
+		testutil.WaitFor(t, 10*time.Second, "hostile peer scored down", func() bool { return target.net.PeerScore(evil) < 0 })
 	}
 	if s := target.net.Stats(); s.TxsAccepted != 0 || target.pool.Len() != 0 {
 		t.Fatalf("valid txs of rejected batches were taken: %+v, pool %d", s, target.pool.Len())
@@ -340,7 +345,7 @@ func TestHostileTxGossip(t *testing.T) {
 // once it connects, and reaches the validator's block.
 func TestTxBeforePeers(t *testing.T) {
 	tc := testutil.NewTestChain(t, 1, 1)
-	validator := startNode(t, "v0", tc.Gen, t.TempDir(), tc.Vals[0], nodeOptions{validator: true, noSync: true})
+	validator := startNode(t, "v0", tc.Gen, t.TempDir(), tc.Vals[0], nodeOptions{noSync: true})
 	lonely := startNode(t, "rpc", tc.Gen, t.TempDir(), testutil.Key(t), nodeOptions{noSync: true})
 	tx := testutil.SignTx(t, tc.Accounts[0], &types.Tx{GasLimit: 100_000, Kind: types.TxTransfer, To: types.Address{7}, Value: uint256.NewInt(1)})
 	if err := lonely.pool.Add(tx); err != nil {
@@ -349,7 +354,7 @@ func TestTxBeforePeers(t *testing.T) {
 	if lonely.net.PeerCount() != 0 {
 		t.Fatal("the node without bootnodes has peers")
 	}
-	if err := lonely.net.host.Connect(context.Background(), validator.net.Addrs()[0]); err != nil {
+	if err := lonely.net.Connect(context.Background(), validator.net.Addrs()[0]); err != nil {
 		t.Fatal(err)
 	}
 	r := waitCommitted(t, tx.Hash(), validator, lonely)
@@ -366,14 +371,14 @@ func TestTxBeforePeers(t *testing.T) {
 func TestTxGossipBatches(t *testing.T) {
 	const n = 60
 	tc := testutil.NewTestChain(t, 1, 1)
-	validator := startNode(t, "v0", tc.Gen, t.TempDir(), tc.Vals[0], nodeOptions{validator: true, noSync: true})
+	validator := startNode(t, "v0", tc.Gen, t.TempDir(), tc.Vals[0], nodeOptions{noSync: true})
 	full := startNode(t, "full", tc.Gen, t.TempDir(), testutil.Key(t), nodeOptions{noSync: true, bootnodes: validator.net.Addrs()})
 	// Past the warm-up, so that the txs go through the timed batches, not the backlog.
 	deadline := time.Now().Add(10 * time.Second)
 	for full.net.PeerCount() == 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	time.Sleep(gossipWarmUp + 100*time.Millisecond)
+	time.Sleep(network.GossipWarmUp + 100*time.Millisecond)
 	var txs []*types.Tx
 	for i := range n {
 		txs = append(txs, testutil.SignTx(t, tc.Accounts[0], &types.Tx{Nonce: uint64(i), GasLimit: 100_000, Kind: types.TxTransfer, To: types.Address{7}, Value: uint256.NewInt(1)}))
@@ -399,11 +404,11 @@ func TestTxGossipBatches(t *testing.T) {
 // committed by the validator, which never had it otherwise.
 func TestTxRegossip(t *testing.T) {
 	tc := testutil.NewTestChain(t, 1, 1)
-	validator := startNode(t, "v0", tc.Gen, t.TempDir(), tc.Vals[0], nodeOptions{validator: true, noSync: true})
+	validator := startNode(t, "v0", tc.Gen, t.TempDir(), tc.Vals[0], nodeOptions{noSync: true})
 	full := startNode(t, "full", tc.Gen, t.TempDir(), testutil.Key(t), nodeOptions{noSync: true, bootnodes: validator.net.Addrs(),
 		regossip: 300 * time.Millisecond})
 	tx := testutil.SignTx(t, tc.Accounts[0], &types.Tx{GasLimit: 100_000, Kind: types.TxTransfer, To: types.Address{7}, Value: uint256.NewInt(1)})
-	full.net.h.gossiped.add(tx)
+	full.net.MarkGossiped(tx)
 	if err := full.pool.Add(tx); err != nil {
 		t.Fatal(err)
 	}
@@ -425,12 +430,12 @@ func (l liar) DeliverTx(any, peer.ID)               {}
 func (l liar) CheckConsensus([]byte) (any, error)   { return nil, p2p.ErrIgnore }
 func (l liar) DeliverConsensus(any, peer.ID)        {}
 func (l liar) Status() p2p.Status {
-	st := l.honest.net.h.Status()
+	st := l.honest.net.Handler().Status()
 	st.Height += 100
 	return st
 }
 func (l liar) SyncBlocks(from uint64, max int) ([]p2p.SyncBlock, error) {
-	blocks, err := l.honest.net.h.SyncBlocks(from, max)
+	blocks, err := l.honest.net.Handler().SyncBlocks(from, max)
 	for i := range blocks {
 		b, _ := types.DecodeBlock(blocks[i].Block)
 		b.Header.Time++ // the commit certifies another hash
@@ -443,9 +448,9 @@ func (l liar) SyncBlocks(from uint64, max int) ([]p2p.SyncBlock, error) {
 // commit certificates refuses them, leaves that peer aside and syncs from an honest one.
 func TestSyncFromLiar(t *testing.T) {
 	tc := testutil.NewTestChain(t, 1, 0)
-	honest := startNode(t, "v0", tc.Gen, t.TempDir(), tc.Vals[0], nodeOptions{validator: true, noSync: true})
+	honest := startNode(t, "v0", tc.Gen, t.TempDir(), tc.Vals[0], nodeOptions{noSync: true})
 	waitHeight(t, 30*time.Second, 5, honest)
-	lh, err := p2p.New(context.Background(), testutil.Key(t), p2p.Config{ChainID: testutil.ChainID, ListenAddrs: loopback, Logger: testLogger("liar")}, liar{honest})
+	lh, err := p2p.New(context.Background(), testutil.Key(t), p2p.Config{ChainID: testutil.ChainID, ListenAddrs: loopback, Logger: testutil.Logger("liar")}, liar{honest})
 	if err != nil {
 		t.Fatal(err)
 	}
