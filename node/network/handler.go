@@ -44,7 +44,7 @@ type handler struct {
 	refused   refusedSet
 	budget    peerBudget // per peer: signature checks of txs its batches made the pool refuse
 	republish chan *types.Tx
-	now       func() time.Time // nil: time.Now; tests set it
+	clk       Clock // nil: the wall clock
 
 	recent recentMessages
 }
@@ -90,7 +90,7 @@ func (h *handler) CheckTx(from peer.ID, data []byte) (any, error) {
 		h.stats.txsRejected.Add(1)
 		return nil, err
 	}
-	now := h.clock()
+	now := h.now()
 	fresh := txs[:0:0]
 	var refusal error
 	for _, tx := range txs {
@@ -219,10 +219,10 @@ func (b *peerBudget) refund(p peer.ID, n int, now time.Time) {
 	b.used[p] = max(b.used[p]-n, 0)
 }
 
-// clock is the handler's time: h.now, or the wall clock.
-func (h *handler) clock() time.Time {
-	if h.now != nil {
-		return h.now()
+// now is the handler's time: h.clk's, or the wall clock's.
+func (h *handler) now() time.Time {
+	if h.clk != nil {
+		return h.clk.Now()
 	}
 	return time.Now()
 }
@@ -329,7 +329,8 @@ func (h *handler) CheckConsensus(data []byte) (any, error) {
 		return nil, errIgnore("%s: height %d is decided", m.Kind(), height)
 	}
 	key := contentKey(m, true)
-	switch h.recent.check(key, time.Now()) {
+	now := h.now()
+	switch h.recent.check(key, now) {
 	case recentFresh:
 		h.stats.consIgnored.Add(1)
 		return nil, errIgnore("%s: re-sent within %v", m.Kind(), resendGap)
@@ -349,7 +350,7 @@ func (h *handler) CheckConsensus(data []byte) (any, error) {
 		}
 		return nil, errIgnore("%s: height %d, this node decides %d", m.Kind(), height, next)
 	}
-	h.recent.accepted(key, time.Now())
+	h.recent.accepted(key, now)
 	h.stats.consAccepted.Add(1)
 	return m, nil
 }

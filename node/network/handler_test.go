@@ -206,9 +206,8 @@ func TestCheckTxBatch(t *testing.T) {
 func TestCheckTxPeerBudget(t *testing.T) {
 	tc := testutil.NewTestChain(t, 1, 2)
 	h, _ := testHandler(t, tc, 0)
-	var mu sync.Mutex
-	now := time.Unix(1000, 0)
-	h.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	clock := testutil.NewClock(time.Unix(1000, 0))
+	h.clk = clock
 	alice, bob := tc.Accounts[0], tc.Accounts[1]
 	transfer := func(nonce uint64) []byte {
 		return testutil.SignTx(t, alice, &types.Tx{Nonce: nonce, GasLimit: 100_000, Kind: types.TxTransfer, To: testutil.Addr(bob), Value: uint256.NewInt(1)}).Encode()
@@ -255,9 +254,7 @@ func TestCheckTxPeerBudget(t *testing.T) {
 	if _, err := h.CheckTx(honest, transfer(3)); err != nil {
 		t.Fatalf("the same tx from another peer: %v", err)
 	}
-	mu.Lock()
-	now = now.Add(budgetWindow)
-	mu.Unlock()
+	clock.Advance(budgetWindow)
 	if _, err := h.CheckTx(evil, transfer(4)); err != nil {
 		t.Fatalf("a good tx from the peer after the window: %v", err)
 	}
@@ -360,6 +357,35 @@ func TestCheckConsensus(t *testing.T) {
 				t.Errorf("%s: delivered message does not encode to the gossiped bytes", c.name)
 			}
 		}
+	}
+}
+
+// TestCheckConsensusResendGap: a consensus message re-sent (same content, another
+// Resend stamp) is relayed again only once resendGap has passed on the handler's clock
+// since it was last relayed.
+func TestCheckConsensusResendGap(t *testing.T) {
+	tc := testutil.NewTestChain(t, 4, 0)
+	h, _ := testHandler(t, tc, 2)
+	clock := testutil.NewClock(time.Unix(1000, 0))
+	h.clk = clock
+	vote := testutil.SignVote(t, tc.Vals[1], types.PrevoteType, 3, 0, types.Hash{7})
+	send := func(stamp uint64) verdict {
+		_, err := h.CheckConsensus(testutil.EncodeMsg(t, &consensus.Message{Vote: vote, Resend: stamp}))
+		return verdictOf(err)
+	}
+	if v := send(0); v != accept {
+		t.Fatalf("first copy: %v", v)
+	}
+	clock.Advance(resendGap - time.Millisecond)
+	if v := send(1); v != ignore {
+		t.Fatalf("re-sent within the gap: %v, want ignore", v)
+	}
+	clock.Advance(time.Millisecond)
+	if v := send(2); v != accept {
+		t.Fatalf("re-sent after the gap: %v, want accept", v)
+	}
+	if v := send(3); v != ignore {
+		t.Fatalf("re-sent right after the second relay: %v, want ignore", v)
 	}
 }
 

@@ -54,6 +54,9 @@ type Config struct {
 	TxRegossipInterval time.Duration
 	// Logger receives the network's logs; nil discards them.
 	Logger *slog.Logger
+	// Clock is the network's time; nil is the wall clock. Tests set it. (The p2p host,
+	// gossipsub and the mempool keep the wall clock.)
+	Clock Clock
 }
 
 // DefaultSyncInterval is Config.SyncInterval's default: how often peers' status is
@@ -130,11 +133,14 @@ func New(ctx context.Context, cfg Config, key *ecdsa.PrivateKey, c *chain.Chain,
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = wallClock{}
+	}
 	n := &Network{cfg: cfg, log: cfg.Logger, chain: c}
 	n.out.init()
 	n.h = &handler{
 		chain: c, pool: pool, chainID: c.ChainID(), genesisHash: c.Genesis().Hash(), vals: c.Validators(),
-		stats: &n.stats, republish: make(chan *types.Tx, txQueue),
+		stats: &n.stats, republish: make(chan *types.Tx, txQueue), clk: cfg.Clock,
 	}
 	n.sync = newSyncer(n)
 	n.h.ahead = n.sync.wake
@@ -301,6 +307,7 @@ func (n *Network) publishConsensus() {
 func (n *Network) publishTxs(txs <-chan *types.Tx, unsubscribe func()) {
 	defer n.wg.Done()
 	defer unsubscribe()
+	clock := n.cfg.Clock
 	var (
 		backlog    []*types.Tx
 		peersSince time.Time // when the node last went from no peer to some
@@ -308,29 +315,30 @@ func (n *Network) publishTxs(txs <-chan *types.Tx, unsubscribe func()) {
 		batchBytes int
 		last       time.Time // the last publication
 	)
-	tick := time.NewTicker(gossipWarmUp / 4)
-	defer tick.Stop()
-	regossip := time.NewTicker(n.cfg.TxRegossipInterval)
-	defer regossip.Stop()
+	tick, stopTick := clock.NewTicker(gossipWarmUp / 4)
+	defer stopTick()
+	regossip, stopRegossip := clock.NewTicker(n.cfg.TxRegossipInterval)
+	defer stopRegossip()
 	inBatch := make(map[types.Hash]struct{}) // a tx twice would make the batch malformed
-	flush := time.NewTimer(time.Hour)        // armed only while a batch waits
-	flush.Stop()
-	armed := false
+	var (
+		flush     <-chan time.Time // non-nil only while a batch waits
+		stopFlush func() bool
+	)
 	ready := func() bool {
 		if n.host.PeerCount() == 0 {
 			peersSince = time.Time{}
 			return false
 		}
 		if peersSince.IsZero() {
-			peersSince = time.Now()
+			peersSince = clock.Now()
 		}
-		return time.Since(peersSince) >= gossipWarmUp
+		return clock.Now().Sub(peersSince) >= gossipWarmUp
 	}
 	publish := func() {
-		if armed {
-			flush.Stop() // since Go 1.23 no stale tick can be received after Stop
+		if flush != nil {
+			stopFlush()
+			flush = nil
 		}
-		armed = false
 		if len(batch) == 0 {
 			return
 		}
@@ -342,7 +350,7 @@ func (n *Network) publishTxs(txs <-chan *types.Tx, unsubscribe func()) {
 		}
 		clear(batch)
 		clear(inBatch)
-		batch, batchBytes, last = batch[:0], 0, time.Now()
+		batch, batchBytes, last = batch[:0], 0, clock.Now()
 	}
 	add := func(tx *types.Tx) {
 		if _, dup := inBatch[tx.Hash()]; dup {
@@ -354,20 +362,19 @@ func (n *Network) publishTxs(txs <-chan *types.Tx, unsubscribe func()) {
 		inBatch[tx.Hash()] = struct{}{}
 		batch = append(batch, tx)
 		batchBytes += tx.Size()
-		switch wait := txGossipInterval - time.Since(last); {
+		switch wait := txGossipInterval - clock.Now().Sub(last); {
 		case len(batch) >= txBatchLen || batchBytes >= txBatchBytes || wait <= 0:
 			publish()
-		case !armed:
-			flush.Reset(wait)
-			armed = true
+		case flush == nil:
+			flush, stopFlush = clock.NewTimer(wait)
 		}
 	}
 	for {
 		select {
 		case <-n.ctx.Done():
 			return
-		case <-flush.C:
-			armed = false
+		case <-flush:
+			flush = nil
 			if !ready() { // the peers left meanwhile: wait for them like any tx
 				keep := min(len(batch), max(txQueue-len(backlog), 0))
 				backlog = append(backlog, batch[:keep]...)
@@ -378,7 +385,7 @@ func (n *Network) publishTxs(txs <-chan *types.Tx, unsubscribe func()) {
 				continue
 			}
 			publish()
-		case <-regossip.C:
+		case <-regossip:
 			if len(backlog) == 0 && ready() {
 				stale := n.h.pool.Stale(n.cfg.TxRegossipInterval, txRegossipMax)
 				for _, tx := range stale {
@@ -387,7 +394,7 @@ func (n *Network) publishTxs(txs <-chan *types.Tx, unsubscribe func()) {
 				publish()
 				n.stats.txsRegossiped.Add(uint64(len(stale)))
 			}
-		case <-tick.C:
+		case <-tick:
 			if len(backlog) > 0 && ready() {
 				for _, tx := range backlog {
 					add(tx)

@@ -57,6 +57,7 @@ type nodeOptions struct {
 	consensus func(uint64, *types.ValidatorSet) consensus.Config
 	noSync    bool // no fsync of WAL and guard
 	regossip  time.Duration
+	clock     network.Clock // nil: the wall clock
 }
 
 // startNode starts a node in dir with key as its node key (a validator if g holds it),
@@ -82,7 +83,9 @@ func startNode(t testing.TB, name string, g *genesis.Genesis, dir string, key *e
 	}
 	nd, err := node.New(cfg, node.Options{
 		Logger: testutil.Logger(name), ConsensusConfig: cons,
-		NetworkConfig: func(c *network.Config) { c.SyncInterval, c.TxRegossipInterval = 250*time.Millisecond, o.regossip },
+		NetworkConfig: func(c *network.Config) {
+			c.SyncInterval, c.TxRegossipInterval, c.Clock = 250*time.Millisecond, o.regossip, o.clock
+		},
 	})
 	if err != nil {
 		t.Fatal(err)

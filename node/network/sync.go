@@ -85,25 +85,27 @@ func (s *syncer) setSyncing(v bool) {
 // so that hostile gossip cannot make it poll without pause), until ctx is done.
 func (s *syncer) run(ctx context.Context) {
 	defer s.n.wg.Done()
-	interval := s.n.cfg.SyncInterval
-	t := time.NewTicker(interval)
-	defer t.Stop()
+	clock, interval := s.n.cfg.Clock, s.n.cfg.SyncInterval
+	tick, stop := clock.NewTicker(interval)
+	defer stop()
 	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-tick:
 		case <-s.wakeCh:
-			if d := interval/4 - time.Since(last); d > 0 {
+			if d := interval/4 - clock.Now().Sub(last); d > 0 {
+				wait, stop := clock.NewTimer(d)
 				select {
 				case <-ctx.Done():
+					stop()
 					return
-				case <-time.After(d):
+				case <-wait:
 				}
 			}
 		}
-		last = time.Now()
+		last = clock.Now()
 		s.round(ctx)
 	}
 }
@@ -140,7 +142,7 @@ func (s *syncer) round(ctx context.Context) {
 // poll asks every connected peer for its status, concurrently, and returns those of the
 // same chain and genesis, highest first.
 func (s *syncer) poll(ctx context.Context) []peerHeight {
-	now := time.Now()
+	now := s.n.cfg.Clock.Now()
 	var (
 		mu  sync.Mutex
 		out []peerHeight
@@ -254,6 +256,6 @@ func (s *syncer) apply(ctx context.Context, from peer.ID, height uint64, blocks 
 
 func (s *syncer) markBad(id peer.ID, why string, height uint64, err error) {
 	s.n.stats.badSyncBlocks.Add(1)
-	s.bad[id] = time.Now().Add(badPeerTimeout)
+	s.bad[id] = s.n.cfg.Clock.Now().Add(badPeerTimeout)
 	s.n.log.Warn("block sync: dropping peer", "peer", id, "why", why, "height", height, "err", err)
 }
