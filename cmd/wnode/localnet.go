@@ -54,44 +54,18 @@ type child struct {
 	err    error // of Wait, once exited is closed
 }
 
+// localnetAction is `wnode localnet`: open (or create) the network, then run its
+// nodes until a signal.
 func localnetAction(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return usagef("localnet takes no arguments")
 	}
 	p := newPrinter(c)
-	nodes := c.Int(localnetNodesFlag.Name)
-	if !c.IsSet(localnetNodesFlag.Name) {
-		nodes = 0 // an existing network keeps its size; a new one gets the default
-		if _, err := os.Stat(filepath.Join(c.String(localnetDirFlag.Name), node.LocalnetFile)); err != nil {
-			nodes = localnetNodesFlag.Value
-		}
-	}
-	if c.IsSet(localnetNodesFlag.Name) && (nodes < 1 || nodes > node.MaxLocalnetNodes) {
-		return usagef("--nodes %d: want 1 to %d", nodes, node.MaxLocalnetNodes)
-	}
-	dir, err := filepath.Abs(c.String(localnetDirFlag.Name))
+	dir, opts, err := localnetOptions(c)
 	if err != nil {
 		return err
 	}
-	// One knob per timeout: as in consensus' defaults, each grows by half its base per round.
-	propose, vote := c.Duration(localnetTimeoutProposeFlag.Name), c.Duration(localnetTimeoutVoteFlag.Name)
-	// Loopback answers in microseconds: a localnet of several validators proposes 50 ms
-	// after the previous block rather than consensus' 200 ms for real networks, which
-	// cuts finality at 1,000 tx/s from ~360 to ~100 ms (docs/rationale/localnet.md). One
-	// validator keeps consensus.DevConfig's 1 ms.
-	interval := c.Duration(localnetBlockIntervalFlag.Name)
-	if !c.IsSet(localnetBlockIntervalFlag.Name) && nodes > 1 {
-		interval = localnetBlockInterval
-	}
-	l, created, err := node.OpenLocalnet(dir, node.LocalnetOptions{
-		Nodes: nodes, BasePort: c.Int(localnetBasePortFlag.Name),
-		Consensus: node.ConsensusConfig{
-			TimeoutPropose: propose, TimeoutProposeDelta: propose / 2,
-			TimeoutPrevote: vote, TimeoutPrevoteDelta: vote / 2, TimeoutPrecommit: vote, TimeoutPrecommitDelta: vote / 2,
-			Heartbeat: c.Duration(localnetHeartbeatFlag.Name), MinBlockInterval: interval,
-			RebroadcastInterval: c.Duration(localnetRebroadcastFlag.Name),
-		},
-	})
+	l, created, err := node.OpenLocalnet(dir, opts)
 	if err != nil {
 		if errors.Is(err, node.ErrLocalnetMismatch) {
 			return usagef("%v", err)
@@ -112,6 +86,52 @@ func localnetAction(c *cli.Context) error {
 	if c.Bool(localnetInitFlag.Name) {
 		return printLocalnet(p, l, "created")
 	}
+	if err := checkPortsFree(l); err != nil {
+		return err
+	}
+	return runLocalnet(c, p, l, dir)
+}
+
+// localnetOptions turns the flags into the network's directory and the options of a
+// new network.
+func localnetOptions(c *cli.Context) (string, node.LocalnetOptions, error) {
+	nodes := c.Int(localnetNodesFlag.Name)
+	if !c.IsSet(localnetNodesFlag.Name) {
+		nodes = 0 // an existing network keeps its size; a new one gets the default
+		if _, err := os.Stat(filepath.Join(c.String(localnetDirFlag.Name), node.LocalnetFile)); err != nil {
+			nodes = localnetNodesFlag.Value
+		}
+	}
+	if c.IsSet(localnetNodesFlag.Name) && (nodes < 1 || nodes > node.MaxLocalnetNodes) {
+		return "", node.LocalnetOptions{}, usagef("--nodes %d: want 1 to %d", nodes, node.MaxLocalnetNodes)
+	}
+	dir, err := filepath.Abs(c.String(localnetDirFlag.Name))
+	if err != nil {
+		return "", node.LocalnetOptions{}, err
+	}
+	// One knob per timeout: as in consensus' defaults, each grows by half its base per round.
+	propose, vote := c.Duration(localnetTimeoutProposeFlag.Name), c.Duration(localnetTimeoutVoteFlag.Name)
+	// Loopback answers in microseconds: a localnet of several validators proposes 50 ms
+	// after the previous block rather than consensus' 200 ms for real networks, which
+	// cuts finality at 1,000 tx/s from ~360 to ~100 ms (docs/rationale/localnet.md). One
+	// validator keeps consensus.DevConfig's 1 ms.
+	interval := c.Duration(localnetBlockIntervalFlag.Name)
+	if !c.IsSet(localnetBlockIntervalFlag.Name) && nodes > 1 {
+		interval = localnetBlockInterval
+	}
+	return dir, node.LocalnetOptions{
+		Nodes: nodes, BasePort: c.Int(localnetBasePortFlag.Name),
+		Consensus: node.ConsensusConfig{
+			TimeoutPropose: propose, TimeoutProposeDelta: propose / 2,
+			TimeoutPrevote: vote, TimeoutPrevoteDelta: vote / 2, TimeoutPrecommit: vote, TimeoutPrecommitDelta: vote / 2,
+			Heartbeat: c.Duration(localnetHeartbeatFlag.Name), MinBlockInterval: interval,
+			RebroadcastInterval: c.Duration(localnetRebroadcastFlag.Name),
+		},
+	}, nil
+}
+
+// checkPortsFree fails when a node's RPC or p2p TCP address is taken.
+func checkPortsFree(l *node.Localnet) error {
 	for _, n := range l.Nodes {
 		addrs := []string{n.RPCAddr}
 		if f := strings.Split(n.P2PAddr, "/"); len(f) > 4 && f[1] == "ip4" && f[3] == "tcp" {
@@ -123,34 +143,25 @@ func localnetAction(c *cli.Context) error {
 			}
 		}
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("find the wnode executable: %w", err)
-	}
+	return nil
+}
 
+// runLocalnet starts one `wnode start` child per node, waits until each is healthy,
+// prints the network, and supervises the children until a signal or until every one
+// has exited; then it stops them and reports any that failed.
+func runLocalnet(c *cli.Context, p *printer, l *node.Localnet, dir string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	children := make([]*child, 0, len(l.Nodes))
+	exitc := make(chan *child, len(l.Nodes))
+	children, err := startNodes(c, l, dir, exitc)
 	// Whatever happens from here on, no child outlives this function.
 	defer func() {
 		for _, ch := range children {
 			ch.kill()
 		}
 	}()
-	exitc := make(chan *child, len(l.Nodes))
-	for i, n := range l.Nodes {
-		args := []string{"start", "--datadir", l.Path(n)}
-		if c.IsSet(logLevelFlag.Name) {
-			args = append(args, "--log.level", c.String(logLevelFlag.Name))
-		}
-		if pp := c.Int(localnetPprofFlag.Name); pp != 0 {
-			args = append(args, "--pprof", "127.0.0.1:"+strconv.Itoa(pp+i))
-		}
-		ch, err := startChild(exe, args, filepath.Join(dir, n.Name+".log"), n, exitc)
-		if err != nil {
-			return err
-		}
-		children = append(children, ch)
+	if err != nil {
+		return err
 	}
 	if err := waitHealthy(ctx, children, 60*time.Second); err != nil {
 		stopChildren(children, 10*time.Second)
@@ -163,19 +174,7 @@ func localnetAction(c *cli.Context) error {
 	if f, ok := c.App.Writer.(*os.File); ok {
 		f.Sync()
 	}
-
-	// Run until a signal, or until every node has exited by itself.
-	var failed []string
-	running := len(children)
-	for running > 0 && ctx.Err() == nil {
-		select {
-		case <-ctx.Done():
-		case ch := <-exitc:
-			running--
-			failed = append(failed, fmt.Sprintf("%s (%v)", ch.n.Name, ch.err))
-			fmt.Fprintf(c.App.ErrWriter, "%s exited: %v (log: %s)\n%s", ch.n.Name, ch.err, ch.log, tail(ch.log, 5))
-		}
-	}
+	failed, running := superviseChildren(ctx, c.App.ErrWriter, len(children), exitc)
 	stop() // a second signal kills the process, and with it (Pdeathsig) the nodes
 	if ctx.Err() != nil {
 		p.note("stopping %d nodes", running)
@@ -193,6 +192,48 @@ func localnetAction(c *cli.Context) error {
 	}
 	p.note("all nodes stopped cleanly; `wnode localnet --datadir %s` restarts the network", dir)
 	return nil
+}
+
+// startNodes starts one `wnode start --datadir DIR/nodeI` child per node, logging to
+// DIR/nodeI.log; it returns the children started so far even on error.
+func startNodes(c *cli.Context, l *node.Localnet, dir string, exitc chan<- *child) ([]*child, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find the wnode executable: %w", err)
+	}
+	children := make([]*child, 0, len(l.Nodes))
+	for i, n := range l.Nodes {
+		args := []string{"start", "--datadir", l.Path(n)}
+		if c.IsSet(logLevelFlag.Name) {
+			args = append(args, "--log.level", c.String(logLevelFlag.Name))
+		}
+		if pp := c.Int(localnetPprofFlag.Name); pp != 0 {
+			args = append(args, "--pprof", "127.0.0.1:"+strconv.Itoa(pp+i))
+		}
+		ch, err := startChild(exe, args, filepath.Join(dir, n.Name+".log"), n, exitc)
+		if err != nil {
+			return children, err
+		}
+		children = append(children, ch)
+	}
+	return children, nil
+}
+
+// superviseChildren waits until ctx ends (a signal) or all n children have exited,
+// reporting each exit on errw, and returns the children that exited and how many still
+// run.
+func superviseChildren(ctx context.Context, errw io.Writer, n int, exitc <-chan *child) (failed []string, running int) {
+	running = n
+	for running > 0 && ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case ch := <-exitc:
+			running--
+			failed = append(failed, fmt.Sprintf("%s (%v)", ch.n.Name, ch.err))
+			fmt.Fprintf(errw, "%s exited: %v (log: %s)\n%s", ch.n.Name, ch.err, ch.log, tail(ch.log, 5))
+		}
+	}
+	return failed, running
 }
 
 // startChild starts one node, its output appended to logPath. exitc receives the
