@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/wnode/wnode/gas"
+	"github.com/wnode/wnode/types"
 	"github.com/wnode/wnode/vm/internal/prepare"
 )
 
@@ -133,5 +134,91 @@ func TestABIDocMatchesCode(t *testing.T) {
 		if !seen[name] {
 			t.Errorf("%s does not document host function %s", abiDoc, name)
 		}
+	}
+}
+
+var sizeRE = regexp.MustCompile(`([0-9][0-9,]*)\s*(KiB|MiB)?`)
+
+// sizes returns the sizes written in s: numbers, scaled when followed by KiB or MiB.
+func sizes(t *testing.T, s string) []uint64 {
+	t.Helper()
+	var out []uint64
+	for _, m := range sizeRE.FindAllStringSubmatch(s, -1) {
+		n, err := strconv.ParseUint(strings.ReplaceAll(m[1], ",", ""), 10, 64)
+		if err != nil {
+			t.Fatalf("number %q: %v", m[1], err)
+		}
+		switch m[2] {
+		case "KiB":
+			n <<= 10
+		case "MiB":
+			n <<= 20
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// TestABIDocLimitsMatchCode fails when the code limits docs/spec/abi.md lists differ from
+// prepare.DefaultLimits (and the tx's code size limit).
+func TestABIDocLimitsMatchCode(t *testing.T) {
+	b, err := os.ReadFile(abiDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(b), "\n### Code limits\n")
+	if !ok {
+		t.Fatalf("%s has no \"Code limits\" section", abiDoc)
+	}
+	l := prepare.DefaultLimits()
+	u := func(v ...uint32) []uint64 {
+		out := make([]uint64, len(v))
+		for i, x := range v {
+			out[i] = uint64(x)
+		}
+		return out
+	}
+	want := map[string][]uint64{
+		"code, uncompressed":                                 u(l.MaxCodeSize),
+		"code, gzip-compressed as sent":                      {uint64(l.MaxCompressedSize), types.MaxCodeSize},
+		"types / params / results of a type":                 u(l.MaxTypes, l.MaxParams, l.MaxResults),
+		"imports / functions (imported + defined) / exports": u(l.MaxImports, l.MaxFunctions, l.MaxExports),
+		"import or export name":                              u(l.MaxNameLength),
+		"locals of a function (params included)":             u(l.MaxLocals),
+		"globals":                                            u(l.MaxGlobals),
+		"table: initial size / element segments":             u(l.MaxTableSize, l.MaxElemSegments),
+		"memory: initial and maximum pages (64 KiB)":         {uint64(l.MaxMemoryPages), uint64(l.MaxMemoryPages) << 16, uint64(l.MaxMemoryPages)},
+		"data segments / total data":                         u(l.MaxDataSegments, l.MaxDataSize),
+		"one function body":                                  u(l.MaxFunctionSize),
+		"nesting of block/loop/if":                           u(l.MaxNesting),
+		"control instructions per function":                  u(l.MaxBlocks),
+		"br_table targets":                                   u(l.MaxBrTableTargets),
+		"stack height":                                       u(l.MaxStackHeight),
+	}
+	seen := 0
+	for _, line := range strings.Split(table, "\n") {
+		if strings.HasPrefix(line, "#") {
+			break
+		}
+		cells := strings.Split(strings.Trim(line, "|"), "|")
+		if !strings.HasPrefix(line, "| ") || len(cells) != 2 {
+			continue
+		}
+		label, value := strings.TrimSpace(cells[0]), strings.TrimSpace(cells[1])
+		if label == "limit" || strings.HasPrefix(label, "---") {
+			continue
+		}
+		w, ok := want[label]
+		if !ok {
+			t.Errorf("%s: code limit %q is not checked by this test: add it here", abiDoc, label)
+			continue
+		}
+		seen++
+		if got := sizes(t, value); !slices.Equal(got, w) {
+			t.Errorf("%s: %s documented as %v, the code has %v", abiDoc, label, got, w)
+		}
+	}
+	if seen != len(want) {
+		t.Errorf("%s lists %d of the %d code limits", abiDoc, seen, len(want))
 	}
 }
