@@ -134,7 +134,8 @@ func TestQuickstart(t *testing.T) {
 			t.Errorf("increment %d printed %q", i, out)
 		}
 	}
-	if out := ok(t, env, "call", counter, "get"); out != "0x0000000000000002" {
+	// get declares a u64 output in the counter's metadata: printed in decimal.
+	if out := ok(t, env, "call", counter, "get"); out != "2" {
 		t.Errorf("call get printed %q", out)
 	}
 

@@ -16,6 +16,7 @@ import (
 	"github.com/wnode/wnode/client"
 	"github.com/wnode/wnode/rpc/rpctypes"
 	"github.com/wnode/wnode/types"
+	"github.com/wnode/wnode/vm/metadata"
 )
 
 var (
@@ -28,8 +29,8 @@ var (
 	}
 	deployCommand = &cli.Command{
 		Name:      "deploy",
-		Usage:     "deploy a contract (raw or gzipped Wasm) and wait for its address",
-		ArgsUsage: "FILE.wasm",
+		Usage:     "deploy a contract (raw or gzipped Wasm; in a project, its build) and wait for its address",
+		ArgsUsage: "[FILE.wasm]",
 		Flags:     flags(clientFlags, sendFlags, []cli.Flag{deployArgsFlag}, argsFlags, []cli.Flag{signerFlag}),
 		Action:    deployAction,
 	}
@@ -256,6 +257,52 @@ func (s *session) send(req *client.TxRequest, text func(w io.Writer, r *rpctypes
 	return s.p.result(res, func(w io.Writer) { text(w, r) })
 }
 
+// methodMeta returns the method's metadata from the node (wn_getContract), unless the
+// user chose the encodings (--hex, --args-file, --out); ok is false without metadata.
+func (s *session) methodMeta(to types.Address, method string) (metadata.Method, bool) {
+	c := s.c
+	if c.Bool(hexFlag.Name) || c.String(argsFileFlag.Name) != "" || c.IsSet(outFlag.Name) {
+		return metadata.Method{}, false
+	}
+	ct, err := s.node.Contract(s.ctx, to, rpctypes.LatestBlock)
+	if err != nil || ct == nil {
+		return metadata.Method{}, false // an older node, or no contract: the call will say
+	}
+	return ct.Metadata.Method(method)
+}
+
+// metaArgs parses the positional ARGS in the method's declared input format.
+func metaArgs(m metadata.Method, positional []string) ([]byte, error) {
+	if len(positional) == 0 {
+		if m.Input == metadata.None || m.Input == metadata.Bytes || m.Input == metadata.Text {
+			return nil, nil
+		}
+		return nil, usagef("method %s takes an argument (format %s)", m.Name, m.Input)
+	}
+	b, err := metadata.ParseArg(m.Input, positional[0])
+	if err != nil {
+		return nil, usagef("ARGS of %s (format %s): %v", m.Name, m.Input, err)
+	}
+	return b, nil
+}
+
+// printResult prints a contract's output in the method's declared output format, or per
+// --out without metadata.
+func (s *session) printResult(w io.Writer, b []byte, m metadata.Method, hasMeta bool) error {
+	if !hasMeta {
+		return printOutput(s.c, w, b)
+	}
+	out, err := metadata.FormatOutput(m.Output, b)
+	if err != nil {
+		s.p.note("the contract's metadata does not fit its output: %v", err)
+		return printOutput(s.c, w, b)
+	}
+	if out != "" {
+		fmt.Fprintln(w, out)
+	}
+	return nil
+}
+
 // printOutput prints a contract's output per --out (nothing for an empty output).
 func printOutput(c *cli.Context, w io.Writer, b []byte) error {
 	if len(b) == 0 {
@@ -295,10 +342,19 @@ func transferAction(c *cli.Context) error {
 }
 
 func deployAction(c *cli.Context) error {
-	if c.NArg() != 1 {
-		return usagef("want one FILE.wasm")
+	var file string
+	switch c.NArg() {
+	case 0:
+		var err error
+		if file, err = projectWasm(); err != nil {
+			return err
+		}
+	case 1:
+		file = c.Args().First()
+	default:
+		return usagef("want one FILE.wasm (or none in a project)")
 	}
-	code, err := readCode(c.Args().First())
+	code, err := readCode(file)
 	if err != nil {
 		return err
 	}
@@ -309,6 +365,16 @@ func deployAction(c *cli.Context) error {
 	args, err := argBytes(c, initArgs)
 	if err != nil {
 		return err
+	}
+	// --args in the format init declares in the code's metadata, unless --hex.
+	if data, _ := metadata.Find(code); data != nil && len(initArgs) == 1 && !c.Bool(hexFlag.Name) {
+		if md, err := metadata.Parse(data); err == nil {
+			if m, ok := md.Method("init"); ok {
+				if args, err = metadata.ParseArg(m.Input, initArgs[0]); err != nil {
+					return usagef("--args of init (format %s): %v", m.Input, err)
+				}
+			}
+		}
 	}
 	s, err := dial(c)
 	if err != nil {
@@ -341,9 +407,15 @@ func invokeAction(c *cli.Context) error {
 		return err
 	}
 	defer s.close()
+	meta, hasMeta := s.methodMeta(to, method)
+	if hasMeta {
+		if args, err = metaArgs(meta, c.Args().Slice()[2:]); err != nil {
+			return err
+		}
+	}
 	var outErr error
 	err = s.send(&client.TxRequest{Kind: types.TxInvoke, To: to, Method: method, Args: args}, func(w io.Writer, r *rpctypes.ReceiptJSON) {
-		outErr = printOutput(c, w, r.Output)
+		outErr = s.printResult(w, r.Output, meta, hasMeta)
 	})
 	if err != nil {
 		return err
@@ -431,6 +503,12 @@ func callAction(c *cli.Context) error {
 		return err
 	}
 	defer s.close()
+	meta, hasMeta := s.methodMeta(to, args.Method)
+	if hasMeta {
+		if args.Args, err = metaArgs(meta, c.Args().Slice()[2:]); err != nil {
+			return err
+		}
+	}
 	res, err := s.node.Call(s.ctx, args, height)
 	if err != nil {
 		return s.wrap(err)
@@ -443,7 +521,7 @@ func callAction(c *cli.Context) error {
 		OutputText *string `json:"outputText,omitempty"`
 	}{res, textOrNil(res.Output)}
 	var outErr error
-	err = s.p.result(out, func(w io.Writer) { outErr = printOutput(c, w, res.Output) })
+	err = s.p.result(out, func(w io.Writer) { outErr = s.printResult(w, res.Output, meta, hasMeta) })
 	if err != nil {
 		return err
 	}

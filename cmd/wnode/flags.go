@@ -26,6 +26,7 @@ const (
 	catTx      = "TRANSACTION"
 	catArgs    = "ARGUMENTS"
 	catAccount = "ACCOUNTS"
+	catProject = "PROJECT"
 
 	// Categories of flags that only one command has: their environment variables carry
 	// the command's name (envScope), so that `wnode genesis new --out` and `wnode call

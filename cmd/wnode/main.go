@@ -99,7 +99,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		Commands: []*cli.Command{
 			initCommand, startCommand,
 			accountCommand,
-			transferCommand, deployCommand, invokeCommand, callCommand, upgradeCommand,
+			newCommand, buildCommand, testCommand,
+			transferCommand, deployCommand, invokeCommand, callCommand, upgradeCommand, contractCommand,
 			receiptCommand, blockCommand, statusCommand,
 			genesisCommand, localnetCommand, benchCommand,
 		},

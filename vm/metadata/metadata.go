@@ -15,12 +15,19 @@ package metadata
 
 import (
 	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/holiman/uint256"
 )
 
 // SectionName is the name of the custom section holding the metadata.
@@ -364,4 +371,104 @@ func appendULEB(b []byte, v uint32) []byte {
 		v >>= 7
 	}
 	return append(b, byte(v))
+}
+
+// ParseArg turns s, an argument as a user types it, into the bytes of format f: text and
+// json as they are (json must parse), bytes as 0x-prefixed hex (or as text without the
+// prefix), u64 and u256 as a decimal or 0x-hex number, address as 0x and 40 hex digits,
+// none only as "".
+func ParseArg(f Format, s string) ([]byte, error) {
+	switch f {
+	case None:
+		if s != "" {
+			return nil, fmt.Errorf("this method takes no input (format none)")
+		}
+		return nil, nil
+	case Text:
+		return []byte(s), nil
+	case JSON:
+		if !json.Valid([]byte(s)) {
+			return nil, fmt.Errorf("input is not valid JSON")
+		}
+		return []byte(s), nil
+	case Bytes:
+		if h, ok := strings.CutPrefix(s, "0x"); ok {
+			b, err := hex.DecodeString(h)
+			if err != nil {
+				return nil, fmt.Errorf("bad hex bytes %q: %v", clip(s), err)
+			}
+			return b, nil
+		}
+		return []byte(s), nil
+	case U64:
+		v, err := strconv.ParseUint(s, 0, 64)
+		if err != nil {
+			return nil, fmt.Errorf("want an unsigned 64-bit number, got %q", clip(s))
+		}
+		return binary.BigEndian.AppendUint64(nil, v), nil
+	case U256:
+		n, ok := new(big.Int), false
+		if h, isHex := strings.CutPrefix(s, "0x"); isHex {
+			_, ok = n.SetString(h, 16)
+		} else {
+			_, ok = n.SetString(s, 10)
+		}
+		if !ok || n.Sign() < 0 || n.BitLen() > 256 || strings.ContainsAny(s, "_+-") {
+			return nil, fmt.Errorf("want an unsigned 256-bit number, got %q", clip(s))
+		}
+		b := uint256.MustFromBig(n).Bytes32()
+		return b[:], nil
+	case Address:
+		h, ok := strings.CutPrefix(s, "0x")
+		b, err := hex.DecodeString(h)
+		if !ok || err != nil || len(b) != 20 {
+			return nil, fmt.Errorf("want an address (0x and 40 hex digits), got %q", clip(s))
+		}
+		return b, nil
+	}
+	return nil, fmt.Errorf("unknown format %q", clip(string(f)))
+}
+
+// FormatOutput renders b, bytes of format f, for a terminal: text and json as they are,
+// u64 and u256 in decimal, bytes and address as 0x-hex. Bytes that are not of the
+// format (a u64 that is not 8 bytes, text that is not UTF-8) are an error naming them.
+func FormatOutput(f Format, b []byte) (string, error) {
+	bad := func(what string) (string, error) {
+		return "", fmt.Errorf("output 0x%x is not %s (format %s)", b, what, f)
+	}
+	switch f {
+	case None:
+		if len(b) != 0 {
+			return bad("empty")
+		}
+		return "", nil
+	case Text:
+		if !utf8.Valid(b) {
+			return bad("UTF-8 text")
+		}
+		return string(b), nil
+	case JSON:
+		if !json.Valid(b) {
+			return bad("JSON")
+		}
+		return string(b), nil
+	case Bytes:
+		return "0x" + hex.EncodeToString(b), nil
+	case U64:
+		if len(b) != 8 {
+			return bad("8 bytes")
+		}
+		return strconv.FormatUint(binary.BigEndian.Uint64(b), 10), nil
+	case U256:
+		if len(b) != 32 {
+			return bad("32 bytes")
+		}
+		return new(uint256.Int).SetBytes32(b).Dec(), nil
+	case Address:
+		if len(b) != 20 {
+			return bad("20 bytes")
+		}
+		return common.BytesToAddress(b).Hex(), nil
+	}
+	return "", fmt.Errorf("unknown format %q", clip(string(f)))
 }

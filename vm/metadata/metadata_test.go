@@ -2,6 +2,7 @@ package metadata
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"testing"
@@ -153,4 +154,55 @@ func FuzzFind(f *testing.F) {
 			t.Fatalf("Find after Set: %q %v", got, err)
 		}
 	})
+}
+
+func TestParseArgAndFormatOutput(t *testing.T) {
+	for _, tc := range []struct {
+		f    Format
+		in   string
+		want string // hex of the bytes, or "error"
+		out  string // FormatOutput of the bytes
+	}{
+		{Text, "world", "776f726c64", "world"},
+		{JSON, `{"a":1}`, "7b2261223a317d", `{"a":1}`},
+		{JSON, `{a`, "error", ""},
+		{Bytes, "0x01ff", "01ff", "0x01ff"},
+		{Bytes, "hi", "6869", "0x6869"},
+		{Bytes, "0xzz", "error", ""},
+		{U64, "300", "000000000000012c", "300"},
+		{U64, "0x10", "0000000000000010", "16"},
+		{U64, "-1", "error", ""},
+		{U64, "18446744073709551616", "error", ""},
+		{U256, "1000", strings.Repeat("00", 30) + "03e8", "1000"},
+		{U256, "0xff", strings.Repeat("00", 31) + "ff", "255"},
+		{U256, "0x1" + strings.Repeat("0", 64), "error", ""},
+		{U256, "1_000", "error", ""},
+		{Address, "0x5FbDB2315678afecb367f032d93F642f64180aa3", "5fbdb2315678afecb367f032d93f642f64180aa3", "0x5FbDB2315678afecb367f032d93F642f64180aa3"},
+		{Address, "0x5FbD", "error", ""},
+		{None, "", "", ""},
+		{None, "x", "error", ""},
+	} {
+		b, err := ParseArg(tc.f, tc.in)
+		if tc.want == "error" {
+			if err == nil {
+				t.Errorf("ParseArg(%s, %q) = %x, want an error", tc.f, tc.in, b)
+			}
+			continue
+		}
+		if err != nil || hex.EncodeToString(b) != tc.want {
+			t.Errorf("ParseArg(%s, %q) = %x, %v; want %s", tc.f, tc.in, b, err, tc.want)
+			continue
+		}
+		if got, err := FormatOutput(tc.f, b); err != nil || got != tc.out {
+			t.Errorf("FormatOutput(%s, %x) = %q, %v; want %q", tc.f, b, got, err, tc.out)
+		}
+	}
+	for _, tc := range []struct {
+		f Format
+		b []byte
+	}{{U64, []byte{1}}, {U256, make([]byte, 8)}, {Address, make([]byte, 32)}, {Text, []byte{0xff}}, {JSON, []byte("{")}, {None, []byte{1}}} {
+		if _, err := FormatOutput(tc.f, tc.b); err == nil || !strings.Contains(err.Error(), "format "+string(tc.f)) {
+			t.Errorf("FormatOutput(%s, %x): %v", tc.f, tc.b, err)
+		}
+	}
 }
