@@ -46,6 +46,18 @@ type RPCConfig struct {
 	RequestTimeout time.Duration `toml:"timeout"`  // per request; default 10s
 	BodyLimit      int           `toml:"body_max"` // bytes; default 5 MiB
 	BatchLimit     int           `toml:"batch_max"`
+	WSOrigins      []string      `toml:"ws_origins"` // origins allowed on WebSocket; default none
+
+	// Admission control of /fn/, wn_call and wn_estimateGas (zero: rpc's defaults).
+	ExecSlots      int           `toml:"exec_slots"`       // running at once; default GOMAXPROCS/2
+	ExecQueue      int           `toml:"exec_queue"`       // waiting; default max(8, 4 x slots)
+	ExecQueueWait  time.Duration `toml:"exec_queue_wait"`  // default 250ms
+	ExecPerClient  int           `toml:"exec_per_client"`  // running + waiting per client
+	ExecTimeBudget time.Duration `toml:"exec_time_budget"` // per execution; default 2s
+	ClientHeader   string        `toml:"client_header"`    // trusted proxy header naming the client
+	SubsPerConn    int           `toml:"subs_per_conn"`    // default 32
+	SubsTotal      int           `toml:"subs_total"`       // default 2048
+
 	// UI serves the dashboard at /ui/ (package ui). nil: on for dev chains (`wnode start
 	// --dev`, `wnode localnet`), off otherwise.
 	UI *bool `toml:"ui"`
@@ -162,5 +174,9 @@ func (c *Config) rpcConfig() rpc.Config {
 	return rpc.Config{
 		Addr: c.RPC.Addr, CORSOrigins: c.RPC.CORS, FnCORSOrigins: c.RPC.FnCORS, BodyLimit: c.RPC.BodyLimit,
 		BatchLimit: c.RPC.BatchLimit, RequestTimeout: c.RPC.RequestTimeout, GasCap: c.RPC.GasCap,
+		WSOrigins: c.RPC.WSOrigins, ExecSlots: c.RPC.ExecSlots, ExecQueue: c.RPC.ExecQueue,
+		ExecQueueWait: c.RPC.ExecQueueWait, ExecPerClient: c.RPC.ExecPerClient,
+		ExecTimeBudget: c.RPC.ExecTimeBudget, ClientHeader: c.RPC.ClientHeader,
+		SubsPerConn: c.RPC.SubsPerConn, SubsTotal: c.RPC.SubsTotal,
 	}
 }

@@ -106,7 +106,8 @@ func (a *wnAPI) GetBlockByHash(hash types.Hash, full *bool) (_ *BlockJSON, err e
 }
 
 // GetAccount is wn_getAccount(address, block?): nonce, balance, code hash and admin.
-func (a *wnAPI) GetAccount(addr types.Address, num *rpctypes.BlockNumber) (_ *rpctypes.AccountJSON, err error) {
+func (a *wnAPI) GetAccount(arg rpctypes.AddressParam, num *rpctypes.BlockNumber) (_ *rpctypes.AccountJSON, err error) {
+	addr := types.Address(arg)
 	defer a.s.metrics.observe("wn_getAccount", time.Now(), &err)
 	h, err := a.resolve(num)
 	if err != nil {
@@ -124,7 +125,8 @@ func (a *wnAPI) GetAccount(addr types.Address, num *rpctypes.BlockNumber) (_ *rp
 
 // GetPendingNonce is wn_getPendingNonce(address): the nonce of the address's next
 // transaction, counting its transactions waiting in the mempool.
-func (a *wnAPI) GetPendingNonce(addr types.Address) (_ hexutil.Uint64, err error) {
+func (a *wnAPI) GetPendingNonce(arg rpctypes.AddressParam) (_ hexutil.Uint64, err error) {
+	addr := types.Address(arg)
 	defer a.s.metrics.observe("wn_getPendingNonce", time.Now(), &err)
 	n, err := a.s.backend.PendingNonce(addr)
 	if err != nil {
@@ -134,7 +136,8 @@ func (a *wnAPI) GetPendingNonce(addr types.Address) (_ hexutil.Uint64, err error
 }
 
 // GetCode is wn_getCode(address, block?): the contract's original code ("0x" when none).
-func (a *wnAPI) GetCode(addr types.Address, num *rpctypes.BlockNumber) (_ hexutil.Bytes, err error) {
+func (a *wnAPI) GetCode(arg rpctypes.AddressParam, num *rpctypes.BlockNumber) (_ hexutil.Bytes, err error) {
+	addr := types.Address(arg)
 	defer a.s.metrics.observe("wn_getCode", time.Now(), &err)
 	h, err := a.resolve(num)
 	if err != nil {
@@ -177,7 +180,8 @@ func (a *wnAPI) GetContract(ctx context.Context, addr types.Address, num *rpctyp
 
 // GetStorage is wn_getStorage(address, key, block?): the value under key in the
 // contract's storage, or null when absent.
-func (a *wnAPI) GetStorage(addr types.Address, key hexutil.Bytes, num *rpctypes.BlockNumber) (_ *hexutil.Bytes, err error) {
+func (a *wnAPI) GetStorage(arg rpctypes.AddressParam, key hexutil.Bytes, num *rpctypes.BlockNumber) (_ *hexutil.Bytes, err error) {
+	addr := types.Address(arg)
 	defer a.s.metrics.observe("wn_getStorage", time.Now(), &err)
 	h, err := a.resolve(num)
 	if err != nil {
@@ -324,7 +328,11 @@ func (a *wnAPI) Call(ctx context.Context, args rpctypes.CallArgs, num *rpctypes.
 func (s *Server) call(ctx context.Context, req *CallRequest, height uint64) (*CallResult, *rpctypes.SignedResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
-	res, err := s.backend.Call(ctx, req, height)
+	var res *CallResult
+	err := s.execute(ctx, "call", func(ctx context.Context) (err error) {
+		res, err = s.backend.Call(ctx, req, height)
+		return err
+	})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, nil, fmt.Errorf("call %s.%s: request timed out after %s: %w", req.To.Hex(), req.Method, s.cfg.RequestTimeout, context.DeadlineExceeded)
@@ -337,6 +345,25 @@ func (s *Server) call(ctx context.Context, req *CallRequest, height uint64) (*Ca
 		return nil, nil, err
 	}
 	return res, sr, nil
+}
+
+// execute runs f in an execution slot (admission control: it may wait for one, or fail
+// with a *BusyError) under the per-execution time budget, which ends f's context. An
+// execution stopped by the budget fails with CodeTimeout.
+func (s *Server) execute(ctx context.Context, what string, f func(ctx context.Context) error) error {
+	release, err := s.admit.acquire(ctx, clientKey(ctx))
+	if err != nil {
+		return err
+	}
+	defer release()
+	bctx, cancel := context.WithTimeout(ctx, s.cfg.ExecTimeBudget)
+	defer cancel()
+	err = f(bctx)
+	if err != nil && bctx.Err() != nil && ctx.Err() == nil {
+		s.metrics.admission.overrun.Inc()
+		return &Error{Code: rpctypes.CodeTimeout, Message: fmt.Sprintf("%s: ran past the time budget of one execution (%v)", what, s.cfg.ExecTimeBudget)}
+	}
+	return err
 }
 
 // EstimateGas is wn_estimateGas({from, to, method, args, value, gas, code}, block?): the
@@ -355,7 +382,11 @@ func (a *wnAPI) EstimateGas(ctx context.Context, args rpctypes.CallArgs, num *rp
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.s.cfg.RequestTimeout)
 	defer cancel()
-	gas, err := a.s.backend.EstimateGas(ctx, req, h)
+	var gas uint64
+	err = a.s.execute(ctx, "estimate gas", func(ctx context.Context) (err error) {
+		gas, err = a.s.backend.EstimateGas(ctx, req, h)
+		return err
+	})
 	if err != nil {
 		if ctx.Err() != nil {
 			return 0, &Error{Code: rpctypes.CodeTimeout, Message: fmt.Sprintf("estimate gas: request timed out after %s", a.s.cfg.RequestTimeout)}
@@ -423,23 +454,63 @@ func (s *Server) subscribe(ctx context.Context, send func(*gethrpc.Notifier, get
 	if !ok {
 		return nil, gethrpc.ErrNotificationsUnsupported
 	}
+	conn := gethrpc.PeerInfoFromContext(ctx).RemoteAddr
+	// The check of quit, the caps and subs.Add happen under mu, which Close holds to
+	// close quit: no Add can follow Close's Wait.
+	s.mu.Lock()
 	select {
 	case <-s.quit:
+		s.mu.Unlock()
 		return nil, &Error{Code: rpctypes.CodeNotReady, Message: "server shutting down"}
 	default:
 	}
+	if s.subPerConn[conn] >= s.cfg.SubsPerConn {
+		s.mu.Unlock()
+		s.metrics.subsDrop.WithLabelValues("conn").Inc()
+		return nil, &Error{Code: rpctypes.CodeBusy, Message: fmt.Sprintf("too many subscriptions on this connection: at most %d", s.cfg.SubsPerConn),
+			Data: map[string]any{"retryAfter": int(RetryAfter / time.Second)}}
+	}
+	if s.subCount >= s.cfg.SubsTotal {
+		s.mu.Unlock()
+		s.metrics.subsDrop.WithLabelValues("total").Inc()
+		return nil, &Error{Code: rpctypes.CodeBusy, Message: fmt.Sprintf("the node serves its maximum of %d subscriptions", s.cfg.SubsTotal),
+			Data: map[string]any{"retryAfter": int(RetryAfter / time.Second)}}
+	}
+	s.subPerConn[conn]++
+	s.subCount++
+	s.subs.Add(1)
+	s.mu.Unlock()
+
 	sub := n.CreateSubscription()
 	ch := make(chan *ChainEvent, subscriptionBuffer)
 	unsubscribe := s.backend.SubscribeChain(ch)
-	s.subs.Add(1)
 	s.metrics.subs.Inc()
 	go func() {
 		defer s.subs.Done()
+		defer func() {
+			s.mu.Lock()
+			s.subCount--
+			if s.subPerConn[conn]--; s.subPerConn[conn] <= 0 {
+				delete(s.subPerConn, conn)
+			}
+			s.mu.Unlock()
+		}()
 		defer s.metrics.subs.Dec()
 		defer unsubscribe()
+		var last uint64
 		for {
 			select {
 			case ev := <-ch:
+				// A gap in heights means the backend skipped this subscriber: its buffer
+				// was full, so the client reads slower than blocks come. It is dropped
+				// rather than served a stream with holes.
+				h := ev.Block.Header.Height
+				if last != 0 && h != last+1 {
+					s.metrics.subsDrop.WithLabelValues("slow").Inc()
+					s.log.Debug("subscription dropped: client too slow", "conn", conn, "missed", h-last-1)
+					return
+				}
+				last = h
 				if err := send(n, sub.ID, ev); err != nil {
 					return
 				}

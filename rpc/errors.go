@@ -90,6 +90,10 @@ func toRPCError(err error) error {
 	if errors.As(err, &re) {
 		return re
 	}
+	var be *BusyError
+	if errors.As(err, &be) {
+		return be.rpcError()
+	}
 	var ee *ExecutionError
 	if errors.As(err, &ee) {
 		return &Error{Code: rpctypes.CodeExecutionFailed, Message: ee.Error(), Data: map[string]any{

@@ -29,6 +29,8 @@ type fakeBackend struct {
 	subs     map[int]chan<- *rpc.ChainEvent
 	nextSub  int
 	health   error
+	gate     chan struct{} // method "gate" waits for it to close (or the context)
+	skipNext bool          // the next commit notifies no subscriber (a full buffer)
 }
 
 var helloAddr = types.Address{0xaa}
@@ -38,6 +40,7 @@ func newFakeBackend() *fakeBackend {
 		receipts: map[types.Hash]*types.Receipt{}, txs: map[types.Hash]*types.Tx{},
 		pending: map[types.Hash]*types.Tx{}, accounts: map[types.Address]*state.Account{},
 		storage: map[string][]byte{}, subs: map[int]chan<- *rpc.ChainEvent{},
+		gate: make(chan struct{}),
 	}
 	b.accounts[helloAddr] = &state.Account{Balance: new(uint256.Int), CodeHash: crypto.Keccak256Hash([]byte("code"))}
 	b.storage[string(helloAddr[:])+"k"] = []byte("v")
@@ -64,6 +67,9 @@ func (b *fakeBackend) commit(txs []*types.Tx, receipts []*types.Receipt) *rpc.Bl
 	subs := make([]chan<- *rpc.ChainEvent, 0, len(b.subs))
 	for _, ch := range b.subs {
 		subs = append(subs, ch)
+	}
+	if b.skipNext {
+		b.skipNext, subs = false, nil
 	}
 	b.mu.Unlock()
 	for _, ch := range subs {
@@ -208,6 +214,13 @@ func (b *fakeBackend) Call(ctx context.Context, req *rpc.CallRequest, height uin
 	case "slow":
 		<-ctx.Done()
 		return nil, ctx.Err()
+	case "gate":
+		select {
+		case <-b.gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return &rpc.CallResult{Height: hdr.Height, StateRoot: hdr.StateRoot, Output: []byte("open")}, nil
 	}
 	return nil, &rpc.ExecutionError{Reason: "method not found", NotFound: true}
 }

@@ -32,7 +32,9 @@ import (
 // Errors are plain text with an HTTP status: 400 bad address, method or input; 404 no
 // contract or no such method; 405 other HTTP methods; 413 input over types.MaxArgsSize;
 // 422 the call reverted, trapped or ran out of gas (X-Wnode-Error says why, X-Wnode-Gas-Used
-// how much it used); 503 node not ready; 504 timeout; 500 anything else.
+// how much it used); 429 this client already holds its share of execution slots, 503 every
+// slot busy and the queue full or the wait over (both with Retry-After), or node not
+// ready; 504 timeout or the per-execution time budget spent; 500 anything else.
 //
 // With ?witness=1 or the header X-Wnode-Witness: 1 it answers instead the call's
 // light.CallBundle as JSON (see serveFnWitness).
@@ -62,15 +64,20 @@ func (s *Server) serveFn(w http.ResponseWriter, r *http.Request) {
 	var input []byte
 	switch r.Method {
 	case http.MethodPost:
-		body := http.MaxBytesReader(w, r.Body, types.MaxArgsSize)
-		input, perr = io.ReadAll(body)
+		tooLarge := fmt.Sprintf("input larger than %d bytes", types.MaxArgsSize)
+		if r.ContentLength > types.MaxArgsSize {
+			err = errors.New(tooLarge)
+			s.tooLarge(w, r, tooLarge)
+			return
+		}
+		input, perr = io.ReadAll(io.LimitReader(r.Body, types.MaxArgsSize+1))
 		if perr != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(perr, &mbe) {
-				fail(http.StatusRequestEntityTooLarge, fmt.Errorf("input larger than %d bytes", types.MaxArgsSize))
-			} else {
-				fail(http.StatusBadRequest, fmt.Errorf("read input: %v", perr))
-			}
+			fail(http.StatusBadRequest, fmt.Errorf("read input: %v", perr))
+			return
+		}
+		if len(input) > types.MaxArgsSize { // a chunked body: no length announced
+			err = errors.New(tooLarge)
+			s.tooLarge(w, r, tooLarge)
 			return
 		}
 	case http.MethodGet, http.MethodHead:
@@ -107,7 +114,14 @@ func (s *Server) serveFn(w http.ResponseWriter, r *http.Request) {
 	res, sr, cerr := s.call(r.Context(), req, head.Height)
 	if cerr != nil {
 		var ee *ExecutionError
+		var be *BusyError
+		var re *Error
 		switch {
+		case errors.As(cerr, &be):
+			w.Header().Set("Retry-After", strconv.Itoa(int(be.RetryAfter/time.Second)))
+			fail(be.Status, be)
+		case errors.As(cerr, &re) && re.Code == rpctypes.CodeTimeout:
+			fail(http.StatusGatewayTimeout, re)
 		case errors.As(cerr, &ee):
 			w.Header().Set(rpctypes.HeaderGasUsed, strconv.FormatUint(ee.GasUsed, 10))
 			w.Header().Set(rpctypes.HeaderError, headerSafe(ee.Error()))

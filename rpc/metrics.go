@@ -11,6 +11,10 @@ type metrics struct {
 	duration *prometheus.HistogramVec // by method ("fn" for the gateway)
 	errors   *prometheus.CounterVec   // by method
 	subs     prometheus.Gauge         // active subscriptions
+	subsDrop *prometheus.CounterVec   // subscriptions refused or ended by the server, by reason
+	tooLarge prometheus.Counter       // bodies refused with 413
+
+	admission *admissionMetrics
 }
 
 // latencyBuckets span 25 µs (a gateway hello) to 10 s (the request timeout).
@@ -34,9 +38,18 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "wnode", Subsystem: "rpc", Name: "subscriptions",
 			Help: "Active WebSocket subscriptions.",
 		}),
+		subsDrop: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "wnode", Subsystem: "rpc", Name: "subscriptions_refused_total",
+			Help: "Subscriptions refused (reason conn: per-connection cap, total: server cap) or ended by the server (slow: the client fell behind and missed blocks).",
+		}, []string{"reason"}),
+		tooLarge: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "wnode", Subsystem: "rpc", Name: "body_too_large_total",
+			Help: "Requests refused with 413 for a body over the limit.",
+		}),
+		admission: newAdmissionMetrics(),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.duration, m.errors, m.subs} {
+		for _, c := range append([]prometheus.Collector{m.duration, m.errors, m.subs, m.subsDrop, m.tooLarge}, m.admission.collectors()...) {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}

@@ -212,7 +212,11 @@ func (a *wnAPI) CallWitness(ctx context.Context, args rpctypes.CallArgs, num *rp
 func (s *Server) callWitness(ctx context.Context, p ProofBackend, req *CallRequest, height uint64) (*light.CallBundle, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
-	b, err := p.CallWitness(ctx, req, height)
+	var b *light.CallBundle
+	err := s.execute(ctx, "call witness", func(ctx context.Context) (err error) {
+		b, err = p.CallWitness(ctx, req, height)
+		return err
+	})
 	if err != nil && ctx.Err() != nil {
 		return nil, fmt.Errorf("call %s.%s: request timed out after %s: %w", req.To.Hex(), req.Method, s.cfg.RequestTimeout, context.DeadlineExceeded)
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wnode/wnode/rpc/rpctypes"
 )
@@ -45,7 +46,14 @@ func (s *Server) serveFnWitness(w http.ResponseWriter, r *http.Request, req *Cal
 	}
 	b, err := s.callWitness(r.Context(), p, req, height)
 	if err != nil {
+		var be *BusyError
+		var re *Error
 		switch {
+		case errors.As(err, &be):
+			w.Header().Set("Retry-After", strconv.Itoa(int(be.RetryAfter/time.Second)))
+			return fail(be.Status, be)
+		case errors.As(err, &re) && re.Code == rpctypes.CodeTimeout:
+			return fail(http.StatusGatewayTimeout, re)
 		case errors.Is(err, context.DeadlineExceeded):
 			return fail(http.StatusGatewayTimeout, err)
 		case errors.Is(err, ErrWitnessTooLarge):

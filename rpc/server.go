@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -25,9 +27,13 @@ type Config struct {
 	// Addr is the listen address of JSON-RPC (HTTP and WebSocket), /fn/, /metrics and
 	// /health. Default 127.0.0.1:8545.
 	Addr string
-	// CORSOrigins are the browser origins allowed to use JSON-RPC over HTTP and WebSocket
-	// ("*": any). Default none: only non-browser clients and same-origin pages.
+	// CORSOrigins are the browser origins allowed to use JSON-RPC over HTTP ("*": any).
+	// Default none: only non-browser clients and same-origin pages; a request with
+	// another Origin is refused (403).
 	CORSOrigins []string
+	// WSOrigins are the browser origins allowed to open a JSON-RPC WebSocket ("*": any).
+	// Default none, as CORSOrigins.
+	WSOrigins []string
 	// FnCORSOrigins are the browser origins allowed to use the /fn/ gateway. Default "*":
 	// the gateway serves read-only, signed answers, meant to be called from web pages.
 	FnCORSOrigins []string
@@ -42,6 +48,32 @@ type Config struct {
 	// GasCap is the most gas a call or gas estimate may use; a request asking for more is
 	// capped, one asking for none gets the cap. Default gas.DefaultCallCap.
 	GasCap uint64
+
+	// ExecSlots bounds the read-only executions (/fn/, wn_call, wn_estimateGas) running at
+	// once. Default DefaultExecSlots(): half the Go processors, at least 1.
+	ExecSlots int
+	// ExecQueue bounds the executions waiting for a slot; past it a request is refused
+	// at once (503, CodeBusy). Default max(8, 4 × ExecSlots).
+	ExecQueue int
+	// ExecQueueWait bounds the time an execution waits for a slot before it is refused
+	// (503, CodeBusy). Default 250 ms.
+	ExecQueueWait time.Duration
+	// ExecPerClient bounds the executions one client runs and waits for together; past it
+	// the client is refused at once (429, CodeBusy). Default max(2, ExecSlots).
+	ExecPerClient int
+	// ExecTimeBudget bounds the time one execution may run, besides its gas (checked at
+	// every host call and contract call). Default 2 s, about 40 times what the default gas
+	// cap takes.
+	ExecTimeBudget time.Duration
+	// ClientHeader names a header set by a trusted reverse proxy (X-Forwarded-For,
+	// X-Real-IP) whose last value identifies the client for fairness instead of the
+	// remote IP. Default none: only set it behind a proxy that overwrites it.
+	ClientHeader string
+
+	// SubsPerConn bounds the subscriptions of one WebSocket connection. Default 32.
+	SubsPerConn int
+	// SubsTotal bounds the subscriptions of the server. Default 2,048.
+	SubsTotal int
 }
 
 // Defaults of Config, copied from go-ethereum's where it has one.
@@ -51,6 +83,8 @@ const (
 	DefaultBatchLimit         = 1000
 	DefaultBatchResponseLimit = 25_000_000
 	DefaultRequestTimeout     = 10 * time.Second
+	DefaultSubsPerConn        = 32
+	DefaultSubsTotal          = 2048
 )
 
 func (c Config) withDefaults() Config {
@@ -75,6 +109,27 @@ func (c Config) withDefaults() Config {
 	if c.GasCap == 0 {
 		c.GasCap = gas.DefaultCallCap
 	}
+	if c.ExecSlots <= 0 {
+		c.ExecSlots = DefaultExecSlots()
+	}
+	if c.ExecQueue <= 0 {
+		c.ExecQueue = max(8, 4*c.ExecSlots)
+	}
+	if c.ExecQueueWait <= 0 {
+		c.ExecQueueWait = DefaultExecQueueWait
+	}
+	if c.ExecPerClient <= 0 {
+		c.ExecPerClient = max(2, c.ExecSlots)
+	}
+	if c.ExecTimeBudget <= 0 {
+		c.ExecTimeBudget = DefaultExecTimeBudget
+	}
+	if c.SubsPerConn <= 0 {
+		c.SubsPerConn = DefaultSubsPerConn
+	}
+	if c.SubsTotal <= 0 {
+		c.SubsTotal = DefaultSubsTotal
+	}
 	return c
 }
 
@@ -96,8 +151,12 @@ type Server struct {
 	http     *http.Server
 	listener net.Listener
 
-	quit chan struct{} // closed by Close: ends subscriptions
-	subs sync.WaitGroup
+	admit *admission
+
+	quit       chan struct{}  // closed by Close (under mu): ends subscriptions
+	subs       sync.WaitGroup // Add only under mu with quit open
+	subCount   int            // guarded by mu
+	subPerConn map[string]int // by connection (remote address); guarded by mu
 }
 
 // NewServer builds a server over backend. signer signs call results and receipts. Metrics
@@ -117,7 +176,8 @@ func NewServer(cfg Config, backend Backend, signer *ResultSigner, reg prometheus
 	}
 	s := &Server{
 		cfg: cfg, backend: backend, signer: signer, log: log, metrics: m, gather: gather,
-		rpc: gethrpc.NewServer(), quit: make(chan struct{}),
+		rpc: gethrpc.NewServer(), quit: make(chan struct{}), subPerConn: map[string]int{},
+		admit: newAdmission(cfg.ExecSlots, cfg.ExecQueue, cfg.ExecPerClient, cfg.ExecQueueWait, m.admission),
 	}
 	s.rpc.SetBatchLimits(cfg.BatchLimit, cfg.BatchResponseLimit)
 	s.rpc.SetHTTPBodyLimit(cfg.BodyLimit)
@@ -146,19 +206,32 @@ func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	s.mux = mux
-	ws := s.rpc.WebsocketHandler(s.cfg.CORSOrigins)
+	// Origins are checked here (wsOrigins, rpcCORS.allows): go-ethereum's own check lets
+	// any port of localhost in by default, and knows nothing of same-origin pages (the
+	// dashboard).
+	ws := s.rpc.WebsocketHandler([]string{"*"})
+	wsOrigins := newCORS(s.cfg.WSOrigins, "")
 	rpcCORS := newCORS(s.cfg.CORSOrigins, "POST, GET, OPTIONS")
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
+		// A browser page of another origin may not use JSON-RPC unless allowed: its
+		// "simple" POSTs need no preflight, and a WebSocket has none at all.
 		if isWebsocket(r) {
-			if sameOrigin(r) {
-				// A page this server served (the dashboard) may subscribe, as it may
-				// already post JSON-RPC: go-ethereum's check only knows listed origins.
-				r.Header.Del("Origin")
+			if !wsOrigins.allows(r) {
+				http.Error(w, fmt.Sprintf("origin %s not allowed on WebSocket: see --rpc.wsorigins", strconv.Quote(firstN(r.Header.Get("Origin"), 100))), http.StatusForbidden)
+				return
 			}
 			ws.ServeHTTP(w, r)
 			return
 		}
+		if !rpcCORS.allows(r) {
+			http.Error(w, fmt.Sprintf("origin %s not allowed: see --rpc.corsdomain", strconv.Quote(firstN(r.Header.Get("Origin"), 100))), http.StatusForbidden)
+			return
+		}
 		if rpcCORS.handle(w, r) {
+			return
+		}
+		if r.ContentLength > int64(s.cfg.BodyLimit) {
+			s.tooLarge(w, r, fmt.Sprintf("request body of %d bytes is over the limit of %d bytes", r.ContentLength, s.cfg.BodyLimit))
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
@@ -178,7 +251,24 @@ func (s *Server) routes() http.Handler {
 	} else {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(prometheus.NewRegistry(), promhttp.HandlerOpts{}))
 	}
-	return mux
+	return s.withClient(mux)
+}
+
+// maxDrain is the most of an oversized body the server reads to let the client see its
+// 413 (a connection closed while the client still writes loses the answer).
+const maxDrain = 64 << 20
+
+// tooLarge answers 413 with msg, reads the body up to maxDrain and closes the connection.
+func (s *Server) tooLarge(w http.ResponseWriter, r *http.Request, msg string) {
+	s.metrics.tooLarge.Inc()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Connection", "close")
+	w.WriteHeader(http.StatusRequestEntityTooLarge)
+	io.WriteString(w, msg+"\n")
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	io.Copy(io.Discard, io.LimitReader(r.Body, maxDrain))
 }
 
 // sameOrigin reports whether the request's Origin is the server's own address as the
@@ -231,6 +321,10 @@ func (s *Server) Serve(ln net.Listener) error {
 		}
 	}()
 	s.log.Info("RPC listening", "addr", ln.Addr().String())
+	if !isLoopback(ln.Addr()) {
+		s.log.Warn("RPC IS LISTENING ON A NON-LOOPBACK ADDRESS: anyone who can reach it can call JSON-RPC, /fn/ and /metrics; put it behind a firewall or a proxy, or use --rpc.addr 127.0.0.1:PORT",
+			"addr", ln.Addr().String())
+	}
 	return nil
 }
 
@@ -306,6 +400,16 @@ func newCORS(origins []string, methods string) *cors {
 	return c
 }
 
+// allows reports whether a request may be served: it has no Origin (not a browser), an
+// allowed one, or its own host's (a same-origin page).
+func (c *cors) allows(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" || c.any || c.origins[strings.ToLower(origin)] {
+		return true
+	}
+	return sameOrigin(r)
+}
+
 // exposed are the gateway's headers a page may read.
 const exposedHeaders = "X-Wnode-Height, X-Wnode-Gas-Used, X-Wnode-State-Root, X-Wnode-Chain-Id, X-Wnode-Signer, X-Wnode-Signature, X-Wnode-Error, X-Wnode-Format"
 
@@ -337,3 +441,12 @@ func (c *cors) handle(w http.ResponseWriter, r *http.Request) bool {
 	}
 	return true
 }
+
+// isLoopback reports whether addr is a loopback TCP address (127.0.0.0/8, ::1).
+func isLoopback(addr net.Addr) bool {
+	ta, ok := addr.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
+}
+
+// firstN is s cut to at most n bytes, for quoting outside input in messages.
+func firstN(s string, n int) string { return s[:min(len(s), n)] }

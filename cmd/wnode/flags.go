@@ -57,8 +57,26 @@ var (
 	// RPC server.
 	rpcAddrFlag = &cli.StringFlag{Name: "rpc.addr", Category: catRPC,
 		Value: rpc.DefaultAddr, Usage: "listen address of JSON-RPC (HTTP and WebSocket), /fn/, /metrics and /health"}
-	rpcCORSFlag = &cli.StringSliceFlag{Name: "rpc.cors", Category: catRPC,
-		Usage: "browser origins allowed on JSON-RPC (comma-separated, \"*\" for any; default none)"}
+	rpcCORSFlag = &cli.StringSliceFlag{Name: "rpc.cors", Aliases: []string{"rpc.corsdomain"}, Category: catRPC,
+		Usage: "browser origins allowed on JSON-RPC over HTTP (comma-separated, \"*\" for any; default none)"}
+	rpcWSOriginsFlag = &cli.StringSliceFlag{Name: "rpc.wsorigins", Category: catRPC,
+		Usage: "browser origins allowed to open a JSON-RPC WebSocket (comma-separated, \"*\" for any; default none)"}
+	rpcExecSlotsFlag = &cli.IntFlag{Name: "rpc.exec.slots", Category: catRPC,
+		Usage: "read-only executions (/fn/, wn_call, wn_estimateGas) running at once (default half the CPUs, at least 1)"}
+	rpcExecQueueFlag = &cli.IntFlag{Name: "rpc.exec.queue", Category: catRPC,
+		Usage: "executions waiting for a slot before new ones get 503 (default max(8, 4 x slots))"}
+	rpcExecWaitFlag = &cli.DurationFlag{Name: "rpc.exec.wait", Category: catRPC,
+		Value: rpc.DefaultExecQueueWait, Usage: "longest wait for an execution slot before 503"}
+	rpcExecPerClientFlag = &cli.IntFlag{Name: "rpc.exec.perclient", Category: catRPC,
+		Usage: "executions one client may run and wait for together before 429 (default max(2, slots))"}
+	rpcExecBudgetFlag = &cli.DurationFlag{Name: "rpc.exec.budget", Category: catRPC,
+		Value: rpc.DefaultExecTimeBudget, Usage: "time budget of one execution, besides its gas"}
+	rpcClientHeaderFlag = &cli.StringFlag{Name: "rpc.clientheader", Category: catRPC,
+		Usage: "header of a trusted reverse proxy naming the client (its last value), e.g. X-Forwarded-For; default: the remote IP"}
+	rpcSubsPerConnFlag = &cli.IntFlag{Name: "rpc.subs.perconn", Category: catRPC,
+		Value: rpc.DefaultSubsPerConn, Usage: "subscriptions per WebSocket connection"}
+	rpcSubsTotalFlag = &cli.IntFlag{Name: "rpc.subs.total", Category: catRPC,
+		Value: rpc.DefaultSubsTotal, Usage: "subscriptions of the whole server"}
 	fnCORSFlag = &cli.StringSliceFlag{Name: "fn.cors", Category: catRPC,
 		Usage: "browser origins allowed on the /fn/ gateway (default \"*\")"}
 	rpcGasCapFlag = &cli.Uint64Flag{Name: "rpc.gascap", Category: catRPC,
@@ -186,7 +204,7 @@ var (
 
 // Flag sets of the commands.
 var (
-	nodeFlags   = []cli.Flag{dataDirFlag, devFlag, genesisFlag, configFlag, rpcAddrFlag, rpcCORSFlag, fnCORSFlag, rpcGasCapFlag, rpcTimeoutFlag, uiFlag, p2pListenFlag, bootnodesFlag, logLevelFlag, logFormatFlag, pprofFlag}
+	nodeFlags   = []cli.Flag{dataDirFlag, devFlag, genesisFlag, configFlag, rpcAddrFlag, rpcCORSFlag, rpcWSOriginsFlag, fnCORSFlag, rpcGasCapFlag, rpcTimeoutFlag, rpcExecSlotsFlag, rpcExecQueueFlag, rpcExecWaitFlag, rpcExecPerClientFlag, rpcExecBudgetFlag, rpcClientHeaderFlag, rpcSubsPerConnFlag, rpcSubsTotalFlag, uiFlag, p2pListenFlag, bootnodesFlag, logLevelFlag, logFormatFlag, pprofFlag}
 	clientFlags = []cli.Flag{rpcURLFlag, jsonFlag, timeoutFlag}
 	sendFlags   = []cli.Flag{dataDirFlag, fromFlag, passwordFileFlag, valueFlag, gasFlag, gasPriceFlag, nonceFlag, outFlag}
 	argsFlags   = []cli.Flag{hexFlag, argsFileFlag}

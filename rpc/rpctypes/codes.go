@@ -15,6 +15,7 @@ const (
 	CodeTimeout          = -32002 // the request ran longer than the per-request timeout
 	CodeResponseTooLarge = -32003 // a batch answer exceeded the response size limit
 	CodeNotReady         = -32004 // the node is starting or shutting down
+	CodeBusy             = -32005 // admission control refused an execution, or a subscription cap is reached: retry after data.retryAfter seconds
 
 	CodeTxInvalid         = -32010 // malformed tx, bad signature, wrong chain id, bad fields
 	CodeNonceTooLow       = -32011 // the sender's nonce is already past the tx's nonce

@@ -281,3 +281,54 @@ type EventNotification struct {
 	TxIndex    hexutil.Uint64 `json:"txIndex"`
 	EventIndex hexutil.Uint64 `json:"eventIndex"` // position among the tx's events
 }
+
+// AddressParam is an address parameter of JSON-RPC, parsed by ParseAddress as on the
+// gateway: a mixed-case address must carry a valid EIP-55 checksum.
+type AddressParam types.Address
+
+// UnmarshalJSON parses a JSON string with ParseAddress.
+func (a *AddressParam) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("bad address: want a string of 0x and 40 hex digits")
+	}
+	addr, err := ParseAddress(s)
+	if err != nil {
+		return err
+	}
+	*a = AddressParam(addr)
+	return nil
+}
+
+// UnmarshalJSON decodes CallArgs, parsing from and to with ParseAddress.
+func (a *CallArgs) UnmarshalJSON(b []byte) error {
+	type plain CallArgs
+	var aux struct {
+		plain
+		From *AddressParam `json:"from,omitempty"`
+		To   *AddressParam `json:"to,omitempty"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	*a = CallArgs(aux.plain)
+	a.From, a.To = (*types.Address)(aux.From), (*types.Address)(aux.To)
+	return nil
+}
+
+// UnmarshalJSON decodes an EventFilter, parsing contracts with ParseAddress.
+func (f *EventFilter) UnmarshalJSON(b []byte) error {
+	var aux struct {
+		Contracts []AddressParam  `json:"contracts"`
+		Topics    []hexutil.Bytes `json:"topics"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	f.Topics = aux.Topics
+	f.Contracts = nil
+	for _, c := range aux.Contracts {
+		f.Contracts = append(f.Contracts, types.Address(c))
+	}
+	return nil
+}

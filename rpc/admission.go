@@ -1,0 +1,296 @@
+package rpc
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	gethrpc "github.com/ethereum/go-ethereum/rpc"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/wnode/wnode/rpc/rpctypes"
+)
+
+// Admission control of execution outside blocks (/fn/, wn_call, wn_estimateGas): a
+// fixed number of execution slots, a short queue served round-robin across clients, a
+// per-client bound, and a fast refusal past them. See docs/rationale/admission.md.
+
+// DefaultExecSlots is the default number of read-only executions that run at once: half
+// the Go processors, at least one. Wasm code is not preempted by the Go scheduler until it
+// calls the host, so slots beyond that would take processors from block execution and
+// consensus.
+func DefaultExecSlots() int { return max(1, runtime.GOMAXPROCS(0)/2) }
+
+// Defaults of the admission fields of Config.
+const (
+	DefaultExecQueueWait  = 250 * time.Millisecond
+	DefaultExecTimeBudget = 2 * time.Second
+	// RetryAfter is what a refused client is told to wait (the Retry-After header, the
+	// retryAfter field of CodeBusy's data).
+	RetryAfter = time.Second
+)
+
+// BusyError is the refusal of an execution by admission control. Status is the HTTP
+// status of the gateway: 429 for a client over its share, 503 for a full node.
+type BusyError struct {
+	Status     int
+	RetryAfter time.Duration
+	Reason     string
+}
+
+func (e *BusyError) Error() string { return "node busy: " + e.Reason }
+
+// rpcError is the JSON-RPC form, code CodeBusy with data {"retryAfter": seconds,
+// "status": 429|503}.
+func (e *BusyError) rpcError() *Error {
+	return &Error{Code: rpctypes.CodeBusy, Message: e.Error(), Data: map[string]any{
+		"retryAfter": int(e.RetryAfter / time.Second), "status": e.Status,
+	}}
+}
+
+// admission hands out execution slots. A client (see clientKey) may hold at most
+// perClient slots and queue places together; waiters are served one client at a time in
+// turn, so a client with many requests waits behind every other client's first one.
+type admission struct {
+	slots, queueMax, perClient int
+	wait                       time.Duration
+	m                          *admissionMetrics
+
+	mu      sync.Mutex
+	running int
+	queued  int
+	clients map[string]*admClient
+	ring    []*admClient // clients with waiters, in service order
+}
+
+type admClient struct {
+	key     string
+	n       int // running + queued
+	waiters []*admWaiter
+}
+
+type admWaiter struct {
+	ready   chan struct{}
+	granted bool // guarded by admission.mu
+}
+
+func newAdmission(slots, queue, perClient int, wait time.Duration, m *admissionMetrics) *admission {
+	return &admission{slots: slots, queueMax: queue, perClient: perClient, wait: wait, m: m,
+		clients: map[string]*admClient{}}
+}
+
+// acquire takes a slot for client, waiting at most a.wait in the queue. It returns the
+// release function, or a *BusyError right away when the client already holds its share
+// or the queue is full, or when the wait runs out; ctx's error when ctx ends first.
+func (a *admission) acquire(ctx context.Context, client string) (func(), error) {
+	a.mu.Lock()
+	c := a.clients[client]
+	if c == nil {
+		c = &admClient{key: client}
+		a.clients[client] = c
+	}
+	if c.n >= a.perClient {
+		a.forgetIdle(c)
+		a.mu.Unlock()
+		a.m.rejected.WithLabelValues("client").Inc()
+		return nil, &BusyError{Status: http.StatusTooManyRequests, RetryAfter: RetryAfter,
+			Reason: fmt.Sprintf("this client already runs or waits for %d executions, the most one client may", a.perClient)}
+	}
+	if a.running < a.slots && a.queued == 0 {
+		a.running++
+		c.n++
+		a.gauges()
+		a.mu.Unlock()
+		a.m.wait.Observe(0)
+		return func() { a.release(c) }, nil
+	}
+	if a.queued >= a.queueMax {
+		a.forgetIdle(c)
+		a.mu.Unlock()
+		a.m.rejected.WithLabelValues("queue").Inc()
+		return nil, &BusyError{Status: http.StatusServiceUnavailable, RetryAfter: RetryAfter,
+			Reason: fmt.Sprintf("all %d execution slots busy and %d requests waiting", a.slots, a.queued)}
+	}
+	w := &admWaiter{ready: make(chan struct{})}
+	if len(c.waiters) == 0 {
+		a.ring = append(a.ring, c)
+	}
+	c.waiters = append(c.waiters, w)
+	c.n++
+	a.queued++
+	a.gauges()
+	a.mu.Unlock()
+
+	start := time.Now()
+	t := time.NewTimer(a.wait)
+	defer t.Stop()
+	var err error
+	select {
+	case <-w.ready:
+	case <-t.C:
+		err = &BusyError{Status: http.StatusServiceUnavailable, RetryAfter: RetryAfter,
+			Reason: fmt.Sprintf("no execution slot free within %v", a.wait)}
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	a.m.wait.Observe(time.Since(start).Seconds())
+	if err != nil {
+		a.mu.Lock()
+		if !w.granted { // else the slot was handed over meanwhile: take it
+			a.dequeue(c, w)
+			a.mu.Unlock()
+			if _, busy := err.(*BusyError); busy {
+				a.m.rejected.WithLabelValues("wait").Inc()
+			}
+			return nil, err
+		}
+		a.mu.Unlock()
+	}
+	return func() { a.release(c) }, nil
+}
+
+// release frees c's slot, handing it to the next waiter in turn.
+func (a *admission) release(c *admClient) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c.n--
+	a.forgetIdle(c)
+	if len(a.ring) == 0 {
+		a.running--
+		a.gauges()
+		return
+	}
+	next := a.ring[0]
+	w := next.waiters[0]
+	next.waiters = next.waiters[1:]
+	a.ring = a.ring[1:]
+	if len(next.waiters) > 0 {
+		a.ring = append(a.ring, next) // its next request waits for everyone else's turn
+	}
+	a.queued--
+	w.granted = true
+	close(w.ready)
+	a.gauges()
+}
+
+// dequeue removes w, which gave up, from c's waiters.
+func (a *admission) dequeue(c *admClient, w *admWaiter) {
+	for i, x := range c.waiters {
+		if x == w {
+			c.waiters = append(c.waiters[:i], c.waiters[i+1:]...)
+			break
+		}
+	}
+	if len(c.waiters) == 0 {
+		for i, x := range a.ring {
+			if x == c {
+				a.ring = append(a.ring[:i], a.ring[i+1:]...)
+				break
+			}
+		}
+	}
+	c.n--
+	a.queued--
+	a.forgetIdle(c)
+	a.gauges()
+}
+
+// forgetIdle drops c's record when it holds nothing, so the map stays as small as the
+// set of clients being served.
+func (a *admission) forgetIdle(c *admClient) {
+	if c.n == 0 && len(c.waiters) == 0 {
+		delete(a.clients, c.key)
+	}
+}
+
+func (a *admission) gauges() {
+	a.m.running.Set(float64(a.running))
+	a.m.queued.Set(float64(a.queued))
+}
+
+type admissionMetrics struct {
+	running  prometheus.Gauge
+	queued   prometheus.Gauge
+	rejected *prometheus.CounterVec
+	wait     prometheus.Histogram
+	overrun  prometheus.Counter
+}
+
+func newAdmissionMetrics() *admissionMetrics {
+	return &admissionMetrics{
+		running: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "wnode", Subsystem: "rpc", Name: "exec_running",
+			Help: "Read-only executions (/fn/, wn_call, wn_estimateGas) running now.",
+		}),
+		queued: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "wnode", Subsystem: "rpc", Name: "exec_queued",
+			Help: "Read-only executions waiting for a slot.",
+		}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "wnode", Subsystem: "rpc", Name: "exec_rejected_total",
+			Help: "Executions refused by admission control: reason client (429, over the per-client share), queue (503, queue full), wait (503, no slot within the wait).",
+		}, []string{"reason"}),
+		wait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "wnode", Subsystem: "rpc", Name: "exec_wait_seconds",
+			Help:    "Time an admitted or refused execution waited for a slot.",
+			Buckets: []float64{0, 1e-3, 5e-3, 25e-3, 100e-3, 250e-3, 1},
+		}),
+		overrun: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "wnode", Subsystem: "rpc", Name: "exec_time_budget_exceeded_total",
+			Help: "Executions stopped by the per-call time budget.",
+		}),
+	}
+}
+
+func (m *admissionMetrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.running, m.queued, m.rejected, m.wait, m.overrun}
+}
+
+type clientKeyCtx struct{}
+
+// withClient wraps h so that requests carry their client's key (see clientKey).
+func (s *Server) withClient(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := remoteIP(r.RemoteAddr)
+		if s.cfg.ClientHeader != "" {
+			if v := lastListItem(r.Header.Values(s.cfg.ClientHeader)); v != "" {
+				key = v
+			}
+		}
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientKeyCtx{}, key)))
+	})
+}
+
+// clientKey is who a request counts against for fairness: the remote IP, or the last
+// value of the trusted proxy header (Config.ClientHeader) for HTTP requests. A WebSocket
+// request counts against its connection's remote IP.
+func clientKey(ctx context.Context) string {
+	if k, ok := ctx.Value(clientKeyCtx{}).(string); ok {
+		return k
+	}
+	return remoteIP(gethrpc.PeerInfoFromContext(ctx).RemoteAddr)
+}
+
+func remoteIP(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
+}
+
+// lastListItem is the last element of a comma-separated header (X-Forwarded-For: the
+// address the trusted proxy itself saw; earlier ones are the client's to forge).
+func lastListItem(values []string) string {
+	if len(values) == 0 {
+		return ""
+	}
+	v := values[len(values)-1]
+	if i := strings.LastIndexByte(v, ','); i >= 0 {
+		v = v[i+1:]
+	}
+	return strings.TrimSpace(v)
+}
