@@ -138,8 +138,11 @@ func (c *Chain) stateAt(height uint64) (*types.Header, *state.View, error) {
 // Code with no To is a deploy, Code with To an upgrade, a Method an invoke, otherwise a
 // transfer. Fees are not charged (gas price zero), nonces not checked. The search is
 // capped by msg.Gas when set, by the block gas limit, and by the intrinsic gas plus the
-// call gas cap. When the message fails even with the cap, the error wraps ErrExecution with the failure's text. It costs a few
-// executions (a binary search that starts at the gas the first run used).
+// call gas cap. When the message fails even with the cap, the error wraps ErrExecution
+// with the failure's text. It costs a few executions (a binary search that starts at the
+// gas the first run used, stops within 1/64 of the answer and after burning
+// Options.EstimateGasBudget in total, answering a limit that succeeded). Deploys and
+// upgrades run on Options.EstimateVM.
 func (c *Chain) EstimateGas(ctx context.Context, msg CallMsg, height uint64) (uint64, error) {
 	hdr, view, err := c.stateAt(height)
 	if err != nil {
@@ -172,7 +175,12 @@ func (c *Chain) EstimateGas(ctx context.Context, msg CallMsg, height uint64) (ui
 	// fails in the runs below).
 	intrinsic := c.sched.Intrinsic(m.size, uint64(len(m.code)))
 	if m.kind == types.TxDeploy || m.kind == types.TxUpgrade {
-		code, err := c.vm.Prepare(ctx, m.code)
+		m.machine = c.opts.EstimateVM
+		machine := c.vm
+		if m.machine != nil {
+			machine = m.machine
+		}
+		code, err := machine.Prepare(ctx, m.code)
 		if nodeFault(err) {
 			return 0, err
 		}
@@ -184,9 +192,14 @@ func (c *Chain) EstimateGas(ctx context.Context, msg CallMsg, height uint64) (ui
 	if msg.Gas != 0 {
 		hi = min(hi, msg.Gas)
 	}
+	var burned uint64 // over all runs, bounded by Options.EstimateGasBudget
 	run := func(limit uint64) (*outcome, error) {
 		m.gasLimit = limit
-		return c.applyMessage(ctx, state.NewStateDB(view), bctx, m, false)
+		o, err := c.applyMessage(ctx, state.NewStateDB(view), bctx, m, false)
+		if o != nil {
+			burned = satAdd(burned, o.gasUsed)
+		}
+		return o, err
 	}
 	out, err := run(hi)
 	if err != nil {
@@ -203,8 +216,11 @@ func (c *Chain) EstimateGas(ctx context.Context, msg CallMsg, height uint64) (ui
 	} else if o.err == nil {
 		return used, nil
 	}
+	// The search stops within 1/64 of the answer (rounding up: best always succeeded),
+	// as go-ethereum's does, and when it has burned its budget: a method whose path
+	// depends on the gas left burns up to the cap in every run.
 	lo, best := used, hi // lo fails, best succeeds
-	for lo+1 < best {
+	for lo+1 < best && best-lo > best/64 && burned < c.opts.EstimateGasBudget {
 		mid := lo + (best-lo)/2
 		o, err := run(mid)
 		if err != nil {

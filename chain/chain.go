@@ -68,6 +68,13 @@ type Options struct {
 	DebugLogs bool
 	// Logger receives the chain's logs; nil discards them.
 	Logger *slog.Logger
+	// EstimateVM runs the gas estimates of deploys and upgrades: code nobody has paid to
+	// deploy is compiled there, so it never reaches the chain VM's caches (a VM without
+	// an on-disk cache and with a small memory cache fits). nil: the chain's VM.
+	EstimateVM *vm.VM
+	// EstimateGasBudget bounds the gas one EstimateGas burns over all its runs; the
+	// search then answers the lowest limit it saw succeed. 0 means 4 × CallGasCap.
+	EstimateGasBudget uint64
 }
 
 // Chain executes and stores blocks. Create it with New. Block production and validation
@@ -127,6 +134,9 @@ func New(db *pebble.DB, st *state.Store, machine *vm.VM, g *genesis.Genesis, opt
 	}
 	if opts.CallGasCap == 0 {
 		opts.CallGasCap = gas.DefaultCallCap
+	}
+	if opts.EstimateGasBudget == 0 {
+		opts.EstimateGasBudget = 4 * opts.CallGasCap
 	}
 	if opts.RecoveryWorkers <= 0 {
 		opts.RecoveryWorkers = runtime.GOMAXPROCS(0)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io/fs"
+	"path/filepath"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -678,5 +680,76 @@ func TestBlockBytesLimit(t *testing.T) {
 	tooBig.Header.TxRoot = types.TxRoot(tooBig.Txs)
 	if err := n.c.ValidateBlock(ctx, tooBig); !errors.Is(err, types.ErrInvalidBlock) {
 		t.Fatalf("block with a tx over max_tx_bytes: %v", err)
+	}
+}
+
+// TestEstimateBounds: a deploy estimate compiles on Options.EstimateVM, never in the
+// chain VM's memory or on-disk caches; a method whose success depends on the gas left
+// gets an estimate within 1/64 above what it needs; a search past its gas budget stops
+// and answers a limit that succeeded.
+func TestEstimateBounds(t *testing.T) {
+	ctx := context.Background()
+	cacheDir := t.TempDir()
+	machine, err := vm.New(ctx, vm.Config{CacheDir: cacheDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer machine.Close(ctx)
+	est := newVM(t, vm.EngineCompiler)
+	n := openNode(t, "", machine, testGenesis(nil), Options{EstimateVM: est})
+	defer n.close()
+	tx := signTx(t, "alice", &types.Tx{Kind: types.TxDeploy, Code: readContract(t, "gasleft"), GasLimit: 5_000_000,
+		Nonce: mustAccount(t, n.c, "alice").Nonce})
+	b, _ := produce(t, n, []*types.Tx{tx}, nil)
+	rs, _ := n.c.Receipts(b.Height())
+	if len(rs) != 1 || !rs[0].Succeeded() {
+		t.Fatalf("deploy: %+v", rs)
+	}
+	needy := rs[0].ContractAddress
+
+	files := func() int {
+		k := 0
+		filepath.WalkDir(cacheDir, func(_ string, d fs.DirEntry, _ error) error {
+			if d != nil && !d.IsDir() {
+				k++
+			}
+			return nil
+		})
+		return k
+	}
+	cached, onDisk := machine.CachedModules(), files()
+	for i := range 3 { // three different modules: none may reach the chain VM's caches
+		msg := []CallMsg{{Code: readContract(t, "kv1"), Args: []byte("x")}, {Code: readContract(t, "counter")}, {Code: readContract(t, "plain")}}[i]
+		msg.From = addrOf("bob")
+		if _, err := n.c.EstimateGas(ctx, msg, LatestHeight); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if machine.CachedModules() != cached || files() != onDisk {
+		t.Errorf("deploy estimates reached the chain VM: %d → %d modules in memory, %d → %d files on disk",
+			cached, machine.CachedModules(), onDisk, files())
+	}
+	if est.CachedModules() != 3 {
+		t.Errorf("estimate VM holds %d modules, want 3", est.CachedModules())
+	}
+
+	msg := CallMsg{From: addrOf("bob"), To: needy, Method: "needy"}
+	g, err := n.c.EstimateGas(ctx, msg, LatestHeight)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g < 2_000_000 || g > 2_000_000+2_000_000/64+100_000 {
+		t.Fatalf("estimate %d, want just above 2,000,000 (the method traps below it)", g)
+	}
+	n.c.opts.EstimateGasBudget = 1 // the first run already spends it
+	capped, err := n.c.EstimateGas(ctx, msg, LatestHeight)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if capped <= g {
+		t.Fatalf("estimate with no budget left %d, want the cap (above %d)", capped, g)
+	}
+	if res, _ := n.c.Call(ctx, CallMsg{To: needy, Method: "needy", Gas: capped}, LatestHeight); res == nil || res.Err != nil {
+		t.Fatalf("the capped estimate does not suffice: %+v", res)
 	}
 }

@@ -188,6 +188,7 @@ type message struct {
 	gasLimit uint64
 	size     uint64 // encoded tx size, for intrinsic gas
 	txHash   types.Hash
+	machine  *vm.VM // the VM to run it on; nil: the chain's (see Options.EstimateVM)
 }
 
 // outcome is what a message's execution produced. err is the tx's failure (its state
@@ -219,8 +220,12 @@ func (c *Chain) applyMessage(ctx context.Context, sdb *state.StateDB, bctx vm.Bl
 		return out, nil
 	}
 	env := &vm.Env{State: sdb, Block: bctx, Tx: vm.TxContext{Origin: m.from, TxHash: m.txHash}, Debug: debug}
+	machine := c.vm
+	if m.machine != nil {
+		machine = m.machine
+	}
 	call := func(contract types.Address, method string, gasLeft uint64) (*outcome, error) {
-		res := c.vm.Call(ctx, env, vm.Call{
+		res := machine.Call(ctx, env, vm.Call{
 			Caller: m.from, Contract: contract, Method: method, Input: m.args, Value: m.value, Gas: gasLeft,
 		})
 		out.gasUsed += min(res.GasUsed, gasLeft)
@@ -278,7 +283,7 @@ func (c *Chain) applyMessage(ctx context.Context, sdb *state.StateDB, bctx vm.Bl
 			}
 		}
 		afford := func(code *vm.Code) bool { return c.codeGas(m.size, codeLen, code) <= m.gasLimit }
-		code, err := c.vm.PrepareIf(ctx, m.code, afford)
+		code, err := machine.PrepareIf(ctx, m.code, afford)
 		if err != nil {
 			if nodeFault(err) {
 				return nil, err

@@ -136,6 +136,7 @@ var contractFiles = map[string]string{
 	"host":       "../vm/testdata/c/host.wasm",
 	"kv1":        "testdata/wasm/kv1.wasm",
 	"kv2":        "testdata/wasm/kv2.wasm",
+	"gasleft":    "testdata/wasm/gasleft.wasm",
 	"badmigrate": "testdata/wasm/badmigrate.wasm",
 	"plain":      "testdata/wasm/plain.wasm",
 }

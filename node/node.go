@@ -64,6 +64,9 @@ type Node struct {
 
 	db      *pebble.DB
 	machine *vm.VM
+	// estVM runs gas estimates of deploys and upgrades: memory-only, a small cache, so
+	// code nobody paid for never reaches the on-disk compiled-code cache.
+	estVM   *vm.VM
 	chain   *chain.Chain
 	pool    *mempool.Pool
 	wal     *consensus.FileWAL
@@ -147,13 +150,16 @@ func New(cfg Config, opts Options) (_ *Node, err error) {
 	if n.machine, err = vm.New(context.Background(), vm.Config{CacheDir: dir.Path(WasmCacheDir), Schedule: sched}); err != nil {
 		return nil, fmt.Errorf("start VM: %w", err)
 	}
+	if n.estVM, err = vm.New(context.Background(), vm.Config{Schedule: sched, CacheEntries: 16}); err != nil {
+		return nil, fmt.Errorf("start estimate VM: %w", err)
+	}
 	rcfg := cfg.rpcConfig()
 	gasCap := rcfg.GasCap
 	if gasCap == 0 {
 		gasCap = gas.DefaultCallCap
 	}
 	if n.chain, err = chain.New(n.db, st, n.machine, n.genesis, chain.Options{
-		CallGasCap: gasCap, DebugLogs: n.dev, Logger: n.log.With("component", "chain"),
+		CallGasCap: gasCap, DebugLogs: n.dev, Logger: n.log.With("component", "chain"), EstimateVM: n.estVM,
 	}); err != nil {
 		return nil, err
 	}
@@ -441,11 +447,13 @@ func (n *Node) closeParts() error {
 		errs = append(errs, n.wal.Close())
 		n.wal = nil
 	}
-	if n.machine != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		errs = append(errs, n.machine.Close(ctx))
-		cancel()
-		n.machine = nil
+	for _, m := range []**vm.VM{&n.machine, &n.estVM} {
+		if *m != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			errs = append(errs, (*m).Close(ctx))
+			cancel()
+			*m = nil
+		}
 	}
 	if n.db != nil {
 		errs = append(errs, n.db.Close())
