@@ -28,6 +28,11 @@ const (
 	DefaultMaxBytes      = 64 << 20
 	DefaultPriceBump     = 10
 	DefaultQueuedTTL     = 600
+	// DefaultMaxQueued and DefaultMaxQueuedPerAccount bound the txs waiting behind a nonce
+	// gap, which may never pay: a tenth of DefaultMaxTxs in all, 64 per sender (as
+	// go-ethereum's txpool: 1,024 global queue, 64 per account).
+	DefaultMaxQueued           = 1024
+	DefaultMaxQueuedPerAccount = 64
 )
 
 // Config bounds the pool. Zero fields take the defaults above (MaxTxGas 0 means no limit,
@@ -52,6 +57,12 @@ type Config struct {
 	MinGasPrice *uint256.Int
 	// PriceBump is the percentage by which a replacement must raise the gas price.
 	PriceBump uint64
+	// MaxQueued bounds the transactions waiting behind a nonce gap (queued), in all; a new
+	// queued tx past it is refused (ErrQueueFull). An executable tx evicts queued ones
+	// before any executable one, whatever their price.
+	MaxQueued int
+	// MaxQueuedPerAccount bounds the queued transactions of one sender (ErrQueueFull).
+	MaxQueuedPerAccount int
 	// QueuedTTL is the number of blocks a transaction may wait behind a nonce gap before
 	// Update drops it.
 	QueuedTTL uint64
@@ -71,6 +82,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxPerAccount <= 0 {
 		c.MaxPerAccount = DefaultMaxPerAccount
+	}
+	if c.MaxQueued <= 0 {
+		c.MaxQueued = DefaultMaxQueued
+	}
+	if c.MaxQueuedPerAccount <= 0 {
+		c.MaxQueuedPerAccount = DefaultMaxQueuedPerAccount
 	}
 	if c.MaxTxBytes <= 0 {
 		c.MaxTxBytes = DefaultMaxTxBytes

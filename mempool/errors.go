@@ -21,6 +21,9 @@ var (
 	// ErrReplaceUnderpriced: a transaction with the same sender and nonce is in the pool and
 	// the new one does not raise the gas price by at least PriceBump percent.
 	ErrReplaceUnderpriced = errors.New("replacement gas price too low")
+	// ErrQueueFull: the transaction would wait behind a nonce gap and the sender already
+	// has MaxQueuedPerAccount such transactions, or the pool MaxQueued.
+	ErrQueueFull = errors.New("too many transactions waiting behind a nonce gap")
 	// ErrPoolFull: the pool is full and holds no cheaper transaction it may evict.
 	ErrPoolFull = errors.New("mempool full")
 	// ErrGasLimit: the gas limit exceeds the most a transaction may use (the block gas limit).

@@ -193,6 +193,18 @@ func (p *Pool) checkInvariants() error {
 		}
 		count += len(a.txs)
 		pending += a.pending
+		if _, in := p.queuedAt[a]; in != a.tailQueued() {
+			return fmt.Errorf("account %s with %d queued txs filed as queued: %v", addr, len(a.txs)-a.pending, in)
+		}
+		if q := len(a.txs) - a.pending; q > p.cfg.MaxQueuedPerAccount {
+			return fmt.Errorf("account %s has %d queued txs, cap %d", addr, q, p.cfg.MaxQueuedPerAccount)
+		}
+	}
+	if len(p.queuedAt) > len(p.accounts) {
+		return fmt.Errorf("%d accounts filed as queued, %d accounts", len(p.queuedAt), len(p.accounts))
+	}
+	if q := count - pending; q > p.cfg.MaxQueued {
+		return fmt.Errorf("%d queued txs, cap %d", q, p.cfg.MaxQueued)
 	}
 	if count != p.count || count != len(p.all) || bytes != p.bytes || pending != p.pending {
 		return fmt.Errorf("totals: count %d/%d/%d bytes %d/%d pending %d/%d",
@@ -202,4 +214,24 @@ func (p *Pool) checkInvariants() error {
 		return fmt.Errorf("over the caps: %d txs, %d bytes", count, bytes)
 	}
 	return nil
+}
+
+// room reports, for tx, whether it would be executable (no nonce gap before it) and the
+// txs and bytes of the pool's executable txs.
+func (p *Pool) room(tx *types.Tx) (executable bool, pendingTxs, pendingBytes int) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	from, _ := tx.Sender()
+	next := uint64(0)
+	if a := p.accounts[from]; a != nil {
+		next = a.nonce + uint64(a.pending)
+	} else {
+		next, _ = p.state.Account(from)
+	}
+	for _, a := range p.accounts {
+		for _, e := range a.txs[:a.pending] {
+			pendingBytes += e.size
+		}
+	}
+	return tx.Nonce <= next, p.pending, pendingBytes
 }

@@ -23,6 +23,7 @@ type Pool struct {
 	all      map[types.Hash]*entry
 	accounts map[types.Address]*account
 	evict    evictHeap // non-empty accounts by their tail's eviction order
+	queuedAt map[*account]struct{} // accounts with queued txs (their tail is queued)
 	count    int       // transactions
 	bytes    int       // sum of their encoded sizes
 	pending  int       // executable transactions (sum of account.pending)
@@ -42,6 +43,7 @@ func New(cfg Config, st AccountState) *Pool {
 		state:    st,
 		all:      make(map[types.Hash]*entry),
 		accounts: make(map[types.Address]*account),
+		queuedAt: make(map[*account]struct{}),
 		subs:     make(map[*subscription]struct{}),
 	}
 }
@@ -155,6 +157,16 @@ func (p *Pool) add(e *entry, pre *stateRead) error {
 		return fmt.Errorf("%w: nonce %d has gas price %s, a replacement needs +%d%%, got %s",
 			ErrReplaceUnderpriced, e.nonce, old.price, p.cfg.PriceBump, e.price)
 	}
+	// A tx behind a gap may never pay: such txs have their own, smaller caps.
+	if old == nil && e.nonce > a.nonce+uint64(a.pending) {
+		if q := len(a.txs) - a.pending; q >= p.cfg.MaxQueuedPerAccount {
+			return fmt.Errorf("%w: account %s has %d txs waiting for nonce %d, limit %d",
+				ErrQueueFull, a.addr, q, a.nonce+uint64(a.pending), p.cfg.MaxQueuedPerAccount)
+		}
+		if q := p.count - p.pending; q >= p.cfg.MaxQueued {
+			return fmt.Errorf("%w: %d txs wait behind nonce gaps, limit %d", ErrQueueFull, q, p.cfg.MaxQueued)
+		}
+	}
 	// The sender must afford e after every lower nonce of theirs; higher nonces that then no
 	// longer fit are dropped below, since e executes first.
 	var need uint256.Int
@@ -202,7 +214,8 @@ func (p *Pool) add(e *entry, pre *stateRead) error {
 }
 
 // makeRoom evicts until the pool can take addCount more txs and addBytes more bytes for e,
-// a tx of account a. It evicts account tails, cheapest first (see evictBefore), never one
+// a tx of account a. For an executable e it first evicts queued txs, whatever their
+// price (cheapest first); then account tails, cheapest first (see evictBefore), never one
 // whose gas price is not strictly below e's, never a pending tx for a tx that will wait
 // behind a gap, and never a's own txs below e. If it cannot make room it restores what it
 // evicted and returns ErrPoolFull.
@@ -220,8 +233,18 @@ func (p *Pool) makeRoom(a *account, e *entry, addCount, addBytes int) error {
 	}
 	var evicted []eviction
 	for !fits() {
-		v := p.victim(a, e.nonce)
-		if v == nil || !v.tail().price.Lt(e.price) || (!ePending && !v.tailQueued()) {
+		var v *account
+		if ePending {
+			v = p.queuedVictim()
+		}
+		if v == nil {
+			v = p.victim(a, e.nonce)
+		}
+		ok := v != nil
+		if ok && !(ePending && v.tailQueued()) { // a queued tx gives way to an executable one at any price
+			ok = v.tail().price.Lt(e.price) && (ePending || v.tailQueued())
+		}
+		if !ok {
 			for k := len(evicted) - 1; k >= 0; k-- {
 				p.restoreTail(evicted[k].a, evicted[k].e)
 			}
@@ -255,6 +278,37 @@ func (p *Pool) victim(a *account, nonce uint64) *account {
 		}
 	}
 	return best
+}
+
+// queuedVictim returns the account whose queued tail goes first (in evictBefore order),
+// or nil when no tx is queued. It scans the accounts with queued txs, at most MaxQueued.
+func (p *Pool) queuedVictim() *account {
+	var best *account
+	for a := range p.queuedAt {
+		if best == nil || evictBefore(a, best) {
+			best = a
+		}
+	}
+	return best
+}
+
+// trimQueued drops queued tails beyond MaxQueuedPerAccount and MaxQueued: a block can turn
+// pending txs into queued ones (a tx of the middle committed elsewhere).
+func (p *Pool) trimQueued() {
+	for a := range p.queuedAt {
+		for len(a.txs)-a.pending > p.cfg.MaxQueuedPerAccount {
+			p.dropTail(a)
+		}
+		p.place(a)
+	}
+	for p.count-p.pending > p.cfg.MaxQueued {
+		v := p.queuedVictim()
+		if v == nil {
+			break
+		}
+		p.dropTail(v)
+		p.place(v)
+	}
 }
 
 // dropTail removes a's highest-nonce tx and returns it. It keeps a.pending right but
@@ -294,6 +348,11 @@ func (p *Pool) forget(a *account, e *entry) {
 // place puts a where it belongs after a change: in the account map and the eviction heap
 // if it has txs, out of both if it has none.
 func (p *Pool) place(a *account) {
+	if a.tailQueued() {
+		p.queuedAt[a] = struct{}{}
+	} else {
+		delete(p.queuedAt, a)
+	}
 	switch {
 	case len(a.txs) == 0 && a.heapIdx >= 0:
 		heap.Remove(&p.evict, a.heapIdx)

@@ -378,3 +378,44 @@ func TestCommitted(t *testing.T) {
 		t.Fatal("still Committed after two generations")
 	}
 }
+
+// TestQueuedCaps: txs behind a nonce gap have their own caps, global and per sender, and
+// an executable tx at the minimum price evicts queued txs, whatever their price, rather
+// than being refused (the free-fill attack: gapped txs that never pay).
+func TestQueuedCaps(t *testing.T) {
+	alice, bob, carol, dave := testKey("alice"), testKey("bob"), testKey("carol"), testKey("dave")
+	p, _ := newTestPool(Config{MaxTxs: 4, MaxQueued: 2, MaxQueuedPerAccount: 2, MinGasPrice: uint256.NewInt(1)})
+	mustAdd(t, p, signedTx(t, alice, txSpec{nonce: 0, price: 1}))
+	mustAdd(t, p, signedTx(t, bob, txSpec{nonce: 0, price: 1}))
+	mustAdd(t, p, signedTx(t, carol, txSpec{nonce: 5, price: 50}))
+	mustAdd(t, p, signedTx(t, carol, txSpec{nonce: 6, price: 50}))
+	if err := p.Add(signedTx(t, carol, txSpec{nonce: 7, price: 50})); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("third queued tx of carol: %v, want ErrQueueFull", err)
+	}
+	if err := p.Add(signedTx(t, dave, txSpec{nonce: 3, price: 90})); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("queued tx past the global queue cap: %v, want ErrQueueFull", err)
+	}
+	if pend, queued := p.Stats(); pend != 2 || queued != 2 || p.Len() != 4 {
+		t.Fatalf("pool %d pending, %d queued", pend, queued)
+	}
+	// Full pool: dave's executable tx at the minimum price takes a queued slot.
+	d0 := signedTx(t, dave, txSpec{nonce: 0, price: 1})
+	mustAdd(t, p, d0)
+	if pend, queued := p.Stats(); pend != 3 || queued != 1 {
+		t.Fatalf("after the executable tx: %d pending, %d queued; want 3, 1", pend, queued)
+	}
+	if p.Has(signedTx(t, carol, txSpec{nonce: 6, price: 50}).Hash()) {
+		t.Fatal("carol's highest queued nonce should have been evicted")
+	}
+	mustAdd(t, p, signedTx(t, dave, txSpec{nonce: 1, price: 1}))
+	if pend, queued := p.Stats(); pend != 4 || queued != 0 {
+		t.Fatalf("after a second executable tx: %d pending, %d queued; want 4, 0", pend, queued)
+	}
+	// Only executable txs left, none cheaper: an executable tx at the same price is refused.
+	if err := p.Add(signedTx(t, dave, txSpec{nonce: 2, price: 1})); !errors.Is(err, ErrPoolFull) {
+		t.Fatalf("with no queued tx left: %v, want ErrPoolFull", err)
+	}
+	if err := p.checkInvariants(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -8,6 +8,8 @@ import (
 
 // TestPoolProperties runs random sequences of adds, blocks and outside state changes
 // against small caps and tight balances. After every step: a rejected Add changes nothing,
+// an executable tx is never refused while evicting queued txs would make room for it, the
+// queue caps hold,
 // Pending stays within its limits and returns, per account, consecutive nonces from the
 // account nonce that execute in order without a nonce or balance failure, Len <= MaxTxs,
 // and the pool's counters match a recount.
@@ -19,6 +21,10 @@ func TestPoolProperties(t *testing.T) {
 			MaxBytes:      rapid.IntRange(100, 3000).Draw(t, "maxBytes"),
 			QueuedTTL:     rapid.Uint64Range(1, 5).Draw(t, "queuedTTL"),
 			MaxTxGas:      rapid.SampledFrom([]uint64{0, 200_000}).Draw(t, "maxTxGas"),
+			// Small queue caps, so that they are reached and executable txs meet a pool
+			// full of queued ones.
+			MaxQueued:           rapid.IntRange(1, 12).Draw(t, "maxQueued"),
+			MaxQueuedPerAccount: rapid.IntRange(1, 6).Draw(t, "maxQueuedPerAccount"),
 		}
 		var balances []uint64
 		for range simAccounts {

@@ -76,15 +76,23 @@ func (s *sim) add(a, k int) error {
 	txs := simTxs()[a]
 	tx := txs[k%len(txs)]
 	before := s.hashes()
+	tx.Sender() // recovered now, for room
+	executable, pendTxs, pendBytes := s.pool.room(tx)
+	_, queued := s.pool.Stats()
 	err := s.pool.Add(tx)
 	switch {
 	case err == nil:
 		if !s.pool.Has(tx.Hash()) {
 			return fmt.Errorf("accepted tx not in the pool")
 		}
+	case errors.Is(err, ErrPoolFull) && executable && queued > 0 &&
+		pendTxs+1 <= s.cfg.MaxTxs && pendBytes+tx.Size() <= s.cfg.MaxBytes:
+		return fmt.Errorf("executable tx refused (%v) while %d queued txs could have made room", err, queued)
+	case errors.Is(err, ErrQueueFull) && executable:
+		return fmt.Errorf("executable tx refused as queued: %v", err)
 	case errors.Is(err, ErrAlreadyKnown), errors.Is(err, ErrNonceTooLow), errors.Is(err, ErrTooManyForAccount),
 		errors.Is(err, ErrInsufficientFunds), errors.Is(err, ErrReplaceUnderpriced), errors.Is(err, ErrPoolFull),
-		errors.Is(err, ErrGasLimit):
+		errors.Is(err, ErrGasLimit), errors.Is(err, ErrQueueFull):
 		if after := s.hashes(); !slices.Equal(before, after) {
 			return fmt.Errorf("rejected Add (%v) changed the pool", err)
 		}

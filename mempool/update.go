@@ -23,6 +23,7 @@ func (p *Pool) Update(st AccountState, committed []*types.Tx) {
 	for _, a := range p.accounts {
 		p.resync(a)
 	}
+	defer p.trimQueued()
 	// Committed txs normally fell below their account's new nonce just now. One still here
 	// means st lags behind the block; removing it keeps it out of the next block anyway.
 	for _, tx := range committed {

@@ -84,6 +84,9 @@ type P2PConfig struct {
 type MempoolConfig struct {
 	MaxTxs        int `toml:"max_txs"`
 	MaxPerAccount int `toml:"max_per_account"`
+	// MaxQueued and MaxQueuedPerAccount bound the txs waiting behind a nonce gap.
+	MaxQueued           int `toml:"max_queued"`
+	MaxQueuedPerAccount int `toml:"max_queued_per_account"`
 }
 
 // ConsensusConfig overrides consensus timing (see consensus.Config for what each value

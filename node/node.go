@@ -167,6 +167,7 @@ func New(cfg Config, opts Options) (_ *Node, err error) {
 		ChainID: n.genesis.ChainID, MaxTxs: cfg.Mempool.MaxTxs, MaxPerAccount: cfg.Mempool.MaxPerAccount,
 		MaxTxBytes: int(n.genesis.Params.MaxTxBytes), MaxTxGas: n.genesis.Params.BlockGasLimit,
 		MinGasPrice: n.genesis.Params.MinGasPrice.Int(), Schedule: sched,
+		MaxQueued: cfg.Mempool.MaxQueued, MaxQueuedPerAccount: cfg.Mempool.MaxQueuedPerAccount,
 	}, app.Accounts{Chain: n.chain, Logger: n.log})
 
 	if err := n.openConsensus(vals, addr); err != nil {

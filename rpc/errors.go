@@ -76,6 +76,7 @@ var sentinelCodes = []struct {
 	{mempool.ErrUnderpriced, rpctypes.CodeTxPoolFull},
 	{mempool.ErrReplaceUnderpriced, rpctypes.CodeTxPoolFull},
 	{mempool.ErrPoolFull, rpctypes.CodeTxPoolFull},
+	{mempool.ErrQueueFull, rpctypes.CodeTxPoolFull},
 	{mempool.ErrGasLimit, rpctypes.CodeGasLimit},
 	{mempool.ErrIntrinsicGas, rpctypes.CodeGasLimit},
 }
