@@ -22,13 +22,13 @@ type Pool struct {
 	state    AccountState
 	all      map[types.Hash]*entry
 	accounts map[types.Address]*account
-	evict    evictHeap // non-empty accounts by their tail's eviction order
+	evict    evictHeap             // non-empty accounts by their tail's eviction order
 	queuedAt map[*account]struct{} // accounts with queued txs (their tail is queued)
-	count    int       // transactions
-	bytes    int       // sum of their encoded sizes
-	pending  int       // executable transactions (sum of account.pending)
-	seq      uint64    // last arrival number handed out
-	height   uint64    // Update calls so far: the pool's clock for QueuedTTL
+	count    int                   // transactions
+	bytes    int                   // sum of their encoded sizes
+	pending  int                   // executable transactions (sum of account.pending)
+	seq      uint64                // last arrival number handed out
+	height   uint64                // Update calls so far: the pool's clock for QueuedTTL
 
 	subs      map[*subscription]struct{} // guarded by mu
 	dropped   atomic.Uint64              // feed sends skipped because a subscriber was full
