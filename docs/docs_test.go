@@ -16,6 +16,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/wnode/wnode/consensus"
+	"github.com/wnode/wnode/p2p"
+	"github.com/wnode/wnode/state"
+	"github.com/wnode/wnode/types"
 )
 
 // root is the repository root, seen from this package's directory.
@@ -482,5 +487,94 @@ func TestRationaleIndex(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("no file found in docs/rationale")
+	}
+}
+
+// wireLimits are the constants docs/spec/wire.md's table of size bounds names.
+var wireLimits = map[string]int64{
+	"types.MaxTxSize":            types.MaxTxSize,
+	"types.MaxMethodLen":         types.MaxMethodLen,
+	"types.MaxArgsSize":          types.MaxArgsSize,
+	"types.MaxCodeSize":          types.MaxCodeSize,
+	"types.MaxTxBatchSize":       types.MaxTxBatchSize,
+	"types.MaxTxBatchLen":        types.MaxTxBatchLen,
+	"types.MaxHeaderSize":        types.MaxHeaderSize,
+	"types.MaxBlockSize":         types.MaxBlockSize,
+	"types.MaxVoteSize":          types.MaxVoteSize,
+	"types.MaxProposalBlockSize": types.MaxProposalBlockSize,
+	"types.MaxProposalSize":      types.MaxProposalSize,
+	"consensus.MaxMessageSize":   consensus.MaxMessageSize,
+	"types.MaxCommitSize":        types.MaxCommitSize,
+	"types.MaxValidators":        types.MaxValidators,
+	"types.MaxReceiptSize":       types.MaxReceiptSize,
+	"p2p.MaxSyncBlocks":          p2p.MaxSyncBlocks,
+	"p2p.MaxFrameSize":           p2p.MaxFrameSize,
+	"p2p.MaxSyncBytes":           p2p.MaxSyncBytes,
+	"state.MaxProofSize":         state.MaxProofSize,
+}
+
+var boundTermRE = regexp.MustCompile(`^([0-9][0-9,]*)\s*(bytes|KiB|MiB)?$`)
+
+// parseBound reads a bound such as "16 MiB + 192 KiB", "8,291 bytes" or "1024".
+func parseBound(s string) (int64, bool) {
+	var sum int64
+	for _, term := range strings.Split(s, "+") {
+		m := boundTermRE.FindStringSubmatch(strings.TrimSpace(term))
+		if m == nil {
+			return 0, false
+		}
+		n, err := strconv.ParseInt(strings.ReplaceAll(m[1], ",", ""), 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		switch m[2] {
+		case "KiB":
+			n <<= 10
+		case "MiB":
+			n <<= 20
+		}
+		sum += n
+	}
+	return sum, true
+}
+
+// TestWireLimitsMatchCode fails when docs/spec/wire.md's table of size bounds names a
+// constant this test does not know, or gives it another value than the code, or when a
+// constant of wireLimits is missing from it.
+func TestWireLimitsMatchCode(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(root, "docs", "spec", "wire.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, row := range tableRows(t, string(b), "Encoding conventions") {
+		if len(row) != 3 {
+			t.Fatalf("wire.md size bound row %q: want | what | `constant` | bound |", row)
+		}
+		names := codeNames(row[1])
+		if len(names) != 1 {
+			t.Errorf("wire.md size bound row %q: want one `constant`", row)
+			continue
+		}
+		name := names[0]
+		seen[name] = true
+		want, ok := wireLimits[name]
+		if !ok {
+			t.Errorf("wire.md names %s, which TestWireLimitsMatchCode does not know: add it to wireLimits", name)
+			continue
+		}
+		got, ok := parseBound(row[2])
+		if !ok {
+			t.Errorf("wire.md: bound %q of %s does not parse", row[2], name)
+			continue
+		}
+		if got != want {
+			t.Errorf("wire.md says %s is %s (%d), the code has %d", name, row[2], got, want)
+		}
+	}
+	for name := range wireLimits {
+		if !seen[name] {
+			t.Errorf("wire.md's table of size bounds lacks %s", name)
+		}
 	}
 }
