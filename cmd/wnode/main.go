@@ -1,5 +1,14 @@
 // Command wnode runs a wnode node and talks to one: keys, deploys, invocations, calls,
 // blocks and receipts. Run `wnode --help` or `wnode COMMAND --help`.
+//
+// The command only parses flags and calls packages: node (run a node, lay out a
+// localnet), client (talk to a node), loadgen (bench). To add a command: define its
+// flags in flags.go, in a shared category or, for flags only it has, in a category of
+// its own added to envScope (which gives them WNODE_<COMMAND>_<NAME>); write its
+// *cli.Command and action in a file of its own, which turns flags into a call of a
+// package and prints the result with a printer (output.go: result to stdout, JSON with
+// --json, narration to stderr; usagef for bad usage, exit code 2); list it in newApp.
+// TestEveryFlagHasItsEnvVar checks the new flags.
 package main
 
 import (

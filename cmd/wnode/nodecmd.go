@@ -168,8 +168,32 @@ func startAction(c *cli.Context) error {
 		n.Close(context.Background())
 		return err
 	}
-	addr := n.RPCAddr()
 	w := c.App.Writer
+	printStarted(w, n)
+	if f, ok := w.(*os.File); ok {
+		f.Sync()
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down (signal again to force)")
+	case <-n.Done():
+		runErr = n.Err()
+	}
+	stop() // a second signal kills the process
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := n.Close(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return runErr
+}
+
+// printStarted tells the user where a started node listens: for a dev chain also the
+// dev account and what to try next.
+func printStarted(w io.Writer, n *node.Node) {
+	addr := n.RPCAddr()
 	if n.Dev() {
 		fmt.Fprintf(w, "wnode dev chain %d, node %s\n", n.Genesis().ChainID, n.Address().Hex())
 		fmt.Fprintf(w, "  JSON-RPC     http://%s  (WebSocket ws://%s)\n", addr, addr)
@@ -189,24 +213,6 @@ func startAction(c *cli.Context) error {
 		fmt.Fprintf(w, "wnode chain %d, node %s, JSON-RPC http://%s, data dir %s\n", n.Genesis().ChainID, n.Address().Hex(), addr, n.DataDir())
 		fmt.Fprintf(w, "  p2p %s  (validator %v)\n", strings.Join(n.P2PAddrs(), " "), n.Validator())
 	}
-	if f, ok := w.(*os.File); ok {
-		f.Sync()
-	}
-
-	var runErr error
-	select {
-	case <-ctx.Done():
-		logger.Info("shutting down (signal again to force)")
-	case <-n.Done():
-		runErr = n.Err()
-	}
-	stop() // a second signal kills the process
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := n.Close(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	return runErr
 }
 
 // nodeGCPercent is the garbage collector's target of a running node, unless GOGC is set:
