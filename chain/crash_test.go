@@ -42,6 +42,20 @@ func TestCrashChild(t *testing.T) {
 	}
 }
 
+// emulatorEnv names the command that runs this test binary when the machine cannot
+// (CI runs the arm64 build under qemu-aarch64 on amd64): a test that re-executes its own
+// binary must go through it too, since the kernel may not know the binary's format.
+const emulatorEnv = "WNODE_TEST_EMULATOR"
+
+// selfCommand returns a command running this test binary with args, through the
+// emulator named by emulatorEnv when set.
+func selfCommand(args ...string) *exec.Cmd {
+	if emu := os.Getenv(emulatorEnv); emu != "" {
+		return exec.Command(emu, append([]string{os.Args[0]}, args...)...)
+	}
+	return exec.Command(os.Args[0], args...)
+}
+
 // TestCrashSafety kills a process committing blocks at random moments (SIGKILL, no
 // shutdown) and checks after each kill that the reopened chain is consistent: its head
 // and state root match, every committed block has its txs, receipts and commit, and the
@@ -61,7 +75,7 @@ func TestCrashSafety(t *testing.T) {
 	var lastHeight uint64
 
 	for round := range rounds {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
+		cmd := selfCommand("-test.run=^TestCrashChild$", "-test.count=1")
 		cmd.Env = append(os.Environ(), crashDirEnv+"="+dir)
 		out, err := cmd.StdoutPipe()
 		if err != nil {
