@@ -1,5 +1,8 @@
 // Package statetest provides test helpers for code that uses package state: an in-memory
-// Pebble database and a Store over it, both closed when the test ends.
+// Pebble database and a Store over it, both closed when the test ends, a committed
+// world to execute on (NewStateDB), and RunStateDB, the conformance suite every
+// implementation of vm.StateDB runs (state's StateDB, vm/vmtest's State, and any other:
+// call it from a test of the implementation's package).
 package statetest
 
 import (
