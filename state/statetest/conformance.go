@@ -194,7 +194,7 @@ func conformStorage(t *testing.T, newDB NewDB) {
 	db.DeleteStorage(contract, []byte("shared")) // delete a committed key
 	wantStorage(t, db, contract, "shared", nil, false)
 	wantStorage(t, db, other, "shared", []byte("c1"), true) // another contract's key stays
-	db.DeleteStorage(contract, []byte("never")) // deleting an absent key is allowed
+	db.DeleteStorage(contract, []byte("never"))             // deleting an absent key is allowed
 	wantStorage(t, db, contract, "never", nil, false)
 	db.SetStorage(contract, []byte("e"), []byte{}) // an empty value is present
 	wantStorage(t, db, contract, "e", []byte{}, true)
