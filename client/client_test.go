@@ -3,7 +3,6 @@ package client_test
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wnode/wnode/client"
+	"github.com/wnode/wnode/internal/testutil"
 	"github.com/wnode/wnode/types"
 )
 
@@ -70,13 +70,7 @@ func TestTimeoutAgainstSlowNode(t *testing.T) {
 
 // Nothing listening is still ErrNoNode, and a cancelled request is neither.
 func TestNoNodeAndCancel(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	dead, err := client.Dial(context.Background(), addr)
+	dead, err := client.Dial(context.Background(), testutil.ClosedAddr(t))
 	if err != nil {
 		t.Fatal(err)
 	}

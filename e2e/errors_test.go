@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/wnode/wnode/genesis"
+	"github.com/wnode/wnode/internal/testutil"
 )
 
 // TestCLIErrors: every mistake a user can make gets a clear message and a non-zero exit,
@@ -15,7 +16,7 @@ import (
 func TestCLIErrors(t *testing.T) {
 	tmp := t.TempDir()
 	// No node running: nothing listens on a port that was just free.
-	dead := []string{"WNODE_RPC=http://" + freePort(t)}
+	dead := []string{"WNODE_RPC=http://" + testutil.ClosedAddr(t)}
 	for _, args := range [][]string{{"status"}, {"call", helloAddr, "hello"}, {"deploy", "../examples/hello/hello.wasm"}, {"receipt", "0x" + strings.Repeat("11", 32)}} {
 		fails(t, dead, 1, "no node answering", args...)
 	}
@@ -104,7 +105,7 @@ func TestOwnChain(t *testing.T) {
 	if err := json.Unmarshal([]byte(ok(t, nil, "init", "--datadir", dir, "--json")), &keyInfo); err != nil || keyInfo.Genesis || keyInfo.NodePubKey == "" {
 		t.Fatalf("init without genesis: %+v %v", keyInfo, err)
 	}
-	fails(t, nil, 1, "not initialized", "start", "--datadir", dir, "--rpc.addr", freePort(t))
+	fails(t, nil, 1, "not initialized", "start", "--datadir", dir, "--rpc.addr", "127.0.0.1:0")
 
 	pw := filepath.Join(tmp, "pw")
 	os.WriteFile(pw, []byte("pw"), 0o600)
@@ -119,7 +120,7 @@ func TestOwnChain(t *testing.T) {
 	if out := ok(t, nil, "init", "--datadir", dir, "--genesis", gen); !strings.Contains(out, hash) {
 		t.Errorf("init --genesis:\n%s", out)
 	}
-	fails(t, nil, 1, "not a dev chain", "start", "--dev", "--datadir", dir, "--rpc.addr", freePort(t))
+	fails(t, nil, 1, "not a dev chain", "start", "--dev", "--datadir", dir, "--rpc.addr", "127.0.0.1:0")
 
 	node := startNode(t, dir, "--p2p.listen", "/ip4/127.0.0.1/tcp/0")
 	env := []string{"WNODE_RPC=" + node.url()}

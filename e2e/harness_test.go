@@ -6,11 +6,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -38,17 +38,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-// freePort returns a loopback port that was free a moment ago.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // syncBuffer is a bytes.Buffer safe for a process writing and a test reading.
@@ -79,16 +68,21 @@ type proc struct {
 	err    error // of Wait, once exited is closed
 }
 
-// startNode starts `wnode start ARGS --datadir dir --rpc.addr <free port>` and waits
-// until /health answers 200. The process is killed at the end of the test.
+// startNode starts `wnode start ARGS --datadir dir --rpc.addr 127.0.0.1:0` and waits
+// until /health answers 200 at the address the node reports. The process is killed at
+// the end of the test.
 func startNode(t *testing.T, dir string, args ...string) *proc {
 	t.Helper()
-	addr := freePort(t)
-	return startProc(t, addr, append(append([]string{"start"}, args...), "--datadir", dir, "--rpc.addr", addr)...)
+	return startProc(t, "", append(append([]string{"start"}, args...), "--datadir", dir, "--rpc.addr", "127.0.0.1:0")...)
 }
 
+// startedRPC finds the RPC address in the "node started" log line of `wnode start`.
+var startedRPC = regexp.MustCompile(`node started.*rpc=http://(\S+)`)
+
 // startProc runs `wnode ARGS`, a node whose RPC server listens on addr, and waits
-// until /health answers 200. The process is killed at the end of the test.
+// until /health answers 200. With addr empty (the node was given port 0), the address
+// is the one its "node started" log line reports: the port is never released between
+// choosing and binding it. The process is killed at the end of the test.
 func startProc(t *testing.T, addr string, full ...string) *proc {
 	t.Helper()
 	p := &proc{addr: addr, stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
@@ -110,8 +104,13 @@ func startProc(t *testing.T, addr string, full ...string) *proc {
 			t.Fatalf("wnode start exited: %v\nstdout:\n%s\nstderr:\n%s", p.err, p.stdout, p.stderr)
 		default:
 		}
-		resp, err := http.Get("http://" + addr + "/health")
-		if err == nil {
+		if p.addr == "" {
+			if m := startedRPC.FindStringSubmatch(p.stderr.String()); m != nil {
+				p.addr = m[1]
+			}
+		}
+		resp, err := http.Get("http://" + p.addr + "/health")
+		if p.addr != "" && err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
 				return p

@@ -18,6 +18,7 @@ import (
 
 	"github.com/wnode/wnode/client"
 	"github.com/wnode/wnode/genesis"
+	"github.com/wnode/wnode/internal/testutil"
 	"github.com/wnode/wnode/rpc/rpctypes"
 	"github.com/wnode/wnode/types"
 )
@@ -112,22 +113,10 @@ func (n *netNode) header(t *testing.T, height uint64) *rpctypes.HeaderJSON {
 	return &b.HeaderJSON
 }
 
-// waitUntil polls cond every 20 ms until it holds, failing the test after d.
-func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // waitHeight waits until every node is at height h or above.
 func waitHeight(t *testing.T, d time.Duration, h uint64, nodes ...*netNode) {
 	t.Helper()
-	waitUntil(t, d, fmt.Sprintf("height %d", h), func() bool {
+	testutil.WaitFor(t, d, fmt.Sprintf("height %d", h), func() bool {
 		for _, n := range nodes {
 			if n.height() < h {
 				return false
@@ -194,7 +183,7 @@ func TestNetworkFaults(t *testing.T) {
 	if got := ok(t, nil, "invoke", "--rpc", nodes[3].p.url(), counterHex, "increment", "--out", "u64"); got != "1" {
 		t.Fatalf("increment through node3 printed %q", got)
 	}
-	waitUntil(t, 10*time.Second, "node0 to see the increment", func() bool { return counterValue(t, nodes[0], counter) == 1 })
+	testutil.WaitFor(t, 10*time.Second, "node0 to see the increment", func() bool { return counterValue(t, nodes[0], counter) == 1 })
 	if got := ok(t, nil, "call", "--rpc", nodes[1].p.url(), counterHex, "get", "--out", "u64"); got != "1" {
 		t.Errorf("call on node1 printed %q", got)
 	}
@@ -259,15 +248,14 @@ func TestNetworkFaults(t *testing.T) {
 		t.Fatalf("tx sent during the outage: %v %v", r, err)
 	}
 	if v := counterValue(t, nodes[2], counter); v < 3 {
-		waitUntil(t, 5*time.Second, "node2 to see the third increment", func() bool { return counterValue(t, nodes[2], counter) == 3 })
+		testutil.WaitFor(t, 5*time.Second, "node2 to see the third increment", func() bool { return counterValue(t, nodes[2], counter) == 3 })
 	}
 
 	// A fifth node, not a validator, joins late with an empty data dir and syncs from
 	// genesis over p2p.
-	late := &netNode{name: "late", dataDir: filepath.Join(t.TempDir(), "late"), rpcAddr: freePort(t)}
+	late := &netNode{name: "late", dataDir: filepath.Join(t.TempDir(), "late")} // rpcAddr: the node picks its ports
 	ok(t, nil, "init", "--datadir", late.dataDir, "--genesis", filepath.Join(dir, "genesis.json"))
-	p2pPort := freePort(t)
-	late.start(t, "--rpc.addr", late.rpcAddr, "--p2p.listen", "/ip4/127.0.0.1/tcp/"+strings.Split(p2pPort, ":")[1], "--bootnodes", info.Nodes[1].P2P)
+	late.start(t, "--rpc.addr", "127.0.0.1:0", "--p2p.listen", "/ip4/127.0.0.1/tcp/0", "--bootnodes", info.Nodes[1].P2P)
 	target = nodes[0].height()
 	waitHeight(t, 30*time.Second, target, late)
 	sameHeader(t, target, nodes[0], nodes[1], nodes[2], late)
@@ -303,7 +291,7 @@ func TestLocalnet(t *testing.T) {
 			close(p.exited)
 		}()
 		t.Cleanup(p.kill) // the kernel kills the nodes when it dies (Pdeathsig)
-		waitUntil(t, 60*time.Second, "localnet to print its nodes", func() bool {
+		testutil.WaitFor(t, 60*time.Second, "localnet to print its nodes", func() bool {
 			select {
 			case <-p.exited:
 				t.Fatalf("localnet exited: %v\n%s\n%s", p.err, p.stdout, p.stderr)

@@ -11,6 +11,7 @@ import (
 	"github.com/wnode/wnode/chain"
 	"github.com/wnode/wnode/client"
 	"github.com/wnode/wnode/genesis"
+	"github.com/wnode/wnode/internal/testutil"
 	"github.com/wnode/wnode/node"
 	"github.com/wnode/wnode/rpc/rpctypes"
 	"github.com/wnode/wnode/types"
@@ -24,7 +25,7 @@ func benchNode(b *testing.B) (*node.Node, *client.Client, string, types.Address,
 	n, c := startWith(b, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, r, err := c.Transact(ctx, genesis.DevKey(), &client.TxRequest{Kind: types.TxDeploy, Code: readWasm(b, "hello")})
+	_, r, err := c.Transact(ctx, genesis.DevKey(), &client.TxRequest{Kind: types.TxDeploy, Code: testutil.ExampleWasm(b, "hello")})
 	if err != nil || r.Status != 1 {
 		b.Fatal(r, err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/wnode/wnode/client"
 	"github.com/wnode/wnode/genesis"
+	"github.com/wnode/wnode/internal/testutil"
 	"github.com/wnode/wnode/node"
 	"github.com/wnode/wnode/rpc/rpctypes"
 	"github.com/wnode/wnode/types"
@@ -59,15 +60,6 @@ func stop(t *testing.T, n *node.Node, c *client.Client) {
 	}
 }
 
-func readWasm(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile("../examples/" + name + "/" + name + ".wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func TestDevNodeLifecycle(t *testing.T) {
 	dir := t.TempDir()
 	n, c := startDev(t, dir)
@@ -84,7 +76,7 @@ func TestDevNodeLifecycle(t *testing.T) {
 	dev := genesis.DevKey()
 
 	// Deploy hello, invoke it, call it, and call it through the gateway.
-	_, deploy, err := c.Transact(ctx, dev, &client.TxRequest{Kind: types.TxDeploy, Code: readWasm(t, "hello")})
+	_, deploy, err := c.Transact(ctx, dev, &client.TxRequest{Kind: types.TxDeploy, Code: testutil.ExampleWasm(t, "hello")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +101,7 @@ func TestDevNodeLifecycle(t *testing.T) {
 	}
 
 	// A counter keeps its state across blocks.
-	_, dc, err := c.Transact(ctx, dev, &client.TxRequest{Kind: types.TxDeploy, Code: readWasm(t, "counter")})
+	_, dc, err := c.Transact(ctx, dev, &client.TxRequest{Kind: types.TxDeploy, Code: testutil.ExampleWasm(t, "counter")})
 	if err != nil || dc.Status != 1 {
 		t.Fatalf("deploy counter: %+v %v", dc, err)
 	}

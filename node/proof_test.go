@@ -14,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/wnode/wnode/client"
 	"github.com/wnode/wnode/genesis"
+	"github.com/wnode/wnode/internal/testutil"
 	"github.com/wnode/wnode/light"
 	"github.com/wnode/wnode/rpc/rpctypes"
 	"github.com/wnode/wnode/types"
@@ -40,7 +41,7 @@ func TestProofsOnRealNode(t *testing.T) {
 	}
 	defer v.Close(ctx)
 
-	_, dr, err := c.Transact(ctx, dev, &client.TxRequest{Kind: types.TxDeploy, Code: readWasm(t, "counter")})
+	_, dr, err := c.Transact(ctx, dev, &client.TxRequest{Kind: types.TxDeploy, Code: testutil.ExampleWasm(t, "counter")})
 	if err != nil || dr.Status != 1 {
 		t.Fatalf("deploy: %+v %v", dr, err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/holiman/uint256"
 	"github.com/wnode/wnode/client"
 	"github.com/wnode/wnode/genesis"
+	"github.com/wnode/wnode/internal/testutil"
 	"github.com/wnode/wnode/rpc/rpctypes"
 	"github.com/wnode/wnode/types"
 )
@@ -79,7 +80,7 @@ func TestRPCOnRealNode(t *testing.T) {
 
 	// A token with a supply of 1000 minted to the dev account, then a transfer of 7.
 	supply := binary.BigEndian.AppendUint64(nil, 1000)
-	_, dr, err := c.Transact(ctx, dev, &client.TxRequest{Kind: types.TxDeploy, Code: readWasm(t, "token"), Args: supply})
+	_, dr, err := c.Transact(ctx, dev, &client.TxRequest{Kind: types.TxDeploy, Code: testutil.ExampleWasm(t, "token"), Args: supply})
 	if err != nil || dr.Status != 1 {
 		t.Fatalf("deploy token: %+v %v", dr, err)
 	}

@@ -3,7 +3,6 @@ package p2p
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"slices"
@@ -11,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	ethcrypto "github.com/ethereum/go-ethereum/crypto"
 	"github.com/holiman/uint256"
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/wnode/wnode/internal/testutil"
 	"github.com/wnode/wnode/types"
 )
 
@@ -95,18 +94,9 @@ func (h *testHandler) consCount() int {
 	return len(h.cons)
 }
 
-func newKey(t *testing.T) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := ethcrypto.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
 func startHost(t *testing.T, h Handler, listen []string, boot ...string) *Host {
 	t.Helper()
-	n, err := New(context.Background(), newKey(t), Config{
+	n, err := New(context.Background(), testutil.Key(t), Config{
 		ChainID: testChain, ListenAddrs: listen, Bootnodes: boot, ReconnectInterval: 200 * time.Millisecond,
 	}, h)
 	if err != nil {
@@ -118,23 +108,11 @@ func startHost(t *testing.T, h Handler, listen []string, boot ...string) *Host {
 
 var tcpLoop = []string{"/ip4/127.0.0.1/tcp/0"}
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func signedTx(t *testing.T, nonce uint64) *types.Tx {
 	t.Helper()
 	tx := &types.Tx{ChainID: testChain, Nonce: nonce, GasPrice: uint256.NewInt(1), GasLimit: 21000,
 		Kind: types.TxTransfer, To: types.Address{9}, Value: uint256.NewInt(1)}
-	if err := tx.Sign(newKey(t)); err != nil {
+	if err := tx.Sign(testutil.Key(t)); err != nil {
 		t.Fatal(err)
 	}
 	return tx
@@ -143,7 +121,7 @@ func signedTx(t *testing.T, nonce uint64) *types.Tx {
 // topicPeers waits until n sees want peers subscribed to both topics, so a publish reaches them.
 func waitTopicPeers(t *testing.T, n *Host, want int) {
 	t.Helper()
-	waitFor(t, 10*time.Second, "topic peers", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "topic peers", func() bool {
 		return len(n.txT.ListPeers()) >= want && len(n.consT.ListPeers()) >= want
 	})
 }
@@ -166,7 +144,7 @@ func TestGossipStatusAndSync(t *testing.T) {
 	if err := c.PublishTx(context.Background(), tx.Encode()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "tx at a and b", func() bool { return ha.txCount() == ta+1 && hb.txCount() == tb+1 })
+	testutil.WaitFor(t, 10*time.Second, "tx at a and b", func() bool { return ha.txCount() == ta+1 && hb.txCount() == tb+1 })
 	if hc.txCount() != 0 {
 		t.Fatal("a node delivered its own tx back to itself")
 	}
@@ -181,7 +159,7 @@ func TestGossipStatusAndSync(t *testing.T) {
 	if err := a.PublishConsensus(context.Background(), []byte("ok vote")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "consensus message at b and c", func() bool { return hb.consCount() == cb+1 && hc.consCount() == cc+1 })
+	testutil.WaitFor(t, 10*time.Second, "consensus message at b and c", func() bool { return hb.consCount() == cb+1 && hc.consCount() == cc+1 })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -247,7 +225,7 @@ func TestHostilePeer(t *testing.T) {
 	if err := evil.Connect(ctx, peer.AddrInfo{ID: a.ID(), Addrs: a.h.Addrs()}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "a and evil see each other in the topics", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "a and evil see each other in the topics", func() bool {
 		return slices.Contains(a.txT.ListPeers(), evil.ID()) && slices.Contains(a.consT.ListPeers(), evil.ID()) &&
 			len(etx.ListPeers()) >= 1 && len(econs.ListPeers()) >= 1
 	})
@@ -255,14 +233,14 @@ func TestHostilePeer(t *testing.T) {
 	bad := signedTx(t, 0)
 	bad.Sig[64] = 5 // invalid recovery id
 	wrongChain := &types.Tx{ChainID: testChain + 1, GasPrice: uint256.NewInt(1), Kind: types.TxTransfer, To: types.Address{1}, Value: uint256.NewInt(1)}
-	_ = wrongChain.Sign(newKey(t))
+	_ = wrongChain.Sign(testutil.Key(t))
 	for _, m := range [][]byte{{0xde, 0xad}, bad.Encode(), wrongChain.Encode()} {
 		_ = etx.Publish(ctx, m)
 	}
 	_ = econs.Publish(ctx, []byte("stale vote"))
 	_ = econs.Publish(ctx, []byte("garbage"))
 
-	waitFor(t, 10*time.Second, "evil scored down", func() bool { return a.PeerScore(evil.ID()) < 0 })
+	testutil.WaitFor(t, 10*time.Second, "evil scored down", func() bool { return a.PeerScore(evil.ID()) < 0 })
 	if ha.txCount() != 0 || ha.consCount() != 0 {
 		t.Fatalf("a delivered hostile messages: %s", ha)
 	}
@@ -276,7 +254,7 @@ func TestHostilePeer(t *testing.T) {
 	if err := b.PublishTx(ctx, tx.Encode()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "honest tx at a", func() bool { return ha.txCount() == before+1 })
+	testutil.WaitFor(t, 10*time.Second, "honest tx at a", func() bool { return ha.txCount() == before+1 })
 	ha.mu.Lock()
 	defer ha.mu.Unlock()
 	if ha.txs[before] != tx.Hash() {
@@ -312,32 +290,32 @@ func TestSignedGossipRejected(t *testing.T) {
 	if err := other.Connect(ctx, peer.AddrInfo{ID: a.ID(), Addrs: a.h.Addrs()}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "a and the other peer see each other", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "a and the other peer see each other", func() bool {
 		return slices.Contains(a.txT.ListPeers(), other.ID()) && len(tp.ListPeers()) >= 1
 	})
 	for i := uint64(0); i < 3; i++ {
 		_ = tp.Publish(ctx, signedTx(t, i).Encode())
 	}
-	waitFor(t, 10*time.Second, "signed-gossip peer scored down", func() bool { return a.PeerScore(other.ID()) < 0 })
+	testutil.WaitFor(t, 10*time.Second, "signed-gossip peer scored down", func() bool { return a.PeerScore(other.ID()) < 0 })
 	if n := ha.txCount(); n != 0 {
 		t.Fatalf("a delivered %d libp2p-signed messages", n)
 	}
 }
 
 func TestBadConfig(t *testing.T) {
-	if _, err := New(context.Background(), newKey(t), Config{}, &testHandler{}); err == nil {
+	if _, err := New(context.Background(), testutil.Key(t), Config{}, &testHandler{}); err == nil {
 		t.Error("no chain id accepted")
 	}
-	if _, err := New(context.Background(), newKey(t), Config{ChainID: 1, Bootnodes: []string{"/ip4/127.0.0.1/tcp/1"}}, &testHandler{}); err == nil {
+	if _, err := New(context.Background(), testutil.Key(t), Config{ChainID: 1, Bootnodes: []string{"/ip4/127.0.0.1/tcp/1"}}, &testHandler{}); err == nil {
 		t.Error("bootnode without /p2p/ id accepted")
 	}
-	if _, err := New(context.Background(), newKey(t), Config{ChainID: 1, ListenAddrs: []string{"nonsense"}}, &testHandler{}); err == nil {
+	if _, err := New(context.Background(), testutil.Key(t), Config{ChainID: 1, ListenAddrs: []string{"nonsense"}}, &testHandler{}); err == nil {
 		t.Error("bad listen address accepted")
 	}
 }
 
 func TestPeerIDMatchesKey(t *testing.T) {
-	k := newKey(t)
+	k := testutil.Key(t)
 	id, err := PeerIDFromKey(k)
 	if err != nil {
 		t.Fatal(err)

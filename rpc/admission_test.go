@@ -14,6 +14,7 @@ import (
 
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 	"github.com/gorilla/websocket"
+	"github.com/wnode/wnode/internal/testutil"
 	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/rpc/rpctypes"
 )
@@ -48,7 +49,7 @@ func TestAdmission(t *testing.T) {
 			results <- code
 		}()
 	}
-	if !waitFor(5*time.Second, func() bool { return metric(t, s, "wnode_rpc_exec_queued") == 1 }) {
+	if !testutil.Eventually(5*time.Second, func() bool { return metric(t, s, "wnode_rpc_exec_queued") == 1 }) {
 		t.Fatal("the second call never queued")
 	}
 	if code, ra, body := s.fnCall(t, "a", "hello"); code != http.StatusTooManyRequests || ra != "1" || !strings.Contains(body, "most one client may") {
@@ -85,7 +86,7 @@ func TestAdmissionWaitDeadline(t *testing.T) {
 	s := startServer(t, rpc.Config{ExecSlots: 1, ExecQueueWait: 100 * time.Millisecond, ClientHeader: "X-Client"})
 	done := make(chan struct{})
 	go func() { defer close(done); s.fnCall(t, "a", "gate") }()
-	if !waitFor(5*time.Second, func() bool { return metric(t, s, "wnode_rpc_exec_running") == 1 }) {
+	if !testutil.Eventually(5*time.Second, func() bool { return metric(t, s, "wnode_rpc_exec_running") == 1 }) {
 		t.Fatal("the gated call never ran")
 	}
 	start := time.Now()
@@ -264,7 +265,7 @@ func TestSubscriptionCaps(t *testing.T) {
 		t.Errorf("fourth in total: %v", err)
 	}
 	c1.Close()
-	if !waitFor(5*time.Second, func() bool { return s.b.subCount() == 1 && metric(t, s, "wnode_rpc_subscriptions") == 1 }) {
+	if !testutil.Eventually(5*time.Second, func() bool { return s.b.subCount() == 1 && metric(t, s, "wnode_rpc_subscriptions") == 1 }) {
 		t.Fatalf("after c1 closed: %d subscribers", s.b.subCount())
 	}
 	if err := sub(c2); err != nil {
@@ -277,7 +278,7 @@ func TestSubscriptionCaps(t *testing.T) {
 	s.b.mu.Unlock()
 	s.b.commit(nil, nil)
 	s.b.commit(nil, nil)
-	if !waitFor(5*time.Second, func() bool { return s.b.subCount() == 0 }) {
+	if !testutil.Eventually(5*time.Second, func() bool { return s.b.subCount() == 0 }) {
 		t.Fatalf("slow subscribers not dropped: %d", s.b.subCount())
 	}
 	if got := metric(t, s, `wnode_rpc_subscriptions_refused_total{reason="slow"}`); got != 2 {
@@ -310,7 +311,7 @@ func TestSubscribeCloseRace(t *testing.T) {
 		}
 		c.Close()
 		wg.Wait()
-		if !waitFor(5*time.Second, func() bool { return s.b.subCount() == 0 }) {
+		if !testutil.Eventually(5*time.Second, func() bool { return s.b.subCount() == 0 }) {
 			t.Fatalf("%d subscriptions left after Close", s.b.subCount())
 		}
 		cancel()

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -20,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/wnode/wnode/client"
 	"github.com/wnode/wnode/gas"
+	"github.com/wnode/wnode/internal/testutil"
 	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/rpc/rpctypes"
 	"github.com/wnode/wnode/types"
@@ -43,11 +43,7 @@ func startServer(t *testing.T, cfg rpc.Config) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Serve(ln); err != nil {
+	if err := srv.Serve(testutil.Listen(t)); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -515,7 +511,7 @@ func TestSubscriptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !waitFor(5*time.Second, func() bool { return s.b.subCount() == 2 }) {
+	if !testutil.Eventually(5*time.Second, func() bool { return s.b.subCount() == 2 }) {
 		t.Fatalf("subscribers = %d", s.b.subCount())
 	}
 	tx := s.signTx(t, 0, "hello", "")
@@ -545,7 +541,7 @@ func TestSubscriptions(t *testing.T) {
 	}
 	hsub.Unsubscribe()
 	esub.Unsubscribe()
-	if !waitFor(5*time.Second, func() bool { return s.b.subCount() == 0 }) {
+	if !testutil.Eventually(5*time.Second, func() bool { return s.b.subCount() == 0 }) {
 		t.Errorf("subscribers after unsubscribe = %d", s.b.subCount())
 	}
 	// Unknown subscription name.
@@ -598,10 +594,7 @@ func TestClient(t *testing.T) {
 	}
 
 	// Nothing listening.
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
-	dead, err := client.Dial(ctx, "http://"+addr)
+	dead, err := client.Dial(ctx, "http://"+testutil.ClosedAddr(t))
 	if err != nil {
 		t.Fatal(err)
 	}

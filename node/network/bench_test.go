@@ -51,7 +51,7 @@ func benchFinality(b *testing.B, nVals, rate int) {
 	waitHeight(b, 60*time.Second, 1, nodes...)
 
 	deployer := tc.Accounts[0]
-	deploy := testutil.SignTx(b, deployer, &types.Tx{GasLimit: 5_000_000, Kind: types.TxDeploy, Code: counterCode(b)})
+	deploy := testutil.SignTx(b, deployer, &types.Tx{GasLimit: 5_000_000, Kind: types.TxDeploy, Code: testutil.ExampleWasm(b, "counter")})
 	if err := nodes[0].pool.Add(deploy); err != nil {
 		b.Fatal(err)
 	}

@@ -66,7 +66,7 @@ func TestNetwork(t *testing.T) {
 	}
 
 	// A counter deployed through v2 and incremented through v3.
-	deploy := testutil.SignTx(t, bob, &types.Tx{Nonce: 0, GasLimit: 5_000_000, Kind: types.TxDeploy, Code: counterCode(t)})
+	deploy := testutil.SignTx(t, bob, &types.Tx{Nonce: 0, GasLimit: 5_000_000, Kind: types.TxDeploy, Code: testutil.ExampleWasm(t, "counter")})
 	if err := nodes[2].pool.Add(deploy); err != nil {
 		t.Fatal(err)
 	}

@@ -128,12 +128,3 @@ func waitHeight(t testing.TB, d time.Duration, h uint64, nodes ...*testNode) {
 		return true
 	})
 }
-
-func counterCode(t testing.TB) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "examples", "counter", "counter.wasm"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
