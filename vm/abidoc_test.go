@@ -222,3 +222,45 @@ func TestABIDocLimitsMatchCode(t *testing.T) {
 		t.Errorf("%s lists %d of the %d code limits", abiDoc, seen, len(want))
 	}
 }
+
+// TestABIDocDeployGasMatchesCode fails when the deploy and upgrade prices docs/spec/abi.md
+// lists differ from gas.Default().Tx.
+func TestABIDocDeployGasMatchesCode(t *testing.T) {
+	b, err := os.ReadFile(abiDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "\n## Deploy and upgrade\n")
+	if !ok {
+		t.Fatalf("%s has no \"Deploy and upgrade\" section", abiDoc)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	tx := gas.Default().Tx
+	want := map[string][]uint64{
+		"every tx":                    {tx.Base, tx.PerByte},
+		"code stored":                 {tx.DeployPerCodeByte},
+		"code validated and compiled": {tx.CompilePerCodeByte},
+		"compilation":                 {tx.CompilePerBlock},
+	}
+	seen := 0
+	for _, line := range strings.Split(section, "\n") {
+		cells := strings.Split(strings.Trim(line, "|"), "|")
+		if !strings.HasPrefix(line, "| ") || len(cells) != 2 {
+			continue
+		}
+		label, price := strings.TrimSpace(cells[0]), strings.TrimSpace(cells[1])
+		w, ok := want[label]
+		if !ok {
+			continue // the header row
+		}
+		seen++
+		// Only the figures before any parenthesis are prices.
+		price, _, _ = strings.Cut(price, "(")
+		if got := numbers(t, price); !slices.Equal(got, w) {
+			t.Errorf("%s: deploy price %q documented as %v, gas.Default().Tx has %v", abiDoc, label, got, w)
+		}
+	}
+	if seen != len(want) {
+		t.Errorf("%s lists %d of the %d deploy prices", abiDoc, seen, len(want))
+	}
+}
