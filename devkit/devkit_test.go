@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wnode/wnode/vm/metadata"
 )
 
 // TestNewBuildTest makes a project per language, builds it with the real toolchain
@@ -83,6 +85,20 @@ func TestCheckRefusesLyingMetadata(t *testing.T) {
 	if err != nil || r.Violation != nil || r.Metadata == nil {
 		t.Fatalf("hello: %+v %v", r, err)
 	}
+	lying, err := metadata.Set(code, []byte("v1 method hello view text text Hi.\nv1 method mint change u64 none Mints.\n"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err = Check(context.Background(), lying)
+	if err != nil || r.Violation == nil || !strings.Contains(r.Violation.Error(), `describes method "mint"`) {
+		t.Fatalf("lying metadata: %+v %v", r, err)
+	}
+	var printed strings.Builder
+	r.Print(&printed)
+	if !strings.Contains(printed.String(), "refused by the node's deploy rules") {
+		t.Fatalf("report:\n%s", printed.String())
+	}
+
 	script := "call hello world => hello, world\ncall hello => hello, world\ninvoke hello => hello, world\ncall nope => revert: x\n"
 	var out strings.Builder
 	if err := RunScript(&out, code, script, "s"); err == nil || !strings.Contains(out.String(), "s:4: FAIL") {

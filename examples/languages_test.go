@@ -8,6 +8,7 @@ import (
 	"testing"
 	"text/tabwriter"
 
+	wchain "github.com/wnode/wnode/chain"
 	"github.com/wnode/wnode/types"
 	"github.com/wnode/wnode/wnodetest"
 )
@@ -171,4 +172,29 @@ func sameOutcome(a, b outcome) bool {
 		}
 	}
 	return true
+}
+
+// BenchmarkHello calls hello("wnode") read-only on a real chain (wnodetest: the chain's
+// Call, the VM with gas) for each language's build; compare the languages as ratios of
+// their ns/op within one run.
+func BenchmarkHello(b *testing.B) {
+	c := wnodetest.New(b)
+	for i, path := range helloBuilds {
+		code, err := os.ReadFile(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		addr := c.Deploy(c.Account(0), code, nil)
+		b.Run([]string{"c", "rust", "as"}[i], func(b *testing.B) {
+			var gas uint64
+			for b.Loop() {
+				r, err := c.Chain().Call(b.Context(), wchain.CallMsg{To: addr, Method: "hello", Args: []byte("wnode")}, wchain.LatestHeight)
+				if err != nil || r.Err != nil || string(r.Output) != "hello, wnode" {
+					b.Fatalf("%s: %v %v %q", path, err, r.Err, r.Output)
+				}
+				gas = r.GasUsed
+			}
+			b.ReportMetric(float64(gas), "gas/op")
+		})
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/holiman/uint256"
 
 	"github.com/wnode/wnode/types"
+	"github.com/wnode/wnode/vm/metadata"
 	"github.com/wnode/wnode/wnodetest"
 )
 
@@ -112,5 +113,35 @@ func TestKit(t *testing.T) {
 	var sb strings.Builder
 	if err := c.WriteGasReport(&sb, map[types.Address]string{counter: "counter"}); err != nil || !strings.Contains(sb.String(), "counter  increment") {
 		t.Fatalf("report table:\n%s", sb.String())
+	}
+}
+
+// TestDeployRefusesBadMetadata: a deploy whose metadata is malformed, oversized or lies
+// fails with the rule in its receipt and creates nothing; without metadata it deploys.
+func TestDeployRefusesBadMetadata(t *testing.T) {
+	c := wnodetest.New(t)
+	hello := wasm(t, "examples/hello/hello.wasm")
+	for _, tc := range []struct{ name, section, want string }{
+		{"lying", "v1 method hello view text text Hi.\nv1 method mint change u64 none Mints.\n", `describes method "mint", which the module does not export`},
+		{"malformed", "v1 method hello view text\n", "record 1: want"},
+		{"oversized", strings.Repeat("v1 method hello view text text Hi.\n", 500), "exceeds limit 16384"},
+		{"unknown version", "v2 method hello view text text\n", "unsupported version"},
+	} {
+		code, err := metadata.Set(hello, []byte(tc.section), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := c.DeployReceipt(c.Account(0), code, nil)
+		if r.Status != types.ReceiptFailed || !strings.Contains(r.Error, "wnode.meta") || !strings.Contains(r.Error, tc.want) {
+			t.Errorf("%s: status %d, error %q; want a failure containing %q", tc.name, r.Status, r.Error, tc.want)
+		}
+	}
+	bare, err := metadata.Set(hello, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := c.Deploy(c.Account(0), bare, nil)
+	if r := c.Call(addr, "hello", []byte("x")); r.Err != nil || string(r.Output) != "hello, x" || r.Metadata != nil {
+		t.Fatalf("without metadata: %+v", r)
 	}
 }
