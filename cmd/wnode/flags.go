@@ -140,6 +140,10 @@ var (
 	// Accounts.
 	lightKDFFlag = &cli.BoolFlag{Name: "lightkdf", Category: catAccount,
 		Usage: "encrypt new keys with light scrypt parameters (fast, weak: tests only)"}
+	// Project (wnode new).
+	langFlag = &cli.StringFlag{Name: "lang", Category: catProject, Value: "as",
+		Usage: "the contract's language: as (AssemblyScript), rust or c"}
+
 	// Localnet (wnode localnet).
 	localnetNodesFlag = &cli.IntFlag{Name: "nodes", Aliases: []string{"n"}, Category: catLocalnet,
 		Value: 4, Usage: "validators (when creating the network; an existing one keeps its own)"}

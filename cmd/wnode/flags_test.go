@@ -3,6 +3,8 @@ package main
 import (
 	"io"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -42,14 +44,26 @@ func TestEveryFlagHasItsEnvVar(t *testing.T) {
 		}
 	}
 	walk("wnode", app.Commands)
-	// The variables come from the rule only: none is written by hand in a definition.
-	for _, file := range []string{"flags.go"} {
+	// Every flag is defined in flags.go, and its variable comes from the rule only: none
+	// is written by hand.
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flagLit := regexp.MustCompile(`cli\.[A-Za-z0-9]+Flag\{`)
+	for _, file := range files {
+		if strings.HasSuffix(file, "_test.go") {
+			continue
+		}
 		src, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if strings.Contains(string(src), "EnvVars:") {
 			t.Errorf("%s sets EnvVars by hand: leave them to setEnvVars", file)
+		}
+		if file != "flags.go" && flagLit.Match(src) {
+			t.Errorf("%s defines a flag: define it in flags.go", file)
 		}
 	}
 	if len(flags) < 60 {

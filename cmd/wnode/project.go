@@ -11,9 +11,6 @@ import (
 )
 
 var (
-	langFlag = &cli.StringFlag{Name: "lang", Category: catProject, Value: "as",
-		Usage: "the contract's language: as (AssemblyScript), rust or c"}
-
 	newCommand = &cli.Command{
 		Name:      "new",
 		Usage:     "make a contract project in ./NAME: a hello method, its test, the build file and the SDK",
