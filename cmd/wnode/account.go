@@ -13,8 +13,11 @@ import (
 )
 
 var accountCommand = &cli.Command{
-	Name:  "account",
-	Usage: "manage the accounts of the keystore (<datadir>/keystore)",
+	Name:      "account",
+	Usage:     "print an account (ADDRESS, with --verify proven), or manage the keystore's accounts (<datadir>/keystore)",
+	ArgsUsage: "ADDRESS",
+	Flags:     flags(clientFlags, []cli.Flag{heightFlag}, verifyFlags),
+	Action:    accountShowAction,
 	Subcommands: []*cli.Command{
 		{
 			Name:      "new",

@@ -38,14 +38,14 @@ var (
 		Name:      "invoke",
 		Usage:     "invoke a contract's method in a transaction, wait for the receipt, print the output",
 		ArgsUsage: "ADDRESS METHOD [ARGS]",
-		Flags:     flags(clientFlags, sendFlags, argsFlags, []cli.Flag{signerFlag}),
+		Flags:     flags(clientFlags, sendFlags, argsFlags, []cli.Flag{signerFlag}, verifyFlags),
 		Action:    invokeAction,
 	}
 	callCommand = &cli.Command{
 		Name:      "call",
 		Usage:     "call a contract's method read-only (no transaction, no fee) and print the output",
 		ArgsUsage: "ADDRESS METHOD [ARGS]",
-		Flags:     flags(clientFlags, argsFlags, []cli.Flag{fromFlag, valueFlag, gasFlag, heightFlag, outFlag, signerFlag}),
+		Flags:     flags(clientFlags, argsFlags, []cli.Flag{fromFlag, valueFlag, gasFlag, heightFlag, outFlag, signerFlag}, verifyFlags),
 		Action:    callAction,
 	}
 	upgradeCommand = &cli.Command{
@@ -85,6 +85,8 @@ type session struct {
 	node   *client.Client
 	ctx    context.Context
 	cancel context.CancelFunc
+	// check, when set (--verify), verifies a receipt before send prints it.
+	check func(r *rpctypes.ReceiptJSON) error
 }
 
 func dial(c *cli.Context) (*session, error) {
@@ -245,6 +247,11 @@ func (s *session) send(req *client.TxRequest, text func(w io.Writer, r *rpctypes
 	if err := checkSigner(c, r.Signer); err != nil {
 		return err
 	}
+	if s.check != nil {
+		if err := s.check(r); err != nil {
+			return err
+		}
+	}
 	from, _ := tx.Sender()
 	res := &txResult{ReceiptJSON: r, From: from, Nonce: tx.Nonce, OutputText: textOrNil(r.Output)}
 	if uint64(r.Status) != types.ReceiptSuccess {
@@ -402,6 +409,10 @@ func invokeAction(c *cli.Context) error {
 	if err := checkOutMode(c); err != nil {
 		return err
 	}
+	vr, err := newVerifier(c)
+	if err != nil {
+		return err
+	}
 	s, err := dial(c)
 	if err != nil {
 		return err
@@ -412,6 +423,10 @@ func invokeAction(c *cli.Context) error {
 		if args, err = metaArgs(meta, c.Args().Slice()[2:]); err != nil {
 			return err
 		}
+	}
+	if vr != nil {
+		defer vr.close(s.ctx)
+		s.check = func(r *rpctypes.ReceiptJSON) error { return vr.receipt(s, r) }
 	}
 	var outErr error
 	err = s.send(&client.TxRequest{Kind: types.TxInvoke, To: to, Method: method, Args: args}, func(w io.Writer, r *rpctypes.ReceiptJSON) {
@@ -498,6 +513,10 @@ func callAction(c *cli.Context) error {
 	if err := checkOutMode(c); err != nil {
 		return err
 	}
+	vr, err := newVerifier(c)
+	if err != nil {
+		return err
+	}
 	s, err := dial(c)
 	if err != nil {
 		return err
@@ -508,6 +527,10 @@ func callAction(c *cli.Context) error {
 		if args.Args, err = metaArgs(meta, c.Args().Slice()[2:]); err != nil {
 			return err
 		}
+	}
+	if vr != nil {
+		defer vr.close(s.ctx)
+		return vr.call(s, args, height, func(w io.Writer, b []byte) error { return s.printResult(w, b, meta, hasMeta) })
 	}
 	res, err := s.node.Call(s.ctx, args, height)
 	if err != nil {

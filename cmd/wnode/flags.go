@@ -27,6 +27,7 @@ const (
 	catArgs    = "ARGUMENTS"
 	catAccount = "ACCOUNTS"
 	catProject = "PROJECT"
+	catVerify  = "VERIFICATION"
 
 	// Categories of flags that only one command has: their environment variables carry
 	// the command's name (envScope), so that `wnode genesis new --out` and `wnode call
@@ -137,6 +138,18 @@ var (
 		Value: "latest", Usage: "block whose state to read: latest or a number"}
 	fullFlag = &cli.BoolFlag{Name: "full", Category: catClient, Usage: "print whole transactions"}
 
+	// Verification (--verify, wnode verify).
+	verifyFlag = &cli.BoolFlag{Name: "verify", Category: catVerify,
+		Usage: "check the answer by its proofs and the block's commit certificate against the trust root (--genesis or --validators-hash), trusting nothing the node says; exit 1 with the reason when it does not verify"}
+	trustGenesisFlag = &cli.StringFlag{Name: "genesis", Category: catVerify,
+		Usage: "trust root of verification: the chain's genesis file (e.g. <datadir>/genesis.json)"}
+	trustValidatorsFlag = &cli.StringFlag{Name: "validators-hash", Category: catVerify,
+		Usage: "trust root of verification instead of --genesis: the hash of the chain's validator set (0x…); the chain id is then the one that set signed"}
+	maxAgeFlag = &cli.DurationFlag{Name: "max-age", Category: catVerify,
+		Usage: "refuse a verified answer whose block is older than this (default: any age)"}
+	saveFlag = &cli.StringFlag{Name: "save", Category: catVerify,
+		Usage: "with --verify: also write the answer's bundle (JSON) to this file, for `wnode verify`"}
+
 	// Accounts.
 	lightKDFFlag = &cli.BoolFlag{Name: "lightkdf", Category: catAccount,
 		Usage: "encrypt new keys with light scrypt parameters (fast, weak: tests only)"}
@@ -212,6 +225,8 @@ var (
 	clientFlags = []cli.Flag{rpcURLFlag, jsonFlag, timeoutFlag}
 	sendFlags   = []cli.Flag{dataDirFlag, fromFlag, passwordFileFlag, valueFlag, gasFlag, gasPriceFlag, nonceFlag, outFlag}
 	argsFlags   = []cli.Flag{hexFlag, argsFileFlag}
+	verifyFlags = []cli.Flag{verifyFlag, trustGenesisFlag, trustValidatorsFlag, maxAgeFlag, saveFlag}
+	trustFlags  = []cli.Flag{trustGenesisFlag, trustValidatorsFlag, maxAgeFlag}
 
 	localnetFlags = []cli.Flag{localnetNodesFlag, localnetDirFlag, localnetBasePortFlag, localnetInitFlag, localnetPprofFlag,
 		logLevelFlag, localnetTimeoutProposeFlag, localnetTimeoutVoteFlag, localnetHeartbeatFlag, localnetBlockIntervalFlag,

@@ -110,7 +110,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			accountCommand,
 			newCommand, buildCommand, testCommand,
 			transferCommand, deployCommand, invokeCommand, callCommand, upgradeCommand, contractCommand,
-			receiptCommand, blockCommand, statusCommand,
+			receiptCommand, blockCommand, statusCommand, verifyCommand,
 			genesisCommand, localnetCommand, benchCommand,
 		},
 	}

@@ -1,0 +1,377 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/holiman/uint256"
+	"github.com/urfave/cli/v2"
+	"github.com/wnode/wnode/genesis"
+	"github.com/wnode/wnode/light"
+	"github.com/wnode/wnode/rpc/rpctypes"
+	"github.com/wnode/wnode/types"
+)
+
+var (
+	verifyCommand = &cli.Command{
+		Name:  "verify",
+		Usage: "check a saved answer bundle offline (from --save or /fn/…?witness=1) against the trust root",
+		Description: "Checks the bundle's header by its commit certificate (more than 2/3 of the trusted validator set's\n" +
+			"power, signatures over the chain id, height and round), its proofs against the header's roots, and for\n" +
+			"a call re-executes it on the proven state and compares output, gas, error and events. No node is needed.",
+		ArgsUsage: "FILE",
+		Flags:     flags(trustFlags, []cli.Flag{outFlag, jsonFlag}),
+		Action:    verifyAction,
+	}
+)
+
+// verifier checks answers for --verify and wnode verify.
+type verifier struct {
+	v      *light.Verifier
+	p      *printer
+	c      *cli.Context
+	maxAge time.Duration
+	save   string
+}
+
+// newVerifier returns the command's verifier, or nil without --verify.
+func newVerifier(c *cli.Context) (*verifier, error) {
+	if !c.Bool(verifyFlag.Name) {
+		for _, f := range []cli.Flag{trustGenesisFlag, trustValidatorsFlag, maxAgeFlag, saveFlag} {
+			if c.IsSet(f.Names()[0]) {
+				return nil, usagef("--%s is for --verify", f.Names()[0])
+			}
+		}
+		return nil, nil
+	}
+	return openVerifier(c)
+}
+
+// openVerifier builds a verifier on the trust root the user gave: never one the node
+// supplies.
+func openVerifier(c *cli.Context) (*verifier, error) {
+	g, vh := c.String(trustGenesisFlag.Name), c.String(trustValidatorsFlag.Name)
+	var trust light.Trust
+	switch {
+	case g != "" && vh != "":
+		return nil, usagef("give one trust root: --genesis or --validators-hash, not both")
+	case g != "":
+		gen, err := genesis.Load(g)
+		if err != nil {
+			return nil, fmt.Errorf("--genesis: %w", err)
+		}
+		if trust, err = light.TrustGenesis(gen); err != nil {
+			return nil, fmt.Errorf("--genesis %s: %w", g, err)
+		}
+	case vh != "":
+		b, err := hexutil.Decode(vh)
+		if err != nil || len(b) != 32 {
+			return nil, usagef("--validators-hash %q: want 0x and 64 hex digits", vh)
+		}
+		trust.ValidatorsHash = types.Hash(b)
+	default:
+		return nil, usagef("verification needs a trust root you hold: --genesis FILE (the chain's genesis file, e.g. <datadir>/genesis.json) or --validators-hash HASH")
+	}
+	v, err := light.New(trust, light.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return &verifier{v: v, p: newPrinter(c), c: c, maxAge: c.Duration(maxAgeFlag.Name), save: c.String(saveFlag.Name)}, nil
+}
+
+func (vr *verifier) close(ctx context.Context) { vr.v.Close(ctx) }
+
+// verifiedJSON is what a verified answer states about itself.
+type verifiedJSON struct {
+	ChainID   hexutil.Uint64 `json:"chainId"`
+	Height    hexutil.Uint64 `json:"height"`
+	Time      hexutil.Uint64 `json:"time"` // block time, unix ms
+	BlockHash types.Hash     `json:"blockHash"`
+}
+
+// accept checks freshness and narrates what the answer was verified against.
+func (vr *verifier) accept(info *light.Verified, what string) (*verifiedJSON, error) {
+	if err := light.CheckFresh(info, vr.maxAge, time.Now()); err != nil {
+		return nil, fmt.Errorf("%s: %w (--max-age %s)", what, err, vr.maxAge)
+	}
+	t := time.UnixMilli(int64(info.Time)).UTC()
+	vr.p.note("verified %s: block %d of chain %d, %s (%s ago), hash %s", what, info.Height, info.ChainID,
+		t.Format(time.RFC3339), time.Since(t).Round(time.Second), info.BlockHash.Hex())
+	return &verifiedJSON{ChainID: hexutil.Uint64(info.ChainID), Height: hexutil.Uint64(info.Height),
+		Time: hexutil.Uint64(info.Time), BlockHash: info.BlockHash}, nil
+}
+
+func (vr *verifier) saveBundle(raw []byte) error {
+	if vr.save == "" {
+		return nil
+	}
+	if err := os.WriteFile(vr.save, raw, 0o644); err != nil {
+		return fmt.Errorf("--save: %w", err)
+	}
+	return nil
+}
+
+// callOutput is the printed result of a verified call.
+type callOutput struct {
+	Output     hexutil.Bytes  `json:"output"`
+	OutputText *string        `json:"outputText,omitempty"`
+	GasUsed    hexutil.Uint64 `json:"gasUsed"`
+	Error      string         `json:"error,omitempty"`
+	Verified   *verifiedJSON  `json:"verified"`
+}
+
+// call runs a witnessed call and verifies it; a verified failure is still an error.
+func (vr *verifier) call(s *session, args rpctypes.CallArgs, height rpctypes.BlockNumber, print func(io.Writer, []byte) error) error {
+	raw, err := s.node.CallBundle(s.ctx, args, height)
+	if err != nil {
+		return s.wrap(err)
+	}
+	if err := vr.saveBundle(raw); err != nil {
+		return err
+	}
+	b, err := light.Decode(raw)
+	if err != nil {
+		return fmt.Errorf("the node's answer does not verify: %w", err)
+	}
+	cb, ok := b.(*light.CallBundle)
+	if !ok {
+		return fmt.Errorf("the node's answer does not verify: %w: a %T, not a call bundle", light.ErrMalformed, b)
+	}
+	want := &light.Call{To: *args.To, Method: args.Method, Args: args.Args, Value: args.Value}
+	if args.From != nil {
+		want.From = *args.From
+	}
+	if args.Gas != nil {
+		want.Gas = *args.Gas
+	}
+	res, info, err := vr.v.VerifyCall(s.ctx, cb, want)
+	if err != nil {
+		return fmt.Errorf("the node's answer does not verify: %w", err)
+	}
+	return vr.printCall(res, info, print)
+}
+
+// printCall prints a verified call's output with print.
+func (vr *verifier) printCall(res *light.CallResult, info *light.Verified, print func(io.Writer, []byte) error) error {
+	vj, err := vr.accept(info, "call")
+	if err != nil {
+		return err
+	}
+	out := &callOutput{Output: nonNilHex(res.Output), OutputText: textOrNil(res.Output), GasUsed: hexutil.Uint64(res.GasUsed),
+		Error: res.Err, Verified: vj}
+	if res.Err != "" {
+		if vr.p.json {
+			vr.p.result(out, nil)
+		}
+		return fmt.Errorf("call failed (verified): %s (gas used %d)", res.Err, res.GasUsed)
+	}
+	var outErr error
+	if err := vr.p.result(out, func(w io.Writer) { outErr = print(w, res.Output) }); err != nil {
+		return err
+	}
+	return outErr
+}
+
+func nonNilHex(b []byte) hexutil.Bytes {
+	if b == nil {
+		return hexutil.Bytes{}
+	}
+	return b
+}
+
+// receipt verifies the receipt a node signed by its Merkle proof and the block's commit:
+// the proven receipt must say what the signed one says.
+func (vr *verifier) receipt(s *session, r *rpctypes.ReceiptJSON) error {
+	raw, err := s.node.ReceiptBundle(s.ctx, r.TxHash)
+	if err != nil {
+		return s.wrap(err)
+	}
+	if raw == nil {
+		return fmt.Errorf("the node's answer does not verify: it serves no receipt proof of %s", r.TxHash.Hex())
+	}
+	if err := vr.saveBundle(raw); err != nil {
+		return err
+	}
+	b, err := light.Decode(raw)
+	if err != nil {
+		return fmt.Errorf("the node's answer does not verify: %w", err)
+	}
+	rb, ok := b.(*light.ReceiptBundle)
+	if !ok {
+		return fmt.Errorf("the node's answer does not verify: %w: a %T, not a receipt bundle", light.ErrMalformed, b)
+	}
+	got, info, err := vr.v.VerifyReceipt(rb, r.TxHash)
+	if err != nil {
+		return fmt.Errorf("the node's answer does not verify: %w", err)
+	}
+	if got.Status != uint64(r.Status) || got.GasUsed != uint64(r.GasUsed) || !bytes.Equal(got.Output, r.Output) ||
+		got.Error != r.Error || got.Height != uint64(r.Height) || len(got.Events) != len(r.Events) {
+		return fmt.Errorf("the node's answer does not verify: %w: the signed receipt differs from the proven one", light.ErrProof)
+	}
+	_, err = vr.accept(info, "receipt")
+	return err
+}
+
+// accountOutput is the printed account.
+type accountOutput struct {
+	Address  types.Address  `json:"address"`
+	Nonce    hexutil.Uint64 `json:"nonce"`
+	Balance  *hexutil.U256  `json:"balance"`
+	CodeHash types.Hash     `json:"codeHash"`
+	Admin    types.Address  `json:"admin"`
+	Height   hexutil.Uint64 `json:"height"`
+	Verified *verifiedJSON  `json:"verified,omitempty"`
+}
+
+func (a *accountOutput) text(w io.Writer) {
+	fmt.Fprintf(w, "address   %s\nnonce     %d\nbalance   %s\n", a.Address.Hex(), uint64(a.Nonce), (*uint256.Int)(a.Balance).Dec())
+	if a.CodeHash != (types.Hash{}) {
+		fmt.Fprintf(w, "code hash %s\n", a.CodeHash.Hex())
+	}
+	if a.Admin != (types.Address{}) {
+		fmt.Fprintf(w, "admin     %s\n", a.Admin.Hex())
+	}
+	fmt.Fprintf(w, "height    %d\n", uint64(a.Height))
+}
+
+func accountShowAction(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return usagef("want ADDRESS, or a subcommand: new, list, import")
+	}
+	addr, err := rpctypes.ParseAddress(c.Args().First())
+	if err != nil {
+		return usagef("ADDRESS: %v", err)
+	}
+	height, err := parseHeight(c.String(heightFlag.Name))
+	if err != nil {
+		return err
+	}
+	vr, err := newVerifier(c)
+	if err != nil {
+		return err
+	}
+	s, err := dial(c)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if vr == nil {
+		a, err := s.node.Account(s.ctx, addr, height)
+		if err != nil {
+			return s.wrap(err)
+		}
+		out := &accountOutput{Address: a.Address, Nonce: a.Nonce, Balance: a.Balance, CodeHash: a.CodeHash, Admin: a.Admin, Height: a.Height}
+		return s.p.result(out, func(w io.Writer) { out.text(w) })
+	}
+	defer vr.close(s.ctx)
+	raw, err := s.node.ProofBundle(s.ctx, addr, nil, height)
+	if err != nil {
+		return s.wrap(err)
+	}
+	if err := vr.saveBundle(raw); err != nil {
+		return err
+	}
+	b, err := light.Decode(raw)
+	if err != nil {
+		return fmt.Errorf("the node's answer does not verify: %w", err)
+	}
+	ab, ok := b.(*light.AccountBundle)
+	if !ok {
+		return fmt.Errorf("the node's answer does not verify: %w: a %T, not an account bundle", light.ErrMalformed, b)
+	}
+	a, info, err := vr.v.VerifyAccount(ab, addr)
+	if err != nil {
+		return fmt.Errorf("the node's answer does not verify: %w", err)
+	}
+	return vr.printAccount(a, info)
+}
+
+func (vr *verifier) printAccount(a *light.Account, info *light.Verified) error {
+	vj, err := vr.accept(info, "account")
+	if err != nil {
+		return err
+	}
+	out := &accountOutput{Address: a.Address, Nonce: hexutil.Uint64(a.Nonce), Balance: (*hexutil.U256)(a.Balance),
+		CodeHash: a.CodeHash, Admin: a.Admin, Height: hexutil.Uint64(info.Height), Verified: vj}
+	return vr.p.result(out, func(w io.Writer) { out.text(w) })
+}
+
+func verifyAction(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return usagef("want one FILE")
+	}
+	if err := checkOutMode(c); err != nil {
+		return err
+	}
+	vr, err := openVerifier(c)
+	if err != nil {
+		return err
+	}
+	defer vr.close(c.Context)
+	raw, err := readLimited(c.Args().First(), light.MaxBundleSize)
+	if err != nil {
+		return err
+	}
+	b, err := light.Decode(raw)
+	if err != nil {
+		return fmt.Errorf("%s does not verify: %w", c.Args().First(), err)
+	}
+	got, info, err := vr.v.Verify(c.Context, b)
+	if err != nil {
+		return fmt.Errorf("%s does not verify: %w", c.Args().First(), err)
+	}
+	switch x := got.(type) {
+	case *light.CallResult:
+		return vr.printCall(x, info, func(w io.Writer, b []byte) error { return printOutput(c, w, b) })
+	case *light.Account:
+		return vr.printAccount(x, info)
+	case *types.Receipt:
+		vj, err := vr.accept(info, "receipt")
+		if err != nil {
+			return err
+		}
+		out := struct {
+			TxHash   types.Hash     `json:"txHash"`
+			Status   hexutil.Uint64 `json:"status"`
+			GasUsed  hexutil.Uint64 `json:"gasUsed"`
+			Output   hexutil.Bytes  `json:"output"`
+			Error    string         `json:"error,omitempty"`
+			Verified *verifiedJSON  `json:"verified"`
+		}{x.TxHash, hexutil.Uint64(x.Status), hexutil.Uint64(x.GasUsed), nonNilHex(x.Output), x.Error, vj}
+		var outErr error
+		err = vr.p.result(out, func(w io.Writer) {
+			fmt.Fprintf(w, "tx %s: status %d, gas used %d\n", x.TxHash.Hex(), x.Status, x.GasUsed)
+			if x.Error != "" {
+				fmt.Fprintf(w, "error: %s\n", x.Error)
+			}
+			outErr = printOutput(c, w, x.Output)
+		})
+		if err != nil {
+			return err
+		}
+		return outErr
+	}
+	return fmt.Errorf("%s: unknown bundle %T", c.Args().First(), got)
+}
+
+// readLimited reads a file of at most limit bytes.
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes: no bundle is", path, limit)
+	}
+	return b, nil
+}
