@@ -19,6 +19,7 @@ import (
 	"github.com/wnode/wnode/client"
 	"github.com/wnode/wnode/genesis"
 	"github.com/wnode/wnode/internal/testutil"
+	"github.com/wnode/wnode/node"
 	"github.com/wnode/wnode/rpc/rpctypes"
 	"github.com/wnode/wnode/types"
 )
@@ -180,12 +181,24 @@ func TestNetworkFaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("deploy printed %q", counterHex)
 	}
-	if got := ok(t, nil, "invoke", "--rpc", nodes[3].p.url(), counterHex, "increment", "--out", "u64"); got != "1" {
+	gen := filepath.Join(dir, node.GenesisFile)
+	if got := ok(t, nil, "invoke", "--verify", "--genesis", gen, "--rpc", nodes[3].p.url(), counterHex, "increment", "--out", "u64"); got != "1" {
 		t.Fatalf("increment through node3 printed %q", got)
 	}
 	testutil.WaitFor(t, 10*time.Second, "node0 to see the increment", func() bool { return counterValue(t, nodes[0], counter) == 1 })
 	if got := ok(t, nil, "call", "--rpc", nodes[1].p.url(), counterHex, "get", "--out", "u64"); got != "1" {
 		t.Errorf("call on node1 printed %q", got)
+	}
+	// Every node's answer verifies against the shared genesis: the commit of four
+	// validators, the proofs, the re-executed call.
+	for _, n := range nodes {
+		testutil.WaitFor(t, 10*time.Second, n.name+" to see the increment", func() bool { return counterValue(t, n, counter) == 1 })
+		if got := ok(t, nil, "call", "--verify", "--genesis", gen, "--max-age", "1m", "--rpc", n.p.url(), counterHex, "get", "--out", "u64"); got != "1" {
+			t.Errorf("call --verify on %s printed %q", n.name, got)
+		}
+		if got := ok(t, nil, "account", "--verify", "--genesis", gen, "--rpc", n.p.url(), counterHex); !strings.Contains(got, "code hash") {
+			t.Errorf("account --verify on %s printed %q", n.name, got)
+		}
 	}
 	// The network's counters reach /metrics: node0 took its peers' votes from gossip.
 	if v := metricValue(t, nodes[0].p.url(), `wnode_p2p_gossip_consensus_total{verdict="accepted"}`); v < 1 {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -102,6 +104,29 @@ func TestQuickstart(t *testing.T) {
 	if out := ok(t, env, "call", "--hex", hello, "hello", "0x6869"); out != "hello, hi" {
 		t.Errorf("call --hex printed %q", out)
 	}
+	// The README's --verify line: the same answer, proven against the genesis file in the
+	// data dir; a saved bundle verifies offline, and a tampered one does not.
+	gen := filepath.Join(dir, "genesis.json")
+	saved := filepath.Join(t.TempDir(), "hello.json")
+	if out := ok(t, env, "call", "--verify", "--genesis", gen, "--save", saved, hello, "hello", "wasm"); out != "hello, wasm" {
+		t.Errorf("call --verify printed %q", out)
+	}
+	if out := ok(t, nil, "verify", "--genesis", gen, saved); out != "hello, wasm" {
+		t.Errorf("verify printed %q", out)
+	}
+	bundle, err := os.ReadFile(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lie := strings.Replace(string(bundle), hexutil.Encode([]byte("hello, wasm")), hexutil.Encode([]byte("hello, lies")), 1)
+	if lie == string(bundle) {
+		t.Fatalf("no output to tamper with in %s", bundle)
+	}
+	if err := os.WriteFile(saved, []byte(lie), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fails(t, nil, 1, "output mismatch", "verify", "--genesis", gen, saved)
+	fails(t, env, 2, "trust root", "call", "--verify", hello, "hello")
 	to, _ := rpctypes.ParseAddress(hello)
 	code, h, body := httpDo(t, "POST", node.url()+"/fn/"+hello+"/hello", "", "world")
 	if code != 200 || body != "hello, world" {
