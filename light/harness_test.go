@@ -12,10 +12,10 @@ import (
 
 	"github.com/wnode/wnode/chain"
 	"github.com/wnode/wnode/genesis"
+	"github.com/wnode/wnode/internal/testutil"
 	"github.com/wnode/wnode/light"
 	"github.com/wnode/wnode/state"
 	"github.com/wnode/wnode/types"
-	"github.com/wnode/wnode/vm"
 )
 
 const testChainID = 909
@@ -67,25 +67,8 @@ var contractFiles = map[string]string{
 
 func newTestChain(t testing.TB, chainID uint64) *testChain {
 	t.Helper()
-	db, err := state.OpenMemPebble()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	st, err := state.New(db, state.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := vm.New(context.Background(), vm.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close(context.Background()) })
 	g := testGenesis(chainID)
-	c, err := chain.New(db, st, m, g, chain.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := testutil.MemChain(t, g)
 	tc := &testChain{g: g, c: c, nonce: map[string]uint64{}, contracts: map[string]types.Address{}}
 	var txs []*types.Tx
 	for _, name := range []string{"hello", "counter", "token", "calls", "traps"} {

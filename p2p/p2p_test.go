@@ -335,23 +335,21 @@ func TestPeerIDMatchesKey(t *testing.T) {
 // some peers (the node's periodic re-broadcast covers this in production).
 func warmUp(t *testing.T, pub *Host, self *testHandler, recv ...*testHandler) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for i := uint64(100); ; i++ {
-		done := true
+	done := func() bool {
 		for _, h := range recv {
 			if h != self && (h.txCount() == 0 || h.consCount() == 0) {
-				done = false
+				return false
 			}
 		}
-		if done {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("gossip mesh did not form within 15s")
+		return true
+	}
+	for i := uint64(100); !done(); i++ {
+		if i == 175 {
+			t.Fatal("gossip mesh did not form after 75 probes")
 		}
 		_ = pub.PublishTx(context.Background(), signedTx(t, i).Encode())
 		_ = pub.PublishConsensus(context.Background(), []byte(fmt.Sprintf("ok probe %d", i)))
-		time.Sleep(200 * time.Millisecond)
+		testutil.Eventually(200*time.Millisecond, done)
 	}
 }
 
