@@ -578,3 +578,107 @@ func TestWireLimitsMatchCode(t *testing.T) {
 		}
 	}
 }
+
+// goNames returns every name the repository's Go code declares, qualified the way docs
+// write them: "pkg.Name" for a package-level name (pkg being the package's name) and
+// "Type.Name" for a method or a struct field.
+func goNames(t *testing.T) map[string]bool {
+	t.Helper()
+	names := map[string]bool{}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(root, path)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if rel != "." && (skipDir(rel, d.Name()) || d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(rel, ".go") || strings.HasSuffix(rel, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return err
+		}
+		pkg := f.Name.Name
+		for name := range declaredNames(t, path) {
+			if !strings.Contains(name, ".") {
+				names[pkg+"."+name] = true
+			}
+			names[name] = true
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			ts, ok := n.(*ast.TypeSpec)
+			if !ok {
+				return true
+			}
+			if st, ok := ts.Type.(*ast.StructType); ok {
+				for _, fld := range st.Fields.List {
+					for _, id := range fld.Names {
+						names[ts.Name.Name+"."+id.Name] = true
+					}
+				}
+			}
+			if it, ok := ts.Type.(*ast.InterfaceType); ok {
+				for _, m := range it.Methods.List {
+					for _, id := range m.Names {
+						names[ts.Name.Name+"."+id.Name] = true
+					}
+				}
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
+
+// qualifiedRE matches a code span that is one qualified Go name, "pkg.Name" or
+// "Type.Method".
+var qualifiedRE = regexp.MustCompile("`([A-Za-z_][A-Za-z0-9_]*)\\.([A-Za-z_][A-Za-z0-9_]*)`")
+
+// notGo are the second halves of spans like `app.go` that name files, not Go names.
+var notGo = map[string]bool{"go": true, "md": true, "toml": true, "json": true, "wasm": true,
+	"wat": true, "sh": true, "rs": true, "h": true, "c": true, "ts": true, "log": true, "key": true, "wal": true}
+
+// notGoSpans are dotted code spans of the docs that are not Go names: Wasm instructions
+// (by their first half), the metadata section's name, and the pointer syntax itself.
+var notGoSpans = map[string]bool{"memory": true, "data": true, "table": true, "ref": true,
+	"i32": true, "i64": true, "f32": true, "f64": true, "local": true, "global": true,
+	"elem": true, "wnode": true, "Type": true}
+
+// TestQualifiedNamesResolve fails when ARCHITECTURE.md or a spec names a Go identifier
+// (`pkg.Name`, `Type.Method`, `Type.Field`) that the code no longer declares.
+func TestQualifiedNamesResolve(t *testing.T) {
+	names := goNames(t)
+	checked := 0
+	for path, b := range repoFiles(t) {
+		if path != "docs/ARCHITECTURE.md" && !(strings.HasPrefix(path, "docs/spec/") && strings.HasSuffix(path, ".md")) {
+			continue
+		}
+		doc := string(b)
+		for _, loc := range qualifiedRE.FindAllStringSubmatchIndex(doc, -1) {
+			a, n := doc[loc[2]:loc[3]], doc[loc[4]:loc[5]]
+			if notGo[n] || notGoSpans[a] {
+				continue
+			}
+			checked++
+			if !names[a+"."+n] {
+				t.Errorf("%s:%d: `%s.%s` is not declared in the Go code", path, strings.Count(doc[:loc[0]], "\n")+1, a, n)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no qualified names found")
+	}
+}
