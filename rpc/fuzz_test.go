@@ -9,33 +9,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/wnode/wnode/rpc"
-	"github.com/wnode/wnode/rpc/rpctypes"
 )
-
-// FuzzBlockNumber: any JSON either decodes to latest or a height, or is an error; a
-// decoded number re-encodes to a value that decodes to the same number.
-func FuzzBlockNumber(f *testing.F) {
-	for _, s := range []string{`"latest"`, `"earliest"`, `"pending"`, `"0x0"`, `"0x1a"`, `"0x01"`, `12`, `-1`, `1e3`, `"0x"`, `null`, `"LATEST"`, `"0xffffffffffffffffff"`, `4611686018427387905`} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		var b rpctypes.BlockNumber
-		if err := json.Unmarshal(data, &b); err != nil {
-			return
-		}
-		if b < rpctypes.LatestBlock {
-			t.Fatalf("%s decoded to %d", data, b)
-		}
-		enc, err := json.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var b2 rpctypes.BlockNumber
-		if err := json.Unmarshal(enc, &b2); err != nil || b2 != b {
-			t.Fatalf("%s -> %d -> %s -> %d (%v)", data, b, enc, b2, err)
-		}
-	})
-}
 
 // FuzzServeJSONRPC: whatever the body, the server answers with JSON (a result or a
 // JSON-RPC error) and never panics.

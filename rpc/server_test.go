@@ -719,20 +719,6 @@ func TestGateway(t *testing.T) {
 	}
 }
 
-func TestParseAddress(t *testing.T) {
-	good := "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
-	for _, s := range []string{good, strings.ToLower(good), "0x" + strings.ToUpper(good[2:])} {
-		if a, err := rpctypes.ParseAddress(s); err != nil || a.Hex() != good {
-			t.Errorf("%s: %s %v", s, a.Hex(), err)
-		}
-	}
-	for _, s := range []string{"", "0x", good[2:], good + "00", "0xf39fd6e51aad88F6F4ce6aB8827279cffFb92266", "0xg39fd6e51aad88f6f4ce6ab8827279cfffb92266"} {
-		if _, err := rpctypes.ParseAddress(s); err == nil {
-			t.Errorf("%q accepted", s)
-		}
-	}
-}
-
 func TestSignedResult(t *testing.T) {
 	key, _ := crypto.GenerateKey()
 	signer := rpc.NewResultSigner(key, 7)
