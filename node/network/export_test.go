@@ -27,3 +27,6 @@ func (n *Network) Handler() p2p.Handler { return n.h }
 
 // GossipWarmUp is how long a node waits after its first peer before it gossips its txs.
 const GossipWarmUp = gossipWarmUp
+
+// BadPeerTimeout is how long block sync leaves out a peer that served a bad block.
+const BadPeerTimeout = badPeerTimeout

@@ -17,6 +17,7 @@ import (
 
 	"github.com/wnode/wnode/consensus"
 	"github.com/wnode/wnode/internal/testutil"
+	"github.com/wnode/wnode/node/network"
 	"github.com/wnode/wnode/p2p"
 	"github.com/wnode/wnode/types"
 )
@@ -470,4 +471,40 @@ func TestSyncFromLiar(t *testing.T) {
 		}
 	}
 	t.Logf("synced %d blocks, refused %d batches from the liar", s.BlocksSynced, s.BadSyncBlocks)
+}
+
+// TestSyncBadPeerTimeout drives block sync's clock: a peer that served altered blocks is
+// left out of the polls until badPeerTimeout has passed on the node's clock, then asked
+// again (and refused again); an honest peer connected later serves the chain.
+func TestSyncBadPeerTimeout(t *testing.T) {
+	tc := testutil.NewTestChain(t, 1, 0)
+	honest := startNode(t, "v0", tc.Gen, t.TempDir(), tc.Vals[0], nodeOptions{noSync: true})
+	waitHeight(t, 30*time.Second, 3, honest)
+	lh, err := p2p.New(context.Background(), testutil.Key(t), p2p.Config{ChainID: testutil.ChainID, ListenAddrs: loopback, Logger: testutil.Logger("liar")}, liar{honest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lh.Close()
+	clock := testutil.NewClock(time.Now())
+	late := startNode(t, "late", tc.Gen, t.TempDir(), testutil.Key(t), nodeOptions{bootnodes: lh.Addrs(), noSync: true, clock: clock})
+	// drive waits for cond, moving the late node's clock on by a sync interval per poll.
+	drive := func(what string, cond func() bool) {
+		t.Helper()
+		testutil.WaitFor(t, 30*time.Second, what, func() bool {
+			clock.Advance(250 * time.Millisecond)
+			return cond()
+		})
+	}
+	drive("the liar's blocks refused", func() bool { return late.net.Stats().BadSyncBlocks >= 1 })
+	drive("a poll without the liar", func() bool { return late.net.Sync().PeerHeight == 0 })
+	if s := late.net.Stats(); s.BadSyncBlocks != 1 || late.height() != 0 {
+		t.Fatalf("within the timeout: %d bad batches, height %d", s.BadSyncBlocks, late.height())
+	}
+	clock.Advance(network.BadPeerTimeout)
+	drive("the liar asked again after the timeout", func() bool { return late.net.Stats().BadSyncBlocks >= 2 })
+	if err := late.net.Connect(context.Background(), honest.net.Addrs()[0]); err != nil {
+		t.Fatal(err)
+	}
+	target := honest.height()
+	drive("sync from the honest peer", func() bool { return late.height() >= target })
 }
