@@ -17,6 +17,7 @@ import (
 	"github.com/wnode/wnode/types"
 	"github.com/wnode/wnode/ui"
 	"github.com/wnode/wnode/vm"
+	"github.com/wnode/wnode/vm/metadata"
 )
 
 // backend implements rpc.Backend over the node's chain, mempool and network.
@@ -258,17 +259,18 @@ func (b *backend) BlockReceipts(height uint64) ([]*types.Receipt, error) {
 	return rs, mapErr(err)
 }
 
-func (b *backend) Methods(ctx context.Context, addr types.Address, height uint64) ([]string, error) {
+func (b *backend) ContractMethods(ctx context.Context, addr types.Address, height uint64) ([]string, *metadata.Metadata, error) {
 	code, err := b.n.chain.Code(addr, height)
 	if err != nil || len(code) == 0 {
-		return nil, mapErr(err)
+		return nil, nil, mapErr(err)
 	}
-	// Validation gives the exports; a cache miss is not compiled (afford says no).
+	// Validation gives the exports and the metadata; a cache miss is not compiled
+	// (afford says no).
 	c, err := b.n.machine.PrepareIf(ctx, code, func(*vm.Code) bool { return false })
 	if err != nil {
-		return nil, fmt.Errorf("methods of %s: %w", addr, err)
+		return nil, nil, fmt.Errorf("methods of %s: %w", addr, err)
 	}
-	return c.Methods, nil
+	return c.Methods, c.Metadata, nil
 }
 
 func (b *backend) Contract(ctx context.Context, addr types.Address, height uint64) (*rpc.ContractInfo, error) {

@@ -190,6 +190,22 @@ func TestBrowser(t *testing.T) {
 			chromedp.SendKeys(chromedp.CSS(form+` input[name="input"]`), "wnode"),
 			click(form+` button`),
 			poll(`document.querySelector('`+form+` .out').textContent === 'hello, wnode'`))
+
+		// counter's metadata says get takes nothing and answers a u64: no input field,
+		// the answer shown as a number; increment is a change method, simulated here.
+		get, inc := `form[data-method="get"]`, `form[data-method="increment"]`
+		run(t, ctx, "call counter's get and increment",
+			chromedp.Navigate(fx.base+"/ui/address/"+fx.counter.Hex()),
+			click(get+` button`),
+			poll(`document.querySelector('`+get+` .out').textContent === '0'`),
+			click(inc+` button`),
+			poll(`document.querySelector('`+inc+` .out').textContent === '1'`))
+		if n := eval[int](t, ctx, `document.querySelectorAll('`+get+` input[name="input"]').length`); n != 0 {
+			t.Errorf("get takes no input but has %d input fields", n)
+		}
+		if kind := text(t, ctx, inc+` .kind`); kind != "change" {
+			t.Errorf("increment's kind shown as %q", kind)
+		}
 	})
 
 	t.Run("search", func(t *testing.T) {

@@ -58,6 +58,8 @@ func TestPages(t *testing.T) {
 		{"tx malformed", "/ui/tx/0x12", 400, "bad transaction hash"},
 		{"tx not hex", "/ui/tx/0x" + strings.Repeat("g", 64), 400, "bad transaction hash"},
 		{"contract", "/ui/address/" + fx.hello.Hex(), 200, `data-method="hello"`},
+		{"contract metadata", "/ui/address/" + fx.hello.Hex(), 200, `Returns hello, NAME for the input NAME`},
+		{"contract without metadata", "/ui/address/" + fx.echo.Hex(), 200, `No metadata`},
 		{"account", "/ui/address/0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", 200, "Account"},
 		{"never used address", "/ui/address/0x00000000000000000000000000000000000000aa", 200, "Account"},
 		{"address malformed", "/ui/address/0xzz", 400, "bad address"},

@@ -20,12 +20,13 @@ import (
 const xssPayload = `<script>window.xss=1</script><img src=x onerror="window.xss=2"><b title='x' onclick="window.xss=3">b</b>`
 
 // fixture is a real dev node (Pebble, wazero) shared by the package's tests, with the
-// hello example and the echo test contract deployed, and one echo tx carrying xssPayload.
+// hello and counter examples and the echo test contract deployed, and one echo tx carrying xssPayload.
 type fixture struct {
 	n         *node.Node
 	base      string // http://host:port
 	c         *client.Client
 	hello     types.Address
+	counter   types.Address
 	echo      types.Address
 	deployTx  types.Hash // the deploy of hello
 	echoTx    types.Hash
@@ -97,6 +98,9 @@ func startFixture(dir string) (_ *fixture, err error) {
 		return *r.ContractAddress, tx.Hash(), nil
 	}
 	if f.hello, f.deployTx, err = deploy("../examples/hello/hello.wasm"); err != nil {
+		return nil, err
+	}
+	if f.counter, _, err = deploy("../examples/counter/counter.wasm"); err != nil {
 		return nil, err
 	}
 	if f.echo, _, err = deploy("testdata/echo.wasm"); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/rpc/rpctypes"
 	"github.com/wnode/wnode/types"
+	"github.com/wnode/wnode/vm/metadata"
 )
 
 // page is what every template gets: the page's name, the node's head for the header
@@ -502,6 +503,13 @@ type addrTx struct {
 	Method string
 }
 
+// method is a contract method with what its metadata says (zero fields without).
+type method struct {
+	Name string
+	metadata.Method
+	Described bool
+}
+
 type addressPage struct {
 	Address   types.Address
 	Height    uint64
@@ -511,7 +519,8 @@ type addressPage struct {
 	IsCode    bool
 	CodeSize  int
 	Admin     types.Address
-	Methods   []string
+	Methods   []method
+	HasMeta   bool
 	Txs       []addrTx
 	Scanned   uint64 // blocks scanned for Txs
 	ScanFrom  uint64 // lowest height scanned
@@ -543,9 +552,15 @@ func (h *Handler) serveAddress(w http.ResponseWriter, r *http.Request) {
 		}
 		p.IsCode, p.CodeSize = len(code) > 0, len(code)
 		if p.IsCode {
-			if p.Methods, err = h.b.Methods(r.Context(), addr, head.Height); err != nil {
+			names, md, err := h.b.ContractMethods(r.Context(), addr, head.Height)
+			if err != nil {
 				h.failErr(w, r, "methods", err)
 				return
+			}
+			p.HasMeta = md != nil
+			for _, n := range names {
+				m, ok := md.Method(n)
+				p.Methods = append(p.Methods, method{Name: n, Method: m, Described: ok})
 			}
 		}
 	}

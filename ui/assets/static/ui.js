@@ -162,7 +162,8 @@
         const maxIv = Math.max(1, ...iv);
         const pts = iv.map((v, i) => ((i + 1) * bw + bw / 2).toFixed(1) + ',' + (H - (v / maxIv) * (H - 16)).toFixed(1));
         mk('polyline', { class: 'line', points: pts.join(' ') });
-        mk('text', { x: W - 4, y: 11, 'text-anchor': 'end' }).textContent = 'max ' + maxTx + ' txs/block · max interval ' + maxIv + ' ms';
+        const legend = $('#chart-legend');
+        if (legend) legend.textContent = n + ' blocks · bars: txs per block (max ' + maxTx + ') · line: block interval (max ' + maxIv + ' ms)';
       }
     }
     chart.replaceChildren(svg);
@@ -182,7 +183,41 @@
       // eslint-disable-next-line no-control-regex
       if (t.length && !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(t)) return t;
     } catch (e) { /* not UTF-8 */ }
-    return '0x' + Array.from(bytes, (x) => x.toString(16).padStart(2, '0')).join('');
+    return toHex(bytes);
+  };
+  const toHex = (bytes) => '0x' + Array.from(bytes, (x) => x.toString(16).padStart(2, '0')).join('');
+  // Big-endian unsigned integer of n bytes from a decimal (or 0x hex) string.
+  const uintBytes = (v, n) => {
+    let x = BigInt(v.trim());
+    if (x < 0n || x >= (1n << BigInt(8 * n))) throw new Error('number out of range for ' + n + ' bytes');
+    const b = new Uint8Array(n);
+    for (let i = n - 1; i >= 0; i--) { b[i] = Number(x & 0xffn); x >>= 8n; }
+    return b;
+  };
+  const uintOf = (bytes) => bytes.reduce((x, b) => (x << 8n) | BigInt(b), 0n).toString();
+  // encode turns the form's input into bytes as the metadata's input format says.
+  const encode = (form) => {
+    const field = form.elements.input;
+    if (!field) return new Uint8Array(0);
+    const v = field.value;
+    const hex = $('.hexmode', form);
+    switch (form.dataset.input) {
+      case 'u64': return hex.checked ? hexToBytes(v) : uintBytes(v, 8);
+      case 'u256': return hex.checked ? hexToBytes(v) : uintBytes(v, 32);
+    }
+    return hex.checked ? hexToBytes(v) : new TextEncoder().encode(v);
+  };
+  // decode shows output bytes as the metadata's output format says (else text or hex).
+  const decode = (bytes, format) => {
+    try {
+      switch (format) {
+        case 'none': return bytes.length ? toHex(bytes) : '(empty)';
+        case 'bytes': case 'address': return toHex(bytes);
+        case 'u64': if (bytes.length === 8) return uintOf(bytes); break;
+        case 'u256': if (bytes.length === 32) return uintOf(bytes); break;
+      }
+    } catch (e) { /* shown raw below */ }
+    return show(bytes);
   };
   for (const form of document.querySelectorAll('form.call')) {
     form.addEventListener('submit', async (ev) => {
@@ -194,8 +229,7 @@
       for (const c of ['.status', '.gas', '.rheight', '.signer', '.sig']) $(c, form).textContent = '';
       let input;
       try {
-        const v = form.elements.input.value;
-        input = $('.hexmode', form).checked ? hexToBytes(v) : new TextEncoder().encode(v);
+        input = encode(form);
       } catch (e) {
         out.textContent = e.message;
         return;
@@ -209,7 +243,7 @@
         $('.rheight', form).textContent = h('X-Wnode-Height') || '–';
         $('.signer', form).textContent = h('X-Wnode-Signer') || '–';
         $('.sig', form).textContent = h('X-Wnode-Signature') || '–';
-        out.textContent = r.ok ? show(bytes) : new TextDecoder().decode(bytes);
+        out.textContent = r.ok ? decode(bytes, form.dataset.output) : new TextDecoder().decode(bytes);
       } catch (e) {
         out.textContent = 'request failed: ' + e.message;
       }
