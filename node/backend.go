@@ -17,7 +17,6 @@ import (
 	"github.com/wnode/wnode/types"
 	"github.com/wnode/wnode/ui"
 	"github.com/wnode/wnode/vm"
-	"github.com/wnode/wnode/vm/metadata"
 )
 
 // backend implements rpc.Backend over the node's chain, mempool and network.
@@ -257,20 +256,6 @@ func (b *backend) Validators(height uint64) (*types.ValidatorSet, error) {
 func (b *backend) BlockReceipts(height uint64) ([]*types.Receipt, error) {
 	rs, err := b.n.chain.Receipts(height)
 	return rs, mapErr(err)
-}
-
-func (b *backend) ContractMethods(ctx context.Context, addr types.Address, height uint64) ([]string, *metadata.Metadata, error) {
-	code, err := b.n.chain.Code(addr, height)
-	if err != nil || len(code) == 0 {
-		return nil, nil, mapErr(err)
-	}
-	// Validation gives the exports and the metadata; a cache miss is not compiled
-	// (afford says no).
-	c, err := b.n.machine.PrepareIf(ctx, code, func(*vm.Code) bool { return false })
-	if err != nil {
-		return nil, nil, fmt.Errorf("methods of %s: %w", addr, err)
-	}
-	return c.Methods, c.Metadata, nil
 }
 
 func (b *backend) Contract(ctx context.Context, addr types.Address, height uint64) (*rpc.ContractInfo, error) {

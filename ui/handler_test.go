@@ -59,6 +59,7 @@ func TestPages(t *testing.T) {
 		{"tx not hex", "/ui/tx/0x" + strings.Repeat("g", 64), 400, "bad transaction hash"},
 		{"contract", "/ui/address/" + fx.hello.Hex(), 200, `data-method="hello"`},
 		{"contract metadata", "/ui/address/" + fx.hello.Hex(), 200, `Returns hello, NAME for the input NAME`},
+		{"contract deploy block", "/ui/address/" + fx.hello.Hex(), 200, `id="deployed"`},
 		{"contract without metadata", "/ui/address/" + fx.echo.Hex(), 200, `No metadata`},
 		{"account", "/ui/address/0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", 200, "Account"},
 		{"never used address", "/ui/address/0x00000000000000000000000000000000000000aa", 200, "Account"},

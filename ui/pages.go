@@ -511,20 +511,23 @@ type method struct {
 }
 
 type addressPage struct {
-	Address   types.Address
-	Height    uint64
-	Balance   string
-	Nonce     uint64
-	CodeHash  types.Hash
-	IsCode    bool
-	CodeSize  int
-	Admin     types.Address
-	Methods   []method
-	HasMeta   bool
-	Txs       []addrTx
-	Scanned   uint64 // blocks scanned for Txs
-	ScanFrom  uint64 // lowest height scanned
-	Truncated bool   // the scan stopped at ScanTxs transactions
+	Address  types.Address
+	Height   uint64
+	Balance  string
+	Nonce    uint64
+	CodeHash types.Hash
+	IsCode   bool
+	CodeSize int
+	Admin    types.Address
+	Methods  []method
+	HasMeta  bool
+	// DeployHeight is the block of the contract's deploy, when the store knows it.
+	DeployHeight uint64
+	DeployKnown  bool
+	Txs          []addrTx
+	Scanned      uint64 // blocks scanned for Txs
+	ScanFrom     uint64 // lowest height scanned
+	Truncated    bool   // the scan stopped at ScanTxs transactions
 }
 
 func (h *Handler) serveAddress(w http.ResponseWriter, r *http.Request) {
@@ -545,21 +548,16 @@ func (h *Handler) serveAddress(w http.ResponseWriter, r *http.Request) {
 	p := &addressPage{Address: addr, Height: head.Height, Balance: u256Str(acc.Balance), Nonce: acc.Nonce,
 		CodeHash: acc.CodeHash, Admin: acc.Admin}
 	if acc.CodeHash != (types.Hash{}) {
-		code, err := h.b.Code(addr, head.Height)
+		ci, err := h.b.Contract(r.Context(), addr, head.Height)
 		if err != nil {
-			h.failErr(w, r, "code", err)
+			h.failErr(w, r, "contract", err)
 			return
 		}
-		p.IsCode, p.CodeSize = len(code) > 0, len(code)
-		if p.IsCode {
-			names, md, err := h.b.ContractMethods(r.Context(), addr, head.Height)
-			if err != nil {
-				h.failErr(w, r, "methods", err)
-				return
-			}
-			p.HasMeta = md != nil
-			for _, n := range names {
-				m, ok := md.Method(n)
+		if ci != nil {
+			p.IsCode, p.CodeSize, p.HasMeta = true, ci.CodeSize, ci.Metadata != nil
+			p.DeployHeight, p.DeployKnown = ci.DeployHeight, ci.DeployKnown
+			for _, n := range ci.Methods {
+				m, ok := ci.Metadata.Method(n)
 				p.Methods = append(p.Methods, method{Name: n, Method: m, Described: ok})
 			}
 		}

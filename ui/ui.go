@@ -27,7 +27,6 @@ import (
 
 	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/types"
-	"github.com/wnode/wnode/vm/metadata"
 )
 
 // Backend is what the dashboard reads from the node: the RPC server's backend plus the
@@ -44,11 +43,6 @@ type Backend interface {
 	Validators(height uint64) (*types.ValidatorSet, error)
 	// BlockReceipts returns the receipts of the block at height, in transaction order.
 	BlockReceipts(height uint64) ([]*types.Receipt, error)
-	// ContractMethods returns the callable methods (exports) of the contract at addr in
-	// the state after block height, sorted, and its metadata (package vm/metadata; nil
-	// when the code has none); no methods when addr holds no code. It validates the code
-	// (cost linear in its size) but does not compile it.
-	ContractMethods(ctx context.Context, addr types.Address, height uint64) ([]string, *metadata.Metadata, error)
 	// MempoolStats counts the transactions in the mempool: executable ones (pending) and
 	// ones waiting for an earlier nonce (queued).
 	MempoolStats() (pending, queued int)
