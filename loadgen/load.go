@@ -352,4 +352,3 @@ func (rep *Report) WriteText(w io.Writer) {
 
 // indent indents every line of s but the first by two spaces.
 func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n  ") }
-
