@@ -52,7 +52,7 @@ func (c *Chain) Call(ctx context.Context, msg CallMsg, height uint64) (*CallResu
 		return nil, err
 	}
 	msg.Gas = c.capGas(msg.Gas)
-	return ExecCall(ctx, c.vm, hdr, view, msg, false)
+	return ExecCall(ctx, c.readVM(), hdr, view, msg, false)
 }
 
 // ExecCall runs the read-only call msg on the state r, which must be the state after the
@@ -142,13 +142,14 @@ func (c *Chain) stateAt(height uint64) (*types.Header, *state.View, error) {
 // with the failure's text. It costs a few executions (a binary search that starts at the
 // gas the first run used, stops within 1/64 of the answer and after burning
 // Options.EstimateGasBudget in total, answering a limit that succeeded). Deploys and
-// upgrades run on Options.EstimateVM.
+// everything runs on Options.ReadVM.
 func (c *Chain) EstimateGas(ctx context.Context, msg CallMsg, height uint64) (uint64, error) {
 	hdr, view, err := c.stateAt(height)
 	if err != nil {
 		return 0, err
 	}
-	m := &message{from: msg.From, to: msg.To, value: u256(msg.Value), method: msg.Method, args: msg.Args, code: msg.Code}
+	m := &message{from: msg.From, to: msg.To, value: u256(msg.Value), method: msg.Method, args: msg.Args, code: msg.Code,
+		machine: c.readVM()}
 	switch {
 	case len(msg.Code) > 0 && msg.To == (types.Address{}):
 		m.kind = types.TxDeploy
@@ -175,12 +176,7 @@ func (c *Chain) EstimateGas(ctx context.Context, msg CallMsg, height uint64) (ui
 	// fails in the runs below).
 	intrinsic := c.sched.Intrinsic(m.size, uint64(len(m.code)))
 	if m.kind == types.TxDeploy || m.kind == types.TxUpgrade {
-		m.machine = c.opts.EstimateVM
-		machine := c.vm
-		if m.machine != nil {
-			machine = m.machine
-		}
-		code, err := machine.Prepare(ctx, m.code)
+		code, err := m.machine.Prepare(ctx, m.code)
 		if nodeFault(err) {
 			return 0, err
 		}
@@ -257,3 +253,11 @@ func maxTxSize(m *message) uint64 {
 // CallGas returns the gas a Call asking for g runs with: g capped by Options.CallGasCap,
 // the cap when g is 0.
 func (c *Chain) CallGas(g uint64) uint64 { return c.capGas(g) }
+
+// readVM is the VM of the work outside blocks (see Options.ReadVM).
+func (c *Chain) readVM() *vm.VM {
+	if c.opts.ReadVM != nil {
+		return c.opts.ReadVM
+	}
+	return c.vm
+}

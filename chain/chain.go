@@ -68,10 +68,14 @@ type Options struct {
 	DebugLogs bool
 	// Logger receives the chain's logs; nil discards them.
 	Logger *slog.Logger
-	// EstimateVM runs the gas estimates of deploys and upgrades: code nobody has paid to
-	// deploy is compiled there, so it never reaches the chain VM's caches (a VM without
-	// an on-disk cache and with a small memory cache fits). nil: the chain's VM.
-	EstimateVM *vm.VM
+	// ReadVM runs the work outside blocks: Call, CallWitness and EstimateGas. A VM built
+	// Interruptible fits: Wasm code is not preempted by the Go scheduler, so a long call
+	// on a non-interruptible VM holds up every stop-the-world of the garbage collector,
+	// and with it block execution and consensus (pauses of 57 ms median, 435 ms max,
+	// with one call burning the gas cap at a time); an interruptible VM returns to Go at
+	// every loop iteration. Without an on-disk cache, code compiled for an estimate of a
+	// deploy (which nobody paid for) never reaches disk. nil: the chain's VM.
+	ReadVM *vm.VM
 	// EstimateGasBudget bounds the gas one EstimateGas burns over all its runs; the
 	// search then answers the lowest limit it saw succeed. 0 means 4 × CallGasCap.
 	EstimateGasBudget uint64

@@ -683,7 +683,7 @@ func TestBlockBytesLimit(t *testing.T) {
 	}
 }
 
-// TestEstimateBounds: a deploy estimate compiles on Options.EstimateVM, never in the
+// TestEstimateBounds: a deploy estimate compiles on Options.ReadVM, never in the
 // chain VM's memory or on-disk caches; a method whose success depends on the gas left
 // gets an estimate within 1/64 above what it needs; a search past its gas budget stops
 // and answers a limit that succeeded.
@@ -696,7 +696,7 @@ func TestEstimateBounds(t *testing.T) {
 	}
 	defer machine.Close(ctx)
 	est := newVM(t, vm.EngineCompiler)
-	n := openNode(t, "", machine, testGenesis(nil), Options{EstimateVM: est})
+	n := openNode(t, "", machine, testGenesis(nil), Options{ReadVM: est})
 	defer n.close()
 	tx := signTx(t, "alice", &types.Tx{Kind: types.TxDeploy, Code: readContract(t, "gasleft"), GasLimit: 5_000_000,
 		Nonce: mustAccount(t, n.c, "alice").Nonce})

@@ -188,7 +188,7 @@ type message struct {
 	gasLimit uint64
 	size     uint64 // encoded tx size, for intrinsic gas
 	txHash   types.Hash
-	machine  *vm.VM // the VM to run it on; nil: the chain's (see Options.EstimateVM)
+	machine  *vm.VM // the VM to run it on; nil: the chain's (see Options.ReadVM)
 }
 
 // outcome is what a message's execution produced. err is the tx's failure (its state

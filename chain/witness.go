@@ -35,7 +35,7 @@ func (c *Chain) CallWitness(ctx context.Context, msg CallMsg, height uint64) (*C
 	}
 	msg.Gas = c.capGas(msg.Gas)
 	rec := &recorder{r: view, seen: make(map[string]int)}
-	res, err := ExecCall(ctx, c.vm, hdr, rec, msg, true)
+	res, err := ExecCall(ctx, c.readVM(), hdr, rec, msg, true)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -64,9 +64,10 @@ type Node struct {
 
 	db      *pebble.DB
 	machine *vm.VM
-	// estVM runs gas estimates of deploys and upgrades: memory-only, a small cache, so
-	// code nobody paid for never reaches the on-disk compiled-code cache.
-	estVM   *vm.VM
+	// readVM runs calls and gas estimates (chain.Options.ReadVM): interruptible, so that
+	// no call holds up the garbage collector and with it consensus, and memory-only, so
+	// that code nobody paid for never reaches the on-disk compiled-code cache.
+	readVM  *vm.VM
 	chain   *chain.Chain
 	pool    *mempool.Pool
 	wal     *consensus.FileWAL
@@ -150,8 +151,8 @@ func New(cfg Config, opts Options) (_ *Node, err error) {
 	if n.machine, err = vm.New(context.Background(), vm.Config{CacheDir: dir.Path(WasmCacheDir), Schedule: sched}); err != nil {
 		return nil, fmt.Errorf("start VM: %w", err)
 	}
-	if n.estVM, err = vm.New(context.Background(), vm.Config{Schedule: sched, CacheEntries: 16}); err != nil {
-		return nil, fmt.Errorf("start estimate VM: %w", err)
+	if n.readVM, err = vm.New(context.Background(), vm.Config{Schedule: sched, CacheEntries: 64, Interruptible: true}); err != nil {
+		return nil, fmt.Errorf("start the VM of calls: %w", err)
 	}
 	rcfg := cfg.rpcConfig()
 	gasCap := rcfg.GasCap
@@ -159,7 +160,7 @@ func New(cfg Config, opts Options) (_ *Node, err error) {
 		gasCap = gas.DefaultCallCap
 	}
 	if n.chain, err = chain.New(n.db, st, n.machine, n.genesis, chain.Options{
-		CallGasCap: gasCap, DebugLogs: n.dev, Logger: n.log.With("component", "chain"), EstimateVM: n.estVM,
+		CallGasCap: gasCap, DebugLogs: n.dev, Logger: n.log.With("component", "chain"), ReadVM: n.readVM,
 	}); err != nil {
 		return nil, err
 	}
@@ -448,7 +449,7 @@ func (n *Node) closeParts() error {
 		errs = append(errs, n.wal.Close())
 		n.wal = nil
 	}
-	for _, m := range []**vm.VM{&n.machine, &n.estVM} {
+	for _, m := range []**vm.VM{&n.machine, &n.readVM} {
 		if *m != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			errs = append(errs, (*m).Close(ctx))

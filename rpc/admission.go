@@ -32,6 +32,8 @@ const (
 	// RetryAfter is what a refused client is told to wait (the Retry-After header, the
 	// retryAfter field of CodeBusy's data).
 	RetryAfter = time.Second
+	// refusalDelay is how long a refused execution waits before its answer.
+	refusalDelay = 100 * time.Millisecond
 )
 
 // BusyError is the refusal of an execution by admission control. Status is the HTTP

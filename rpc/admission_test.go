@@ -38,7 +38,7 @@ func (s *testServer) fnCall(t *testing.T, client, method string) (int, string, s
 // refused at once with 429, a full queue gives 503, a wait past the deadline gives 503,
 // all with Retry-After; queued work runs once the slot frees; JSON-RPC answers CodeBusy.
 func TestAdmission(t *testing.T) {
-	s := startServer(t, rpc.Config{ExecSlots: 1, ExecQueue: 1, ExecPerClient: 2, ExecQueueWait: 300 * time.Millisecond, ClientHeader: "X-Client"})
+	s := startServer(t, rpc.Config{ExecSlots: 1, ExecQueue: 1, ExecPerClient: 2, ExecQueueWait: 5 * time.Second, ClientHeader: "X-Client"})
 	var wg sync.WaitGroup
 	results := make(chan int, 2)
 	for range 2 { // a: one running, one queued

@@ -353,6 +353,18 @@ func (s *Server) call(ctx context.Context, req *CallRequest, height uint64) (*Ca
 func (s *Server) execute(ctx context.Context, what string, f func(ctx context.Context) error) error {
 	release, err := s.admit.acquire(ctx, clientKey(ctx))
 	if err != nil {
+		var be *BusyError
+		if errors.As(err, &be) {
+			// A refusal is answered after a short delay: a client retrying at once,
+			// whatever Retry-After says, then costs the node a few requests per second
+			// per connection instead of thousands.
+			t := time.NewTimer(refusalDelay)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+			}
+		}
 		return err
 	}
 	defer release()

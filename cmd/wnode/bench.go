@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"github.com/wnode/wnode/client"
 	"github.com/wnode/wnode/loadgen"
 	"github.com/wnode/wnode/node"
 	"github.com/wnode/wnode/rpc/rpctypes"
@@ -35,6 +36,18 @@ var benchCommand = &cli.Command{
 			ArgsUsage: " ",
 			Flags:     benchFnFlags,
 			Action:    benchFn,
+		},
+		{
+			Name:  "spin",
+			Usage: "time counter increments from submit to receipt while N clients loop a read-only call that burns the gas cap",
+			Description: "wnode bench spin [--localnet DIR | --rpc URL,URL,...] [--clients 0,16,64] [--samples N]\n" +
+				"deploys a counter and a contract whose method spin loops until the call gas cap, then at each --clients\n" +
+				"count runs that many goroutines looping POST /fn/<spin>/spin over the nodes (each from its own loopback\n" +
+				"address with --distinct) while --samples increments are sent to the first node one at a time; reports\n" +
+				"submit → receipt p50/p99 and their ratio to the first count, and the calls' answers by HTTP status.",
+			ArgsUsage: " ",
+			Flags:     benchSpinFlags,
+			Action:    benchSpin,
 		},
 		{
 			Name:      "tx",
@@ -196,4 +209,45 @@ func (s *session) deployFor(def string) (types.Address, []byte, *ecdsa.PrivateKe
 	}
 	s.p.note("deployed %s at %s", path, addr.Hex())
 	return addr, code, key, nil
+}
+
+// benchSpin is `wnode bench spin`: loadgen.Spin over the nodes of --localnet or --rpc.
+func benchSpin(c *cli.Context) error {
+	urls, err := loadURLs(c)
+	if err != nil {
+		return err
+	}
+	p := newPrinter(c)
+	ctx, cancel := context.WithTimeout(c.Context, c.Duration(timeoutFlag.Name)+time.Minute)
+	defer cancel()
+	cl, err := client.Dial(ctx, urls[0])
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	chainID, err := cl.ChainID(ctx)
+	if err != nil {
+		return err
+	}
+	key, err := sender(c, p, chainID)
+	if err != nil {
+		return err
+	}
+	_, code, err := benchCode(c, "examples/counter/counter.wasm")
+	if err != nil {
+		return err
+	}
+	cfg := loadgen.SpinConfig{URLs: urls, Key: key, Clients: c.IntSlice(spinClientsFlag.Name),
+		Samples: c.Int(benchSamplesFlag.Name), DistinctIPs: c.Bool(spinDistinctFlag.Name), Polite: c.Bool(spinPoliteFlag.Name), Log: p.note}
+	if cfg.Counter, err = loadgen.Deploy(ctx, cl, key, code); err != nil {
+		return fmt.Errorf("deploy counter: %w", err)
+	}
+	if cfg.Spin, err = loadgen.Deploy(ctx, cl, key, loadgen.SpinCode); err != nil {
+		return fmt.Errorf("deploy spin: %w", err)
+	}
+	rep, err := loadgen.Spin(c.Context, cl, cfg)
+	if err != nil {
+		return err
+	}
+	return p.result(rep, rep.WriteText)
 }

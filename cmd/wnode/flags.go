@@ -217,6 +217,9 @@ var (
 	benchTxsFlag         = &cli.IntFlag{Name: "txs", Category: catBench, Value: 2000, Usage: "transactions of the throughput run"}
 	benchSendersFlag     = &cli.IntFlag{Name: "senders", Category: catBench, Value: 4, Usage: "accounts sending in parallel in the throughput run (funded by --from)"}
 	benchWindowFlag      = &cli.IntFlag{Name: "window", Category: catBench, Value: 256, Usage: "most transactions in flight per sender"}
+	spinClientsFlag      = &cli.IntSliceFlag{Name: "clients", Category: catBench, Value: cli.NewIntSlice(0, 16, 64), Usage: "spinning clients at each step (the first is the baseline)"}
+	spinPoliteFlag       = &cli.BoolFlag{Name: "polite", Category: catBench, Usage: "refused spinning clients wait as Retry-After says (default: retry at once, as a hostile client)"}
+	spinDistinctFlag     = &cli.BoolFlag{Name: "distinct", Category: catBench, Value: true, Usage: "each spinning client from its own loopback address (127.0.1.x), as distinct users"}
 )
 
 // Flag sets of the commands.
@@ -237,6 +240,8 @@ var (
 		loadTxsFlag, loadTickFlag, benchContractFlag, benchWasmFlag, dataDirFlag, fromFlag, passwordFileFlag, jsonFlag, timeoutFlag}
 	benchFnFlags = flags(clientFlags, []cli.Flag{dataDirFlag, fromFlag, passwordFileFlag, benchConcurrencyFlag, benchDurationFlag,
 		benchWasmFlag, benchContractFlag, benchMethodFlag, benchInputFlag})
+	benchSpinFlags = []cli.Flag{loadRPCFlag, loadLocalnetFlag, dataDirFlag, fromFlag, passwordFileFlag, benchWasmFlag, benchSamplesFlag,
+		spinClientsFlag, spinDistinctFlag, spinPoliteFlag, jsonFlag, timeoutFlag}
 	benchTxFlags = flags(clientFlags, []cli.Flag{dataDirFlag, fromFlag, passwordFileFlag, benchWasmFlag, benchSamplesFlag,
 		benchTxsFlag, benchSendersFlag, benchWindowFlag})
 )

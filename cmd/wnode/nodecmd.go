@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -150,6 +151,7 @@ func startAction(c *cli.Context) error {
 	}
 	slog.SetDefault(logger)
 	tuneGC()
+	cfg.RPC.ExecSlots = tuneProcs(cfg.RPC.ExecSlots)
 	n, err := node.New(cfg, node.Options{Logger: logger})
 	if err != nil {
 		return err
@@ -227,6 +229,21 @@ func tuneGC() {
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(nodeGCPercent)
 	}
+}
+
+// tuneProcs resolves the number of execution slots of read-only calls (slots, or the
+// default from GOMAXPROCS) and, unless GOMAXPROCS is set in the environment, adds that
+// many Go processors: a running call holds its processor (Wasm is preempted only at its
+// loop headers), and without extra ones it would take them from block execution and
+// consensus (docs/rationale/admission.md).
+func tuneProcs(slots int) int {
+	if slots <= 0 {
+		slots = rpc.DefaultExecSlots()
+	}
+	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
+		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + slots)
+	}
+	return slots
 }
 
 // servePprof serves net/http/pprof's handlers on addr until the returned function is
