@@ -12,6 +12,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/wnode/wnode/gas"
 	"github.com/wnode/wnode/vm/internal/wasm"
+	"github.com/wnode/wnode/vm/internal/wasmgen"
 	"pgregory.net/rapid"
 )
 
@@ -73,7 +74,7 @@ func run(t fataler, rt wazero.Runtime, bin []byte, instrumented bool, gasLimit i
 	o.results = res
 	mem, _ := mod.Memory().Read(0, mod.Memory().Size())
 	o.mem = append([]byte{}, mem...)
-	for i := range genGlobals {
+	for i := range wasmgen.Globals {
 		o.globals = append(o.globals, mod.ExportedGlobal(fmt.Sprintf("_g%d", i)).Get())
 	}
 	if instrumented {
@@ -149,7 +150,7 @@ func keepsMeaning(rt *rapid.T, e *engines) {
 	}
 	const plenty = int64(1) << 40
 	noLaunder := rapid.Bool().Draw(rt, "noLaunder")
-	m := genProgram(rt, noLaunder)
+	m := wasmgen.Program(rt, noLaunder)
 	resultTypes := m.Types[m.Funcs[0]].Results
 	orig := wasm.Encode(m)
 
@@ -180,7 +181,7 @@ func keepsMeaning(rt *rapid.T, e *engines) {
 	}
 	if noLaunder {
 		if fi.err != want.err || !sameValues(resultTypes, fi.results, want.results) ||
-			!equalBytes(fi.mem, want.mem) || !sameValues(genGlobals, fi.globals, want.globals) {
+			!equalBytes(fi.mem, want.mem) || !sameValues(wasmgen.Globals, fi.globals, want.globals) {
 			rt.Fatalf("NaN canonicalization changed more than NaN bits:\noriginal     %v\ninstrumented %v", want, fi)
 		}
 	}
@@ -302,7 +303,7 @@ func TestInfiniteLoopsRunOutOfGas(t *testing.T) {
 		rts = append(rts, rt)
 	}
 	rapid.Check(t, func(rt *rapid.T) {
-		m := genProgram(rt, false)
+		m := wasmgen.Program(rt, false)
 		var loop []wasm.Instr
 		bump := []wasm.Instr{{Op: wasm.OpGlobalGet}, wasm.I32Const(1), {Op: wasm.OpI32Add}, {Op: wasm.OpGlobalSet}}
 		loop = append(loop, wasm.Instr{Op: wasm.OpLoop, Imm: blockImm(wasm.BlockEmpty)})

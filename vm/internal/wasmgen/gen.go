@@ -1,6 +1,10 @@
-package prepare
+// Package wasmgen draws random valid, terminating WebAssembly modules for property tests
+// of the instrumenter and the VM (pgregory.net/rapid generators). Only tests import it.
+package wasmgen
 
 import (
+	"strings"
+
 	"github.com/wnode/wnode/vm/internal/wasm"
 	"pgregory.net/rapid"
 )
@@ -37,7 +41,8 @@ type progGen struct {
 
 var numTypes = []wasm.ValType{wasm.I32, wasm.I64, wasm.F32, wasm.F64}
 
-var genGlobals = []wasm.ValType{wasm.I32, wasm.I64, wasm.F32, wasm.F64}
+// Globals are the types of the module's four globals, exported as _g0.._g3.
+var Globals = []wasm.ValType{wasm.I32, wasm.I64, wasm.F32, wasm.F64}
 
 // opsByOut lists the numeric instructions without immediates by result type.
 var opsByOut = func() map[wasm.ValType][]wasm.Opcode {
@@ -64,7 +69,9 @@ func launders(op wasm.Opcode) bool {
 	return false
 }
 
-func genProgram(t *rapid.T, noLaunder bool) *wasm.Module {
+// Program draws a module as progGen describes; with noLaunder it leaves out what turns
+// NaN bits into other observable bits.
+func Program(t *rapid.T, noLaunder bool) *wasm.Module {
 	g := &progGen{t: t, noLaunder: noLaunder, m: &wasm.Module{}, types: map[string]uint32{}}
 	nf := rapid.IntRange(1, 4).Draw(t, "funcs")
 	for i := 0; i < nf; i++ {
@@ -89,7 +96,7 @@ func genProgram(t *rapid.T, noLaunder bool) *wasm.Module {
 		{Offset: wasm.ConstExpr{Op: wasm.OpI32Const, Imm: 16}, Init: rapid.SliceOfN(rapid.Byte(), 8, 8).Draw(t, "data")},
 		{Flags: wasm.DataPassive, Init: rapid.SliceOfN(rapid.Byte(), 8, 8).Draw(t, "passive")},
 	}
-	for i, gt := range genGlobals {
+	for i, gt := range Globals {
 		init := wasm.ConstExpr{Op: map[wasm.ValType]wasm.Opcode{wasm.I32: wasm.OpI32Const, wasm.I64: wasm.OpI64Const, wasm.F32: wasm.OpF32Const, wasm.F64: wasm.OpF64Const}[gt]}
 		m.Globals = append(m.Globals, wasm.Global{Type: wasm.GlobalType{Type: gt, Mutable: true}, Init: init})
 		m.Exports = append(m.Exports, wasm.Export{Name: "_g" + string(rune('0'+i)), Kind: wasm.KindGlobal, Index: uint32(i)})
@@ -179,7 +186,7 @@ func (g *progGen) localsOf(t wasm.ValType, writable bool) []uint32 {
 }
 
 func globalOf(t wasm.ValType) uint64 {
-	for i, gt := range genGlobals {
+	for i, gt := range Globals {
 		if gt == t {
 			return uint64(i)
 		}
@@ -248,7 +255,7 @@ var storesByType = map[wasm.ValType][]wasm.Opcode{
 }
 
 func (g *progGen) memArg(op wasm.Opcode) wasm.Instr {
-	return wasm.Instr{Op: op, Imm: uint64(g.pick(9, "offset")), Imm2: uint32(g.pick(int(memAccess[op].align)+1, "align"))}
+	return wasm.Instr{Op: op, Imm: uint64(g.pick(9, "offset")), Imm2: uint32(g.pick(int(naturalAlign(op))+1, "align"))}
 }
 
 func (g *progGen) blockOf(op wasm.Opcode, t wasm.ValType) wasm.Instr {
@@ -493,4 +500,22 @@ func (g *progGen) stmts(depth int) {
 	for n := rapid.IntRange(0, 3).Draw(g.t, "n"); n > 0; n-- {
 		g.stmt(depth)
 	}
+}
+
+// blockImm is the Instr.Imm of a block, loop or if of block type bt.
+func blockImm(bt int64) uint64 { return uint64(bt) }
+
+// naturalAlign is the natural alignment (log2 of the access width) of a load or store,
+// read from its name: i32.load8_u → 0, i64.store16 → 1, i64.load32_s → 2, f64.load → 3.
+func naturalAlign(op wasm.Opcode) uint32 {
+	name := wasm.Info(op).Name
+	switch {
+	case strings.Contains(name, "8"):
+		return 0
+	case strings.Contains(name, "16"):
+		return 1
+	case strings.Contains(name, "32_"), strings.HasSuffix(name, "store32"), strings.HasPrefix(name, "i32."), strings.HasPrefix(name, "f32."):
+		return 2
+	}
+	return 3
 }
