@@ -58,7 +58,8 @@ func TestDevkit(t *testing.T) {
 				t.Fatalf("call printed %q", out)
 			}
 			t.Logf("%s: wnode new -> first successful call in %.1f s", tc.lang, time.Since(start).Seconds())
-			if out := inDir(t, proj, env, "contract", addr); !strings.Contains(out, "hello") || !strings.Contains(out, "view   text -> text") {
+			if out := inDir(t, proj, env, "contract", addr); !strings.Contains(out, "hello") || !strings.Contains(out, "view   text -> text") ||
+				!strings.Contains(out, "deployed   block ") {
 				t.Fatalf("contract printed:\n%s", out)
 			}
 		})
@@ -78,4 +79,15 @@ func TestDevkit(t *testing.T) {
 		t.Errorf("increment printed %q", out)
 	}
 	fails(t, env, 2, "format address", "call", token, "balance_of", "nobody")
+
+	// The gateway's Content-Type and X-Wnode-Format follow the declared output format.
+	code, h, body := httpDo(t, "GET", node.url()+"/fn/"+token+"/total_supply", "", "")
+	if code != 200 || h.Get("Content-Type") != "application/octet-stream" || h.Get("X-Wnode-Format") != "u256" || len(body) != 32 {
+		t.Errorf("GET total_supply: %d %v %x", code, h, body)
+	}
+	hello := ok(t, env, "deploy", "../examples/hello/rust/hello.wasm")
+	code, h, body = httpDo(t, "GET", node.url()+"/fn/"+hello+"/hello?input=fn", "", "")
+	if code != 200 || h.Get("Content-Type") != "text/plain; charset=utf-8" || h.Get("X-Wnode-Format") != "text" || body != "hello, fn" {
+		t.Errorf("GET hello: %d %v %q", code, h, body)
+	}
 }

@@ -523,6 +523,9 @@ func callAction(c *cli.Context) error {
 	}
 	defer s.close()
 	meta, hasMeta := s.methodMeta(to, args.Method)
+	if hasMeta && meta.Kind == metadata.Change {
+		s.p.note("%s is a change method: a call runs it read-only and discards its changes (wnode invoke sends it)", meta.Name)
+	}
 	if hasMeta {
 		if args.Args, err = metaArgs(meta, c.Args().Slice()[2:]); err != nil {
 			return err
