@@ -65,9 +65,18 @@ var contractFiles = map[string]string{
 	"traps":   "../vm/testdata/c/traps.wasm",
 }
 
-func newTestChain(t testing.TB, chainID uint64) *testChain {
+func newTestChain(t testing.TB, chainID uint64) *testChain { return newTestChainWith(t, chainID, 0) }
+
+// newTestChainWith is newTestChain with filler accounts of balance 1 in the genesis
+// state besides, for a state of realistic size.
+func newTestChainWith(t testing.TB, chainID uint64, filler int) *testChain {
 	t.Helper()
 	g := testGenesis(chainID)
+	for i := range filler {
+		var a types.Address
+		binary.BigEndian.PutUint64(a[12:], uint64(i)+1)
+		g.Accounts = append(g.Accounts, genesis.Account{Address: a, Balance: genesis.AmountOf(1)})
+	}
 	c := testutil.MemChain(t, g)
 	tc := &testChain{g: g, c: c, nonce: map[string]uint64{}, contracts: map[string]types.Address{}}
 	var txs []*types.Tx

@@ -1,0 +1,109 @@
+package light_test
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/wnode/wnode/chain"
+	"github.com/wnode/wnode/light"
+)
+
+// benchKeys is the size of the benchmarks' state: filler accounts in genesis, besides
+// the contracts. WNODE_BENCH_KEYS overrides it (the figures in docs/rationale/verify.md
+// use 10^6).
+func benchKeys() int {
+	if n, err := strconv.Atoi(os.Getenv("WNODE_BENCH_KEYS")); err == nil && n >= 0 {
+		return n
+	}
+	return 100_000
+}
+
+// benchCalls are the calls the benchmarks witness and verify.
+func benchCalls(tc *testChain) []struct {
+	name string
+	msg  chain.CallMsg
+} {
+	return []struct {
+		name string
+		msg  chain.CallMsg
+	}{
+		{"hello", chain.CallMsg{To: tc.contracts["hello"], Method: "hello", Args: []byte("world")}},
+		{"counter.get", chain.CallMsg{To: tc.contracts["counter"], Method: "get"}},
+		{"token.transfer", chain.CallMsg{From: addrOf("alice"), To: tc.contracts["token"], Method: "transfer",
+			Args: append(addrOf("bob").Bytes(), binary.BigEndian.AppendUint64(nil, 5)...)}},
+	}
+}
+
+// BenchmarkVerify measures the size of a call's bundle (JSON, as a node sends it) and
+// the time a client takes to decode and verify it: the header by the commit of four
+// validators, every proof, the re-execution. "warm" reuses one verifier (its VM has
+// compiled the contract); "cold" builds a verifier and its VM per bundle, as a one-shot
+// `wnode call --verify` does.
+func BenchmarkVerify(b *testing.B) {
+	tc := newTestChainWith(b, testChainID, benchKeys())
+	ctx := context.Background()
+	for _, c := range benchCalls(tc) {
+		bundle, err := json.Marshal(tc.callBundle(b, c.msg))
+		if err != nil {
+			b.Fatal(err)
+		}
+		verify := func(b *testing.B, v *light.Verifier) {
+			d, err := light.Decode(bundle)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, _, err := v.VerifyCall(ctx, d.(*light.CallBundle), nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.Run(c.name+"/warm", func(b *testing.B) {
+			v := tc.verifier(b)
+			verify(b, v)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				verify(b, v)
+			}
+			b.ReportMetric(float64(len(bundle)), "bundle-B")
+		})
+		b.Run(c.name+"/cold", func(b *testing.B) {
+			for range b.N {
+				v := tc.verifier(b)
+				verify(b, v)
+				v.Close(ctx)
+			}
+		})
+	}
+}
+
+// BenchmarkWitness measures a node's cost of a call with and without its witness on
+// the same state: "plain" is chain.Call (what wn_call runs), "witness" is
+// chain.CallWitness, the certificate and the bundle's JSON encoding (what wn_callWitness
+// and /fn/?witness=1 run).
+func BenchmarkWitness(b *testing.B) {
+	tc := newTestChainWith(b, testChainID, benchKeys())
+	ctx := context.Background()
+	h := tc.c.Head().Height
+	for _, c := range benchCalls(tc) {
+		b.Run(c.name+"/plain", func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				if _, err := tc.c.Call(ctx, c.msg, h); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(c.name+"/witness", func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				if _, err := json.Marshal(tc.callBundle(b, c.msg)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
