@@ -8,9 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/holiman/uint256"
 	"github.com/wnode/wnode/chain"
+	"github.com/wnode/wnode/light"
 	"github.com/wnode/wnode/mempool"
 	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/state"
@@ -25,6 +27,15 @@ type backend struct {
 
 	subMu sync.Mutex
 	subs  map[*rpcSub]struct{}
+
+	// lastCert is the certificate served last: most proofs are of the head, whose
+	// certificate never changes once committed.
+	lastCert atomic.Pointer[heightCert]
+}
+
+type heightCert struct {
+	height uint64
+	cert   *light.Certificate
 }
 
 type rpcSub struct{ ch chan<- *rpc.ChainEvent }

@@ -32,6 +32,9 @@ func (b *backend) Certificate(height uint64) (*light.Certificate, error) {
 	if height == 0 {
 		return nil, fmt.Errorf("%w: height 0 is the genesis header", rpc.ErrNoCommit)
 	}
+	if c := b.lastCert.Load(); c != nil && c.height == height {
+		return c.cert, nil
+	}
 	hdr, err := b.n.chain.HeaderByNumber(height)
 	if err != nil {
 		if errors.Is(err, chain.ErrNotFound) {
@@ -51,6 +54,7 @@ func (b *backend) Certificate(height uint64) (*light.Certificate, error) {
 		return nil, err
 	}
 	c := light.NewCertificate(hdr, cm, vs)
+	b.lastCert.Store(&heightCert{height: height, cert: &c})
 	return &c, nil
 }
 
