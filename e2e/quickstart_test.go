@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -127,6 +130,15 @@ func TestQuickstart(t *testing.T) {
 	}
 	fails(t, nil, 1, "output mismatch", "verify", "--genesis", gen, saved)
 	fails(t, env, 2, "trust root", "call", "--verify", hello, "hello")
+	// A lying node (a proxy in front of the honest one) that changes the output, or the
+	// code it proves: --verify refuses its answers and says what disagreed.
+	for _, c := range []struct{ from, to, want string }{
+		{hexutil.Encode([]byte("hello, wasm"))[2:], hexutil.Encode([]byte("hello, lies"))[2:], "output mismatch"},
+		{`"value":"0x0061736d`, `"value":"0x0061736e`, "bad proof"}, // the code
+	} {
+		liar := lyingProxy(t, node.url(), c.from, c.to)
+		fails(t, []string{"WNODE_RPC=" + liar}, 1, c.want, "call", "--verify", "--genesis", gen, hello, "hello", "wasm")
+	}
 	to, _ := rpctypes.ParseAddress(hello)
 	code, h, body := httpDo(t, "POST", node.url()+"/fn/"+hello+"/hello", "", "world")
 	if code != 200 || body != "hello, world" {
@@ -222,4 +234,30 @@ func TestQuickstart(t *testing.T) {
 	if out := ok(t, env, "call", counter, "get", "--out", "u64"); out != "3" {
 		t.Errorf("counter after SIGTERM and restart: %q", out)
 	}
+}
+
+// lyingProxy serves JSON-RPC by forwarding to target and replacing the first from with
+// to in every answer.
+func lyingProxy(t *testing.T, target, from, to string) string {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := httputil.NewSingleHostReverseProxy(u)
+	p.ModifyResponse = func(r *http.Response) error {
+		b, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return err
+		}
+		b = []byte(strings.Replace(string(b), from, to, 1))
+		r.Body = io.NopCloser(strings.NewReader(string(b)))
+		r.ContentLength = int64(len(b))
+		r.Header.Set("Content-Length", strconv.Itoa(len(b)))
+		return nil
+	}
+	srv := httptest.NewServer(p)
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
