@@ -32,6 +32,10 @@ const (
 	// RetryAfter is what a refused client is told to wait (the Retry-After header, the
 	// retryAfter field of CodeBusy's data).
 	RetryAfter = time.Second
+	// execNice is the nice value of the threads running executions (Linux): 10 gives
+	// them a tenth of the CPU share of a default thread when CPUs are contended; not 19,
+	// which can starve a thread for long enough to hold up the GC's stop-the-world.
+	execNice = 10
 	// refusalDelay is how long a refused execution waits before its answer.
 	refusalDelay = 100 * time.Millisecond
 )

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -370,7 +371,16 @@ func (s *Server) execute(ctx context.Context, what string, f func(ctx context.Co
 	defer release()
 	bctx, cancel := context.WithTimeout(ctx, s.cfg.ExecTimeBudget)
 	defer cancel()
-	err = f(bctx)
+	done := make(chan struct{})
+	go func() {
+		// The execution gets an OS thread of its own at a lower priority; the goroutine
+		// ends locked to it, so the thread ends with it and the priority never leaks.
+		runtime.LockOSThread()
+		lowerThreadPriority()
+		defer close(done)
+		err = f(bctx)
+	}()
+	<-done
 	if err != nil && bctx.Err() != nil && ctx.Err() == nil {
 		s.metrics.admission.overrun.Inc()
 		return &Error{Code: rpctypes.CodeTimeout, Message: fmt.Sprintf("%s: ran past the time budget of one execution (%v)", what, s.cfg.ExecTimeBudget)}
