@@ -11,12 +11,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/holiman/uint256"
 	"github.com/wnode/wnode/client"
 	"github.com/wnode/wnode/gas"
 	"github.com/wnode/wnode/types"
 	"github.com/wnode/wnode/vm"
+	"github.com/wnode/wnode/vm/vmtest"
 )
 
 // FnConfig describes a load of the /fn/ gateway (wnode bench fn).
@@ -126,59 +125,34 @@ func postOnce(ctx context.Context, hc *http.Client, url string, input, want []by
 }
 
 // VMBaseline runs call on a fresh in-process VM over a state that holds only code (at
-// call.Contract, with empty storage), one goroutine, for dur, and returns the latencies
-// and the rate. The first call's output must be want.
+// call.Contract, with empty storage; vmtest's in-memory State, each call's changes
+// reverted like a /fn/ call's), one goroutine, for dur, and returns the latencies and
+// the rate. The first call's output must be want.
 func VMBaseline(ctx context.Context, code []byte, call vm.Call, want []byte, dur time.Duration) (Latencies, float64, error) {
 	m, err := vm.New(ctx, vm.Config{})
 	if err != nil {
 		return Latencies{}, 0, err
 	}
 	defer m.Close(ctx)
-	st := &oneContract{addr: call.Contract, code: code, hash: crypto.Keccak256Hash(code)}
+	st := vmtest.New()
+	st.SetCode(call.Contract, code)
 	env := &vm.Env{State: st, Block: vm.BlockContext{Height: 1, Time: 1}}
-	if r := m.Call(ctx, env, call); r.Err != nil || !bytes.Equal(r.Output, want) {
+	snap := st.Snapshot() // a /fn/ call's changes are discarded: so are these
+	r := m.Call(ctx, env, call)
+	st.RevertToSnapshot(snap)
+	if r.Err != nil || !bytes.Equal(r.Output, want) {
 		return Latencies{}, 0, fmt.Errorf("in-process call: %v (output %q, want %q)", r.Err, r.Output, want)
 	}
 	var d []time.Duration
 	start := time.Now()
 	for time.Since(start) < dur && ctx.Err() == nil {
 		t0 := time.Now()
+		snap := st.Snapshot()
 		m.Call(ctx, env, call)
+		st.RevertToSnapshot(snap)
 		d = append(d, time.Since(t0))
 	}
 	return Summarize(d), float64(len(d)) / time.Since(start).Seconds(), nil
-}
-
-// oneContract is a vm.StateDB holding one contract with empty storage and writes that
-// go nowhere: just enough for a call that reads no storage, with no state machinery in
-// the baseline's cost.
-type oneContract struct {
-	addr types.Address
-	code []byte
-	hash types.Hash
-}
-
-func (o *oneContract) GetBalance(types.Address) *uint256.Int           { return new(uint256.Int) }
-func (o *oneContract) SubBalance(types.Address, *uint256.Int)          {}
-func (o *oneContract) AddBalance(types.Address, *uint256.Int)          {}
-func (o *oneContract) GetStorage(types.Address, []byte) ([]byte, bool) { return nil, false }
-func (o *oneContract) SetStorage(types.Address, []byte, []byte)        {}
-func (o *oneContract) DeleteStorage(types.Address, []byte)             {}
-func (o *oneContract) Snapshot() int                                   { return 0 }
-func (o *oneContract) RevertToSnapshot(int)                            {}
-
-func (o *oneContract) GetCodeHash(a types.Address) types.Hash {
-	if a == o.addr {
-		return o.hash
-	}
-	return types.Hash{}
-}
-
-func (o *oneContract) GetCode(h types.Hash) []byte {
-	if h == o.hash {
-		return o.code
-	}
-	return nil
 }
 
 // WriteText writes the report for people.
