@@ -8,6 +8,8 @@ import { Transform } from "assemblyscript/transform";
 const COMMENT = /^[ \t]*\/\/[ \t]*@wnode\b(.*)$/;
 const EXPORT = /^[ \t]*export[ \t]+function[ \t]+([A-Za-z_$][\w$]*)/;
 const USER_ENTRY = 1; // SourceKind.UserEntry
+const KINDS = ["view", "change"];
+const FORMATS = ["none", "bytes", "text", "json", "u64", "u256", "address"];
 
 export default class WnodeMetadata extends Transform {
   afterParse(parser) {
@@ -24,6 +26,14 @@ export default class WnodeMetadata extends Transform {
           throw new Error(`${where}: want "// @wnode KIND INPUT OUTPUT DOC"`);
         }
         const [kind, input, output, ...doc] = fields;
+        if (!KINDS.includes(kind)) {
+          throw new Error(`${where}: kind "${kind}" is not ${KINDS.join(" or ")}`);
+        }
+        for (const f of [input, output]) {
+          if (!FORMATS.includes(f)) {
+            throw new Error(`${where}: format "${f}" is not one of ${FORMATS.join(", ")}`);
+          }
+        }
         let j = i + 1;
         while (j < lines.length && lines[j].trim() === "") j++;
         const e = j < lines.length ? EXPORT.exec(lines[j]) : null;

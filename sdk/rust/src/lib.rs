@@ -53,10 +53,14 @@ pub type Hash = [u8; 32];
 /// ```
 ///
 /// rustc places every such static in the custom section and wasm-ld joins them; the node
-/// refuses the deploy if a record is malformed or names a method that is not exported.
+/// refuses the deploy if a record is malformed or names a method that is not exported. An
+/// unknown kind or format is a compile error.
 #[macro_export]
 macro_rules! method {
     ($kind:ident($input:ident -> $output:ident) $doc:literal fn $name:ident() $body:block) => {
+        $crate::__wnode_kind!($kind);
+        $crate::__wnode_format!($input);
+        $crate::__wnode_format!($output);
         const _: () = {
             const RECORD: &str = concat!(
                 "v1 method ", stringify!($name), " ", stringify!($kind), " ",
@@ -68,6 +72,34 @@ macro_rules! method {
         };
         #[no_mangle]
         pub extern "C" fn $name() $body
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __wnode_kind {
+    (view) => {};
+    (change) => {};
+    ($other:ident) => {
+        compile_error!(concat!("wnode::method!: kind `", stringify!($other), "` is not view or change"));
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __wnode_format {
+    (none) => {};
+    (bytes) => {};
+    (text) => {};
+    (json) => {};
+    (u64) => {};
+    (u256) => {};
+    (address) => {};
+    ($other:ident) => {
+        compile_error!(concat!(
+            "wnode::method!: format `", stringify!($other),
+            "` is not none, bytes, text, json, u64, u256 or address"
+        ));
     };
 }
 
