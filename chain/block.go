@@ -56,6 +56,12 @@ func (c *Chain) BuildBlock(ctx context.Context, txs []*types.Tx, time uint64, pr
 	}
 	c.recoverSenders(txs)
 	minGas := c.sched.Tx.Base
+	if w := c.execWorkers(len(txs)); w > 1 {
+		if err := e.executeParallel(txs, w, true, nil); err != nil {
+			return nil, fmt.Errorf("chain: build block %d: %w", h.Height, err)
+		}
+		txs = nil
+	}
 	for _, tx := range txs {
 		if e.gasLeft < minGas {
 			break // not even the cheapest tx fits any more
@@ -152,7 +158,21 @@ func (c *Chain) validateLocked(ctx context.Context, b *types.Block) (*results, e
 		return nil, err
 	}
 	c.recoverSenders(b.Txs)
-	for i, tx := range b.Txs {
+	txs := b.Txs
+	if w := c.execWorkers(len(txs)); w > 1 {
+		err := e.executeParallel(txs, w, false, func(i int, tx *types.Tx, err error) error {
+			_, err = invalid("tx %d (%s): %v", i, tx.Hash(), err)
+			return err
+		})
+		if errors.Is(err, types.ErrInvalidBlock) {
+			return nil, err
+		}
+		if err != nil {
+			return nil, fmt.Errorf("chain: validate block %d: %w", h.Height, err)
+		}
+		txs = nil
+	}
+	for i, tx := range txs {
 		sender, size, err := e.precheck(tx)
 		if err != nil {
 			return invalid("tx %d (%s): %v", i, tx.Hash(), err)

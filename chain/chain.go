@@ -47,6 +47,10 @@ var (
 
 // Defaults of Options.
 const (
+	// minParallelTxs is the fewest transactions per worker for which a block executes
+	// in parallel: below it, starting goroutines and the multi-version memory cost more
+	// than they save.
+	minParallelTxs = 8
 	// maxCachedResults bounds the executed-but-uncommitted blocks kept for CommitBlock
 	// (one per proposal seen at the next height; rounds rarely exceed a few).
 	maxCachedResults = 8
@@ -63,6 +67,12 @@ type Options struct {
 	// RecoveryWorkers is the number of goroutines recovering transaction senders before
 	// a block executes; 0 means GOMAXPROCS, 1 recovers inline.
 	RecoveryWorkers int
+	// ExecWorkers is the number of goroutines executing a block's transactions: 1 (or
+	// 0) executes them in order, the reference; more executes them optimistically in
+	// parallel with read validation, with the same results (state root, receipts, gas,
+	// events; docs/rationale/parallel-exec.md). Blocks of fewer than minParallelTxs
+	// transactions per worker run in order.
+	ExecWorkers int
 	// DebugLogs keeps contract log lines of transactions (dev mode) and writes them to
 	// Logger at debug level. It never changes an outcome.
 	DebugLogs bool
@@ -96,6 +106,8 @@ type Chain struct {
 	chainID uint64
 	opts    Options
 	log     *slog.Logger
+
+	minParallel int // minParallelTxs; tests lower it to run small blocks in parallel
 
 	head atomic.Pointer[headInfo]
 
@@ -151,7 +163,7 @@ func New(db *pebble.DB, st *state.Store, machine *vm.VM, g *genesis.Genesis, opt
 	}
 	c := &Chain{
 		db: db, st: st, vm: machine, gen: g, params: g.Params, sched: sched, vals: vals,
-		chainID: g.ChainID, opts: opts, log: logger,
+		chainID: g.ChainID, opts: opts, log: logger, minParallel: minParallelTxs,
 		cache: make(map[types.Hash]*results),
 		subs:  make(map[*subscription]struct{}),
 	}
@@ -271,4 +283,9 @@ func (c *Chain) resolve(height uint64) uint64 {
 		return c.head.Load().header.Height
 	}
 	return height
+}
+
+// execWorkers returns the number of workers that execute a block of n transactions.
+func (c *Chain) execWorkers(n int) int {
+	return max(1, min(c.opts.ExecWorkers, n/c.minParallel))
 }

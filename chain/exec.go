@@ -41,6 +41,7 @@ type executor struct {
 	c         *Chain
 	ctx       context.Context
 	sdb       *state.StateDB
+	base      state.Reader // the parent state
 	header    *types.Header
 	bctx      vm.BlockContext
 	gasLeft   uint64 // block gas not yet used
@@ -48,6 +49,8 @@ type executor struct {
 	receipts  []*types.Receipt
 	txs       []*types.Tx
 	gasUsed   uint64
+	mv        *mvMemory // set by a parallel execution: the block's writes
+	committed int       // parallel: positions of the tx list executed and decided
 }
 
 func (c *Chain) newExecutor(ctx context.Context, h *types.Header) (*executor, error) {
@@ -57,7 +60,7 @@ func (c *Chain) newExecutor(ctx context.Context, h *types.Header) (*executor, er
 		return nil, fmt.Errorf("chain: state of %d: %w", parent, err)
 	}
 	return &executor{
-		c: c, ctx: ctx, sdb: state.NewStateDB(view), header: h,
+		c: c, ctx: ctx, sdb: state.NewStateDB(view), base: view, header: h,
 		bctx:    vm.BlockContext{ChainID: c.chainID, Height: h.Height, Time: h.Time},
 		gasLeft: c.params.BlockGasLimit,
 	}, nil
@@ -67,6 +70,13 @@ func (c *Chain) newExecutor(ctx context.Context, h *types.Header) (*executor, er
 // before execution, plus the block's gas and size budgets and the minimum gas price. It
 // returns the sender and the encoded size. The error wraps ErrTxInvalid.
 func (e *executor) precheck(tx *types.Tx) (types.Address, uint64, error) {
+	return e.precheckOn(e.sdb, tx, e.bytesUsed, e.gasLeft)
+}
+
+// precheckOn is precheck against sdb with the given block budgets (bytes already used,
+// gas left); the parallel execution checks a tx without budgets first (bytesUsed 0,
+// gasLeft max) and the budgets when it commits the tx in order.
+func (e *executor) precheckOn(sdb *state.StateDB, tx *types.Tx, bytesUsed, gasLeft uint64) (types.Address, uint64, error) {
 	c := e.c
 	bad := func(format string, args ...any) (types.Address, uint64, error) {
 		return types.Address{}, 0, fmt.Errorf("%w: "+format, append([]any{ErrTxInvalid}, args...)...)
@@ -79,16 +89,16 @@ func (e *executor) precheck(tx *types.Tx) (types.Address, uint64, error) {
 	if size > c.params.MaxTxBytes {
 		return bad("%d bytes, limit %d", size, c.params.MaxTxBytes)
 	}
-	if e.bytesUsed+size > c.params.MaxBlockBytes {
-		return bad("does not fit in the block: %d + %d bytes > %d", e.bytesUsed, size, c.params.MaxBlockBytes)
+	if bytesUsed+size > c.params.MaxBlockBytes {
+		return bad("does not fit in the block: %d + %d bytes > %d", bytesUsed, size, c.params.MaxBlockBytes)
 	}
 	if u256(tx.GasPrice).Lt(&c.minGas) {
 		return bad("gas price %s below the minimum %s", u256(tx.GasPrice).Dec(), c.minGas.Dec())
 	}
-	if tx.GasLimit > e.gasLeft {
-		return bad("gas limit %d exceeds the block's remaining gas %d", tx.GasLimit, e.gasLeft)
+	if tx.GasLimit > gasLeft {
+		return bad("gas limit %d exceeds the block's remaining gas %d", tx.GasLimit, gasLeft)
 	}
-	if n := e.sdb.GetNonce(sender); tx.Nonce != n {
+	if n := sdb.GetNonce(sender); tx.Nonce != n {
 		return bad("nonce %d, account %s expects %d", tx.Nonce, sender, n)
 	}
 	if ig := c.sched.Intrinsic(size, uint64(len(tx.Code))); tx.GasLimit < ig {
@@ -98,7 +108,7 @@ func (e *executor) precheck(tx *types.Tx) (types.Address, uint64, error) {
 	if !overflow {
 		_, overflow = cost.AddOverflow(cost, u256(tx.Value))
 	}
-	if bal := e.sdb.GetBalance(sender); overflow || bal.Lt(cost) {
+	if bal := sdb.GetBalance(sender); overflow || bal.Lt(cost) {
 		return bad("account %s cannot pay value + gas limit × gas price", sender)
 	}
 	return sender, size, nil
@@ -107,7 +117,22 @@ func (e *executor) precheck(tx *types.Tx) (types.Address, uint64, error) {
 // apply executes tx (which passed precheck) and appends it and its receipt. It returns
 // an error only when the block must be abandoned (context canceled, state I/O error).
 func (e *executor) apply(tx *types.Tx, sender types.Address, size uint64) error {
-	sdb, price := e.sdb, u256(tx.GasPrice)
+	sdb := e.sdb
+	r, logs, err := e.execTx(sdb, tx, sender, size, func(fee *uint256.Int) { sdb.AddBalance(e.header.Proposer, fee) })
+	if err != nil {
+		return err
+	}
+	sdb.Finalise() // a tx's changes are never undone once it is in the block
+	e.record(tx, r, logs, size)
+	return nil
+}
+
+// execTx executes tx (which passed precheck) on sdb: nonce, gas purchase, the message,
+// refund, then payFee with the fee owed to the proposer when it is not zero. It returns
+// the receipt (Index not set) and the contract's log lines. The error means the block
+// must be abandoned (context canceled, state I/O error).
+func (e *executor) execTx(sdb *state.StateDB, tx *types.Tx, sender types.Address, size uint64, payFee func(*uint256.Int)) (*types.Receipt, []string, error) {
+	price := u256(tx.GasPrice)
 	sdb.SetNonce(sender, tx.Nonce+1)
 	// Buy the whole gas limit up front and refund the rest afterwards, so the fee is paid
 	// whatever the execution does to the sender's balance.
@@ -121,17 +146,17 @@ func (e *executor) apply(tx *types.Tx, sender types.Address, size uint64) error 
 	}
 	out, err := e.c.applyMessage(e.ctx, sdb, e.bctx, m, e.c.opts.DebugLogs)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if err := sdb.Err(); err != nil {
-		return fmt.Errorf("chain: state: %w", err)
+		return nil, nil, fmt.Errorf("chain: state: %w", err)
 	}
 
 	if refund := tx.GasLimit - out.gasUsed; refund > 0 && !price.IsZero() {
 		sdb.AddBalance(sender, new(uint256.Int).Mul(uint256.NewInt(refund), price))
 	}
 	if fee := new(uint256.Int).Mul(uint256.NewInt(out.gasUsed), price); !fee.IsZero() {
-		sdb.AddBalance(e.header.Proposer, fee)
+		payFee(fee)
 	}
 
 	r := &types.Receipt{
@@ -141,31 +166,47 @@ func (e *executor) apply(tx *types.Tx, sender types.Address, size uint64) error 
 		Output:  out.output,
 		Events:  out.events,
 		Height:  e.header.Height,
-		Index:   uint64(len(e.receipts)),
 	}
 	if out.err != nil {
 		r.Status, r.Error, r.Output, r.Events = types.ReceiptFailed, out.err.Error(), nil, nil
 	} else {
 		r.ContractAddress = out.contract
 	}
-	for _, l := range out.logs {
-		e.c.log.Debug("contract log", "height", e.header.Height, "tx", m.txHash, "line", l)
+	return r, out.logs, nil
+}
+
+// record appends tx and its receipt to the block and charges the block's budgets.
+func (e *executor) record(tx *types.Tx, r *types.Receipt, logs []string, size uint64) {
+	for _, l := range logs {
+		e.c.log.Debug("contract log", "height", e.header.Height, "tx", r.TxHash, "line", l)
 	}
-	sdb.Finalise() // a tx's changes are never undone once it is in the block
-	e.gasLeft -= out.gasUsed
-	e.gasUsed += out.gasUsed
+	r.Index = uint64(len(e.receipts))
+	e.gasLeft -= r.GasUsed
+	e.gasUsed += r.GasUsed
 	e.bytesUsed += size
 	e.receipts = append(e.receipts, r)
 	e.txs = append(e.txs, tx)
-	return nil
+}
+
+// changes returns the block's write set: the parallel execution's merged writes, or
+// the sequential StateDB's.
+func (e *executor) changes() ([]state.Change, error) {
+	if e.mv != nil {
+		return e.mv.changes(e.committed)
+	}
+	if err := e.sdb.Err(); err != nil {
+		return nil, err
+	}
+	return e.sdb.Changes(), nil
 }
 
 // finish computes the state update and fills the header's roots.
 func (e *executor) finish() (*results, error) {
-	if err := e.sdb.Err(); err != nil {
+	changes, err := e.changes()
+	if err != nil {
 		return nil, fmt.Errorf("chain: state: %w", err)
 	}
-	u, err := e.c.st.Prepare(e.header.Height, e.sdb.Changes())
+	u, err := e.c.st.Prepare(e.header.Height, changes)
 	if err != nil {
 		return nil, fmt.Errorf("chain: prepare state of %d: %w", e.header.Height, err)
 	}

@@ -38,18 +38,30 @@ import (
 //
 // args values: parts joined by '|': 0xHEX, addr:NAME, u64be:N, u64le:N, u256:N, or text.
 // Addresses of known names are printed as names.
+//
+// Each scenario runs three times: leader and follower executing in order, then one of
+// them executing in parallel (4 workers, every block) — the follower's validation
+// compares the state and receipt roots, and the expected output pins receipts and gas.
 func TestScenarios(t *testing.T) {
 	machine := newVM(t, vm.EngineCompiler)
-	datadriven.Walk(t, "testdata/scenarios", func(t *testing.T, path string) {
-		s := &scenario{t: t, vm: machine}
-		defer s.close()
-		datadriven.RunTest(t, path, s.run)
-	})
+	for _, mode := range []struct {
+		name             string
+		leader, follower int
+	}{{"sequential", 1, 1}, {"parallel-leader", 4, 1}, {"parallel-follower", 1, 4}} {
+		t.Run(mode.name, func(t *testing.T) {
+			datadriven.Walk(t, "testdata/scenarios", func(t *testing.T, path string) {
+				s := &scenario{t: t, vm: machine, workers: [2]int{mode.leader, mode.follower}}
+				defer s.close()
+				datadriven.RunTest(t, path, s.run)
+			})
+		})
+	}
 }
 
 type scenario struct {
 	t         *testing.T
 	vm        *vm.VM
+	workers   [2]int // ExecWorkers of the leader and the follower
 	leader    *node
 	follower  *node
 	names     map[types.Address]string
@@ -143,8 +155,9 @@ func (s *scenario) exec(t *testing.T, td *datadriven.TestData) (string, error) {
 			g.Params.BlockGasLimit = optU("gas-limit", g.Params.BlockGasLimit)
 			g.Params.MinGasPrice = genesis.AmountOf(optU("min-price", 1))
 		})
-		s.leader = openNode(t, "", s.vm, g, Options{})
-		s.follower = openNode(t, "", s.vm, testGenesis(func(g2 *genesis.Genesis) { *g2 = *g }), Options{})
+		s.leader = openNode(t, "", s.vm, g, Options{ExecWorkers: s.workers[0]})
+		s.follower = openNode(t, "", s.vm, testGenesis(func(g2 *genesis.Genesis) { *g2 = *g }), Options{ExecWorkers: s.workers[1]})
+		s.leader.c.minParallel, s.follower.c.minParallel = 1, 1
 		s.names = map[types.Address]string{}
 		for _, n := range append(append([]string{"dave"}, testAccounts...), testValidators...) {
 			s.names[addrOf(n)] = n

@@ -1,0 +1,219 @@
+package chain
+
+import (
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+
+	"github.com/holiman/uint256"
+
+	"github.com/wnode/wnode/state"
+	"github.com/wnode/wnode/types"
+)
+
+// Parallel block execution (docs/rationale/parallel-exec.md). Workers execute the
+// block's transactions optimistically, each on its own state.StateDB over an mvView of
+// the multi-version memory, in any order; whoever holds the commit lock then walks the
+// block in order and, for each transaction, checks the pre-execution budgets and that
+// every value its execution read is the value the sequential execution would have given
+// it (all lower positions are committed by then, so that value is final). A transaction
+// that passes is committed as it ran; one that does not is executed again right there,
+// on the final values, which cannot fail validation. The committed state, receipts and
+// gas are therefore those of the sequential execution, whatever the interleaving.
+//
+// This is Block-STM's multi-version memory and read-set validation with a simpler
+// scheduler: no ESTIMATE markers or dependency lists; a transaction runs at most twice
+// (once optimistically, once in order), and the in-order re-execution is what keeps a
+// chain of conflicting transactions from costing more than running them in order.
+
+// Status of a transaction in a parallel execution.
+const (
+	ptxPending   int32 = iota // not started
+	ptxExecuting              // claimed by a worker or by the committer
+	ptxExecuted               // optimistic result published
+)
+
+// ptx is one transaction of a parallel execution. The fields after status are written
+// by the worker that claimed it, before it stores ptxExecuted, and read by the committer
+// after it loads ptxExecuted.
+type ptx struct {
+	status atomic.Int32
+
+	view    *mvView
+	sender  types.Address
+	size    uint64
+	preErr  error // the pre-execution checks failed (without budgets)
+	fatal   error // the execution must abandon the block (canceled, state error)
+	receipt *types.Receipt
+	logs    []string
+	keys    []string // keys of this tx's entries in the memory
+}
+
+// parallelRun is one parallel execution of txs on an executor.
+type parallelRun struct {
+	e     *executor
+	txs   []*types.Tx
+	build bool // BuildBlock: drop what fails the checks, stop when no gas is left
+	ptx   []ptx
+
+	cursor atomic.Int64 // next position to execute optimistically
+
+	commitMu sync.Mutex // held by the committer; guards the executor and next
+	next     int        // first position not decided yet
+	end      error      // why committing stopped early: an invalid tx or a fatal error
+	done     chan struct{}
+	wake     chan struct{} // a result was published
+	closed   atomic.Bool
+}
+
+// executeParallel executes txs on workers goroutines (the caller's included) with the
+// results of executing them in order: for a validation (build false) it returns the
+// error of the first tx failing its checks, wrapped by invalid, or of a fatal failure;
+// for a proposal it drops such txs as BuildBlock's loop does and stops when the block's
+// gas is spent.
+func (e *executor) executeParallel(txs []*types.Tx, workers int, build bool, invalid func(i int, tx *types.Tx, err error) error) error {
+	p := &parallelRun{
+		e: e, txs: txs, build: build, ptx: make([]ptx, len(txs)),
+		done: make(chan struct{}), wake: make(chan struct{}, 1),
+	}
+	e.mv = newMVMemory(e.base)
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.work(invalid)
+		}()
+	}
+	p.work(invalid)
+	wg.Wait()
+	e.committed = p.next
+	return p.end
+}
+
+// work is one worker's loop: commit what can be, else execute the next transaction
+// optimistically, else wait for a result to commit.
+func (p *parallelRun) work(invalid func(int, *types.Tx, error) error) {
+	n := len(p.txs)
+	for !p.closed.Load() {
+		if p.commitMu.TryLock() {
+			p.commitLocked(invalid)
+			p.commitMu.Unlock()
+		}
+		if i := int(p.cursor.Add(1) - 1); i < n {
+			t := &p.ptx[i]
+			if t.status.CompareAndSwap(ptxPending, ptxExecuting) {
+				p.execute(i, math.MaxUint64, 0)
+				t.status.Store(ptxExecuted)
+				select {
+				case p.wake <- struct{}{}:
+				default:
+				}
+			}
+			continue
+		}
+		p.commitMu.Lock()
+		p.commitLocked(invalid)
+		p.commitMu.Unlock()
+		select {
+		case <-p.wake:
+		case <-p.done:
+		}
+	}
+}
+
+// commitLocked decides transactions in order from next until one is still running
+// elsewhere or the execution is over. The caller holds commitMu.
+func (p *parallelRun) commitLocked(invalid func(int, *types.Tx, error) error) {
+	e, n := p.e, len(p.txs)
+	minGas := e.c.sched.Tx.Base
+	for !p.closed.Load() {
+		if p.next == n || (p.build && e.gasLeft < minGas) {
+			p.finish(nil)
+			return
+		}
+		if err := e.ctx.Err(); err != nil {
+			p.finish(fmt.Errorf("chain: execute: %w", err))
+			return
+		}
+		i, t, tx := p.next, &p.ptx[p.next], p.txs[p.next]
+		switch t.status.Load() {
+		case ptxExecuting:
+			return // its worker will publish it
+		case ptxPending:
+			if !t.status.CompareAndSwap(ptxPending, ptxExecuting) {
+				return
+			}
+			p.execute(i, e.gasLeft, e.bytesUsed) // on final values: exact
+		case ptxExecuted:
+			if t.fatal != nil || t.preErr != nil || tx.GasLimit > e.gasLeft ||
+				e.bytesUsed+t.size > e.c.params.MaxBlockBytes || !t.view.valid() {
+				p.execute(i, e.gasLeft, e.bytesUsed)
+			}
+		}
+		t.status.Store(ptxExecuted)
+		switch {
+		case t.fatal != nil:
+			p.finish(t.fatal)
+			return
+		case t.preErr != nil:
+			if !p.build {
+				p.finish(invalid(i, tx, t.preErr))
+				return
+			}
+			e.c.log.Debug("tx dropped from proposal", "tx", tx.Hash(), "err", t.preErr)
+			t.keys = e.mv.write(i, t.keys, nil, nil, nil)
+		default:
+			e.record(tx, t.receipt, t.logs, t.size)
+		}
+		p.next++
+	}
+}
+
+// finish ends the execution: with err nil, every position below next is decided.
+func (p *parallelRun) finish(err error) {
+	p.end = err
+	p.closed.Store(true)
+	close(p.done)
+}
+
+// execute runs the transaction at position i on a fresh view of the memory with the
+// given budgets and publishes its writes. The caller has claimed it.
+func (p *parallelRun) execute(i int, gasLeft, bytesUsed uint64) {
+	e, t, tx := p.e, &p.ptx[i], p.txs[i]
+	proposer := state.AccountKey(e.header.Proposer)
+	view := &mvView{mv: e.mv, tx: i, watch: string(proposer)}
+	sdb := state.NewStateDB(view)
+	t.view, t.receipt, t.logs, t.fatal = view, nil, nil, nil
+	t.sender, t.size, t.preErr = e.precheckOn(sdb, tx, bytesUsed, gasLeft)
+	if t.preErr == nil {
+		if err := sdb.Err(); err != nil {
+			t.fatal = fmt.Errorf("chain: state: %w", err)
+		}
+	}
+	if t.preErr != nil || t.fatal != nil {
+		t.keys = e.mv.write(i, t.keys, nil, nil, nil)
+		return
+	}
+	var credit *uint256.Int
+	t.receipt, t.logs, t.fatal = e.execTx(sdb, tx, t.sender, t.size, func(fee *uint256.Int) {
+		if view.watched {
+			// The execution read the proposer's account: its credit is part of
+			// what it read and wrote, in full.
+			sdb.AddBalance(e.header.Proposer, fee)
+			return
+		}
+		credit = fee
+	})
+	if t.fatal == nil {
+		if err := sdb.Err(); err != nil {
+			t.fatal = fmt.Errorf("chain: state: %w", err)
+		}
+	}
+	if t.fatal != nil {
+		t.keys = e.mv.write(i, t.keys, nil, nil, nil)
+		return
+	}
+	t.keys = e.mv.write(i, t.keys, sdb.Changes(), proposer, credit)
+}
