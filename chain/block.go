@@ -158,28 +158,8 @@ func (c *Chain) validateLocked(ctx context.Context, b *types.Block) (*results, e
 		return nil, err
 	}
 	c.recoverSenders(b.Txs)
-	txs := b.Txs
-	if w := c.execWorkers(len(txs)); w > 1 {
-		err := e.executeParallel(txs, w, false, func(i int, tx *types.Tx, err error) error {
-			_, err = invalid("tx %d (%s): %v", i, tx.Hash(), err)
-			return err
-		})
-		if errors.Is(err, types.ErrInvalidBlock) {
-			return nil, err
-		}
-		if err != nil {
-			return nil, fmt.Errorf("chain: validate block %d: %w", h.Height, err)
-		}
-		txs = nil
-	}
-	for i, tx := range txs {
-		sender, size, err := e.precheck(tx)
-		if err != nil {
-			return invalid("tx %d (%s): %v", i, tx.Hash(), err)
-		}
-		if err := e.apply(tx, sender, size); err != nil {
-			return nil, fmt.Errorf("chain: validate block %d: %w", h.Height, err)
-		}
+	if err := e.executeAll(b.Txs, c.execWorkers(len(b.Txs))); err != nil {
+		return nil, err
 	}
 	// finish fills the roots into a copy of the header to compare them.
 	want := *h
@@ -197,6 +177,32 @@ func (c *Chain) validateLocked(ctx context.Context, b *types.Block) (*results, e
 	res.block, res.hash = b, hash
 	c.cacheResults(res)
 	return res, nil
+}
+
+// executeAll executes the txs of a block under validation on workers goroutines (1: in
+// order). A tx failing its checks makes the block invalid: the error wraps
+// types.ErrInvalidBlock; other errors are the node's (canceled, storage).
+func (e *executor) executeAll(txs []*types.Tx, workers int) error {
+	invalid := func(i int, tx *types.Tx, err error) error {
+		return fmt.Errorf("%w: block %d: tx %d (%s): %v", types.ErrInvalidBlock, e.header.Height, i, tx.Hash(), err)
+	}
+	if workers > 1 {
+		err := e.executeParallel(txs, workers, false, invalid)
+		if err != nil && !errors.Is(err, types.ErrInvalidBlock) {
+			err = fmt.Errorf("chain: validate block %d: %w", e.header.Height, err)
+		}
+		return err
+	}
+	for i, tx := range txs {
+		sender, size, err := e.precheck(tx)
+		if err != nil {
+			return invalid(i, tx, err)
+		}
+		if err := e.apply(tx, sender, size); err != nil {
+			return fmt.Errorf("chain: validate block %d: %w", e.header.Height, err)
+		}
+	}
+	return nil
 }
 
 // cacheResults keeps res for CommitBlock. All cached results are for the height after
