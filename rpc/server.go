@@ -59,7 +59,7 @@ type Config struct {
 	// (503, CodeBusy). Default 250 ms.
 	ExecQueueWait time.Duration
 	// ExecPerClient bounds the executions one client runs and waits for together; past it
-	// the client is refused at once (429, CodeBusy). Default max(2, ExecSlots).
+	// the client is refused at once (429, CodeBusy). Default max(2, (ExecSlots+ExecQueue)/2): one client never holds more than half of the slots and queue places.
 	ExecPerClient int
 	// ExecTimeBudget bounds the time one execution may run, besides its gas (checked at
 	// every host call and contract call). Default 2 s, about 40 times what the default gas
@@ -119,7 +119,7 @@ func (c Config) withDefaults() Config {
 		c.ExecQueueWait = DefaultExecQueueWait
 	}
 	if c.ExecPerClient <= 0 {
-		c.ExecPerClient = max(2, c.ExecSlots)
+		c.ExecPerClient = max(2, (c.ExecSlots+c.ExecQueue)/2)
 	}
 	if c.ExecTimeBudget <= 0 {
 		c.ExecTimeBudget = DefaultExecTimeBudget

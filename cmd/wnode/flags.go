@@ -69,7 +69,7 @@ var (
 	rpcExecWaitFlag = &cli.DurationFlag{Name: "rpc.exec.wait", Category: catRPC,
 		Value: rpc.DefaultExecQueueWait, Usage: "longest wait for an execution slot before 503"}
 	rpcExecPerClientFlag = &cli.IntFlag{Name: "rpc.exec.perclient", Category: catRPC,
-		Usage: "executions one client may run and wait for together before 429 (default max(2, slots))"}
+		Usage: "executions one client may run and wait for together before 429 (default max(2, (slots + queue)/2))"}
 	rpcExecBudgetFlag = &cli.DurationFlag{Name: "rpc.exec.budget", Category: catRPC,
 		Value: rpc.DefaultExecTimeBudget, Usage: "time budget of one execution, besides its gas"}
 	rpcClientHeaderFlag = &cli.StringFlag{Name: "rpc.clientheader", Category: catRPC,
