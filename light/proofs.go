@@ -287,3 +287,38 @@ func (v *Verifier) Verify(ctx context.Context, bundle any) (any, *Verified, erro
 	}
 	return nil, nil, fmt.Errorf("%w: %T is not a bundle", ErrMalformed, bundle)
 }
+
+// ProvenReader is a state.Reader of the state under Root that trusts nothing it is
+// given: Fetch supplies the read of a key (its value and proof, from a node or a saved
+// bundle) and Get returns the value only once its proof against Root checks out. A failed
+// fetch or proof is the read's error, which a state.StateDB over the reader records
+// (StateDB.Err). It reads each key once. Not safe for concurrent use.
+type ProvenReader struct {
+	Root  types.Hash
+	Fetch func(key []byte) (*StateRead, error)
+
+	seen map[string][]byte
+}
+
+// Get implements state.Reader.
+func (r *ProvenReader) Get(key []byte) ([]byte, error) {
+	if v, ok := r.seen[string(key)]; ok {
+		return v, nil
+	}
+	sr, err := r.Fetch(key)
+	if err != nil {
+		return nil, fmt.Errorf("light: fetch %s: %w", describeKey(key), err)
+	}
+	if !bytes.Equal(sr.Key, key) {
+		return nil, fmt.Errorf("%w: asked for %s, given %s", ErrQuestion, describeKey(key), describeKey(sr.Key))
+	}
+	v, err := verifyRead(r.Root, sr)
+	if err != nil {
+		return nil, err
+	}
+	if r.seen == nil {
+		r.seen = make(map[string][]byte)
+	}
+	r.seen[string(key)] = v
+	return v, nil
+}
