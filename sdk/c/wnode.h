@@ -48,9 +48,23 @@ extern "C" {
  *   WNODE_METHOD(hello, view, text, text, "Returns hello, NAME.") void hello(void) { ... }
  */
 #define WNODE_METHOD(name, kind, in, out, doc)                                     \
+  enum { wnode_meta_check_##name = WNODE_KIND_##kind + WNODE_FORMAT_##in +          \
+                                   WNODE_FORMAT_##out };                            \
   __asm__(".section .custom_section.wnode.meta,\"\",@\n"                          \
           ".ascii \"v1 method " #name " " #kind " " #in " " #out " " doc "\\n\"\n"); \
   WNODE_EXPORT(name)
+
+/* The kinds and formats WNODE_METHOD accepts: any other is a compile error
+ * ("undeclared identifier WNODE_KIND_..."). */
+#define WNODE_KIND_view 0
+#define WNODE_KIND_change 0
+#define WNODE_FORMAT_none 0
+#define WNODE_FORMAT_bytes 0
+#define WNODE_FORMAT_text 0
+#define WNODE_FORMAT_json 0
+#define WNODE_FORMAT_u64 0
+#define WNODE_FORMAT_u256 0
+#define WNODE_FORMAT_address 0
 
 #define WNODE_IMPORT(name) __attribute__((import_module("wnode"), import_name(#name)))
 #define WNODE_NORETURN __attribute__((noreturn))
