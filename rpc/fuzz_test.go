@@ -21,6 +21,9 @@ func FuzzServeJSONRPC(f *testing.F) {
 		`{"jsonrpc":"2.0","id":1,"method":"wn_sendRawTransaction","params":["0xc0"]}`,
 		`{"jsonrpc":"2.0","id":1,"method":"wn_getBlockByNumber","params":["0x0",true]}`,
 		`{"jsonrpc":"2.0","id":1,"method":"wn_getStorage","params":["0xaa00000000000000000000000000000000000000","0x6b",1]}`,
+		`{"jsonrpc":"2.0","id":1,"method":"wn_getAccount","params":["0xf39fd6e51aad88F6F4ce6aB8827279cffFb92266"]}`,
+		`{"jsonrpc":"2.0","id":1,"method":"wn_estimateGas","params":[{"from":"0xF39FD6E51AAD88F6F4CE6AB8827279CFFFB92266","code":"0x0061736d"}]}`,
+		`{"jsonrpc":"2.0","id":1,"method":"wn_call","params":[{"to":7,"from":null,"method":"hello"}]}`,
 		`{"jsonrpc":"2.0","id":{},"method":7}`, `[`, `[]`, `{}`, `null`, ``,
 	} {
 		f.Add([]byte(s))
