@@ -306,9 +306,14 @@ func sections(module []byte) ([]section, error) {
 	return out, nil
 }
 
+// uleb32 reads an unsigned LEB128 u32 strictly: at most 5 bytes, the last one's unused
+// bits zero, as the Wasm decoder reads it.
 func uleb32(b []byte) (n int, v uint32, ok bool) {
 	var shift uint
 	for i := 0; i < 5 && i < len(b); i++ {
+		if i == 4 && b[i] >= 0x10 {
+			return 0, 0, false
+		}
 		v |= uint32(b[i]&0x7f) << shift
 		if b[i]&0x80 == 0 {
 			return i + 1, v, true

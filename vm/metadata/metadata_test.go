@@ -93,6 +93,9 @@ func TestFindAndSet(t *testing.T) {
 	if _, err := Find(module(SectionName, SectionName)); err == nil {
 		t.Fatal("two sections accepted")
 	}
+	if _, err := Find([]byte("\x00asm\x01\x00\x00\x00\x00\x80\x80\x80\x80\x10")); !errors.Is(err, ErrNotWasm) {
+		t.Fatalf("section size above 2^32: %v", err)
+	}
 	if _, err := Find([]byte("\x00asm\x01\x00\x00\x00\x01\x05\x00")); !errors.Is(err, ErrNotWasm) {
 		t.Fatalf("truncated section: %v", err)
 	}
