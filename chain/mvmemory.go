@@ -26,8 +26,17 @@ import (
 //
 // All methods are safe for concurrent use.
 type mvMemory struct {
-	base state.Reader
-	keys sync.Map // string(key) → *mvKey
+	base   state.Reader
+	shards [mvShards]mvShard
+}
+
+// mvShards spreads the key map over locks, so that workers rarely wait for each other
+// on it (a plain map lookup by string(key) does not allocate, unlike sync.Map's).
+const mvShards = 64
+
+type mvShard struct {
+	mu   sync.RWMutex
+	keys map[string]*mvKey
 }
 
 // mvKey holds one key's base value and its writes.
@@ -47,20 +56,45 @@ type mvEntry struct {
 	credit *uint256.Int
 }
 
-func newMVMemory(base state.Reader) *mvMemory { return &mvMemory{base: base} }
-
-func (m *mvMemory) key(k []byte) *mvKey {
-	if v, ok := m.keys.Load(string(k)); ok {
-		return v.(*mvKey)
+func newMVMemory(base state.Reader) *mvMemory {
+	m := &mvMemory{base: base}
+	for i := range m.shards {
+		m.shards[i].keys = make(map[string]*mvKey)
 	}
-	v, _ := m.keys.LoadOrStore(string(k), new(mvKey))
-	return v.(*mvKey)
+	return m
+}
+
+// key returns k's entry, adding it on first use.
+func (m *mvMemory) key(k []byte) *mvKey {
+	// State keys end in hashes (of the address, the storage key or the code): their
+	// last byte is spread evenly.
+	var last byte
+	if len(k) > 0 {
+		last = k[len(k)-1]
+	}
+	sh := &m.shards[int(last)%mvShards]
+	sh.mu.RLock()
+	e := sh.keys[string(k)]
+	sh.mu.RUnlock()
+	if e != nil {
+		return e
+	}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if e = sh.keys[string(k)]; e == nil {
+		e = new(mvKey)
+		sh.keys[string(k)] = e
+	}
+	return e
 }
 
 // read returns key's value as the transaction at position tx sees it: the newest write
 // below tx plus the credits after it, or the base value plus every credit below tx.
 func (m *mvMemory) read(key []byte, tx int) ([]byte, error) {
-	k := m.key(key)
+	return m.readKey(m.key(key), key, tx)
+}
+
+func (m *mvMemory) readKey(k *mvKey, key []byte, tx int) ([]byte, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.readLocked(m.base, key, tx)
@@ -154,32 +188,28 @@ func (k *mvKey) remove(tx int) {
 // changes returns the write set of the first n transactions relative to the base,
 // sorted by key, as state.StateDB.Changes would give it after executing them in order:
 // every key whose value differs from the base (nil: deleted). Call it only when no
-// transaction below n runs any more.
+// transaction runs any more.
 func (m *mvMemory) changes(n int) ([]state.Change, error) {
 	var out []state.Change
-	var err error
-	m.keys.Range(func(kv, v any) bool {
-		k, key := v.(*mvKey), []byte(kv.(string))
-		k.mu.Lock()
-		defer k.mu.Unlock()
-		if len(k.entries) == 0 || k.entries[0].tx >= n {
-			return true // never written below n: the base value
+	for i := range m.shards {
+		for ks, k := range m.shards[i].keys {
+			if len(k.entries) == 0 || k.entries[0].tx >= n {
+				continue // never written below n: the base value
+			}
+			key := []byte(ks)
+			val, err := k.readLocked(m.base, key, n)
+			if err != nil {
+				return nil, err
+			}
+			base, err := k.readLocked(m.base, key, 0)
+			if err != nil {
+				return nil, err
+			}
+			if (val == nil) == (base == nil) && bytes.Equal(val, base) {
+				continue
+			}
+			out = append(out, state.Change{Key: key, Value: bytes.Clone(val)})
 		}
-		var val, base []byte
-		if val, err = k.readLocked(m.base, key, n); err != nil {
-			return false
-		}
-		if base, err = k.readLocked(m.base, key, 0); err != nil {
-			return false
-		}
-		if (val == nil) == (base == nil) && bytes.Equal(val, base) {
-			return true
-		}
-		out = append(out, state.Change{Key: key, Value: bytes.Clone(val)})
-		return true
-	})
-	if err != nil {
-		return nil, err
 	}
 	slices.SortFunc(out, func(a, b state.Change) int { return bytes.Compare(a.Key, b.Key) })
 	return out, nil
@@ -196,16 +226,22 @@ type mvView struct {
 }
 
 type mvRead struct {
-	key   string
+	k     *mvKey
+	key   []byte
 	value []byte
 }
 
 func (v *mvView) Get(key []byte) ([]byte, error) {
-	val, err := v.mv.read(key, v.tx)
+	k := v.mv.key(key)
+	val, err := v.mv.readKey(k, key, v.tx)
 	if err != nil {
 		return nil, err
 	}
-	v.reads = append(v.reads, mvRead{key: string(key), value: val})
+	if v.reads == nil {
+		v.reads = make([]mvRead, 0, 8)
+	}
+	// state.StateDB builds a new key for every read: it can be kept without a copy.
+	v.reads = append(v.reads, mvRead{k: k, key: key, value: val})
 	if !v.watched && string(key) == v.watch {
 		v.watched = true
 	}
@@ -216,7 +252,7 @@ func (v *mvView) Get(key []byte) ([]byte, error) {
 // transaction sees now: if so, running it again would read, and so do, the same.
 func (v *mvView) valid() bool {
 	for _, r := range v.reads {
-		val, err := v.mv.read([]byte(r.key), v.tx)
+		val, err := v.mv.readKey(r.k, r.key, v.tx)
 		if err != nil || (val == nil) != (r.value == nil) || !bytes.Equal(val, r.value) {
 			return false
 		}
