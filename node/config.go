@@ -35,6 +35,10 @@ type Config struct {
 	// NoSync turns off fsync of the database, consensus WAL and guard: faster, but a
 	// machine crash can lose or corrupt recent blocks. For tests and benchmarks only.
 	NoSync bool `toml:"nosync"`
+	// ExecWorkers is the number of goroutines executing a block's transactions (chain.Options.ExecWorkers):
+	// 0 or 1 executes them in order (the default), more in parallel with the same results.
+	// See docs/rationale/parallel-exec.md for when it pays.
+	ExecWorkers int `toml:"exec_workers"`
 }
 
 // RPCConfig configures the RPC server (see rpc.Config).

@@ -161,6 +161,7 @@ func New(cfg Config, opts Options) (_ *Node, err error) {
 	}
 	if n.chain, err = chain.New(n.db, st, n.machine, n.genesis, chain.Options{
 		CallGasCap: gasCap, DebugLogs: n.dev, Logger: n.log.With("component", "chain"), ReadVM: n.readVM,
+		ExecWorkers: cfg.ExecWorkers,
 	}); err != nil {
 		return nil, err
 	}

@@ -98,6 +98,8 @@ var (
 		Value: "info", Usage: "debug, info, warn or error"}
 	logFormatFlag = &cli.StringFlag{Name: "log.format", Category: catLog,
 		Value: "text", Usage: "text or json"}
+	execWorkersFlag = &cli.IntFlag{Name: "exec.workers", Category: catNode, Value: 1,
+		Usage: "goroutines executing a block's transactions: 1 in order, more in parallel with the same results (docs/rationale/parallel-exec.md)"}
 	pprofFlag = &cli.StringFlag{Name: "pprof", Category: catLog,
 		Usage: "serve Go's profiler (net/http/pprof, /debug/pprof/) on this address, e.g. 127.0.0.1:6060 (default off)"}
 
@@ -224,7 +226,7 @@ var (
 
 // Flag sets of the commands.
 var (
-	nodeFlags   = []cli.Flag{dataDirFlag, devFlag, genesisFlag, configFlag, rpcAddrFlag, rpcCORSFlag, rpcWSOriginsFlag, fnCORSFlag, rpcGasCapFlag, rpcTimeoutFlag, rpcExecSlotsFlag, rpcExecQueueFlag, rpcExecWaitFlag, rpcExecPerClientFlag, rpcExecBudgetFlag, rpcClientHeaderFlag, rpcSubsPerConnFlag, rpcSubsTotalFlag, uiFlag, p2pListenFlag, bootnodesFlag, logLevelFlag, logFormatFlag, pprofFlag}
+	nodeFlags   = []cli.Flag{dataDirFlag, devFlag, genesisFlag, configFlag, rpcAddrFlag, rpcCORSFlag, rpcWSOriginsFlag, fnCORSFlag, rpcGasCapFlag, rpcTimeoutFlag, rpcExecSlotsFlag, rpcExecQueueFlag, rpcExecWaitFlag, rpcExecPerClientFlag, rpcExecBudgetFlag, rpcClientHeaderFlag, rpcSubsPerConnFlag, rpcSubsTotalFlag, uiFlag, p2pListenFlag, bootnodesFlag, logLevelFlag, logFormatFlag, pprofFlag, execWorkersFlag}
 	clientFlags = []cli.Flag{rpcURLFlag, jsonFlag, timeoutFlag}
 	sendFlags   = []cli.Flag{dataDirFlag, fromFlag, passwordFileFlag, valueFlag, gasFlag, gasPriceFlag, nonceFlag, outFlag}
 	argsFlags   = []cli.Flag{hexFlag, argsFileFlag}

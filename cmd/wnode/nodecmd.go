@@ -112,6 +112,7 @@ func nodeConfig(c *cli.Context) (node.Config, error) {
 	set(rpcSubsPerConnFlag.Name, func() { cfg.RPC.SubsPerConn = c.Int(rpcSubsPerConnFlag.Name) })
 	set(rpcSubsTotalFlag.Name, func() { cfg.RPC.SubsTotal = c.Int(rpcSubsTotalFlag.Name) })
 	set(rpcGasCapFlag.Name, func() { cfg.RPC.GasCap = c.Uint64(rpcGasCapFlag.Name) })
+	set(execWorkersFlag.Name, func() { cfg.ExecWorkers = c.Int(execWorkersFlag.Name) })
 	set(rpcTimeoutFlag.Name, func() { cfg.RPC.RequestTimeout = c.Duration(rpcTimeoutFlag.Name) })
 	set(uiFlag.Name, func() { on := c.Bool(uiFlag.Name); cfg.RPC.UI = &on })
 	set(p2pListenFlag.Name, func() { cfg.P2P.Listen = c.StringSlice(p2pListenFlag.Name) })
