@@ -345,6 +345,22 @@ func TestLocalnet(t *testing.T) {
 	if got := ok(t, nil, "invoke", "--rpc", urls[0], counter, "increment", "--out", "u64"); got != "1" {
 		t.Fatalf("increment through node0 printed %q", got)
 	}
+	// Each node serves its own dashboard: both validators listed, each node sees a peer.
+	for i, u := range urls {
+		code, _, body := httpDo(t, http.MethodGet, u+"/ui/api/status", "", "")
+		var st struct {
+			Peers      int `json:"peers"`
+			Validators []struct {
+				Address string `json:"address"`
+			} `json:"validators"`
+		}
+		if err := json.Unmarshal([]byte(body), &st); code != 200 || err != nil || len(st.Validators) != 2 || st.Peers < 1 {
+			t.Errorf("node%d /ui/api/status: %d %v %.300s", i, code, err, body)
+		}
+		if code, _, body := httpDo(t, http.MethodGet, u+"/ui/address/"+counter, "", ""); code != 200 || !strings.Contains(body, `data-method="increment"`) {
+			t.Errorf("node%d /ui/address/%s: %d %.300s", i, counter, code, body)
+		}
+	}
 	interrupt()
 
 	// Again: the same network, with its state.

@@ -1,10 +1,14 @@
 package ui_test
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wnode/wnode/ui"
 )
@@ -134,5 +138,67 @@ func TestEscaping(t *testing.T) {
 	_, body := fetch(t, "GET", "/ui/tx/"+fx.echoTx.Hex())
 	if n := strings.Count(body, "&lt;script&gt;window.xss=1&lt;/script&gt;"); n != 4 { // args, output, topic, data
 		t.Errorf("escaped payload %d times in the tx page, want 4", n)
+	}
+}
+
+// TestStatusFollowsTheChain: the overview's live status, asked at each new head (served
+// from a per-head cache that reads only the new blocks), always lists the last blocks
+// and signatures in order, without gaps or repeats, and since= keeps only the new ones.
+func TestStatusFollowsTheChain(t *testing.T) {
+	type status struct {
+		Height uint64 `json:"height"`
+		Blocks []struct {
+			Height uint64 `json:"height"`
+			Txs    int    `json:"txs"`
+		} `json:"blocks"`
+		SignedHeights []uint64 `json:"signedHeights"`
+		Validators    []struct {
+			Signed []bool `json:"signed"`
+		} `json:"validators"`
+	}
+	read := func(since uint64) status {
+		t.Helper()
+		resp, body := fetch(t, "GET", fmt.Sprintf("/ui/api/status?since=%d", since))
+		var st status
+		if err := json.Unmarshal([]byte(body), &st); resp.StatusCode != 200 || err != nil {
+			t.Fatalf("status: %d %v %.200s", resp.StatusCode, err, body)
+		}
+		return st
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i := 0; i < 3; i++ {
+		before := read(0)
+		r, err := fx.transfer(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := read(0)
+		if st.Height < uint64(r.Height) {
+			t.Fatalf("status at %d after a receipt in block %d", st.Height, r.Height)
+		}
+		if want := min(int(st.Height), ui.RecentBlocks); len(st.Blocks) != want {
+			t.Fatalf("%d blocks at height %d, want %d", len(st.Blocks), st.Height, want)
+		}
+		for j, b := range st.Blocks {
+			if b.Height != st.Height-uint64(j) {
+				t.Fatalf("block %d of the list is %d, want %d", j, b.Height, st.Height-uint64(j))
+			}
+			if b.Height == uint64(r.Height) && b.Txs < 1 {
+				t.Errorf("block %d lists no tx, it holds the transfer", b.Height)
+			}
+		}
+		if want := min(int(st.Height), ui.SignedBlocks); len(st.SignedHeights) != want || len(st.Validators) != 1 || len(st.Validators[0].Signed) != want {
+			t.Fatalf("signatures: heights %v, validators %+v", st.SignedHeights, st.Validators)
+		}
+		for j, ht := range st.SignedHeights {
+			if ht != st.Height-uint64(j) || !st.Validators[0].Signed[j] {
+				t.Fatalf("signed heights %v, marks %v", st.SignedHeights, st.Validators[0].Signed)
+			}
+		}
+		newer := read(before.Height)
+		if len(newer.Blocks) == 0 || newer.Blocks[len(newer.Blocks)-1].Height != before.Height+1 {
+			t.Fatalf("since=%d: blocks %+v", before.Height, newer.Blocks)
+		}
 	}
 }

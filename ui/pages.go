@@ -160,26 +160,52 @@ func (h *Handler) recentBlocks(top, stop uint64, n int) ([]blockRow, error) {
 	return rows, nil
 }
 
-// status reads the live part of the overview; since > 0 limits the blocks to those above it.
-func (h *Handler) status(head *types.Header, since uint64) (*status, error) {
-	st := &status{Height: head.Height, HeadTime: head.Time, Peers: len(h.b.Peers())}
-	st.MempoolPending, st.MempoolQueued = h.b.MempoolStats()
-	stop := uint64(0)
-	if since > 0 && since < head.Height {
-		stop = since
-	} else if since >= head.Height && since > 0 {
-		stop = head.Height
+// recent is what the overview shows of the chain's last blocks at one head: computed once
+// per head and shared by every tab (an open overview asks again at every new head).
+// Blocks are final, so rows of heights already read are kept and only the new ones read.
+type recent struct {
+	height     uint64
+	blocks     []blockRow // newest first, at most RecentBlocks
+	signed     []uint64   // heights of sigs, newest first, at most SignedBlocks
+	signers    []map[types.Address]bool
+	validators *types.ValidatorSet
+}
+
+// recentAt returns the recent blocks and signers at head (the cache's, updated).
+func (h *Handler) recentAt(head *types.Header) (*recent, error) {
+	h.recentMu.Lock()
+	defer h.recentMu.Unlock()
+	old := h.recent
+	if old != nil && old.height == head.Height {
+		return old, nil
 	}
+	nr := &recent{height: head.Height}
+	keep := uint64(0) // rows of old at heights ≤ keep are reused
+	if old != nil && old.height < head.Height {
+		keep = old.height
+	}
+	// New blocks first (read), then the old rows still in the window.
 	var err error
-	if st.Blocks, err = h.recentBlocks(head.Height, stop, RecentBlocks); err != nil {
+	if nr.blocks, err = h.recentBlocks(head.Height, keep, RecentBlocks); err != nil {
 		return nil, err
 	}
-	vals, err := h.b.Validators(head.Height)
-	if err != nil {
-		return nil, err
+	if old != nil && keep > 0 {
+		for _, row := range old.blocks {
+			if len(nr.blocks) >= RecentBlocks {
+				break
+			}
+			nr.blocks = append(nr.blocks, row)
+		}
 	}
-	signed := make([]map[types.Address]bool, 0, SignedBlocks)
-	for ht := head.Height; ht >= 1 && len(st.SignedHeights) < SignedBlocks; ht-- {
+	for ht := head.Height; ht >= 1 && len(nr.signed) < SignedBlocks; ht-- {
+		if old != nil && keep > 0 && ht <= keep {
+			for i, oh := range old.signed {
+				if oh <= ht && len(nr.signed) < SignedBlocks {
+					nr.signed, nr.signers = append(nr.signed, oh), append(nr.signers, old.signers[i])
+				}
+			}
+			break
+		}
 		c, err := h.b.Commit(ht)
 		if err != nil {
 			return nil, err
@@ -188,12 +214,36 @@ func (h *Handler) status(head *types.Header, since uint64) (*status, error) {
 		for _, s := range c.Sigs {
 			m[s.Validator] = true
 		}
-		st.SignedHeights = append(st.SignedHeights, ht)
-		signed = append(signed, m)
+		nr.signed, nr.signers = append(nr.signed, ht), append(nr.signers, m)
 	}
+	if nr.validators, err = h.b.Validators(head.Height); err != nil {
+		return nil, err
+	}
+	if old == nil || head.Height > old.height { // a request holding an older head does not roll the cache back
+		h.recent = nr
+	}
+	return nr, nil
+}
+
+// status reads the live part of the overview; since > 0 limits the blocks to those above it.
+func (h *Handler) status(head *types.Header, since uint64) (*status, error) {
+	st := &status{Height: head.Height, HeadTime: head.Time, Peers: len(h.b.Peers())}
+	st.MempoolPending, st.MempoolQueued = h.b.MempoolStats()
+	rc, err := h.recentAt(head)
+	if err != nil {
+		return nil, err
+	}
+	st.Blocks = []blockRow{}
+	for _, b := range rc.blocks {
+		if since == 0 || b.Height > since {
+			st.Blocks = append(st.Blocks, b)
+		}
+	}
+	st.SignedHeights = rc.signed
+	vals := rc.validators
 	for _, v := range vals.Validators() {
 		row := validatorRow{Address: v.Address, Power: v.Power, Share: pct(v.Power, vals.TotalPower())}
-		for _, m := range signed {
+		for _, m := range rc.signers {
 			row.Signed = append(row.Signed, m[v.Address])
 		}
 		st.Validators = append(st.Validators, row)

@@ -99,6 +99,9 @@ type Handler struct {
 	// that pages can link it with a query string and let browsers cache it.
 	static map[string]string
 
+	recentMu sync.Mutex
+	recent   *recent
+
 	sizeMu   sync.Mutex
 	size     int64
 	sizeTime time.Time
