@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"sync/atomic"
 
 	"github.com/wnode/wnode/types"
 )
@@ -36,6 +37,11 @@ type node struct {
 	// Internal: present/leaves are bitmaps over the R children.
 	present, leaves uint16
 	children        []child // len R
+
+	// ranges memoises the hashes of the aligned child ranges of an internal node (the
+	// binary tree inside it, heap-indexed; 512 B), which proofs through it need; filled
+	// on first use by a proof (rangeHashes), once the node is immutable.
+	ranges atomic.Pointer[[16]types.Hash]
 }
 
 // radix describes the stored node fan-out: b bits per node level, R = 1<<b children.
@@ -65,6 +71,55 @@ func (n *node) hashRange(h *hasher, lo, hi int) types.Hash {
 	}
 	mid := (lo + hi) / 2
 	return h.inner(n.hashRange(h, lo, mid), n.hashRange(h, mid, hi))
+}
+
+// rangeHashes returns, heap-indexed (1 is the whole node, 2i and 2i+1 the halves of i),
+// hashRange of the aligned ranges of two or more children of an internal node of size
+// (at most 16) children that a proof through it can need (siblingHash). It
+// computes them once per node (at most size-1 keccak256); then a proof through the node
+// hashes nothing. Only for nodes no one modifies any more (stored, loaded or cached):
+// the memo is never invalidated.
+func (n *node) rangeHashes(h *hasher, size int) *[16]types.Hash {
+	if m := n.ranges.Load(); m != nil {
+		return m
+	}
+	m := new([16]types.Hash)
+	n.fillRanges(h, m, 1, 0, size)
+	n.ranges.Store(m)
+	return m
+}
+
+// fillRanges sets m[i] = hashRange(lo, hi) for i and the ranges below it, reusing the
+// halves instead of hashing them again.
+func (n *node) fillRanges(h *hasher, m *[16]types.Hash, i, lo, hi int) {
+	if hi-lo == 1 {
+		return // single children: siblingHash reads them from the node
+	}
+	mask := rangeMask(lo, hi)
+	switch cnt := bits.OnesCount16(n.present & mask); {
+	case cnt == 0:
+		m[i] = EmptyRoot
+	case cnt == 1 && n.leaves&mask != 0:
+		m[i] = n.children[bits.TrailingZeros16(n.present&mask)].hash
+	default:
+		mid := (lo + hi) / 2
+		n.fillRanges(h, m, 2*i, lo, mid)
+		n.fillRanges(h, m, 2*i+1, mid, hi)
+		m[i] = h.inner(n.siblingHash(m, 2*i, lo, mid), n.siblingHash(m, 2*i+1, mid, hi))
+	}
+	// Below an empty or single-leaf range nothing is filled: a proof stops there.
+}
+
+// siblingHash is hashRange(lo, hi) for a proof: from ranges (rangeHashes) at heap index
+// k for two children or more, from the child itself for one.
+func (n *node) siblingHash(ranges *[16]types.Hash, k, lo, hi int) types.Hash {
+	if hi-lo > 1 {
+		return ranges[k]
+	}
+	if n.present&(1<<lo) == 0 {
+		return EmptyRoot
+	}
+	return n.children[lo].hash
 }
 
 func rangeMask(lo, hi int) uint16 { return uint16((1<<hi)-1) &^ uint16((1<<lo)-1) }

@@ -186,7 +186,8 @@ func prove(src nodeSource, r radix, root rootRecord, keyHash types.Hash) (*Proof
 			return p, nil
 		}
 		d := r.digit(&keyHash, depth)
-		lo, hi := 0, r.size()
+		lo, hi, k := 0, r.size(), 1 // k: the heap index of [lo, hi) in n.rangeHashes
+		ranges := n.rangeHashes(h, r.size())
 		for {
 			mask := rangeMask(lo, hi)
 			cnt := bits.OnesCount16(n.present & mask)
@@ -198,11 +199,11 @@ func prove(src nodeSource, r radix, root rootRecord, keyHash types.Hash) (*Proof
 			}
 			mid := (lo + hi) / 2
 			if d < mid {
-				p.Siblings = append(p.Siblings, n.hashRange(h, mid, hi))
-				hi = mid
+				p.Siblings = append(p.Siblings, n.siblingHash(ranges, 2*k+1, mid, hi))
+				hi, k = mid, 2*k
 			} else {
-				p.Siblings = append(p.Siblings, n.hashRange(h, lo, mid))
-				lo = mid
+				p.Siblings = append(p.Siblings, n.siblingHash(ranges, 2*k, lo, mid))
+				lo, k = mid, 2*k+1
 			}
 		}
 		i := bits.TrailingZeros16(n.present & rangeMask(lo, hi))
