@@ -120,6 +120,10 @@ func TestAbuse(t *testing.T) {
 		if maxRunning.Load() > 1 || maxQueued.Load() > 2 {
 			t.Errorf("running %d (cap 1), queued %d (cap 2)", maxRunning.Load(), maxQueued.Load())
 		}
+		// The slot rests after the last call (--rpc.exec.share), then serves again.
+		waitFor(t, 20*time.Second, "the execution slot free after the attack", func() bool {
+			return metricOr(node.url(), "wnode_rpc_exec_running") == 0 && metricOr(node.url(), "wnode_rpc_exec_queued") == 0
+		})
 		if status, _, _ := httpDo(t, http.MethodGet, node.url()+"/health", "", ""); status != 200 {
 			t.Errorf("health %d after the attack", status)
 		}

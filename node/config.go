@@ -59,6 +59,7 @@ type RPCConfig struct {
 	ExecPerClient  int           `toml:"exec_per_client"`  // running + waiting per client
 	ExecTimeBudget time.Duration `toml:"exec_time_budget"` // per execution; default 2s
 	ClientHeader   string        `toml:"client_header"`    // trusted proxy header naming the client
+	ExecShare      float64       `toml:"exec_share"`       // share of a slot's processor; default 0.5
 	SubsPerConn    int           `toml:"subs_per_conn"`    // default 32
 	SubsTotal      int           `toml:"subs_total"`       // default 2048
 
@@ -183,7 +184,7 @@ func (c *Config) rpcConfig() rpc.Config {
 		BatchLimit: c.RPC.BatchLimit, RequestTimeout: c.RPC.RequestTimeout, GasCap: c.RPC.GasCap,
 		WSOrigins: c.RPC.WSOrigins, ExecSlots: c.RPC.ExecSlots, ExecQueue: c.RPC.ExecQueue,
 		ExecQueueWait: c.RPC.ExecQueueWait, ExecPerClient: c.RPC.ExecPerClient,
-		ExecTimeBudget: c.RPC.ExecTimeBudget, ClientHeader: c.RPC.ClientHeader,
+		ExecTimeBudget: c.RPC.ExecTimeBudget, ClientHeader: c.RPC.ClientHeader, ExecShare: c.RPC.ExecShare,
 		SubsPerConn: c.RPC.SubsPerConn, SubsTotal: c.RPC.SubsTotal,
 	}
 }

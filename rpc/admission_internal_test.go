@@ -26,7 +26,7 @@ func TestAdmissionRoundRobin(t *testing.T) {
 				return
 			}
 			order <- client
-			rel()
+			rel(0)
 		}()
 		for a.queuedNow() == queued { // wait until it is in the queue: order matters
 			time.Sleep(time.Millisecond)
@@ -36,7 +36,7 @@ func TestAdmissionRoundRobin(t *testing.T) {
 	enqueue("heavy")
 	enqueue("heavy")
 	enqueue("light")
-	release()
+	release(0)
 	var got []string
 	for range 4 {
 		got = append(got, <-order)

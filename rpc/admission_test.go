@@ -38,7 +38,7 @@ func (s *testServer) fnCall(t *testing.T, client, method string) (int, string, s
 // refused at once with 429, a full queue gives 503, a wait past the deadline gives 503,
 // all with Retry-After; queued work runs once the slot frees; JSON-RPC answers CodeBusy.
 func TestAdmission(t *testing.T) {
-	s := startServer(t, rpc.Config{ExecSlots: 1, ExecQueue: 1, ExecPerClient: 2, ExecQueueWait: 5 * time.Second, ClientHeader: "X-Client"})
+	s := startServer(t, rpc.Config{ExecSlots: 1, ExecQueue: 1, ExecPerClient: 2, ExecQueueWait: 5 * time.Second, ExecShare: 1, ClientHeader: "X-Client"})
 	var wg sync.WaitGroup
 	results := make(chan int, 2)
 	for range 2 { // a: one running, one queued
@@ -80,10 +80,28 @@ func TestAdmission(t *testing.T) {
 	}
 }
 
+// TestExecShare: with a share of 1/2, a slot stays taken after an execution for as long
+// as the execution ran, then frees.
+func TestExecShare(t *testing.T) {
+	s := startServer(t, rpc.Config{ExecSlots: 1, ExecShare: 0.5, ExecTimeBudget: 200 * time.Millisecond})
+	start := time.Now()
+	s.fnCall(t, "a", "slow") // runs its 200 ms budget
+	ran := time.Since(start)
+	if metric(t, s, "wnode_rpc_exec_running") != 1 {
+		t.Fatal("the slot did not rest after the execution")
+	}
+	if !testutil.Eventually(5*time.Second, func() bool { return metric(t, s, "wnode_rpc_exec_running") == 0 }) {
+		t.Fatal("the slot never freed")
+	}
+	if rested := time.Since(start) - ran; rested < 150*time.Millisecond {
+		t.Errorf("the slot rested %v, want about the 200 ms the execution ran", rested)
+	}
+}
+
 // TestAdmissionWaitDeadline: a call that waits longer than ExecQueueWait is refused with
 // 503 and its queue place returned.
 func TestAdmissionWaitDeadline(t *testing.T) {
-	s := startServer(t, rpc.Config{ExecSlots: 1, ExecQueueWait: 100 * time.Millisecond, ClientHeader: "X-Client"})
+	s := startServer(t, rpc.Config{ExecSlots: 1, ExecQueueWait: 100 * time.Millisecond, ExecShare: 1, ClientHeader: "X-Client"})
 	done := make(chan struct{})
 	go func() { defer close(done); s.fnCall(t, "a", "gate") }()
 	if !testutil.Eventually(5*time.Second, func() bool { return metric(t, s, "wnode_rpc_exec_running") == 1 }) {

@@ -368,7 +368,10 @@ func (s *Server) execute(ctx context.Context, what string, f func(ctx context.Co
 		}
 		return err
 	}
-	defer release()
+	start := time.Now()
+	// With a share below 1, the slot rests in proportion to the time it ran, so read-only
+	// work uses at most that share of each slot's processor.
+	defer func() { release(restAfter(time.Since(start), s.cfg.ExecShare)) }()
 	bctx, cancel := context.WithTimeout(ctx, s.cfg.ExecTimeBudget)
 	defer cancel()
 	done := make(chan struct{})

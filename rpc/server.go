@@ -65,6 +65,10 @@ type Config struct {
 	// every host call and contract call). Default 2 s, about 40 times what the default gas
 	// cap takes.
 	ExecTimeBudget time.Duration
+	// ExecShare is the share of each slot's processor that read-only work may use, in
+	// (0, 1]: after an execution of d, its slot stays taken d × (1/ExecShare − 1) more.
+	// Default 0.5 (DefaultExecShare); 1: no rest.
+	ExecShare float64
 	// ClientHeader names a header set by a trusted reverse proxy (X-Forwarded-For,
 	// X-Real-IP) whose last value identifies the client for fairness instead of the
 	// remote IP. Default none: only set it behind a proxy that overwrites it.
@@ -120,6 +124,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ExecPerClient <= 0 {
 		c.ExecPerClient = max(2, (c.ExecSlots+c.ExecQueue)/2)
+	}
+	if c.ExecShare <= 0 || c.ExecShare > 1 {
+		c.ExecShare = DefaultExecShare
 	}
 	if c.ExecTimeBudget <= 0 {
 		c.ExecTimeBudget = DefaultExecTimeBudget

@@ -72,6 +72,8 @@ var (
 		Usage: "executions one client may run and wait for together before 429 (default max(2, (slots + queue)/2))"}
 	rpcExecBudgetFlag = &cli.DurationFlag{Name: "rpc.exec.budget", Category: catRPC,
 		Value: rpc.DefaultExecTimeBudget, Usage: "time budget of one execution, besides its gas"}
+	rpcExecShareFlag = &cli.Float64Flag{Name: "rpc.exec.share", Category: catRPC,
+		Value: rpc.DefaultExecShare, Usage: "share of each slot's processor read-only work may use, in (0, 1]: after an execution the slot rests in proportion"}
 	rpcClientHeaderFlag = &cli.StringFlag{Name: "rpc.clientheader", Category: catRPC,
 		Usage: "header of a trusted reverse proxy naming the client (its last value), e.g. X-Forwarded-For; default: the remote IP"}
 	rpcSubsPerConnFlag = &cli.IntFlag{Name: "rpc.subs.perconn", Category: catRPC,
@@ -226,7 +228,7 @@ var (
 
 // Flag sets of the commands.
 var (
-	nodeFlags   = []cli.Flag{dataDirFlag, devFlag, genesisFlag, configFlag, rpcAddrFlag, rpcCORSFlag, rpcWSOriginsFlag, fnCORSFlag, rpcGasCapFlag, rpcTimeoutFlag, rpcExecSlotsFlag, rpcExecQueueFlag, rpcExecWaitFlag, rpcExecPerClientFlag, rpcExecBudgetFlag, rpcClientHeaderFlag, rpcSubsPerConnFlag, rpcSubsTotalFlag, uiFlag, p2pListenFlag, bootnodesFlag, logLevelFlag, logFormatFlag, pprofFlag, execWorkersFlag}
+	nodeFlags   = []cli.Flag{dataDirFlag, devFlag, genesisFlag, configFlag, rpcAddrFlag, rpcCORSFlag, rpcWSOriginsFlag, fnCORSFlag, rpcGasCapFlag, rpcTimeoutFlag, rpcExecSlotsFlag, rpcExecQueueFlag, rpcExecWaitFlag, rpcExecPerClientFlag, rpcExecBudgetFlag, rpcExecShareFlag, rpcClientHeaderFlag, rpcSubsPerConnFlag, rpcSubsTotalFlag, uiFlag, p2pListenFlag, bootnodesFlag, logLevelFlag, logFormatFlag, pprofFlag, execWorkersFlag}
 	clientFlags = []cli.Flag{rpcURLFlag, jsonFlag, timeoutFlag}
 	sendFlags   = []cli.Flag{dataDirFlag, fromFlag, passwordFileFlag, valueFlag, gasFlag, gasPriceFlag, nonceFlag, outFlag}
 	argsFlags   = []cli.Flag{hexFlag, argsFileFlag}

@@ -109,6 +109,7 @@ func nodeConfig(c *cli.Context) (node.Config, error) {
 	set(rpcExecPerClientFlag.Name, func() { cfg.RPC.ExecPerClient = c.Int(rpcExecPerClientFlag.Name) })
 	set(rpcExecBudgetFlag.Name, func() { cfg.RPC.ExecTimeBudget = c.Duration(rpcExecBudgetFlag.Name) })
 	set(rpcClientHeaderFlag.Name, func() { cfg.RPC.ClientHeader = c.String(rpcClientHeaderFlag.Name) })
+	set(rpcExecShareFlag.Name, func() { cfg.RPC.ExecShare = c.Float64(rpcExecShareFlag.Name) })
 	set(rpcSubsPerConnFlag.Name, func() { cfg.RPC.SubsPerConn = c.Int(rpcSubsPerConnFlag.Name) })
 	set(rpcSubsTotalFlag.Name, func() { cfg.RPC.SubsTotal = c.Int(rpcSubsTotalFlag.Name) })
 	set(rpcGasCapFlag.Name, func() { cfg.RPC.GasCap = c.Uint64(rpcGasCapFlag.Name) })
