@@ -83,6 +83,9 @@ type P2PConfig struct {
 	Listen    []string `toml:"listen"`    // multiaddrs
 	Bootnodes []string `toml:"bootnodes"` // multiaddrs with /p2p/<id>
 	MDNS      bool     `toml:"mdns"`
+	// TargetPeers is how many peers the node keeps by peer exchange (0: the default,
+	// p2p.DefaultTargetPeers; negative: only bootnodes and mDNS).
+	TargetPeers int `toml:"target_peers"`
 }
 
 // MempoolConfig bounds the mempool (zero: the mempool's defaults).

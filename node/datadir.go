@@ -24,6 +24,7 @@ const (
 	WALFile       = "consensus.wal"   // consensus write-ahead log of the current height
 	GuardFile     = "consensus.guard" // double-sign guard: the last signed vote
 	GenesisFile   = "genesis.json"    // the chain's genesis
+	PeersFile     = "peers.json"      // peers this node was connected to (p2p.PeerStore)
 	DevPassword   = ""                // password of the dev account in a dev keystore
 	dataDirPerm   = 0o700
 	secretFilePer = 0o600

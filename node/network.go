@@ -37,9 +37,11 @@ type Network interface {
 
 // NetworkDeps are what a Network is built from: the node's key, configuration and parts.
 type NetworkDeps struct {
-	Key       *ecdsa.PrivateKey
-	ChainID   uint64
-	Config    P2PConfig
+	Key     *ecdsa.PrivateKey
+	ChainID uint64
+	Config  P2PConfig
+	// PeersFile remembers the peers met across restarts (DataDir/peers.json).
+	PeersFile string
 	Chain     *chain.Chain
 	Pool      *mempool.Pool
 	Consensus *consensus.Runner
@@ -85,7 +87,8 @@ func (p *netProxy) NeedSync(height uint64) {
 // delivers consensus messages to the runner and syncs missed blocks.
 func p2pNetwork(tune func(*network.Config)) NetworkFactory {
 	return func(ctx context.Context, deps NetworkDeps) (Network, error) {
-		cfg := network.Config{Listen: deps.Config.Listen, Bootnodes: deps.Config.Bootnodes, MDNS: deps.Config.MDNS, Logger: deps.Logger}
+		cfg := network.Config{Listen: deps.Config.Listen, Bootnodes: deps.Config.Bootnodes, MDNS: deps.Config.MDNS,
+			TargetPeers: deps.Config.TargetPeers, PeersFile: deps.PeersFile, Logger: deps.Logger}
 		if tune != nil {
 			tune(&cfg)
 		}

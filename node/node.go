@@ -292,7 +292,7 @@ func (n *Node) Start(ctx context.Context) error {
 	ctx, n.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	if n.opts.Network != nil {
 		nw, err := n.opts.Network(ctx, NetworkDeps{Key: n.key, ChainID: n.genesis.ChainID, Config: n.cfg.P2P,
-			Chain: n.chain, Pool: n.pool, Consensus: n.runner, Logger: n.log.With("component", "p2p")})
+			PeersFile: n.dir.Path(PeersFile), Chain: n.chain, Pool: n.pool, Consensus: n.runner, Logger: n.log.With("component", "p2p")})
 		if err != nil {
 			return fmt.Errorf("start network: %w", err)
 		}

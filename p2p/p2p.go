@@ -1,7 +1,9 @@
 // Package p2p is wnode's networking: a go-libp2p host (TCP and QUIC, Noise, Yamux) keyed by
 // the node key, gossipsub topics for transactions and consensus messages with validators
 // that reject or ignore bad messages before they spread, the request/response protocols
-// /wnode/status/1 and /wnode/sync/1, bootnodes and optional mDNS discovery.
+// /wnode/status/1 and /wnode/sync/1, bootnodes, peer exchange (/wnode/peers/1) up to a
+// target peer count with the peers it met remembered across restarts, and optional mDNS
+// discovery.
 //
 // The package moves bytes; what the bytes mean is the Handler's business, so p2p depends on
 // neither the chain nor the consensus engine.
@@ -80,7 +82,20 @@ type Config struct {
 	MaxMessageSize int
 	// ReconnectInterval is how often missing bootnodes are dialled again (default 2 s).
 	ReconnectInterval time.Duration
-	Logger            *slog.Logger
+	// TargetPeers is how many peers the node tries to be connected to (default
+	// DefaultTargetPeers, at most MaxPeers/2 so the connection manager does not trim
+	// them; negative: only bootnodes and mDNS, remembered peers not dialled). Below it, the node asks
+	// its peers for theirs over PeersProtocol and dials them.
+	TargetPeers int
+	// DiscoveryInterval is how often the peer count is checked against TargetPeers
+	// (default DefaultDiscoveryInterval).
+	DiscoveryInterval time.Duration
+	// PeersFile is where the peers this node was connected to are remembered across
+	// restarts (empty: not remembered); they are dialled at start besides the bootnodes.
+	PeersFile string
+	// MaxKnownPeers bounds the remembered peers (default DefaultMaxKnownPeers).
+	MaxKnownPeers int
+	Logger        *slog.Logger
 }
 
 // Host is a running libp2p node with wnode's topics and protocols. Close stops it.
@@ -94,6 +109,7 @@ type Host struct {
 	log     *slog.Logger
 	boot    []peer.AddrInfo
 	mdns    mdns.Service
+	known   *PeerStore
 
 	scoreMu sync.Mutex
 	scores  map[peer.ID]float64
@@ -135,9 +151,21 @@ func New(ctx context.Context, key *ecdsa.PrivateKey, cfg Config, handler Handler
 	if cfg.ReconnectInterval <= 0 {
 		cfg.ReconnectInterval = 2 * time.Second
 	}
+	if cfg.TargetPeers == 0 {
+		cfg.TargetPeers = DefaultTargetPeers
+	}
+	cfg.TargetPeers = min(cfg.TargetPeers, cfg.MaxPeers/2)
+	if cfg.DiscoveryInterval <= 0 {
+		cfg.DiscoveryInterval = DefaultDiscoveryInterval
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
+	}
+	known, err := OpenPeerStore(cfg.PeersFile, cfg.MaxKnownPeers)
+	if err != nil {
+		// The file only speeds up joining: start without it; the next save replaces it.
+		log.Warn("p2p: ignoring the known-peers file", "err", err)
 	}
 	boot, err := parseBootnodes(cfg.Bootnodes)
 	if err != nil {
@@ -166,7 +194,7 @@ func New(ctx context.Context, key *ecdsa.PrivateKey, cfg Config, handler Handler
 		return nil, fmt.Errorf("p2p: start host on %v: %w", cfg.ListenAddrs, err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	n := &Host{cfg: cfg, h: h, handler: handler, log: log, boot: boot, cancel: cancel}
+	n := &Host{cfg: cfg, h: h, handler: handler, log: log, boot: boot, known: known, cancel: cancel}
 	if err := n.startPubsub(ctx); err != nil {
 		cancel()
 		h.Close()
@@ -174,6 +202,7 @@ func New(ctx context.Context, key *ecdsa.PrivateKey, cfg Config, handler Handler
 	}
 	h.SetStreamHandler(StatusProtocol, n.serveStatus)
 	h.SetStreamHandler(SyncProtocol, n.serveSync)
+	h.SetStreamHandler(PeersProtocol, n.servePeers)
 	if cfg.MDNS {
 		n.mdns = mdns.NewMdnsService(h, fmt.Sprintf("wnode-%d", cfg.ChainID), mdnsNotifee{n: n, ctx: ctx})
 		if err := n.mdns.Start(); err != nil {
@@ -183,6 +212,10 @@ func New(ctx context.Context, key *ecdsa.PrivateKey, cfg Config, handler Handler
 	}
 	n.wg.Add(1)
 	go n.dialLoop(ctx)
+	if cfg.TargetPeers > 0 {
+		n.wg.Add(1)
+		go n.discoveryLoop(ctx)
+	}
 	return n, nil
 }
 
@@ -417,7 +450,17 @@ func (n *Host) Close() error {
 	if n.mdns != nil {
 		n.mdns.Close()
 	}
+	now := time.Now()
+	for _, p := range n.h.Network().Peers() {
+		n.known.Seen(p, n.h.Peerstore().Addrs(p), now)
+	}
 	err := n.h.Close()
 	n.wg.Wait()
+	if serr := n.known.Save(); serr != nil {
+		n.log.Warn("p2p: could not save known peers", "err", serr)
+	}
 	return err
 }
+
+// KnownPeers returns the peers this node remembers, the most recently seen first.
+func (n *Host) KnownPeers() []KnownPeer { return n.known.Peers() }

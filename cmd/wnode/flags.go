@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"github.com/wnode/wnode/gas"
 	"github.com/wnode/wnode/node"
+	"github.com/wnode/wnode/p2p"
 	"github.com/wnode/wnode/rpc"
 )
 
@@ -94,6 +95,8 @@ var (
 		Usage: "p2p listen multiaddrs (not used by --dev)"}
 	bootnodesFlag = &cli.StringSliceFlag{Name: "bootnodes", Category: catP2P,
 		Usage: "peers to connect to, multiaddrs with /p2p/<id> (not used by --dev)"}
+	p2pTargetPeersFlag = &cli.IntFlag{Name: "p2p.target-peers", Category: catP2P, Value: p2p.DefaultTargetPeers,
+		Usage: "peers to keep: below it the node asks its peers for theirs and dials them (negative: only bootnodes and mDNS)"}
 
 	// Logging.
 	logLevelFlag = &cli.StringFlag{Name: "log.level", Category: catLog,
@@ -228,7 +231,7 @@ var (
 
 // Flag sets of the commands.
 var (
-	nodeFlags   = []cli.Flag{dataDirFlag, devFlag, genesisFlag, configFlag, rpcAddrFlag, rpcCORSFlag, rpcWSOriginsFlag, fnCORSFlag, rpcGasCapFlag, rpcTimeoutFlag, rpcExecSlotsFlag, rpcExecQueueFlag, rpcExecWaitFlag, rpcExecPerClientFlag, rpcExecBudgetFlag, rpcExecShareFlag, rpcClientHeaderFlag, rpcSubsPerConnFlag, rpcSubsTotalFlag, uiFlag, p2pListenFlag, bootnodesFlag, logLevelFlag, logFormatFlag, pprofFlag, execWorkersFlag}
+	nodeFlags   = []cli.Flag{dataDirFlag, devFlag, genesisFlag, configFlag, rpcAddrFlag, rpcCORSFlag, rpcWSOriginsFlag, fnCORSFlag, rpcGasCapFlag, rpcTimeoutFlag, rpcExecSlotsFlag, rpcExecQueueFlag, rpcExecWaitFlag, rpcExecPerClientFlag, rpcExecBudgetFlag, rpcExecShareFlag, rpcClientHeaderFlag, rpcSubsPerConnFlag, rpcSubsTotalFlag, uiFlag, p2pListenFlag, bootnodesFlag, p2pTargetPeersFlag, logLevelFlag, logFormatFlag, pprofFlag, execWorkersFlag}
 	clientFlags = []cli.Flag{rpcURLFlag, jsonFlag, timeoutFlag}
 	sendFlags   = []cli.Flag{dataDirFlag, fromFlag, passwordFileFlag, valueFlag, gasFlag, gasPriceFlag, nonceFlag, outFlag}
 	argsFlags   = []cli.Flag{hexFlag, argsFileFlag}

@@ -118,6 +118,7 @@ func nodeConfig(c *cli.Context) (node.Config, error) {
 	set(uiFlag.Name, func() { on := c.Bool(uiFlag.Name); cfg.RPC.UI = &on })
 	set(p2pListenFlag.Name, func() { cfg.P2P.Listen = c.StringSlice(p2pListenFlag.Name) })
 	set(bootnodesFlag.Name, func() { cfg.P2P.Bootnodes = c.StringSlice(bootnodesFlag.Name) })
+	set(p2pTargetPeersFlag.Name, func() { cfg.P2P.TargetPeers = c.Int(p2pTargetPeersFlag.Name) })
 	set(logLevelFlag.Name, func() { cfg.Log.Level = c.String(logLevelFlag.Name) })
 	set(logFormatFlag.Name, func() { cfg.Log.Format = c.String(logFormatFlag.Name) })
 	return cfg, nil

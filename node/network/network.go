@@ -39,6 +39,11 @@ type Config struct {
 	Bootnodes []string
 	// MDNS discovers peers on the LAN.
 	MDNS bool
+	// TargetPeers is how many peers the node keeps by peer exchange (see
+	// p2p.Config.TargetPeers: 0 the default, negative none).
+	TargetPeers int
+	// PeersFile remembers the peers met across restarts (empty: not remembered).
+	PeersFile string
 	// MaxPeers bounds connections (p2p default 64).
 	MaxPeers int
 	// SyncInterval is how often peers' status is polled to detect that this node is
@@ -148,6 +153,7 @@ func New(ctx context.Context, cfg Config, key *ecdsa.PrivateKey, c *chain.Chain,
 	host, err := p2p.New(n.ctx, key, p2p.Config{
 		ChainID: c.ChainID(), ListenAddrs: cfg.Listen, Bootnodes: cfg.Bootnodes, MDNS: cfg.MDNS,
 		MaxPeers: cfg.MaxPeers, MaxMessageSize: consensus.MaxMessageSize, Logger: cfg.Logger,
+		TargetPeers: cfg.TargetPeers, PeersFile: cfg.PeersFile,
 	}, n.h)
 	if err != nil {
 		n.cancel()
