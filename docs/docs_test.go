@@ -510,6 +510,8 @@ var wireLimits = map[string]int64{
 	"p2p.MaxSyncBlocks":          p2p.MaxSyncBlocks,
 	"p2p.MaxFrameSize":           p2p.MaxFrameSize,
 	"p2p.MaxSyncBytes":           p2p.MaxSyncBytes,
+	"p2p.MaxExchangePeers":       p2p.MaxExchangePeers,
+	"p2p.MaxExchangeBytes":       p2p.MaxExchangeBytes,
 	"state.MaxProofSize":         state.MaxProofSize,
 }
 

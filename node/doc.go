@@ -15,6 +15,7 @@
 //	consensus.guard  double-sign guard: the last vote signed
 //	genesis.json     the chain's genesis
 //	config.toml      optional configuration (see Config)
+//	peers.json       peers this node was connected to, dialled at start (p2p.PeerStore)
 //
 // # Crash safety
 //

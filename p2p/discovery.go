@@ -25,8 +25,8 @@ const (
 	DefaultDiscoveryInterval = 2 * time.Second
 	// MaxExchangePeers bounds the peers of one exchange answer.
 	MaxExchangePeers = 16
-	// maxExchangeBytes bounds an answer read: 16 peers × 8 addresses × 256 bytes fit.
-	maxExchangeBytes = 64 << 10
+	// MaxExchangeBytes bounds an answer read: 16 peers × 8 addresses × 256 bytes fit.
+	MaxExchangeBytes = 64 << 10
 	// exchangeTimeout bounds one exchange, dialTimeout one dial.
 	exchangeTimeout = 5 * time.Second
 	dialTimeout     = 5 * time.Second
@@ -84,7 +84,7 @@ func (n *Host) askPeers(ctx context.Context, p peer.ID) ([]KnownPeer, error) {
 	defer s.Close()
 	_ = s.SetDeadline(time.Now().Add(exchangeTimeout))
 	_ = s.CloseWrite()
-	data, err := io.ReadAll(io.LimitReader(s, maxExchangeBytes+1))
+	data, err := io.ReadAll(io.LimitReader(s, MaxExchangeBytes+1))
 	if err != nil {
 		_ = s.Reset()
 		return nil, err
@@ -93,9 +93,9 @@ func (n *Host) askPeers(ctx context.Context, p peer.ID) ([]KnownPeer, error) {
 }
 
 // decodeExchange decodes a peer-exchange answer: at most MaxExchangePeers valid peers
-// are kept, an answer over maxExchangeBytes or that is not a JSON list is an error.
+// are kept, an answer over MaxExchangeBytes or that is not a JSON list is an error.
 func decodeExchange(data []byte) ([]KnownPeer, error) {
-	if len(data) > maxExchangeBytes {
+	if len(data) > MaxExchangeBytes {
 		return nil, errExchangeTooLarge
 	}
 	peers, err := decodeKnownPeers(data)
