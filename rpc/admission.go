@@ -317,11 +317,15 @@ func lastListItem(values []string) string {
 	return strings.TrimSpace(v)
 }
 
+// restMin is the shortest execution after which a slot rests: the share is meant for
+// heavy calls; ordinary ones (a few ms, longer on a loaded machine) would otherwise halve
+// the capacity for everyone and queue legitimate clients behind their own rests.
+const restMin = 20 * time.Millisecond
+
 // restAfter is how long a slot stays taken after an execution of d, for a CPU share in
-// (0, 1): d × (1/share − 1). Executions under a millisecond do not rest (timers would cost
-// more than they save).
+// (0, 1): d × (1/share − 1), for executions of restMin or more.
 func restAfter(d time.Duration, share float64) time.Duration {
-	if share <= 0 || share >= 1 || d < time.Millisecond {
+	if share <= 0 || share >= 1 || d < restMin {
 		return 0
 	}
 	return time.Duration(float64(d) * (1/share - 1))
