@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/wnode/wnode/types"
 )
 
 // Benchmarks run against an on-disk tree of -state.benchkeys keys (default 10^6), built
@@ -23,6 +25,7 @@ import (
 var (
 	benchKeys    = flag.Int("state.benchkeys", 1_000_000, "keys in the benchmark tree")
 	benchRadixes = flag.String("state.radixes", "16", "comma-separated stored fan-outs to benchmark (2, 4, 16)")
+	benchDir     = flag.String("state.benchdir", "", "keep the benchmark tree in this directory and reuse it when it exists (copy a built one to compare code versions on the same tree)")
 )
 
 // benchRadixBits returns the radix bits selected by -state.radixes.
@@ -47,9 +50,9 @@ type fixture struct {
 	dir  string
 	db   *pebble.DB
 	s    *Store
-	n    int    // keys "key<i>" for i < n
-	next uint64 // counter for new keys
+	n    int // keys "key<i>" for i < n
 	rng  *rand.Rand
+	keep bool // the directory outlives the process
 }
 
 var (
@@ -74,9 +77,18 @@ func getFixture(b *testing.B, rb int) *fixture {
 	if f := fixtures[rb]; f != nil {
 		return f
 	}
-	dir, err := os.MkdirTemp("", "wnode-state-bench")
-	if err != nil {
-		b.Fatal(err)
+	dir, keep := *benchDir, *benchDir != ""
+	reuse := false
+	if keep {
+		dir = filepath.Join(dir, fmt.Sprint(1<<rb))
+		if _, err := os.Stat(dir); err == nil {
+			reuse = true
+		}
+	} else {
+		var err error
+		if dir, err = os.MkdirTemp("", "wnode-state-bench"); err != nil {
+			b.Fatal(err)
+		}
 	}
 	db, err := OpenPebble(dir)
 	if err != nil {
@@ -86,7 +98,33 @@ func getFixture(b *testing.B, rb int) *fixture {
 	if err != nil {
 		b.Fatal(err)
 	}
-	f := &fixture{dir: dir, db: db, s: s, n: *benchKeys, next: uint64(*benchKeys), rng: rand.New(rand.NewPCG(1, uint64(rb)))}
+	f := &fixture{dir: dir, db: db, s: s, n: *benchKeys, rng: rand.New(rand.NewPCG(1, uint64(rb))), keep: keep}
+	if reuse {
+		// A freshly built tree leaves the node cache warm; load the internal nodes so a
+		// reused one starts alike (a restarted node starts cold, but not for long).
+		h, _ := s.Latest()
+		s.mu.RLock()
+		root := s.head.root
+		s.mu.RUnlock()
+		var prime func(version uint64, depth int, path types.Hash)
+		prime = func(version uint64, depth int, path types.Hash) {
+			n, err := s.loadNode(nodeKey(version, depth, &path, s.r))
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i, c := range n.children {
+				if n.present&(1<<i) != 0 && !c.leaf {
+					prime(c.version, depth+1, s.r.withDigit(path, depth, i))
+				}
+			}
+		}
+		if root.kind == rootInternal {
+			prime(root.version, 0, types.Hash{})
+		}
+		b.Logf("radix %d: reusing the tree in %s at height %d", 1<<rb, dir, h)
+		fixtures[rb] = f
+		return f
+	}
 	start := time.Now()
 	const chunk = 100_000
 	for lo := 0; lo < f.n; lo += chunk {
@@ -116,15 +154,18 @@ func getFixture(b *testing.B, rb int) *fixture {
 	return f
 }
 
-// block returns a write set of w writes: 80% updates of existing keys, 20% new keys.
+// block returns a write set of w writes for the next height: 80% updates of existing keys,
+// 20% new keys (numbered from the height, so they are new in a reused tree too).
 func (f *fixture) block(w int) []Change {
+	h, _ := f.s.Latest()
+	next := uint64(f.n) + (h+1)<<20
 	seen := make(map[uint64]bool, w)
 	cs := make([]Change, 0, w)
 	for len(cs) < w {
 		var k uint64
 		if f.rng.IntN(5) == 0 {
-			k = f.next
-			f.next++
+			k = next
+			next++
 		} else {
 			k = f.rng.Uint64N(uint64(f.n))
 		}
@@ -140,7 +181,9 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	for _, f := range fixtures {
 		f.db.Close()
-		os.RemoveAll(f.dir)
+		if !f.keep {
+			os.RemoveAll(f.dir)
+		}
 	}
 	os.Exit(code)
 }

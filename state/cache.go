@@ -49,7 +49,26 @@ func (c *nodeCache) add(key []byte, n *node) {
 	c.mu.Unlock()
 }
 
+// remove drops key (a node that left the latest version) so that its space goes to live
+// nodes: with stale nodes removed at each commit, a cache larger than twice the live set
+// it holds never evicts it.
+func (c *nodeCache) remove(key []byte) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	if n, ok := c.cur[string(key)]; ok {
+		c.curBytes -= len(key) + n.approxSize()
+		delete(c.cur, string(key))
+	}
+	delete(c.old, string(key))
+	c.mu.Unlock()
+}
+
 func (c *nodeCache) addLocked(key string, n *node) {
+	if old, ok := c.cur[key]; ok {
+		c.curBytes -= len(key) + old.approxSize()
+	}
 	c.cur[key] = n
 	c.curBytes += len(key) + n.approxSize()
 	if c.curBytes > c.max/2 {

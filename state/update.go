@@ -209,7 +209,7 @@ func (u *updater) build(depth int, items []item) sub {
 	for _, g := range gs {
 		u.setChild(n, g.d, depth+1, subs[g.d])
 	}
-	return u.finishInternal(depth, &puts[0].keyHash, n)
+	return u.finishInternal(depth, &puts[0].keyHash, n, nil, 0)
 }
 
 // updateLeaf applies items to a subtree that is the stored leaf lf.
@@ -324,7 +324,7 @@ func (u *updater) updateInternal(depth int, ref *child, n *node, items []item) (
 			u.setChild(nn, d, depth+1, subs[d])
 		}
 	}
-	return u.finishInternal(depth, path, nn), nil
+	return u.finishInternal(depth, path, nn, n, touched), nil
 }
 
 // setChild stores s as child d (at depth) of n, writing its node if needed.
@@ -351,10 +351,12 @@ func (u *updater) setChild(n *node, d, depth int, s sub) {
 	n.present |= 1 << d
 }
 
-// finishInternal writes the new internal node n at depth and returns it as a sub.
-func (u *updater) finishInternal(depth int, path *types.Hash, n *node) sub {
+// finishInternal writes the new internal node n at depth and returns it as a sub. prev is
+// the node n replaces (nil for a new one) and touched the digits whose children changed.
+func (u *updater) finishInternal(depth int, path *types.Hash, n, prev *node, touched uint16) sub {
 	u.nodes = append(u.nodes, kv{nodeKey(u.version, depth, path, u.r), n.encode(nil), n})
-	return sub{kind: subInternal, changed: true, hash: n.hash(u.h, u.r), version: u.version}
+	n.fillInner(u.h, prev, touched)
+	return sub{kind: subInternal, changed: true, hash: n.ranges.Load()[1], version: u.version}
 }
 
 // applyRoot updates the tree whose root is base with items (sorted by key hash, unique)

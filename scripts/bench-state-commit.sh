@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Compares state.BenchmarkCommit of two versions of package state on the same 10^6-key tree,
+# in one run: the tree is built once (with this checkout's code; the storage layout is
+# the same in both), then each round copies it and runs the old and the new code on
+# identical copies, alternating so machine load falls on both alike. The old code runs
+# this checkout's bench_test.go (same harness, same blocks). Prints benchstat's comparison
+# and each run's peak RSS.
+#
+#   scripts/bench-state-commit.sh [OLD_REV [ROUNDS [BENCHTIME]]]
+#
+# OLD_REV defaults to the commit that pinned the roots (before the commit path was
+# optimized), ROUNDS to 3, BENCHTIME to 5x. Needs benchstat (golang.org/x/perf/cmd/benchstat)
+# and about 3 GiB in $TMPDIR.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+OLD="${1:-680a580}"
+ROUNDS="${2:-3}"
+BENCHTIME="${3:-5x}"
+WORK="$(mktemp -d)"
+trap 'git -C "$ROOT" worktree remove --force "$WORK/old" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+
+git -C "$ROOT" worktree add --detach "$WORK/old" "$OLD" >/dev/null
+cp "$ROOT/state/bench_test.go" "$WORK/old/state/bench_test.go"
+(cd "$WORK/old" && go test -c -o "$WORK/old.test" ./state)
+(cd "$ROOT" && go test -c -o "$WORK/new.test" ./state)
+
+run() { # run BINARY OUT: one benchmark run on a fresh copy of the tree
+	rm -rf "$WORK/copy" && cp -a "$WORK/tree" "$WORK/copy"
+	/usr/bin/time -f "peak RSS %M KiB" -a -o "$2.rss" \
+		"$1" -test.run '^$' -test.bench '^BenchmarkCommit$' -test.benchtime "$BENCHTIME" \
+		-test.benchmem -state.benchdir "$WORK/copy" >>"$2"
+}
+
+echo "building the tree..." >&2
+"$WORK/new.test" -test.run '^$' -test.bench 'BenchmarkCommit/radix16/writes1000$' -test.benchtime 1x \
+	-state.benchdir "$WORK/tree" >/dev/null
+for i in $(seq "$ROUNDS"); do
+	echo "round $i/$ROUNDS" >&2
+	run "$WORK/old.test" "$WORK/old.txt"
+	run "$WORK/new.test" "$WORK/new.txt"
+done
+benchstat "$WORK/old.txt" "$WORK/new.txt"
+echo "old: $(tr '\n' ' ' <"$WORK/old.txt.rss")"
+echo "new: $(tr '\n' ' ' <"$WORK/new.txt.rss")"
