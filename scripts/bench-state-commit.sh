@@ -10,7 +10,8 @@
 #
 # OLD_REV defaults to the commit that pinned the roots (before the commit path was
 # optimized), ROUNDS to 3, BENCHTIME to 5x. Needs benchstat (golang.org/x/perf/cmd/benchstat)
-# and about 3 GiB in $TMPDIR.
+# and about 3 GiB in $TMPDIR. TREE=dir reuses a tree built by an earlier run (kept in
+# dir/16 by -state.benchdir dir) instead of building one (5-6 minutes on a loaded machine).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -32,9 +33,13 @@ run() { # run BINARY OUT: one benchmark run on a fresh copy of the tree
 		-test.benchmem -state.benchdir "$WORK/copy" >>"$2"
 }
 
-echo "building the tree..." >&2
-"$WORK/new.test" -test.run '^$' -test.bench 'BenchmarkCommit/radix16/writes1000$' -test.benchtime 1x \
-	-state.benchdir "$WORK/tree" >/dev/null
+if [ -n "${TREE:-}" ]; then
+	cp -a "$TREE" "$WORK/tree"
+else
+	echo "building the tree..." >&2
+	"$WORK/new.test" -test.run '^$' -test.bench 'BenchmarkCommit/radix16/writes1000$' -test.benchtime 1x \
+		-state.benchdir "$WORK/tree" >/dev/null
+fi
 for i in $(seq "$ROUNDS"); do
 	echo "round $i/$ROUNDS" >&2
 	run "$WORK/old.test" "$WORK/old.txt"

@@ -134,8 +134,10 @@ func (n *node) siblingHash(ranges *[16]types.Hash, k, lo, hi int) types.Hash {
 
 func rangeMask(lo, hi int) uint16 { return uint16((1<<hi)-1) &^ uint16((1<<lo)-1) }
 
-// fillInner computes all of n.ranges bottom-up with the rule of hashRange. prev, when its
-// ranges are full, is the node n was derived from: a range holding no digit of touched has the same
+// fillInner computes all of n.ranges bottom-up (only for nodes of more than smallNode
+// children: rehashing a smaller one costs a few keccak256 at most) with the rule of
+// hashRange. prev, when its ranges are full, is the node n was derived from: a range
+// holding no digit of touched has the same
 // children in both, so its hash is copied instead of recomputed.
 func (n *node) fillInner(h *hasher, prev *node, touched uint16) {
 	size := len(n.children)

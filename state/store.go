@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"runtime"
 	"slices"
 	"sync"
@@ -116,8 +117,8 @@ func New(db *pebble.DB, opts Options) (*Store, error) {
 	if cacheBytes == 0 {
 		cacheBytes = DefaultNodeCacheBytes
 	}
-	// Internal nodes get 7/8 of the budget: at 10^6 keys they take about 100 MiB
-	// (docs/rationale/state.md).
+	// Internal nodes of more than smallNode children get 7/8 of the budget: at 10^6 keys
+	// the 70k of the first five levels take about 100 MiB (docs/rationale/state.md).
 	s.cache = newNodeCache(cacheBytes - cacheBytes/8)
 	s.leafCache = newNodeCache(cacheBytes / 8)
 	rb := opts.radixBits
@@ -235,8 +236,13 @@ func (s *Store) loadNode(key []byte) (*node, error) {
 	return n, nil
 }
 
+// smallNode is the most children an internal node has to be cached with the leaves: near
+// the bottom of the tree most internal nodes hold 2 or 3 leaves, are read only when one of
+// them is written, as leaves are, and would crowd the upper levels out.
+const smallNode = 4
+
 func (s *Store) cacheNode(key []byte, n *node) {
-	if n.leaf {
+	if n.leaf || bits.OnesCount16(n.present) <= smallNode {
 		s.leafCache.add(key, n)
 	} else {
 		s.cache.add(key, n)

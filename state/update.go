@@ -355,8 +355,14 @@ func (u *updater) setChild(n *node, d, depth int, s sub) {
 // the node n replaces (nil for a new one) and touched the digits whose children changed.
 func (u *updater) finishInternal(depth int, path *types.Hash, n, prev *node, touched uint16) sub {
 	u.nodes = append(u.nodes, kv{nodeKey(u.version, depth, path, u.r), n.encode(nil), n})
-	n.fillInner(u.h, prev, touched)
-	return sub{kind: subInternal, changed: true, hash: n.ranges.Load()[1], version: u.version}
+	var hash types.Hash
+	if bits.OnesCount16(n.present) > smallNode {
+		n.fillInner(u.h, prev, touched)
+		hash = n.ranges.Load()[1]
+	} else {
+		hash = n.hashRange(u.h, 0, u.r.size())
+	}
+	return sub{kind: subInternal, changed: true, hash: hash, version: u.version}
 }
 
 // applyRoot updates the tree whose root is base with items (sorted by key hash, unique)
