@@ -578,3 +578,80 @@ func BenchmarkInstrCalibration(b *testing.B) {
 		b.Logf("%-14s %10.1f %10.0f %8.2f  (per page)", "memory.grow", ns, g, g/ns)
 	}
 }
+
+// BenchmarkMeteringOverhead: the cost of metering alone on the CPU workloads. Each round
+// calls, interleaved, the metered VM and raw wazero tuned like the VM (its module config,
+// pooled memory, the uninstrumented module, an unmetered host) and raw wazero with its
+// defaults; the figures are the minimum time of each over the rounds (minima are stable
+// on a loaded machine where means are not) and their ratios x-tuned and x-raw. x-tuned-inst
+// is the instrumented module run by the tuned raw runtime against the same baseline:
+// what the instrumentation costs without the VM's own call path.
+// Run: go test -run X -bench MeteringOverhead -benchtime 60x ./vm/
+func BenchmarkMeteringOverhead(b *testing.B) {
+	for _, w := range workloads[:3] {
+		b.Run(w.name, func(b *testing.B) {
+			ctx := context.Background()
+			v, err := vm.New(ctx, vm.Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer v.Close(ctx)
+			e := env(fullWorld(b))
+			e.Debug = false
+			c := vm.Call{Caller: alice, Contract: w.to, Method: w.method, Input: w.input, Gas: 1e10}
+			first := v.Call(ctx, e, c)
+			if first.Err != nil {
+				b.Fatal(first.Err)
+			}
+			raw, tuned := newRawRuntime(b, false), newRawRuntime(b, true)
+			code := wasmFile(b, w.file)
+			cm, tcm := raw.compile(b, code), tuned.compile(b, code)
+			if out := tuned.call(b, tcm, w.method, w.input); !bytes.Equal(out, first.Output) {
+				b.Fatalf("raw output %x, vm %x", out, first.Output)
+			}
+			// The instrumented module run by the tuned raw runtime: metering without the VM.
+			pm, err := prepare.Prepare(code, v.Schedule(), prepare.DefaultLimits())
+			if err != nil {
+				b.Fatal(err)
+			}
+			icm := tuned.compile(b, pm.Instrumented)
+			inst := func() {
+				rawState.input = w.input
+				mod, err := tuned.rt.InstantiateModule(tuned.ctx, icm, tuned.cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				mod.ExportedGlobal(prepare.GasGlobal).(api.MutableGlobal).Set(1e10)
+				if _, err := mod.ExportedFunction(w.method).Call(tuned.ctx); err != nil {
+					b.Fatal(err)
+				}
+				mod.Close(tuned.ctx)
+			}
+			minVM, minTuned, minRaw, minInst := time.Duration(math.MaxInt64), time.Duration(math.MaxInt64), time.Duration(math.MaxInt64), time.Duration(math.MaxInt64)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				t0 := time.Now()
+				tuned.call(b, tcm, w.method, w.input)
+				t1 := time.Now()
+				if r := v.Call(ctx, e, c); r.Err != nil || r.GasUsed != first.GasUsed {
+					b.Fatal(r.Err, r.GasUsed)
+				}
+				t2 := time.Now()
+				raw.call(b, cm, w.method, w.input)
+				t3 := time.Now()
+				inst()
+				t4 := time.Now()
+				minTuned, minVM, minRaw = min(minTuned, t1.Sub(t0)), min(minVM, t2.Sub(t1)), min(minRaw, t3.Sub(t2))
+				minInst = min(minInst, t4.Sub(t3))
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(minInst)/float64(minTuned), "x-tuned-inst")
+			b.ReportMetric(float64(minVM.Nanoseconds()), "vm-min-ns")
+			b.ReportMetric(float64(minTuned.Nanoseconds()), "tuned-min-ns")
+			b.ReportMetric(float64(minRaw.Nanoseconds()), "raw-min-ns")
+			b.ReportMetric(float64(minVM)/float64(minTuned), "x-tuned")
+			b.ReportMetric(float64(minVM)/float64(minRaw), "x-raw")
+			b.ReportMetric(float64(first.GasUsed), "gas/op")
+		})
+	}
+}

@@ -263,12 +263,13 @@ func (x *execution) run(ctx context.Context, depth int, caller, contract types.A
 	callErr := fn.CallWithStack(f, nil) // methods are () -> (): no stack needed
 
 	left := int64(gasG.Get())
+	outOfGas := left < 0 // only a failed charge leaves it negative, and that charge trapped
 	if left < 0 {
 		left = 0
 	}
 	used = gasLimit - min(uint64(left), gasLimit)
 	if callErr != nil {
-		err = classify(ctx, callErr, trapG.Get())
+		err = classify(ctx, callErr, trapG.Get(), outOfGas)
 		if errors.Is(err, ErrOutOfGas) {
 			used = gasLimit
 		}

@@ -124,8 +124,12 @@ var wasmTraps = map[string]error{
 }
 
 // classify maps an error returned by a wazero call to the VM's deterministic error.
-// trapGlobal is the value of __wnode_trap after the call.
-func classify(ctx context.Context, err error, trapGlobal uint64) error {
+// trapGlobal is the value of __wnode_trap after the call; outOfGas reports a negative
+// __wnode_gas, which only a failed gas charge leaves (it then traps).
+func classify(ctx context.Context, err error, trapGlobal uint64, outOfGas bool) error {
+	if outOfGas {
+		return ErrOutOfGas
+	}
 	switch trapGlobal {
 	case prepare.TrapOutOfGas:
 		return ErrOutOfGas

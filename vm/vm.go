@@ -27,7 +27,9 @@ import (
 //
 // Version 2: memory.grow pays per page added, not per page requested (a refused grow
 // pays its base only).
-const Version = 2
+// Version 3: cheaper charges (loop heads charged with a branch, no trap-global write;
+// out of gas is told by a negative gas global). Gas and outcomes are those of version 2.
+const Version = 3
 
 // Engine selects wazero's execution engine.
 type Engine int

@@ -54,6 +54,20 @@ func worstCase(l Limits) []byte {
 	return module(nil, false, fns...)
 }
 
+// loopWorstCase is worstCase for loops: "loop; i32.const 0; br_if 0; end" (two control
+// instructions, and a loop head charged with a branch), MaxBlocks per function.
+func loopWorstCase(l Limits) []byte {
+	var fns []fn
+	for size := 0; size < 128<<10; size += 3 * int(l.MaxBlocks) {
+		var body []I
+		for i := 0; i < int(l.MaxBlocks)/2; i++ {
+			body = append(body, blk(wasm.OpLoop, wasm.BlockEmpty), i32c(0), I{Op: wasm.OpBrIf}, end())
+		}
+		fns = append(fns, fn{fmt.Sprintf("f%d", len(fns)), wasm.FuncType{}, nil, body})
+	}
+	return module(nil, false, fns...)
+}
+
 // BenchmarkPrepareWorstCase measures Prepare on worstCase.
 func BenchmarkPrepareWorstCase(b *testing.B) {
 	l := DefaultLimits()
@@ -83,6 +97,7 @@ func BenchmarkDeploy(b *testing.B) {
 	mods := bigModules(b)
 	l := DefaultLimits()
 	mods["worst case"] = worstCase(l)
+	mods["loop worst case"] = loopWorstCase(l)
 	for name, code := range mods {
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(code)))

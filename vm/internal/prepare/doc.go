@@ -25,11 +25,12 @@
 //     instructions (gas.Schedule.Instr, in milligas, rounded up to whole gas per block:
 //     gas.CeilGas) against the exported mutable i64 global GasGlobal (gas remaining),
 //     inline and without a branch:
-//     gas -= c; TrapGlobal = gas >>> 63; drop(i32.load8_u(0 - TrapGlobal)), which loads
-//     out of bounds, with TrapGlobal = TrapOutOfGas, when the gas went below zero (modules
-//     whose memory has no first page or may reach 4 GiB divide by 1 - TrapGlobal
-//     instead, trapping by division by zero). (An if/
-//     unreachable per block would triple the basic blocks, and wazero's compile time
+//     gas -= c; drop(i32.load8_u(i32(gas >> 63))), which loads out of bounds (address
+//     2^32-1) when the gas went below zero (modules whose memory has no first page or may
+//     reach 4 GiB divide by 1 + i32(gas >> 63) instead, trapping by division by zero);
+//     at the first 64 loop heads of a function (the hot blocks) with a branch instead:
+//     gas -= c; if gas < 0 { unreachable }. (An if/unreachable per block would triple
+//     the basic blocks, and wazero's compile time
 //     grows faster than linearly with them.) Metering blocks start at function entry and
 //     after loop, if, else and end; code after br, br_table, return and unreachable is
 //     dead until the next else or end and is not charged; the fall-through of br_if stays
@@ -60,11 +61,12 @@
 //     charges from it, and the runtime reads it back afterwards: gas used is the limit
 //     minus the value, and a negative value means all gas was used.
 //   - StackGlobal ("__wnode_stack", mutable i32): stack slots in use.
-//   - TrapGlobal ("__wnode_trap", mutable i32): after a trap, TrapOutOfGas or
-//     TrapStackOverflow when the instrumentation trapped (out of gas shows as an integer
-//     division by zero, the stack limit as unreachable), TrapNone when the contract
-//     trapped on its own. Every gas charge rewrites it (with TrapNone while gas remains),
-//     so it is TrapNone after a call that returned.
+//   - TrapGlobal ("__wnode_trap", mutable i32): after a trap, TrapStackOverflow when the
+//     stack limit trapped (as unreachable), TrapOutOfGas when a dynamic charge ran out of
+//     gas. A trap with GasGlobal below zero ran out of gas, whichever trap instruction
+//     fired (the out-of-bounds load, a division by zero, unreachable): only a failed
+//     charge leaves the gas negative, and it traps at once. The static charges do not
+//     write TrapGlobal.
 //
 // A metadata section (package vm/metadata) is parsed and checked when present: malformed,
 // oversized, or describing a method the module does not export refuses the module

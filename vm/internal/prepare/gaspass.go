@@ -177,17 +177,33 @@ func (ins *instrumenter) labelsOf(code *wasm.Code) []label {
 	return labels
 }
 
+// maxBranchCharges bounds the loop heads of a function charged with a branch: the first
+// ones in code order get branchCharge, later ones staticCharge. It bounds the basic blocks
+// the branches add (wazero's compile time is superlinear in them) whatever the code,
+// while real functions have far fewer loops.
+const maxBranchCharges = 64
+
 // gasPass appends to out the body with the static charge of every metering block at its
 // start and the dynamic charges of memory.grow and the bulk memory instructions before
 // them. tmp is a scratch i32 local (used only when the body has such instructions).
+//
+// A metering block that starts at a loop's head (the instruction after the loop) is
+// charged with a branch (branchCharge), up to maxBranchCharges per function, every other
+// one without (staticCharge). Both
+// charge the same gas at the same place and trap when it runs out: only the code differs.
 func (ins *instrumenter) gasPass(out []wasm.Instr, code *wasm.Code, tmp uint32) []wasm.Instr {
 	body := code.Body
 	cs := ins.charges(code)
 	out = slices.Grow(out, len(body)+15*len(cs)+8)
-	next := 0
+	next, branches := 0, 0
 	for i := range body {
 		if next < len(cs) && cs[next].at == i {
-			out = ins.staticCharge(out, gas.CeilGas(cs[next].cost))
+			if i > 0 && body[i-1].Op == wasm.OpLoop && branches < maxBranchCharges {
+				out = ins.branchCharge(out, gas.CeilGas(cs[next].cost))
+				branches++
+			} else {
+				out = ins.staticCharge(out, gas.CeilGas(cs[next].cost))
+			}
 			next++
 		}
 		switch body[i].Op {
@@ -208,25 +224,29 @@ func (ins *instrumenter) gasPass(out []wasm.Instr, code *wasm.Code, tmp uint32) 
 // staticCharge appends a charge of cost against the gas global:
 //
 //	gas -= cost
-//	trap = gas >>> 63                 (1 when gas < 0, else 0)
-//	drop(i32.load8_u(0 - trap))       (traps, out of bounds, when gas < 0)
+//	drop(i32.load8_u(i32(gas >> 63)))   (arithmetic shift: 0, or -1 when gas < 0)
 //
 // The load reads byte 0 while gas remains and byte 2^32-1, never in bounds, once it ran
 // out. It is used when the memory has at least one page from the start and stays below
-// 4 GiB (every real contract); otherwise the last step is drop(1 / (1 - trap)), which
-// traps dividing by zero. The load is the cheaper: a division per metering block made
-// insertion sort 13 % slower (1.31× raw wazero against 1.15×).
+// 4 GiB (every real contract); otherwise the last step is drop(1 / (1 + i32(gas >> 63))),
+// which traps dividing by zero. The load is the cheaper: a division per metering block
+// made insertion sort 13 % slower (1.31× raw wazero against 1.15×).
 //
 // The charge is branchless on purpose: an if/unreachable per metering block multiplies
 // the basic blocks of a function by three, and wazero's compile time grows faster than
-// linearly with them (measured in docs/rationale/vm-prepare.md). The trap global is
-// written by every charge, so after any trap it tells whether the gas ran out (which
-// trap instruction fired does not matter).
+// linearly with them (measured in docs/rationale/vm-prepare.md). Loop heads are the
+// exception (branchCharge). No charge writes the trap global: after a trap, a negative
+// gas global says that the gas ran out (only a failed charge leaves it negative, and a
+// failed charge traps at once), so which trap instruction fired does not matter. The
+// first version wrote the trap global on every charge: two more global accesses.
 //
 // cost is at most ceil(2^32 instructions × gas.MaxInstrCost milligas / 1000) < 2^47 and
 // gas is never negative before a charge, so the subtraction cannot overflow.
 func (ins *instrumenter) staticCharge(out []wasm.Instr, cost uint64) []wasm.Instr {
-	g, trap := uint64(ins.gasG), uint64(ins.trapG)
+	g := uint64(ins.gasG)
+	if !ins.trapByLoad {
+		out = append(out, wasm.I32Const(1))
+	}
 	out = append(out,
 		wasm.Instr{Op: wasm.OpGlobalGet, Imm: g},
 		wasm.I64Const(int64(cost)),
@@ -234,26 +254,48 @@ func (ins *instrumenter) staticCharge(out []wasm.Instr, cost uint64) []wasm.Inst
 		wasm.Instr{Op: wasm.OpGlobalSet, Imm: g},
 		wasm.Instr{Op: wasm.OpGlobalGet, Imm: g},
 		wasm.I64Const(63),
-		wasm.Instr{Op: wasm.OpI64ShrU},
+		wasm.Instr{Op: wasm.OpI64ShrS},
 		wasm.Instr{Op: wasm.OpI32WrapI64},
-		wasm.Instr{Op: wasm.OpGlobalSet, Imm: trap},
 	)
 	if ins.trapByLoad {
 		return append(out,
-			wasm.I32Const(0),
-			wasm.Instr{Op: wasm.OpGlobalGet, Imm: trap},
-			wasm.Instr{Op: wasm.OpI32Sub},
 			wasm.Instr{Op: wasm.OpI32Load8U}, // offset 0, alignment 1
 			wasm.Instr{Op: wasm.OpDrop},
 		)
 	}
 	return append(out,
 		wasm.I32Const(1),
-		wasm.I32Const(1),
-		wasm.Instr{Op: wasm.OpGlobalGet, Imm: trap},
-		wasm.Instr{Op: wasm.OpI32Sub},
+		wasm.Instr{Op: wasm.OpI32Add},
 		wasm.Instr{Op: wasm.OpI32DivU},
 		wasm.Instr{Op: wasm.OpDrop},
+	)
+}
+
+// branchCharge appends the charge of a metering block that starts at a loop's head:
+//
+//	gas -= cost
+//	if gas < 0 { unreachable }
+//
+// It charges what staticCharge would, but the test is a branch that is never taken until
+// the gas runs out: on the compiler it costs almost nothing, where the branchless load
+// costs a dependent load and its bounds check on every iteration (insertion sort 1.49× →
+// 1.34× raw wazero, sha256 1.22× → 1.10×; docs/rationale/vm-prepare.md). The branch adds
+// two basic blocks per loop, which wazero compiles superlinearly: with a branch at every
+// loop head, a function of MaxBlocks/2 loops compiled 1.6× slower (BenchmarkDeploy's
+// loop worst case), hence at most maxBranchCharges per function.
+func (ins *instrumenter) branchCharge(out []wasm.Instr, cost uint64) []wasm.Instr {
+	g := uint64(ins.gasG)
+	return append(out,
+		wasm.Instr{Op: wasm.OpGlobalGet, Imm: g},
+		wasm.I64Const(int64(cost)),
+		wasm.Instr{Op: wasm.OpI64Sub},
+		wasm.Instr{Op: wasm.OpGlobalSet, Imm: g},
+		wasm.Instr{Op: wasm.OpGlobalGet, Imm: g},
+		wasm.I64Const(0),
+		wasm.Instr{Op: wasm.OpI64LtS},
+		wasm.Instr{Op: wasm.OpIf, Imm: blockImm(wasm.BlockEmpty)},
+		wasm.Instr{Op: wasm.OpUnreachable},
+		wasm.Instr{Op: wasm.OpEnd},
 	)
 }
 

@@ -3,6 +3,7 @@ package prepare
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -269,11 +270,14 @@ func TestGasCharges(t *testing.T) {
 }
 
 // TestOutOfGasInLoop runs an infinite loop: it ends in the out-of-gas trap with the gas
-// global below zero, on both engines, with each form of the charge's trap: a load out of
-// bounds when the memory has a first page and stays below 4 GiB, else a division by
-// zero. A loop of 1 000 iterations with enough gas runs through either form.
+// global below zero, on both engines, with each form of the branchless charge's trap: a
+// load out of bounds when the memory has a first page and stays below 4 GiB, else a
+// division by zero. A loop of 1 000 iterations with enough gas runs through either form.
+// (Loop heads are charged with a branch: TestLoopHeadCharges.)
 func TestOutOfGasInLoop(t *testing.T) {
-	endless := []I{blk(wasm.OpLoop, wasm.BlockEmpty), opImm(wasm.OpBr, 0), end()}
+	// The loop head's block is empty (the block starts a new metering block at its end),
+	// so the back edge is charged by the branchless charge.
+	endless := []I{blk(wasm.OpLoop, wasm.BlockEmpty), blk(wasm.OpBlock, wasm.BlockEmpty), end(), opImm(wasm.OpBr, 0), end()}
 	counted := []I{
 		i32c(1000), opImm(wasm.OpLocalSet, 0), blk(wasm.OpLoop, wasm.BlockEmpty),
 		opImm(wasm.OpLocalGet, 0), i32c(1), op(wasm.OpI32Sub), opImm(wasm.OpLocalTee, 0), opImm(wasm.OpBrIf, 0), end(),
@@ -310,14 +314,124 @@ func TestOutOfGasInLoop(t *testing.T) {
 			if !strings.Contains(err.Error(), c.wantErr) {
 				t.Fatalf("%s: error %q, want %q", c.name, err, c.wantErr)
 			}
-			if trap := mod.ExportedGlobal(TrapGlobal).Get(); trap != TrapOutOfGas {
-				t.Fatalf("%s: trap global %d, want %d", c.name, trap, TrapOutOfGas)
+			if trap := mod.ExportedGlobal(TrapGlobal).Get(); trap == TrapStackOverflow {
+				t.Fatalf("%s: trap global %d after out of gas", c.name, trap)
 			}
 			if left := int64(mod.ExportedGlobal(GasGlobal).Get()); left >= 0 {
 				t.Fatalf("%s: gas left %d after out of gas", c.name, left)
 			}
 			if _, _, err := call(t, rt, pm.Instrumented, "count", 100_000); err != nil {
 				t.Fatalf("%s: counted loop: %v", c.name, err)
+			}
+		}
+	}
+}
+
+// TestLoopHeadCharges checks the charge at loop heads (a branch to unreachable instead
+// of the branchless load): it appears at the first maxBranchCharges loop heads of a
+// function and only there, and it charges exactly what the branchless charge does. A
+// function of nested loops with an early exit and a conditional trap, run on both engines
+// with the gas it uses, runs; with one gas less it runs out of gas (the gas global below
+// zero), whatever the loop at which the gas runs out; and it uses the same gas as the
+// same function whose loops are all charged without a branch (more loop heads than
+// maxBranchCharges before it).
+func TestLoopHeadCharges(t *testing.T) {
+	e := newEngines(t)
+	// f(n): x = 0; for i = n..1 { for j = 3..1 { x += i*j; if x >= 100 { break out } } };
+	// if x == 6 { unreachable }; return x. n = 20 leaves by the early exit, n = 3 runs both
+	// loops to the end (x = 36), n = 1 traps (x = 6).
+	nested := func(n int32) []I {
+		return []I{
+			i32c(n), opImm(wasm.OpLocalSet, 0),
+			blk(wasm.OpBlock, wasm.BlockEmpty),
+			blk(wasm.OpLoop, wasm.BlockEmpty), // outer head
+			i32c(3), opImm(wasm.OpLocalSet, 1),
+			blk(wasm.OpLoop, wasm.BlockEmpty), // inner head
+			opImm(wasm.OpLocalGet, 2), opImm(wasm.OpLocalGet, 0), opImm(wasm.OpLocalGet, 1), op(wasm.OpI32Mul), op(wasm.OpI32Add),
+			opImm(wasm.OpLocalTee, 2), i32c(100), op(wasm.OpI32GeU), opImm(wasm.OpBrIf, 2), // early exit
+			opImm(wasm.OpLocalGet, 1), i32c(1), op(wasm.OpI32Sub), opImm(wasm.OpLocalTee, 1), opImm(wasm.OpBrIf, 0),
+			end(),
+			opImm(wasm.OpLocalGet, 0), i32c(1), op(wasm.OpI32Sub), opImm(wasm.OpLocalTee, 0), opImm(wasm.OpBrIf, 0),
+			end(),
+			end(),
+			opImm(wasm.OpLocalGet, 2), i32c(6), op(wasm.OpI32Eq), // x == 6 only for n = 1
+			blk(wasm.OpIf, wasm.BlockEmpty), op(wasm.OpUnreachable), end(),
+			opImm(wasm.OpLocalGet, 2),
+		}
+	}
+	locals := []wasm.LocalDecl{{Count: 3, Type: wasm.I32}}
+	res := wasm.FuncType{Results: []wasm.ValType{wasm.I32}}
+	// many: maxBranchCharges loop heads first, so nested's loops get the branchless charge.
+	var many []I
+	for i := 0; i < maxBranchCharges; i++ {
+		many = append(many, blk(wasm.OpLoop, wasm.BlockEmpty), i32c(0), opImm(wasm.OpBrIf, 0), end())
+	}
+	for _, n := range []int32{20, 3, 1} {
+		body := nested(n)
+		pm, err := Prepare(module(nil, false,
+			fn{"_branch", res, locals, body},
+			fn{"_static", res, locals, append(slices.Clone(many), body...)},
+		), gas.Default(), DefaultLimits())
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := wasm.Decode(pm.Instrumented)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The stack pass adds one if per function; the branch charges add one each.
+		ifs := func(c wasm.Code) (n int) {
+			for _, in := range c.Body {
+				if in.Op == wasm.OpIf {
+					n++
+				}
+			}
+			return n
+		}
+		if got := ifs(m.Code[0]); got != 1+1+2 { // stack, the contract's if, two loop heads
+			t.Fatalf("n=%d: %d ifs in the instrumented nested loops, want 4", n, got)
+		}
+		if got := ifs(m.Code[1]); got != 1+1+maxBranchCharges {
+			t.Fatalf("n=%d: %d ifs with %d loops before, want %d", n, got, maxBranchCharges, 2+maxBranchCharges)
+		}
+		manyFn := append(slices.Clone(many), i32c(0), op(wasm.OpDrop))
+		pmMany, err := Prepare(module(nil, false, fn{"many", wasm.FuncType{}, nil, manyFn}), gas.Default(), DefaultLimits())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rt := range []wazero.Runtime{e.interp, e.compiler} {
+			_, mm, err := call(t, rt, pmMany.Instrumented, "many", 1<<40)
+			if err != nil {
+				t.Fatal(err)
+			}
+			manyGas := 1<<40 - mm.ExportedGlobal(GasGlobal).Get()
+			const limit = 1 << 40
+			r1, m1, err1 := call(t, rt, pm.Instrumented, "_branch", limit)
+			used := limit - m1.ExportedGlobal(GasGlobal).Get()
+			r2, m2, err2 := call(t, rt, pm.Instrumented, "_static", limit)
+			used2 := limit - m2.ExportedGlobal(GasGlobal).Get()
+			if (err1 == nil) != (err2 == nil) || fmt.Sprint(r1) != fmt.Sprint(r2) {
+				t.Fatalf("n=%d: branch charges %v %v, branchless %v %v", n, r1, err1, r2, err2)
+			}
+			// "static" runs many's loops first: nested's part is the rest (minus the
+			// final i32.const/drop block of many, which nested has not).
+			if err1 == nil && used2-used != manyGas-1 {
+				t.Fatalf("n=%d: gas %d with branch charges, %d without (%d for the loops before)", n, used, used2, manyGas)
+			}
+			if n == 1 && (err1 == nil || !strings.Contains(err1.Error(), "unreachable")) {
+				t.Fatalf("n=1: %v, want the contract's trap", err1)
+			}
+			if err1 != nil {
+				continue
+			}
+			for g := uint64(1); g <= used; g++ { // every limit below used runs out of gas, exactly
+				_, m, err := call(t, rt, pm.Instrumented, "_branch", g-1)
+				if err == nil || int64(m.ExportedGlobal(GasGlobal).Get()) >= 0 {
+					t.Fatalf("n=%d: with %d gas (used %d): %v, gas left %d", n, g-1, used, err, int64(m.ExportedGlobal(GasGlobal).Get()))
+				}
+			}
+			if r, m, err := call(t, rt, pm.Instrumented, "_branch", used); err != nil || m.ExportedGlobal(GasGlobal).Get() != 0 || r[0] != r1[0] {
+				t.Fatalf("n=%d: with exactly %d gas: %v %v", n, used, r, err)
 			}
 		}
 	}

@@ -113,6 +113,7 @@ const (
 	OpI64Or   Opcode = 0x84
 	OpI64Xor  Opcode = 0x85
 	OpI64Shl  Opcode = 0x86
+	OpI64ShrS Opcode = 0x87
 	OpI64ShrU Opcode = 0x88
 
 	OpF32Abs      Opcode = 0x8b
