@@ -424,6 +424,26 @@ func TestBench(t *testing.T) {
 		rep.Max == nil || rep.Rejected != 0 || rep.Pending != 0 || rep.Sent == 0 {
 		t.Errorf("closed loop report:\n%s", out)
 	}
+
+	// bench fn: the gateway and its bare net/http baseline (a process of its own) in turn.
+	var fn struct {
+		Gateway struct {
+			N int `json:"n"`
+		} `json:"gateway"`
+		Errors int `json:"errors"`
+		Bare   struct {
+			N int `json:"n"`
+		} `json:"bare"`
+		Ratio float64 `json:"p50RatioGatewayToBare"`
+	}
+	out = ok(t, nil, "bench", "fn", "--rpc", n.url(), "--wasm", "../examples/hello/hello.wasm", "--concurrency", "1",
+		"--duration", "500ms", "--json")
+	if err := json.Unmarshal([]byte(out), &fn); err != nil {
+		t.Fatalf("bench fn --json: %v\n%s", err, out)
+	}
+	if fn.Gateway.N == 0 || fn.Bare.N == 0 || fn.Errors != 0 || fn.Ratio <= 0 {
+		t.Errorf("bench fn report:\n%s", out)
+	}
 }
 
 // metricValue reads one sample of the node's /metrics, by its full name with labels.

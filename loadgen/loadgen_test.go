@@ -68,7 +68,7 @@ func TestLoadsOnDevNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fn.Gateway.N == 0 || fn.Errors != 0 || fn.VM.N == 0 || fn.Ratio <= 0 {
+	if fn.Gateway.N == 0 || fn.Errors != 0 || fn.Bare.N == 0 || fn.BareRatio <= 0 || fn.VM.N == 0 || fn.Ratio <= 0 {
 		t.Errorf("fn report %+v", fn)
 	}
 

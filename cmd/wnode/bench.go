@@ -1,10 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/ecdsa"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -32,7 +39,7 @@ var benchCommand = &cli.Command{
 	Subcommands: []*cli.Command{
 		{
 			Name:      "fn",
-			Usage:     "load the /fn/ gateway with read-only calls; compare with the VM's in-process call",
+			Usage:     "load the /fn/ gateway with read-only calls; compare with a bare net/http handler and the in-process VM call",
 			ArgsUsage: " ",
 			Flags:     benchFnFlags,
 			Action:    benchFn,
@@ -48,6 +55,12 @@ var benchCommand = &cli.Command{
 			ArgsUsage: " ",
 			Flags:     benchSpinFlags,
 			Action:    benchSpin,
+		},
+		{
+			Name:   "bare",
+			Usage:  "serve the bare net/http baseline of `bench fn` (started by it; reads its answer on stdin)",
+			Hidden: true,
+			Action: benchBare,
 		},
 		{
 			Name:      "tx",
@@ -132,7 +145,7 @@ func benchFn(c *cli.Context) error {
 	defer s.close()
 	cfg := loadgen.FnConfig{URL: c.String(rpcURLFlag.Name), Method: c.String(benchMethodFlag.Name),
 		Input: []byte(c.String(benchInputFlag.Name)), Concurrency: c.Int(benchConcurrencyFlag.Name),
-		Duration: c.Duration(benchDurationFlag.Name), Log: s.p.note}
+		Duration: c.Duration(benchDurationFlag.Name), Bare: spawnBare, Log: s.p.note}
 	if a := c.String(benchContractFlag.Name); a != "" {
 		if cfg.Contract, err = rpctypes.ParseAddress(a); err != nil {
 			return usagef("--contract: %v", err)
@@ -154,6 +167,66 @@ func benchFn(c *cli.Context) error {
 		return err
 	}
 	return s.p.result(rep, func(w io.Writer) { rep.WriteText(w, cfg.Duration) })
+}
+
+// bareAnswer is what `bench fn` hands its baseline process.
+type bareAnswer struct {
+	Header http.Header `json:"header"`
+	Body   []byte      `json:"body"`
+}
+
+// spawnBare starts `wnode bench bare` as a process of its own, as the node is, and
+// hands it the answer to serve; the process ends when stop closes its stdin (or with
+// this one, on Linux).
+func spawnBare(header http.Header, body []byte) (string, func(), error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", nil, err
+	}
+	cmd := exec.Command(exe, "bench", "bare")
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = childProcAttr()
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() { in.Close(); cmd.Wait() }
+	if err := json.NewEncoder(in).Encode(bareAnswer{Header: header, Body: body}); err != nil {
+		stop()
+		return "", nil, err
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "http://") {
+		stop()
+		return "", nil, fmt.Errorf("bench bare: %q, %v", line, err)
+	}
+	return strings.TrimSpace(line), stop, nil
+}
+
+// benchBare is `wnode bench bare`: loadgen.BareHandler on a loopback port, for the
+// answer read from stdin, until stdin ends; it prints its URL first.
+func benchBare(c *cli.Context) error {
+	dec := json.NewDecoder(os.Stdin)
+	var a bareAnswer
+	if err := dec.Decode(&a); err != nil {
+		return fmt.Errorf("read the answer: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: loadgen.BareHandler(a.Header, a.Body)}
+	go srv.Serve(ln)
+	fmt.Printf("http://%s\n", ln.Addr())
+	io.Copy(io.Discard, os.Stdin)
+	return srv.Close()
 }
 
 // benchTx is `wnode bench tx`: loadgen.Tx on a deployed counter, within --timeout.
