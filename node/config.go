@@ -62,6 +62,7 @@ type RPCConfig struct {
 	ExecShare      float64       `toml:"exec_share"`       // share of a slot's processor; default 0.5
 	SubsPerConn    int           `toml:"subs_per_conn"`    // default 32
 	SubsTotal      int           `toml:"subs_total"`       // default 2048
+	FnCache        int           `toml:"fn_cache"`         // /fn/ answers kept per head; default 1024, -1 off
 
 	// UI serves the dashboard at /ui/ (package ui). nil: on for dev chains (`wnode start
 	// --dev`, `wnode localnet`), off otherwise.
@@ -188,6 +189,6 @@ func (c *Config) rpcConfig() rpc.Config {
 		WSOrigins: c.RPC.WSOrigins, ExecSlots: c.RPC.ExecSlots, ExecQueue: c.RPC.ExecQueue,
 		ExecQueueWait: c.RPC.ExecQueueWait, ExecPerClient: c.RPC.ExecPerClient,
 		ExecTimeBudget: c.RPC.ExecTimeBudget, ClientHeader: c.RPC.ClientHeader, ExecShare: c.RPC.ExecShare,
-		SubsPerConn: c.RPC.SubsPerConn, SubsTotal: c.RPC.SubsTotal,
+		SubsPerConn: c.RPC.SubsPerConn, SubsTotal: c.RPC.SubsTotal, FnCache: c.RPC.FnCache,
 	}
 }

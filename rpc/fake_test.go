@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/holiman/uint256"
@@ -30,6 +31,7 @@ type fakeBackend struct {
 	health   error
 	gate     chan struct{} // method "gate" waits for it to close (or the context)
 	skipNext bool          // the next commit notifies no subscriber (a full buffer)
+	calls    atomic.Int64  // executions (Call)
 }
 
 var helloAddr = types.Address{0xaa}
@@ -188,6 +190,7 @@ func (b *fakeBackend) PendingNonce(addr types.Address) (uint64, error) { return 
 func (b *fakeBackend) GasPrice() *uint256.Int                          { return uint256.NewInt(1) }
 
 func (b *fakeBackend) Call(ctx context.Context, req *rpc.CallRequest, height uint64) (*rpc.CallResult, error) {
+	b.calls.Add(1)
 	if req.To != helloAddr {
 		return nil, &rpc.ExecutionError{Reason: "no contract code at address", NotFound: true}
 	}

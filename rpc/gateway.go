@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/wnode/wnode/rpc/rpctypes"
 	"github.com/wnode/wnode/types"
 	"github.com/wnode/wnode/vm/metadata"
@@ -111,6 +113,13 @@ func (s *Server) serveFn(w http.ResponseWriter, r *http.Request) {
 		err = s.serveFnWitness(w, r, req, head.Height)
 		return
 	}
+	key, cacheable := s.answers.key(head.Height, to, method, input)
+	if cacheable {
+		if a, ok := s.answers.get(key); ok {
+			s.writeFnAnswer(w, r, a)
+			return
+		}
+	}
 	res, sr, cerr := s.call(r.Context(), req, head.Height)
 	if cerr != nil {
 		var ee *ExecutionError
@@ -139,22 +148,102 @@ func (s *Server) serveFn(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	h := w.Header()
-	h.Set(rpctypes.HeaderHeight, strconv.FormatUint(res.Height, 10))
-	h.Set(rpctypes.HeaderStateRoot, res.StateRoot.Hex())
-	h.Set(rpctypes.HeaderGasUsed, strconv.FormatUint(res.GasUsed, 10))
-	h.Set(rpctypes.HeaderChainID, strconv.FormatUint(sr.ChainID, 10))
-	h.Set(rpctypes.HeaderSigner, s.signer.hex) // the EIP-55 form, computed once
-	h.Set(rpctypes.HeaderSignature, hexutil.Encode(sr.Signature))
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Type", contentType(res, method))
-	if m, ok := res.Metadata.Method(method); ok {
-		h.Set(rpctypes.HeaderFormat, string(m.Output))
+	a := &fnAnswer{
+		height: []string{strconv.FormatUint(res.Height, 10)}, stateRoot: []string{res.StateRoot.Hex()},
+		gasUsed: []string{strconv.FormatUint(res.GasUsed, 10)}, chainID: []string{strconv.FormatUint(sr.ChainID, 10)},
+		signer:      []string{s.signer.hex}, // the EIP-55 form, computed once
+		signature:   []string{hexutil.Encode(sr.Signature)},
+		contentType: []string{contentType(res, method)}, length: []string{strconv.Itoa(len(res.Output))},
+		output: res.Output,
 	}
-	h.Set("Content-Length", strconv.Itoa(len(res.Output)))
+	if m, ok := res.Metadata.Method(method); ok {
+		a.format = []string{string(m.Output)}
+	}
+	// The state at a height never changes and execution is deterministic: the same call
+	// on the same height is the same answer, signature included, until the head moves.
+	if cacheable && res.Height == head.Height {
+		s.answers.add(key, a)
+	}
+	s.writeFnAnswer(w, r, a)
+}
+
+// fnAnswer is a successful gateway answer, its header values ready to serve (each a
+// one-element slice that http.Header can hold as is, shared by every answer served
+// from the cache: net/http only reads them).
+type fnAnswer struct {
+	height, stateRoot, gasUsed, chainID, signer, signature []string
+	contentType, format, length                            []string
+	output                                                 []byte
+}
+
+var (
+	noStore = []string{"no-store"}
+	noSniff = []string{"nosniff"}
+)
+
+// writeFnAnswer writes a (the header keys are in canonical form: no Set needed).
+func (s *Server) writeFnAnswer(w http.ResponseWriter, r *http.Request, a *fnAnswer) {
+	h := w.Header()
+	h[rpctypes.HeaderHeight] = a.height
+	h[rpctypes.HeaderStateRoot] = a.stateRoot
+	h[rpctypes.HeaderGasUsed] = a.gasUsed
+	h[rpctypes.HeaderChainID] = a.chainID
+	h[rpctypes.HeaderSigner] = a.signer
+	h[rpctypes.HeaderSignature] = a.signature
+	h["Cache-Control"] = noStore
+	h["X-Content-Type-Options"] = noSniff
+	h["Content-Type"] = a.contentType
+	if a.format != nil {
+		h[rpctypes.HeaderFormat] = a.format
+	}
+	h["Content-Length"] = a.length
 	if r.Method != http.MethodHead {
-		w.Write(res.Output)
+		w.Write(a.output)
+	}
+}
+
+// fnAnswers caches recent successful gateway answers by (height, contract, method,
+// input), so that a hot function is executed and signed once per block rather than once
+// per request. Failed calls are not cached: every one of them runs (and is admitted)
+// again. Nil when the cache is off.
+type fnAnswers struct {
+	lru *lru.Cache[string, *fnAnswer]
+}
+
+// maxCachedInput is the largest input (and output) whose answer is cached: the
+// cache's memory is at most its size times twice this, plus headers.
+const maxCachedInput = 2 << 10
+
+func newFnAnswers(size int) *fnAnswers {
+	if size <= 0 {
+		return nil
+	}
+	c, err := lru.New[string, *fnAnswer](size)
+	if err != nil {
+		panic(err) // only for a size <= 0
+	}
+	return &fnAnswers{lru: c}
+}
+
+// key is the cache key of a call, and whether its answer may be cached.
+func (c *fnAnswers) key(height uint64, to types.Address, method string, input []byte) (string, bool) {
+	if c == nil || len(input) > maxCachedInput {
+		return "", false
+	}
+	b := make([]byte, 0, 8+len(to)+1+len(method)+1+len(input))
+	b = binary.BigEndian.AppendUint64(b, height)
+	b = append(b, to[:]...)
+	b = append(b, byte(len(method)))
+	b = append(b, method...)
+	b = append(b, input...)
+	return string(b), true
+}
+
+func (c *fnAnswers) get(key string) (*fnAnswer, bool) { return c.lru.Get(key) }
+
+func (c *fnAnswers) add(key string, a *fnAnswer) {
+	if len(a.output) <= maxCachedInput {
+		c.lru.Add(key, a)
 	}
 }
 

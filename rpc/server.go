@@ -78,6 +78,11 @@ type Config struct {
 	SubsPerConn int
 	// SubsTotal bounds the subscriptions of the server. Default 2,048.
 	SubsTotal int
+
+	// FnCache is how many successful /fn/ answers (of inputs and outputs up to 2 KiB)
+	// are kept to be served again while the head stays at their height: a hot function
+	// runs and is signed once per block. Default DefaultFnCache; negative turns it off.
+	FnCache int
 }
 
 // Defaults of Config, copied from go-ethereum's where it has one.
@@ -89,6 +94,7 @@ const (
 	DefaultRequestTimeout     = 10 * time.Second
 	DefaultSubsPerConn        = 32
 	DefaultSubsTotal          = 2048
+	DefaultFnCache            = 1024
 )
 
 func (c Config) withDefaults() Config {
@@ -137,6 +143,9 @@ func (c Config) withDefaults() Config {
 	if c.SubsTotal <= 0 {
 		c.SubsTotal = DefaultSubsTotal
 	}
+	if c.FnCache == 0 {
+		c.FnCache = DefaultFnCache
+	}
 	return c
 }
 
@@ -159,6 +168,8 @@ type Server struct {
 	listener net.Listener
 
 	admit *admission
+
+	answers *fnAnswers // nil: no cache
 
 	quit       chan struct{}  // closed by Close (under mu): ends subscriptions
 	subs       sync.WaitGroup // Add only under mu with quit open
@@ -184,7 +195,8 @@ func NewServer(cfg Config, backend Backend, signer *ResultSigner, reg prometheus
 	s := &Server{
 		cfg: cfg, backend: backend, signer: signer, log: log, metrics: m, gather: gather,
 		rpc: gethrpc.NewServer(), quit: make(chan struct{}), subPerConn: map[string]int{},
-		admit: newAdmission(cfg.ExecSlots, cfg.ExecQueue, cfg.ExecPerClient, cfg.ExecQueueWait, m.admission),
+		admit:   newAdmission(cfg.ExecSlots, cfg.ExecQueue, cfg.ExecPerClient, cfg.ExecQueueWait, m.admission),
+		answers: newFnAnswers(cfg.FnCache),
 	}
 	s.rpc.SetBatchLimits(cfg.BatchLimit, cfg.BatchResponseLimit)
 	s.rpc.SetHTTPBodyLimit(cfg.BodyLimit)

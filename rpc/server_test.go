@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -716,6 +717,71 @@ func TestGateway(t *testing.T) {
 	resp, _ = do("OPTIONS", s.url, nil, map[string]string{"Origin": "https://app.example", "Access-Control-Request-Method": "POST"})
 	if resp.StatusCode != 403 {
 		t.Errorf("JSON-RPC preflight: %d", resp.StatusCode)
+	}
+}
+
+// A successful /fn/ answer is served again without running while the head stays at its
+// height, byte for byte and still signed (the client checks it); a new head, another
+// input, a failed call or a server without the cache run again.
+func TestGatewayAnswerCache(t *testing.T) {
+	s := startServer(t, rpc.Config{})
+	c, err := client.Dial(context.Background(), s.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	call := func(method, input string) (*client.FnResult, error) {
+		t.Helper()
+		return c.Fn(ctx, helloAddr, method, []byte(input))
+	}
+	runs := func(want int64, what string) {
+		t.Helper()
+		if got := s.b.calls.Swap(0); got != want {
+			t.Errorf("%s: %d executions, want %d", what, got, want)
+		}
+	}
+	first, err := call("hello", "world")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs(1, "first call")
+	for range 3 {
+		again, err := call("hello", "world") // c.Fn checks the signature
+		if err != nil || string(again.Output) != "hello, world" || again.Height != first.Height ||
+			!bytes.Equal(again.Signature, first.Signature) || again.GasUsed != first.GasUsed {
+			t.Fatalf("cached answer %+v, %v; first %+v", again, err, first)
+		}
+	}
+	runs(0, "the same call at the same height")
+	if _, err := call("hello", "there"); err != nil {
+		t.Fatal(err)
+	}
+	runs(1, "another input")
+	for range 2 {
+		var fe *client.FnError
+		if _, err := call("fail", ""); !errors.As(err, &fe) || fe.Status != 422 {
+			t.Fatalf("fail: %v", err)
+		}
+	}
+	runs(2, "a reverting call, twice")
+
+	s.b.commit(nil, nil)
+	next, err := call("hello", "world")
+	if err != nil || next.Height != first.Height+1 || string(next.Output) != "hello, world" {
+		t.Fatalf("after a block: %+v, %v", next, err)
+	}
+	runs(1, "the same call on a new head")
+
+	off := startServer(t, rpc.Config{FnCache: -1})
+	for range 3 {
+		status, body := post(t, off.url+"/fn/"+helloAddr.Hex()+"/hello", "", "world")
+		if status != 200 || string(body) != "hello, world" {
+			t.Fatalf("no cache: %d %q", status, body)
+		}
+	}
+	if got := off.b.calls.Load(); got != 3 {
+		t.Errorf("without the cache: %d executions, want 3", got)
 	}
 }
 

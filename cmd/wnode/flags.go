@@ -63,6 +63,8 @@ var (
 		Usage: "browser origins allowed on JSON-RPC over HTTP (comma-separated, \"*\" for any; default none)"}
 	rpcWSOriginsFlag = &cli.StringSliceFlag{Name: "rpc.wsorigins", Category: catRPC,
 		Usage: "browser origins allowed to open a JSON-RPC WebSocket (comma-separated, \"*\" for any; default none)"}
+	rpcFnCacheFlag = &cli.IntFlag{Name: "rpc.fn.cache", Category: catRPC,
+		Usage: "/fn/ answers kept to be served again while the head stays at their height (default 1024; -1: off)"}
 	rpcExecSlotsFlag = &cli.IntFlag{Name: "rpc.exec.slots", Category: catRPC,
 		Usage: "read-only executions (/fn/, wn_call, wn_estimateGas) running at once (default half the CPUs, at least 1)"}
 	rpcExecQueueFlag = &cli.IntFlag{Name: "rpc.exec.queue", Category: catRPC,
@@ -231,7 +233,7 @@ var (
 
 // Flag sets of the commands.
 var (
-	nodeFlags   = []cli.Flag{dataDirFlag, devFlag, genesisFlag, configFlag, rpcAddrFlag, rpcCORSFlag, rpcWSOriginsFlag, fnCORSFlag, rpcGasCapFlag, rpcTimeoutFlag, rpcExecSlotsFlag, rpcExecQueueFlag, rpcExecWaitFlag, rpcExecPerClientFlag, rpcExecBudgetFlag, rpcExecShareFlag, rpcClientHeaderFlag, rpcSubsPerConnFlag, rpcSubsTotalFlag, uiFlag, p2pListenFlag, bootnodesFlag, p2pTargetPeersFlag, logLevelFlag, logFormatFlag, pprofFlag, execWorkersFlag}
+	nodeFlags   = []cli.Flag{dataDirFlag, devFlag, genesisFlag, configFlag, rpcAddrFlag, rpcCORSFlag, rpcWSOriginsFlag, fnCORSFlag, rpcGasCapFlag, rpcTimeoutFlag, rpcExecSlotsFlag, rpcExecQueueFlag, rpcExecWaitFlag, rpcExecPerClientFlag, rpcExecBudgetFlag, rpcExecShareFlag, rpcClientHeaderFlag, rpcSubsPerConnFlag, rpcSubsTotalFlag, rpcFnCacheFlag, uiFlag, p2pListenFlag, bootnodesFlag, p2pTargetPeersFlag, logLevelFlag, logFormatFlag, pprofFlag, execWorkersFlag}
 	clientFlags = []cli.Flag{rpcURLFlag, jsonFlag, timeoutFlag}
 	sendFlags   = []cli.Flag{dataDirFlag, fromFlag, passwordFileFlag, valueFlag, gasFlag, gasPriceFlag, nonceFlag, outFlag}
 	argsFlags   = []cli.Flag{hexFlag, argsFileFlag}

@@ -111,6 +111,7 @@ func nodeConfig(c *cli.Context) (node.Config, error) {
 	set(rpcClientHeaderFlag.Name, func() { cfg.RPC.ClientHeader = c.String(rpcClientHeaderFlag.Name) })
 	set(rpcExecShareFlag.Name, func() { cfg.RPC.ExecShare = c.Float64(rpcExecShareFlag.Name) })
 	set(rpcSubsPerConnFlag.Name, func() { cfg.RPC.SubsPerConn = c.Int(rpcSubsPerConnFlag.Name) })
+	set(rpcFnCacheFlag.Name, func() { cfg.RPC.FnCache = c.Int(rpcFnCacheFlag.Name) })
 	set(rpcSubsTotalFlag.Name, func() { cfg.RPC.SubsTotal = c.Int(rpcSubsTotalFlag.Name) })
 	set(rpcGasCapFlag.Name, func() { cfg.RPC.GasCap = c.Uint64(rpcGasCapFlag.Name) })
 	set(execWorkersFlag.Name, func() { cfg.ExecWorkers = c.Int(execWorkersFlag.Name) })
