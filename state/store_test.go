@@ -490,6 +490,6 @@ func TestPruneRangesDoNotOverlap(t *testing.T) {
 	}
 	for h := range 10 {
 		commit(t, s, []Change{{Key: []byte{byte(h % 5)}, Value: []byte{byte(h + 1)}}})
-		end = check(s, 0)
+		check(s, 0)
 	}
 }
