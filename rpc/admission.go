@@ -330,3 +330,75 @@ func restAfter(d time.Duration, share float64) time.Duration {
 	}
 	return time.Duration(float64(d) * (1/share - 1))
 }
+
+// execThreads runs executions on long-lived OS threads at a lower priority (Linux), one
+// per execution slot, started on first use. A goroutine locked to its thread whose
+// priority it lowered never unlocks it: the thread ends with the goroutine, so the
+// priority never leaks to other work. Reusing the threads spares each execution the
+// creation and exit of one (~110 µs of a /fn/ call on a loaded two-core machine, see
+// docs/rationale/gateway.md).
+type execThreads struct {
+	n    int
+	once sync.Once
+	jobs chan func()
+
+	mu     sync.RWMutex // held (R) while a job is handed over, so none is after close
+	closed bool
+	quit   chan struct{}
+}
+
+func newExecThreads(n int) *execThreads {
+	return &execThreads{n: n, jobs: make(chan func(), n), quit: make(chan struct{})}
+}
+
+// run runs f on one of the threads; after close, on a thread of its own that ends with
+// it.
+func (p *execThreads) run(f func()) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.closed {
+		go func() {
+			runtime.LockOSThread()
+			lowerThreadPriority()
+			f()
+		}()
+		return
+	}
+	p.once.Do(func() {
+		for range p.n {
+			go p.worker()
+		}
+	})
+	p.jobs <- f // at most n run at once (admission's slots), so a thread is free soon
+}
+
+func (p *execThreads) worker() {
+	runtime.LockOSThread()
+	lowerThreadPriority()
+	for {
+		select {
+		case f := <-p.jobs:
+			f()
+		case <-p.quit:
+			for { // every job was handed over before quit closed: finish those left
+				select {
+				case f := <-p.jobs:
+					f()
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// close ends the threads once the jobs handed over are done; later runs get threads of
+// their own.
+func (p *execThreads) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.closed {
+		p.closed = true
+		close(p.quit)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -375,14 +374,10 @@ func (s *Server) execute(ctx context.Context, what string, f func(ctx context.Co
 	bctx, cancel := context.WithTimeout(ctx, s.cfg.ExecTimeBudget)
 	defer cancel()
 	done := make(chan struct{})
-	go func() {
-		// The execution gets an OS thread of its own at a lower priority; the goroutine
-		// ends locked to it, so the thread ends with it and the priority never leaks.
-		runtime.LockOSThread()
-		lowerThreadPriority()
+	s.threads.run(func() {
 		defer close(done)
 		err = f(bctx)
-	}()
+	})
 	<-done
 	if err != nil && bctx.Err() != nil && ctx.Err() == nil {
 		s.metrics.admission.overrun.Inc()

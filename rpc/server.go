@@ -170,6 +170,7 @@ type Server struct {
 	admit *admission
 
 	answers *fnAnswers // nil: no cache
+	threads *execThreads
 
 	quit       chan struct{}  // closed by Close (under mu): ends subscriptions
 	subs       sync.WaitGroup // Add only under mu with quit open
@@ -197,6 +198,7 @@ func NewServer(cfg Config, backend Backend, signer *ResultSigner, reg prometheus
 		rpc: gethrpc.NewServer(), quit: make(chan struct{}), subPerConn: map[string]int{},
 		admit:   newAdmission(cfg.ExecSlots, cfg.ExecQueue, cfg.ExecPerClient, cfg.ExecQueueWait, m.admission),
 		answers: newFnAnswers(cfg.FnCache),
+		threads: newExecThreads(cfg.ExecSlots),
 	}
 	s.rpc.SetBatchLimits(cfg.BatchLimit, cfg.BatchResponseLimit)
 	s.rpc.SetHTTPBodyLimit(cfg.BodyLimit)
@@ -373,6 +375,7 @@ func (s *Server) Close(ctx context.Context) error {
 		err = srv.Shutdown(ctx)
 	}
 	s.rpc.Stop()
+	s.threads.close()
 	s.subs.Wait()
 	return err
 }
