@@ -139,6 +139,14 @@ func TestQuickstart(t *testing.T) {
 		liar := lyingProxy(t, node.url(), c.from, c.to)
 		fails(t, []string{"WNODE_RPC=" + liar}, 1, c.want, "call", "--verify", "--genesis", gen, hello, "hello", "wasm")
 	}
+	// A node that answers for another height than the one asked: a well-proven answer of
+	// the head is not the account at block 1.
+	dev := genesis.DevAddress.Hex()
+	if out := ok(t, env, "account", "--verify", "--genesis", gen, "--height", "1", dev); !strings.Contains(out, "height    1") {
+		t.Errorf("account --verify --height 1 printed %q", out)
+	}
+	shifter := rewritingProxy(t, node.url(), `[],"0x1"]`, `[],"latest"]`)
+	fails(t, []string{"WNODE_RPC=" + shifter}, 1, "answer to another question", "account", "--verify", "--genesis", gen, "--height", "1", dev)
 	to, _ := rpctypes.ParseAddress(hello)
 	code, h, body := httpDo(t, "POST", node.url()+"/fn/"+hello+"/hello", "", "world")
 	if code != 200 || body != "hello, world" {
@@ -256,6 +264,36 @@ func lyingProxy(t *testing.T, target, from, to string) string {
 		r.ContentLength = int64(len(b))
 		r.Header.Set("Content-Length", strconv.Itoa(len(b)))
 		return nil
+	}
+	srv := httptest.NewServer(p)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// rewritingProxy is a node in front of target that replaces the first from by to in each
+// request body: it answers another question than the one asked.
+func rewritingProxy(t *testing.T, target, from, to string) string {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := httputil.NewSingleHostReverseProxy(u)
+	direct := p.Director
+	p.Director = func(r *http.Request) {
+		direct(r)
+		if r.Body == nil {
+			return
+		}
+		b, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			b = nil
+		}
+		b = []byte(strings.Replace(string(b), from, to, 1))
+		r.Body = io.NopCloser(strings.NewReader(string(b)))
+		r.ContentLength = int64(len(b))
+		r.Header.Set("Content-Length", strconv.Itoa(len(b)))
 	}
 	srv := httptest.NewServer(p)
 	t.Cleanup(srv.Close)

@@ -106,6 +106,15 @@ func (vr *verifier) accept(info *light.Verified, what string) (*verifiedJSON, er
 		Time: hexutil.Uint64(info.Time), BlockHash: info.BlockHash}, nil
 }
 
+// atHeight checks that an answer is for the height asked: a proof of another block,
+// however valid, answers another question. Latest is checked by --max-age only.
+func atHeight(info *light.Verified, asked rpctypes.BlockNumber) error {
+	if asked >= 0 && info.Height != uint64(asked) {
+		return fmt.Errorf("%w: asked for block %d, the answer is for block %d", light.ErrQuestion, uint64(asked), info.Height)
+	}
+	return nil
+}
+
 func (vr *verifier) saveBundle(raw []byte) error {
 	if vr.save == "" {
 		return nil
@@ -150,6 +159,9 @@ func (vr *verifier) call(s *session, args rpctypes.CallArgs, height rpctypes.Blo
 		want.Gas = *args.Gas
 	}
 	res, info, err := vr.v.VerifyCall(s.ctx, cb, want)
+	if err == nil {
+		err = atHeight(info, height)
+	}
 	if err != nil {
 		return fmt.Errorf("the node's answer does not verify: %w", err)
 	}
@@ -285,6 +297,9 @@ func accountShowAction(c *cli.Context) error {
 		return fmt.Errorf("the node's answer does not verify: %w: a %T, not an account bundle", light.ErrMalformed, b)
 	}
 	a, info, err := vr.v.VerifyAccount(ab, addr)
+	if err == nil {
+		err = atHeight(info, height)
+	}
 	if err != nil {
 		return fmt.Errorf("the node's answer does not verify: %w", err)
 	}
