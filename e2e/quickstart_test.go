@@ -242,11 +242,31 @@ func TestQuickstart(t *testing.T) {
 	if out := ok(t, env, "call", counter, "get", "--out", "u64"); out != "3" {
 		t.Errorf("counter after SIGTERM and restart: %q", out)
 	}
+	// A node whose receipt names another block than the one its proof is of: invoke
+	// --verify must not print the unproven block.
+	if out := ok(t, env, "invoke", "--verify", "--genesis", gen, hello, "hello", "proven"); out != "hello, proven" {
+		t.Errorf("invoke --verify printed %q", out)
+	}
+	blockLiar := lyingProxyFunc(t, node.url(), func(b string) string {
+		return regexp.MustCompile(`"blockHash":"0x.`).ReplaceAllStringFunc(b, func(m string) string {
+			if m[len(m)-1] == '0' {
+				return m[:len(m)-1] + "1"
+			}
+			return m[:len(m)-1] + "0"
+		})
+	})
+	fails(t, []string{"WNODE_RPC=" + blockLiar}, 1, "differs from the proven one", "invoke", "--verify", "--genesis", gen, hello, "hello", "lies")
 }
 
 // lyingProxy serves JSON-RPC by forwarding to target and replacing the first from with
 // to in every answer.
 func lyingProxy(t *testing.T, target, from, to string) string {
+	t.Helper()
+	return lyingProxyFunc(t, target, func(b string) string { return strings.Replace(b, from, to, 1) })
+}
+
+// lyingProxyFunc is a node in front of target that rewrites each response body with lie.
+func lyingProxyFunc(t *testing.T, target string, lie func(string) string) string {
 	t.Helper()
 	u, err := url.Parse(target)
 	if err != nil {
@@ -259,7 +279,7 @@ func lyingProxy(t *testing.T, target, from, to string) string {
 		if err != nil {
 			return err
 		}
-		b = []byte(strings.Replace(string(b), from, to, 1))
+		b = []byte(lie(string(b)))
 		r.Body = io.NopCloser(strings.NewReader(string(b)))
 		r.ContentLength = int64(len(b))
 		r.Header.Set("Content-Length", strconv.Itoa(len(b)))

@@ -115,6 +115,7 @@ type Verified struct {
 	Height    uint64
 	Time      uint64 // the block's time, unix milliseconds
 	BlockHash types.Hash
+	StateRoot types.Hash // the header's state root
 }
 
 // CheckFresh returns an ErrStale error when the block of info is older than maxAge at
@@ -186,5 +187,5 @@ func (v *Verifier) VerifyHeader(c *Certificate) (*types.Header, error) {
 }
 
 func verified(hdr *types.Header) *Verified {
-	return &Verified{ChainID: hdr.ChainID, Height: hdr.Height, Time: hdr.Time, BlockHash: hdr.Hash()}
+	return &Verified{ChainID: hdr.ChainID, Height: hdr.Height, Time: hdr.Time, BlockHash: hdr.Hash(), StateRoot: hdr.StateRoot}
 }
