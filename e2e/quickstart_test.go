@@ -298,10 +298,9 @@ func rewritingProxy(t *testing.T, target, from, to string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := httputil.NewSingleHostReverseProxy(u)
-	direct := p.Director
-	p.Director = func(r *http.Request) {
-		direct(r)
+	p := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		pr.SetURL(u)
+		r := pr.Out
 		if r.Body == nil {
 			return
 		}
@@ -314,7 +313,7 @@ func rewritingProxy(t *testing.T, target, from, to string) string {
 		r.Body = io.NopCloser(strings.NewReader(string(b)))
 		r.ContentLength = int64(len(b))
 		r.Header.Set("Content-Length", strconv.Itoa(len(b)))
-	}
+	}}
 	srv := httptest.NewServer(p)
 	t.Cleanup(srv.Close)
 	return srv.URL
