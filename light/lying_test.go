@@ -152,6 +152,22 @@ func TestLyingNode(t *testing.T) {
 		})
 	}
 
+	// A node that runs the call with less gas than asked answers another question (a
+	// contract can read the gas it has left), even when everything else is honest.
+	{
+		low := call
+		low.Gas = 1_000_000
+		b := roundTrip(t, tc.callBundle(t, low))
+		asked := &light.Call{To: token, Method: "balance_of", Args: addrOf("bob").Bytes(), Gas: 2_000_000}
+		if _, _, err := v.VerifyCall(ctx, b, asked); !errors.Is(err, light.ErrQuestion) {
+			t.Fatalf("call run with less gas than asked: got %v, want %v", err, light.ErrQuestion)
+		}
+		asked.Gas = 1_000_000
+		if _, _, err := v.VerifyCall(ctx, b, asked); err != nil {
+			t.Fatalf("call run with the gas asked: %v", err)
+		}
+	}
+
 	// An account with a storage key present and one absent.
 	counter := tc.contracts["counter"]
 	acc := roundTrip(t, tc.accountBundle(t, counter, []byte("count"), []byte("nothing")))

@@ -10,6 +10,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/holiman/uint256"
 	"github.com/urfave/cli/v2"
+	"github.com/wnode/wnode/gas"
 	"github.com/wnode/wnode/genesis"
 	"github.com/wnode/wnode/light"
 	"github.com/wnode/wnode/rpc/rpctypes"
@@ -135,6 +136,13 @@ type callOutput struct {
 
 // call runs a witnessed call and verifies it; a verified failure is still an error.
 func (vr *verifier) call(s *session, args rpctypes.CallArgs, height rpctypes.BlockNumber, print func(io.Writer, []byte) error) error {
+	if args.Gas == nil {
+		// Ask for the default cap explicitly: a contract can read the gas it has left, so
+		// an answer is only the answer to our question if it ran with the gas we chose,
+		// not with whatever limit the node picked.
+		g := hexutil.Uint64(gas.DefaultCallCap)
+		args.Gas = &g
+	}
 	raw, err := s.node.CallBundle(s.ctx, args, height)
 	if err != nil {
 		return s.wrap(err)
