@@ -117,6 +117,10 @@ func TestQuickstart(t *testing.T) {
 	if out := ok(t, nil, "verify", "--genesis", gen, saved); out != "hello, wasm" {
 		t.Errorf("verify printed %q", out)
 	}
+	// It says which call the saved answer answers ("hello" with args "wasm").
+	if r := wnode(t, nil, "verify", "--genesis", gen, saved); !strings.Contains(r.stderr, ".hello(0x7761736d)") {
+		t.Errorf("verify does not name the call it answers: %q", r.stderr)
+	}
 	bundle, err := os.ReadFile(saved)
 	if err != nil {
 		t.Fatal(err)

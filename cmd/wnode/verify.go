@@ -349,6 +349,12 @@ func verifyAction(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("%s does not verify: %w", c.Args().First(), err)
 	}
+	if cb, ok := b.(*light.CallBundle); ok {
+		// A saved call answer is only meaningful with its question: say which call it is.
+		q := cb.Call
+		vr.p.note("the bundle answers %s.%s(%s) from %s, value %s, gas %d", q.To.Hex(), q.Method, q.Args, q.From.Hex(),
+			valueString(q.Value), uint64(q.Gas))
+	}
 	switch x := got.(type) {
 	case *light.CallResult:
 		return vr.printCall(x, info, func(w io.Writer, b []byte) error { return printOutput(c, w, b) })
@@ -398,4 +404,12 @@ func readLimited(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s is larger than %d bytes: no bundle is", path, limit)
 	}
 	return b, nil
+}
+
+// valueString formats a call's value, absent meaning zero.
+func valueString(v *hexutil.U256) string {
+	if v == nil {
+		return "0"
+	}
+	return (*uint256.Int)(v).Dec()
 }
