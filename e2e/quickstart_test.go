@@ -17,6 +17,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/wnode/wnode/genesis"
+	"github.com/wnode/wnode/light"
 	"github.com/wnode/wnode/rpc/rpctypes"
 	"github.com/wnode/wnode/types"
 )
@@ -117,6 +118,20 @@ func TestQuickstart(t *testing.T) {
 	if out := ok(t, nil, "verify", "--genesis", gen, saved); out != "hello, wasm" {
 		t.Errorf("verify printed %q", out)
 	}
+	// A validator-set hash as trust root, pinned to a chain id: the right one verifies,
+	// another is refused as the wrong chain.
+	g, err := genesis.Load(gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust, err := light.TrustGenesis(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vh := trust.ValidatorsHash.Hex()
+	ok(t, nil, "verify", "--validators-hash", vh, "--chain-id", fmt.Sprint(g.ChainID), saved)
+	fails(t, nil, 1, "wrong chain", "verify", "--validators-hash", vh, "--chain-id", fmt.Sprint(g.ChainID+1), saved)
+	fails(t, nil, 2, "--chain-id is for --validators-hash", "verify", "--genesis", gen, "--chain-id", "1", saved)
 	// It says which call the saved answer answers ("hello" with args "wasm").
 	if r := wnode(t, nil, "verify", "--genesis", gen, saved); !strings.Contains(r.stderr, ".hello(0x7761736d)") {
 		t.Errorf("verify does not name the call it answers: %q", r.stderr)

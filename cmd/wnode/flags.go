@@ -154,6 +154,8 @@ var (
 		Usage: "trust root of verification: the chain's genesis file (e.g. <datadir>/genesis.json)"}
 	trustValidatorsFlag = &cli.StringFlag{Name: "validators-hash", Category: catVerify,
 		Usage: "trust root of verification instead of --genesis: the hash of the chain's validator set (0x…); the chain id is then the one that set signed"}
+	trustChainIDFlag = &cli.Uint64Flag{Name: "chain-id", Category: catVerify,
+		Usage: "with --validators-hash: the chain id answers must be signed for (default: the one the set signed)"}
 	maxAgeFlag = &cli.DurationFlag{Name: "max-age", Category: catVerify,
 		Usage: "refuse a verified answer whose block is older than this (default: any age)"}
 	saveFlag = &cli.StringFlag{Name: "save", Category: catVerify,
@@ -237,8 +239,8 @@ var (
 	clientFlags = []cli.Flag{rpcURLFlag, jsonFlag, timeoutFlag}
 	sendFlags   = []cli.Flag{dataDirFlag, fromFlag, passwordFileFlag, valueFlag, gasFlag, gasPriceFlag, nonceFlag, outFlag}
 	argsFlags   = []cli.Flag{hexFlag, argsFileFlag}
-	verifyFlags = []cli.Flag{verifyFlag, trustGenesisFlag, trustValidatorsFlag, maxAgeFlag, saveFlag}
-	trustFlags  = []cli.Flag{trustGenesisFlag, trustValidatorsFlag, maxAgeFlag}
+	verifyFlags = []cli.Flag{verifyFlag, trustGenesisFlag, trustValidatorsFlag, trustChainIDFlag, maxAgeFlag, saveFlag}
+	trustFlags  = []cli.Flag{trustGenesisFlag, trustValidatorsFlag, trustChainIDFlag, maxAgeFlag}
 
 	localnetFlags = []cli.Flag{localnetNodesFlag, localnetDirFlag, localnetBasePortFlag, localnetInitFlag, localnetPprofFlag,
 		logLevelFlag, localnetTimeoutProposeFlag, localnetTimeoutVoteFlag, localnetHeartbeatFlag, localnetBlockIntervalFlag,

@@ -42,7 +42,7 @@ type verifier struct {
 // newVerifier returns the command's verifier, or nil without --verify.
 func newVerifier(c *cli.Context) (*verifier, error) {
 	if !c.Bool(verifyFlag.Name) {
-		for _, f := range []cli.Flag{trustGenesisFlag, trustValidatorsFlag, maxAgeFlag, saveFlag} {
+		for _, f := range []cli.Flag{trustGenesisFlag, trustValidatorsFlag, trustChainIDFlag, maxAgeFlag, saveFlag} {
 			if c.IsSet(f.Names()[0]) {
 				return nil, usagef("--%s is for --verify", f.Names()[0])
 			}
@@ -57,6 +57,9 @@ func newVerifier(c *cli.Context) (*verifier, error) {
 func openVerifier(c *cli.Context) (*verifier, error) {
 	g, vh := c.String(trustGenesisFlag.Name), c.String(trustValidatorsFlag.Name)
 	var trust light.Trust
+	if c.IsSet(trustChainIDFlag.Name) && vh == "" {
+		return nil, usagef("--chain-id is for --validators-hash (a genesis file names its chain)")
+	}
 	switch {
 	case g != "" && vh != "":
 		return nil, usagef("give one trust root: --genesis or --validators-hash, not both")
@@ -74,6 +77,7 @@ func openVerifier(c *cli.Context) (*verifier, error) {
 			return nil, usagef("--validators-hash %q: want 0x and 64 hex digits", vh)
 		}
 		trust.ValidatorsHash = types.Hash(b)
+		trust.ChainID = c.Uint64(trustChainIDFlag.Name)
 	default:
 		return nil, usagef("verification needs a trust root you hold: --genesis FILE (the chain's genesis file, e.g. <datadir>/genesis.json) or --validators-hash HASH")
 	}
