@@ -77,6 +77,22 @@ func NewStateDB(r Reader) *StateDB {
 	}
 }
 
+// Reset empties s and makes it an overlay over r, as NewStateDB(r) would return, keeping
+// its maps' and journal's memory for reuse (one StateDB per worker of a parallel block
+// execution instead of one per transaction). Nothing s returned before (Changes, code,
+// storage values) aliases what it will hold after.
+func (s *StateDB) Reset(r Reader) {
+	s.r = r
+	clear(s.accounts)
+	clear(s.storage)
+	clear(s.code)
+	clear(s.newCode)
+	clear(s.journal)
+	s.journal = s.journal[:0]
+	s.finalised = 0
+	s.err = nil
+}
+
 // Err returns the first error met by a read from the Reader or a storage limit check,
 // or nil. Once set, the overlay's contents are unreliable and must be discarded.
 func (s *StateDB) Err() error { return s.err }
@@ -312,7 +328,15 @@ func (s *StateDB) Finalise() {
 // original value, do not appear. The result does not alias the overlay. Cost:
 // O(n log n) in the entries touched.
 func (s *StateDB) Changes() []Change {
-	var out []Change
+	out := s.AppendChanges(nil)
+	slices.SortFunc(out, func(a, b Change) int { return bytes.Compare(a.Key, b.Key) })
+	return out
+}
+
+// AppendChanges appends the write set Changes returns to dst, in no particular order,
+// and returns the extended slice. Cost: O(n) in the entries touched.
+func (s *StateDB) AppendChanges(dst []Change) []Change {
+	out := dst
 	for addr, a := range s.accounts {
 		if a.cur == a.orig {
 			continue
@@ -341,7 +365,6 @@ func (s *StateDB) Changes() []Change {
 	for h := range s.newCode {
 		out = append(out, Change{Key: CodeKey(h), Value: bytes.Clone(s.code[h])})
 	}
-	slices.SortFunc(out, func(a, b Change) int { return bytes.Compare(a.Key, b.Key) })
 	return out
 }
 

@@ -288,3 +288,59 @@ func TestStateDBFinalise(t *testing.T) {
 		}
 	}
 }
+
+// TestStateDBReset checks that a reset StateDB is a fresh overlay over its new Reader:
+// nothing of the old overlay (cached reads, writes, new code, journal, error) survives,
+// and what it returned before is not changed by its reuse.
+func TestStateDBReset(t *testing.T) {
+	m := mapReader{}
+	s := NewStateDB(m)
+	s.AddBalance(alice, u(100))
+	s.SetCode(ctr, []byte("wasm"))
+	s.SetStorage(ctr, []byte("k"), []byte("v"))
+	s.SetNonce(alice, 1)
+	old := s.Changes()
+	m.apply(old)
+	oldCopy := make([]Change, len(old))
+	for i, c := range old {
+		oldCopy[i] = Change{Key: bytes.Clone(c.Key), Value: bytes.Clone(c.Value)}
+	}
+	_ = s.GetBalance(bob)
+	s.GetStorage(alice, []byte("missing")) // the storage limit check sets no error here
+	s.Reset(errReader{})
+	if s.GetBalance(alice).Sign() != 0 || s.Err() == nil {
+		t.Fatal("a reset StateDB answered from its old overlay instead of its new Reader")
+	}
+
+	s.Reset(m)
+	if err := s.Err(); err != nil {
+		t.Fatalf("Reset kept the error: %v", err)
+	}
+	if len(s.Changes()) != 0 || s.Snapshot() != 0 {
+		t.Fatal("Reset kept writes or journal entries")
+	}
+	if got := s.GetBalance(alice); !got.Eq(u(100)) || s.GetNonce(alice) != 1 {
+		t.Fatalf("after Reset: balance %v nonce %d, want the Reader's 100 and 1", got, s.GetNonce(alice))
+	}
+	if v, ok := s.GetStorage(ctr, []byte("k")); !ok || string(v) != "v" {
+		t.Fatalf("after Reset: storage %q %v", v, ok)
+	}
+	s.Reset(m)
+	s.SubBalance(alice, u(40))
+	s.SetStorage(ctr, []byte("k"), []byte("w"))
+	assertChanges(t, old, oldCopy)
+	got := s.AppendChanges(nil)
+	if len(got) != 2 {
+		t.Fatalf("AppendChanges: %d changes, want 2", len(got))
+	}
+	want := s.Changes()
+	for _, c := range got {
+		found := false
+		for _, w := range want {
+			found = found || (bytes.Equal(c.Key, w.Key) && bytes.Equal(c.Value, w.Value))
+		}
+		if !found {
+			t.Fatalf("AppendChanges gave %x=%x, not in Changes", c.Key, c.Value)
+		}
+	}
+}
