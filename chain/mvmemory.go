@@ -56,10 +56,11 @@ type mvEntry struct {
 	credit *uint256.Int
 }
 
-func newMVMemory(base state.Reader) *mvMemory {
+// newMVMemory returns an empty memory over base, sized for about keys keys (a hint).
+func newMVMemory(base state.Reader, keys int) *mvMemory {
 	m := &mvMemory{base: base}
 	for i := range m.shards {
-		m.shards[i].keys = make(map[string]*mvKey)
+		m.shards[i].keys = make(map[string]*mvKey, keys/mvShards)
 	}
 	return m
 }

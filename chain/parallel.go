@@ -77,7 +77,9 @@ func (e *executor) executeParallel(txs []*types.Tx, workers int, build bool, inv
 		e: e, txs: txs, build: build, ptx: make([]ptx, len(txs)),
 		done: make(chan struct{}), wake: make(chan struct{}, 1),
 	}
-	e.mv = newMVMemory(e.base)
+	// A transfer or a token call touches about four keys (sender, recipient or contract,
+	// code, storage): sizing the maps for that saves growing them under their locks.
+	e.mv = newMVMemory(e.base, 4*len(txs))
 	var wg sync.WaitGroup
 	for range workers - 1 {
 		wg.Add(1)

@@ -268,7 +268,7 @@ func TestMVViewConformance(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		mv := newMVMemory(base)
+		mv := newMVMemory(base, 0)
 		mv.write(0, nil, high, nil, nil)
 		mv.write(2, nil, []state.Change{{Key: state.AccountKey(types.Address{1}), Value: []byte{0xff}}}, nil, nil)
 		return state.NewStateDB(&mvView{mv: mv, tx: 1})
@@ -280,7 +280,7 @@ func TestMVViewConformance(t *testing.T) {
 func TestMVMemoryCredits(t *testing.T) {
 	a := types.Address{7}
 	key := state.AccountKey(a)
-	mv := newMVMemory(state.Empty)
+	mv := newMVMemory(state.Empty, 0)
 	mv.write(1, nil, nil, key, uint256.NewInt(5))
 	mv.write(3, nil, []state.Change{{Key: key, Value: state.EncodeAccount(&state.Account{Nonce: 1, Balance: uint256.NewInt(100)})}}, nil, nil)
 	mv.write(4, nil, nil, key, uint256.NewInt(2))
