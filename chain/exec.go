@@ -118,7 +118,7 @@ func (e *executor) precheckOn(sdb *state.StateDB, tx *types.Tx, bytesUsed, gasLe
 // an error only when the block must be abandoned (context canceled, state I/O error).
 func (e *executor) apply(tx *types.Tx, sender types.Address, size uint64) error {
 	sdb := e.sdb
-	r, logs, err := e.execTx(sdb, tx, sender, size, func(fee *uint256.Int) { sdb.AddBalance(e.header.Proposer, fee) })
+	r, logs, err := e.execTx(e.ctx, sdb, tx, sender, size, func(fee *uint256.Int) { sdb.AddBalance(e.header.Proposer, fee) })
 	if err != nil {
 		return err
 	}
@@ -131,7 +131,7 @@ func (e *executor) apply(tx *types.Tx, sender types.Address, size uint64) error 
 // refund, then payFee with the fee owed to the proposer when it is not zero. It returns
 // the receipt (Index not set) and the contract's log lines. The error means the block
 // must be abandoned (context canceled, state I/O error).
-func (e *executor) execTx(sdb *state.StateDB, tx *types.Tx, sender types.Address, size uint64, payFee func(*uint256.Int)) (*types.Receipt, []string, error) {
+func (e *executor) execTx(ctx context.Context, sdb *state.StateDB, tx *types.Tx, sender types.Address, size uint64, payFee func(*uint256.Int)) (*types.Receipt, []string, error) {
 	price := u256(tx.GasPrice)
 	sdb.SetNonce(sender, tx.Nonce+1)
 	// Buy the whole gas limit up front and refund the rest afterwards, so the fee is paid
@@ -144,7 +144,7 @@ func (e *executor) execTx(sdb *state.StateDB, tx *types.Tx, sender types.Address
 		method: tx.Method, args: tx.Args, code: tx.Code, gasLimit: tx.GasLimit, size: size,
 		txHash: tx.Hash(),
 	}
-	out, err := e.c.applyMessage(e.ctx, sdb, e.bctx, m, e.c.opts.DebugLogs)
+	out, err := e.c.applyMessage(ctx, sdb, e.bctx, m, e.c.opts.DebugLogs)
 	if err != nil {
 		return nil, nil, err
 	}
