@@ -119,6 +119,24 @@ func atHeight(info *light.Verified, asked rpctypes.BlockNumber) error {
 	return nil
 }
 
+// nodeBundle saves (--save) and decodes a node's answer, which must be a bundle of type
+// T, described as what ("a call") in the error otherwise.
+func nodeBundle[T any](vr *verifier, raw []byte, what string) (T, error) {
+	var zero T
+	if err := vr.saveBundle(raw); err != nil {
+		return zero, err
+	}
+	b, err := light.Decode(raw)
+	if err != nil {
+		return zero, fmt.Errorf("the node's answer does not verify: %w", err)
+	}
+	t, ok := b.(T)
+	if !ok {
+		return zero, fmt.Errorf("the node's answer does not verify: %w: a %T, not %s bundle", light.ErrMalformed, b, what)
+	}
+	return t, nil
+}
+
 func (vr *verifier) saveBundle(raw []byte) error {
 	if vr.save == "" {
 		return nil
@@ -151,16 +169,9 @@ func (vr *verifier) call(s *session, args rpctypes.CallArgs, height rpctypes.Blo
 	if err != nil {
 		return s.wrap(err)
 	}
-	if err := vr.saveBundle(raw); err != nil {
-		return err
-	}
-	b, err := light.Decode(raw)
+	cb, err := nodeBundle[*light.CallBundle](vr, raw, "a call")
 	if err != nil {
-		return fmt.Errorf("the node's answer does not verify: %w", err)
-	}
-	cb, ok := b.(*light.CallBundle)
-	if !ok {
-		return fmt.Errorf("the node's answer does not verify: %w: a %T, not a call bundle", light.ErrMalformed, b)
+		return err
 	}
 	want := &light.Call{To: *args.To, Method: args.Method, Args: args.Args, Value: args.Value}
 	if args.From != nil {
@@ -217,16 +228,9 @@ func (vr *verifier) receipt(s *session, r *rpctypes.ReceiptJSON) error {
 	if raw == nil {
 		return fmt.Errorf("the node's answer does not verify: it serves no receipt proof of %s", r.TxHash.Hex())
 	}
-	if err := vr.saveBundle(raw); err != nil {
-		return err
-	}
-	b, err := light.Decode(raw)
+	rb, err := nodeBundle[*light.ReceiptBundle](vr, raw, "a receipt")
 	if err != nil {
-		return fmt.Errorf("the node's answer does not verify: %w", err)
-	}
-	rb, ok := b.(*light.ReceiptBundle)
-	if !ok {
-		return fmt.Errorf("the node's answer does not verify: %w: a %T, not a receipt bundle", light.ErrMalformed, b)
+		return err
 	}
 	got, info, err := vr.v.VerifyReceipt(rb, r.TxHash)
 	if err != nil {
@@ -298,16 +302,9 @@ func accountShowAction(c *cli.Context) error {
 	if err != nil {
 		return s.wrap(err)
 	}
-	if err := vr.saveBundle(raw); err != nil {
-		return err
-	}
-	b, err := light.Decode(raw)
+	ab, err := nodeBundle[*light.AccountBundle](vr, raw, "an account")
 	if err != nil {
-		return fmt.Errorf("the node's answer does not verify: %w", err)
-	}
-	ab, ok := b.(*light.AccountBundle)
-	if !ok {
-		return fmt.Errorf("the node's answer does not verify: %w: a %T, not an account bundle", light.ErrMalformed, b)
+		return err
 	}
 	a, info, err := vr.v.VerifyAccount(ab, addr)
 	if err == nil {
