@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"github.com/wnode/wnode/devkit"
 	"github.com/wnode/wnode/rpc/rpctypes"
+	"github.com/wnode/wnode/types"
 )
 
 var (
@@ -107,14 +108,7 @@ func projectWasm() (string, error) {
 }
 
 func contractAction(c *cli.Context) error {
-	if c.NArg() != 1 {
-		return usagef("want one ADDRESS")
-	}
-	addr, err := rpctypes.ParseAddress(c.Args().First())
-	if err != nil {
-		return usagef("ADDRESS: %v", err)
-	}
-	height, err := parseHeight(c.String(heightFlag.Name))
+	addr, height, err := addressAt(c, "want one ADDRESS")
 	if err != nil {
 		return err
 	}
@@ -146,4 +140,18 @@ func contractAction(c *cli.Context) error {
 			}
 		}
 	})
+}
+
+// addressAt parses the one ADDRESS argument of a command and its --height; usage is the
+// error when the argument count is wrong.
+func addressAt(c *cli.Context, usage string) (types.Address, rpctypes.BlockNumber, error) {
+	if c.NArg() != 1 {
+		return types.Address{}, 0, usagef("%s", usage)
+	}
+	addr, err := rpctypes.ParseAddress(c.Args().First())
+	if err != nil {
+		return types.Address{}, 0, usagef("ADDRESS: %v", err)
+	}
+	height, err := parseHeight(c.String(heightFlag.Name))
+	return addr, height, err
 }

@@ -269,14 +269,7 @@ func (a *accountOutput) text(w io.Writer) {
 }
 
 func accountShowAction(c *cli.Context) error {
-	if c.NArg() != 1 {
-		return usagef("want ADDRESS, or a subcommand: new, list, import")
-	}
-	addr, err := rpctypes.ParseAddress(c.Args().First())
-	if err != nil {
-		return usagef("ADDRESS: %v", err)
-	}
-	height, err := parseHeight(c.String(heightFlag.Name))
+	addr, height, err := addressAt(c, "want ADDRESS, or a subcommand: new, list, import")
 	if err != nil {
 		return err
 	}
