@@ -37,12 +37,13 @@ func (c *Chain) BuildBlock(ctx context.Context, txs []*types.Tx, time uint64, pr
 		return nil, fmt.Errorf("chain: build block %d: time %d at or above the limit %d", head.header.Height+1, time, uint64(MaxBlockTime))
 	}
 	h := &types.Header{
-		ChainID:        c.chainID,
-		Height:         head.header.Height + 1,
-		Time:           time,
-		ParentHash:     head.hash,
-		Proposer:       proposer,
-		ValidatorsHash: c.vals.Hash(),
+		ChainID:            c.chainID,
+		Height:             head.header.Height + 1,
+		Time:               time,
+		ParentHash:         head.hash,
+		Proposer:           proposer,
+		ValidatorsHash:     c.vals.Hash(),
+		NextValidatorsHash: c.vals.Hash(),
 	}
 	if err := c.checkLastCommit(h, lastCommit); err != nil {
 		return nil, fmt.Errorf("chain: build block %d: %w", h.Height, err)
@@ -145,6 +146,8 @@ func (c *Chain) validateLocked(ctx context.Context, b *types.Block) (*results, e
 		return invalid("time %d at or above the limit %d", h.Time, uint64(MaxBlockTime))
 	case h.ValidatorsHash != c.vals.Hash():
 		return invalid("validators hash %s, want %s", h.ValidatorsHash, c.vals.Hash())
+	case h.NextValidatorsHash != c.vals.Hash():
+		return invalid("next validators hash %s, want %s", h.NextValidatorsHash, c.vals.Hash())
 	}
 	if _, ok := c.vals.Index(h.Proposer); !ok {
 		return invalid("proposer %s is not a validator", h.Proposer)

@@ -224,13 +224,14 @@ func (c *Chain) initGenesis() error {
 		return fmt.Errorf("chain: genesis state: %w", err)
 	}
 	h := types.Header{
-		ChainID:        c.chainID,
-		Height:         0,
-		Time:           c.gen.TimeMs(),
-		TxRoot:         types.EmptyRoot,
-		StateRoot:      u.Root(),
-		ReceiptRoot:    types.EmptyRoot,
-		ValidatorsHash: c.vals.Hash(),
+		ChainID:            c.chainID,
+		Height:             0,
+		Time:               c.gen.TimeMs(),
+		TxRoot:             types.EmptyRoot,
+		StateRoot:          u.Root(),
+		ReceiptRoot:        types.EmptyRoot,
+		ValidatorsHash:     c.vals.Hash(),
+		NextValidatorsHash: c.vals.Hash(),
 	}
 	meta, err := rlp.EncodeToBytes(&storeMeta{Format: storeFormat, GenesisHash: c.gen.Hash()})
 	if err != nil {

@@ -221,6 +221,7 @@ func TestValidateBlockRejects(t *testing.T) {
 		"height":           func(b *types.Block) { b.Header.Height++ },
 		"chain id":         func(b *types.Block) { b.Header.ChainID++ },
 		"validators hash":  func(b *types.Block) { b.Header.ValidatorsHash[0] ^= 1 },
+		"next validators":  func(b *types.Block) { b.Header.NextValidatorsHash[0] ^= 1 },
 		"proposer":         func(b *types.Block) { b.Header.Proposer = addrOf("alice") },
 		"no last commit":   func(b *types.Block) { b.LastCommit, b.Header.LastCommitHash = nil, types.Hash{} },
 		"last commit hash": func(b *types.Block) { b.Header.LastCommitHash[0] ^= 1 },

@@ -18,7 +18,8 @@ func NewHeaderJSON(h *types.Header, hash types.Hash) *rpctypes.HeaderJSON {
 		Hash: hash, ChainID: hexutil.Uint64(h.ChainID), Height: hexutil.Uint64(h.Height),
 		Time: hexutil.Uint64(h.Time), ParentHash: h.ParentHash, Proposer: h.Proposer,
 		TxRoot: h.TxRoot, StateRoot: h.StateRoot, ReceiptRoot: h.ReceiptRoot,
-		ValidatorsHash: h.ValidatorsHash, LastCommitHash: h.LastCommitHash,
+		ValidatorsHash: h.ValidatorsHash, NextValidatorsHash: h.NextValidatorsHash,
+		LastCommitHash: h.LastCommitHash,
 	}
 }
 

@@ -9,8 +9,8 @@ import (
 	"github.com/ethereum/go-ethereum/rlp"
 )
 
-// MaxHeaderSize bounds an encoded header: ten fields of at most 33 bytes each plus list
-// prefixes fit in well under 512 bytes; anything longer is rejected before decoding.
+// MaxHeaderSize bounds an encoded header: eleven fields of at most 33 bytes each plus
+// list prefixes fit in well under 512 bytes; anything longer is rejected before decoding.
 const MaxHeaderSize = 512
 
 // ErrInvalidBlock is wrapped by every error about a malformed block, header or receipt
@@ -18,7 +18,7 @@ const MaxHeaderSize = 512
 var ErrInvalidBlock = errors.New("invalid block")
 
 // Header is a block header: RLP list [chainID, height, time, parentHash, proposer,
-// txRoot, stateRoot, receiptRoot, validatorsHash, lastCommitHash].
+// txRoot, stateRoot, receiptRoot, validatorsHash, nextValidatorsHash, lastCommitHash].
 //
 // StateRoot and ReceiptRoot are the results of executing this block's transactions on
 // top of the parent's state, so a commit certificate over the header hash certifies the
@@ -34,7 +34,11 @@ type Header struct {
 	StateRoot      Hash    // state root after executing the block
 	ReceiptRoot    Hash    // ReceiptRoot(receipts of the block)
 	ValidatorsHash Hash    // hash of the validator set that must sign this block
-	LastCommitHash Hash    // hash of the commit certificate of the parent; zero at height 1
+	// NextValidatorsHash is the hash of the validator set that must sign the next block
+	// (Height+1). A commit of this header therefore certifies the next set in advance:
+	// a light client that trusts this header knows who signs the next one.
+	NextValidatorsHash Hash
+	LastCommitHash     Hash // hash of the commit certificate of the parent; zero at height 1
 }
 
 // Encode returns the canonical RLP encoding of the header.
@@ -50,7 +54,7 @@ func (h *Header) Encode() []byte {
 func (h *Header) Hash() Hash { return crypto.Keccak256Hash(h.Encode()) }
 
 // DecodeHeader strictly decodes a header: at most MaxHeaderSize bytes, canonical RLP,
-// exactly ten fields of the right sizes, no trailing bytes.
+// exactly eleven fields of the right sizes, no trailing bytes.
 func DecodeHeader(b []byte) (*Header, error) {
 	if len(b) > MaxHeaderSize {
 		return nil, fmt.Errorf("%w: header is %d bytes, limit %d", ErrInvalidBlock, len(b), MaxHeaderSize)

@@ -20,16 +20,17 @@ func genAddress(t *rapid.T, name string) (a Address) {
 
 func genHeader(t *rapid.T) *Header {
 	return &Header{
-		ChainID:        rapid.Uint64().Draw(t, "chainID"),
-		Height:         rapid.Uint64().Draw(t, "height"),
-		Time:           rapid.Uint64().Draw(t, "time"),
-		ParentHash:     genHash(t, "parent"),
-		Proposer:       genAddress(t, "proposer"),
-		TxRoot:         genHash(t, "txRoot"),
-		StateRoot:      genHash(t, "stateRoot"),
-		ReceiptRoot:    genHash(t, "receiptRoot"),
-		ValidatorsHash: genHash(t, "validators"),
-		LastCommitHash: genHash(t, "lastCommit"),
+		ChainID:            rapid.Uint64().Draw(t, "chainID"),
+		Height:             rapid.Uint64().Draw(t, "height"),
+		Time:               rapid.Uint64().Draw(t, "time"),
+		ParentHash:         genHash(t, "parent"),
+		Proposer:           genAddress(t, "proposer"),
+		TxRoot:             genHash(t, "txRoot"),
+		StateRoot:          genHash(t, "stateRoot"),
+		ReceiptRoot:        genHash(t, "receiptRoot"),
+		ValidatorsHash:     genHash(t, "validators"),
+		NextValidatorsHash: genHash(t, "nextValidators"),
+		LastCommitHash:     genHash(t, "lastCommit"),
 	}
 }
 
@@ -63,6 +64,7 @@ func TestHeaderHashCoversEveryField(t *testing.T) {
 		func(h *Header) { h.StateRoot[0] = 1 },
 		func(h *Header) { h.ReceiptRoot[0] = 1 },
 		func(h *Header) { h.ValidatorsHash[0] = 1 },
+		func(h *Header) { h.NextValidatorsHash[0] = 1 },
 		func(h *Header) { h.LastCommitHash[0] = 1 },
 	}
 	for i, m := range muts {
@@ -86,7 +88,7 @@ func TestHeaderRejects(t *testing.T) {
 		"not list":  {0x80},
 		"too few":   {0xc3, 0x01, 0x05, 0x80},
 	}
-	// A header with an extra 11th field.
+	// A header with an extra 12th field.
 	extra := append([]byte{}, enc...)
 	extra = append(extra, 0x01)
 	extra[1]++ // long-form list length byte
@@ -105,6 +107,7 @@ func TestHeaderRejects(t *testing.T) {
 func FuzzDecodeHeader(f *testing.F) {
 	f.Add((&Header{ChainID: 1, Height: 5, Time: 1000}).Encode())
 	f.Add((&Header{ChainID: ^uint64(0), Height: ^uint64(0), Proposer: Address{1}}).Encode())
+	f.Add((&Header{ChainID: 7, Height: 9, ValidatorsHash: Hash{2}, NextValidatorsHash: Hash{3}, LastCommitHash: Hash{4}}).Encode())
 	f.Add([]byte{0xc0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		h, err := DecodeHeader(b)

@@ -89,7 +89,9 @@ type HeaderJSON struct {
 	StateRoot      types.Hash     `json:"stateRoot"`
 	ReceiptRoot    types.Hash     `json:"receiptRoot"`
 	ValidatorsHash types.Hash     `json:"validatorsHash"`
-	LastCommitHash types.Hash     `json:"lastCommitHash"`
+	// NextValidatorsHash is the hash of the set that signs the next block.
+	NextValidatorsHash types.Hash `json:"nextValidatorsHash"`
+	LastCommitHash     types.Hash `json:"lastCommitHash"`
 }
 
 // TxJSON is a transaction. BlockHeight, BlockHash and Index are null while it is pending.
