@@ -75,3 +75,13 @@ func (c *nodeCache) addLocked(key string, n *node) {
 		c.old, c.cur, c.curBytes = c.cur, make(map[string]*node), 0
 	}
 }
+
+// clear drops every entry (the store was wiped).
+func (c *nodeCache) clear() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.cur, c.old, c.curBytes = make(map[string]*node), make(map[string]*node), 0
+	c.mu.Unlock()
+}

@@ -15,6 +15,7 @@ import (
 //	's' 'x' staleSince(8) key                    stale index: key (a node or value record) is not part of versions >= staleSince
 //	's' 'r' version(8)                           root record of version: kind(1) || nodeVersion(8) || hash(32)
 //	's' 'm'                                      metadata: format(1) || radixBits(1)
+//	's' 'R'                                      a snapshot restore is in progress (empty value; see Restore)
 //
 // Versions are big-endian so a version's nodes are one contiguous, append-only key range
 // (cheap for an LSM: new nodes never overlap old sstables). Value records store the

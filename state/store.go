@@ -55,6 +55,9 @@ type Options struct {
 	// versions are pruned at a time, so a large backlog (say after leaving archive mode)
 	// drains over several commits instead of one huge batch.
 	PruneLimit int
+	// SnapshotChunkSize is where Export closes a chunk (0 or above SnapshotChunkSize:
+	// SnapshotChunkSize). Smaller chunks are for tests.
+	SnapshotChunkSize int
 
 	// serial disables the concurrent update of subtrees in Prepare (for measurements).
 	serial bool
@@ -76,6 +79,7 @@ type Store struct {
 	archive    bool
 	pruneLimit int
 	serial     bool
+	chunkSize  int
 	// Internal nodes and leaves are cached apart: an update reads the internal nodes on
 	// its path again and again (the upper levels for every write) but a leaf only when
 	// its own key is written, so leaves must not push internal nodes out.
@@ -113,6 +117,10 @@ func New(db *pebble.DB, opts Options) (*Store, error) {
 	if s.pruneLimit <= 0 {
 		s.pruneLimit = DefaultPruneLimit
 	}
+	s.chunkSize = opts.SnapshotChunkSize
+	if s.chunkSize <= 0 || s.chunkSize > SnapshotChunkSize {
+		s.chunkSize = SnapshotChunkSize
+	}
 	cacheBytes := opts.NodeCacheBytes
 	if cacheBytes == 0 {
 		cacheBytes = DefaultNodeCacheBytes
@@ -129,6 +137,15 @@ func New(db *pebble.DB, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("state: radix bits %d not in {1, 2, 4}", rb)
 	}
 
+	// A restore that did not finish (a crash while state-syncing) left pairs but no
+	// version: drop them, the store is empty.
+	if mark, err := s.get(restoreKey); err != nil {
+		return nil, fmt.Errorf("state: read restore mark: %w", err)
+	} else if mark != nil {
+		if err := s.wipe(false); err != nil {
+			return nil, err
+		}
+	}
 	meta, err := s.get(metaKey)
 	if err != nil {
 		return nil, fmt.Errorf("state: read metadata: %w", err)
