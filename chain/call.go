@@ -1,3 +1,5 @@
+//go:build !js
+
 package chain
 
 import (
@@ -10,35 +12,7 @@ import (
 	"github.com/wnode/wnode/state"
 	"github.com/wnode/wnode/types"
 	"github.com/wnode/wnode/vm"
-	"github.com/wnode/wnode/vm/metadata"
 )
-
-// CallMsg is a read-only invocation (Call) or an unsigned transaction to estimate
-// (EstimateGas).
-type CallMsg struct {
-	From   types.Address // caller and tx origin; may be any address
-	To     types.Address // the contract (zero for a deploy)
-	Method string
-	Args   []byte
-	Value  *uint256.Int // nil means zero
-	Gas    uint64       // 0 means the call gas cap; higher values are capped
-	// Code is the code of a deploy (To zero) or an upgrade (To set); EstimateGas only.
-	Code []byte
-}
-
-// CallResult is the outcome of a Call. Err is the execution's failure (revert, trap,
-// out of gas, no such method); the state changes are discarded either way.
-type CallResult struct {
-	Output    []byte
-	GasUsed   uint64
-	Err       error
-	Events    []types.Event
-	Logs      []string // the contract's debug log lines
-	Height    uint64   // the state the call read
-	StateRoot types.Hash
-	// Metadata is the called contract's metadata section, nil when it has none.
-	Metadata *metadata.Metadata
-}
 
 // Call runs msg.Method of the contract msg.To against the state at height (LatestHeight
 // for the head) and discards every change: a read-only invocation, as served by
@@ -53,61 +27,6 @@ func (c *Chain) Call(ctx context.Context, msg CallMsg, height uint64) (*CallResu
 	}
 	msg.Gas = c.capGas(msg.Gas)
 	return ExecCall(ctx, c.readVM(), hdr, view, msg, false)
-}
-
-// ExecCall runs the read-only call msg on the state r, which must be the state after the
-// block of hdr, with exactly msg.Gas gas (no cap applied), and discards every change. It
-// is Chain.Call without the chain: a light client re-executes a witnessed call with it,
-// on the proven state the node read, and must get the same result. machine must use the
-// chain's gas schedule.
-//
-// With witness set, the code of every contract entered is read from r even when machine
-// has it compiled already, so that the keys read (which a node records into a witness, and
-// a light client checks against one) do not depend on either side's code cache.
-//
-// The error is for a call that could not run (a failed read of r, a canceled context, a
-// node fault); execution failures are in CallResult.Err.
-func ExecCall(ctx context.Context, machine *vm.VM, hdr *types.Header, r state.Reader, msg CallMsg, witness bool) (*CallResult, error) {
-	sdb := state.NewStateDB(r)
-	res := &CallResult{Height: hdr.Height, StateRoot: hdr.StateRoot}
-	if msg.Method == reservedInit || msg.Method == reservedMigrate {
-		res.Err = fmt.Errorf("%s: %q", errTextReserved, msg.Method)
-		return res, nil
-	}
-	var st vm.StateDB = sdb
-	if witness {
-		st = codeReader{sdb}
-	}
-	rv := machine.Call(ctx, &vm.Env{
-		State: st,
-		Block: vm.BlockContext{ChainID: hdr.ChainID, Height: hdr.Height, Time: hdr.Time},
-		Tx:    vm.TxContext{Origin: msg.From},
-		Debug: true,
-	}, vm.Call{
-		Caller: msg.From, Contract: msg.To, Method: msg.Method, Input: msg.Args,
-		Value: msg.Value, Gas: msg.Gas,
-	})
-	if err := sdb.Err(); err != nil {
-		return nil, fmt.Errorf("chain: call: state: %w", err)
-	}
-	if nodeFault(rv.Err) {
-		return nil, rv.Err
-	}
-	res.Output, res.GasUsed, res.Err, res.Events, res.Logs = rv.Output, rv.GasUsed, rv.Err, rv.Events, rv.Logs
-	res.Metadata = rv.Metadata
-	return res, nil
-}
-
-// codeReader reads a contract's code from the state whenever the VM looks up its code
-// hash (see ExecCall's witness).
-type codeReader struct{ *state.StateDB }
-
-func (c codeReader) GetCodeHash(addr types.Address) types.Hash {
-	h := c.StateDB.GetCodeHash(addr)
-	if h != (types.Hash{}) {
-		c.StateDB.GetCode(h)
-	}
-	return h
 }
 
 func (c *Chain) capGas(g uint64) uint64 {

@@ -1,3 +1,5 @@
+//go:build !js
+
 // Package chain is wnode's state-transition function and block store: it executes a
 // block's transactions against the state with the VM, produces receipts and the roots
 // that go into the header, validates blocks proposed by others by re-executing them, and

@@ -1,3 +1,5 @@
+//go:build !js
+
 package chain
 
 import (
@@ -17,14 +19,11 @@ import (
 // are consensus data and never change.
 const (
 	errTextNoContract   = "no contract at address"
-	errTextReserved     = "method is reserved"
 	errTextNotAdmin     = "sender is not the contract's admin"
 	errTextAddressInUse = "contract address already in use"
 	errTextArgsWithout  = "args given but the code exports no init/migrate"
 	errTextInsufficient = "insufficient balance for value"
 	errTextIntrinsicOOG = "out of gas: intrinsic gas of the code exceeds the gas limit"
-	reservedInit        = "init"
-	reservedMigrate     = "migrate"
 )
 
 // results is the outcome of executing a block on top of the head.
@@ -398,12 +397,4 @@ func (c *Chain) recoverSenders(txs []*types.Tx) {
 		}()
 	}
 	wg.Wait()
-}
-
-// nodeFault reports whether a VM error is the node's failure rather than the contract's:
-// a cancelled context or an internal error (a module that passed validation but failed to
-// instantiate, a Go panic below a host function). Such an error must never become a
-// receipt — another node would not fail the same way — so the block is abandoned instead.
-func nodeFault(err error) bool {
-	return errors.Is(err, vm.ErrCanceled) || errors.Is(err, vm.ErrInternal)
 }

@@ -1,3 +1,5 @@
+//go:build !js
+
 package chain
 
 import (
@@ -201,19 +203,6 @@ func (c *Chain) Storage(contract types.Address, key []byte, height uint64) ([]by
 	}
 	return val, val != nil, nil
 }
-
-// StateProof is a proof that a state tree key has Value (nil: is absent) in the state
-// whose root is Root, the StateRoot of the header at Height.
-type StateProof struct {
-	Height uint64
-	Root   types.Hash
-	Key    []byte
-	Value  []byte
-	Proof  *state.Proof
-}
-
-// Verify checks the proof against its root (state.VerifyProof).
-func (p *StateProof) Verify() error { return state.VerifyProof(p.Root, p.Key, p.Value, p.Proof) }
 
 // Proof proves the value of a state tree key (state.AccountKey, state.CodeKey,
 // state.StorageKey) at height. Cost: one tree path read plus one value read.

@@ -1,3 +1,5 @@
+//go:build !js
+
 package chain
 
 import (
@@ -7,24 +9,6 @@ import (
 	"github.com/wnode/wnode/state"
 	"github.com/wnode/wnode/types"
 )
-
-// MaxWitnessKeys bounds the state keys one witnessed call may read. A call's gas already
-// bounds its reads (every storage read and every contract entered costs gas), this bound
-// keeps the answer's size in check whatever the gas schedule: 4,096 proofs of at most
-// state.MaxProofSize each plus their values.
-const MaxWitnessKeys = 4096
-
-// ErrWitnessTooLarge: a witnessed call read more than MaxWitnessKeys keys.
-var ErrWitnessTooLarge = fmt.Errorf("chain: call read more than %d state keys", MaxWitnessKeys)
-
-// Witness is what a light client needs to re-execute a call: the header of the state it
-// ran on and, for every state key the call read (accounts, code, storage, in nested calls
-// too), its value at that height with a proof against the header's state root. Keys
-// are in the order the call first read them.
-type Witness struct {
-	Header *types.Header
-	Reads  []*StateProof
-}
 
 // CallWitness runs a read-only call like Call and also returns its witness: every key
 // the call read, proven. It costs the call plus one tree path read per key.
@@ -93,16 +77,6 @@ func (c *Chain) ValidatorsAt(height uint64) (*types.ValidatorSet, error) {
 // OldestState returns the lowest height whose state is still kept (readable and
 // provable).
 func (c *Chain) OldestState() uint64 { return c.st.Oldest() }
-
-// ReceiptProof is a receipt with the Merkle audit path from its hash to the ReceiptRoot
-// of the header of its block (types.VerifyMerkleProof).
-type ReceiptProof struct {
-	Receipt *types.Receipt
-	Header  *types.Header
-	Index   uint64 // the receipt's position in the block
-	Total   uint64 // the number of receipts of the block
-	Path    []types.Hash
-}
 
 // ProveReceipt returns the receipt of a committed transaction with its proof. It reads
 // every receipt of the block: O(txs of the block).

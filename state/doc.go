@@ -12,6 +12,12 @@
 //     caller's block data; Reader and Prove serve reads and proofs at recent heights while
 //     the next block is prepared and committed.
 //
+// Store and the Pebble options (store.go, pebble.go) are built only where Pebble builds
+// ("!js"); the rest — StateDB, keys, accounts, proofs and their verification — has no
+// Pebble in its imports and builds for js/wasm too, for the light client the dashboard
+// runs in the browser. A new file that uses Pebble or Store needs the same constraint
+// (CI builds the verifier for js/wasm).
+//
 // # Key layout
 //
 // Every entry of the state is a key/value pair in one tree:

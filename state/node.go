@@ -10,6 +10,11 @@ import (
 	"github.com/wnode/wnode/types"
 )
 
+// smallNode is the most children an internal node has to be cached with the leaves: near
+// the bottom of the tree most internal nodes hold 2 or 3 leaves, are read only when one of
+// them is written, as leaves are, and would crowd the upper levels out.
+const smallNode = 4
+
 // Stored nodes. The binary tree is stored in nodes of radix R = 2^b (b = radixBits): one
 // stored internal node holds b levels of the binary tree, like Jellyfish's 16-ary nodes
 // (b = 4). A node is addressed by the version that wrote it and its path (the first

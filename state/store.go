@@ -1,3 +1,5 @@
+//go:build !js
+
 package state
 
 import (
@@ -252,11 +254,6 @@ func (s *Store) loadNode(key []byte) (*node, error) {
 	s.cacheNode(key, n)
 	return n, nil
 }
-
-// smallNode is the most children an internal node has to be cached with the leaves: near
-// the bottom of the tree most internal nodes hold 2 or 3 leaves, are read only when one of
-// them is written, as leaves are, and would crowd the upper levels out.
-const smallNode = 4
 
 func (s *Store) cacheNode(key []byte, n *node) {
 	if n.leaf || bits.OnesCount16(n.present) <= smallNode {
