@@ -512,6 +512,8 @@ var wireLimits = map[string]int64{
 	"p2p.MaxSyncBytes":              p2p.MaxSyncBytes,
 	"p2p.MaxExchangePeers":          p2p.MaxExchangePeers,
 	"p2p.MaxExchangeBytes":          p2p.MaxExchangeBytes,
+	"p2p.MaxSnapshotFrame":          p2p.MaxSnapshotFrame,
+	"p2p.MaxSnapshotsListed":        p2p.MaxSnapshotsListed,
 	"state.MaxProofSize":            state.MaxProofSize,
 	"state.MaxSnapshotValueSize":    state.MaxSnapshotValueSize,
 	"state.MaxSnapshotChunkSize":    state.MaxSnapshotChunkSize,

@@ -1,7 +1,8 @@
 // Package p2p is wnode's networking: a go-libp2p host (TCP and QUIC, Noise, Yamux) keyed by
 // the node key, gossipsub topics for transactions and consensus messages with validators
 // that reject or ignore bad messages before they spread, the request/response protocols
-// /wnode/status/1 and /wnode/sync/1, bootnodes, peer exchange (/wnode/peers/1) up to a
+// /wnode/status/1 and /wnode/sync/1, state snapshots (/wnode/snapshot/1, with per-peer
+// limits), bootnodes, peer exchange (/wnode/peers/1) up to a
 // target peer count with the peers it met remembered across restarts, and optional mDNS
 // discovery.
 //
@@ -95,7 +96,9 @@ type Config struct {
 	PeersFile string
 	// MaxKnownPeers bounds the remembered peers (default DefaultMaxKnownPeers).
 	MaxKnownPeers int
-	Logger        *slog.Logger
+	// Snapshots bounds what each peer can make the node spend on SnapshotProtocol.
+	Snapshots SnapshotLimits
+	Logger    *slog.Logger
 }
 
 // Host is a running libp2p node with wnode's topics and protocols. Close stops it.
@@ -111,8 +114,11 @@ type Host struct {
 	mdns    mdns.Service
 	known   *PeerStore
 
-	scoreMu sync.Mutex
-	scores  map[peer.ID]float64
+	scoreMu   sync.Mutex
+	scores    map[peer.ID]float64
+	penalties map[peer.ID]penalty
+
+	snap snapshotServer
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -135,6 +141,10 @@ func PeerIDFromKey(key *ecdsa.PrivateKey) (peer.ID, error) {
 
 // New starts a host listening on cfg.ListenAddrs, joins the chain's topics and starts
 // dialling bootnodes. It returns once the host listens; peers connect in the background.
+//
+// With a nil handler the host is a client only, as a node joining by state sync uses
+// before it has a chain: no topics, no status or block-sync answers; it dials, exchanges
+// peers, serves SnapshotProtocol if given a source, and sends requests.
 func New(ctx context.Context, key *ecdsa.PrivateKey, cfg Config, handler Handler) (*Host, error) {
 	if cfg.ChainID == 0 {
 		return nil, errors.New("p2p: chain id is required")
@@ -194,15 +204,21 @@ func New(ctx context.Context, key *ecdsa.PrivateKey, cfg Config, handler Handler
 		return nil, fmt.Errorf("p2p: start host on %v: %w", cfg.ListenAddrs, err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	n := &Host{cfg: cfg, h: h, handler: handler, log: log, boot: boot, known: known, cancel: cancel}
-	if err := n.startPubsub(ctx); err != nil {
-		cancel()
-		h.Close()
-		return nil, err
+	n := &Host{cfg: cfg, h: h, handler: handler, log: log, boot: boot, known: known, cancel: cancel,
+		penalties: map[peer.ID]penalty{}}
+	cfg.Snapshots.defaults()
+	n.snap.limits, n.snap.peers = cfg.Snapshots, map[peer.ID]*peerBudget{}
+	if handler != nil {
+		if err := n.startPubsub(ctx); err != nil {
+			cancel()
+			h.Close()
+			return nil, err
+		}
+		h.SetStreamHandler(StatusProtocol, n.serveStatus)
+		h.SetStreamHandler(SyncProtocol, n.serveSync)
 	}
-	h.SetStreamHandler(StatusProtocol, n.serveStatus)
-	h.SetStreamHandler(SyncProtocol, n.serveSync)
 	h.SetStreamHandler(PeersProtocol, n.servePeers)
+	h.SetStreamHandler(SnapshotProtocol, n.serveSnapshot)
 	if cfg.MDNS {
 		n.mdns = mdns.NewMdnsService(h, fmt.Sprintf("wnode-%d", cfg.ChainID), mdnsNotifee{n: n, ctx: ctx})
 		if err := n.mdns.Start(); err != nil {
@@ -263,7 +279,7 @@ func msgID(m *pb.Message) string {
 func (n *Host) startPubsub(ctx context.Context) error {
 	txTopic, consTopic := TxTopic(n.cfg.ChainID), ConsensusTopic(n.cfg.ChainID)
 	opts := append(WireOptions(n.cfg.MaxMessageSize),
-		pubsub.WithPeerScore(scoreParams(txTopic, consTopic), scoreThresholds()),
+		pubsub.WithPeerScore(scoreParams(n.appScore, txTopic, consTopic), scoreThresholds()),
 		pubsub.WithSeenMessagesTTL(2*time.Minute),
 		pubsub.WithFloodPublish(true),
 		pubsub.WithPeerScoreInspect(func(m map[peer.ID]float64) {

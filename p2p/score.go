@@ -1,6 +1,7 @@
 package p2p
 
 import (
+	"math"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -12,11 +13,15 @@ import (
 // malformed or wrongly signed messages drops below the gossip and graylist thresholds and
 // is ignored; honest peers score around zero. Time in mesh and delivery rewards are left
 // off: a small validator network has no use for them and they make scores harder to read.
-func scoreParams(topics ...string) *pubsub.PeerScoreParams {
+//
+// appScore adds what the node learnt of a peer outside gossip (Host.Penalize: a lying
+// snapshot server, a bad block in sync), with weight 1.
+func scoreParams(appScore func(peer.ID) float64, topics ...string) *pubsub.PeerScoreParams {
 	p := &pubsub.PeerScoreParams{
 		SkipAtomicValidation:      true,
 		Topics:                    map[string]*pubsub.TopicScoreParams{},
-		AppSpecificScore:          func(peer.ID) float64 { return 0 },
+		AppSpecificScore:          appScore,
+		AppSpecificWeight:         1,
 		DecayInterval:             time.Second,
 		DecayToZero:               0.01,
 		RetainScore:               10 * time.Minute,
@@ -49,3 +54,46 @@ func scoreThresholds() *pubsub.PeerScoreThresholds {
 		AcceptPXThreshold: 10,
 	}
 }
+
+// Penalties from Host.Penalize decay by half every penaltyHalfLife.
+const penaltyHalfLife = 10 * time.Minute
+
+// Penalty weights for what a peer did wrong outside gossip.
+const (
+	// PenaltyBadData: the peer sent data that fails verification (a chunk whose hash is
+	// not the manifest's, a manifest or snapshot whose root is not the certified one).
+	// Two of them put the peer below the graylist threshold.
+	PenaltyBadData = 600
+	// PenaltyUnavailable: the peer did not answer a request it advertised it could.
+	PenaltyUnavailable = 50
+)
+
+type penalty struct {
+	value float64
+	at    time.Time
+}
+
+func (p penalty) now(t time.Time) float64 {
+	return p.value * math.Exp2(-t.Sub(p.at).Seconds()/penaltyHalfLife.Seconds())
+}
+
+// Penalize lowers p's score by weight (one of the Penalty constants): the application
+// found p lying or failing. The penalty enters gossipsub's score (below -1000 a peer is
+// graylisted) and PeerPenalty, and halves every 10 minutes.
+func (n *Host) Penalize(p peer.ID, weight float64, reason string) {
+	now := time.Now()
+	n.scoreMu.Lock()
+	n.penalties[p] = penalty{value: n.penalties[p].now(now) + weight, at: now}
+	v := n.penalties[p].value
+	n.scoreMu.Unlock()
+	n.log.Info("p2p: peer penalized", "peer", p, "reason", reason, "penalty", v)
+}
+
+// PeerPenalty returns p's current penalty from Penalize (0 when none).
+func (n *Host) PeerPenalty(p peer.ID) float64 {
+	n.scoreMu.Lock()
+	defer n.scoreMu.Unlock()
+	return n.penalties[p].now(time.Now())
+}
+
+func (n *Host) appScore(p peer.ID) float64 { return -n.PeerPenalty(p) }
