@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/wnode/wnode/light"
 	"github.com/wnode/wnode/rpc/rpctypes"
 	"github.com/wnode/wnode/types"
 )
@@ -96,3 +98,27 @@ func (c *Client) FnBundle(ctx context.Context, to types.Address, method string, 
 	}
 	return body, nil
 }
+
+// Certificate is the node as a light.Source: the header at height with the commit that
+// decided it (wn_getCommit) and the validator set that signed it (wn_getValidators). It
+// checks nothing: light.Client checks all of it.
+func (c *Client) Certificate(ctx context.Context, height uint64) (*light.Certificate, error) {
+	if height > math.MaxInt64 {
+		return nil, fmt.Errorf("certificate: height %d out of range", height)
+	}
+	cm, err := c.Commit(ctx, rpctypes.BlockNumber(height))
+	if err != nil {
+		return nil, err
+	}
+	vs, err := c.Validators(ctx, rpctypes.BlockNumber(height))
+	if err != nil {
+		return nil, err
+	}
+	cert := &light.Certificate{Header: cm.Header, Commit: cm.Commit, Validators: make([]light.Validator, len(vs.Validators))}
+	for i, v := range vs.Validators {
+		cert.Validators[i] = light.Validator{Address: v.Address, PubKey: v.PubKey, Power: v.Power}
+	}
+	return cert, nil
+}
+
+var _ light.Source = (*Client)(nil)

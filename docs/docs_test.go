@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/wnode/wnode/consensus"
+	"github.com/wnode/wnode/light"
 	"github.com/wnode/wnode/p2p"
 	"github.com/wnode/wnode/state"
 	"github.com/wnode/wnode/types"
@@ -519,6 +520,8 @@ var wireLimits = map[string]int64{
 	"state.MaxSnapshotChunkSize":    state.MaxSnapshotChunkSize,
 	"state.MaxSnapshotChunks":       state.MaxSnapshotChunks,
 	"state.MaxSnapshotManifestSize": state.MaxSnapshotManifestSize,
+	"light.MaxTrustStoreSize":       light.MaxTrustStoreSize,
+	"light.MaxTrustedStates":        light.MaxTrustedStates,
 }
 
 var boundTermRE = regexp.MustCompile(`^([0-9][0-9,]*)\s*(bytes|KiB|MiB)?$`)

@@ -17,7 +17,19 @@
 //     read (its witness), failing on any key missing from it, and compares the output,
 //     the gas used, the error and the events with the node's claim.
 //
-// Every failure wraps one of the sentinel errors below, which names what disagreed.
+// A Verifier trusts one validator set. A Client follows the chain as its validator set
+// changes by vote, the way CometBFT's light client does: from a TrustedState (the
+// genesis, GenesisState, or a height and header hash the user trusts, TrustHeight) it
+// verifies a later header sequentially (VerifyAdjacent: the set must be the one the
+// trusted header named in NextValidatorsHash) or by skipping (VerifyNonAdjacent: signed
+// by more than 2/3 of its own set and by trusted validators holding more than a trust
+// level, 1/3, of the trusted set's power), bisecting through headers fetched from a
+// Source (client.Client is one) when the sets overlap too little. It remembers the
+// heights it verified in a Store (FileStore) so the next run starts from them.
+// Client.VerifyHeaderAt is the entry point of state sync; Client.Verify verifies answers.
+//
+// Every failure wraps one of the sentinel errors below (and in follow.go), which names
+// what disagreed.
 package light
 
 import "errors"

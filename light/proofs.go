@@ -61,10 +61,18 @@ type Account struct {
 // and every storage value by their proofs against its state root. addr is the address
 // asked about.
 func (v *Verifier) VerifyAccount(b *AccountBundle, addr types.Address) (*Account, *Verified, error) {
+	return v.verifyAccount(b, addr, v.VerifyHeader)
+}
+
+// headerFunc verifies the certificate of an answer and returns its header: the
+// Verifier's own check against its one trusted set, or a Client's.
+type headerFunc func(*Certificate) (*types.Header, error)
+
+func (v *Verifier) verifyAccount(b *AccountBundle, addr types.Address, header headerFunc) (*Account, *Verified, error) {
 	if b.Address != addr {
 		return nil, nil, fmt.Errorf("%w: asked for %s, answer is for %s", ErrQuestion, addr, b.Address)
 	}
-	hdr, err := v.VerifyHeader(&b.Cert)
+	hdr, err := header(&b.Cert)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -102,7 +110,11 @@ func (v *Verifier) VerifyAccount(b *AccountBundle, addr types.Address) (*Account
 // VerifyReceipt checks a receipt bundle: the header by its certificate, then the receipt
 // by its Merkle path to the header's receipt root. txHash is the transaction asked about.
 func (v *Verifier) VerifyReceipt(b *ReceiptBundle, txHash types.Hash) (*types.Receipt, *Verified, error) {
-	hdr, err := v.VerifyHeader(&b.Cert)
+	return v.verifyReceipt(b, txHash, v.VerifyHeader)
+}
+
+func (v *Verifier) verifyReceipt(b *ReceiptBundle, txHash types.Hash, header headerFunc) (*types.Receipt, *Verified, error) {
+	hdr, err := header(&b.Cert)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -158,6 +170,10 @@ func (e *missingKey) Error() string { return "missing from the witness: " + desc
 // cap). Cost: the header check, one proof check per read, and the call (with a cold VM,
 // the compilation of each contract it enters).
 func (v *Verifier) VerifyCall(ctx context.Context, b *CallBundle, want *Call) (*CallResult, *Verified, error) {
+	return v.verifyCall(ctx, b, want, v.VerifyHeader)
+}
+
+func (v *Verifier) verifyCall(ctx context.Context, b *CallBundle, want *Call, header headerFunc) (*CallResult, *Verified, error) {
 	if want != nil {
 		if err := sameCall(want, &b.Call); err != nil {
 			return nil, nil, err
@@ -174,7 +190,7 @@ func (v *Verifier) VerifyCall(ctx context.Context, b *CallBundle, want *Call) (*
 	case len(b.Reads) > chain.MaxWitnessKeys:
 		return nil, nil, fmt.Errorf("%w: %d reads, limit %d", ErrMalformed, len(b.Reads), chain.MaxWitnessKeys)
 	}
-	hdr, err := v.VerifyHeader(&b.Cert)
+	hdr, err := header(&b.Cert)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -275,17 +291,21 @@ func sameCall(want, got *Call) error {
 // Verify checks any decoded bundle (see Decode) without a question to match: the
 // offline check of a saved answer. It returns a *CallResult, *Account or *types.Receipt.
 func (v *Verifier) Verify(ctx context.Context, bundle any) (any, *Verified, error) {
+	return v.verify(ctx, bundle, v.VerifyHeader)
+}
+
+func (v *Verifier) verify(ctx context.Context, bundle any, header headerFunc) (any, *Verified, error) {
 	switch b := bundle.(type) {
 	case *CallBundle:
-		return v.VerifyCall(ctx, b, nil)
+		return v.verifyCall(ctx, b, nil, header)
 	case *AccountBundle:
-		return v.VerifyAccount(b, b.Address)
+		return v.verifyAccount(b, b.Address, header)
 	case *ReceiptBundle:
 		r, err := types.DecodeReceipt(b.Receipt)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: receipt: %v", ErrMalformed, err)
 		}
-		return v.VerifyReceipt(b, r.TxHash)
+		return v.verifyReceipt(b, r.TxHash, header)
 	}
 	return nil, nil, fmt.Errorf("%w: %T is not a bundle", ErrMalformed, bundle)
 }

@@ -1,7 +1,6 @@
 package light
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -137,51 +136,22 @@ func CheckFresh(info *Verified, maxAge time.Duration, now time.Time) error {
 // commit is for this header, at its height, signed by members holding more than 2/3 of
 // the set's power. Cost: one secp256k1 recovery per signature (about 50 µs each).
 func (v *Verifier) VerifyHeader(c *Certificate) (*types.Header, error) {
-	hdr, err := types.DecodeHeader(c.Header)
+	lb, err := c.Decode()
 	if err != nil {
-		return nil, fmt.Errorf("%w: header: %v", ErrMalformed, err)
+		return nil, err
 	}
+	hdr := lb.Header
 	if v.trust.ChainID != 0 && hdr.ChainID != v.trust.ChainID {
 		return nil, fmt.Errorf("%w: header is of chain %d, trusted chain is %d", ErrChain, hdr.ChainID, v.trust.ChainID)
 	}
-	if len(c.Commit) == 0 {
-		return nil, fmt.Errorf("%w: no commit certificate (the genesis header at height 0 has none; ask for a later height)", ErrMalformed)
+	if lb.Validators.Hash() != v.trust.ValidatorsHash {
+		return nil, fmt.Errorf("%w: the bundle's set hashes to %s, the trusted set to %s", ErrValidators, lb.Validators.Hash(), v.trust.ValidatorsHash)
 	}
-	cm, err := types.DecodeCommit(c.Commit)
-	if err != nil {
-		return nil, fmt.Errorf("%w: commit: %v", ErrMalformed, err)
+	if err := checkBlock(lb); err != nil {
+		return nil, err
 	}
-	vals := make([]types.Validator, len(c.Validators))
-	for i, x := range c.Validators {
-		vals[i] = types.Validator{Address: x.Address, PubKey: bytes.Clone(x.PubKey), Power: uint64(x.Power)}
-	}
-	vs, err := types.NewValidatorSet(vals)
-	if err != nil {
-		return nil, fmt.Errorf("%w: validators: %v", ErrMalformed, err)
-	}
-	if vs.Hash() != v.trust.ValidatorsHash {
-		return nil, fmt.Errorf("%w: the bundle's set hashes to %s, the trusted set to %s", ErrValidators, vs.Hash(), v.trust.ValidatorsHash)
-	}
-	if hdr.ValidatorsHash != vs.Hash() {
-		return nil, fmt.Errorf("%w: header %d names set %s, not the trusted %s", ErrValidators, hdr.Height, hdr.ValidatorsHash, vs.Hash())
-	}
-	if cm.Height != hdr.Height {
-		return nil, fmt.Errorf("%w: commit is for height %d, header is at %d", ErrHeight, cm.Height, hdr.Height)
-	}
-	if h := hdr.Hash(); cm.BlockHash != h {
-		return nil, fmt.Errorf("%w: commit signs %s, header hashes to %s", ErrBlockHash, cm.BlockHash, h)
-	}
-	var power uint64
-	for i := range cm.Sigs {
-		vote := cm.Vote(i)
-		if err := vs.VerifySignature(vote.Validator, vote.SignBytes(hdr.ChainID), vote.Sig); err != nil {
-			return nil, fmt.Errorf("%w: signature %d of %s over chain %d, height %d, round %d: %v",
-				ErrSignature, i, vote.Validator, hdr.ChainID, cm.Height, cm.Round, err)
-		}
-		power += vs.Power(vote.Validator)
-	}
-	if !vs.HasQuorum(power) {
-		return nil, fmt.Errorf("%w: signers hold %d of %d, more than 2/3 (%d) needed", ErrPower, power, vs.TotalPower(), vs.Quorum())
+	if _, err := verifyCommit(lb, nil, Fraction{}); err != nil {
+		return nil, err
 	}
 	return hdr, nil
 }

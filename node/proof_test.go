@@ -65,6 +65,23 @@ func TestProofsOnRealNode(t *testing.T) {
 	if err != nil || binary.BigEndian.Uint64(res.Output) != 1 || info.Height < 2 {
 		t.Fatalf("wn_callWitness: %+v %+v %v", res, info, err)
 	}
+	// The light client over the node (client.Client as its light.Source), from the
+	// genesis: the header of the answer's height, and the answer again.
+	root, err := light.GenesisState(n.Genesis())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc, err := light.NewClient(root, c, light.ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lc.Close(ctx)
+	if hdr, err := lc.VerifyHeaderAt(ctx, info.Height); err != nil || hdr.Hash() != info.BlockHash {
+		t.Fatalf("light client header %d: %v", info.Height, err)
+	}
+	if res, _, err := lc.VerifyCall(ctx, b.(*light.CallBundle), &light.Call{To: counter, Method: "get"}); err != nil || binary.BigEndian.Uint64(res.Output) != 1 {
+		t.Fatalf("light client call: %+v %v", res, err)
+	}
 	raw, err = c.FnBundle(ctx, counter, "get", nil)
 	if err != nil {
 		t.Fatal(err)
