@@ -11,6 +11,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/ethereum/go-ethereum/rlp"
 
+	"github.com/wnode/wnode/genesis"
 	"github.com/wnode/wnode/types"
 )
 
@@ -202,4 +203,26 @@ func decodeLoc(b []byte) (height uint64, index uint32, err error) {
 		return 0, 0, fmt.Errorf("chain: corrupt tx index entry %x", b)
 	}
 	return binary.BigEndian.Uint64(b), binary.BigEndian.Uint32(b[8:]), nil
+}
+
+// WriteSyncBase adds to b what New needs to open a chain whose state was restored from a
+// snapshot at blk's height (state sync) instead of executed from genesis g: the block
+// store's metadata, blk and its commit certificate, as the head. The caller has verified
+// the certificate and that blk's state root is the restored state's. The blocks below,
+// and blk's receipts, are absent: reads of them answer ErrNotFound.
+func WriteSyncBase(b *pebble.Batch, g *genesis.Genesis, blk *types.Block, commit *types.Commit) error {
+	if commit == nil || commit.Height != blk.Header.Height || commit.BlockHash != blk.Hash() {
+		return errors.New("chain: sync base without its commit certificate")
+	}
+	if blk.Header.ChainID != g.ChainID {
+		return fmt.Errorf("chain: sync base of chain %d, genesis is of %d", blk.Header.ChainID, g.ChainID)
+	}
+	meta, err := rlp.EncodeToBytes(&storeMeta{Format: storeFormat, GenesisHash: g.Hash()})
+	if err != nil {
+		return fmt.Errorf("chain: encode metadata: %w", err)
+	}
+	if err := b.Set(metaKey, meta, nil); err != nil {
+		return err
+	}
+	return writeBlock(b, blk, blk.Hash(), commit, nil)
 }
