@@ -118,6 +118,17 @@ func TestQuickstart(t *testing.T) {
 	if out := ok(t, nil, "verify", "--genesis", gen, saved); out != "hello, wasm" {
 		t.Errorf("verify printed %q", out)
 	}
+	// The light client kept the height it verified beside the genesis file; a store of
+	// another chain's root is refused.
+	if stores, _ := filepath.Glob(filepath.Join(dir, "light", "trust-*.json")); len(stores) != 1 {
+		t.Errorf("trust stores beside the genesis: %v", stores)
+	} else {
+		other := filepath.Join(t.TempDir(), "trust.json")
+		if err := os.WriteFile(other, []byte(`{"version":1,"root":"0x`+strings.Repeat("00", 32)+`","states":[]}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		fails(t, nil, 1, "bad trust store", "verify", "--genesis", gen, "--trust-store", other, saved)
+	}
 	// A validator-set hash as trust root, pinned to a chain id: the right one verifies,
 	// another is refused as the wrong chain.
 	g, err := genesis.Load(gen)

@@ -285,7 +285,7 @@ func (c *Client) remember(s *TrustedState) error {
 		return nil
 	}
 	if err := c.store.Save(c.states); err != nil {
-		return fmt.Errorf("light: save trusted state: %w", err)
+		return fmt.Errorf("%w: save: %w", ErrTrustStore, err)
 	}
 	return nil
 }

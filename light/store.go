@@ -15,8 +15,8 @@ import (
 	"github.com/wnode/wnode/types"
 )
 
-// ErrTrustStore: the trust store file does not decode, breaks a limit, or belongs to
-// another trust root.
+// ErrTrustStore: the trust store file does not decode, breaks a limit, belongs to
+// another trust root, or cannot be written.
 var ErrTrustStore = errors.New("light: bad trust store")
 
 // Store keeps a client's trusted states across runs.

@@ -158,6 +158,10 @@ var (
 		Usage: "with --validators-hash: the chain id answers must be signed for (default: the one the set signed)"}
 	maxAgeFlag = &cli.DurationFlag{Name: "max-age", Category: catVerify,
 		Usage: "refuse a verified answer whose block is older than this (default: any age)"}
+	trustStoreFlag = &cli.StringFlag{Name: "trust-store", Category: catVerify,
+		Usage: "with --genesis: the file where the light client keeps the heights it verified, to start from them next time (default: <dir of the genesis file>/light/trust-CHAINID-ROOT.json; off: keep none)"}
+	trustingPeriodFlag = &cli.DurationFlag{Name: "trusting-period", Category: catVerify,
+		Usage: "with --genesis: trust no header from a trusted height older than this (default: no limit)"}
 	saveFlag = &cli.StringFlag{Name: "save", Category: catVerify,
 		Usage: "with --verify: also write the answer's bundle (JSON) to this file, for `wnode verify`"}
 
@@ -239,8 +243,8 @@ var (
 	clientFlags = []cli.Flag{rpcURLFlag, jsonFlag, timeoutFlag}
 	sendFlags   = []cli.Flag{dataDirFlag, fromFlag, passwordFileFlag, valueFlag, gasFlag, gasPriceFlag, nonceFlag, outFlag}
 	argsFlags   = []cli.Flag{hexFlag, argsFileFlag}
-	verifyFlags = []cli.Flag{verifyFlag, trustGenesisFlag, trustValidatorsFlag, trustChainIDFlag, maxAgeFlag, saveFlag}
-	trustFlags  = []cli.Flag{trustGenesisFlag, trustValidatorsFlag, trustChainIDFlag, maxAgeFlag}
+	verifyFlags = []cli.Flag{verifyFlag, trustGenesisFlag, trustValidatorsFlag, trustChainIDFlag, maxAgeFlag, trustStoreFlag, trustingPeriodFlag, saveFlag}
+	trustFlags  = []cli.Flag{trustGenesisFlag, trustValidatorsFlag, trustChainIDFlag, maxAgeFlag, trustStoreFlag, trustingPeriodFlag}
 
 	localnetFlags = []cli.Flag{localnetNodesFlag, localnetDirFlag, localnetBasePortFlag, localnetInitFlag, localnetPprofFlag,
 		logLevelFlag, localnetTimeoutProposeFlag, localnetTimeoutVoteFlag, localnetHeartbeatFlag, localnetBlockIntervalFlag,

@@ -2,14 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/holiman/uint256"
 	"github.com/urfave/cli/v2"
+	"github.com/wnode/wnode/client"
 	"github.com/wnode/wnode/gas"
 	"github.com/wnode/wnode/genesis"
 	"github.com/wnode/wnode/light"
@@ -25,41 +28,93 @@ var (
 			"power, signatures over the chain id, height and round), its proofs against the header's roots, and for\n" +
 			"a call re-executes it on the proven state and compares output, gas, error and events. No node is needed.",
 		ArgsUsage: "FILE",
-		Flags:     flags(trustFlags, []cli.Flag{outFlag, jsonFlag}),
+		Flags:     flags(trustFlags, []cli.Flag{outFlag, jsonFlag, rpcURLFlag, timeoutFlag}),
 		Action:    verifyAction,
 	}
 )
 
 // verifier checks answers for --verify and wnode verify.
 type verifier struct {
-	v      *light.Verifier
+	v      checker
+	src    *nodeSource
+	store  string // the trust store file, "" when off
 	p      *printer
 	c      *cli.Context
 	maxAge time.Duration
 	save   string
 }
 
+// checker verifies answers: a light.Client following the chain from the genesis, or a
+// staticChecker trusting one validator set hash.
+type checker interface {
+	VerifyCall(ctx context.Context, b *light.CallBundle, want *light.Call) (*light.CallResult, *light.Verified, error)
+	VerifyAccount(ctx context.Context, b *light.AccountBundle, addr types.Address) (*light.Account, *light.Verified, error)
+	VerifyReceipt(ctx context.Context, b *light.ReceiptBundle, txHash types.Hash) (*types.Receipt, *light.Verified, error)
+	Verify(ctx context.Context, bundle any) (any, *light.Verified, error)
+	Close(ctx context.Context) error
+}
+
+// staticChecker is a light.Verifier of one validator set (--validators-hash).
+type staticChecker struct{ *light.Verifier }
+
+func (s staticChecker) VerifyAccount(_ context.Context, b *light.AccountBundle, addr types.Address) (*light.Account, *light.Verified, error) {
+	return s.Verifier.VerifyAccount(b, addr)
+}
+
+func (s staticChecker) VerifyReceipt(_ context.Context, b *light.ReceiptBundle, txHash types.Hash) (*types.Receipt, *light.Verified, error) {
+	return s.Verifier.VerifyReceipt(b, txHash)
+}
+
+// nodeSource is the node the command talks to as the light client's source of the
+// headers between its trusted height and an answer's; wnode verify dials --rpc only when
+// it needs one.
+type nodeSource struct {
+	node *client.Client
+	url  string
+}
+
+func (n *nodeSource) Certificate(ctx context.Context, height uint64) (*light.Certificate, error) {
+	if n.node == nil {
+		if n.url == "" {
+			return nil, fmt.Errorf("%w: no node to fetch header %d from", light.ErrNoSource, height)
+		}
+		cl, err := client.Dial(ctx, n.url)
+		if err != nil {
+			return nil, fmt.Errorf("the headers between the trusted height and the answer's come from a node (--rpc): %w", err)
+		}
+		n.node = cl
+	}
+	return n.node.Certificate(ctx, height)
+}
+
+func (n *nodeSource) close() {
+	if n.node != nil && n.url != "" {
+		n.node.Close()
+	}
+}
+
 // newVerifier returns the command's verifier, or nil without --verify.
 func newVerifier(c *cli.Context) (*verifier, error) {
 	if !c.Bool(verifyFlag.Name) {
-		for _, f := range []cli.Flag{trustGenesisFlag, trustValidatorsFlag, trustChainIDFlag, maxAgeFlag, saveFlag} {
+		for _, f := range []cli.Flag{trustGenesisFlag, trustValidatorsFlag, trustChainIDFlag, maxAgeFlag, saveFlag, trustStoreFlag, trustingPeriodFlag} {
 			if c.IsSet(f.Names()[0]) {
 				return nil, usagef("--%s is for --verify", f.Names()[0])
 			}
 		}
 		return nil, nil
 	}
-	return openVerifier(c)
+	return openVerifier(c, "")
 }
 
 // openVerifier builds a verifier on the trust root the user gave: never one the node
-// supplies.
-func openVerifier(c *cli.Context) (*verifier, error) {
+// supplies. rpcURL is the node wnode verify may fetch headers from ("" for the commands
+// that talk to a node: they attach it with use).
+func openVerifier(c *cli.Context, rpcURL string) (*verifier, error) {
 	g, vh := c.String(trustGenesisFlag.Name), c.String(trustValidatorsFlag.Name)
-	var trust light.Trust
 	if c.IsSet(trustChainIDFlag.Name) && vh == "" {
 		return nil, usagef("--chain-id is for --validators-hash (a genesis file names its chain)")
 	}
+	vr := &verifier{p: newPrinter(c), c: c, maxAge: c.Duration(maxAgeFlag.Name), save: c.String(saveFlag.Name), src: &nodeSource{url: rpcURL}}
 	switch {
 	case g != "" && vh != "":
 		return nil, usagef("give one trust root: --genesis or --validators-hash, not both")
@@ -68,27 +123,79 @@ func openVerifier(c *cli.Context) (*verifier, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--genesis: %w", err)
 		}
-		if trust, err = light.TrustGenesis(gen); err != nil {
+		root, err := light.GenesisState(gen)
+		if err != nil {
 			return nil, fmt.Errorf("--genesis %s: %w", g, err)
 		}
+		opts := light.ClientOptions{GasScheduleVersion: gen.Params.GasScheduleVersion,
+			Rules: light.Rules{TrustingPeriod: c.Duration(trustingPeriodFlag.Name)}}
+		switch vr.store = c.String(trustStoreFlag.Name); vr.store {
+		case "off":
+			vr.store = ""
+		case "":
+			vr.store = defaultTrustStore(g, root)
+		}
+		if vr.store != "" {
+			opts.Store = &light.FileStore{Path: vr.store, Root: light.RootID(root)}
+		}
+		lc, err := light.NewClient(root, vr.src, opts)
+		if err != nil {
+			return nil, fmt.Errorf("--trust-store: %w", err)
+		}
+		vr.v = lc
+		return vr, nil
 	case vh != "":
+		for _, f := range []cli.Flag{trustStoreFlag, trustingPeriodFlag} {
+			if c.IsSet(f.Names()[0]) {
+				return nil, usagef("--%s is for --genesis: --validators-hash trusts one set and follows no changes", f.Names()[0])
+			}
+		}
 		b, err := hexutil.Decode(vh)
 		if err != nil || len(b) != 32 {
 			return nil, usagef("--validators-hash %q: want 0x and 64 hex digits", vh)
 		}
-		trust.ValidatorsHash = types.Hash(b)
-		trust.ChainID = c.Uint64(trustChainIDFlag.Name)
-	default:
-		return nil, usagef("verification needs a trust root you hold: --genesis FILE (the chain's genesis file, e.g. <datadir>/genesis.json) or --validators-hash HASH")
+		v, err := light.New(light.Trust{ValidatorsHash: types.Hash(b), ChainID: c.Uint64(trustChainIDFlag.Name)}, light.Options{})
+		if err != nil {
+			return nil, err
+		}
+		vr.v = staticChecker{v}
+		return vr, nil
 	}
-	v, err := light.New(trust, light.Options{})
-	if err != nil {
-		return nil, err
-	}
-	return &verifier{v: v, p: newPrinter(c), c: c, maxAge: c.Duration(maxAgeFlag.Name), save: c.String(saveFlag.Name)}, nil
+	return nil, usagef("verification needs a trust root you hold: --genesis FILE (the chain's genesis file, e.g. <datadir>/genesis.json) or --validators-hash HASH")
 }
 
-func (vr *verifier) close(ctx context.Context) { vr.v.Close(ctx) }
+// defaultTrustStore is the trust store of a genesis file: beside it, so that a data dir
+// made anew (a dev chain restarted from the same genesis) does not keep the old chain's
+// headers.
+func defaultTrustStore(genesisFile string, root *light.TrustedState) string {
+	id := light.RootID(root)
+	return filepath.Join(filepath.Dir(genesisFile), "light", fmt.Sprintf("trust-%d-%x.json", root.ChainID, id[:6]))
+}
+
+// use makes the node of s the source of the headers the light client needs.
+func (vr *verifier) use(s *session) {
+	if vr.src.node == nil {
+		vr.src.node = s.node
+	}
+}
+
+// explain adds what to do about the errors of following the chain.
+func (vr *verifier) explain(err error) error {
+	switch {
+	case errors.Is(err, light.ErrFork) && vr.store != "":
+		return fmt.Errorf("%w (the trust store %s holds another header at that height: a chain restarted from the same genesis? remove the file, or pass --trust-store off)", err, vr.store)
+	case errors.Is(err, light.ErrTrustStore):
+		return fmt.Errorf("%w (choose another file with --trust-store FILE, or none with --trust-store off)", err)
+	case errors.Is(err, light.ErrExpired):
+		return fmt.Errorf("%w (--trusting-period %s)", err, vr.c.Duration(trustingPeriodFlag.Name))
+	}
+	return err
+}
+
+func (vr *verifier) close(ctx context.Context) {
+	vr.v.Close(ctx)
+	vr.src.close()
+}
 
 // verifiedJSON is what a verified answer states about itself.
 type verifiedJSON struct {
@@ -180,12 +287,13 @@ func (vr *verifier) call(s *session, args rpctypes.CallArgs, height rpctypes.Blo
 	if args.Gas != nil {
 		want.Gas = *args.Gas
 	}
+	vr.use(s)
 	res, info, err := vr.v.VerifyCall(s.ctx, cb, want)
 	if err == nil {
 		err = atHeight(info, height)
 	}
 	if err != nil {
-		return fmt.Errorf("the node's answer does not verify: %w", err)
+		return fmt.Errorf("the node's answer does not verify: %w", vr.explain(err))
 	}
 	return vr.printCall(res, info, print)
 }
@@ -232,9 +340,10 @@ func (vr *verifier) receipt(s *session, r *rpctypes.ReceiptJSON) error {
 	if err != nil {
 		return err
 	}
-	got, info, err := vr.v.VerifyReceipt(rb, r.TxHash)
+	vr.use(s)
+	got, info, err := vr.v.VerifyReceipt(s.ctx, rb, r.TxHash)
 	if err != nil {
-		return fmt.Errorf("the node's answer does not verify: %w", err)
+		return fmt.Errorf("the node's answer does not verify: %w", vr.explain(err))
 	}
 	// Every field printed must be the proven one: the whole receipt (events included) by
 	// its hash, and the block it names.
@@ -299,12 +408,13 @@ func accountShowAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	a, info, err := vr.v.VerifyAccount(ab, addr)
+	vr.use(s)
+	a, info, err := vr.v.VerifyAccount(s.ctx, ab, addr)
 	if err == nil {
 		err = atHeight(info, height)
 	}
 	if err != nil {
-		return fmt.Errorf("the node's answer does not verify: %w", err)
+		return fmt.Errorf("the node's answer does not verify: %w", vr.explain(err))
 	}
 	return vr.printAccount(a, info)
 }
@@ -326,7 +436,11 @@ func verifyAction(c *cli.Context) error {
 	if err := checkOutMode(c); err != nil {
 		return err
 	}
-	vr, err := openVerifier(c)
+	var rpcURL string
+	if c.IsSet(rpcURLFlag.Name) {
+		rpcURL = c.String(rpcURLFlag.Name)
+	}
+	vr, err := openVerifier(c, rpcURL)
 	if err != nil {
 		return err
 	}
@@ -339,9 +453,11 @@ func verifyAction(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("%s does not verify: %w", c.Args().First(), err)
 	}
-	got, info, err := vr.v.Verify(c.Context, b)
+	ctx, cancel := context.WithTimeout(c.Context, c.Duration(timeoutFlag.Name))
+	defer cancel()
+	got, info, err := vr.v.Verify(ctx, b)
 	if err != nil {
-		return fmt.Errorf("%s does not verify: %w", c.Args().First(), err)
+		return fmt.Errorf("%s does not verify: %w", c.Args().First(), vr.explain(err))
 	}
 	if cb, ok := b.(*light.CallBundle); ok {
 		// A saved call answer is only meaningful with its question: say which call it is.
