@@ -49,7 +49,13 @@ const genBlockMs = 1000
 // newGenChain builds heights 1..len(sets)-1, each signed by every member of its set.
 func newGenChain(t testing.TB, sets []powers) *genChain {
 	t.Helper()
-	g := &genChain{chainID: testChainID, sets: sets, start: time.UnixMilli(1_700_000_000_000)}
+	return newGenChainAt(t, sets, time.UnixMilli(1_700_000_000_000))
+}
+
+// newGenChainAt is newGenChain with the root at start and height h genBlockMs*h later.
+func newGenChainAt(t testing.TB, sets []powers, start time.Time) *genChain {
+	t.Helper()
+	g := &genChain{chainID: testChainID, sets: sets, start: start}
 	for _, p := range sets {
 		g.vs = append(g.vs, valSet(t, p))
 	}
