@@ -129,6 +129,22 @@ func TestQuickstart(t *testing.T) {
 		}
 		fails(t, nil, 1, "bad trust store", "verify", "--genesis", gen, "--trust-store", other, saved)
 	}
+	// A root at a trusted height instead of the genesis: the hash of its header, from a
+	// source the user trusts (here read from the node, as an operator would publish it).
+	_, _, body := httpDo(t, "POST", node.url(), "application/json", `{"jsonrpc":"2.0","id":1,"method":"wn_getCommit","params":["0x2"]}`)
+	var commit struct {
+		Result struct {
+			Hash string `json:"hash"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal([]byte(body), &commit); err != nil || commit.Result.Hash == "" {
+		t.Fatalf("wn_getCommit: %s %v", body, err)
+	}
+	if out := ok(t, env, "call", "--verify", "--genesis", gen, "--trust-height", "2", "--trust-hash", commit.Result.Hash, hello, "hello", "wasm"); out != "hello, wasm" {
+		t.Errorf("call --verify --trust-height printed %q", out)
+	}
+	fails(t, env, 1, "conflicts with a trusted header", "call", "--verify", "--genesis", gen, "--trust-height", "2",
+		"--trust-hash", "0x"+strings.Repeat("11", 32), hello, "hello", "wasm")
 	// A validator-set hash as trust root, pinned to a chain id: the right one verifies,
 	// another is refused as the wrong chain.
 	g, err := genesis.Load(gen)

@@ -160,6 +160,10 @@ var (
 		Usage: "refuse a verified answer whose block is older than this (default: any age)"}
 	trustStoreFlag = &cli.StringFlag{Name: "trust-store", Category: catVerify,
 		Usage: "with --genesis: the file where the light client keeps the heights it verified, to start from them next time (default: <dir of the genesis file>/light/trust-CHAINID-ROOT.json; off: keep none)"}
+	trustHeightFlag = &cli.Uint64Flag{Name: "trust-height", Category: catVerify,
+		Usage: "with --genesis and --trust-hash: trust the chain from this height instead of the genesis (its header, fetched from the node, must hash to --trust-hash)"}
+	trustHashFlag = &cli.StringFlag{Name: "trust-hash", Category: catVerify,
+		Usage: "the hash (0x…) of the header at --trust-height, from a source you trust"}
 	trustingPeriodFlag = &cli.DurationFlag{Name: "trusting-period", Category: catVerify,
 		Usage: "with --genesis: trust no header from a trusted height older than this (default: no limit)"}
 	saveFlag = &cli.StringFlag{Name: "save", Category: catVerify,
@@ -243,8 +247,8 @@ var (
 	clientFlags = []cli.Flag{rpcURLFlag, jsonFlag, timeoutFlag}
 	sendFlags   = []cli.Flag{dataDirFlag, fromFlag, passwordFileFlag, valueFlag, gasFlag, gasPriceFlag, nonceFlag, outFlag}
 	argsFlags   = []cli.Flag{hexFlag, argsFileFlag}
-	verifyFlags = []cli.Flag{verifyFlag, trustGenesisFlag, trustValidatorsFlag, trustChainIDFlag, maxAgeFlag, trustStoreFlag, trustingPeriodFlag, saveFlag}
-	trustFlags  = []cli.Flag{trustGenesisFlag, trustValidatorsFlag, trustChainIDFlag, maxAgeFlag, trustStoreFlag, trustingPeriodFlag}
+	verifyFlags = []cli.Flag{verifyFlag, trustGenesisFlag, trustValidatorsFlag, trustChainIDFlag, maxAgeFlag, trustStoreFlag, trustingPeriodFlag, trustHeightFlag, trustHashFlag, saveFlag}
+	trustFlags  = []cli.Flag{trustGenesisFlag, trustValidatorsFlag, trustChainIDFlag, maxAgeFlag, trustStoreFlag, trustingPeriodFlag, trustHeightFlag, trustHashFlag}
 
 	localnetFlags = []cli.Flag{localnetNodesFlag, localnetDirFlag, localnetBasePortFlag, localnetInitFlag, localnetPprofFlag,
 		logLevelFlag, localnetTimeoutProposeFlag, localnetTimeoutVoteFlag, localnetHeartbeatFlag, localnetBlockIntervalFlag,

@@ -35,7 +35,8 @@ var (
 
 // verifier checks answers for --verify and wnode verify.
 type verifier struct {
-	v      checker
+	v      checker                                    // nil until opened
+	open   func(ctx context.Context) (checker, error) // opens v (a height root needs the node)
 	src    *nodeSource
 	store  string // the trust store file, "" when off
 	p      *printer
@@ -96,7 +97,7 @@ func (n *nodeSource) close() {
 // newVerifier returns the command's verifier, or nil without --verify.
 func newVerifier(c *cli.Context) (*verifier, error) {
 	if !c.Bool(verifyFlag.Name) {
-		for _, f := range []cli.Flag{trustGenesisFlag, trustValidatorsFlag, trustChainIDFlag, maxAgeFlag, saveFlag, trustStoreFlag, trustingPeriodFlag} {
+		for _, f := range []cli.Flag{trustGenesisFlag, trustValidatorsFlag, trustChainIDFlag, maxAgeFlag, saveFlag, trustStoreFlag, trustingPeriodFlag, trustHeightFlag, trustHashFlag} {
 			if c.IsSet(f.Names()[0]) {
 				return nil, usagef("--%s is for --verify", f.Names()[0])
 			}
@@ -127,25 +128,53 @@ func openVerifier(c *cli.Context, rpcURL string) (*verifier, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--genesis %s: %w", g, err)
 		}
+		atHeight := c.IsSet(trustHeightFlag.Name)
+		if atHeight != c.IsSet(trustHashFlag.Name) {
+			return nil, usagef("--trust-height and --trust-hash go together: a height and the hash of its header")
+		}
+		var hash types.Hash
+		if atHeight {
+			b, err := hexutil.Decode(c.String(trustHashFlag.Name))
+			if err != nil || len(b) != 32 {
+				return nil, usagef("--trust-hash %q: want 0x and 64 hex digits", c.String(trustHashFlag.Name))
+			}
+			hash = types.Hash(b)
+		}
 		opts := light.ClientOptions{GasScheduleVersion: gen.Params.GasScheduleVersion,
 			Rules: light.Rules{TrustingPeriod: c.Duration(trustingPeriodFlag.Name)}}
-		switch vr.store = c.String(trustStoreFlag.Name); vr.store {
-		case "off":
+		vr.store = c.String(trustStoreFlag.Name)
+		if vr.store == "off" {
 			vr.store = ""
-		case "":
-			vr.store = defaultTrustStore(g, root)
 		}
-		if vr.store != "" {
-			opts.Store = &light.FileStore{Path: vr.store, Root: light.RootID(root)}
+		defaultStore := vr.store == "" && !c.IsSet(trustStoreFlag.Name)
+		vr.open = func(ctx context.Context) (checker, error) {
+			if atHeight {
+				h := c.Uint64(trustHeightFlag.Name)
+				if root, err = light.TrustHeight(ctx, vr.src, gen.ChainID, h, hash); err != nil {
+					return nil, fmt.Errorf("--trust-height %d: %w", h, err)
+				}
+			}
+			if defaultStore {
+				vr.store = defaultTrustStore(g, root)
+			}
+			if vr.store != "" {
+				opts.Store = &light.FileStore{Path: vr.store, Root: light.RootID(root)}
+			}
+			lc, err := light.NewClient(root, vr.src, opts)
+			if err != nil {
+				return nil, fmt.Errorf("--trust-store: %w", err)
+			}
+			return lc, nil
 		}
-		lc, err := light.NewClient(root, vr.src, opts)
-		if err != nil {
-			return nil, fmt.Errorf("--trust-store: %w", err)
+		if !atHeight {
+			// Open now: a bad trust store is a usage error before anything is asked.
+			if vr.v, err = vr.open(c.Context); err != nil {
+				return nil, err
+			}
 		}
-		vr.v = lc
 		return vr, nil
 	case vh != "":
-		for _, f := range []cli.Flag{trustStoreFlag, trustingPeriodFlag} {
+		for _, f := range []cli.Flag{trustStoreFlag, trustingPeriodFlag, trustHeightFlag, trustHashFlag} {
 			if c.IsSet(f.Names()[0]) {
 				return nil, usagef("--%s is for --genesis: --validators-hash trusts one set and follows no changes", f.Names()[0])
 			}
@@ -192,8 +221,23 @@ func (vr *verifier) explain(err error) error {
 	return err
 }
 
+// checker returns the opened checker: a root at a trusted height is fetched from the
+// node when first needed.
+func (vr *verifier) checker(ctx context.Context) (checker, error) {
+	if vr.v == nil {
+		v, err := vr.open(ctx)
+		if err != nil {
+			return nil, err
+		}
+		vr.v = v
+	}
+	return vr.v, nil
+}
+
 func (vr *verifier) close(ctx context.Context) {
-	vr.v.Close(ctx)
+	if vr.v != nil {
+		vr.v.Close(ctx)
+	}
 	vr.src.close()
 }
 
@@ -288,7 +332,11 @@ func (vr *verifier) call(s *session, args rpctypes.CallArgs, height rpctypes.Blo
 		want.Gas = *args.Gas
 	}
 	vr.use(s)
-	res, info, err := vr.v.VerifyCall(s.ctx, cb, want)
+	v, err := vr.checker(s.ctx)
+	if err != nil {
+		return err
+	}
+	res, info, err := v.VerifyCall(s.ctx, cb, want)
 	if err == nil {
 		err = atHeight(info, height)
 	}
@@ -341,7 +389,11 @@ func (vr *verifier) receipt(s *session, r *rpctypes.ReceiptJSON) error {
 		return err
 	}
 	vr.use(s)
-	got, info, err := vr.v.VerifyReceipt(s.ctx, rb, r.TxHash)
+	v, err := vr.checker(s.ctx)
+	if err != nil {
+		return err
+	}
+	got, info, err := v.VerifyReceipt(s.ctx, rb, r.TxHash)
 	if err != nil {
 		return fmt.Errorf("the node's answer does not verify: %w", vr.explain(err))
 	}
@@ -409,7 +461,11 @@ func accountShowAction(c *cli.Context) error {
 		return err
 	}
 	vr.use(s)
-	a, info, err := vr.v.VerifyAccount(s.ctx, ab, addr)
+	v, err := vr.checker(s.ctx)
+	if err != nil {
+		return err
+	}
+	a, info, err := v.VerifyAccount(s.ctx, ab, addr)
 	if err == nil {
 		err = atHeight(info, height)
 	}
@@ -455,7 +511,11 @@ func verifyAction(c *cli.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(c.Context, c.Duration(timeoutFlag.Name))
 	defer cancel()
-	got, info, err := vr.v.Verify(ctx, b)
+	v, err := vr.checker(ctx)
+	if err != nil {
+		return err
+	}
+	got, info, err := v.Verify(ctx, b)
 	if err != nil {
 		return fmt.Errorf("%s does not verify: %w", c.Args().First(), vr.explain(err))
 	}
