@@ -160,7 +160,7 @@ func BenchmarkBlockParts(b *testing.B) {
 		// The executor's own path, as BuildBlock runs it, timed in two parts.
 		last := commitAtHead(b, n)
 		h := &types.Header{ChainID: testChainID, Height: head.Height + 1, Time: head.Time + 1000,
-			ParentHash: n.c.HeadHash(), Proposer: addrOf("v0"), ValidatorsHash: n.c.vals.Hash()}
+			ParentHash: n.c.HeadHash(), Proposer: addrOf("v0"), ValidatorsHash: n.c.Validators().Hash()}
 		if last != nil {
 			h.LastCommitHash = last.Hash()
 		}
@@ -260,7 +260,7 @@ func BenchmarkParallelExec(b *testing.B) {
 		cases[kind] = txs
 	}
 	h := &types.Header{ChainID: testChainID, Height: head.Height + 1, Time: head.Time + 1000,
-		ParentHash: n.c.HeadHash(), Proposer: addrOf("v0"), ValidatorsHash: n.c.vals.Hash()}
+		ParentHash: n.c.HeadHash(), Proposer: addrOf("v0"), ValidatorsHash: n.c.Validators().Hash()}
 	// execute runs the block on workers and returns the hash of its write set and
 	// receipts, its wall time and the process's CPU time meanwhile.
 	execute := func(b *testing.B, txs []*types.Tx, workers int) (types.Hash, time.Duration, time.Duration) {

@@ -44,10 +44,10 @@ func (c *Chain) BuildBlock(ctx context.Context, txs []*types.Tx, time uint64, pr
 		Time:               time,
 		ParentHash:         head.hash,
 		Proposer:           proposer,
-		ValidatorsHash:     c.vals.Hash(),
-		NextValidatorsHash: c.vals.Hash(),
+		ValidatorsHash:     head.vals.Hash(),
+		NextValidatorsHash: head.next.Hash(),
 	}
-	if err := c.checkLastCommit(h, lastCommit); err != nil {
+	if err := c.checkLastCommit(head, h, lastCommit); err != nil {
 		return nil, fmt.Errorf("chain: build block %d: %w", h.Height, err)
 	}
 	if lastCommit != nil {
@@ -89,8 +89,9 @@ func (c *Chain) BuildBlock(ctx context.Context, txs []*types.Tx, time uint64, pr
 }
 
 // checkLastCommit checks that lastCommit is the one the header at h.Height needs: nil at
-// height 1, otherwise a commit of the head block signed by more than 2/3 of the power.
-func (c *Chain) checkLastCommit(h *types.Header, lastCommit *types.Commit) error {
+// height 1, otherwise a commit of the head block signed by more than 2/3 of the power of
+// the head's set.
+func (c *Chain) checkLastCommit(head *headInfo, h *types.Header, lastCommit *types.Commit) error {
 	if h.Height == 1 {
 		if lastCommit != nil {
 			return errors.New("block 1 takes no last commit")
@@ -103,7 +104,7 @@ func (c *Chain) checkLastCommit(h *types.Header, lastCommit *types.Commit) error
 	if lastCommit.Height != h.Height-1 || lastCommit.BlockHash != h.ParentHash {
 		return fmt.Errorf("last commit is for %d %s, want %d %s", lastCommit.Height, lastCommit.BlockHash, h.Height-1, h.ParentHash)
 	}
-	if err := lastCommit.Verify(c.chainID, c.vals); err != nil {
+	if err := lastCommit.Verify(c.chainID, head.last); err != nil {
 		return fmt.Errorf("last commit: %w", err)
 	}
 	return nil
@@ -146,15 +147,15 @@ func (c *Chain) validateLocked(ctx context.Context, b *types.Block) (*results, e
 		return invalid("time %d not after the parent's %d", h.Time, head.header.Time)
 	case h.Time >= MaxBlockTime:
 		return invalid("time %d at or above the limit %d", h.Time, uint64(MaxBlockTime))
-	case h.ValidatorsHash != c.vals.Hash():
-		return invalid("validators hash %s, want %s", h.ValidatorsHash, c.vals.Hash())
-	case h.NextValidatorsHash != c.vals.Hash():
-		return invalid("next validators hash %s, want %s", h.NextValidatorsHash, c.vals.Hash())
+	case h.ValidatorsHash != head.vals.Hash():
+		return invalid("validators hash %s, want %s", h.ValidatorsHash, head.vals.Hash())
+	case h.NextValidatorsHash != head.next.Hash():
+		return invalid("next validators hash %s, want %s", h.NextValidatorsHash, head.next.Hash())
 	}
-	if _, ok := c.vals.Index(h.Proposer); !ok {
+	if _, ok := head.vals.Index(h.Proposer); !ok {
 		return invalid("proposer %s is not a validator", h.Proposer)
 	}
-	if err := c.checkLastCommit(h, b.LastCommit); err != nil {
+	if err := c.checkLastCommit(head, h, b.LastCommit); err != nil {
 		return invalid("%v", err)
 	}
 
@@ -234,21 +235,35 @@ func (c *Chain) CommitBlock(ctx context.Context, b *types.Block, commit *types.C
 	if commit.Height != b.Height() || commit.BlockHash != hash {
 		return fmt.Errorf("%w: commit is for %d %s, block is %d %s", types.ErrInvalidCommit, commit.Height, commit.BlockHash, b.Height(), hash)
 	}
-	if err := commit.Verify(c.chainID, c.vals); err != nil {
+	head := c.head.Load()
+	if err := commit.Verify(c.chainID, head.vals); err != nil {
 		return fmt.Errorf("chain: commit block %d: %w", b.Height(), err)
 	}
 	res, err := c.validateLocked(ctx, b)
 	if err != nil {
 		return err
 	}
+	next := head.next
+	if res.newSet != nil {
+		next = res.newSet
+	}
 	err = c.st.Commit(res.update, func(batch *pebble.Batch) error {
+		if res.newSet != nil {
+			if err := writeHistorySet(batch, b.Height()+ValidatorSwitchDelay, res.newSet); err != nil {
+				return err
+			}
+		}
 		return writeBlock(batch, res.block, hash, commit, res.receipts)
 	})
 	if err != nil {
 		return fmt.Errorf("chain: commit block %d: %w", b.Height(), err)
 	}
 	clear(c.cache)
-	c.setHead(&res.block.Header)
+	c.setHead(&res.block.Header, head.vals, head.next, next)
+	if res.newSet != nil {
+		c.log.Info("validator set change passed", "height", b.Height(), "effective", b.Height()+ValidatorSwitchDelay,
+			"validators", res.newSet.Len(), "power", res.newSet.TotalPower(), "hash", res.newSet.Hash())
+	}
 	c.log.Debug("block committed", "height", b.Height(), "hash", hash, "txs", len(b.Txs), "gas", res.gasUsed)
 	c.notify(&BlockEvent{Block: res.block, Hash: hash, Commit: commit, Receipts: res.receipts})
 	return nil

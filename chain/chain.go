@@ -104,7 +104,8 @@ type Chain struct {
 	params  genesis.Params
 	minGas  uint256.Int
 	sched   *gas.Schedule
-	vals    *types.ValidatorSet
+	genVals *types.ValidatorSet // the genesis validator set
+	sets    setCache
 	chainID uint64
 	opts    Options
 	log     *slog.Logger
@@ -120,9 +121,13 @@ type Chain struct {
 	subs  map[*subscription]struct{}
 }
 
+// headInfo is the head block with the validator sets around it.
 type headInfo struct {
 	header types.Header
 	hash   types.Hash
+	last   *types.ValidatorSet // set of the head's height: signed the head
+	vals   *types.ValidatorSet // set of head+1: signs the next block
+	next   *types.ValidatorSet // set of head+2
 }
 
 // New opens the chain stored in db and st, or creates it from g when the store is
@@ -164,7 +169,7 @@ func New(db *pebble.DB, st *state.Store, machine *vm.VM, g *genesis.Genesis, opt
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	c := &Chain{
-		db: db, st: st, vm: machine, gen: g, params: g.Params, sched: sched, vals: vals,
+		db: db, st: st, vm: machine, gen: g, params: g.Params, sched: sched, genVals: vals,
 		chainID: g.ChainID, opts: opts, log: logger, minParallel: minParallelTxs,
 		cache: make(map[types.Hash]*results),
 		subs:  make(map[*subscription]struct{}),
@@ -201,7 +206,16 @@ func New(db *pebble.DB, st *state.Store, machine *vm.VM, g *genesis.Genesis, opt
 	if h.StateRoot != root {
 		return nil, fmt.Errorf("chain: head %d has state root %s, state has %s", height, h.StateRoot, root)
 	}
-	c.setHead(h)
+	var sets [3]*types.ValidatorSet
+	for i := range sets {
+		if sets[i], err = c.historyAt(height + uint64(i)); err != nil {
+			return nil, err
+		}
+	}
+	if sets[0].Hash() != h.ValidatorsHash || sets[1].Hash() != h.NextValidatorsHash {
+		return nil, fmt.Errorf("chain: validator set history disagrees with head %d", height)
+	}
+	c.setHead(h, sets[0], sets[1], sets[2])
 	return c, nil
 }
 
@@ -218,6 +232,7 @@ func (c *Chain) initGenesis() error {
 	}
 	sdb := state.NewStateDB(state.Empty)
 	c.gen.InitialState(sdb)
+	sdb.SetStorage(types.ValidatorsAccount, keySets[0], encodeStoredSet(0, c.genVals))
 	if err := sdb.Err(); err != nil {
 		return fmt.Errorf("chain: genesis state: %w", err)
 	}
@@ -232,8 +247,8 @@ func (c *Chain) initGenesis() error {
 		TxRoot:             types.EmptyRoot,
 		StateRoot:          u.Root(),
 		ReceiptRoot:        types.EmptyRoot,
-		ValidatorsHash:     c.vals.Hash(),
-		NextValidatorsHash: c.vals.Hash(),
+		ValidatorsHash:     c.genVals.Hash(),
+		NextValidatorsHash: c.genVals.Hash(),
 	}
 	meta, err := rlp.EncodeToBytes(&storeMeta{Format: storeFormat, GenesisHash: c.gen.Hash()})
 	if err != nil {
@@ -244,18 +259,21 @@ func (c *Chain) initGenesis() error {
 		if err := b.Set(metaKey, meta, nil); err != nil {
 			return err
 		}
+		if err := writeHistorySet(b, 0, c.genVals); err != nil {
+			return err
+		}
 		return writeBlock(b, blk, h.Hash(), nil, nil)
 	})
 	if err != nil {
 		return fmt.Errorf("chain: commit genesis: %w", err)
 	}
-	c.setHead(&h)
+	c.setHead(&h, c.genVals, c.genVals, c.genVals)
 	c.log.Info("genesis committed", "chain_id", c.chainID, "state_root", h.StateRoot, "hash", h.Hash())
 	return nil
 }
 
-func (c *Chain) setHead(h *types.Header) {
-	c.head.Store(&headInfo{header: *h, hash: h.Hash()})
+func (c *Chain) setHead(h *types.Header, last, vals, next *types.ValidatorSet) {
+	c.head.Store(&headInfo{header: *h, hash: h.Hash(), last: last, vals: vals, next: next})
 }
 
 // Head returns a copy of the latest committed header (the genesis header, height 0,
@@ -277,8 +295,9 @@ func (c *Chain) Genesis() *genesis.Genesis { return c.gen }
 // Params returns the consensus parameters.
 func (c *Chain) Params() genesis.Params { return c.params }
 
-// Validators returns the validator set (fixed at genesis).
-func (c *Chain) Validators() *types.ValidatorSet { return c.vals }
+// Validators returns the validator set that signs the next block (head+1). Sets change
+// by vote (ValidatorsAt gives the set of any height).
+func (c *Chain) Validators() *types.ValidatorSet { return c.head.Load().vals }
 
 // resolve maps LatestHeight to the head's height.
 func (c *Chain) resolve(height uint64) uint64 {

@@ -33,6 +33,7 @@ type results struct {
 	receipts []*types.Receipt
 	update   *state.Update
 	gasUsed  uint64
+	newSet   *types.ValidatorSet // the set of height+2, when a change passed in the block
 }
 
 // executor runs a block's transactions on one StateDB.
@@ -212,7 +213,11 @@ func (e *executor) finish() (*results, error) {
 	e.header.TxRoot = types.TxRoot(e.txs)
 	e.header.StateRoot = u.Root()
 	e.header.ReceiptRoot = types.ReceiptRoot(e.receipts)
-	return &results{receipts: e.receipts, update: u, gasUsed: e.gasUsed}, nil
+	newSet, err := e.c.passedSet(e.header.Height, changes)
+	if err != nil {
+		return nil, err
+	}
+	return &results{receipts: e.receipts, update: u, gasUsed: e.gasUsed, newSet: newSet}, nil
 }
 
 // message is a transaction reduced to what execution needs; EstimateGas builds one
@@ -353,6 +358,17 @@ func (c *Chain) applyMessage(ctx context.Context, sdb *state.StateDB, bctx vm.Bl
 		if !transfer(target) {
 			return fail(errors.New(errTextInsufficient))
 		}
+		return out, nil
+
+	case types.TxValidatorPropose, types.TxValidatorVote:
+		events, failure, err := c.valTx(sdb, bctx.Height, m.kind, m.from, m.args)
+		if err != nil {
+			return nil, err
+		}
+		if failure != nil {
+			return fail(failure)
+		}
+		out.events = events
 		return out, nil
 	}
 	return fail(fmt.Errorf("%w: %d", types.ErrInvalidKind, m.kind))

@@ -28,6 +28,8 @@ import (
 //	'c' 'N' blockHash(32)          height(8)
 //	'c' 'X' txHash(32)             height(8) index(4)
 //	'c' 'D' contract(20)           height(8) index(4) of the tx that deployed it
+//	'c' 'V' height(8)              RLP [[address, pubKey, power], …]: the validator set
+//	                               that takes effect at height (0: genesis)
 //
 // Transactions are stored once, one key each, so a lookup by hash reads one tx rather
 // than its whole block. Blocks are never pruned; the state keeps only recent versions.
@@ -44,7 +46,7 @@ const (
 	tagTxIndex    = 'X'
 	tagDeploy     = 'D'
 
-	storeFormat = 1
+	storeFormat = 2 // 2: headers carry NextValidatorsHash; validator set history 'V'
 )
 
 var metaKey = []byte{KeyPrefix, tagMeta}

@@ -59,21 +59,6 @@ func (r *recorder) Get(key []byte) ([]byte, error) {
 	return v, nil
 }
 
-// ValidatorsAt returns the validator set that signs the block at height: the set whose
-// hash the header at height carries. Today the set is genesis's at every height; a chain
-// whose set changes by vote will look it up by height here, so callers already ask by
-// height.
-func (c *Chain) ValidatorsAt(height uint64) (*types.ValidatorSet, error) {
-	hdr, err := c.HeaderByNumber(height)
-	if err != nil {
-		return nil, err
-	}
-	if hdr.ValidatorsHash != c.vals.Hash() {
-		return nil, fmt.Errorf("chain: header %d names validator set %s, not the known %s", hdr.Height, hdr.ValidatorsHash, c.vals.Hash())
-	}
-	return c.vals, nil
-}
-
 // OldestState returns the lowest height whose state is still kept (readable and
 // provable).
 func (c *Chain) OldestState() uint64 { return c.st.Oldest() }

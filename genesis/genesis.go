@@ -55,6 +55,10 @@ type Params struct {
 	MinGasPrice Amount `json:"min_gas_price"`
 	// GasScheduleVersion selects the gas schedule (gas.ByVersion).
 	GasScheduleVersion uint32 `json:"gas_schedule_version"`
+	// ValidatorProposalBlocks is the number of blocks a validator set change proposal
+	// stays open for votes: proposed at height h, it can pass up to height h + this - 1
+	// and expires after (docs/rationale/validators.md).
+	ValidatorProposalBlocks uint64 `json:"validator_proposal_blocks"`
 }
 
 // Limits of the params that Validate enforces.
@@ -65,6 +69,9 @@ const (
 	// MinBlockGasLimit is the smallest allowed BlockGasLimit: enough for one deploy of a
 	// small contract.
 	MinBlockGasLimit = 1_000_000
+	// MaxValidatorProposalBlocks bounds ValidatorProposalBlocks: about 3 years of 1 s
+	// blocks, far more than any vote needs.
+	MaxValidatorProposalBlocks = 100_000_000
 )
 
 // DefaultParams returns the parameters used for fields a genesis file leaves out. See
@@ -76,6 +83,8 @@ func DefaultParams() Params {
 		MaxTxBytes:         types.MaxTxSize,
 		MinGasPrice:        AmountOf(1),
 		GasScheduleVersion: 1,
+		// 14,400 blocks: 8 hours at the 2 s heartbeat of an idle chain, less under load.
+		ValidatorProposalBlocks: 14_400,
 	}
 }
 
@@ -406,6 +415,9 @@ func (g *Genesis) Validate() error {
 	if _, err := gas.ByVersion(p.GasScheduleVersion); err != nil {
 		bad("params.gas_schedule_version: %v", err)
 	}
+	if p.ValidatorProposalBlocks == 0 || p.ValidatorProposalBlocks > MaxValidatorProposalBlocks {
+		bad("params.validator_proposal_blocks %d must be in [1, %d]", p.ValidatorProposalBlocks, MaxValidatorProposalBlocks)
+	}
 
 	if len(g.Validators) == 0 {
 		bad("no validators")
@@ -512,6 +524,7 @@ type canonicalParams struct {
 	BlockGasLimit, MaxBlockBytes, MaxTxBytes uint64
 	MinGasPrice                              *uint256.Int
 	GasScheduleVersion                       uint64
+	ValidatorProposalBlocks                  uint64
 }
 
 type canonicalValidator struct {
@@ -542,12 +555,13 @@ type canonicalContract struct {
 // addresses).
 func (g *Genesis) Hash() types.Hash {
 	c := canonical{
-		Version: 1,
+		Version: 2, // 2: params gained validator_proposal_blocks
 		ChainID: g.ChainID,
 		TimeMs:  g.TimeMs(),
 		Params: canonicalParams{
 			g.Params.BlockGasLimit, g.Params.MaxBlockBytes, g.Params.MaxTxBytes,
 			g.Params.MinGasPrice.Int(), uint64(g.Params.GasScheduleVersion),
+			g.Params.ValidatorProposalBlocks,
 		},
 	}
 	for _, v := range g.Validators {

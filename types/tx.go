@@ -20,6 +20,11 @@ const (
 	TxDeploy   TxKind = 1 // create a contract from Code, run its init with Args
 	TxInvoke   TxKind = 2 // call Method of contract To with Args and Value
 	TxUpgrade  TxKind = 3 // admin only: replace the code of To, run its migrate
+	// TxValidatorPropose: a validator proposes a validator set change (Args: a
+	// ValidatorChange); its proposer's vote is counted with it.
+	TxValidatorPropose TxKind = 4
+	// TxValidatorVote: a validator votes for an open proposal (Args: a ValidatorVote).
+	TxValidatorVote TxKind = 5
 )
 
 func (k TxKind) String() string {
@@ -32,6 +37,10 @@ func (k TxKind) String() string {
 		return "invoke"
 	case TxUpgrade:
 		return "upgrade"
+	case TxValidatorPropose:
+		return "validatorPropose"
+	case TxValidatorVote:
+		return "validatorVote"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -286,6 +295,19 @@ func (tx *Tx) validateFields() error {
 		}
 		if tx.Method != "" {
 			return fmt.Errorf("%w: upgrade takes no method", ErrInvalidTxField)
+		}
+	case TxValidatorPropose, TxValidatorVote:
+		if tx.To != zero || tx.Method != "" || len(tx.Code) != 0 || (tx.Value != nil && !tx.Value.IsZero()) {
+			return fmt.Errorf("%w: %s takes no to, method, code or value", ErrInvalidTxField, tx.Kind)
+		}
+		var err error
+		if tx.Kind == TxValidatorPropose {
+			_, err = DecodeValidatorChange(tx.Args)
+		} else {
+			_, err = DecodeValidatorVote(tx.Args)
+		}
+		if err != nil {
+			return err
 		}
 	default:
 		return fmt.Errorf("%w: %d", ErrInvalidKind, uint8(tx.Kind))
