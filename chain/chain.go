@@ -206,14 +206,9 @@ func New(db *pebble.DB, st *state.Store, machine *vm.VM, g *genesis.Genesis, opt
 	if h.StateRoot != root {
 		return nil, fmt.Errorf("chain: head %d has state root %s, state has %s", height, h.StateRoot, root)
 	}
-	var sets [3]*types.ValidatorSet
-	for i := range sets {
-		if sets[i], err = c.historyAt(height + uint64(i)); err != nil {
-			return nil, err
-		}
-	}
-	if sets[0].Hash() != h.ValidatorsHash || sets[1].Hash() != h.NextValidatorsHash {
-		return nil, fmt.Errorf("chain: validator set history disagrees with head %d", height)
+	sets, err := c.openSets(h)
+	if err != nil {
+		return nil, err
 	}
 	c.setHead(h, sets[0], sets[1], sets[2])
 	return c, nil

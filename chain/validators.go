@@ -22,15 +22,16 @@ import (
 // The sets and the open proposals live in the storage of types.ValidatorsAccount, under
 // the state root:
 //
-//	"set/0", "set/1"  RLP [effectiveHeight, [[pubKey, power], …]]: the two newest sets;
+//	"set/0" … "set/2" RLP [effectiveHeight, [[pubKey, power], …]]: the three newest sets;
 //	                  the set of height h is the one with the greatest effectiveHeight ≤ h
 //	"nextid"          8-byte big-endian id of the next proposal (absent: 1)
 //	"open"            RLP [id, …] of the open proposals, ascending
 //	"p/" id(8)        RLP of a ValidatorProposal
 //
 // A change that passes while block H executes takes effect at height H+2, so the state
-// after block H names the sets of H+1 and H+2, which header H+1 carries as
-// ValidatorsHash and NextValidatorsHash. The chain also keeps every set with the height
+// after block H names the sets of H (which signed it), H+1 and H+2, which header H+1
+// carries as ValidatorsHash and NextValidatorsHash: everything a node that starts from
+// that state (state sync) needs to verify and build the next blocks. The chain also keeps every set with the height
 // it took effect at in its block store (tag 'V'), for ValidatorsAt at any height.
 
 // Limits of validator set change proposals.
@@ -68,7 +69,7 @@ const (
 )
 
 var (
-	keySets   = [2][]byte{[]byte("set/0"), []byte("set/1")}
+	keySets   = [numSetSlots][]byte{[]byte("set/0"), []byte("set/1"), []byte("set/2")}
 	keyNextID = []byte("nextid")
 	keyOpen   = []byte("open")
 )
@@ -189,15 +190,18 @@ func (sc *setCache) decode(b []byte) (uint64, *types.ValidatorSet, error) {
 	return s.Effective, vs, nil
 }
 
-// setSlot is one of the two stored sets.
+// numSetSlots is the number of sets the state keeps: those of H, H+1 and H+2.
+const numSetSlots = 3
+
+// setSlot is one of the stored sets.
 type setSlot struct {
 	effective uint64
 	vs        *types.ValidatorSet
 }
 
-// storedSets reads the two set slots of a state (a slot may be empty).
-func (c *Chain) storedSets(get func(key []byte) ([]byte, bool)) ([2]setSlot, error) {
-	var out [2]setSlot
+// storedSets reads the set slots of a state (a slot may be empty).
+func (c *Chain) storedSets(get func(key []byte) ([]byte, bool)) ([numSetSlots]setSlot, error) {
+	var out [numSetSlots]setSlot
 	for i, k := range keySets {
 		b, ok := get(k)
 		if !ok {
@@ -214,7 +218,7 @@ func (c *Chain) storedSets(get func(key []byte) ([]byte, bool)) ([2]setSlot, err
 
 // slotAt returns the index of the set of height h among the slots, the one with the
 // greatest effective height ≤ h, or -1.
-func slotAt(slots [2]setSlot, h uint64) int {
+func slotAt(slots [numSetSlots]setSlot, h uint64) int {
 	best := -1
 	for i, s := range slots {
 		if s.vs != nil && s.effective <= h && (best < 0 || s.effective > slots[best].effective) {
@@ -225,7 +229,7 @@ func slotAt(slots [2]setSlot, h uint64) int {
 }
 
 // setAt returns the set of height h among the slots, or nil.
-func setAt(slots [2]setSlot, h uint64) *types.ValidatorSet {
+func setAt(slots [numSetSlots]setSlot, h uint64) *types.ValidatorSet {
 	if i := slotAt(slots, h); i >= 0 {
 		return slots[i].vs
 	}
@@ -323,17 +327,33 @@ func (c *Chain) valTx(sdb *state.StateDB, height uint64, kind types.TxKind, from
 	if err != nil {
 		return nil, err, nil
 	}
-	// Keep the slot of height+1's set; overwrite the other (older, empty, or a set an
-	// earlier tx of this block made effective at height+2).
-	slot := 0
-	if i := slotAt(slots, height+1); i == 0 {
-		slot = 1
-	}
-	sdb.SetStorage(types.ValidatorsAccount, keySets[slot], encodeStoredSet(eff, newSet))
+	sdb.SetStorage(types.ValidatorsAccount, keySets[freeSlot(slots, height)], encodeStoredSet(eff, newSet))
 	sdb.DeleteStorage(types.ValidatorsAccount, proposalKey(p.ID))
 	c.writeOpen(sdb, slices.DeleteFunc(open, func(id uint64) bool { return id == p.ID }))
 	events = append(events, valEvent(TopicValidatorPassed, p.ID, eff, newSet.Hash()))
 	return events, nil, nil
+}
+
+// freeSlot returns the slot a set passed in block height goes to: the one an earlier
+// tx of the block filled for height+2, else one holding neither the set of height nor
+// that of height+1 (of three slots, at least one is free).
+func freeSlot(slots [numSetSlots]setSlot, height uint64) int {
+	for i, s := range slots {
+		if s.vs != nil && s.effective == height+ValidatorSwitchDelay {
+			return i
+		}
+	}
+	a, b := slotAt(slots, height), slotAt(slots, height+1)
+	free := -1
+	for i, s := range slots {
+		if i == a || i == b {
+			continue
+		}
+		if free < 0 || s.vs == nil || (slots[free].vs != nil && s.effective < slots[free].effective) {
+			free = i
+		}
+	}
+	return free
 }
 
 func valEvent(topic string, fields ...any) types.Event {
@@ -509,7 +529,7 @@ func (c *Chain) historyAt(h uint64) (*types.ValidatorSet, error) {
 		if err := it.Error(); err != nil {
 			return nil, err
 		}
-		return nil, fmt.Errorf("chain: no validator set recorded at or below height %d", h)
+		return nil, fmt.Errorf("%w: no validator set recorded at or below height %d (before a state sync's base?)", ErrNotFound, h)
 	}
 	key := crypto.Keccak256Hash(it.Key(), it.Value())
 	c.sets.mu.Lock()
@@ -533,6 +553,53 @@ func (c *Chain) historyAt(h uint64) (*types.ValidatorSet, error) {
 	c.sets.m[key] = vs
 	c.sets.mu.Unlock()
 	return vs, nil
+}
+
+// openSets reads the sets of head, head+1 and head+2 from the state at head (opening an
+// existing store) and adds to the history those it lacks: a store whose state was
+// restored from a snapshot (state sync, WriteSyncBase) has no history below the
+// snapshot, and ValidatorsAt answers ErrNotFound there.
+func (c *Chain) openSets(hdr *types.Header) ([3]*types.ValidatorSet, error) {
+	var out [3]*types.ValidatorSet
+	view, err := c.st.Reader(hdr.Height)
+	if err != nil {
+		return out, err
+	}
+	sdb := state.NewStateDB(view)
+	slots, err := c.storedSets(func(k []byte) ([]byte, bool) { return sdb.GetStorage(types.ValidatorsAccount, k) })
+	if err != nil {
+		return out, err
+	}
+	if err := sdb.Err(); err != nil {
+		return out, err
+	}
+	for i := range out {
+		if out[i] = setAt(slots, hdr.Height+uint64(i)); out[i] == nil {
+			return out, fmt.Errorf("chain: the state of %d has no validator set for %d", hdr.Height, hdr.Height+uint64(i))
+		}
+	}
+	if out[0].Hash() != hdr.ValidatorsHash || out[1].Hash() != hdr.NextValidatorsHash {
+		return out, fmt.Errorf("chain: the validator sets of the state of %d disagree with its header", hdr.Height)
+	}
+	b := c.db.NewBatch()
+	defer b.Close()
+	for _, s := range slots {
+		if s.vs == nil || s.effective > hdr.Height+ValidatorSwitchDelay {
+			continue
+		}
+		if vs, err := c.historyAt(s.effective); err == nil && vs.Hash() == s.vs.Hash() {
+			continue
+		}
+		if err := writeHistorySet(b, s.effective, s.vs); err != nil {
+			return out, err
+		}
+	}
+	if !b.Empty() {
+		if err := b.Commit(pebble.Sync); err != nil {
+			return out, fmt.Errorf("chain: write validator set history: %w", err)
+		}
+	}
+	return out, nil
 }
 
 // ValidatorsAt returns the validator set of height: the set that signs the block at
@@ -589,9 +656,12 @@ func (c *Chain) ValidatorProposals() ([]*ValidatorProposal, error) {
 // passedSet returns the set that a block of height made effective at height+2, found in
 // the block's write set, or nil when no change passed.
 func (c *Chain) passedSet(height uint64, changes []state.Change) (*types.ValidatorSet, error) {
-	keys := [2][]byte{state.StorageKey(types.ValidatorsAccount, keySets[0]), state.StorageKey(types.ValidatorsAccount, keySets[1])}
+	var keys [numSetSlots][]byte
+	for i, k := range keySets {
+		keys[i] = state.StorageKey(types.ValidatorsAccount, k)
+	}
 	for _, ch := range changes {
-		if ch.Value == nil || !(bytes.Equal(ch.Key, keys[0]) || bytes.Equal(ch.Key, keys[1])) {
+		if ch.Value == nil || !slices.ContainsFunc(keys[:], func(k []byte) bool { return bytes.Equal(ch.Key, k) }) {
 			continue
 		}
 		eff, vs, err := c.sets.decode(ch.Value)

@@ -472,6 +472,22 @@ func TestValidatorSetReopen(t *testing.T) {
 		h.block()
 	}
 	h.checkHistory()
+
+	// A store without history (as state sync leaves it) gets it back from the state's
+	// sets on opening.
+	want := [3]*types.ValidatorSet{h.set(h.height()), h.set(h.height() + 1), h.set(h.height() + 2)}
+	if err := h.n.db.DeleteRange(heightKey(tagValidators, 0), heightKey(tagValidators, ^uint64(0)), nil); err != nil {
+		t.Fatal(err)
+	}
+	h.n.close()
+	h.n = openNode(t, dir, newVM(t, 0), h.n.c.Genesis(), Options{})
+	for i, vs := range want {
+		if got := h.set(h.height() + uint64(i)); got.Hash() != vs.Hash() {
+			t.Fatalf("set of head+%d differs after the history was rebuilt", i)
+		}
+	}
+	h.block()
+	h.checkHistory()
 }
 
 func TestMovedPower(t *testing.T) {
