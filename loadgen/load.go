@@ -33,7 +33,11 @@ type Config struct {
 	Tick     time.Duration // submission period: each tick sends one JSON-RPC batch per node
 
 	SetupTimeout time.Duration // bounds deploying, funding and reading the heads (0: none)
-	Log          func(format string, args ...any)
+	// Processes are the nodes' process ids on this machine, in the order of the
+	// network's URLs (0: unknown), whose peak RSS each window reports (Linux); nil:
+	// not reported.
+	Processes []int
+	Log       func(format string, args ...any)
 }
 
 // DefaultInFlight are the closed loop's steps when Config.InFlight is empty.
@@ -139,6 +143,7 @@ func Run(ctx context.Context, nw *Network, cfg Config) (*Report, error) {
 	}
 	logf(cfg.Log, "signing %d increments", total)
 	r := sign(nw, s, total)
+	r.procs = cfg.Processes
 	rep, err := r.run(ctx, setupCtx, &cfg)
 	if err != nil {
 		return nil, err

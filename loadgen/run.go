@@ -40,6 +40,7 @@ type blockInfo struct {
 type loadRun struct {
 	nw      *Network
 	counter types.Address
+	procs   []int // the nodes' process ids (Config.Processes)
 	txs     []loadTx
 	idx     map[types.Hash]int32
 

@@ -21,6 +21,10 @@ type Window struct {
 	Blocks    int       `json:"blocks"`
 	Interval  Latencies `json:"blockInterval"`
 	TxsPerBlk float64   `json:"txsPerBlock"`
+	// PeakRSS is each node's peak resident set size since it started, in bytes, read at
+	// the window's end (Config.Processes; 0: unknown). The steps of a closed loop only
+	// grow the load, so the peak of the step with the highest rate is that load's.
+	PeakRSS []uint64 `json:"peakRSSBytes,omitempty"`
 }
 
 // window summarises the txs finalized in [from, to) and the blocks whose timestamps fall
@@ -57,6 +61,7 @@ func (r *loadRun) window(from, to int64) Window {
 		}
 	}
 	w.Blocks, w.Interval = len(heights), Summarize(gaps)
+	w.PeakRSS = r.peakRSS()
 	if len(heights) > 0 {
 		w.TxsPerBlk = float64(txs) / float64(len(heights))
 	}
@@ -81,7 +86,11 @@ func (r *loadRun) blocksIn(from, to int64) []uint64 {
 }
 
 func (w Window) String() string {
-	return fmt.Sprintf("%.0f tx/s committed (%d finalized in %.1f s)\n    submit → final  p50 %s  p95 %s  p99 %s  max %s\n    blocks          %d, interval p50 %s mean %s, %.0f txs/block",
+	s := fmt.Sprintf("%.0f tx/s committed (%d finalized in %.1f s)\n    submit → final  p50 %s  p95 %s  p99 %s  max %s\n    blocks          %d, interval p50 %s mean %s, %.0f txs/block",
 		w.TxsPerSec, w.Committed, w.Seconds, us(w.Latency.P50), us(w.P95), us(w.Latency.P99), us(w.Latency.Max),
 		w.Blocks, us(w.Interval.P50), us(w.Interval.Mean), w.TxsPerBlk)
+	if len(w.PeakRSS) > 0 {
+		s += "\n    peak RSS/node   " + rssText(w.PeakRSS)
+	}
+	return s
 }

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"os"
 	"testing"
 	"time"
 
@@ -55,5 +56,24 @@ func TestSummarize(t *testing.T) {
 	}
 	if (Summarize(nil) != Latencies{}) {
 		t.Error("empty summary not zero")
+	}
+}
+
+func TestParseVmHWM(t *testing.T) {
+	got, err := parseVmHWM([]byte("Name:\twnode\nVmPeak:\t 2000 kB\nVmHWM:\t  206188 kB\nVmRSS:\t 100 kB\n"))
+	if err != nil || got != 206188<<10 {
+		t.Fatalf("parseVmHWM = %d, %v; want %d", got, err, 206188<<10)
+	}
+	for _, bad := range []string{"VmRSS:\t100 kB\n", "VmHWM:\t12 MB\n", "VmHWM:\tx kB\n", ""} {
+		if _, err := parseVmHWM([]byte(bad)); err == nil {
+			t.Errorf("parseVmHWM(%q): no error", bad)
+		}
+	}
+	// This process's own figure is read, and is not below its current RSS.
+	if rss, err := PeakRSS(os.Getpid()); err == nil && rss == 0 {
+		t.Errorf("PeakRSS(self) = 0")
+	}
+	if got := rssText([]uint64{206_188_000, 0}); got != "206 / ? MB" {
+		t.Errorf("rssText = %q", got)
 	}
 }

@@ -83,7 +83,13 @@ func benchLoad(c *cli.Context) error {
 	}
 	p := newPrinter(c)
 	setup := c.Duration(timeoutFlag.Name) + time.Minute
-	cfg := loadgen.Config{Senders: c.Int(loadSendersFlag.Name), Rate: c.Float64(loadRateFlag.Name),
+	var procs []int // the localnet's node processes, for their peak memory
+	if dir := c.String(loadLocalnetFlag.Name); dir != "" {
+		if l, err := node.LoadLocalnet(dir); err == nil {
+			procs = l.Processes()
+		}
+	}
+	cfg := loadgen.Config{Processes: procs, Senders: c.Int(loadSendersFlag.Name), Rate: c.Float64(loadRateFlag.Name),
 		Duration: c.Duration(loadDurationFlag.Name), InFlight: c.IntSlice(loadInFlightFlag.Name), Txs: c.Int(loadTxsFlag.Name),
 		Tick: c.Duration(loadTickFlag.Name), SetupTimeout: setup, Log: p.note}
 	if _, err := cfg.Check(); err != nil {
