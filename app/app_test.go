@@ -247,3 +247,63 @@ func TestSyncedBlockIgnoresClock(t *testing.T) {
 type nopBroadcaster struct{}
 
 func (nopBroadcaster) Broadcast(*consensus.Message) {}
+
+// TestValidateNeverBorrowsAnotherSender: ValidateBlock takes a block tx's sender from the
+// pool only for the pool's copy of the same bytes (same hash). A block tx that differs
+// from a pooled one only by its signature, so by its sender, runs as its own signer: the
+// validator reaches the proposer's state root, and the pooled tx stays pending.
+func TestValidateNeverBorrowsAnotherSender(t *testing.T) {
+	ctx := context.Background()
+	tc := testutil.NewTestChain(t, 1, 2)
+	val := tc.Vals[0]
+	ca, cb := testutil.MemChain(t, tc.Gen), testutil.MemChain(t, tc.Gen)
+	pa, pb := newPool(tc, Accounts{Chain: ca}), newPool(tc, Accounts{Chain: cb})
+	a := NewApp(ca, pa, testutil.Addr(val), AppOptions{})
+	b := NewApp(cb, pb, types.Address{}, AppOptions{})
+
+	to := testutil.Addr(tc.Accounts[1])
+	fields := func() *types.Tx {
+		return &types.Tx{GasLimit: 100_000, Kind: types.TxTransfer, To: to, Value: uint256.NewInt(9)}
+	}
+	mine := testutil.SignTx(t, tc.Accounts[0], fields())   // in b's pool, sender recovered by b
+	theirs := testutil.SignTx(t, tc.Accounts[1], fields()) // the same fields signed by another key
+	if err := pb.Add(decoded(t, mine)); err != nil {
+		t.Fatal(err)
+	}
+	if err := pa.Add(decoded(t, theirs)); err != nil {
+		t.Fatal(err)
+	}
+	data, hash, err := a.ProposeBlock(ctx, 1, 0, tc.Gen.TimeMs()+1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.ValidateBlock(ctx, 1, data); err != nil || got != hash {
+		t.Fatalf("validate: %s, %v; want %s", got, err, hash)
+	}
+	if err := b.Commit(ctx, 1, data, testutil.Certify(t, 1, 0, hash, val)); err != nil {
+		t.Fatal(err)
+	}
+	if cb.HeadHash() != hash {
+		t.Fatalf("head %s, want %s", cb.HeadHash(), hash)
+	}
+	acc := Accounts{Chain: cb}
+	if n0, n1 := acc.Nonce(testutil.Addr(tc.Accounts[0])), acc.Nonce(to); n0 != 0 || n1 != 1 {
+		t.Fatalf("nonces after the block: %d and %d, want 0 (never sent) and 1", n0, n1)
+	}
+	if !pb.Has(mine.Hash()) {
+		t.Fatal("the pooled tx of the other sender left the pool")
+	}
+}
+
+// decoded is tx as a node receives it: decoded from its bytes, its sender not known.
+func decoded(t *testing.T, tx *types.Tx) *types.Tx {
+	t.Helper()
+	d, err := types.DecodeTx(tx.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.ValidateBasic(tx.ChainID); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
