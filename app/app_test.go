@@ -307,3 +307,58 @@ func decoded(t *testing.T, tx *types.Tx) *types.Tx {
 	}
 	return d
 }
+
+// TestProposalFillsTheBlockByGasUsed: txs declare more gas than they use, and a proposal
+// holds as many as the block's gas limit allows by the gas they use (more than their
+// declared gas alone would admit), never more; a validator accepts it, and the txs left
+// out stay pending.
+func TestProposalFillsTheBlockByGasUsed(t *testing.T) {
+	ctx := context.Background()
+	tc := testutil.NewTestChain(t, 1, 2)
+	tc.Gen.Params.BlockGasLimit = genesis.MinBlockGasLimit
+	if err := tc.Gen.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ca, cb := testutil.MemChain(t, tc.Gen), testutil.MemChain(t, tc.Gen)
+	pa, pb := newPool(tc, Accounts{Chain: ca}), newPool(tc, Accounts{Chain: cb})
+	a := NewApp(ca, pa, testutil.Addr(tc.Vals[0]), AppOptions{})
+	b := NewApp(cb, pb, types.Address{}, AppOptions{})
+	const declared, n = 100_000, 60 // 10 such declarations fill the block
+	for i := range n {
+		tx := testutil.SignTx(t, tc.Accounts[0], &types.Tx{Nonce: uint64(i), GasLimit: declared, Kind: types.TxTransfer,
+			To: testutil.Addr(tc.Accounts[1]), Value: uint256.NewInt(1)})
+		if err := pa.Add(tx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, hash, err := a.ProposeBlock(ctx, 1, 0, tc.Gen.TimeMs()+1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.ValidateBlock(ctx, 1, data); err != nil {
+		t.Fatalf("validate: %v", err)
+	}
+	blk, _ := types.DecodeBlock(data)
+	limit := tc.Gen.Params.BlockGasLimit
+	if len(blk.Txs) <= int(limit/declared) || len(blk.Txs) == n {
+		t.Fatalf("block holds %d of %d txs; want more than the %d their declared gas admits", len(blk.Txs), n, limit/declared)
+	}
+	if err := a.Commit(ctx, 1, data, testutil.Certify(t, 1, 0, hash, tc.Vals[0])); err != nil {
+		t.Fatal(err)
+	}
+	var used uint64
+	for _, tx := range blk.Txs {
+		r, err := ca.Receipt(tx.Hash())
+		if err != nil || !r.Succeeded() {
+			t.Fatalf("receipt: %+v, %v", r, err)
+		}
+		used += r.GasUsed
+	}
+	t.Logf("%d txs use %d gas of %d", len(blk.Txs), used, limit)
+	if used > limit {
+		t.Fatalf("%d txs used %d gas of %d", len(blk.Txs), used, limit)
+	}
+	if p, _ := pa.Stats(); p != n-len(blk.Txs) {
+		t.Fatalf("%d txs pending after a block of %d, want %d", p, len(blk.Txs), n-len(blk.Txs))
+	}
+}
