@@ -39,6 +39,37 @@ type Config struct {
 	// 0 or 1 executes them in order (the default), more in parallel with the same results.
 	// See docs/rationale/parallel-exec.md for when it pays.
 	ExecWorkers int `toml:"exec_workers"`
+	// Snapshots makes the node take state snapshots and serve them to joining nodes.
+	Snapshots SnapshotsConfig `toml:"snapshots"`
+	// StateSync makes a node with no state yet join from a peer's snapshot.
+	StateSync StateSyncConfig `toml:"state_sync"`
+}
+
+// SnapshotsConfig configures the snapshots a node takes (package statesync): off unless
+// Enabled.
+type SnapshotsConfig struct {
+	Enabled bool `toml:"enabled"`
+	// Interval: a snapshot of every height that is a multiple of it (0:
+	// statesync.DefaultInterval, 1000).
+	Interval uint64 `toml:"interval"`
+	// Keep is how many snapshots are kept, the newest (0: statesync.DefaultKeep, 2).
+	Keep int `toml:"keep"`
+}
+
+// StateSyncConfig configures the join by state sync: when Enabled and the node has no
+// state, it restores the state of a snapshot offered by its peers, checked against a
+// header certified by the genesis validators (and by TrustHash when given), then
+// block-syncs the rest. A node that already has state ignores it.
+type StateSyncConfig struct {
+	Enabled bool `toml:"enabled"`
+	// TrustHeight and TrustHash pin the chain: the header at TrustHeight must hash to
+	// TrustHash (0x hex), and the snapshot is at TrustHeight or above.
+	TrustHeight uint64 `toml:"trust_height"`
+	TrustHash   string `toml:"trust_hash"`
+	// Discovery is how long offers are gathered (0: 10 s); Timeout bounds the whole
+	// state sync (0: 30 min).
+	Discovery time.Duration `toml:"discovery"`
+	Timeout   time.Duration `toml:"timeout"`
 }
 
 // RPCConfig configures the RPC server (see rpc.Config).

@@ -25,6 +25,7 @@ const (
 	GuardFile     = "consensus.guard" // double-sign guard: the last signed vote
 	GenesisFile   = "genesis.json"    // the chain's genesis
 	PeersFile     = "peers.json"      // peers this node was connected to (p2p.PeerStore)
+	SnapshotsDir  = "snapshots"       // state snapshots served to joining nodes (--snapshots)
 	DevPassword   = ""                // password of the dev account in a dev keystore
 	dataDirPerm   = 0o700
 	secretFilePer = 0o600

@@ -10,6 +10,7 @@ import (
 	"github.com/wnode/wnode/consensus"
 	"github.com/wnode/wnode/mempool"
 	"github.com/wnode/wnode/node/network"
+	"github.com/wnode/wnode/p2p"
 	"github.com/wnode/wnode/rpc"
 )
 
@@ -46,6 +47,8 @@ type NetworkDeps struct {
 	Pool      *mempool.Pool
 	Consensus *consensus.Runner
 	Logger    *slog.Logger
+	// Snapshots, when not nil, are served to peers on /wnode/snapshot/1.
+	Snapshots p2p.SnapshotSource
 }
 
 // NetworkFactory builds a node's Network once its parts exist. Options.Network sets it;
@@ -95,6 +98,9 @@ func p2pNetwork(tune func(*network.Config)) NetworkFactory {
 		nw, err := network.New(ctx, cfg, deps.Key, deps.Chain, deps.Pool)
 		if err != nil {
 			return nil, err
+		}
+		if deps.Snapshots != nil {
+			nw.SetSnapshotSource(deps.Snapshots)
 		}
 		if err := nw.Start(deps.Consensus); err != nil {
 			nw.Close()

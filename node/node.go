@@ -23,6 +23,7 @@ import (
 	"github.com/wnode/wnode/node/network"
 	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/state"
+	"github.com/wnode/wnode/statesync"
 	"github.com/wnode/wnode/types"
 	"github.com/wnode/wnode/ui"
 	"github.com/wnode/wnode/vm"
@@ -75,6 +76,7 @@ type Node struct {
 	runner  *consensus.Runner
 	proxy   *netProxy
 	network Network
+	snaps   *statesync.Snapshots // nil without --snapshots
 	rpc     *rpc.Server
 	backend *backend
 	metrics *metrics
@@ -144,6 +146,11 @@ func New(cfg Config, opts Options) (_ *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("open state: %w", err)
 	}
+	if cfg.StateSync.Enabled && !st.Initialized() && n.opts.Network != nil {
+		if err := n.stateSync(st, vals); err != nil {
+			return nil, err
+		}
+	}
 	sched, err := gas.ByVersion(n.genesis.Params.GasScheduleVersion)
 	if err != nil {
 		return nil, err
@@ -164,6 +171,13 @@ func New(cfg Config, opts Options) (_ *Node, err error) {
 		ExecWorkers: cfg.ExecWorkers,
 	}); err != nil {
 		return nil, err
+	}
+	if cfg.Snapshots.Enabled {
+		if n.snaps, err = statesync.OpenSnapshots(dir.Path(SnapshotsDir), st, statesync.SnapshotOptions{
+			Interval: cfg.Snapshots.Interval, Keep: cfg.Snapshots.Keep, Logger: n.log.With("component", "snapshots"),
+		}); err != nil {
+			return nil, err
+		}
 	}
 	n.pool = mempool.New(mempool.Config{
 		ChainID: n.genesis.ChainID, MaxTxs: cfg.Mempool.MaxTxs, MaxPerAccount: cfg.Mempool.MaxPerAccount,
@@ -292,7 +306,8 @@ func (n *Node) Start(ctx context.Context) error {
 	ctx, n.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	if n.opts.Network != nil {
 		nw, err := n.opts.Network(ctx, NetworkDeps{Key: n.key, ChainID: n.genesis.ChainID, Config: n.cfg.P2P,
-			PeersFile: n.dir.Path(PeersFile), Chain: n.chain, Pool: n.pool, Consensus: n.runner, Logger: n.log.With("component", "p2p")})
+			PeersFile: n.dir.Path(PeersFile), Chain: n.chain, Pool: n.pool, Consensus: n.runner, Logger: n.log.With("component", "p2p"),
+			Snapshots: n.snapshotSource()})
 		if err != nil {
 			return fmt.Errorf("start network: %w", err)
 		}
@@ -311,6 +326,9 @@ func (n *Node) Start(ctx context.Context) error {
 			select {
 			case ev := <-blocks:
 				n.metrics.observeCommitted(ev)
+				if n.snaps != nil {
+					n.snaps.Committed(ctx, ev.Block.Height())
+				}
 				n.backend.publish(ev)
 				n.log.Debug("block committed", "height", ev.Block.Height(), "txs", len(ev.Block.Txs), "hash", ev.Hash)
 			case <-ctx.Done():
@@ -442,6 +460,9 @@ func (n *Node) headHeight() uint64 {
 // closeParts closes what New opened, in reverse order.
 func (n *Node) closeParts() error {
 	var errs []error
+	if n.snaps != nil {
+		n.snaps.Wait() // its context is cancelled: it stops reading the database
+	}
 	if n.guard != nil {
 		errs = append(errs, n.guard.Close())
 		n.guard = nil

@@ -151,6 +151,11 @@ func Sync(ctx context.Context, cfg Config, peers Peers, st *state.Store, install
 	s := &syncer{cfg: cfg, peers: peers, st: st, ver: ver, log: cfg.Logger, installFn: install,
 		banned: map[peer.ID]bool{}, fails: map[peer.ID]int{}}
 	start := time.Now()
+	offers, err := s.discover(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.res.Discover = time.Since(start)
 	if cfg.TrustHash != (types.Hash{}) {
 		blk, _, err := s.certified(ctx, cfg.TrustHeight, vals, nil)
 		if err != nil {
@@ -160,11 +165,6 @@ func Sync(ctx context.Context, cfg Config, peers Peers, st *state.Store, install
 			return nil, fmt.Errorf("statesync: the certified header at the trust height %d hashes to %s, not the trusted %s", cfg.TrustHeight, h, cfg.TrustHash)
 		}
 	}
-	offers, err := s.discover(ctx)
-	if err != nil {
-		return nil, err
-	}
-	s.res.Discover = time.Since(start)
 	for _, o := range offers {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -209,12 +209,12 @@ func (s *syncer) isBanned(p peer.ID) bool {
 	return s.banned[p]
 }
 
-// discover gathers the offers of the connected peers until MinPeers answered or
-// Discovery passed with at least one offer, and returns them best first: the highest
+// discover gathers the offers of the connected peers until there is one and MinPeers
+// answered or Discovery passed, and returns them best first: the highest
 // height at or above the trust height, then the most peers.
 func (s *syncer) discover(ctx context.Context) ([]offer, error) {
 	deadline := time.Now().Add(s.cfg.Discovery)
-	asked := map[peer.ID]bool{}
+	asked, asking := map[peer.ID]bool{}, time.Now()
 	byHash := map[types.Hash]*offer{}
 	answered := 0
 	for {
@@ -245,8 +245,12 @@ func (s *syncer) discover(ctx context.Context) ([]offer, error) {
 				}
 			}
 		}
-		if answered >= s.cfg.MinPeers || (time.Now().After(deadline) && len(byHash) > 0) {
+		if len(byHash) > 0 && (answered >= s.cfg.MinPeers || time.Now().After(deadline)) {
 			break
+		}
+		if len(byHash) == 0 && time.Since(asking) > time.Second {
+			// Nothing usable yet: ask everyone again (a snapshot may be being taken).
+			asked, asking = map[peer.ID]bool{}, time.Now()
 		}
 		select {
 		case <-ctx.Done():
@@ -254,7 +258,7 @@ func (s *syncer) discover(ctx context.Context) ([]offer, error) {
 		case <-time.After(250 * time.Millisecond):
 		}
 		if time.Now().After(deadline.Add(s.cfg.Discovery)) {
-			return nil, fmt.Errorf("%w: %d peers answered in %s", ErrNoSnapshot, answered, 2*s.cfg.Discovery)
+			return nil, fmt.Errorf("%w: %d answers in %s", ErrNoSnapshot, answered, 2*s.cfg.Discovery)
 		}
 	}
 	var out []offer

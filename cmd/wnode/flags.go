@@ -10,6 +10,7 @@ import (
 	"github.com/wnode/wnode/node"
 	"github.com/wnode/wnode/p2p"
 	"github.com/wnode/wnode/rpc"
+	"github.com/wnode/wnode/statesync"
 )
 
 // Every flag of wnode, in one place, grouped by category. Each can also be set from an
@@ -107,6 +108,18 @@ var (
 		Value: "text", Usage: "text or json"}
 	execWorkersFlag = &cli.IntFlag{Name: "exec.workers", Category: catNode, Value: 1,
 		Usage: "goroutines executing a block's transactions: 1 in order, more in parallel with the same results (docs/rationale/parallel-exec.md)"}
+	snapshotsFlag = &cli.BoolFlag{Name: "snapshots", Category: catNode,
+		Usage: "take state snapshots every --snapshot.interval blocks and serve them to nodes joining by state sync"}
+	snapshotIntervalFlag = &cli.Uint64Flag{Name: "snapshot.interval", Category: catNode, Value: statesync.DefaultInterval,
+		Usage: "with --snapshots: snapshot the state at every height that is a multiple of this"}
+	snapshotKeepFlag = &cli.IntFlag{Name: "snapshot.keep", Category: catNode, Value: statesync.DefaultKeep,
+		Usage: "with --snapshots: how many snapshots to keep, the newest"}
+	stateSyncFlag = &cli.BoolFlag{Name: "state-sync", Category: catNode,
+		Usage: "join from a peer's state snapshot instead of replaying every block (only when the data dir has no state yet)"}
+	stateSyncTrustHeightFlag = &cli.Uint64Flag{Name: "state-sync.trust-height", Category: catNode,
+		Usage: "with --state-sync: a height whose header hash you trust (--state-sync.trust-hash); the snapshot is at or above it"}
+	stateSyncTrustHashFlag = &cli.StringFlag{Name: "state-sync.trust-hash", Category: catNode,
+		Usage: "with --state-sync: the 0x hash of the header at --state-sync.trust-height"}
 	pprofFlag = &cli.StringFlag{Name: "pprof", Category: catLog,
 		Usage: "serve Go's profiler (net/http/pprof, /debug/pprof/) on this address, e.g. 127.0.0.1:6060 (default off)"}
 
@@ -243,7 +256,7 @@ var (
 
 // Flag sets of the commands.
 var (
-	nodeFlags   = []cli.Flag{dataDirFlag, devFlag, genesisFlag, configFlag, rpcAddrFlag, rpcCORSFlag, rpcWSOriginsFlag, fnCORSFlag, rpcGasCapFlag, rpcTimeoutFlag, rpcExecSlotsFlag, rpcExecQueueFlag, rpcExecWaitFlag, rpcExecPerClientFlag, rpcExecBudgetFlag, rpcExecShareFlag, rpcClientHeaderFlag, rpcSubsPerConnFlag, rpcSubsTotalFlag, rpcFnCacheFlag, uiFlag, p2pListenFlag, bootnodesFlag, p2pTargetPeersFlag, logLevelFlag, logFormatFlag, pprofFlag, execWorkersFlag}
+	nodeFlags   = []cli.Flag{dataDirFlag, devFlag, genesisFlag, configFlag, rpcAddrFlag, rpcCORSFlag, rpcWSOriginsFlag, fnCORSFlag, rpcGasCapFlag, rpcTimeoutFlag, rpcExecSlotsFlag, rpcExecQueueFlag, rpcExecWaitFlag, rpcExecPerClientFlag, rpcExecBudgetFlag, rpcExecShareFlag, rpcClientHeaderFlag, rpcSubsPerConnFlag, rpcSubsTotalFlag, rpcFnCacheFlag, uiFlag, p2pListenFlag, bootnodesFlag, p2pTargetPeersFlag, logLevelFlag, logFormatFlag, pprofFlag, execWorkersFlag, snapshotsFlag, snapshotIntervalFlag, snapshotKeepFlag, stateSyncFlag, stateSyncTrustHeightFlag, stateSyncTrustHashFlag}
 	clientFlags = []cli.Flag{rpcURLFlag, jsonFlag, timeoutFlag}
 	sendFlags   = []cli.Flag{dataDirFlag, fromFlag, passwordFileFlag, valueFlag, gasFlag, gasPriceFlag, nonceFlag, outFlag}
 	argsFlags   = []cli.Flag{hexFlag, argsFileFlag}

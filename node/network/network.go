@@ -443,6 +443,9 @@ func (n *Network) ID() string { return n.host.ID().String() }
 // they pass as bootnodes.
 func (n *Network) Addrs() []string { return n.host.Addrs() }
 
+// SetSnapshotSource serves src's state snapshots on /wnode/snapshot/1.
+func (n *Network) SetSnapshotSource(src p2p.SnapshotSource) { n.host.SetSnapshotSource(src) }
+
 // PeerCount is the number of connected peers (net_peerCount).
 func (n *Network) PeerCount() int { return n.host.PeerCount() }
 
