@@ -196,7 +196,7 @@ func New(cfg Config, opts Options) (_ *Node, err error) {
 		return nil, err
 	}
 	if cfg.RPC.uiEnabled(n.dev) {
-		dash, err := ui.New(n.backend, ui.Options{Logger: n.log.With("component", "ui")})
+		dash, err := ui.New(n.backend, ui.Options{Logger: n.log.With("component", "ui"), Genesis: n.genesis})
 		if err != nil {
 			return nil, err
 		}

@@ -176,8 +176,11 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("call hello", func(t *testing.T) {
 		form := `form[data-method="hello"]`
+		// Unchecked: the plain gateway answer with the node's signature (the checked
+		// answer is TestBrowserVerify's).
 		run(t, ctx, "call hello from the contract page",
 			chromedp.Navigate(fx.base+"/ui/address/"+fx.hello.Hex()),
+			click(`#verify-on`),
 			click(form+` button`),
 			poll(`document.querySelector('`+form+` .out').textContent === 'hello, world'`))
 		if n, err := strconv.Atoi(text(t, ctx, form+` .gas`)); err != nil || n <= 0 {
@@ -196,6 +199,7 @@ func TestBrowser(t *testing.T) {
 		get, inc := `form[data-method="get"]`, `form[data-method="increment"]`
 		run(t, ctx, "call counter's get and increment",
 			chromedp.Navigate(fx.base+"/ui/address/"+fx.counter.Hex()),
+			click(`#verify-on`),
 			click(get+` button`),
 			poll(`document.querySelector('`+get+` .out').textContent === '0'`),
 			click(inc+` button`),

@@ -1,6 +1,8 @@
 package ui_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wnode/wnode/genesis"
 	"github.com/wnode/wnode/ui"
 )
 
@@ -76,6 +79,9 @@ func TestPages(t *testing.T) {
 		{"unknown page", "/ui/nope", 404, "no such page"},
 		{"unknown static", "/ui/static/evil.js", 404, "no such file"},
 		{"status", "/ui/api/status?since=1", 200, `"validators"`},
+		{"genesis", "/ui/api/genesis", 200, `"chain_id"`},
+		{"verifier", "/ui/static/verifier.wasm", 200, "\x00asm"},
+		{"wasm runtime", "/ui/static/wasm_exec.js", 200, "globalThis.Go = class"},
 		{"status bad since", "/ui/api/status?since=-1", 400, `"error"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -86,8 +92,13 @@ func TestPages(t *testing.T) {
 			if !strings.Contains(body, tc.want) {
 				t.Errorf("GET %s: body lacks %q: %.500s", tc.path, tc.want, body)
 			}
-			if got := resp.Header.Get("Content-Security-Policy"); got != ui.CSP {
-				t.Errorf("GET %s: CSP %q", tc.path, got)
+			// Only a contract's page may compile WebAssembly (the verifier).
+			csp := ui.CSP
+			if strings.HasPrefix(tc.name, "contract") {
+				csp = ui.CSPVerifier
+			}
+			if got := resp.Header.Get("Content-Security-Policy"); got != csp {
+				t.Errorf("GET %s: CSP %q, want %q", tc.path, got, csp)
 			}
 			if resp.Header.Get("X-Content-Type-Options") != "nosniff" {
 				t.Errorf("GET %s: no nosniff", tc.path)
@@ -199,6 +210,66 @@ func TestStatusFollowsTheChain(t *testing.T) {
 		newer := read(before.Height)
 		if len(newer.Blocks) == 0 || newer.Blocks[len(newer.Blocks)-1].Height != before.Height+1 {
 			t.Fatalf("since=%d: blocks %+v", before.Height, newer.Blocks)
+		}
+	}
+}
+
+// TestGenesisDocument: the genesis the dashboard serves hashes to the node's genesis hash,
+// so a browser holding that hash can take the chain's validators from it.
+func TestGenesisDocument(t *testing.T) {
+	resp, body := fetch(t, "GET", "/ui/api/genesis")
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("GET /ui/api/genesis: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	g, err := genesis.Parse([]byte(body), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if g.Hash() != fx.n.Genesis().Hash() {
+		t.Fatalf("served genesis hashes to %s, the node's is %s", g.Hash(), fx.n.Genesis().Hash())
+	}
+}
+
+// TestVerifierServed: the verifier is served gzipped to a browser and inflated to a
+// client that does not take gzip, as application/wasm either way.
+func TestVerifierServed(t *testing.T) {
+	for _, enc := range []string{"gzip, deflate, br", "identity"} {
+		req, err := http.NewRequest("GET", fx.base+"/ui/static/verifier.wasm", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Accept-Encoding", enc)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 200 || ct != "application/wasm" {
+			t.Fatalf("Accept-Encoding %s: %d, %q (instantiateStreaming needs application/wasm)", enc, resp.StatusCode, ct)
+		}
+		if enc == "identity" {
+			if resp.Header.Get("Content-Encoding") != "" || !bytes.HasPrefix(body, []byte("\x00asm")) {
+				t.Errorf("identity: Content-Encoding %q, body starts %x", resp.Header.Get("Content-Encoding"), body[:min(8, len(body))])
+			}
+			continue
+		}
+		if resp.Header.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("gzip: Content-Encoding %q", resp.Header.Get("Content-Encoding"))
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wasm, err := io.ReadAll(zr)
+		if err != nil || !bytes.HasPrefix(wasm, []byte("\x00asm")) || len(wasm) < 2*len(body) {
+			t.Errorf("gzip: %d bytes inflate to %d (%v)", len(body), len(wasm), err)
 		}
 	}
 }

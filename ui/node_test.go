@@ -1,9 +1,13 @@
 package ui_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,6 +17,7 @@ import (
 	"github.com/wnode/wnode/node"
 	"github.com/wnode/wnode/rpc/rpctypes"
 	"github.com/wnode/wnode/types"
+	"github.com/wnode/wnode/ui"
 )
 
 // xssPayload is what the echo contract returns and emits in the XSS tests: markup that
@@ -42,6 +47,15 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	// The contract pages serve a verifier built from the current sources, not whatever
+	// `go generate ./ui` last left in the assets.
+	wasm, err := buildVerifier(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ui tests: build the verifier for js/wasm:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	ui.SetTestVerifier(wasm)
 	f, err := startFixture(dir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ui tests: start dev node:", err)
@@ -121,4 +135,26 @@ func startFixture(dir string) (_ *fixture, err error) {
 func (f *fixture) transfer(ctx context.Context) (*rpctypes.ReceiptJSON, error) {
 	_, r, err := f.c.Transact(ctx, genesis.DevKey(), &client.TxRequest{Kind: types.TxTransfer, To: types.Address{1}, Value: uint256.NewInt(1)})
 	return r, err
+}
+
+// buildVerifier builds ui/verifier for js/wasm as `go generate ./ui` does, in dir, and
+// returns it gzipped.
+func buildVerifier(dir string) ([]byte, error) {
+	out := filepath.Join(dir, "verifier.wasm")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./verifier")
+	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("%v: %s", err, b)
+	}
+	wasm, err := os.ReadFile(out)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw.Write(wasm)
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }

@@ -578,6 +578,11 @@ type addressPage struct {
 	Scanned      uint64 // blocks scanned for Txs
 	ScanFrom     uint64 // lowest height scanned
 	Truncated    bool   // the scan stopped at ScanTxs transactions
+	// GenesisHash is what this node says its genesis hash is: the browser's trust root
+	// on first use when the user has not given one (weaker: see docs/ui.md).
+	GenesisHash types.Hash
+	// HasVerifier: the binary embeds the in-browser verifier (go generate ./ui).
+	HasVerifier bool
 }
 
 func (h *Handler) serveAddress(w http.ResponseWriter, r *http.Request) {
@@ -604,6 +609,10 @@ func (h *Handler) serveAddress(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if ci != nil {
+			// The verifier is WebAssembly: only a contract's page may compile it.
+			w.Header().Set("Content-Security-Policy", CSPVerifier)
+			p.GenesisHash = h.b.NodeInfo().GenesisHash
+			_, p.HasVerifier = h.files[VerifierFile]
 			p.IsCode, p.CodeSize, p.HasMeta = true, ci.CodeSize, ci.Metadata != nil
 			p.DeployHeight, p.DeployKnown = ci.DeployHeight, ci.DeployKnown
 			for _, n := range ci.Methods {

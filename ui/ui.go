@@ -11,6 +11,8 @@
 package ui
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"embed"
@@ -18,13 +20,17 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net/http"
+	"path"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/wnode/wnode/genesis"
 	"github.com/wnode/wnode/rpc"
 	"github.com/wnode/wnode/types"
 )
@@ -77,6 +83,23 @@ const (
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
 	"form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
+// CSPVerifier is the policy of a contract's page: CSP plus 'wasm-unsafe-eval', which lets
+// the page compile the verifier's WebAssembly (fetched from 'self') and nothing else
+// (no eval of script text).
+const CSPVerifier = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self'; " +
+	"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+// VerifierFile is the name of the in-browser verifier (ui/verifier built for js/wasm by
+// `go generate ./ui`) among the static assets. A binary built without it serves contract
+// pages that say so and verify nothing. It is embedded gzipped (VerifierFile + ".gz", a
+// third of the size) and served so: Content-Encoding gzip, or inflated for a client that
+// does not accept it.
+const VerifierFile = "verifier.wasm"
+
+// testVerifier, when set (by the package's tests), is served as VerifierFile instead of
+// the embedded one: tests build the verifier, gzipped, from the current sources.
+var testVerifier []byte
+
 //go:embed assets
 var assets embed.FS
 
@@ -86,6 +109,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock (nil: time.Now); tests pass a fixed one.
 	Now func() time.Time
+	// Genesis is the chain's genesis, served at /ui/api/genesis so that a browser holding
+	// its hash can take the chain's validators, chain id and gas schedule from it (nil:
+	// not served; the browser's trust root must then be the validator set's hash).
+	Genesis *genesis.Genesis
 }
 
 // Handler serves the dashboard. Create it with New and mount it at Prefix.
@@ -96,8 +123,11 @@ type Handler struct {
 	mux   *http.ServeMux
 	pages map[string]*template.Template
 	// static maps an asset's name to its version (a hash prefix of its content), so
-	// that pages can link it with a query string and let browsers cache it.
-	static map[string]string
+	// that pages can link it with a query string and let browsers cache it; files holds
+	// the assets' bytes.
+	static  map[string]string
+	files   map[string]asset
+	genesis []byte // the genesis document, nil when not served
 
 	recentMu sync.Mutex
 	recent   *recent
@@ -112,7 +142,7 @@ func New(b Backend, opts Options) (*Handler, error) {
 	if b == nil {
 		return nil, errors.New("ui: backend is required")
 	}
-	h := &Handler{b: b, log: opts.Logger, now: opts.Now, static: map[string]string{}}
+	h := &Handler{b: b, log: opts.Logger, now: opts.Now, static: map[string]string{}, files: map[string]asset{}}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -132,8 +162,15 @@ func New(b Backend, opts Options) (*Handler, error) {
 		if err != nil {
 			return nil, err
 		}
-		sum := sha256.Sum256(b)
-		h.static[e.Name()] = hex.EncodeToString(sum[:6])
+		h.addStatic(e.Name(), b)
+	}
+	if testVerifier != nil {
+		h.addStatic(VerifierFile+".gz", testVerifier)
+	}
+	if opts.Genesis != nil {
+		if h.genesis, err = opts.Genesis.Marshal(); err != nil {
+			return nil, err
+		}
 	}
 	if err := h.parseTemplates(); err != nil {
 		return nil, err
@@ -146,14 +183,36 @@ func New(b Backend, opts Options) (*Handler, error) {
 	mux.HandleFunc("GET /ui/address/{addr}", h.serveAddress)
 	mux.HandleFunc("GET /ui/search", h.serveSearch)
 	mux.HandleFunc("GET /ui/api/status", h.serveStatus)
-	files := http.StripPrefix("/ui/static/", http.FileServerFS(static))
+	mux.HandleFunc("GET /ui/api/genesis", h.serveGenesis)
 	mux.HandleFunc("GET /ui/static/{file}", func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := h.static[r.PathValue("file")]; !ok {
+		name := r.PathValue("file")
+		a, ok := h.files[name]
+		if !ok {
 			h.fail(w, r, http.StatusNotFound, "no such file")
 			return
 		}
-		w.Header().Set("Cache-Control", "public, max-age=86400")
-		files.ServeHTTP(w, r)
+		hd := w.Header()
+		if ct := mime.TypeByExtension(path.Ext(name)); ct != "" {
+			hd.Set("Content-Type", ct) // else ServeContent sniffs
+		}
+		hd.Set("Cache-Control", "public, max-age=86400")
+		body := a.data
+		if a.gzipped {
+			hd.Add("Vary", "Accept-Encoding")
+			if acceptsGzip(r) {
+				hd.Set("Content-Encoding", "gzip")
+			} else {
+				zr, err := gzip.NewReader(bytes.NewReader(a.data))
+				if err == nil {
+					body, err = io.ReadAll(zr)
+				}
+				if err != nil {
+					h.fail(w, r, http.StatusInternalServerError, "%s: %v", name, err)
+					return
+				}
+			}
+		}
+		http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(body))
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -180,6 +239,49 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.mux.ServeHTTP(w, r)
+}
+
+// asset is a static file's bytes, gzipped when its embedded name ends in ".gz".
+type asset struct {
+	data    []byte
+	gzipped bool
+}
+
+// addStatic registers an embedded file; name.gz is served as name, compressed.
+func (h *Handler) addStatic(name string, b []byte) {
+	a := asset{data: b}
+	if n, ok := strings.CutSuffix(name, ".gz"); ok {
+		name, a.gzipped = n, true
+	}
+	sum := sha256.Sum256(b)
+	h.static[name] = hex.EncodeToString(sum[:6])
+	h.files[name] = a
+}
+
+// acceptsGzip reports whether the request's Accept-Encoding lists gzip (with a nonzero
+// quality).
+func acceptsGzip(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept-Encoding") {
+		for _, e := range strings.Split(v, ",") {
+			name, params, _ := strings.Cut(strings.TrimSpace(e), ";")
+			if strings.EqualFold(strings.TrimSpace(name), "gzip") && strings.ReplaceAll(params, " ", "") != "q=0" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// serveGenesis is /ui/api/genesis: the chain's genesis as JSON (code inline), for the
+// in-browser verifier, which uses it only when it hashes to the user's trust root.
+func (h *Handler) serveGenesis(w http.ResponseWriter, r *http.Request) {
+	if h.genesis == nil {
+		h.fail(w, r, http.StatusNotFound, "this node does not serve its genesis")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(h.genesis)
 }
 
 // errPage is the model of the error page.

@@ -219,6 +219,46 @@
     } catch (e) { /* shown raw below */ }
     return show(bytes);
   };
+  // ---- the trust root of answers checked in this browser (contract page) ----
+  // Kept in localStorage per chain id: {root, from: 'you' | 'node'}. Taken from this
+  // node's own genesis hash on first use when the user gave none, and marked as such.
+  const vbox = $('#verify-box');
+  const trustKey = vbox ? 'wnode.trust.' + vbox.dataset.chain : '';
+  const getTrust = () => {
+    try { return JSON.parse(localStorage.getItem(trustKey)) || null; } catch (e) { return null; }
+  };
+  const setTrust = (t) => {
+    try { localStorage.setItem(trustKey, JSON.stringify(t)); } catch (e) { /* private mode: this page only */ }
+    showTrust(t);
+  };
+  const showTrust = (t) => {
+    const note = $('#trust-note');
+    if (!note) return;
+    if (t) $('#trust-root').value = t.root;
+    note.className = 'meta' + (t && t.from === 'node' ? ' warn' : '');
+    note.textContent = !t ? 'No trust root yet: give the genesis hash you got from a source you trust (wnode genesis hash FILE); otherwise the first check takes this node\'s own, which is weaker.'
+      : t.from === 'node' ? 'Trust root taken from this node itself on first use: weaker — a node that lies about everything can give its own. Compare it with the genesis hash you know, and press "trust this".'
+        : 'Trust root given by you.';
+  };
+  if ($('#trust-save')) {
+    showTrust(getTrust());
+    $('#trust-save').addEventListener('click', () => {
+      const v = $('#trust-root').value.trim();
+      if (!/^0x[0-9a-fA-F]{64}$/.test(v)) { $('#trust-note').textContent = 'A trust root is a 0x hash of 64 hex digits.'; return; }
+      setTrust({ root: v.toLowerCase(), from: 'you' });
+    });
+  }
+  // verify.js (and through it the WebAssembly verifier) loads on the first checked call.
+  let verifyJS;
+  const loadVerifyJS = () => verifyJS || (verifyJS = new Promise((ok, bad) => {
+    const s = document.createElement('script');
+    s.src = '/ui/static/verify.js?v=' + vbox.dataset.verifyjs;
+    s.onload = ok;
+    s.onerror = () => { verifyJS = null; bad(new Error('verify.js did not load')); };
+    document.head.appendChild(s);
+  }));
+  const hexBytes = (s) => hexToBytes(s || '0x');
+
   for (const form of document.querySelectorAll('form.call')) {
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
@@ -226,7 +266,8 @@
       const out = $('.out', form);
       res.hidden = false;
       out.textContent = '…';
-      for (const c of ['.status', '.gas', '.rheight', '.signer', '.sig']) $(c, form).textContent = '';
+      for (const c of ['.status', '.gas', '.rheight', '.signer', '.sig', '.verified', '.vdetail']) $(c, form).textContent = '';
+      $('.verified', form).className = 'verified';
       let input;
       try {
         input = encode(form);
@@ -234,18 +275,66 @@
         out.textContent = e.message;
         return;
       }
+      const check = $('#verify-on') && $('#verify-on').checked;
       try {
-        const r = await fetch(form.getAttribute('action'), { method: 'POST', body: input, cache: 'no-store' });
+        const r = await fetch(form.getAttribute('action'), {
+          method: 'POST', body: input, cache: 'no-store', headers: check ? { 'X-Wnode-Witness': '1' } : {},
+        });
         const bytes = new Uint8Array(await r.arrayBuffer());
         const h = (k) => r.headers.get(k) || '';
         $('.status', form).textContent = r.ok ? 'ok' : 'HTTP ' + r.status;
         $('.gas', form).textContent = h('X-Wnode-Gas-Used') || '–';
         $('.rheight', form).textContent = h('X-Wnode-Height') || '–';
-        $('.signer', form).textContent = h('X-Wnode-Signer') || '–';
-        $('.sig', form).textContent = h('X-Wnode-Signature') || '–';
-        out.textContent = r.ok ? decode(bytes, form.dataset.output) : new TextDecoder().decode(bytes);
+        if (!check) {
+          $('.signer', form).textContent = h('X-Wnode-Signer') || '–';
+          $('.sig', form).textContent = h('X-Wnode-Signature') || '–';
+          out.textContent = r.ok ? decode(bytes, form.dataset.output) : new TextDecoder().decode(bytes);
+          return;
+        }
+        $('.signer', form).textContent = '–';
+        $('.sig', form).textContent = 'none: a witness answer is checked here, not signed';
+        const mark = $('.verified', form);
+        const fail = (name, detail) => {
+          mark.textContent = 'NOT verified: ' + name;
+          mark.className = 'verified failed';
+          $('.vdetail', form).textContent = detail || '';
+        };
+        const text = new TextDecoder().decode(bytes);
+        if (!r.ok) { out.textContent = text; fail('no witness', 'the node answered HTTP ' + r.status); return; }
+        let claim;
+        try {
+          const b = JSON.parse(text);
+          claim = b.result;
+          out.textContent = decode(hexBytes(claim.output), form.dataset.output);
+          if (claim.error) $('.status', form).textContent = 'call failed: ' + claim.error;
+        } catch (e) {
+          out.textContent = text.slice(0, 4096);
+          fail('malformed bundle', 'the answer is not a call bundle: ' + e.message);
+          return;
+        }
+        mark.textContent = 'checking in this browser…';
+        let t = getTrust();
+        if (!t) {
+          t = { root: vbox.dataset.genesis, from: 'node' };
+          setTrust(t);
+        }
+        await loadVerifyJS();
+        const v = await window.wnodeVerifier.check(t.root, text, vbox.dataset.contract, form.dataset.method, input, vbox.dataset);
+        if (!v.ok) { fail(v.error, v.detail); return; }
+        out.textContent = decode(hexBytes(v.output), form.dataset.output);
+        $('.gas', form).textContent = String(v.gasUsed);
+        $('.rheight', form).textContent = String(v.height);
+        mark.textContent = 'verified';
+        mark.className = 'verified ok';
+        $('.vdetail', form).textContent = 'by this browser in ' + v.ms + ' ms: block ' + v.height + ' (' + short(v.blockHash) + ', ' +
+          fmtTime(v.time) + ') signed by the validators of your trust root (' + (v.rootKind === 'genesis' ? 'genesis hash' : 'validator set hash') +
+          (t.from === 'node' ? ', taken from this node on first use: weaker' : '') + ')';
       } catch (e) {
         out.textContent = 'request failed: ' + e.message;
+        if (check) {
+          $('.verified', form).textContent = 'NOT verified: ' + e.message;
+          $('.verified', form).className = 'verified failed';
+        }
       }
     });
   }

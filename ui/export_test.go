@@ -1,0 +1,4 @@
+package ui
+
+// SetTestVerifier makes handlers created afterwards serve b as VerifierFile.
+func SetTestVerifier(b []byte) { testVerifier = b }
