@@ -77,6 +77,12 @@ func newTestChainWith(t testing.TB, chainID uint64, filler int) *testChain {
 		binary.BigEndian.PutUint64(a[12:], uint64(i)+1)
 		g.Accounts = append(g.Accounts, genesis.Account{Address: a, Balance: genesis.AmountOf(1)})
 	}
+	return newTestChainOf(t, g)
+}
+
+// newTestChainOf is newTestChain of the genesis g.
+func newTestChainOf(t testing.TB, g *genesis.Genesis) *testChain {
+	t.Helper()
 	c := testutil.MemChain(t, g)
 	tc := &testChain{g: g, c: c, nonce: map[string]uint64{}, contracts: map[string]types.Address{}}
 	var txs []*types.Tx
@@ -134,11 +140,21 @@ func (tc *testChain) produce(t testing.TB, txs []*types.Tx) {
 			t.Fatal(err)
 		}
 	}
-	blk, err := tc.c.BuildBlock(ctx, txs, head.Time+1000, addrOf("v0"), last)
+	// The block is proposed (by v0 while it is a member) and signed by the set of its
+	// height, which changes when validator transactions pass.
+	vs, err := tc.c.ValidatorsAt(head.Height + 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tc.c.CommitBlock(ctx, blk, signCommit(t, tc.g.ChainID, blk.Height(), 0, blk.Hash(), testValidators)); err != nil {
+	proposer := addrOf("v0")
+	if _, ok := vs.Index(proposer); !ok {
+		proposer = vs.Proposer(head.Height+1, 0).Address
+	}
+	blk, err := tc.c.BuildBlock(ctx, txs, head.Time+1000, proposer, last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tc.c.CommitBlock(ctx, blk, signCommit(t, tc.g.ChainID, blk.Height(), 0, blk.Hash(), memberNames(vs))); err != nil {
 		t.Fatal(err)
 	}
 	rs, err := tc.c.Receipts(blk.Height())
@@ -150,6 +166,23 @@ func (tc *testChain) produce(t testing.TB, txs []*types.Tx) {
 			t.Fatalf("tx %d of block %d failed: %s", r.Index, r.Height, r.Error)
 		}
 	}
+}
+
+// keyNames are the test keys that may be validators.
+var keyNames = []string{"v0", "v1", "v2", "v3", "v4", "w0", "w1", "w2", "w3"}
+
+// memberNames returns the test key names of the members of vs.
+func memberNames(vs *types.ValidatorSet) []string {
+	var out []string
+	for _, n := range keyNames {
+		if _, ok := vs.Index(addrOf(n)); ok {
+			out = append(out, n)
+		}
+	}
+	if len(out) != vs.Len() {
+		panic("a validator without a test key")
+	}
+	return out
 }
 
 // signCommit returns a commit for blockHash signed by the named validators.
