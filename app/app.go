@@ -225,6 +225,12 @@ func (a *App) Commit(ctx context.Context, height uint64, data []byte, commit *ty
 // next block.
 func (a *App) HasPendingTxs() bool { return a.pool.HasPending() }
 
+// Validators is the chain's validator set of height (chain.Chain.ValidatorsAt): known up
+// to two heights above the committed head.
+func (a *App) Validators(height uint64) (*types.ValidatorSet, error) {
+	return a.chain.ValidatorsAt(height)
+}
+
 // Accounts is the mempool's view (mempool.AccountState) of the chain's latest committed
 // state. Each call reads one account from the state (a few µs, cached by Pebble).
 type Accounts struct {

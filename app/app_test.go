@@ -227,7 +227,7 @@ func TestSyncedBlockIgnoresClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer wal.Close()
-	r, err := consensus.NewRunner(consensus.DefaultConfig(tc.Gen.ChainID, cb.Validators()),
+	r, err := consensus.NewRunner(consensus.DefaultConfig(tc.Gen.ChainID),
 		consensus.Deps{App: behind, WAL: wal, Broadcaster: nopBroadcaster{}}, 0, nil)
 	if err != nil {
 		t.Fatal(err)

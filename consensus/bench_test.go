@@ -27,9 +27,9 @@ func BenchmarkDevHeight(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer guard.Close()
-	cfg := DevConfig(testChainID, vals)
+	cfg := DevConfig(testChainID)
 	cfg.MinBlockInterval = 0
-	app, clock := newTestApp(), newManualClock()
+	app, clock := newTestApp(vals), newManualClock()
 	st, err := New(cfg, Deps{App: app, Signer: NewKeySigner(keys[0]), Guard: guard, WAL: wal,
 		Broadcaster: &captureBroadcaster{}, Clock: clock}, 0, nil)
 	if err != nil {
@@ -64,7 +64,7 @@ func BenchmarkHandleVote(b *testing.B) {
 	}
 	ctx := context.Background()
 	newState := func() *State {
-		st, err := New(DefaultConfig(testChainID, vals), Deps{App: newTestApp(), WAL: &memWAL{},
+		st, err := New(DefaultConfig(testChainID), Deps{App: newTestApp(vals), WAL: &memWAL{},
 			Broadcaster: &captureBroadcaster{}, Clock: newManualClock()}, 0, nil)
 		if err != nil {
 			b.Fatal(err)

@@ -4,17 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/wnode/wnode/types"
 )
 
 // Config fixes the chain a State takes part in and its timing. Every duration must be
 // positive unless said otherwise; DefaultConfig and DevConfig give working values.
 type Config struct {
 	// ChainID goes into every sign bytes, so votes cannot be replayed on another chain.
+	// The validator set of each height comes from the Application.
 	ChainID uint64
-	// Validators is the validator set, fixed from genesis.
-	Validators *types.ValidatorSet
 
 	// Round timeouts grow linearly with the round: base + round*delta, capped at
 	// MaxTimeout, so that after the network settles some round lasts long enough for every
@@ -47,10 +44,9 @@ type Config struct {
 
 // DefaultConfig returns the timing for a network of validators: timeouts like CometBFT's
 // scaled for small fast networks, a 200 ms minimum block interval and a 2 s heartbeat.
-func DefaultConfig(chainID uint64, vals *types.ValidatorSet) Config {
+func DefaultConfig(chainID uint64) Config {
 	return Config{
 		ChainID:               chainID,
-		Validators:            vals,
 		TimeoutPropose:        1000 * time.Millisecond,
 		TimeoutProposeDelta:   500 * time.Millisecond,
 		TimeoutPrevote:        500 * time.Millisecond,
@@ -68,8 +64,8 @@ func DefaultConfig(chainID uint64, vals *types.ValidatorSet) Config {
 // DevConfig returns DefaultConfig with a 1 ms minimum block interval, for a
 // single-validator development chain: a transaction is in a block about 1 ms after it
 // reaches the mempool (plus execution and fsyncs).
-func DevConfig(chainID uint64, vals *types.ValidatorSet) Config {
-	c := DefaultConfig(chainID, vals)
+func DevConfig(chainID uint64) Config {
+	c := DefaultConfig(chainID)
 	c.MinBlockInterval = time.Millisecond
 	return c
 }
@@ -78,9 +74,6 @@ func DevConfig(chainID uint64, vals *types.ValidatorSet) Config {
 var ErrConfig = errors.New("invalid consensus config")
 
 func (c *Config) validate() error {
-	if c.Validators == nil {
-		return fmt.Errorf("%w: no validator set", ErrConfig)
-	}
 	// Checked in a fixed order (a slice, not a map), so the error always names the same
 	// field.
 	for _, f := range []struct {

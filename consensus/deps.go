@@ -35,6 +35,12 @@ type Application interface {
 	Commit(ctx context.Context, height uint64, block []byte, commit *types.Commit) error
 	// HasPendingTxs reports whether transactions wait for a block (for block cadence).
 	HasPendingTxs() bool
+	// Validators returns the validator set of height: the set whose members propose,
+	// vote and sign the commit of that height. Consensus asks, when it enters height h
+	// (after h-1 is committed), for the sets of h and h+1; both must be known then (the
+	// chain decides a set change two heights ahead). The answer for a height never
+	// changes.
+	Validators(height uint64) (*types.ValidatorSet, error)
 }
 
 // Signer signs 32-byte digests with the validator's key (the node key). The State never

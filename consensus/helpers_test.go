@@ -92,6 +92,7 @@ type committedBlock struct {
 // "P<height>.<round>", blocks named in invalid fail validation.
 type testApp struct {
 	mu        sync.Mutex
+	vals      *types.ValidatorSet // of every height
 	invalid   map[string]bool
 	pending   bool
 	committed []committedBlock
@@ -99,8 +100,15 @@ type testApp struct {
 	proposed  map[[2]uint64]int // proposals built per (height, round)
 }
 
-func newTestApp() *testApp {
-	return &testApp{invalid: map[string]bool{}, proposed: map[[2]uint64]int{}}
+func newTestApp(vals *types.ValidatorSet) *testApp {
+	return &testApp{vals: vals, invalid: map[string]bool{}, proposed: map[[2]uint64]int{}}
+}
+
+func (a *testApp) Validators(uint64) (*types.ValidatorSet, error) {
+	if a.vals == nil {
+		return nil, errors.New("no validator set")
+	}
+	return a.vals, nil
 }
 
 func (a *testApp) ProposeBlock(_ context.Context, h uint64, r int32, _ uint64) ([]byte, types.Hash, error) {

@@ -202,8 +202,8 @@ func (d *driver) init(t *testing.T, n int, powers []uint64) {
 		d.byName[name] = k
 	}
 	d.blocks = map[types.Hash]string{}
-	d.cfg = DefaultConfig(testChainID, d.vals)
-	d.app, d.clock, d.bc = newTestApp(), newManualClock(), &captureBroadcaster{}
+	d.cfg = DefaultConfig(testChainID)
+	d.app, d.clock, d.bc = newTestApp(d.vals), newManualClock(), &captureBroadcaster{}
 	d.wal, d.guard, d.syncer = &memWAL{}, &MemGuardStore{}, &syncRecorder{}
 }
 

@@ -30,7 +30,7 @@ func (a *notifyApp) Commit(ctx context.Context, h uint64, b []byte, c *types.Com
 }
 
 func fastConfig(vals *types.ValidatorSet) Config {
-	c := DefaultConfig(testChainID, vals)
+	c := DefaultConfig(testChainID)
 	c.TimeoutPropose, c.TimeoutProposeDelta = 200*time.Millisecond, 100*time.Millisecond
 	c.TimeoutPrevote, c.TimeoutPrevoteDelta = 100*time.Millisecond, 50*time.Millisecond
 	c.TimeoutPrecommit, c.TimeoutPrecommitDelta = 100*time.Millisecond, 50*time.Millisecond
@@ -60,7 +60,7 @@ func TestRunnerDev(t *testing.T) {
 	keys := testKeys(t, 1)
 	vals := testValidators(t, keys, equalPowers(1))
 	dir := t.TempDir()
-	app := &notifyApp{testApp: newTestApp(), commits: make(chan uint64, 16)}
+	app := &notifyApp{testApp: newTestApp(vals), commits: make(chan uint64, 16)}
 	app.pending = true
 	run := func(heights uint64) {
 		wal, err := OpenWAL(filepath.Join(dir, "consensus.wal"), FileOptions{})
@@ -74,7 +74,7 @@ func TestRunnerDev(t *testing.T) {
 		}
 		defer guard.Close()
 		h, c := app.last()
-		r, err := NewRunner(DevConfig(testChainID, vals), Deps{App: app, Signer: NewKeySigner(keys[0]), Guard: guard,
+		r, err := NewRunner(DevConfig(testChainID), Deps{App: app, Signer: NewKeySigner(keys[0]), Guard: guard,
 			WAL: wal, Broadcaster: &captureBroadcaster{}}, h, c)
 		if err != nil {
 			t.Fatal(err)
@@ -139,7 +139,7 @@ func TestRunnerNetwork(t *testing.T) {
 		links   []*loopback
 	)
 	for i := range n {
-		app := &notifyApp{testApp: newTestApp(), commits: make(chan uint64, 64)}
+		app := &notifyApp{testApp: newTestApp(vals), commits: make(chan uint64, 64)}
 		link := &loopback{from: i}
 		r, err := NewRunner(fastConfig(vals), Deps{App: app, Signer: NewKeySigner(keys[i]), Guard: &MemGuardStore{},
 			WAL: &memWAL{}, Broadcaster: link}, 0, nil)
@@ -181,7 +181,7 @@ func TestRunnerNetwork(t *testing.T) {
 		}
 	}
 	// Block sync through the Runner: a fifth, non-voting node catches up from the blocks.
-	follower := &notifyApp{testApp: newTestApp(), commits: make(chan uint64, 8)}
+	follower := &notifyApp{testApp: newTestApp(vals), commits: make(chan uint64, 8)}
 	fr, err := NewRunner(fastConfig(vals), Deps{App: follower, WAL: &memWAL{}, Broadcaster: &captureBroadcaster{}}, 0, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -210,9 +210,9 @@ func TestRunnerNetwork(t *testing.T) {
 func TestNewRejects(t *testing.T) {
 	keys := testKeys(t, 1)
 	vals := testValidators(t, keys, equalPowers(1))
-	deps := Deps{App: newTestApp(), WAL: &memWAL{}, Broadcaster: &captureBroadcaster{}, Clock: newManualClock()}
+	deps := Deps{App: newTestApp(vals), WAL: &memWAL{}, Broadcaster: &captureBroadcaster{}, Clock: newManualClock()}
 	bad := map[string]func(*Config, *Deps){
-		"no validators":     func(c *Config, _ *Deps) { c.Validators = nil },
+		"no validators":     func(_ *Config, d *Deps) { d.App = newTestApp(nil) },
 		"zero timeout":      func(c *Config, _ *Deps) { c.TimeoutPrevote = 0 },
 		"negative delta":    func(c *Config, _ *Deps) { c.TimeoutProposeDelta = -1 },
 		"interval > beat":   func(c *Config, _ *Deps) { c.MinBlockInterval = c.Heartbeat + 1 },
@@ -225,7 +225,7 @@ func TestNewRejects(t *testing.T) {
 		"commit of another": nil,
 	}
 	for name, mut := range bad {
-		cfg, d := DefaultConfig(testChainID, vals), deps
+		cfg, d := DefaultConfig(testChainID), deps
 		last := uint64(0)
 		if mut == nil {
 			last = 3 // without the commit of height 3
@@ -236,7 +236,7 @@ func TestNewRejects(t *testing.T) {
 			t.Errorf("%s: got %v, want ErrConfig", name, err)
 		}
 	}
-	st, err := New(DefaultConfig(testChainID, vals), deps, 0, nil)
+	st, err := New(DefaultConfig(testChainID), deps, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +246,7 @@ func TestNewRejects(t *testing.T) {
 }
 
 func TestTimeoutGrowthCapped(t *testing.T) {
-	c := DefaultConfig(testChainID, nil)
+	c := DefaultConfig(testChainID)
 	if got := c.ProposeTimeout(0); got != time.Second {
 		t.Fatalf("round 0: %v", got)
 	}
@@ -271,8 +271,7 @@ func TestTimeoutGrowthCapped(t *testing.T) {
 // TestConfigErrorDeterministic: with several fields wrong, the error names the same one
 // (the first in the documented order) on every run, not a random one.
 func TestConfigErrorDeterministic(t *testing.T) {
-	vals := testValidators(t, testKeys(t, 1), equalPowers(1))
-	cfg := DefaultConfig(testChainID, vals)
+	cfg := DefaultConfig(testChainID)
 	cfg.TimeoutPropose, cfg.TimeoutPrevote, cfg.TimeoutPrecommit, cfg.Heartbeat = 0, 0, 0, 0
 	cfg.TimeoutProposeDelta, cfg.MinBlockInterval = -1, -1
 	for range 50 {
@@ -281,7 +280,7 @@ func TestConfigErrorDeterministic(t *testing.T) {
 			t.Fatalf("got %v, want the TimeoutPropose error every time", err)
 		}
 	}
-	cfg = DefaultConfig(testChainID, vals)
+	cfg = DefaultConfig(testChainID)
 	cfg.TimeoutPrevoteDelta, cfg.TimeoutPrecommitDelta, cfg.MinBlockInterval = -1, -1, -1
 	for range 50 {
 		if err := cfg.validate(); err == nil || !strings.Contains(err.Error(), "TimeoutPrevoteDelta") {

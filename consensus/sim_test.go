@@ -698,6 +698,8 @@ func (a *simApp) Commit(_ context.Context, h uint64, b []byte, c *types.Commit) 
 
 func (a *simApp) HasPendingTxs() bool { return a.pending }
 
+func (a *simApp) Validators(uint64) (*types.ValidatorSet, error) { return a.n.s.vals, nil }
+
 func (a *simApp) height() uint64 { return uint64(len(a.blocks)) }
 
 func (a *simApp) last() (uint64, *types.Commit) {
@@ -721,7 +723,7 @@ func newSim(t testing.TB, seed uint64, p simParams) *sim {
 		decided: map[uint64]types.Hash{}, signed: map[signKey]types.Hash{}}
 	s.keys = testKeys(t, p.n)
 	s.vals = testValidators(t, s.keys, p.powers)
-	s.cfg = DefaultConfig(testChainID, s.vals)
+	s.cfg = DefaultConfig(testChainID)
 	for i, k := range s.keys {
 		n := &simNode{s: s, i: i, key: k, addr: crypto.PubkeyToAddress(k.PublicKey), byz: i == p.byzantine}
 		n.app = &simApp{n: n}

@@ -105,13 +105,14 @@ type decidable struct {
 // the event loop in the simulation). Its memory is bounded by the number of rounds of
 // the current height times the number of validators.
 type State struct {
-	cfg   Config
-	vals  *types.ValidatorSet
-	deps  Deps
-	log   *slog.Logger
-	guard *SignGuard
-	self  types.Address
-	voter bool // self is a validator with a signer
+	cfg      Config
+	vals     *types.ValidatorSet // the set of height
+	nextVals *types.ValidatorSet // the set of height+1
+	deps     Deps
+	log      *slog.Logger
+	guard    *SignGuard
+	self     types.Address
+	voter    bool // self is a validator of height with a signer
 
 	// Algorithm 1 variables.
 	height      uint64
@@ -163,7 +164,7 @@ func New(cfg Config, deps Deps, lastHeight uint64, lastCommit *types.Commit) (*S
 	if lastHeight > 0 && (lastCommit == nil || lastCommit.Height != lastHeight) {
 		return nil, fmt.Errorf("%w: last commit does not match last height %d", ErrConfig, lastHeight)
 	}
-	s := &State{cfg: cfg, vals: cfg.Validators, deps: deps, log: deps.Logger, lastCommit: lastCommit}
+	s := &State{cfg: cfg, deps: deps, log: deps.Logger, lastCommit: lastCommit}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -177,10 +178,11 @@ func New(cfg Config, deps Deps, lastHeight uint64, lastCommit *types.Commit) (*S
 		}
 		s.guard = g
 		s.self = deps.Signer.Address()
-		_, s.voter = s.vals.Index(s.self)
 	}
 	s.evSeen = map[evidenceKey]bool{}
-	s.resetHeight(lastHeight + 1)
+	if err := s.resetHeight(lastHeight + 1); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
 	return s, nil
 }
 
@@ -359,8 +361,30 @@ func (s *State) fail(err error) {
 }
 
 // resetHeight clears everything of the previous height and enters height h (without
-// starting round 0).
-func (s *State) resetHeight(h uint64) {
+// starting round 0): it takes the validator sets of h and h+1 from the Application
+// (the set of h was the next set of h-1 when there is one), so a validator removed at h
+// no longer counts and one added at h starts signing.
+func (s *State) resetHeight(h uint64) error {
+	vals := s.nextVals
+	if vals == nil || s.height+1 != h {
+		var err error
+		if vals, err = s.deps.App.Validators(h); err != nil {
+			return fmt.Errorf("validator set of height %d: %w", h, err)
+		}
+	}
+	next, err := s.deps.App.Validators(h + 1)
+	if err != nil {
+		return fmt.Errorf("validator set of height %d: %w", h+1, err)
+	}
+	if vals == nil || next == nil {
+		return fmt.Errorf("%w: no validator set for height %d or %d", ErrConfig, h, h+1)
+	}
+	if s.vals != nil && s.vals.Hash() != vals.Hash() {
+		s.log.Info("validator set changed", "height", h, "validators", vals.Len(), "power", vals.TotalPower(), "hash", vals.Hash())
+	}
+	s.vals, s.nextVals = vals, next
+	_, s.voter = s.vals.Index(s.self)
+	s.voter = s.voter && s.guard != nil
 	s.height, s.round, s.step = h, 0, StepPropose
 	s.lockedRound, s.lockedValue = -1, types.Hash{}
 	s.validRound, s.validValue = -1, types.Hash{}
@@ -376,6 +400,7 @@ func (s *State) resetHeight(h uint64) {
 	s.cadence.waiting = false
 	s.cadence.at = time.Time{}
 	s.heightAt = s.deps.Clock.Now()
+	return nil
 }
 
 func (s *State) roundState(r int32) *roundState {
@@ -930,12 +955,24 @@ func (s *State) addCommit(c *types.Commit, logged bool) error {
 			}
 		}
 	}
-	if err := c.Verify(s.cfg.ChainID, s.vals); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidMessage, err)
-	}
-	if c.Height > s.height {
+	switch {
+	case c.Height > s.height+1:
+		// The set of that height may not be known yet: the commit is checked against
+		// the next set, and one it does not verify against is ignored (the sync's
+		// status polling finds the gap anyway).
+		if c.Verify(s.cfg.ChainID, s.nextVals) == nil {
+			s.askSync(c.Height)
+		}
+		return nil
+	case c.Height == s.height+1:
+		if err := c.Verify(s.cfg.ChainID, s.nextVals); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+		}
 		s.askSync(c.Height)
 		return nil
+	}
+	if err := c.Verify(s.cfg.ChainID, s.vals); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidMessage, err)
 	}
 	if !logged && !s.walAppend(walReceived, &Message{Commit: c}, false) {
 		return s.fatal
@@ -968,7 +1005,7 @@ func (s *State) bufferNext(m *Message, from types.Address, verified bool) error 
 		return nil
 	}
 	if !verified {
-		if err := VerifyMessage(s.cfg.ChainID, s.vals, m); err != nil {
+		if err := VerifyMessage(s.cfg.ChainID, s.nextVals, m); err != nil {
 			return err
 		}
 	}
@@ -1098,7 +1135,10 @@ func (s *State) decide(ctx context.Context, hash types.Hash, commit *types.Commi
 	s.lastCommit = commit
 	next := s.next
 	s.next, s.nextCount = nil, nil
-	s.resetHeight(s.height + 1)
+	if err := s.resetHeight(s.height + 1); err != nil {
+		s.fail(err)
+		return
+	}
 	s.startRound(ctx, 0)
 	for _, m := range next {
 		if err := s.addMessage(ctx, m, true, false); err != nil {

@@ -238,7 +238,7 @@ func (b *backend) publish(ev *chain.BlockEvent) {
 func (b *backend) NodeInfo() rpc.NodeInfo {
 	return rpc.NodeInfo{
 		Name: "wnode/" + Version, ChainID: b.ChainID(), GenesisHash: b.n.genesisHash, Dev: b.n.dev,
-		Validator: b.n.validator, PeerID: b.n.network.PeerID(), ListenAddrs: b.n.network.ListenAddrs(),
+		Validator: b.n.Validator(), PeerID: b.n.network.PeerID(), ListenAddrs: b.n.network.ListenAddrs(),
 	}
 }
 

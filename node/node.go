@@ -61,7 +61,6 @@ type Node struct {
 	genesis     *genesis.Genesis
 	genesisHash types.Hash
 	dev         bool
-	validator   bool
 
 	db      *pebble.DB
 	machine *vm.VM
@@ -131,11 +130,11 @@ func New(cfg Config, opts Options) (_ *Node, err error) {
 		return nil, err
 	}
 	addr := crypto.PubkeyToAddress(n.key.PublicKey)
-	_, n.validator = vals.Index(addr)
-	// A dev chain whose only validator is this node needs no peers (`wnode start --dev`);
-	// any other node, dev chains of several validators (`wnode localnet`) included, is on
-	// the p2p network.
-	if n.opts.Network == nil && !(n.dev && vals.Len() == 1 && n.validator) {
+	_, genesisValidator := vals.Index(addr)
+	// A dev chain whose only genesis validator is this node needs no peers (`wnode start
+	// --dev`); any other node, dev chains of several validators (`wnode localnet`)
+	// included, is on the p2p network.
+	if n.opts.Network == nil && !(n.dev && vals.Len() == 1 && genesisValidator) {
 		n.opts.Network = p2pNetwork(n.opts.NetworkConfig)
 	}
 
@@ -186,7 +185,7 @@ func New(cfg Config, opts Options) (_ *Node, err error) {
 		MaxQueued: cfg.Mempool.MaxQueued, MaxQueuedPerAccount: cfg.Mempool.MaxQueuedPerAccount,
 	}, app.Accounts{Chain: n.chain, Logger: n.log})
 
-	if err := n.openConsensus(vals, addr); err != nil {
+	if err := n.openConsensus(n.chain.Validators(), addr); err != nil {
 		return nil, err
 	}
 
@@ -217,9 +216,9 @@ func (n *Node) openConsensus(vals *types.ValidatorSet, addr types.Address) error
 	case n.opts.ConsensusConfig != nil:
 		ccfg = n.opts.ConsensusConfig(n.genesis.ChainID, vals)
 	case vals.Len() == 1:
-		ccfg = consensus.DevConfig(n.genesis.ChainID, vals)
+		ccfg = consensus.DevConfig(n.genesis.ChainID)
 	default:
-		ccfg = consensus.DefaultConfig(n.genesis.ChainID, vals)
+		ccfg = consensus.DefaultConfig(n.genesis.ChainID)
 	}
 	if n.opts.ConsensusConfig == nil {
 		n.cfg.Consensus.apply(&ccfg)
@@ -234,12 +233,13 @@ func (n *Node) openConsensus(vals *types.ValidatorSet, addr types.Address) error
 		}),
 		WAL: n.wal, Broadcaster: n.proxy, Syncer: n.proxy, Logger: n.log.With("component", "consensus"),
 	}
-	if n.validator {
-		if n.guard, err = consensus.OpenFileGuardStore(n.dir.Path(GuardFile), fo); err != nil {
-			return fmt.Errorf("open double-sign guard: %w", err)
-		}
-		deps.Signer, deps.Guard = consensus.NewKeySigner(n.key), n.guard
+	// Every node can sign: consensus signs only at heights whose validator set holds the
+	// node key, so a node voted into the set starts signing at the switch height and one
+	// voted out goes on as a follower.
+	if n.guard, err = consensus.OpenFileGuardStore(n.dir.Path(GuardFile), fo); err != nil {
+		return fmt.Errorf("open double-sign guard: %w", err)
 	}
+	deps.Signer, deps.Guard = consensus.NewKeySigner(n.key), n.guard
 	head := n.chain.Head()
 	var lastCommit *types.Commit
 	if head.Height > 0 {
@@ -374,7 +374,7 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	n.ready.Store(true)
 	head := n.chain.Head()
-	n.log.Info("node started", "chain", n.genesis.ChainID, "height", head.Height, "validator", n.validator,
+	n.log.Info("node started", "chain", n.genesis.ChainID, "height", head.Height, "validator", n.Validator(),
 		"node", crypto.PubkeyToAddress(n.key.PublicKey), "rpc", "http://"+n.rpc.Addr(), "datadir", n.cfg.DataDir)
 	if n.cfg.RPC.uiEnabled(n.dev) {
 		n.log.Info("dashboard", "url", "http://"+n.rpc.Addr()+ui.Prefix)
@@ -509,8 +509,11 @@ func (n *Node) DataDir() string { return filepath.Clean(n.cfg.DataDir) }
 // Dev reports whether the node runs a development chain.
 func (n *Node) Dev() bool { return n.dev }
 
-// Validator reports whether the node key is in the validator set.
-func (n *Node) Validator() bool { return n.validator }
+// Validator reports whether the node key is in the validator set of the next height.
+func (n *Node) Validator() bool {
+	_, ok := n.chain.Validators().Index(n.Address())
+	return ok
+}
 
 // P2P is the node's p2p network, or nil without one (a single dev node, or a Network
 // factory of one's own).

@@ -36,9 +36,9 @@ func benchFinality(b *testing.B, nVals, rate int) {
 	tc := testutil.NewTestChain(b, nVals, senders)
 	prod := func(chainID uint64, vals *types.ValidatorSet) consensus.Config {
 		if vals.Len() == 1 {
-			return consensus.DevConfig(chainID, vals)
+			return consensus.DevConfig(chainID)
 		}
-		return consensus.DefaultConfig(chainID, vals)
+		return consensus.DefaultConfig(chainID)
 	}
 	var nodes []*testNode
 	for i, k := range tc.Vals {

@@ -21,7 +21,7 @@ func FuzzCheckConsensus(f *testing.F) {
 	tc := testutil.NewTestChain(f, 4, 0)
 	h, _ := testHandler(f, tc, 3)
 	hash := types.Hash{5}
-	p := &types.Proposal{Height: 4, POLRound: -1, BlockHash: hash, Block: []byte("b"), Proposer: h.vals.Proposer(4, 0).Address}
+	p := &types.Proposal{Height: 4, POLRound: -1, BlockHash: hash, Block: []byte("b"), Proposer: h.chain.Validators().Proposer(4, 0).Address}
 	for _, k := range tc.Vals {
 		if testutil.Addr(k) == p.Proposer {
 			if err := p.Sign(testutil.ChainID, k); err != nil {
@@ -48,7 +48,7 @@ func FuzzCheckConsensus(f *testing.F) {
 		if b, err := consensus.EncodeMessage(m); err != nil || !bytes.Equal(b, data) {
 			t.Fatalf("accepted a non-canonical message: %v", err)
 		}
-		if err := consensus.VerifyMessage(testutil.ChainID, h.vals, m); err != nil {
+		if err := consensus.VerifyMessage(testutil.ChainID, h.chain.Validators(), m); err != nil {
 			t.Fatalf("accepted a message that does not verify: %v", err)
 		}
 	})
@@ -60,7 +60,7 @@ func FuzzCheckTx(f *testing.F) {
 	tc := testutil.NewTestChain(f, 1, 1)
 	c := testutil.MemChain(f, tc.Gen)
 	pool := testutil.NewPool(tc.Gen, app.Accounts{Chain: c})
-	h := &handler{chain: c, pool: pool, chainID: testutil.ChainID, genesisHash: tc.Gen.Hash(), vals: c.Validators(),
+	h := &handler{chain: c, pool: pool, chainID: testutil.ChainID, genesisHash: tc.Gen.Hash(),
 		stats: &stats{}}
 	var seeds []*types.Tx
 	for i, kind := range []types.TxKind{types.TxTransfer, types.TxInvoke, types.TxDeploy} {

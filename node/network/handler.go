@@ -30,7 +30,6 @@ type handler struct {
 	pool        *mempool.Pool
 	chainID     uint64
 	genesisHash types.Hash
-	vals        *types.ValidatorSet
 	stats       *stats
 
 	cons  atomic.Pointer[consensusBox] // nil until Network.Start
@@ -307,7 +306,7 @@ func (g *gossipSet) take(tx *types.Tx) bool {
 func (h *handler) DeliverTx(any, peer.ID) {}
 
 // CheckConsensus decodes a gossiped consensus message and verifies it against the
-// validator set (consensus.VerifyMessage: signer is a validator, signature valid,
+// validator set of its height (consensus.VerifyMessage: signer is a validator, signature valid,
 // proposal by its round's proposer, commit with 2/3+ of the power). Malformed or wrongly
 // signed messages, and votes of non-validators, are rejected. Messages of heights
 // below the current one minus one are ignored before any check (late, and common).
@@ -335,7 +334,26 @@ func (h *handler) CheckConsensus(data []byte) (any, error) {
 		h.stats.consIgnored.Add(1)
 		return nil, errIgnore("%s: re-sent within %v", m.Kind(), resendGap)
 	case recentUnknown:
-		if err := consensus.VerifyMessage(h.chainID, h.vals, m); err != nil {
+		// The sets of heights up to next+1 are known (the chain decides them two heights
+		// ahead); a message of a later height is checked against the newest known set,
+		// and only ignored when it fails: the set may have changed since.
+		vs, err := h.chain.ValidatorsAt(min(height, next+1))
+		if err != nil {
+			h.stats.consIgnored.Add(1)
+			return nil, errIgnore("%s: validator set of height %d: %v", m.Kind(), height, err)
+		}
+		if err := consensus.VerifyMessage(h.chainID, vs, m); err != nil {
+			if height > next+1 {
+				// A signature that is not its claimed signer's is forged whatever the
+				// set; a signer or a power the newest known set does not have may be
+				// right for the set of that height.
+				if ferr := checkSigners(h.chainID, m); ferr != nil {
+					h.stats.consRejected.Add(1)
+					return nil, ferr
+				}
+				h.stats.consIgnored.Add(1)
+				return nil, errIgnore("%s: height %d, not verifiable yet: %v", m.Kind(), height, err)
+			}
 			h.stats.consRejected.Add(1)
 			return nil, err
 		}
@@ -353,6 +371,35 @@ func (h *handler) CheckConsensus(data []byte) (any, error) {
 	h.recent.accepted(key, now)
 	h.stats.consAccepted.Add(1)
 	return m, nil
+}
+
+// checkSigners checks, without a validator set, that every signature of m recovers to
+// the signer it names.
+func checkSigners(chainID uint64, m *consensus.Message) error {
+	check := func(hash types.Hash, sig []byte, who types.Address) error {
+		got, err := types.RecoverAddress(hash, sig)
+		if err == nil && got != who {
+			err = fmt.Errorf("%w: signed by %s, not by %s", types.ErrInvalidSig, got, who)
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %s: %w", consensus.ErrInvalidMessage, m.Kind(), err)
+		}
+		return nil
+	}
+	switch {
+	case m.Vote != nil:
+		return check(m.Vote.SignBytes(chainID), m.Vote.Sig, m.Vote.Validator)
+	case m.Proposal != nil:
+		return check(m.Proposal.SignBytes(chainID), m.Proposal.Sig, m.Proposal.Proposer)
+	case m.Commit != nil:
+		for i := range m.Commit.Sigs {
+			v := m.Commit.Vote(i)
+			if err := check(v.SignBytes(chainID), v.Sig, v.Validator); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // resendGap is the least time between two relays of one consensus message content.

@@ -26,7 +26,7 @@ func testHandler(t testing.TB, tc *testutil.TestChain, height int) (*handler, *i
 	pool := mempool.New(mempool.Config{ChainID: testutil.ChainID, MinGasPrice: tc.Gen.Params.MinGasPrice.Int(),
 		MaxTxGas: tc.Gen.Params.BlockGasLimit}, app.Accounts{Chain: c})
 	wakes := 0
-	h := &handler{chain: c, pool: pool, chainID: testutil.ChainID, genesisHash: tc.Gen.Hash(), vals: c.Validators(),
+	h := &handler{chain: c, pool: pool, chainID: testutil.ChainID, genesisHash: tc.Gen.Hash(),
 		stats: &stats{}, ahead: func() { wakes++ }}
 	return h, &wakes
 }
@@ -272,7 +272,7 @@ func TestCheckConsensus(t *testing.T) {
 	}
 	wrongSig := testutil.SignVote(t, v1, types.PrevoteType, head+1, 0, hash)
 	wrongSig.Validator = testutil.Addr(v0) // v1's signature claimed by v0
-	vals := h.vals
+	vals := h.chain.Validators()
 	proposer := func(height uint64, round int32) int {
 		a := vals.Proposer(height, round).Address
 		for i, k := range tc.Vals {
@@ -335,7 +335,7 @@ func TestCheckConsensus(t *testing.T) {
 		{"proposal by the proposer", proposal(right, head+1), accept, 0},
 		{"proposal by another validator", proposal(wrong, head+1), reject, 0},
 		{"commit far ahead", commit(head+20, 0, 1, 2), accept, 0},
-		{"commit far ahead without quorum", commit(head+20, 0, 1), reject, 0},
+		{"commit far ahead without quorum", commit(head+20, 0, 1), ignore, 0}, // the set may change by then
 		{"commit of the current height", commit(head+1, 0, 1, 2, 3), accept, 0},
 		{"commit decided long ago", commit(head-2, 0, 1, 2), ignore, 0},
 		{"prevote re-sent at once", resent(prevote(head + 1)), ignore, 0},
@@ -429,7 +429,7 @@ func TestStatusAndSyncBlocks(t *testing.T) {
 			if b.Height() != want || cm.Height != want || cm.BlockHash != b.Hash() {
 				t.Fatalf("block %d: got block %d, commit %d for %s", want, b.Height(), cm.Height, cm.BlockHash)
 			}
-			if err := cm.Verify(testutil.ChainID, h.vals); err != nil {
+			if err := cm.Verify(testutil.ChainID, h.chain.Validators()); err != nil {
 				t.Fatal(err)
 			}
 		}

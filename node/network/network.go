@@ -144,7 +144,7 @@ func New(ctx context.Context, cfg Config, key *ecdsa.PrivateKey, c *chain.Chain,
 	n := &Network{cfg: cfg, log: cfg.Logger, chain: c}
 	n.out.init()
 	n.h = &handler{
-		chain: c, pool: pool, chainID: c.ChainID(), genesisHash: c.Genesis().Hash(), vals: c.Validators(),
+		chain: c, pool: pool, chainID: c.ChainID(), genesisHash: c.Genesis().Hash(),
 		stats: &n.stats, republish: make(chan *types.Tx, txQueue), clk: cfg.Clock,
 	}
 	n.sync = newSyncer(n)

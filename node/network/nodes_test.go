@@ -30,7 +30,7 @@ var loopback = []string{"/ip4/127.0.0.1/tcp/0"}
 // under the race detector).
 func fastConsensus(chainID uint64, vals *types.ValidatorSet) consensus.Config {
 	const x = testutil.RaceSlowdown
-	c := consensus.DefaultConfig(chainID, vals)
+	c := consensus.DefaultConfig(chainID)
 	c.TimeoutPropose, c.TimeoutProposeDelta = x*600*time.Millisecond, x*300*time.Millisecond
 	c.TimeoutPrevote, c.TimeoutPrevoteDelta = x*300*time.Millisecond, x*150*time.Millisecond
 	c.TimeoutPrecommit, c.TimeoutPrecommitDelta = x*300*time.Millisecond, x*150*time.Millisecond
