@@ -109,3 +109,17 @@ func sizeStr(n int64) string {
 	}
 	return strconv.FormatFloat(float64(n)/(1<<30), 'f', 2, 64) + " GiB"
 }
+
+// showText is a decoded value (metadata.FormatOutput's text) as a page shows it: as text,
+// cut at MaxShownBytes on a character boundary.
+func showText(s string) shown {
+	v := shown{Len: len(s), IsText: true, Text: s}
+	if len(s) > MaxShownBytes {
+		n := MaxShownBytes
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		v.Text, v.Cut = s[:n], true
+	}
+	return v
+}

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -490,6 +491,59 @@ type eventRow struct {
 	Contract types.Address
 	Topic    shown
 	Data     shown
+	// Event is the emitting contract's description of the topic (Described), from its
+	// metadata at block MetaAt; Decoded is the data read as Event.Data says, or Mismatch
+	// why the data is not of that format (then only the raw data is shown).
+	Event     metadata.Event
+	Described bool
+	MetaAt    uint64
+	Decoded   shown
+	Mismatch  string
+}
+
+// decodeEvents reads each event's data as the emitting contract's metadata says, for at
+// most DecodeContracts contracts (their metadata as of block height, or the head's when
+// that state is no longer kept). Events of other contracts stay raw.
+func (h *Handler) decodeEvents(ctx context.Context, rows []eventRow, raw []types.Event, height, head uint64) {
+	type meta struct {
+		md *metadata.Metadata
+		at uint64
+	}
+	metas := map[types.Address]*meta{}
+	for i := range rows {
+		ev := &rows[i]
+		m, seen := metas[ev.Contract]
+		if !seen {
+			if len(metas) >= DecodeContracts {
+				continue
+			}
+			m = &meta{}
+			for _, at := range []uint64{height, head} {
+				ci, err := h.b.Contract(ctx, ev.Contract, at)
+				if err == nil {
+					if ci != nil {
+						m.md, m.at = ci.Metadata, at
+					}
+					break
+				}
+			}
+			metas[ev.Contract] = m
+		}
+		e, ok := m.md.Event(raw[i].Topic)
+		if !ok {
+			continue
+		}
+		ev.Event, ev.Described, ev.MetaAt = e, true, m.at
+		s, err := metadata.FormatOutput(e.Data, raw[i].Data)
+		if err != nil {
+			ev.Mismatch = err.Error()
+			if len(ev.Mismatch) > 200 {
+				ev.Mismatch = ev.Mismatch[:200] + "…"
+			}
+			continue
+		}
+		ev.Decoded = showText(s)
+	}
 }
 
 type txPage struct {
@@ -534,6 +588,9 @@ func (h *Handler) serveTx(w http.ResponseWriter, r *http.Request) {
 		p.Receipt, p.Output = rc, showBytes(rc.Output)
 		for _, ev := range rc.Events {
 			p.Events = append(p.Events, eventRow{Contract: ev.Contract, Topic: showBytes(ev.Topic), Data: showBytes(ev.Data)})
+		}
+		if head := h.b.Head(); head != nil && len(p.Events) > 0 {
+			h.decodeEvents(r.Context(), p.Events, rc.Events, loc.Height, head.Height)
 		}
 		if tx.GasPrice != nil {
 			fee := tx.GasPrice.Clone()

@@ -75,6 +75,9 @@ const (
 	AddressTxs = 25
 	// MaxShownBytes bounds the bytes of one value (output, argument, event) shown in full.
 	MaxShownBytes = 64 << 10
+	// DecodeContracts bounds the contracts whose metadata a transaction page reads to
+	// decode events; events of further contracts are shown raw.
+	DecodeContracts = 16
 )
 
 // CSP is the Content-Security-Policy of every answer: scripts, styles, images and

@@ -1,13 +1,14 @@
 // Package metadata reads and writes a contract's interface description: the custom section
 // "wnode.meta" that the SDKs emit, declaring for each method its kind (view or change),
-// the format of its input and output, and a one-line doc. The format is specified in
-// docs/spec/metadata.md.
+// the format of its input and output, and a one-line doc, and for each event topic the
+// format of its data. The format is specified in docs/spec/metadata.md.
 //
 // The section is text, one record per line, each record carrying its version, because
 // linkers concatenate the pieces of a section in an unspecified order: a C or Rust SDK
 // emits one record per method macro, and wasm-ld or rustc joins them into one section.
 //
 //	v1 method hello view text text Returns "hello, " followed by the input.
+//	v1 event greeted text The name greeted.
 //
 // Parse refuses everything that is not exactly this shape; the deploy pipeline
 // (vm/internal/prepare) also refuses a record naming a method the module does not export.
@@ -36,10 +37,11 @@ const SectionName = "wnode.meta"
 // Limits of the section. A deploy pays for the section's bytes like for the rest of the
 // code; these bound the work of parsing it and what the node serves per contract.
 const (
-	MaxSize       = 16 << 10 // bytes of the whole section
-	MaxMethods    = 256      // records
-	MaxNameLength = 256      // bytes of a method name (prepare's MaxNameLength for exports)
-	MaxDocLength  = 256      // bytes of one doc
+	MaxSize        = 16 << 10 // bytes of the whole section
+	MaxMethods     = 256      // records
+	MaxNameLength  = 256      // bytes of a method name (prepare's MaxNameLength for exports)
+	MaxDocLength   = 256      // bytes of one doc
+	MaxTopicLength = 256      // bytes of an event's topic (the VM's vm.MaxTopicSize)
 )
 
 // Version is the record version this package writes and the only one it reads.
@@ -102,10 +104,31 @@ type Method struct {
 	Doc    string `json:"doc"`
 }
 
-// Metadata is a parsed section: the described methods, sorted by name.
+// Event describes the events of one topic: how their data is to be read.
+type Event struct {
+	Topic string `json:"topic"` // the topic's bytes, as text
+	Data  Format `json:"data"`
+	Doc   string `json:"doc"`
+}
+
+// Metadata is a parsed section: the described methods, sorted by name, and events,
+// sorted by topic.
 type Metadata struct {
 	Version int      `json:"version"`
 	Methods []Method `json:"methods"`
+	Events  []Event  `json:"events,omitempty"`
+}
+
+// Event returns the description of the events of topic.
+func (md *Metadata) Event(topic []byte) (Event, bool) {
+	if md == nil {
+		return Event{}, false
+	}
+	i := sort.Search(len(md.Events), func(i int) bool { return md.Events[i].Topic >= string(topic) })
+	if i < len(md.Events) && md.Events[i].Topic == string(topic) {
+		return md.Events[i], true
+	}
+	return Event{}, false
 }
 
 // Method returns the description of the named method.
@@ -120,14 +143,26 @@ func (md *Metadata) Method(name string) (Method, bool) {
 	return Method{}, false
 }
 
-// Encode returns the section's bytes: one record per method, in name order. Parse(Encode)
-// gives md back.
+// Encode returns the section's bytes: one record per method, in name order, then one per
+// event, in topic order. Parse(Encode) gives md back.
 func (md *Metadata) Encode() []byte {
 	var b bytes.Buffer
 	for _, m := range md.Methods {
 		b.WriteString(Record(m))
 	}
+	for _, e := range md.Events {
+		b.WriteString(EventRecord(e))
+	}
 	return b.Bytes()
+}
+
+// EventRecord returns the one-line record of e, with its newline.
+func EventRecord(e Event) string {
+	s := fmt.Sprintf("v%d event %s %s", Version, e.Topic, e.Data)
+	if e.Doc != "" {
+		s += " " + e.Doc
+	}
+	return s + "\n"
 }
 
 // Record returns the one-line record of m, with its newline.
@@ -178,11 +213,15 @@ func Parse(data []byte) (*Metadata, error) {
 	}
 	md := &Metadata{Version: Version, Methods: make([]Method, 0, len(lines))}
 	for i, line := range lines {
-		m, err := parseRecord(line)
+		m, e, err := parseRecord(line)
 		if err != nil {
 			return nil, errorf(i+1, "%s", err)
 		}
-		md.Methods = append(md.Methods, m)
+		if e != nil {
+			md.Events = append(md.Events, *e)
+		} else {
+			md.Methods = append(md.Methods, m)
+		}
 	}
 	sort.Slice(md.Methods, func(i, j int) bool { return md.Methods[i].Name < md.Methods[j].Name })
 	for i := 1; i < len(md.Methods); i++ {
@@ -190,26 +229,79 @@ func Parse(data []byte) (*Metadata, error) {
 			return nil, errorf(0, "method %q described twice", md.Methods[i].Name)
 		}
 	}
+	sort.Slice(md.Events, func(i, j int) bool { return md.Events[i].Topic < md.Events[j].Topic })
+	for i := 1; i < len(md.Events); i++ {
+		if md.Events[i].Topic == md.Events[i-1].Topic {
+			return nil, errorf(0, "event %q described twice", md.Events[i].Topic)
+		}
+	}
 	return md, nil
 }
 
-func parseRecord(line string) (Method, error) {
+// parseRecord parses one record: a method, or an event (e not nil).
+func parseRecord(line string) (m Method, e *Event, err error) {
+	f := strings.SplitN(line, " ", 5)
+	if len(f) >= 2 && f[1] == "event" {
+		if err := checkLine(line, f); err != nil {
+			return Method{}, nil, err
+		}
+		e, err := parseEvent(line, f)
+		return Method{}, e, err
+	}
+	m, err = parseMethod(line)
+	return m, nil, err
+}
+
+// checkLine checks what every record shares: no control characters, the version.
+func checkLine(line string, f []string) error {
 	for _, r := range line {
 		if r < 0x20 || r == 0x7f {
-			return Method{}, fmt.Errorf("control character %q", r)
+			return fmt.Errorf("control character %q", r)
 		}
 	}
+	if v, ok := strings.CutPrefix(f[0], "v"); !ok || v == "" || v[0] == '0' || !isDigits(v) {
+		return fmt.Errorf("bad version %q (want v1)", clip(f[0]))
+	} else if n, err := strconv.Atoi(v); err != nil || n != Version {
+		return fmt.Errorf("unsupported version %q (this node reads v1)", clip(f[0]))
+	}
+	return nil
+}
+
+// parseEvent parses "v1 event TOPIC FORMAT[ DOC]", split in f.
+func parseEvent(line string, f []string) (*Event, error) {
+	if len(f) < 4 {
+		return nil, fmt.Errorf("want \"v1 event TOPIC FORMAT [DOC]\", got %q", clip(line))
+	}
+	e := &Event{Topic: f[2], Data: Format(f[3])}
+	if len(f) == 5 {
+		e.Doc = f[4]
+		if e.Doc == "" {
+			return nil, fmt.Errorf("empty doc after a space")
+		}
+	}
+	switch {
+	case e.Topic == "":
+		return nil, fmt.Errorf("empty event topic")
+	case len(e.Topic) > MaxTopicLength:
+		return nil, fmt.Errorf("event topic of %d bytes exceeds limit %d", len(e.Topic), MaxTopicLength)
+	case !formats[e.Data]:
+		return nil, fmt.Errorf("event %s: unknown data format %q (one of %s)", clip(e.Topic), clip(string(e.Data)), formatList())
+	case len(e.Doc) > MaxDocLength:
+		return nil, fmt.Errorf("event %s: doc of %d bytes exceeds limit %d", clip(e.Topic), len(e.Doc), MaxDocLength)
+	}
+	return e, nil
+}
+
+func parseMethod(line string) (Method, error) {
 	f := strings.SplitN(line, " ", 7)
+	if err := checkLine(line, f); err != nil {
+		return Method{}, err
+	}
 	if len(f) < 2 {
 		return Method{}, fmt.Errorf("want \"v1 method NAME KIND INPUT OUTPUT [DOC]\", got %q", clip(line))
 	}
-	if v, ok := strings.CutPrefix(f[0], "v"); !ok || v == "" || v[0] == '0' || !isDigits(v) {
-		return Method{}, fmt.Errorf("bad version %q (want v1)", clip(f[0]))
-	} else if n, err := strconv.Atoi(v); err != nil || n != Version {
-		return Method{}, fmt.Errorf("unsupported version %q (this node reads v1)", clip(f[0]))
-	}
 	if f[1] != "method" {
-		return Method{}, fmt.Errorf("unknown record type %q (want method)", clip(f[1]))
+		return Method{}, fmt.Errorf("unknown record type %q (want method or event)", clip(f[1]))
 	}
 	if len(f) < 6 {
 		return Method{}, fmt.Errorf("want \"v1 method NAME KIND INPUT OUTPUT [DOC]\", got %q", clip(line))

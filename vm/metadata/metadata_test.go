@@ -32,6 +32,30 @@ func TestParse(t *testing.T) {
 	}
 }
 
+func TestParseEvents(t *testing.T) {
+	md, err := Parse([]byte("v1 event transfer json {from, to, amount} moved.\nv1 method get view none u64\nv1 event count u64\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Event{{Topic: "count", Data: U64}, {Topic: "transfer", Data: JSON, Doc: "{from, to, amount} moved."}}
+	if len(md.Methods) != 1 || len(md.Events) != 2 || md.Events[0] != want[0] || md.Events[1] != want[1] {
+		t.Fatalf("got %+v", md)
+	}
+	if e, ok := md.Event([]byte("transfer")); !ok || e != want[1] {
+		t.Fatalf("Event(transfer) = %+v %v", e, ok)
+	}
+	if _, ok := md.Event([]byte("get")); ok {
+		t.Fatal("a method found as an event")
+	}
+	if _, ok := (*Metadata)(nil).Event([]byte("count")); ok {
+		t.Fatal("nil metadata describes an event")
+	}
+	again, err := Parse(md.Encode())
+	if err != nil || len(again.Events) != 2 || again.Events[1] != want[1] || again.Methods[0] != md.Methods[0] {
+		t.Fatalf("round trip: %+v %v", again, err)
+	}
+}
+
 func TestParseRefuses(t *testing.T) {
 	long := strings.Repeat("x", MaxDocLength+1)
 	for _, tc := range []struct{ name, data, want string }{
@@ -44,7 +68,15 @@ func TestParseRefuses(t *testing.T) {
 		{"version 2", "v2 method a view none none\n", "unsupported version"},
 		{"no version", "method a view none none\n", "bad version"},
 		{"version 01", "v01 method a view none none\n", "bad version"},
-		{"record type", "v1 event a view none none\n", "unknown record type"},
+		{"record type", "v1 emit a none\n", "unknown record type"},
+		{"event format", "v1 event a view none\n", "unknown data format"},
+		{"event short", "v1 event a\n", "want"},
+		{"event empty doc", "v1 event a text \n", "empty doc"},
+		{"event empty topic", "v1 event  text\n", "empty event topic"},
+		{"event topic too long", "v1 event " + strings.Repeat("t", MaxTopicLength+1) + " text\n", "topic of"},
+		{"event twice", "v1 event a text\nv1 event a u64\n", "described twice"},
+		{"event version", "v2 event a text\n", "unsupported version"},
+		{"event control", "v1 event a\ttext\n", "control character"},
 		{"short", "v1 method a view none\n", "want"},
 		{"kind", "v1 method a pure none none\n", "kind"},
 		{"input", "v1 method a view string none\n", "input format"},
@@ -120,6 +152,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("v1 method hello view text text Greets.\n"))
 	f.Add([]byte("v1 method a change u64 none\nv1 method b view none u256 x\n"))
 	f.Add([]byte("v2 method a view none none\n"))
+	f.Add([]byte("v1 event moved json Who moved what.\nv1 method a view none none\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		md, err := Parse(b)
 		if err != nil {
@@ -129,8 +162,13 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		again, err := Parse(md.Encode())
-		if err != nil || len(again.Methods) != len(md.Methods) {
+		if err != nil || len(again.Methods) != len(md.Methods) || len(again.Events) != len(md.Events) {
 			t.Fatalf("re-parse: %v", err)
+		}
+		for i := range md.Events {
+			if again.Events[i] != md.Events[i] {
+				t.Fatalf("re-parse changed %+v to %+v", md.Events[i], again.Events[i])
+			}
 		}
 		for i := range md.Methods {
 			if again.Methods[i] != md.Methods[i] {
