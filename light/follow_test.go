@@ -7,6 +7,7 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -564,4 +565,51 @@ func FuzzTrustStore(f *testing.F) {
 			}
 		}
 	})
+}
+
+// lockedSource is a source safe for concurrent use.
+type lockedSource struct {
+	mu sync.Mutex
+	s  *source
+}
+
+func (l *lockedSource) Certificate(ctx context.Context, h uint64) (*light.Certificate, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.s.Certificate(ctx, h)
+}
+
+// TestClientConcurrent: verifications of many heights at once from one client with a
+// store all succeed, and the client ends trusting the highest.
+func TestClientConcurrent(t *testing.T) {
+	g := newGenChain(t, churn(10, 3, 8, 16))
+	store := &light.FileStore{Path: filepath.Join(t.TempDir(), "trust.json"), Root: light.RootID(g.root())}
+	c := g.client(t, &lockedSource{s: &source{g: g}}, store)
+	top := uint64(len(g.sets) - 1)
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := range 16 {
+		wg.Go(func() {
+			h := top - uint64(i*7)
+			hdr, err := c.VerifyHeaderAt(context.Background(), h)
+			if err == nil && hdr.Hash() != g.headers[h].Hash() {
+				err = fmt.Errorf("height %d: another header", h)
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if l := c.Latest(); l.Height != top {
+		t.Errorf("latest %d, want %d", l.Height, top)
+	}
+	states, err := store.Load()
+	if err != nil || len(states) != light.MaxTrustedStates || states[len(states)-1].Height != top {
+		t.Errorf("stored %d states: %v", len(states), err)
+	}
 }
