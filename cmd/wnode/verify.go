@@ -77,7 +77,7 @@ type nodeSource struct {
 func (n *nodeSource) Certificate(ctx context.Context, height uint64) (*light.Certificate, error) {
 	if n.node == nil {
 		if n.url == "" {
-			return nil, fmt.Errorf("%w: no node to fetch header %d from", light.ErrNoSource, height)
+			return nil, fmt.Errorf("%w: too little of the trusted validator set signed the answer's block to reach it directly; give --rpc URL, a node to fetch the headers in between from", light.ErrNoSource)
 		}
 		cl, err := client.Dial(ctx, n.url)
 		if err != nil {
