@@ -28,13 +28,14 @@
 // heights it verified in a Store (FileStore) so the next run starts from them.
 // Client.VerifyHeaderAt is the entry point of state sync; Client.Verify verifies answers.
 //
-// Every failure wraps one of the sentinel errors below (and in follow.go), which names
-// what disagreed.
+// Every failure wraps one of the sentinel errors below (and in follow.go and store.go),
+// which names what disagreed.
 package light
 
 import "errors"
 
-// Verification errors. Each failure wraps exactly one; callers branch with errors.Is.
+// Verification errors. Each failure wraps exactly one (an ErrNoSource also wraps the
+// ErrTrustLevel that made a source necessary); callers branch with errors.Is.
 var (
 	// ErrMalformed: the bundle or a part of it does not decode, or breaks a limit.
 	ErrMalformed = errors.New("light: malformed bundle")
