@@ -17,6 +17,15 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/holiman/uint256"
+
+	"github.com/wnode/wnode/client"
+	"github.com/wnode/wnode/genesis"
+	"github.com/wnode/wnode/internal/testutil"
+	"github.com/wnode/wnode/node"
+	"github.com/wnode/wnode/rpc/rpctypes"
+	"github.com/wnode/wnode/types"
 )
 
 // callChecked calls hello with input on the contract page at base and waits until the
@@ -24,9 +33,14 @@ import (
 // whether "verified" was ever shown on the way.
 func callChecked(t *testing.T, ctx context.Context, base, root, input string) (mark, out string, sawVerified bool) {
 	t.Helper()
+	return callCheckedAt(t, ctx, base, fx.hello, root, input)
+}
+
+func callCheckedAt(t *testing.T, ctx context.Context, base string, hello types.Address, root, input string) (mark, out string, sawVerified bool) {
+	t.Helper()
 	form := `form[data-method="hello"]`
 	run(t, ctx, "open hello's page",
-		chromedp.Navigate(base+"/ui/address/"+fx.hello.Hex()),
+		chromedp.Navigate(base+"/ui/address/"+hello.Hex()),
 		visible(`#verify-on`))
 	if root != "" {
 		run(t, ctx, "give the trust root",
@@ -195,5 +209,50 @@ func TestBrowserLyingNode(t *testing.T) {
 				t.Errorf("shown output %q, want the node's claim %q", out, tc.out)
 			}
 		})
+	}
+}
+
+// TestBrowserVerifySetChange: on a dev node whose validator changed its power by vote,
+// the page still verifies under the genesis hash (the light client follows the change)
+// and refuses under the genesis set's hash, which no longer signs.
+func TestBrowserVerifySetChange(t *testing.T) {
+	dir := t.TempDir()
+	f, err := startFixture(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		f.c.Close()
+		f.n.Close(context.Background())
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	key, err := node.DataDir(dir).LoadNodeKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	val := crypto.PubkeyToAddress(key.PublicKey)
+	genSet, err := f.n.Genesis().ValidatorSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, r, err := f.c.Transact(ctx, genesis.DevKey(), &client.TxRequest{Kind: types.TxTransfer, To: val, Value: uint256.NewInt(1e18)}); err != nil || r.Status != 1 {
+		t.Fatalf("fund the validator: %+v %v", r, err)
+	}
+	change := &types.ValidatorChange{Op: types.ValidatorPower, Address: val, Power: 13}
+	if _, r, err := f.c.Transact(ctx, key, &client.TxRequest{Kind: types.TxValidatorPropose, Args: change.Encode(), GasLimit: 1_000_000}); err != nil || r.Status != 1 {
+		t.Fatalf("propose: %+v %v", r, err)
+	}
+	testutil.WaitFor(t, 30*time.Second, "the new set to sign", func() bool {
+		vs, err := f.c.Validators(ctx, rpctypes.LatestBlock)
+		return err == nil && vs.Hash != genSet.Hash() && len(vs.Validators) == 1 && vs.Validators[0].Power == 13
+	})
+
+	bctx := newBrowser(t, 90*time.Second)
+	if mark, out, _ := callCheckedAt(t, bctx, f.base, f.hello, f.n.Genesis().Hash().Hex(), ""); mark != "verified" || out != "hello, world" {
+		t.Fatalf("under the genesis hash after the set changed: %q, %q (%s)", out, mark, text(t, bctx, `form[data-method="hello"] .vdetail`))
+	}
+	if mark, _, saw := callCheckedAt(t, bctx, f.base, f.hello, genSet.Hash().Hex(), ""); mark != "NOT verified: validator set mismatch" || saw {
+		t.Fatalf("under the genesis set's hash after the set changed: %q (saw verified: %v)", mark, saw)
 	}
 }

@@ -10,7 +10,8 @@ import (
 
 // main installs globalThis.wnodeVerifyCall(root, genesis, bundle, to, method, args) and
 // keeps the program alive. genesis and bundle are strings, args a Uint8Array; it returns
-// a Promise of the Result as JSON text. The work runs on a goroutine: a js.Func callback
+// a Promise of the Result as JSON text. Headers between the root and an answer come from
+// the page's own node (location.origin + "/", JSON-RPC). The work runs on a goroutine: a js.Func callback
 // must not block.
 func main() {
 	var vs verifiers
@@ -25,6 +26,7 @@ func main() {
 			req.To, req.Method = a[3].String(), a[4].String()
 			req.Args = make([]byte, a[5].Get("length").Int())
 			js.CopyBytesToGo(req.Args, a[5])
+			req.RPC = js.Global().Get("location").Get("origin").String() + "/"
 		}
 		var resolve js.Value
 		executor := js.FuncOf(func(_ js.Value, p []js.Value) any { resolve = p[0]; return nil })

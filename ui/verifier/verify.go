@@ -3,16 +3,20 @@
 // answer without trusting the node that served it. `go generate ./ui` builds it into
 // the dashboard's assets; see docs/rationale/ui.md.
 //
-// It checks exactly what light.Verifier.VerifyCall checks: the commit's signatures over
-// the header by the trusted validator set, every read's proof against the header's state
-// root, and the call re-executed (metered, on wazero's interpreter) on those proven reads
-// alone, compared with the node's claimed output, gas, error and events.
+// It checks what `wnode call --verify` checks, with the same code: the commit's signatures
+// over the header by a validator set reached from the trust root (with the genesis as
+// root, a light.Client follows validator set changes, fetching the certificates it needs
+// from the node's JSON-RPC; with a validator set hash, that one set), every read's proof
+// against the header's state root, and the call re-executed (metered, on wazero's
+// interpreter) on those proven reads alone, compared with the node's claimed output, gas,
+// error and events.
 package main
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 
@@ -30,6 +34,7 @@ import (
 type Request struct {
 	Root    string // 0x hash: the chain's genesis hash or its validator set's hash
 	Genesis []byte // the node's genesis JSON; may be nil when Root is a validators hash
+	RPC     string // the node's JSON-RPC URL, the source of headers between root and answer
 	Bundle  []byte // the /fn/ gateway's witness answer
 	To      string // the contract asked
 	Method  string
@@ -56,7 +61,8 @@ var sentinels = []error{
 	light.ErrMalformed, light.ErrChain, light.ErrHeight, light.ErrValidators, light.ErrBlockHash,
 	light.ErrSignature, light.ErrPower, light.ErrRoot, light.ErrProof, light.ErrWitnessMissing,
 	light.ErrOutput, light.ErrGas, light.ErrCallError, light.ErrEvents, light.ErrQuestion,
-	errTrustRoot,
+	light.ErrNextValidators, light.ErrTrustLevel, light.ErrFork, light.ErrTime, light.ErrExpired,
+	light.ErrBeforeRoot, light.ErrNoSource, errTrustRoot,
 }
 
 var errTrustRoot = errors.New("light: bad trust root")
@@ -72,61 +78,83 @@ func name(err error) string {
 	return "verification failed"
 }
 
-// verifiers keeps one verifier (and its VM, with the contracts it compiled) per trust.
-type verifiers struct {
-	mu sync.Mutex
-	m  map[light.Trust]*light.Verifier
+// checker verifies a call bundle: a light.Client (genesis root) or a light.Verifier
+// (one validator set).
+type checker interface {
+	VerifyCall(ctx context.Context, b *light.CallBundle, want *light.Call) (*light.CallResult, *light.Verified, error)
 }
 
-func (vs *verifiers) get(ctx context.Context, t light.Trust) (*light.Verifier, error) {
+// verifiers keeps one checker (with its VM and the contracts it compiled, and for a
+// client the heights it verified) per trust root and node.
+type verifiers struct {
+	mu sync.Mutex
+	m  map[[3]string]checker
+}
+
+// get returns the checker of root: when the genesis document hashes to root, a
+// light.Client from the genesis (its validators, chain id and gas schedule), following
+// set changes with headers from rpc; else root is taken as one validator set's hash (any
+// chain id, the default gas schedule, no set changes followed), as `wnode verify
+// --validators-hash` does.
+func (vs *verifiers) get(ctx context.Context, root types.Hash, gen []byte, rpc string) (checker, string, error) {
+	if root == (types.Hash{}) {
+		return nil, "", fmt.Errorf("%w: no trust root", errTrustRoot)
+	}
+	var g *genesis.Genesis
+	if len(gen) > 0 {
+		if p, err := genesis.Parse(gen, ""); err == nil && p.Validate() == nil && p.Hash() == root {
+			g = p
+		}
+	}
+	kind := "validators"
+	if g != nil {
+		kind = "genesis"
+	}
 	vs.mu.Lock()
 	defer vs.mu.Unlock()
-	if v, ok := vs.m[t]; ok {
-		return v, nil
+	key := [3]string{root.Hex(), kind, rpc}
+	if c, ok := vs.m[key]; ok {
+		return c, kind, nil
 	}
-	sched, err := scheduleOf(t)
+	var sched *gas.Schedule
+	var err error
+	if g != nil {
+		sched, err = scheduleOf(g.Params.GasScheduleVersion)
+	} else {
+		sched, err = scheduleOf(0)
+	}
 	if err != nil {
-		return nil, err
+		return nil, kind, fmt.Errorf("%w: %v", errTrustRoot, err)
 	}
 	// wazero's compiler targets native code; in the browser only its interpreter runs. Gas
 	// is metered by instructions the VM inserts, so both engines charge the same (vm tests).
 	machine, err := vm.New(ctx, vm.Config{Engine: vm.EngineInterpreter, Schedule: sched})
 	if err != nil {
-		return nil, err
+		return nil, kind, err
 	}
-	v, err := light.New(t, light.Options{VM: machine})
+	var c checker
+	if g != nil {
+		var st *light.TrustedState
+		if st, err = light.GenesisState(g); err == nil {
+			var src light.Source
+			if rpc != "" {
+				src = &rpcSource{url: rpc, hc: &http.Client{}}
+			}
+			c, err = light.NewClient(st, src, light.ClientOptions{GasScheduleVersion: g.Params.GasScheduleVersion,
+				Verifier: light.Options{VM: machine}})
+		}
+	} else {
+		c, err = light.New(light.Trust{ValidatorsHash: root}, light.Options{VM: machine})
+	}
 	if err != nil {
 		machine.Close(ctx)
-		return nil, err
+		return nil, kind, fmt.Errorf("%w: %v", errTrustRoot, err)
 	}
 	if vs.m == nil {
-		vs.m = map[light.Trust]*light.Verifier{}
+		vs.m = map[[3]string]checker{}
 	}
-	vs.m[t] = v
-	return v, nil
-}
-
-// trust turns the user's root into a light.Trust: when the genesis document hashes to
-// root, the chain's validators, chain id and gas schedule from it; else root is taken as
-// the validator set's hash (any chain id, the default gas schedule).
-func trust(root types.Hash, gen []byte) (light.Trust, string, error) {
-	if root == (types.Hash{}) {
-		return light.Trust{}, "", fmt.Errorf("%w: no trust root", errTrustRoot)
-	}
-	if len(gen) > 0 {
-		g, err := genesis.Parse(gen, "")
-		if err == nil {
-			err = g.Validate()
-		}
-		if err == nil && g.Hash() == root {
-			t, err := light.TrustGenesis(g)
-			if err != nil {
-				return light.Trust{}, "", fmt.Errorf("%w: %v", errTrustRoot, err)
-			}
-			return t, "genesis", nil
-		}
-	}
-	return light.Trust{ValidatorsHash: root}, "validators", nil
+	vs.m[key] = c
+	return c, kind, nil
 }
 
 func (vs *verifiers) verify(ctx context.Context, req *Request) *Result {
@@ -143,11 +171,11 @@ func (vs *verifiers) check(ctx context.Context, req *Request) (*Result, error) {
 	if err := root.UnmarshalText([]byte(strings.TrimSpace(req.Root))); err != nil {
 		return res, fmt.Errorf("%w: %q is not a 32-byte 0x hash", errTrustRoot, req.Root)
 	}
-	t, kind, err := trust(root, req.Genesis)
+	v, kind, err := vs.get(ctx, root, req.Genesis, req.RPC)
+	res.RootKind = kind
 	if err != nil {
 		return res, err
 	}
-	res.RootKind = kind
 	var to types.Address
 	if err := to.UnmarshalText([]byte(req.To)); err != nil {
 		return res, fmt.Errorf("%w: contract %q: %v", light.ErrQuestion, req.To, err)
@@ -159,10 +187,6 @@ func (vs *verifiers) check(ctx context.Context, req *Request) (*Result, error) {
 	cb, ok := b.(*light.CallBundle)
 	if !ok {
 		return res, fmt.Errorf("%w: a %T, not a call's answer", light.ErrMalformed, b)
-	}
-	v, err := vs.get(ctx, t)
-	if err != nil {
-		return res, fmt.Errorf("light: %w", err)
 	}
 	// The gateway calls from the zero address with its gas cap: the page asks no gas.
 	want := &light.Call{To: to, Method: req.Method, Args: req.Args}
@@ -179,10 +203,10 @@ func (vs *verifiers) check(ctx context.Context, req *Request) (*Result, error) {
 	return res, nil
 }
 
-// scheduleOf is the gas schedule the trusted chain runs calls with (as light.New picks it).
-func scheduleOf(t light.Trust) (*gas.Schedule, error) {
-	if t.GasScheduleVersion == 0 {
+// scheduleOf is the gas schedule of version (0: the default), as light.New picks it.
+func scheduleOf(version uint32) (*gas.Schedule, error) {
+	if version == 0 {
 		return gas.Default(), nil
 	}
-	return gas.ByVersion(t.GasScheduleVersion)
+	return gas.ByVersion(version)
 }
