@@ -76,6 +76,16 @@ func (c *Client) Validators(ctx context.Context, num rpctypes.BlockNumber) (*rpc
 	return &v, nil
 }
 
+// ValidatorProposals is wn_getValidatorProposals: the open validator set change
+// proposals with their votes.
+func (c *Client) ValidatorProposals(ctx context.Context) ([]rpctypes.ValidatorProposalJSON, error) {
+	var v []rpctypes.ValidatorProposalJSON
+	if err := c.call(ctx, &v, "wn_getValidatorProposals"); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
 // FnBundle calls POST /fn/{to}/{method}?witness=1 and returns the call's bundle.
 func (c *Client) FnBundle(ctx context.Context, to types.Address, method string, input []byte) (json.RawMessage, error) {
 	u := c.base + "/fn/" + to.Hex() + "/" + url.PathEscape(method) + "?witness=1"

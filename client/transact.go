@@ -28,6 +28,12 @@ type TxRequest struct {
 	GasLimit uint64       // 0: estimate, plus GasMargin
 }
 
+// ValidatorTxGas is the gas limit BuildTx gives a validator transaction (kinds
+// TxValidatorPropose and TxValidatorVote) without one: these use the intrinsic gas only
+// (about 64,000 on gas schedule v1), which the node cannot estimate through
+// wn_estimateGas; the unused part is refunded.
+const ValidatorTxGas = 200_000
+
 // GasMargin is the share added to an estimated gas limit (25%): state may change between
 // the estimate and the execution. Only the gas used is charged.
 const GasMargin = 4 // limit = estimate + estimate/GasMargin
@@ -60,6 +66,9 @@ func (c *Client) BuildTx(ctx context.Context, key *ecdsa.PrivateKey, req *TxRequ
 		if tx.GasPrice, err = c.GasPrice(ctx); err != nil {
 			return nil, err
 		}
+	}
+	if tx.GasLimit == 0 && (tx.Kind == types.TxValidatorPropose || tx.Kind == types.TxValidatorVote) {
+		tx.GasLimit = ValidatorTxGas
 	}
 	if tx.GasLimit == 0 {
 		args := rpctypes.CallArgs{From: &from, Method: req.Method, Value: (*hexutil.U256)(tx.Value)}

@@ -10,11 +10,13 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/holiman/uint256"
 	"github.com/wnode/wnode/chain"
 	"github.com/wnode/wnode/light"
 	"github.com/wnode/wnode/mempool"
 	"github.com/wnode/wnode/rpc"
+	"github.com/wnode/wnode/rpc/rpctypes"
 	"github.com/wnode/wnode/state"
 	"github.com/wnode/wnode/types"
 	"github.com/wnode/wnode/ui"
@@ -41,6 +43,7 @@ type heightCert struct {
 type rpcSub struct{ ch chan<- *rpc.ChainEvent }
 
 var _ rpc.Backend = (*backend)(nil)
+var _ rpc.ValidatorBackend = (*backend)(nil)
 
 // mapErr translates chain and state errors into the rpc package's sentinels.
 func mapErr(err error) error {
@@ -262,6 +265,31 @@ func (b *backend) Commit(height uint64) (*types.Commit, error) {
 func (b *backend) Validators(height uint64) (*types.ValidatorSet, error) {
 	vs, err := b.n.chain.ValidatorsAt(height)
 	return vs, mapErr(err)
+}
+
+// ValidatorProposals lists the open validator set change proposals
+// (chain.Chain.ValidatorProposals) with their voters' power in the set of the next
+// height, which is the set that counts a vote sent now.
+func (b *backend) ValidatorProposals() ([]rpctypes.ValidatorProposalJSON, error) {
+	ps, err := b.n.chain.ValidatorProposals()
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	vs := b.n.chain.Validators()
+	out := make([]rpctypes.ValidatorProposalJSON, len(ps))
+	for i, p := range ps {
+		var power uint64
+		for _, a := range p.Voters {
+			power += vs.Power(a)
+		}
+		out[i] = rpctypes.ValidatorProposalJSON{
+			ID: hexutil.Uint64(p.ID), Proposer: p.Proposer, Op: p.Change.Op.String(), Address: p.Change.Address,
+			PubKey: p.Change.PubKey, Power: hexutil.Uint64(p.Change.Power), Height: hexutil.Uint64(p.Height),
+			Expires: hexutil.Uint64(p.Expires), Voters: p.Voters,
+			VotedPower: hexutil.Uint64(power), TotalPower: hexutil.Uint64(vs.TotalPower()),
+		}
+	}
+	return out, nil
 }
 
 func (b *backend) BlockReceipts(height uint64) ([]*types.Receipt, error) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/rlp"
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 	"github.com/wnode/wnode/rpc/rpctypes"
 	"github.com/wnode/wnode/types"
@@ -425,8 +426,9 @@ func (a *wnAPI) NewHeads(ctx context.Context) (*gethrpc.Subscription, error) {
 }
 
 // Events is wn_subscribe("events", filter?): a notification for every event emitted by a
-// committed transaction that matches filter (contracts and topics; empty matches all).
-// WebSocket only.
+// committed transaction that matches filter (contracts and topics; empty matches all),
+// and a "validator/applied" event of types.ValidatorsAccount at the first height of a
+// new validator set. WebSocket only.
 func (a *wnAPI) Events(ctx context.Context, filter *rpctypes.EventFilter) (*gethrpc.Subscription, error) {
 	var f rpctypes.EventFilter
 	if filter != nil {
@@ -443,10 +445,34 @@ func (a *wnAPI) Events(ctx context.Context, filter *rpctypes.EventFilter) (*geth
 	for _, t := range f.Topics {
 		topics[string(t)] = true
 	}
+	match := func(c types.Address, topic []byte) bool {
+		return (len(contracts) == 0 || contracts[c]) && (len(topics) == 0 || topics[string(topic)])
+	}
+	var lastVals types.Hash // the set of the previous block this subscription saw
 	return a.s.subscribe(ctx, func(n *gethrpc.Notifier, id gethrpc.ID, ev *ChainEvent) error {
+		// The first block whose header names another set than its parent's: a validator
+		// set change takes effect. Not a tx's event: txHash is zero.
+		hdr := ev.Block.Header
+		if lastVals == (types.Hash{}) && hdr.Height > 0 {
+			if parent, err := a.s.backend.BlockByNumber(hdr.Height - 1); err == nil {
+				lastVals = parent.Header.ValidatorsHash
+			}
+		}
+		applied := lastVals != (types.Hash{}) && hdr.ValidatorsHash != lastVals
+		lastVals = hdr.ValidatorsHash
+		if topic := []byte(rpctypes.TopicValidatorApplied); applied && match(types.ValidatorsAccount, topic) {
+			data, _ := rlp.EncodeToBytes([]any{hdr.Height, hdr.ValidatorsHash})
+			err := n.Notify(id, &rpctypes.EventNotification{
+				EventJSON: rpctypes.EventJSON{Contract: types.ValidatorsAccount, Topic: topic, Data: data},
+				Height:    hexutil.Uint64(hdr.Height), BlockHash: ev.Block.Hash,
+			})
+			if err != nil {
+				return err
+			}
+		}
 		for _, r := range ev.Receipts {
 			for i, e := range r.Events {
-				if len(contracts) > 0 && !contracts[e.Contract] || len(topics) > 0 && !topics[string(e.Topic)] {
+				if !match(e.Contract, e.Topic) {
 					continue
 				}
 				err := n.Notify(id, &rpctypes.EventNotification{

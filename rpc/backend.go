@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/holiman/uint256"
+	"github.com/wnode/wnode/rpc/rpctypes"
 	"github.com/wnode/wnode/state"
 	"github.com/wnode/wnode/types"
 	"github.com/wnode/wnode/vm/metadata"
@@ -127,6 +128,13 @@ type ContractInfo struct {
 	DeployKnown  bool // false when the block store has no record of the deploy
 	Methods      []string
 	Metadata     *metadata.Metadata
+}
+
+// ValidatorBackend is what a Backend that serves wn_getValidatorProposals adds.
+type ValidatorBackend interface {
+	// ValidatorProposals returns the open validator set change proposals at the head, in
+	// id order, with their voters' power in the set of the next height.
+	ValidatorProposals() ([]rpctypes.ValidatorProposalJSON, error)
 }
 
 // ChainEvent is a committed block with its receipts.

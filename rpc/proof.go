@@ -164,6 +164,24 @@ func (a *wnAPI) GetValidators(num rpctypes.BlockNumber) (_ *rpctypes.ValidatorsJ
 	return out, nil
 }
 
+// GetValidatorProposals is wn_getValidatorProposals(): the open validator set change
+// proposals at the head with their votes.
+func (a *wnAPI) GetValidatorProposals() (_ []rpctypes.ValidatorProposalJSON, err error) {
+	defer a.s.metrics.observe("wn_getValidatorProposals", time.Now(), &err)
+	vb, ok := a.s.backend.(ValidatorBackend)
+	if !ok {
+		return nil, newError(rpctypes.CodeMethodNotFound, "this node serves no validator proposals")
+	}
+	ps, err := vb.ValidatorProposals()
+	if err != nil {
+		return nil, toRPCError(err)
+	}
+	if ps == nil {
+		ps = []rpctypes.ValidatorProposalJSON{}
+	}
+	return ps, nil
+}
+
 // GetReceiptProof is wn_getReceiptProof(txHash): the receipt with its Merkle path to the
 // ReceiptRoot of its block's header and that header's certificate (a
 // light.ReceiptBundle), or null when the tx is unknown or pending.

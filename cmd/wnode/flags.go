@@ -158,7 +158,9 @@ var (
 		Usage: "argument of the contract's init (text; with --hex, hex)"}
 	heightFlag = &cli.StringFlag{Name: "height", Category: catClient,
 		Value: "latest", Usage: "block whose state to read: latest or a number"}
-	fullFlag = &cli.BoolFlag{Name: "full", Category: catClient, Usage: "print whole transactions"}
+	fullFlag  = &cli.BoolFlag{Name: "full", Category: catClient, Usage: "print whole transactions"}
+	powerFlag = &cli.Uint64Flag{Name: "power", Category: catTx,
+		Usage: "voting power of the validator to add (at most 1/3 of the current total may change in one proposal)"}
 
 	// Verification (--verify, wnode verify).
 	verifyFlag = &cli.BoolFlag{Name: "verify", Category: catVerify,

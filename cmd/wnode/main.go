@@ -110,7 +110,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			accountCommand,
 			newCommand, buildCommand, testCommand,
 			transferCommand, deployCommand, invokeCommand, callCommand, upgradeCommand, contractCommand,
-			receiptCommand, blockCommand, statusCommand, verifyCommand,
+			receiptCommand, blockCommand, statusCommand, verifyCommand, validatorCommand,
 			genesisCommand, localnetCommand, benchCommand,
 		},
 	}

@@ -275,6 +275,8 @@ type EventFilter struct {
 }
 
 // EventNotification is one event of an "events" subscription.
+//
+// A block-level event has a zero TxHash: TopicValidatorApplied.
 type EventNotification struct {
 	EventJSON
 	TxHash     types.Hash     `json:"txHash"`
@@ -334,3 +336,9 @@ func (f *EventFilter) UnmarshalJSON(b []byte) error {
 	}
 	return nil
 }
+
+// TopicValidatorApplied is the topic of the event wn_subscribe("events") sends, from the
+// system account types.ValidatorsAccount, at the first height signed by a new validator
+// set: data is RLP [height, validatorsHash]. The other validator events
+// ("validator/proposed", "validator/voted", "validator/passed") are receipts' events.
+const TopicValidatorApplied = "validator/applied"

@@ -52,3 +52,21 @@ type ValidatorsJSON struct {
 	Hash       types.Hash      `json:"hash"`
 	Validators []ValidatorJSON `json:"validators"`
 }
+
+// ValidatorProposalJSON is an open validator set change proposal, as
+// wn_getValidatorProposals lists it.
+type ValidatorProposalJSON struct {
+	ID       hexutil.Uint64  `json:"id"`
+	Proposer types.Address   `json:"proposer"`
+	Op       string          `json:"op"` // "add", "remove" or "power"
+	Address  types.Address   `json:"address"`
+	PubKey   hexutil.Bytes   `json:"pubKey,omitempty"` // add only
+	Power    hexutil.Uint64  `json:"power"`            // add and power; 0 for remove
+	Height   hexutil.Uint64  `json:"height"`           // the block it was proposed in
+	Expires  hexutil.Uint64  `json:"expires"`          // the last height at which it can pass
+	Voters   []types.Address `json:"voters"`           // in vote order, the proposer first
+	// VotedPower is the power of its voters in the set of the next height, TotalPower that
+	// set's; it passes when a vote makes 3 × VotedPower > 2 × TotalPower.
+	VotedPower hexutil.Uint64 `json:"votedPower"`
+	TotalPower hexutil.Uint64 `json:"totalPower"`
+}
