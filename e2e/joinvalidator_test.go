@@ -1,0 +1,320 @@
+package e2e
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/rlp"
+
+	"github.com/wnode/wnode/chain"
+	"github.com/wnode/wnode/client"
+	"github.com/wnode/wnode/internal/testutil"
+	"github.com/wnode/wnode/node"
+	"github.com/wnode/wnode/rpc/rpctypes"
+	"github.com/wnode/wnode/types"
+)
+
+// TestJoinValidator grows and shrinks a running network as an operator does, with real
+// processes: four validators of a localnet take snapshots every 5 blocks; a fifth node,
+// started fresh, joins by state sync (trusting a header read from a validator) and
+// answers `wnode call` as the others do; the validators vote it in (a change moving
+// more than 1/3 of the power is refused first), and it signs from the switch height
+// on and never before; then they vote one of the original four out, which is killed
+// once its switch height is reached: blocks go on, its signature is absent from every
+// commit from that height, and every remaining node holds the same blocks and state
+// roots. The steps are the walkthrough "Add a validator to a running network" of
+// docs/cli.md.
+func TestJoinValidator(t *testing.T) {
+	began := time.Now()
+	lap := began
+	laps := []string{}
+	mark := func(what string) {
+		now := time.Now()
+		laps = append(laps, fmt.Sprintf("%s %v", what, now.Sub(lap).Round(10*time.Millisecond)))
+		lap = now
+	}
+	defer func() {
+		t.Logf("timings: %s; total %v", strings.Join(laps, ", "), time.Since(began).Round(10*time.Millisecond))
+	}()
+
+	dir := filepath.Join(t.TempDir(), "net")
+	base := freeBasePort(t, 8)
+	var info localnetInfo
+	out := ok(t, nil, append([]string{"localnet", "--init", "--json", "--nodes", "4", "--datadir", dir, "--base-port", strconv.Itoa(base)}, fastConsensus...)...)
+	if err := json.Unmarshal([]byte(out), &info); err != nil || len(info.Nodes) != 4 {
+		t.Fatalf("localnet --init --json: %v\n%s", err, out)
+	}
+	gen := filepath.Join(dir, node.GenesisFile)
+	nodes := make([]*netNode, 4)
+	addrs := make([]types.Address, 5)
+	for i, n := range info.Nodes {
+		nodes[i] = &netNode{name: n.Name, dataDir: n.DataDir, rpcAddr: strings.TrimPrefix(n.RPC, "http://")}
+		nodes[i].start(t, "--snapshots", "--snapshot.interval", "5", "--snapshot.keep", "2")
+		a, err := rpctypes.ParseAddress(n.Address)
+		if err != nil {
+			t.Fatalf("localnet address %q: %v", n.Address, err)
+		}
+		addrs[i] = a
+	}
+	waitHeight(t, 30*time.Second, 2, nodes...)
+	mark("4 validators up")
+
+	// A contract with some state, and gas money for the validators' votes.
+	counterHex := ok(t, nil, "deploy", "--rpc", nodes[0].p.url(), "../examples/counter/counter.wasm")
+	counter, err := rpctypes.ParseAddress(counterHex)
+	if err != nil {
+		t.Fatalf("deploy printed %q", counterHex)
+	}
+	if got := ok(t, nil, "invoke", "--rpc", nodes[1].p.url(), counterHex, "increment", "--out", "u64"); got != "1" {
+		t.Fatalf("increment printed %q", got)
+	}
+
+	// The fifth node's key: `wnode init` with the network's genesis prints it.
+	fifth := &netNode{name: "node4", dataDir: filepath.Join(t.TempDir(), "node4")}
+	var initOut struct {
+		NodeAddress types.Address `json:"nodeAddress"`
+		NodePubKey  string        `json:"nodePubKey"`
+	}
+	if err := json.Unmarshal([]byte(ok(t, nil, "init", "--datadir", fifth.dataDir, "--genesis", gen, "--json")), &initOut); err != nil || initOut.NodePubKey == "" {
+		t.Fatalf("init: %+v %v", initOut, err)
+	}
+	addrs[4] = initOut.NodeAddress
+	for i := range addrs {
+		ok(t, nil, "transfer", "--rpc", nodes[i%4].p.url(), addrs[i].Hex(), "1e18")
+	}
+	mark("deploy, invoke, fund")
+
+	// A snapshot at or above the trusted height: the user reads the hash of a recent
+	// header from a node they trust.
+	trustHeight := nodes[0].height()
+	waitHeight(t, 30*time.Second, (trustHeight/5+1)*5+2, nodes...)
+	trust := nodes[0].header(t, trustHeight)
+	var boots []string
+	for _, n := range info.Nodes {
+		boots = append(boots, n.P2P)
+	}
+	fifth.start(t, "--rpc.addr", "127.0.0.1:0", "--p2p.listen", "/ip4/127.0.0.1/tcp/0", "--bootnodes", strings.Join(boots, ","),
+		"--state-sync", "--state-sync.trust-height", strconv.FormatUint(trustHeight, 10), "--state-sync.trust-hash", trust.Hash.Hex())
+	if !strings.Contains(fifth.p.stderr.String(), "state sync: state restored") {
+		t.Fatalf("node4 did not state-sync:\n%s", fifth.p.stderr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 80*time.Second)
+	defer cancel()
+	if b, err := fifth.c.Block(ctx, 1, false); err == nil && b != nil {
+		t.Fatal("the state-synced node has block 1: it replayed from genesis")
+	}
+	all := append(slices.Clone(nodes), fifth)
+	target := nodes[0].height() + 1
+	waitHeight(t, 30*time.Second, target, fifth)
+	sameHeader(t, target, all...)
+	want := ok(t, nil, "call", "--rpc", nodes[2].p.url(), counterHex, "get", "--out", "u64")
+	if got := ok(t, nil, "call", "--rpc", fifth.p.url(), counterHex, "get", "--out", "u64"); got != want || want != "1" {
+		t.Fatalf("wnode call on the state-synced node printed %q, on node2 %q (want 1)", got, want)
+	}
+	if v := counterValue(t, fifth, counter); v != 1 {
+		t.Fatalf("node4: counter %d", v)
+	}
+	mark("node4 state-synced and answers")
+
+	keys := make([]*ecdsa.PrivateKey, 5)
+	for i, n := range all {
+		if keys[i], err = node.DataDir(n.dataDir).LoadNodeKey(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Adding power 14 to a set of 40 would move more than 1/3 of it: refused.
+	if r := validatorTx(ctx, t, nodes[0], keys[0], types.TxValidatorPropose,
+		(&types.ValidatorChange{Op: types.ValidatorAdd, Address: addrs[4], PubKey: hexutil.MustDecode(initOut.NodePubKey), Power: 14}).Encode()); r.Status != 0 || !strings.Contains(r.Error, "more than 1/3") {
+		t.Fatalf("a proposal moving 14 of 40: status %d, error %q", r.Status, r.Error)
+	}
+
+	// Add node4 with power 10 (10 of 40 moved): node0 proposes (its vote), node1 and node2
+	// vote: 30 of 40 is more than 2/3.
+	id := propose(ctx, t, nodes[0], keys[0], &types.ValidatorChange{Op: types.ValidatorAdd, Address: addrs[4], PubKey: hexutil.MustDecode(initOut.NodePubKey), Power: 10})
+	if _, passed := vote(ctx, t, nodes[1], keys[1], id); passed != 0 {
+		t.Fatalf("proposal %d passed with 20 of 40", id)
+	}
+	passedAt, switchAdd := vote(ctx, t, nodes[2], keys[2], id)
+	if switchAdd != passedAt+chain.ValidatorSwitchDelay {
+		t.Fatalf("proposal %d passed at %d, effective at %d", id, passedAt, switchAdd)
+	}
+	mark("node4 voted in")
+	checkSet(ctx, t, nodes[0], switchAdd-1, addrs[:4])
+	checkSet(ctx, t, nodes[0], switchAdd, addrs[:5])
+	// node4 signs from the switch height: its signature appears in a commit at or after
+	// it, and in none before (checked on every node: each keeps the commit it decided by).
+	var firstSig uint64
+	testutil.WaitFor(t, 30*time.Second, "node4's signature in a commit", func() bool {
+		for h := switchAdd; h <= nodes[0].height(); h++ {
+			if slices.Contains(signers(ctx, t, nodes[0], h), addrs[4]) {
+				firstSig = h
+				return true
+			}
+		}
+		return false
+	})
+	for _, n := range all {
+		from := trustHeight + 1
+		if n == fifth { // it has no block below its snapshot's height
+			for b, err := n.c.Block(ctx, rpctypes.BlockNumber(from), false); (err != nil || b == nil) && from < switchAdd; b, err = n.c.Block(ctx, rpctypes.BlockNumber(from), false) {
+				from++
+			}
+		}
+		for h := from; h < switchAdd; h++ {
+			if s := signers(ctx, t, n, h); slices.Contains(s, addrs[4]) {
+				t.Fatalf("%s: commit %d (before the switch at %d) is signed by node4: %v", n.name, h, switchAdd, s)
+			}
+		}
+	}
+	t.Logf("node4 voted in at %d, switch at %d, first signature in node0's commit of %d", passedAt, switchAdd, firstSig)
+	if info, err := fifth.c.NodeInfo(ctx); err != nil || !info.Validator {
+		t.Errorf("node4 info after the switch: %+v %v", info, err)
+	}
+
+	// Remove node3: node0, node1, node2 hold 30 of 50, not enough; node4's vote, now a
+	// validator's, passes it (40 of 50).
+	id = propose(ctx, t, nodes[0], keys[0], &types.ValidatorChange{Op: types.ValidatorRemove, Address: addrs[3]})
+	if _, passed := vote(ctx, t, nodes[1], keys[1], id); passed != 0 {
+		t.Fatalf("proposal %d passed with 20 of 50", id)
+	}
+	if _, passed := vote(ctx, t, nodes[2], keys[2], id); passed != 0 {
+		t.Fatalf("proposal %d passed with 30 of 50", id)
+	}
+	_, switchRemove := vote(ctx, t, fifth, keys[4], id)
+	if switchRemove == 0 {
+		t.Fatalf("proposal %d did not pass with 40 of 50", id)
+	}
+	checkSet(ctx, t, nodes[0], switchRemove-1, addrs[:5])
+	rest := []*netNode{nodes[0], nodes[1], nodes[2], fifth}
+	checkSet(ctx, t, nodes[0], switchRemove, []types.Address{addrs[0], addrs[1], addrs[2], addrs[4]})
+	waitHeight(t, 30*time.Second, switchRemove, all...)
+	nodes[3].kill()
+	mark("node3 voted out and killed")
+	killedAt := nodes[0].height()
+	waitHeight(t, 30*time.Second, killedAt+3, rest...)
+	mark("3 blocks after the kill")
+	end := killedAt + 3
+	sameHeader(t, end, rest...)
+	for _, n := range rest {
+		signedBefore := false
+		for h := switchAdd; h <= end; h++ {
+			s := signers(ctx, t, n, h)
+			if h < switchRemove {
+				signedBefore = signedBefore || slices.Contains(s, addrs[3])
+			} else if slices.Contains(s, addrs[3]) {
+				t.Fatalf("%s: commit %d (the removal took effect at %d) is signed by node3: %v", n.name, h, switchRemove, s)
+			}
+		}
+		if !signedBefore {
+			t.Errorf("%s: node3 signed no commit from %d to %d, while it was a validator", n.name, switchAdd, switchRemove-1)
+		}
+	}
+	for _, n := range rest {
+		if got := ok(t, nil, "call", "--rpc", n.p.url(), counterHex, "get", "--out", "u64"); got != "1" {
+			t.Errorf("wnode call on %s printed %q", n.name, got)
+		}
+	}
+	t.Logf("node3 voted out, switch at %d, killed at %d; node0-2 and node4 agree on block %d and its state root", switchRemove, killedAt, end)
+}
+
+// validatorTx sends a validator transaction signed by key through n and returns its
+// receipt.
+func validatorTx(ctx context.Context, t *testing.T, n *netNode, key *ecdsa.PrivateKey, kind types.TxKind, args []byte) *rpctypes.ReceiptJSON {
+	t.Helper()
+	_, r, err := n.c.Transact(ctx, key, &client.TxRequest{Kind: kind, Args: args, GasLimit: 1_000_000})
+	if err != nil {
+		t.Fatalf("%s: validator tx %d: %v", n.name, kind, err)
+	}
+	return r
+}
+
+// propose sends a proposal through n and returns its id.
+func propose(ctx context.Context, t *testing.T, n *netNode, key *ecdsa.PrivateKey, ch *types.ValidatorChange) uint64 {
+	t.Helper()
+	r := validatorTx(ctx, t, n, key, types.TxValidatorPropose, ch.Encode())
+	for _, e := range r.Events {
+		var ev struct {
+			ID      uint64
+			Op      uint8
+			Address types.Address
+			Power   uint64
+			Expires uint64
+		}
+		if string(e.Topic) == chain.TopicValidatorProposed && rlp.DecodeBytes(e.Data, &ev) == nil {
+			return ev.ID
+		}
+	}
+	t.Fatalf("%s: proposal %+v: status %d, error %q, no proposal event", n.name, ch, r.Status, r.Error)
+	return 0
+}
+
+// vote votes for proposal id through n; when the vote passed it, it returns the height
+// of its block and the switch height, else zeros.
+func vote(ctx context.Context, t *testing.T, n *netNode, key *ecdsa.PrivateKey, id uint64) (height, effective uint64) {
+	t.Helper()
+	r := validatorTx(ctx, t, n, key, types.TxValidatorVote, (&types.ValidatorVote{ProposalID: id}).Encode())
+	if r.Status != 1 {
+		t.Fatalf("%s: vote for %d: status %d, error %q", n.name, id, r.Status, r.Error)
+	}
+	for _, e := range r.Events {
+		var ev struct {
+			ID, Effective uint64
+			Hash          types.Hash
+		}
+		if string(e.Topic) == chain.TopicValidatorPassed && rlp.DecodeBytes(e.Data, &ev) == nil && ev.ID == id {
+			return uint64(r.Height), ev.Effective
+		}
+	}
+	return 0, 0
+}
+
+// checkSet checks that wn_getValidators(height) on n is exactly want (any order).
+func checkSet(ctx context.Context, t *testing.T, n *netNode, height uint64, want []types.Address) {
+	t.Helper()
+	var vs *rpctypes.ValidatorsJSON
+	testutil.WaitFor(t, 20*time.Second, fmt.Sprintf("%s to answer the set of %d", n.name, height), func() bool {
+		var err error
+		vs, err = n.c.Validators(ctx, rpctypes.BlockNumber(height))
+		return err == nil
+	})
+	var got []types.Address
+	for _, v := range vs.Validators {
+		got = append(got, v.Address)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%s: validators of %d: %v, want %v", n.name, height, got, want)
+	}
+	for _, a := range want {
+		if !slices.Contains(got, a) {
+			t.Fatalf("%s: validators of %d: %v, want %v", n.name, height, got, want)
+		}
+	}
+}
+
+// signers are the validators whose signatures are in n's commit of height.
+func signers(ctx context.Context, t *testing.T, n *netNode, height uint64) []types.Address {
+	t.Helper()
+	c, err := n.c.Commit(ctx, rpctypes.BlockNumber(height))
+	if err != nil {
+		t.Fatalf("%s: commit of %d: %v", n.name, height, err)
+	}
+	commit, err := types.DecodeCommit(c.Commit)
+	if err != nil {
+		t.Fatalf("%s: commit of %d: %v", n.name, height, err)
+	}
+	var out []types.Address
+	for _, s := range commit.Sigs {
+		out = append(out, s.Validator)
+	}
+	return out
+}
