@@ -76,11 +76,17 @@ type simParams struct {
 	maxDelay   time.Duration
 	partitions int // partition episodes during the chaos
 	crashes    int // crash-restart episodes during the chaos
+	extra      int // nodes that are not validators at genesis (candidates for additions)
+	changes    int // validator set change requests during the chaos (simvals_test.go)
 }
 
 func (p simParams) String() string {
-	return fmt.Sprintf("n=%d powers=%v byzantine=%d drop=%.2f dup=%.2f maxDelay=%v partitions=%d crashes=%d",
+	s := fmt.Sprintf("n=%d powers=%v byzantine=%d drop=%.2f dup=%.2f maxDelay=%v partitions=%d crashes=%d",
 		p.n, p.powers, p.byzantine, p.drop, p.dup, p.maxDelay, p.partitions, p.crashes)
+	if p.extra > 0 || p.changes > 0 {
+		s += fmt.Sprintf(" extra=%d changes=%d", p.extra, p.changes)
+	}
+	return s
 }
 
 func randomSimParams(seed uint64) simParams {
@@ -125,12 +131,14 @@ type sim struct {
 	dir    string
 
 	keys  []*ecdsa.PrivateKey
-	vals  *types.ValidatorSet
+	vals  *types.ValidatorSet // the genesis set
 	cfg   Config
 	nodes []*simNode
 	group []int // partition group of each node; nil when healed
 
 	decided map[uint64]types.Hash  // height -> block committed by the honest nodes
+	setHash map[uint64]types.Hash  // height -> hash of the set the honest nodes derived for it
+	changes simChanges             // validator set change requests (simvals_test.go)
 	signed  map[signKey]types.Hash // what each honest validator signed, by (h, r, type)
 	log     []string               // notable events, printed on failure
 	stats   struct{ delivered, dropped, commits, crashes, syncs int }
@@ -623,6 +631,9 @@ type simApp struct {
 	n       *simNode
 	blocks  []committedBlock
 	pending bool
+	// sets[h] is the validator set of height h, derived from the committed blocks: a
+	// block of height h may carry a set change, which takes effect at h+2.
+	sets map[uint64]*types.ValidatorSet
 }
 
 type simBlock struct {
@@ -630,6 +641,15 @@ type simBlock struct {
 	Round    uint32
 	Proposer types.Address
 	Payload  []byte
+	Change   []byte // RLP of a simChange, or empty
+}
+
+// set returns the validator set of height h, known up to the committed height + 2.
+func (a *simApp) set(h uint64) *types.ValidatorSet {
+	if a.sets == nil {
+		a.sets = map[uint64]*types.ValidatorSet{0: a.n.s.vals, 1: a.n.s.vals, 2: a.n.s.vals}
+	}
+	return a.sets[h]
 }
 
 func (a *simApp) makeBlock(h uint64, r int32, invalid bool) ([]byte, types.Hash) {
@@ -640,7 +660,11 @@ func (a *simApp) makeBlock(h uint64, r int32, invalid bool) ([]byte, types.Hash)
 	if invalid {
 		copy(payload, simInvalidPayload)
 	}
-	b, err := rlp.EncodeToBytes(&simBlock{h, uint32(r), a.n.addr, payload})
+	var change []byte
+	if ch := a.n.s.changes.forBlock(a, h, invalid); ch != nil {
+		change = ch.encode()
+	}
+	b, err := rlp.EncodeToBytes(&simBlock{h, uint32(r), a.n.addr, payload, change})
 	if err != nil {
 		a.n.s.fatalf("encode block: %v", err)
 	}
@@ -660,8 +684,17 @@ func (a *simApp) ValidateBlock(_ context.Context, h uint64, b []byte) (types.Has
 	if blk.Height != h {
 		return types.Hash{}, fmt.Errorf("block of height %d at %d", blk.Height, h)
 	}
-	if _, ok := a.n.s.vals.Index(blk.Proposer); !ok {
+	if _, ok := a.set(h).Index(blk.Proposer); !ok {
 		return types.Hash{}, errors.New("proposer is not a validator")
+	}
+	if len(blk.Change) > 0 {
+		ch, err := decodeSimChange(blk.Change)
+		if err != nil {
+			return types.Hash{}, err
+		}
+		if _, err := ch.apply(a.n.s, a.set(h+1)); err != nil {
+			return types.Hash{}, fmt.Errorf("set change refused: %w", err)
+		}
 	}
 	if bytes.HasPrefix(blk.Payload, []byte(simInvalidPayload)) {
 		return types.Hash{}, errors.New("invalid payload")
@@ -674,7 +707,7 @@ func (a *simApp) Commit(_ context.Context, h uint64, b []byte, c *types.Commit) 
 	if want := uint64(len(a.blocks)) + 1; h != want {
 		s.fatalf("node %d commits height %d, expected %d", a.n.i, h, want)
 	}
-	if err := c.Verify(testChainID, s.vals); err != nil || c.Height != h {
+	if err := c.Verify(testChainID, a.set(h)); err != nil || c.Height != h {
 		s.fatalf("node %d commits height %d with a bad certificate: %v", a.n.i, h, err)
 	}
 	hash := crypto.Keccak256Hash(b)
@@ -688,6 +721,27 @@ func (a *simApp) Commit(_ context.Context, h uint64, b []byte, c *types.Commit) 
 		s.decided[h] = hash
 	}
 	a.blocks = append(a.blocks, committedBlock{h, bytes.Clone(b), c})
+	// The set of h+2: that of h+1, changed by the block's change if it carries one (a
+	// block with a change the rules refuse never validates, so it cannot be committed).
+	next := a.set(h + 1)
+	var blk simBlock
+	if err := rlp.DecodeBytes(b, &blk); err == nil && len(blk.Change) > 0 {
+		ch, err := decodeSimChange(blk.Change)
+		if err != nil {
+			s.fatalf("node %d commits a block with an undecodable change: %v", a.n.i, err)
+		}
+		if next, err = ch.apply(s, next); err != nil {
+			s.fatalf("node %d commits a block whose change breaks the rules: %v", a.n.i, err)
+		}
+		s.changes.applied(a, ch, h)
+	}
+	a.sets[h+2] = next
+	if !a.n.byz {
+		if prev, ok := s.setHash[h+2]; ok && prev != next.Hash() {
+			s.fatalf("SET AGREEMENT VIOLATED at height %d: node %d derives another validator set", h+2, a.n.i)
+		}
+		s.setHash[h+2] = next.Hash()
+	}
 	if simTrace {
 		s.logf("node %d commits %d %s r=%d", a.n.i, h, hash.TerminalString(), c.Round)
 	}
@@ -698,7 +752,12 @@ func (a *simApp) Commit(_ context.Context, h uint64, b []byte, c *types.Commit) 
 
 func (a *simApp) HasPendingTxs() bool { return a.pending }
 
-func (a *simApp) Validators(uint64) (*types.ValidatorSet, error) { return a.n.s.vals, nil }
+func (a *simApp) Validators(h uint64) (*types.ValidatorSet, error) {
+	if vs := a.set(h); vs != nil {
+		return vs, nil
+	}
+	return nil, fmt.Errorf("validator set of height %d not known at height %d", h, a.height())
+}
 
 func (a *simApp) height() uint64 { return uint64(len(a.blocks)) }
 
@@ -720,9 +779,9 @@ func (a *simApp) blocksFrom(from, to uint64) []committedBlock {
 
 func newSim(t testing.TB, seed uint64, p simParams) *sim {
 	s := &sim{t: t, seed: seed, p: p, rng: rand.New(rand.NewPCG(seed, 0xc0ffee)), now: testEpoch, dir: t.TempDir(),
-		decided: map[uint64]types.Hash{}, signed: map[signKey]types.Hash{}}
-	s.keys = testKeys(t, p.n)
-	s.vals = testValidators(t, s.keys, p.powers)
+		decided: map[uint64]types.Hash{}, signed: map[signKey]types.Hash{}, setHash: map[uint64]types.Hash{}}
+	s.keys = testKeys(t, p.n+p.extra)
+	s.vals = testValidators(t, s.keys[:p.n], p.powers)
 	s.cfg = DefaultConfig(testChainID)
 	for i, k := range s.keys {
 		n := &simNode{s: s, i: i, key: k, addr: crypto.PubkeyToAddress(k.PublicKey), byz: i == p.byzantine}
@@ -799,12 +858,18 @@ func (s *sim) step() bool {
 	return true
 }
 
-func runSimulation(t testing.TB, seed uint64, p simParams) {
+func runSimulation(t testing.TB, seed uint64, p simParams) { runSimulationWith(t, seed, p) }
+
+// runSimulationWith runs one seed and returns the simulation for more checks.
+func runSimulationWith(t testing.TB, seed uint64, p simParams) *sim {
 	s := newSim(t, seed, p)
 	for _, n := range s.nodes {
 		n.start()
 	}
 	s.scheduleChaos()
+	if p.changes > 0 {
+		s.scheduleChanges()
+	}
 	chaosEnd := s.now.Add(simChaos)
 	for s.now.Before(chaosEnd) && s.step() {
 	}
@@ -838,6 +903,12 @@ func runSimulation(t testing.TB, seed uint64, p simParams) {
 			s.fatalf("LIVENESS: honest nodes did not all reach height %d within %v after the chaos", target, simLivenessBound)
 		}
 	}
+	// Requested set changes are all decided or refused while blocks go on.
+	for len(s.changes.queue) > 0 {
+		if !s.now.Before(deadline.Add(simLivenessBound)) || !s.step() {
+			s.fatalf("LIVENESS: %d requested validator set changes still pending", len(s.changes.queue))
+		}
+	}
 	for _, n := range s.nodes {
 		if n.up {
 			n.wal.Close()
@@ -849,4 +920,5 @@ func runSimulation(t testing.TB, seed uint64, p simParams) {
 			p, target, s.now.Sub(chaosEnd), s.stats.delivered, s.stats.dropped, s.stats.commits, s.stats.crashes,
 			s.stats.syncs, len(s.nodes[0].st.Evidence()))
 	}
+	return s
 }
