@@ -138,7 +138,8 @@ func diffResults(want, got *results) string {
 // txs: native transfers (some to or from the proposer, some overdrawn), token transfers
 // (some to one hot account, some reverting), counter increments (all conflicting), calls
 // through another contract, endless loops out of gas, deploys, and txs the proposal
-// drops (wrong nonce, gas limit below intrinsic, over the block gas left).
+// drops (wrong nonce, gas limit below intrinsic, over the block gas left), and validator
+// set proposals and votes (of a validator, and refused ones of others).
 func TestParallelMatchesSequential(t *testing.T) {
 	w := newParWorld(t)
 	ref := w.builders[0].c
@@ -163,7 +164,7 @@ func TestParallelMatchesSequential(t *testing.T) {
 			to := addrOf(rapid.SampledFrom(append([]string{hot, hot, "fresh-" + fmt.Sprint(checks)}, parSenders...)).Draw(rt, "to"))
 			tx := &types.Tx{Nonce: nonces[from], GasLimit: 2_000_000,
 				GasPrice: uint256.NewInt(rapid.Uint64Range(1, 3).Draw(rt, "price"))}
-			switch kind := rapid.IntRange(0, 9).Draw(rt, "kind"); kind {
+			switch kind := rapid.IntRange(0, 10).Draw(rt, "kind"); kind {
 			case 0, 1:
 				tx.Kind, tx.To = types.TxTransfer, to
 				tx.Value = uint256.NewInt(rapid.SampledFrom([]uint64{0, 1, 1000, 2 * testFunds}).Draw(rt, "value"))
@@ -194,6 +195,16 @@ func TestParallelMatchesSequential(t *testing.T) {
 				tx.Kind, tx.To, tx.Method = types.TxInvoke, w.token, "transfer"
 				tx.Args = tokenArgs(to, 1)
 				tx.GasLimit = rapid.Uint64Range(70_000, 200_000).Draw(rt, "tight gas") // some run out
+			case 10: // validator txs: v0's proposals and votes share the open list; others fail
+				tx.GasLimit = 200_000
+				if rapid.Bool().Draw(rt, "propose") {
+					tx.Kind = types.TxValidatorPropose
+					tx.Args = (&types.ValidatorChange{Op: types.ValidatorPower, Address: addrOf("v1"),
+						Power: rapid.Uint64Range(8, 12).Draw(rt, "power")}).Encode()
+				} else {
+					tx.Kind = types.TxValidatorVote
+					tx.Args = (&types.ValidatorVote{ProposalID: rapid.Uint64Range(1, 6).Draw(rt, "proposal")}).Encode()
+				}
 			}
 			txs = append(txs, signTx(t, from, tx))
 			if tx.Nonce == nonces[from] && tx.GasLimit >= 100_000 {

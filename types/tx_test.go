@@ -111,7 +111,20 @@ func TestContractAddress(t *testing.T) {
 func FuzzDecodeTx(f *testing.F) {
 	tx, _ := testTx(f)
 	f.Add(tx.Encode())
+	key, err := crypto.HexToECDSA("b71c71a67e1177ad4e901695e1b4b9ee17ae16c6668d313eac2f96dbcda3f291")
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Add([]byte{0xc0})
+	for _, v := range []*Tx{
+		{ChainID: 1, Kind: TxValidatorPropose, Args: testChange(f).Encode()},
+		{ChainID: 1, Kind: TxValidatorVote, Args: (&ValidatorVote{ProposalID: 1}).Encode()},
+	} {
+		if err := v.Sign(key); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(v.Encode())
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		tx, err := DecodeTx(b)
 		if err != nil {
