@@ -3,8 +3,10 @@
 //
 // Pages are rendered on the server with html/template from templates embedded in the
 // binary; one small script (assets/static/ui.js, no framework, no build step) keeps the
-// overview live from the newHeads subscription and calls contract methods through the
-// /fn/ gateway. Every value that comes from the chain (contract output, events, method
+// overview live from the newHeads subscription, and a contract's page adds contract.js,
+// which calls its methods through the /fn/ gateway and checks each answer in the browser
+// with package light compiled to WebAssembly (ui/verifier, loaded by verify.js at the
+// first checked call). Every value that comes from the chain (contract output, events, method
 // names, arguments) is rendered as text or hex by html/template's contextual escaping,
 // and a strict Content-Security-Policy forbids inline script. The pages only read: a
 // handler never changes the node's state, and only GET and HEAD are served.

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"syscall/js"
 )
 
@@ -27,6 +28,7 @@ func main() {
 			req.Args = make([]byte, a[5].Get("length").Int())
 			js.CopyBytesToGo(req.Args, a[5])
 			req.RPC = js.Global().Get("location").Get("origin").String() + "/"
+			req.post = fetchPost(req.RPC)
 		}
 		var resolve js.Value
 		executor := js.FuncOf(func(_ js.Value, p []js.Value) any { resolve = p[0]; return nil })
@@ -46,4 +48,47 @@ func main() {
 	}))
 	js.Global().Call("dispatchEvent", js.Global().Get("Event").New("wnode-verifier-ready"))
 	select {}
+}
+
+// fetchPost returns a function that POSTs a JSON body to url with the browser's fetch and
+// returns the answer's text (cut after maxRPCAnswer+1 bytes) and status.
+func fetchPost(url string) func(ctx context.Context, body []byte) ([]byte, int, error) {
+	return func(ctx context.Context, body []byte) ([]byte, int, error) {
+		opts := map[string]any{"method": "POST", "body": string(body), "cache": "no-store",
+			"headers": map[string]any{"Content-Type": "application/json"}}
+		resp, err := await(ctx, js.Global().Call("fetch", url, opts))
+		if err != nil {
+			return nil, 0, err
+		}
+		text, err := await(ctx, resp.Call("text"))
+		if err != nil {
+			return nil, 0, err
+		}
+		if n := text.Get("length").Int(); n > maxRPCAnswer {
+			return nil, 0, errors.New("answer too large")
+		}
+		return []byte(text.String()), resp.Get("status").Int(), nil
+	}
+}
+
+// await waits for a JavaScript promise. The callbacks stay registered if ctx ends first
+// (releasing them then would make the promise call a released function).
+func await(ctx context.Context, p js.Value) (js.Value, error) {
+	ok, fail := make(chan js.Value, 1), make(chan error, 1)
+	var then, catch js.Func
+	then = js.FuncOf(func(_ js.Value, a []js.Value) any { ok <- a[0]; return nil })
+	catch = js.FuncOf(func(_ js.Value, a []js.Value) any { fail <- errors.New(a[0].Call("toString").String()); return nil })
+	p.Call("then", then, catch)
+	select {
+	case v := <-ok:
+		then.Release()
+		catch.Release()
+		return v, nil
+	case err := <-fail:
+		then.Release()
+		catch.Release()
+		return js.Value{}, err
+	case <-ctx.Done():
+		return js.Value{}, ctx.Err()
+	}
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -32,7 +34,7 @@ func TestRPCSource(t *testing.T) {
 		case <-time.After(10 * time.Millisecond): // polling the head, with the context's deadline
 		}
 	}
-	src := &rpcSource{url: "http://" + n.RPCAddr() + "/", hc: &http.Client{}}
+	src := &rpcSource{post: httpPost("http://" + n.RPCAddr() + "/")}
 	cert, err := src.Certificate(ctx, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -50,5 +52,23 @@ func TestRPCSource(t *testing.T) {
 	}
 	if _, err := src.Certificate(ctx, 1<<40); err == nil {
 		t.Fatal("a certificate above the head")
+	}
+}
+
+// httpPost is rpcSource's post over net/http (the browser's is fetch).
+func httpPost(url string) func(ctx context.Context, body []byte) ([]byte, int, error) {
+	return func(ctx context.Context, body []byte) ([]byte, int, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+		if err != nil {
+			return nil, 0, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, 0, err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(io.LimitReader(resp.Body, maxRPCAnswer+1))
+		return b, resp.StatusCode, err
 	}
 }

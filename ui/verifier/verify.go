@@ -16,7 +16,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 
@@ -35,10 +34,12 @@ type Request struct {
 	Root    string // 0x hash: the chain's genesis hash or its validator set's hash
 	Genesis []byte // the node's genesis JSON; may be nil when Root is a validators hash
 	RPC     string // the node's JSON-RPC URL, the source of headers between root and answer
-	Bundle  []byte // the /fn/ gateway's witness answer
-	To      string // the contract asked
-	Method  string
-	Args    []byte
+	// post sends a JSON-RPC request to RPC (see rpcSource); nil: no source of headers.
+	post   func(ctx context.Context, body []byte) ([]byte, int, error)
+	Bundle []byte // the /fn/ gateway's witness answer
+	To     string // the contract asked
+	Method string
+	Args   []byte
 }
 
 // Result is what the page shows. OK is true only when every check passed.
@@ -96,7 +97,7 @@ type verifiers struct {
 // set changes with headers from rpc; else root is taken as one validator set's hash (any
 // chain id, the default gas schedule, no set changes followed), as `wnode verify
 // --validators-hash` does.
-func (vs *verifiers) get(ctx context.Context, root types.Hash, gen []byte, rpc string) (checker, string, error) {
+func (vs *verifiers) get(ctx context.Context, root types.Hash, gen []byte, rpc string, post func(context.Context, []byte) ([]byte, int, error)) (checker, string, error) {
 	if root == (types.Hash{}) {
 		return nil, "", fmt.Errorf("%w: no trust root", errTrustRoot)
 	}
@@ -137,8 +138,8 @@ func (vs *verifiers) get(ctx context.Context, root types.Hash, gen []byte, rpc s
 		var st *light.TrustedState
 		if st, err = light.GenesisState(g); err == nil {
 			var src light.Source
-			if rpc != "" {
-				src = &rpcSource{url: rpc, hc: &http.Client{}}
+			if post != nil {
+				src = &rpcSource{post: post}
 			}
 			c, err = light.NewClient(st, src, light.ClientOptions{GasScheduleVersion: g.Params.GasScheduleVersion,
 				Verifier: light.Options{VM: machine}})
@@ -171,7 +172,7 @@ func (vs *verifiers) check(ctx context.Context, req *Request) (*Result, error) {
 	if err := root.UnmarshalText([]byte(strings.TrimSpace(req.Root))); err != nil {
 		return res, fmt.Errorf("%w: %q is not a 32-byte 0x hash", errTrustRoot, req.Root)
 	}
-	v, kind, err := vs.get(ctx, root, req.Genesis, req.RPC)
+	v, kind, err := vs.get(ctx, root, req.Genesis, req.RPC, req.post)
 	res.RootKind = kind
 	if err != nil {
 		return res, err
