@@ -203,6 +203,13 @@ func (s *syncer) penalize(p peer.ID, weight float64, reason string) {
 	s.mu.Unlock()
 }
 
+// succeeded forgets p's failures to answer: only consecutive ones get it dropped.
+func (s *syncer) succeeded(p peer.ID) {
+	s.mu.Lock()
+	delete(s.fails, p)
+	s.mu.Unlock()
+}
+
 func (s *syncer) isBanned(p peer.ID) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -408,15 +415,26 @@ func (s *syncer) fetchAndApply(ctx context.Context, o offer, m *state.Manifest, 
 	for i := range n {
 		queue = append(queue, i)
 	}
-	pick := func() (peer.ID, bool) {
+	const perPeer = 2
+	inflight := map[peer.ID]int{}
+	// pick returns a peer to ask, rotating over those offering the snapshot that are not
+	// banned and have fewer than perPeer requests in flight (servers refuse more than 4
+	// at once); busy when all are busy, none when all are banned.
+	pick := func() (p peer.ID, busy, none bool) {
+		none = true
 		for range o.peers {
-			p := o.peers[rr%len(o.peers)]
+			q := o.peers[rr%len(o.peers)]
 			rr++
-			if !s.isBanned(p) {
-				return p, true
+			if s.isBanned(q) {
+				continue
+			}
+			none = false
+			if inflight[q] < perPeer {
+				inflight[q]++
+				return q, false, false
 			}
 		}
-		return "", false
+		return "", !none, none
 	}
 	var wg sync.WaitGroup
 	stop := context.AfterFunc(ctx, func() { mu.Lock(); cond.Broadcast(); mu.Unlock() })
@@ -434,15 +452,20 @@ func (s *syncer) fetchAndApply(ctx context.Context, o offer, m *state.Manifest, 
 					mu.Unlock()
 					return
 				}
-				i := queue[0]
-				queue = queue[1:]
-				p, ok := pick()
-				if !ok {
+				p, busy, none := pick()
+				if none {
 					failed = errors.New("every peer offering the snapshot failed or lied")
 					cond.Broadcast()
 					mu.Unlock()
 					return
 				}
+				if busy {
+					cond.Wait()
+					mu.Unlock()
+					continue
+				}
+				i := queue[0]
+				queue = queue[1:]
 				mu.Unlock()
 				rctx, rcancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 				c, err := s.peers.SnapshotChunk(rctx, p, m.Height, uint64(i))
@@ -457,7 +480,11 @@ func (s *syncer) fetchAndApply(ctx context.Context, o offer, m *state.Manifest, 
 					s.penalize(p, p2p.PenaltyBadData, fmt.Sprintf("chunk %d of snapshot %d does not match the manifest", i, m.Height))
 					c = nil
 				}
+				if c != nil {
+					s.succeeded(p)
+				}
 				mu.Lock()
+				inflight[p]--
 				if c == nil {
 					// Back in the queue, in order, for another peer.
 					at, _ := slices.BinarySearch(queue, i)
