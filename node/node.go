@@ -146,7 +146,7 @@ func New(cfg Config, opts Options) (_ *Node, err error) {
 		return nil, fmt.Errorf("open state: %w", err)
 	}
 	if cfg.StateSync.Enabled && !st.Initialized() && n.opts.Network != nil {
-		if err := n.stateSync(st, vals); err != nil {
+		if err := n.stateSync(st); err != nil {
 			return nil, err
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"github.com/wnode/wnode/chain"
+	"github.com/wnode/wnode/light"
 	"github.com/wnode/wnode/p2p"
 	"github.com/wnode/wnode/state"
 	"github.com/wnode/wnode/statesync"
@@ -21,7 +22,7 @@ import (
 // dials the bootnodes and discovers their peers. It writes the certified block at the
 // snapshot's height with the state, so the chain opens there and block sync takes over.
 // On failure st is left empty: the next start tries again from scratch.
-func (n *Node) stateSync(st *state.Store, vals *types.ValidatorSet) error {
+func (n *Node) stateSync(st *state.Store) error {
 	sc := n.cfg.StateSync
 	var trust types.Hash
 	if sc.TrustHash != "" {
@@ -30,8 +31,9 @@ func (n *Node) stateSync(st *state.Store, vals *types.ValidatorSet) error {
 			return fmt.Errorf("--state-sync.trust-hash %q: want a 0x-prefixed 32-byte hash", sc.TrustHash)
 		}
 		copy(trust[:], b)
-	} else if sc.TrustHeight != 0 {
-		return errors.New("--state-sync.trust-height needs --state-sync.trust-hash")
+	}
+	if (sc.TrustHeight != 0) != (sc.TrustHash != "") {
+		return errors.New("--state-sync.trust-height and --state-sync.trust-hash go together")
 	}
 	if len(n.cfg.P2P.Bootnodes) == 0 {
 		return errors.New("--state-sync needs --bootnodes to find snapshots")
@@ -50,9 +52,27 @@ func (n *Node) stateSync(st *state.Store, vals *types.ValidatorSet) error {
 	}
 	defer host.Close()
 	log.Info("state sync: looking for snapshots", "bootnodes", len(n.cfg.P2P.Bootnodes), "trust_height", sc.TrustHeight)
+	// The snapshot's header is certified by a light client that follows the validator
+	// set from the trust root (the header the user trusts, else the genesis), fed with
+	// light blocks by the peers.
+	src := &statesync.LightSource{Peers: host, ChainID: n.genesis.ChainID}
+	var root *light.TrustedState
+	if sc.TrustHeight != 0 {
+		root, err = light.TrustHeight(ctx, src, n.genesis.ChainID, sc.TrustHeight, trust)
+	} else {
+		root, err = light.GenesisState(n.genesis)
+	}
+	if err != nil {
+		return fmt.Errorf("state sync: trust root: %w", err)
+	}
+	lc, err := light.NewClient(root, src, light.ClientOptions{GasScheduleVersion: n.genesis.Params.GasScheduleVersion})
+	if err != nil {
+		return fmt.Errorf("state sync: %w", err)
+	}
+	defer lc.Close(context.Background())
 	start := time.Now()
-	res, err := statesync.Sync(ctx, statesync.Config{ChainID: n.genesis.ChainID, Validators: vals,
-		TrustHeight: sc.TrustHeight, TrustHash: trust, Discovery: sc.Discovery, Logger: log}, host, st,
+	res, err := statesync.Sync(ctx, statesync.Config{ChainID: n.genesis.ChainID, Headers: lc,
+		TrustHeight: sc.TrustHeight, Discovery: sc.Discovery, Logger: log}, host, st,
 		func(b *pebble.Batch, blk *types.Block, cm *types.Commit) error {
 			return chain.WriteSyncBase(b, n.genesis, blk, cm)
 		})
@@ -64,10 +84,8 @@ func (n *Node) stateSync(st *state.Store, vals *types.ValidatorSet) error {
 	return nil
 }
 
-// snapshotSource is what the network serves on /wnode/snapshot/1: nil without --snapshots.
+// snapshotSource is what the network serves on /wnode/snapshot/1: the light blocks of
+// the chain, and the snapshots with --snapshots.
 func (n *Node) snapshotSource() p2p.SnapshotSource {
-	if n.snaps == nil {
-		return nil
-	}
-	return n.snaps
+	return &statesync.Server{Kept: n.snaps, Blocks: n.chain}
 }

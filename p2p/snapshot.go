@@ -18,7 +18,9 @@ import (
 )
 
 // SnapshotProtocol serves state snapshots to nodes joining by state sync: the list of
-// snapshots a node keeps, a snapshot's manifest, one chunk (docs/spec/wire.md).
+// snapshots a node keeps, a snapshot's manifest, one chunk, and the light block (header,
+// commit, validator set) of a height, which the joining node's light client follows to
+// the snapshot's height across validator set changes (docs/spec/wire.md).
 const SnapshotProtocol = "/wnode/snapshot/1"
 
 // Snapshot protocol bounds (docs/spec/wire.md's table holds them).
@@ -39,7 +41,23 @@ const (
 	snapList     = 1
 	snapManifest = 2
 	snapChunk    = 3
+	snapLight    = 4
 )
+
+// LightBlock is a height's header and commit certificate, encoded by the types package,
+// with the validator set that signed it: what a light client verifies a header with.
+type LightBlock struct {
+	Header     []byte
+	Commit     []byte
+	Validators []LightValidator
+}
+
+// LightValidator is a member of a LightBlock's validator set.
+type LightValidator struct {
+	Address types.Address
+	PubKey  []byte
+	Power   uint64
+}
 
 // SnapshotInfo names one snapshot a peer offers.
 type SnapshotInfo struct {
@@ -58,6 +76,8 @@ type SnapshotSource interface {
 	Manifest(height uint64) ([]byte, error)
 	// Chunk returns chunk index of the snapshot at height.
 	Chunk(height uint64, index uint64) ([]byte, error)
+	// LightBlock returns the light block of a committed height.
+	LightBlock(height uint64) (*LightBlock, error)
 }
 
 // SnapshotLimits bound what one peer can make a node spend serving snapshots; the zero
@@ -202,6 +222,11 @@ func (n *Host) serveSnapshot(st network.Stream) {
 		out, err = src.Manifest(r.Height)
 	case snapChunk:
 		out, err = src.Chunk(r.Height, r.Index)
+	case snapLight:
+		var lb *LightBlock
+		if lb, err = src.LightBlock(r.Height); err == nil && lb != nil {
+			out, err = rlp.EncodeToBytes(lb)
+		}
 	default:
 		err = fmt.Errorf("unknown op %d", r.Op)
 	}
@@ -284,4 +309,24 @@ func (n *Host) SnapshotChunk(ctx context.Context, p peer.ID, height, index uint6
 		return nil, fmt.Errorf("p2p: chunk %d of snapshot %d from %s: %w", index, height, p, err)
 	}
 	return b, nil
+}
+
+// RequestLightBlock asks p for the light block of height, unchecked (at most
+// MaxSnapshotFrame bytes); nil when p does not have it.
+func (n *Host) RequestLightBlock(ctx context.Context, p peer.ID, height uint64) (*LightBlock, error) {
+	b, err := n.snapshotRequest(ctx, p, snapshotRequest{Op: snapLight, Height: height}, MaxSnapshotFrame)
+	if err != nil {
+		return nil, fmt.Errorf("p2p: light block %d from %s: %w", height, p, err)
+	}
+	if len(b) == 0 {
+		return nil, nil
+	}
+	var lb LightBlock
+	if err := rlp.DecodeBytes(b, &lb); err != nil {
+		return nil, fmt.Errorf("p2p: light block %d from %s: %w", height, p, err)
+	}
+	if len(lb.Validators) > types.MaxValidators {
+		return nil, fmt.Errorf("p2p: light block %d from %s: %d validators", height, p, len(lb.Validators))
+	}
+	return &lb, nil
 }

@@ -29,6 +29,13 @@ func (m *memSnapshots) Manifest(height uint64) ([]byte, error) {
 	return []byte("manifest-7"), nil
 }
 
+func (m *memSnapshots) LightBlock(height uint64) (*LightBlock, error) {
+	if height != 7 {
+		return nil, nil
+	}
+	return &LightBlock{Header: []byte("h7"), Commit: []byte("c7"), Validators: []LightValidator{{Address: types.Address{1}, PubKey: []byte{2}, Power: 3}}}, nil
+}
+
 func (m *memSnapshots) Chunk(height, index uint64) ([]byte, error) {
 	if m.hold != nil {
 		<-m.hold
@@ -81,6 +88,12 @@ func TestSnapshotProtocol(t *testing.T) {
 		if c, err := client.SnapshotChunk(ctx, server.ID(), 7, i); err != nil || !bytes.Equal(c, want) {
 			t.Fatalf("chunk %d: %d bytes, %v", i, len(c), err)
 		}
+	}
+	if lb, err := client.RequestLightBlock(ctx, server.ID(), 7); err != nil || string(lb.Header) != "h7" || lb.Validators[0].Power != 3 {
+		t.Fatalf("light block: %+v %v", lb, err)
+	}
+	if lb, err := client.RequestLightBlock(ctx, server.ID(), 8); err != nil || lb != nil {
+		t.Fatalf("absent light block: %+v %v", lb, err)
 	}
 	// A client-only host answers no status or block sync.
 	if _, err := server.RequestStatus(ctx, client.ID()); err == nil {

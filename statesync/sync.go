@@ -28,14 +28,23 @@ type Peers interface {
 	SnapshotManifest(ctx context.Context, p peer.ID, height uint64) ([]byte, error)
 	SnapshotChunk(ctx context.Context, p peer.ID, height, index uint64) ([]byte, error)
 	RequestBlocks(ctx context.Context, p peer.ID, from uint64, max int) ([]p2p.SyncBlock, error)
+	RequestLightBlock(ctx context.Context, p peer.ID, height uint64) (*p2p.LightBlock, error)
 	Penalize(p peer.ID, weight float64, reason string)
+}
+
+// HeaderVerifier verifies the header of a height from a trust root, following the
+// validator set: light.Client implements it (over a LightSource).
+type HeaderVerifier interface {
+	VerifyHeaderAt(ctx context.Context, height uint64) (*types.Header, error)
 }
 
 // Config configures Sync.
 type Config struct {
-	// ChainID and Validators are the trust root: the chain and the validator set whose
-	// commit certificates are believed (the genesis set).
+	// ChainID is the chain's id. Headers, when set, certifies the snapshot's header (a
+	// light client following the validator set from its trust root); otherwise
+	// Validators, a fixed set, must have signed it.
 	ChainID    uint64
+	Headers    HeaderVerifier
 	Validators *types.ValidatorSet
 	// TrustHeight and TrustHash, when TrustHash is set, pin the chain: the header at
 	// TrustHeight must have this hash, and only snapshots at TrustHeight or above are
@@ -131,19 +140,22 @@ type syncer struct {
 // finish).
 func Sync(ctx context.Context, cfg Config, peers Peers, st *state.Store, install Install) (*Result, error) {
 	cfg.defaults()
-	if cfg.Validators == nil || cfg.ChainID == 0 {
-		return nil, errors.New("statesync: a trust root (chain id and validator set) is required")
+	if (cfg.Validators == nil && cfg.Headers == nil) || cfg.ChainID == 0 {
+		return nil, errors.New("statesync: a trust root (chain id, and a light client or a validator set) is required")
 	}
 	if st.Initialized() {
 		return nil, state.ErrRestoreState
 	}
-	vals := make([]light.Validator, 0, cfg.Validators.Len())
-	for _, v := range cfg.Validators.Validators() {
-		vals = append(vals, light.Validator{Address: v.Address, PubKey: v.PubKey, Power: hexutil.Uint64(v.Power)})
-	}
-	ver, err := light.New(light.Trust{ValidatorsHash: cfg.Validators.Hash(), ChainID: cfg.ChainID}, light.Options{})
-	if err != nil {
-		return nil, err
+	var vals []light.Validator
+	var ver *light.Verifier
+	if cfg.Headers == nil {
+		for _, v := range cfg.Validators.Validators() {
+			vals = append(vals, light.Validator{Address: v.Address, PubKey: v.PubKey, Power: hexutil.Uint64(v.Power)})
+		}
+		var err error
+		if ver, err = light.New(light.Trust{ValidatorsHash: cfg.Validators.Hash(), ChainID: cfg.ChainID}, light.Options{}); err != nil {
+			return nil, err
+		}
 	}
 	if install == nil {
 		install = func(*pebble.Batch, *types.Block, *types.Commit) error { return nil }
@@ -156,7 +168,7 @@ func Sync(ctx context.Context, cfg Config, peers Peers, st *state.Store, install
 		return nil, err
 	}
 	s.res.Discover = time.Since(start)
-	if cfg.TrustHash != (types.Hash{}) {
+	if cfg.TrustHash != (types.Hash{}) && cfg.Headers == nil {
 		blk, _, err := s.certified(ctx, cfg.TrustHeight, vals, nil)
 		if err != nil {
 			return nil, fmt.Errorf("statesync: trusted header %d: %w", cfg.TrustHeight, err)
@@ -283,6 +295,9 @@ func (s *syncer) discover(ctx context.Context) ([]offer, error) {
 // (those of prefer first) and returns them once the certificate verifies against the
 // trusted set. A peer whose answer fails is penalized.
 func (s *syncer) certified(ctx context.Context, height uint64, vals []light.Validator, prefer []peer.ID) (*types.Block, *types.Commit, error) {
+	if s.cfg.Headers != nil {
+		return s.certifiedByClient(ctx, height, prefer)
+	}
 	ps := append(slices.Clone(prefer), s.peers.ConnectedPeers()...)
 	tried := map[peer.ID]bool{}
 	for _, p := range ps {
@@ -304,6 +319,52 @@ func (s *syncer) certified(ctx context.Context, height uint64, vals []light.Vali
 		return blk, cm, nil
 	}
 	return nil, nil, fmt.Errorf("no peer served a certified block %d", height)
+}
+
+// certifiedByClient has the light client verify the header of height, then takes the
+// commit of a light block for that header and the block whose hash it is from peers.
+func (s *syncer) certifiedByClient(ctx context.Context, height uint64, prefer []peer.ID) (*types.Block, *types.Commit, error) {
+	hdr, err := s.cfg.Headers.VerifyHeaderAt(ctx, height)
+	if err != nil {
+		return nil, nil, fmt.Errorf("light client: header %d: %w", height, err)
+	}
+	want := hdr.Hash()
+	src := &LightSource{Peers: s.peers, ChainID: s.cfg.ChainID, Wait: s.cfg.RequestTimeout}
+	c, err := src.Certificate(ctx, height)
+	if err != nil {
+		return nil, nil, err
+	}
+	lb, err := c.Decode()
+	if err != nil || lb.Header.Hash() != want {
+		return nil, nil, fmt.Errorf("the light block of %d is not the verified header", height)
+	}
+	ps := append(slices.Clone(prefer), s.peers.ConnectedPeers()...)
+	tried := map[peer.ID]bool{}
+	for _, p := range ps {
+		if tried[p] || s.isBanned(p) {
+			continue
+		}
+		tried[p] = true
+		rctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+		sbs, err := s.peers.RequestBlocks(rctx, p, height, 1)
+		cancel()
+		if err != nil || len(sbs) == 0 {
+			continue
+		}
+		blk, err := types.DecodeBlock(sbs[0].Block)
+		if err == nil && blk.Hash() != want {
+			err = fmt.Errorf("block hashes to %s, the verified header to %s", blk.Hash(), want)
+		}
+		if err == nil {
+			err = blk.ValidateBasic(s.cfg.ChainID)
+		}
+		if err != nil {
+			s.penalize(p, p2p.PenaltyBadData, fmt.Sprintf("block %d: %v", height, err))
+			continue
+		}
+		return blk, lb.Commit, nil
+	}
+	return nil, nil, fmt.Errorf("no peer served block %d", height)
 }
 
 func (s *syncer) verifyBlock(sb p2p.SyncBlock, height uint64, vals []light.Validator) (*types.Block, *types.Commit, error) {

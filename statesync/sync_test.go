@@ -16,6 +16,7 @@ import (
 
 	"github.com/wnode/wnode/chain"
 	"github.com/wnode/wnode/internal/testutil"
+	"github.com/wnode/wnode/light"
 	"github.com/wnode/wnode/p2p"
 	"github.com/wnode/wnode/state"
 	"github.com/wnode/wnode/types"
@@ -114,6 +115,9 @@ func serve(t *testing.T, c *chain.Chain, src p2p.SnapshotSource) *p2p.Host {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.Close() })
+	if l, ok := src.(*lying); ok {
+		l.blocks = c
+	}
 	h.SetSnapshotSource(src)
 	return h
 }
@@ -121,6 +125,7 @@ func serve(t *testing.T, c *chain.Chain, src p2p.SnapshotSource) *p2p.Host {
 // lying wraps honest snapshots and changes what it serves.
 type lying struct {
 	honest *Snapshots
+	blocks Blocks
 	list   func([]p2p.SnapshotInfo) []p2p.SnapshotInfo
 	mani   func(height uint64, b []byte) []byte
 	chunk  func(height, index uint64, b []byte) []byte
@@ -139,6 +144,10 @@ func (l *lying) Manifest(height uint64) ([]byte, error) {
 		b = l.mani(height, b)
 	}
 	return b, err
+}
+
+func (l *lying) LightBlock(height uint64) (*p2p.LightBlock, error) {
+	return (&Server{Blocks: l.blocks}).LightBlock(height)
 }
 
 func (l *lying) Chunk(height, index uint64) ([]byte, error) {
@@ -322,7 +331,7 @@ func TestSyncTrustHash(t *testing.T) {
 		t.Fatal(err)
 	}
 	takeAll(t, snaps, 3)
-	server := serve(t, src.chain, snaps)
+	server := serve(t, src.chain, &Server{Kept: snaps, Blocks: src.chain})
 	client, err := p2p.New(context.Background(), testutil.Key(t), p2p.Config{ChainID: testutil.ChainID, ListenAddrs: loop, TargetPeers: -1, Bootnodes: server.Addrs()[:1]}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -403,4 +412,71 @@ func TestStateLimitsFitTheProtocol(t *testing.T) {
 	if state.MaxSnapshotChunkSize > p2p.MaxSnapshotFrame || state.MaxSnapshotManifestSize > p2p.MaxSnapshotFrame {
 		t.Fatal("a valid chunk or manifest does not fit p2p.MaxSnapshotFrame")
 	}
+}
+
+// TestSyncWithLightClient: the snapshot's header is certified by a light client (from
+// the genesis, following the validator set) fed with light blocks by the peers; a peer
+// serving light blocks whose commit is not for their header is penalized.
+func TestSyncWithLightClient(t *testing.T) {
+	src := newSource(t, 4)
+	snaps, err := OpenSnapshots(t.TempDir(), src.st, SnapshotOptions{Interval: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	takeAll(t, snaps, 3)
+	honest := serve(t, src.chain, &Server{Kept: snaps, Blocks: src.chain})
+	liar := serve(t, src.chain, &badLight{Server{Blocks: src.chain}})
+	client, err := p2p.New(context.Background(), testutil.Key(t), p2p.Config{ChainID: testutil.ChainID, ListenAddrs: loop, TargetPeers: -1,
+		Bootnodes: []string{liar.Addrs()[0], honest.Addrs()[0]}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	testutil.WaitFor(t, 10*time.Second, "connected", func() bool { return client.PeerCount() == 2 })
+	root, err := light.GenesisState(src.tc.Gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc, err := light.NewClient(root, &LightSource{Peers: client, ChainID: testutil.ChainID}, light.ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, st, _ := func() (*pebble.DB, *state.Store, error) {
+		db, _ := state.OpenMemPebble()
+		t.Cleanup(func() { db.Close() })
+		st, err := state.New(db, state.Options{})
+		return db, st, err
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := Sync(ctx, Config{ChainID: testutil.ChainID, Headers: lc, Discovery: time.Second, MinPeers: 2}, client, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := src.chain.HeaderByNumber(3)
+	if res.Height != 3 || res.Root != want.StateRoot {
+		t.Fatalf("synced to %d %s", res.Height, res.Root)
+	}
+	// The first peer asked rotates: two more asks reach the liar if the sync did not.
+	ls := &LightSource{Peers: client, ChainID: testutil.ChainID}
+	for range 2 {
+		if _, err := ls.Certificate(ctx, 2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if client.PeerPenalty(liar.ID()) < 0.9*p2p.PenaltyBadData || client.PeerPenalty(honest.ID()) != 0 {
+		t.Fatalf("penalties: liar %v, honest %v", client.PeerPenalty(liar.ID()), client.PeerPenalty(honest.ID()))
+	}
+}
+
+// badLight serves light blocks whose commit is the next height's.
+type badLight struct{ Server }
+
+func (b *badLight) LightBlock(height uint64) (*p2p.LightBlock, error) {
+	lb, err := b.Server.LightBlock(height)
+	next, _ := b.Server.LightBlock(height + 1)
+	if lb != nil && next != nil {
+		lb.Commit = next.Commit
+	}
+	return lb, err
 }
