@@ -224,12 +224,12 @@ func BenchmarkJoin(b *testing.B) {
 
 // BenchmarkCommitWhileSnapshotting measures what taking snapshots costs block commits: on
 // a chain whose state holds -statesync.keys keys, it commits blocks of 100 fill txs of 20
-// new keys each (built, certified and committed as a proposer does), in nine alternating
-// phases of -statesync.blocks blocks: without a snapshot, then with snapshots of the head
-// taken back to back in the background at the default pace (DefaultBytesPerSecond),
-// then back to back unpaced, and so on. Alternating cancels most of the drift of a
-// shared machine. Run with -benchtime=1x; it reports committed tx/s of each and the
-// ratios.
+// new keys each (built, certified and committed as a proposer does), in alternating
+// phases of -statesync.blocks blocks (-statesync.rounds of each): without a snapshot,
+// then with snapshots of the head taken back to back in the background at the default
+// pace (DefaultBytesPerSecond), then, with -statesync.unpaced, back to back unpaced.
+// Alternating cancels most of the drift of a shared machine. Run with -benchtime=1x; it
+// reports committed tx/s of each and the ratios.
 func BenchmarkCommitWhileSnapshotting(b *testing.B) {
 	keys := *benchKeys
 	tmp := b.TempDir()
@@ -288,15 +288,19 @@ func BenchmarkCommitWhileSnapshotting(b *testing.B) {
 		var txs [3]int
 		var took [3]time.Duration
 		var taken [3]int
-		for range 3 {
-			for i, s := range []*Snapshots{nil, paced, unpaced} {
+		kinds := []*Snapshots{nil, paced}
+		if *benchUnpaced {
+			kinds = append(kinds, unpaced)
+		}
+		for range *benchRounds {
+			for i, s := range kinds {
 				n, d, k := phase(s)
 				txs[i], took[i], taken[i] = txs[i]+n, took[i]+d, taken[i]+k
 			}
 		}
 		var rate [3]float64
 		for i := range rate {
-			rate[i] = float64(txs[i]) / took[i].Seconds()
+			rate[i] = float64(txs[i]) / max(took[i].Seconds(), 1e-9)
 		}
 		b.ReportMetric(rate[0], "tx/s-idle")
 		b.ReportMetric(rate[1], "tx/s-paced")
@@ -308,4 +312,8 @@ func BenchmarkCommitWhileSnapshotting(b *testing.B) {
 	}
 }
 
-var benchBlocks = flag.Int("statesync.blocks", 20, "blocks of each phase of BenchmarkCommitWhileSnapshotting")
+var (
+	benchBlocks  = flag.Int("statesync.blocks", 20, "blocks of each phase of BenchmarkCommitWhileSnapshotting")
+	benchRounds  = flag.Int("statesync.rounds", 5, "rounds of phases of BenchmarkCommitWhileSnapshotting")
+	benchUnpaced = flag.Bool("statesync.unpaced", false, "BenchmarkCommitWhileSnapshotting also measures unpaced snapshots")
+)
