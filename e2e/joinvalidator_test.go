@@ -2,21 +2,17 @@ package e2e
 
 import (
 	"context"
-	"crypto/ecdsa"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ethereum/go-ethereum/common/hexutil"
-	"github.com/ethereum/go-ethereum/rlp"
-
 	"github.com/wnode/wnode/chain"
-	"github.com/wnode/wnode/client"
 	"github.com/wnode/wnode/internal/testutil"
 	"github.com/wnode/wnode/node"
 	"github.com/wnode/wnode/rpc/rpctypes"
@@ -65,6 +61,15 @@ func TestJoinValidator(t *testing.T) {
 		}
 		addrs[i] = a
 	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, n := range nodes {
+				if n.p != nil {
+					t.Logf("%s stderr (end):\n%s", n.name, tail(n.p.stderr.String(), 3000))
+				}
+			}
+		}
+	})
 	waitHeight(t, 30*time.Second, 2, nodes...)
 	mark("4 validators up")
 
@@ -114,7 +119,7 @@ func TestJoinValidator(t *testing.T) {
 	}
 	all := append(slices.Clone(nodes), fifth)
 	target := nodes[0].height() + 1
-	waitHeight(t, 30*time.Second, target, fifth)
+	waitHeight(t, 30*time.Second, target, all...)
 	sameHeader(t, target, all...)
 	want := ok(t, nil, "call", "--rpc", nodes[2].p.url(), counterHex, "get", "--out", "u64")
 	if got := ok(t, nil, "call", "--rpc", fifth.p.url(), counterHex, "get", "--out", "u64"); got != want || want != "1" {
@@ -125,40 +130,41 @@ func TestJoinValidator(t *testing.T) {
 	}
 	mark("node4 state-synced and answers")
 
-	keys := make([]*ecdsa.PrivateKey, 5)
-	for i, n := range all {
-		if keys[i], err = node.DataDir(n.dataDir).LoadNodeKey(); err != nil {
-			t.Fatal(err)
-		}
-	}
-
 	// Adding power 14 to a set of 40 would move more than 1/3 of it: refused.
-	if r := validatorTx(ctx, t, nodes[0], keys[0], types.TxValidatorPropose,
-		(&types.ValidatorChange{Op: types.ValidatorAdd, Address: addrs[4], PubKey: hexutil.MustDecode(initOut.NodePubKey), Power: 14}).Encode()); r.Status != 0 || !strings.Contains(r.Error, "more than 1/3") {
-		t.Fatalf("a proposal moving 14 of 40: status %d, error %q", r.Status, r.Error)
-	}
+	fails(t, nil, 1, "the change would move more than 1/3 of the voting power",
+		"validator", "propose", "add", initOut.NodePubKey, "--power", "14", "--rpc", nodes[0].p.url(), "--datadir", nodes[0].dataDir)
 
 	// Add node4 with power 10 (10 of 40 moved): node0 proposes (its vote), node1 and node2
 	// vote: 30 of 40 is more than 2/3.
-	id := propose(ctx, t, nodes[0], keys[0], &types.ValidatorChange{Op: types.ValidatorAdd, Address: addrs[4], PubKey: hexutil.MustDecode(initOut.NodePubKey), Power: 10})
-	if _, passed := vote(ctx, t, nodes[1], keys[1], id); passed != 0 {
+	id := propose(t, nodes[0], "add", initOut.NodePubKey, "--power", "10")
+	// Every node, the state-synced one too, lists the open proposal.
+	if out := ok(t, nil, "validator", "proposals", "--rpc", fifth.p.url()); !strings.Contains(out, fmt.Sprintf("%d  add %s power 10", id, addrs[4].Hex())) {
+		t.Fatalf("wnode validator proposals on node4:\n%s", out)
+	}
+	if _, passed := vote(t, nodes[1], id); passed != 0 {
 		t.Fatalf("proposal %d passed with 20 of 40", id)
 	}
-	passedAt, switchAdd := vote(ctx, t, nodes[2], keys[2], id)
+	passedAt, switchAdd := vote(t, nodes[2], id)
 	if switchAdd != passedAt+chain.ValidatorSwitchDelay {
 		t.Fatalf("proposal %d passed at %d, effective at %d", id, passedAt, switchAdd)
 	}
 	mark("node4 voted in")
-	checkSet(ctx, t, nodes[0], switchAdd-1, addrs[:4])
-	checkSet(ctx, t, nodes[0], switchAdd, addrs[:5])
+	for _, n := range []*netNode{nodes[0], fifth} {
+		checkSet(t, n, switchAdd-1, addrs[:4])
+		checkSet(t, n, switchAdd, addrs[:5])
+	}
 	// node4 signs from the switch height: its signature appears in a commit at or after
 	// it, and in none before (checked on every node: each keeps the commit it decided by).
 	var firstSig uint64
+	// A commit holds the precommits its node had when more than 2/3 of the power was in,
+	// so node4's may miss some: look in every node's.
 	testutil.WaitFor(t, 30*time.Second, "node4's signature in a commit", func() bool {
-		for h := switchAdd; h <= nodes[0].height(); h++ {
-			if slices.Contains(signers(ctx, t, nodes[0], h), addrs[4]) {
-				firstSig = h
-				return true
+		for h := switchAdd; h <= min(lowestHead(nodes), switchAdd+20); h++ {
+			for _, n := range all {
+				if n.height() >= h && slices.Contains(signers(ctx, t, n, h), addrs[4]) {
+					firstSig = h
+					return true
+				}
 			}
 		}
 		return false
@@ -176,27 +182,27 @@ func TestJoinValidator(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("node4 voted in at %d, switch at %d, first signature in node0's commit of %d", passedAt, switchAdd, firstSig)
+	t.Logf("node4 voted in at %d, switch at %d, its first signature in a commit of %d", passedAt, switchAdd, firstSig)
 	if info, err := fifth.c.NodeInfo(ctx); err != nil || !info.Validator {
 		t.Errorf("node4 info after the switch: %+v %v", info, err)
 	}
 
 	// Remove node3: node0, node1, node2 hold 30 of 50, not enough; node4's vote, now a
 	// validator's, passes it (40 of 50).
-	id = propose(ctx, t, nodes[0], keys[0], &types.ValidatorChange{Op: types.ValidatorRemove, Address: addrs[3]})
-	if _, passed := vote(ctx, t, nodes[1], keys[1], id); passed != 0 {
+	id = propose(t, nodes[0], "remove", addrs[3].Hex())
+	if _, passed := vote(t, nodes[1], id); passed != 0 {
 		t.Fatalf("proposal %d passed with 20 of 50", id)
 	}
-	if _, passed := vote(ctx, t, nodes[2], keys[2], id); passed != 0 {
+	if _, passed := vote(t, nodes[2], id); passed != 0 {
 		t.Fatalf("proposal %d passed with 30 of 50", id)
 	}
-	_, switchRemove := vote(ctx, t, fifth, keys[4], id)
+	_, switchRemove := vote(t, fifth, id)
 	if switchRemove == 0 {
 		t.Fatalf("proposal %d did not pass with 40 of 50", id)
 	}
-	checkSet(ctx, t, nodes[0], switchRemove-1, addrs[:5])
+	checkSet(t, nodes[0], switchRemove-1, addrs[:5])
 	rest := []*netNode{nodes[0], nodes[1], nodes[2], fifth}
-	checkSet(ctx, t, nodes[0], switchRemove, []types.Address{addrs[0], addrs[1], addrs[2], addrs[4]})
+	checkSet(t, nodes[0], switchRemove, []types.Address{addrs[0], addrs[1], addrs[2], addrs[4]})
 	waitHeight(t, 30*time.Second, switchRemove, all...)
 	nodes[3].kill()
 	mark("node3 voted out and killed")
@@ -219,74 +225,87 @@ func TestJoinValidator(t *testing.T) {
 			t.Errorf("%s: node3 signed no commit from %d to %d, while it was a validator", n.name, switchAdd, switchRemove-1)
 		}
 	}
+	checkSet(t, fifth, switchRemove, []types.Address{addrs[0], addrs[1], addrs[2], addrs[4]})
 	for _, n := range rest {
 		if got := ok(t, nil, "call", "--rpc", n.p.url(), counterHex, "get", "--out", "u64"); got != "1" {
 			t.Errorf("wnode call on %s printed %q", n.name, got)
 		}
 	}
+	// The state-synced validator's answer verifies against the genesis file: the light
+	// client follows the two changes to the set that signs the head.
+	if got := ok(t, nil, "call", "--verify", "--genesis", gen, "--trust-store", "off", "--rpc", fifth.p.url(), counterHex, "get", "--out", "u64"); got != "1" {
+		t.Errorf("wnode call --verify on node4 printed %q", got)
+	}
 	t.Logf("node3 voted out, switch at %d, killed at %d; node0-2 and node4 agree on block %d and its state root", switchRemove, killedAt, end)
 }
 
-// validatorTx sends a validator transaction signed by key through n and returns its
-// receipt.
-func validatorTx(ctx context.Context, t *testing.T, n *netNode, key *ecdsa.PrivateKey, kind types.TxKind, args []byte) *rpctypes.ReceiptJSON {
-	t.Helper()
-	_, r, err := n.c.Transact(ctx, key, &client.TxRequest{Kind: kind, Args: args, GasLimit: 1_000_000})
-	if err != nil {
-		t.Fatalf("%s: validator tx %d: %v", n.name, kind, err)
+// tail is the end of s, at most n bytes.
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
 	}
-	return r
+	return s
 }
 
-// propose sends a proposal through n and returns its id.
-func propose(ctx context.Context, t *testing.T, n *netNode, key *ecdsa.PrivateKey, ch *types.ValidatorChange) uint64 {
-	t.Helper()
-	r := validatorTx(ctx, t, n, key, types.TxValidatorPropose, ch.Encode())
-	for _, e := range r.Events {
-		var ev struct {
-			ID      uint64
-			Op      uint8
-			Address types.Address
-			Power   uint64
-			Expires uint64
-		}
-		if string(e.Topic) == chain.TopicValidatorProposed && rlp.DecodeBytes(e.Data, &ev) == nil {
-			return ev.ID
-		}
+// lowestHead is the lowest head of nodes.
+func lowestHead(nodes []*netNode) uint64 {
+	h := nodes[0].height()
+	for _, n := range nodes[1:] {
+		h = min(h, n.height())
 	}
-	t.Fatalf("%s: proposal %+v: status %d, error %q, no proposal event", n.name, ch, r.Status, r.Error)
-	return 0
+	return h
 }
 
-// vote votes for proposal id through n; when the vote passed it, it returns the height
-// of its block and the switch height, else zeros.
-func vote(ctx context.Context, t *testing.T, n *netNode, key *ecdsa.PrivateKey, id uint64) (height, effective uint64) {
+var (
+	proposedRe = regexp.MustCompile(`(?m)^proposal (\d+): (add|remove|power) `)
+	passedRe   = regexp.MustCompile(`(?m)^proposal (\d+) passed: the new set \S+ signs from height (\d+)$`)
+	includedRe = regexp.MustCompile(`included in block (\d+)`)
+)
+
+// propose runs `wnode validator propose ARGS` as the validator n (its node key, through
+// its RPC) and returns the new proposal's id.
+func propose(t *testing.T, n *netNode, args ...string) uint64 {
 	t.Helper()
-	r := validatorTx(ctx, t, n, key, types.TxValidatorVote, (&types.ValidatorVote{ProposalID: id}).Encode())
-	if r.Status != 1 {
-		t.Fatalf("%s: vote for %d: status %d, error %q", n.name, id, r.Status, r.Error)
+	r := wnode(t, nil, append(append([]string{"validator", "propose"}, args...), "--rpc", n.p.url(), "--datadir", n.dataDir)...)
+	m := proposedRe.FindStringSubmatch(r.stdout)
+	if r.code != 0 || m == nil {
+		t.Fatalf("%s: wnode validator propose %v: exit %d\nstdout: %s\nstderr: %s", n.name, args, r.code, r.stdout, r.stderr)
 	}
-	for _, e := range r.Events {
-		var ev struct {
-			ID, Effective uint64
-			Hash          types.Hash
-		}
-		if string(e.Topic) == chain.TopicValidatorPassed && rlp.DecodeBytes(e.Data, &ev) == nil && ev.ID == id {
-			return uint64(r.Height), ev.Effective
-		}
-	}
-	return 0, 0
+	id, _ := strconv.ParseUint(m[1], 10, 64)
+	return id
 }
 
-// checkSet checks that wn_getValidators(height) on n is exactly want (any order).
-func checkSet(ctx context.Context, t *testing.T, n *netNode, height uint64, want []types.Address) {
+// vote runs `wnode validator vote ID` as the validator n; when the vote passed the
+// proposal, it returns the height of its block and the switch height, else zeros.
+func vote(t *testing.T, n *netNode, id uint64) (height, effective uint64) {
 	t.Helper()
-	var vs *rpctypes.ValidatorsJSON
-	testutil.WaitFor(t, 20*time.Second, fmt.Sprintf("%s to answer the set of %d", n.name, height), func() bool {
-		var err error
-		vs, err = n.c.Validators(ctx, rpctypes.BlockNumber(height))
-		return err == nil
-	})
+	r := wnode(t, nil, "validator", "vote", strconv.FormatUint(id, 10), "--rpc", n.p.url(), "--datadir", n.dataDir)
+	if r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("proposal %d: vote of ", id)) {
+		t.Fatalf("%s: wnode validator vote %d: exit %d\nstdout: %s\nstderr: %s", n.name, id, r.code, r.stdout, r.stderr)
+	}
+	m := passedRe.FindStringSubmatch(r.stdout)
+	if m == nil {
+		return 0, 0
+	}
+	b := includedRe.FindStringSubmatch(r.stderr)
+	if m[1] != strconv.FormatUint(id, 10) || b == nil {
+		t.Fatalf("%s: wnode validator vote %d:\nstdout: %s\nstderr: %s", n.name, id, r.stdout, r.stderr)
+	}
+	height, _ = strconv.ParseUint(b[1], 10, 64)
+	effective, _ = strconv.ParseUint(m[2], 10, 64)
+	return height, effective
+}
+
+// checkSet checks that `wnode validator list --height H` (wn_getValidators) on n is
+// exactly want (any order), once n has the block.
+func checkSet(t *testing.T, n *netNode, height uint64, want []types.Address) {
+	t.Helper()
+	waitHeight(t, 20*time.Second, height, n)
+	var vs rpctypes.ValidatorsJSON
+	out := ok(t, nil, "validator", "list", "--height", strconv.FormatUint(height, 10), "--rpc", n.p.url(), "--json")
+	if err := json.Unmarshal([]byte(out), &vs); err != nil || uint64(vs.Height) != height {
+		t.Fatalf("%s: validator list --height %d --json: %v\n%s", n.name, height, err, out)
+	}
 	var got []types.Address
 	for _, v := range vs.Validators {
 		got = append(got, v.Address)
