@@ -120,6 +120,9 @@ func TestBrowserVerify(t *testing.T) {
 	if mark != "NOT verified: validator set mismatch" || saw {
 		t.Fatalf("under a foreign root: %q (saw verified: %v)", mark, saw)
 	}
+	if d := text(t, ctx, form+` .vdetail`); !strings.Contains(d, "this node now reports genesis hash "+gh) {
+		t.Errorf("a root the node does not report: the detail does not say so: %q", d)
+	}
 }
 
 // logWeight logs the bytes the page loaded (as transferred, before inflating): the

@@ -156,7 +156,14 @@
         }
         await loadVerifyJS();
         const v = await window.wnodeVerifier.check(t.root, text, vbox.dataset.contract, form.dataset.method, input, vbox.dataset);
-        if (!v.ok) { fail(v.error, v.detail); return; }
+        if (!v.ok) {
+          // A kept root this node no longer reports: another chain (a dev chain made anew)
+          // or a node lying now. Never replaced silently: that is what the root is for.
+          const other = t.root.toLowerCase() !== vbox.dataset.genesis.toLowerCase();
+          fail(v.error, (v.detail || '') + (other ? ' — this node now reports genesis hash ' + vbox.dataset.genesis +
+            ', not your trust root: another chain, or a node that lies. If you made your chain anew, give its genesis hash as the trust root.' : ''));
+          return;
+        }
         out.textContent = decode(hexBytes(v.output), form.dataset.output);
         $('.gas', form).textContent = String(v.gasUsed);
         $('.rheight', form).textContent = String(v.height);
