@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"syscall/js"
 )
 
@@ -36,6 +37,14 @@ func main() {
 		executor.Release()
 		go func() {
 			var res *Result
+			// A panic would end the program and leave this promise, and every later
+			// one, unanswered: answer it as a failed check instead.
+			defer func() {
+				if p := recover(); p != nil {
+					out, _ := json.Marshal(&Result{Error: "verification failed", Detail: fmt.Sprint("verifier panic: ", p)})
+					resolve.Invoke(string(out))
+				}
+			}()
 			if len(a) != 6 {
 				res = &Result{Error: "verification failed", Detail: "wnodeVerifyCall takes 6 arguments"}
 			} else {

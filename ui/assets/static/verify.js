@@ -43,7 +43,19 @@
       }
       const g = await getGenesis();
       const t0 = performance.now();
-      const res = JSON.parse(await window.wnodeVerifyCall(root, g, bundle, contract, method, input));
+      // Bounded: a check that never answers is a failed check, not a page stuck on "checking".
+      let timer;
+      const timeout = new Promise((ok) => {
+        timer = setTimeout(() => ok(JSON.stringify({ ok: false, error: 'verifier did not answer', detail: 'no verdict within 60 s' })), 60000);
+      });
+      let res;
+      try {
+        res = JSON.parse(await Promise.race([window.wnodeVerifyCall(root, g, bundle, contract, method, input), timeout]));
+      } catch (e) {
+        res = { ok: false, error: 'verifier failed', detail: e.message };
+      } finally {
+        clearTimeout(timer);
+      }
       res.ms = Math.round(performance.now() - t0);
       stats.verifyMs.push(res.ms);
       return res;
