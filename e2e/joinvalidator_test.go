@@ -27,7 +27,8 @@ import (
 // on and never before; then they vote one of the original four out, which is killed
 // once its switch height is reached: blocks go on, its signature is absent from every
 // commit from that height, and every remaining node holds the same blocks and state
-// roots. The steps are the walkthrough "Add a validator to a running network" of
+// roots. A sixth node then joins by state sync trusting only the genesis: the snapshot
+// it restores is signed by a set the genesis does not name. The steps are the walkthrough "Add a validator to a running network" of
 // docs/cli.md.
 func TestJoinValidator(t *testing.T) {
 	began := time.Now()
@@ -61,9 +62,10 @@ func TestJoinValidator(t *testing.T) {
 		}
 		addrs[i] = a
 	}
+	watched := slices.Clone(nodes) // whose logs a failure shows
 	t.Cleanup(func() {
 		if t.Failed() {
-			for _, n := range nodes {
+			for _, n := range watched {
 				if n.p != nil {
 					t.Logf("%s stderr (end):\n%s", n.name, tail(n.p.stderr.String(), 3000))
 				}
@@ -79,12 +81,15 @@ func TestJoinValidator(t *testing.T) {
 	if err != nil {
 		t.Fatalf("deploy printed %q", counterHex)
 	}
-	if got := ok(t, nil, "invoke", "--rpc", nodes[1].p.url(), counterHex, "increment", "--out", "u64"); got != "1" {
+	// The dev account's transactions all go through node0: a node one block behind would
+	// give the next one a nonce already used.
+	if got := ok(t, nil, "invoke", "--rpc", nodes[0].p.url(), counterHex, "increment", "--out", "u64"); got != "1" {
 		t.Fatalf("increment printed %q", got)
 	}
 
 	// The fifth node's key: `wnode init` with the network's genesis prints it.
 	fifth := &netNode{name: "node4", dataDir: filepath.Join(t.TempDir(), "node4")}
+	watched = append(watched, fifth)
 	var initOut struct {
 		NodeAddress types.Address `json:"nodeAddress"`
 		NodePubKey  string        `json:"nodePubKey"`
@@ -94,7 +99,7 @@ func TestJoinValidator(t *testing.T) {
 	}
 	addrs[4] = initOut.NodeAddress
 	for i := range addrs {
-		ok(t, nil, "transfer", "--rpc", nodes[i%4].p.url(), addrs[i].Hex(), "1e18")
+		ok(t, nil, "transfer", "--rpc", nodes[0].p.url(), addrs[i].Hex(), "1e18")
 	}
 	mark("deploy, invoke, fund")
 
@@ -102,7 +107,12 @@ func TestJoinValidator(t *testing.T) {
 	// header from a node they trust.
 	trustHeight := nodes[0].height()
 	waitHeight(t, 30*time.Second, (trustHeight/5+1)*5+2, nodes...)
-	trust := nodes[0].header(t, trustHeight)
+	var trust struct {
+		Hash types.Hash `json:"hash"`
+	}
+	if out := ok(t, nil, "block", strconv.FormatUint(trustHeight, 10), "--rpc", nodes[0].p.url(), "--json"); json.Unmarshal([]byte(out), &trust) != nil || trust.Hash != nodes[1].header(t, trustHeight).Hash {
+		t.Fatalf("wnode block %d --json: %s", trustHeight, out)
+	}
 	var boots []string
 	for _, n := range info.Nodes {
 		boots = append(boots, n.P2P)
@@ -133,6 +143,9 @@ func TestJoinValidator(t *testing.T) {
 	// Adding power 14 to a set of 40 would move more than 1/3 of it: refused.
 	fails(t, nil, 1, "the change would move more than 1/3 of the voting power",
 		"validator", "propose", "add", initOut.NodePubKey, "--power", "14", "--rpc", nodes[0].p.url(), "--datadir", nodes[0].dataDir)
+	if out := ok(t, nil, "validator", "proposals", "--rpc", nodes[0].p.url()); out != "no open proposals" {
+		t.Fatalf("after a refused proposal, wnode validator proposals printed:\n%s", out)
+	}
 
 	// Add node4 with power 10 (10 of 40 moved): node0 proposes (its vote), node1 and node2
 	// vote: 30 of 40 is more than 2/3.
@@ -237,6 +250,35 @@ func TestJoinValidator(t *testing.T) {
 		t.Errorf("wnode call --verify on node4 printed %q", got)
 	}
 	t.Logf("node3 voted out, switch at %d, killed at %d; node0-2 and node4 agree on block %d and its state root", switchRemove, killedAt, end)
+	mark("checks")
+
+	// A node joining now, with the genesis as its only trust root, restores a snapshot
+	// signed by a set the genesis does not name (node4 in, node3 out): its state sync
+	// follows the changes as a light client does. Its bootnode is node4, itself
+	// state-synced.
+	waitHeight(t, 30*time.Second, (end/5+1)*5+2, rest...)
+	info4, err := fifth.c.NodeInfo(ctx)
+	if err != nil || len(info4.ListenAddrs) == 0 {
+		t.Fatalf("node4 info: %+v %v", info4, err)
+	}
+	boot := info4.ListenAddrs[0]
+	if !strings.Contains(boot, "/p2p/") {
+		boot += "/p2p/" + info4.PeerID
+	}
+	sixth := &netNode{name: "node5", dataDir: filepath.Join(t.TempDir(), "node5")}
+	watched = append(watched, sixth)
+	ok(t, nil, "init", "--datadir", sixth.dataDir, "--genesis", gen)
+	sixth.start(t, "--rpc.addr", "127.0.0.1:0", "--p2p.listen", "/ip4/127.0.0.1/tcp/0", "--bootnodes", boot, "--state-sync")
+	if !strings.Contains(sixth.p.stderr.String(), "state sync: state restored") {
+		t.Fatalf("node5 did not state-sync:\n%s", sixth.p.stderr)
+	}
+	target = lowestHead(rest) + 1
+	waitHeight(t, 30*time.Second, target, append(rest, sixth)...)
+	sameHeader(t, target, append(rest, sixth)...)
+	if got := ok(t, nil, "call", "--rpc", sixth.p.url(), counterHex, "get", "--out", "u64"); got != "1" {
+		t.Errorf("wnode call on node5 printed %q", got)
+	}
+	mark("node5 state-synced after the changes")
 }
 
 // tail is the end of s, at most n bytes.
