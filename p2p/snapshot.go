@@ -281,14 +281,44 @@ func (n *Host) ListSnapshots(ctx context.Context, p peer.ID) ([]SnapshotInfo, er
 	if err != nil {
 		return nil, fmt.Errorf("p2p: snapshots of %s: %w", p, err)
 	}
-	var out []SnapshotInfo
-	if err := rlp.DecodeBytes(b, &out); err != nil {
+	out, err := decodeSnapshotList(b)
+	if err != nil {
 		return nil, fmt.Errorf("p2p: snapshots of %s: %w", p, err)
 	}
+	return out, nil
+}
+
+// decodeSnapshotList decodes a list answer: at most snapshotListBytes, at most
+// MaxSnapshotsListed entries. It never panics on any input.
+func decodeSnapshotList(b []byte) ([]SnapshotInfo, error) {
+	if len(b) > snapshotListBytes {
+		return nil, fmt.Errorf("list of %d bytes exceeds %d", len(b), snapshotListBytes)
+	}
+	var out []SnapshotInfo
+	if err := rlp.DecodeBytes(b, &out); err != nil {
+		return nil, err
+	}
 	if len(out) > MaxSnapshotsListed {
-		return nil, fmt.Errorf("p2p: snapshots of %s: %d listed, limit %d", p, len(out), MaxSnapshotsListed)
+		return nil, fmt.Errorf("%d listed, limit %d", len(out), MaxSnapshotsListed)
 	}
 	return out, nil
+}
+
+// decodeLightBlock decodes a light block answer (at most MaxSnapshotFrame bytes, at most
+// types.MaxValidators validators); the types package decodes its header and commit
+// strictly later. It never panics on any input.
+func decodeLightBlock(b []byte) (*LightBlock, error) {
+	if len(b) > MaxSnapshotFrame {
+		return nil, fmt.Errorf("light block of %d bytes exceeds %d", len(b), MaxSnapshotFrame)
+	}
+	var lb LightBlock
+	if err := rlp.DecodeBytes(b, &lb); err != nil {
+		return nil, err
+	}
+	if len(lb.Validators) > types.MaxValidators {
+		return nil, fmt.Errorf("%d validators, limit %d", len(lb.Validators), types.MaxValidators)
+	}
+	return &lb, nil
 }
 
 // SnapshotManifest asks p for the encoded manifest of its snapshot at height, unchecked
@@ -321,12 +351,9 @@ func (n *Host) RequestLightBlock(ctx context.Context, p peer.ID, height uint64) 
 	if len(b) == 0 {
 		return nil, nil
 	}
-	var lb LightBlock
-	if err := rlp.DecodeBytes(b, &lb); err != nil {
+	lb, err := decodeLightBlock(b)
+	if err != nil {
 		return nil, fmt.Errorf("p2p: light block %d from %s: %w", height, p, err)
 	}
-	if len(lb.Validators) > types.MaxValidators {
-		return nil, fmt.Errorf("p2p: light block %d from %s: %d validators", height, p, len(lb.Validators))
-	}
-	return &lb, nil
+	return lb, nil
 }

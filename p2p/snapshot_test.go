@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/rlp"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/wnode/wnode/internal/testutil"
 	"github.com/wnode/wnode/types"
@@ -207,4 +208,20 @@ func TestPenalize(t *testing.T) {
 	if v := (penalty{value: 100, at: time.Unix(0, 0)}).now(time.Unix(0, 0).Add(penaltyHalfLife)); v < 49.9 || v > 50.1 {
 		t.Fatalf("penalty after a half-life: %v", v)
 	}
+}
+
+func FuzzSnapshotAnswers(f *testing.F) {
+	list, _ := rlp.EncodeToBytes([]SnapshotInfo{{Height: 7, Format: 1, Chunks: 2, ManifestHash: types.Hash{7}}})
+	lb, _ := rlp.EncodeToBytes(&LightBlock{Header: []byte("h"), Commit: []byte("c"), Validators: []LightValidator{{Address: types.Address{1}, PubKey: []byte{2}, Power: 3}}})
+	f.Add(list)
+	f.Add(lb)
+	f.Add([]byte{0xc0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if l, err := decodeSnapshotList(b); err == nil && len(l) > MaxSnapshotsListed {
+			t.Fatalf("%d entries accepted", len(l))
+		}
+		if x, err := decodeLightBlock(b); err == nil && len(x.Validators) > types.MaxValidators {
+			t.Fatalf("%d validators accepted", len(x.Validators))
+		}
+	})
 }
