@@ -331,7 +331,15 @@ func (c *Chain) valTx(sdb *state.StateDB, height uint64, kind types.TxKind, from
 	}
 	sdb.SetStorage(types.ValidatorsAccount, keySets[freeSlot(slots, height)], encodeStoredSet(eff, newSet))
 	sdb.DeleteStorage(types.ValidatorsAccount, proposalKey(p.ID))
-	c.writeOpen(sdb, slices.DeleteFunc(open, func(id uint64) bool { return id == p.ID }))
+	open = slices.DeleteFunc(open, func(id uint64) bool { return id == p.ID })
+	c.writeOpen(sdb, open)
+	if p.Change.Op == types.ValidatorAdd {
+		// A validator (re-)added starts with no votes: those it cast before it left the
+		// set must not count again with the power it comes back with.
+		if err := c.dropVotes(sdb, open, p.Change.Address); err != nil {
+			return nil, nil, err
+		}
+	}
 	events = append(events, valEvent(TopicValidatorPassed, p.ID, eff, newSet.Hash()))
 	return events, nil, nil
 }
@@ -364,6 +372,22 @@ func valEvent(topic string, fields ...any) types.Event {
 		panic(fmt.Sprintf("chain: encode event: %v", err))
 	}
 	return types.Event{Contract: types.ValidatorsAccount, Topic: []byte(topic), Data: b}
+}
+
+// dropVotes removes addr's votes from the open proposals ids (at most MaxOpenProposals
+// per validator, so a bounded number).
+func (c *Chain) dropVotes(sdb *state.StateDB, ids []uint64, addr types.Address) error {
+	for _, id := range ids {
+		q, err := c.proposal(sdb, id)
+		if err != nil {
+			return err
+		}
+		if i := slices.Index(q.Voters, addr); i >= 0 {
+			q.Voters = slices.Delete(q.Voters, i, i+1)
+			sdb.SetStorage(types.ValidatorsAccount, proposalKey(id), q.encode())
+		}
+	}
+	return nil
 }
 
 func (c *Chain) proposal(sdb *state.StateDB, id uint64) (*ValidatorProposal, error) {

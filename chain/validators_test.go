@@ -500,3 +500,52 @@ func TestMovedPower(t *testing.T) {
 		t.Fatalf("moved %d, want 0", got)
 	}
 }
+
+// TestValidatorReaddedVotesAgain: a validator's votes on open proposals do not survive
+// its removal: re-added, it starts with no votes and must vote again. Otherwise a vote
+// cast before it left (possibly with a key it left for) would count again with
+// whatever power it comes back with.
+func TestValidatorReaddedVotesAgain(t *testing.T) {
+	h := newValHarness(t, "", []string{"v0", "v1", "v2", "v3"}, nil)
+	// Proposal 1, voted by v1 and v3: 20 of 40.
+	wantOK(t, h.block(h.propose("v1", types.ValidatorChange{Op: types.ValidatorPower, Address: addrOf("v0"), Power: 11}))[0])
+	wantOK(t, h.block(h.vote("v3", 1))[0])
+	// v3 is removed (proposal 2), then added back (proposal 3) with the same key.
+	wantOK(t, h.block(h.propose("v0", types.ValidatorChange{Op: types.ValidatorRemove, Address: addrOf("v3")}))[0])
+	rs := h.block(h.vote("v1", 2), h.vote("v2", 2))
+	if !slices.Contains(topics(rs[1]), TopicValidatorPassed) {
+		t.Fatalf("removal did not pass: %v", topics(rs[1]))
+	}
+	h.block()
+	h.block()
+	if _, ok := h.set(h.height()).Index(addrOf("v3")); ok {
+		t.Fatal("v3 still a validator")
+	}
+	wantOK(t, h.block(h.propose("v0", addChange("v3", 10)))[0])
+	rs = h.block(h.vote("v1", 3), h.vote("v2", 3))
+	if !slices.Contains(topics(rs[1]), TopicValidatorPassed) {
+		t.Fatalf("re-add did not pass: %v", topics(rs[1]))
+	}
+	h.block()
+	h.block()
+	if _, ok := h.set(h.height()).Index(addrOf("v3")); !ok {
+		t.Fatal("v3 not back")
+	}
+	ps := h.open()
+	if len(ps) != 1 || ps[0].ID != 1 || slices.Contains(ps[0].Voters, addrOf("v3")) {
+		t.Fatalf("open proposals after the re-add: %+v", ps)
+	}
+	// v2's vote makes 20 of 40 (v1, v2): v3's vote from before its removal no longer counts.
+	rs = h.block(h.vote("v2", 1))
+	wantOK(t, rs[0])
+	if slices.Contains(topics(rs[0]), TopicValidatorPassed) {
+		t.Fatal("a vote cast before the voter was removed counted after it was re-added")
+	}
+	// v3 votes again, now as a member of the current set: 30 of 40 passes.
+	rs = h.block(h.vote("v3", 1))
+	wantOK(t, rs[0])
+	if !slices.Contains(topics(rs[0]), TopicValidatorPassed) {
+		t.Fatalf("events %v", topics(rs[0]))
+	}
+	h.checkHistory()
+}
