@@ -108,6 +108,18 @@ func TestValidatorChangeOverRPC(t *testing.T) {
 		t.Fatalf("subscription events %v", got)
 	}
 
+	// Height 0: the genesis header names the genesis set (it has no commit, but a set).
+	gen, err := c.Validators(ctx, 0)
+	if err != nil || uint64(gen.Height) != 0 || len(gen.Validators) != 1 || gen.Validators[0].Address != n.Address() {
+		t.Fatalf("set of height 0: %+v %v", gen, err)
+	}
+	hdr0, err := n.Chain().HeaderByNumber(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gen.Hash != hdr0.ValidatorsHash {
+		t.Fatalf("set of height 0 hashes to %s, the genesis header names %s", gen.Hash, hdr0.ValidatorsHash)
+	}
 	before, err := c.Validators(ctx, rpctypes.BlockNumber(passed.Effective-1))
 	if err != nil || len(before.Validators) != 1 {
 		t.Fatalf("set before the switch: %+v %v", before, err)

@@ -135,6 +135,9 @@ type ValidatorBackend interface {
 	// ValidatorProposals returns the open validator set change proposals at the head, in
 	// id order, with their voters' power in the set of the next height.
 	ValidatorProposals() ([]rpctypes.ValidatorProposalJSON, error)
+	// Validators returns the validator set of height (wn_getValidators of the genesis
+	// height, which has no certificate).
+	Validators(height uint64) (*types.ValidatorSet, error)
 }
 
 // ChainEvent is a committed block with its receipts.

@@ -153,6 +153,12 @@ func (a *wnAPI) certificate(num rpctypes.BlockNumber) (*light.Certificate, *type
 // header at block.
 func (a *wnAPI) GetValidators(num rpctypes.BlockNumber) (_ *rpctypes.ValidatorsJSON, err error) {
 	defer a.s.metrics.observe("wn_getValidators", time.Now(), &err)
+	if vb, ok := a.s.backend.(ValidatorBackend); ok {
+		// The genesis header has no commit, hence no certificate, but names a set.
+		if h, err := a.resolve(&num); err == nil && h == 0 {
+			return a.genesisValidators(vb)
+		}
+	}
 	c, hdr, err := a.certificate(num)
 	if err != nil {
 		return nil, err
@@ -160,6 +166,26 @@ func (a *wnAPI) GetValidators(num rpctypes.BlockNumber) (_ *rpctypes.ValidatorsJ
 	out := &rpctypes.ValidatorsJSON{Height: hexutil.Uint64(hdr.Height), Hash: hdr.ValidatorsHash, Validators: make([]rpctypes.ValidatorJSON, len(c.Validators))}
 	for i, v := range c.Validators {
 		out.Validators[i] = rpctypes.ValidatorJSON{Address: v.Address, PubKey: v.PubKey, Power: v.Power}
+	}
+	return out, nil
+}
+
+func (a *wnAPI) genesisValidators(vb ValidatorBackend) (*rpctypes.ValidatorsJSON, error) {
+	b, err := a.s.backend.BlockByNumber(0)
+	if err != nil {
+		return nil, toRPCError(err)
+	}
+	vs, err := vb.Validators(0)
+	if err != nil {
+		return nil, toRPCError(err)
+	}
+	if vs.Hash() != b.Header.ValidatorsHash {
+		return nil, fmt.Errorf("validator set of height 0 hashes to %s, the genesis header names %s", vs.Hash(), b.Header.ValidatorsHash)
+	}
+	out := &rpctypes.ValidatorsJSON{Height: 0, Hash: vs.Hash(), Validators: make([]rpctypes.ValidatorJSON, vs.Len())}
+	for i := range vs.Len() {
+		v := vs.At(i)
+		out.Validators[i] = rpctypes.ValidatorJSON{Address: v.Address, PubKey: v.PubKey, Power: hexutil.Uint64(v.Power)}
 	}
 	return out, nil
 }
