@@ -117,8 +117,9 @@ func TestJoinValidator(t *testing.T) {
 	for _, n := range info.Nodes {
 		boots = append(boots, n.P2P)
 	}
-	fifth.start(t, "--rpc.addr", "127.0.0.1:0", "--p2p.listen", "/ip4/127.0.0.1/tcp/0", "--bootnodes", strings.Join(boots, ","),
-		"--state-sync", "--state-sync.trust-height", strconv.FormatUint(trustHeight, 10), "--state-sync.trust-hash", trust.Hash.Hex())
+	startArgs := []string{"--rpc.addr", "127.0.0.1:0", "--p2p.listen", "/ip4/127.0.0.1/tcp/0", "--bootnodes", strings.Join(boots, ","),
+		"--state-sync", "--state-sync.trust-height", strconv.FormatUint(trustHeight, 10), "--state-sync.trust-hash", trust.Hash.Hex()}
+	fifth.start(t, startArgs...)
 	if !strings.Contains(fifth.p.stderr.String(), "state sync: state restored") {
 		t.Fatalf("node4 did not state-sync:\n%s", fifth.p.stderr)
 	}
@@ -251,6 +252,31 @@ func TestJoinValidator(t *testing.T) {
 	}
 	t.Logf("node3 voted out, switch at %d, killed at %d; node0-2 and node4 agree on block %d and its state root", switchRemove, killedAt, end)
 	mark("checks")
+
+	// node4 crashes (SIGKILL) and restarts with the same command: its data dir, which
+	// began at a snapshot, reopens (--state-sync is ignored once there is state), it
+	// catches up and signs again; meanwhile node0-2 (30 of 40) go on.
+	fifth.kill()
+	down := lowestHead(rest[:3])
+	waitHeight(t, 30*time.Second, down+2, rest[:3]...)
+	fifth.start(t, startArgs...)
+	if strings.Contains(fifth.p.stderr.String(), "state sync: state restored") {
+		t.Fatalf("node4 state-synced again on restart:\n%s", fifth.p.stderr)
+	}
+	back := lowestHead(rest[:3])
+	testutil.WaitFor(t, 30*time.Second, "node4 to sign again after its restart", func() bool {
+		for h := back + 1; h <= lowestHead(rest); h++ {
+			for _, n := range rest {
+				if slices.Contains(signers(ctx, t, n, h), addrs[4]) {
+					return true
+				}
+			}
+		}
+		return false
+	})
+	end = lowestHead(rest)
+	sameHeader(t, end, rest...)
+	mark("node4 killed, restarted, signing")
 
 	// A node joining now, with the genesis as its only trust root, restores a snapshot
 	// signed by a set the genesis does not name (node4 in, node3 out): its state sync
