@@ -227,14 +227,14 @@ func BenchmarkJoin(b *testing.B) {
 // new keys each (built, certified and committed as a proposer does), in alternating
 // phases of -statesync.blocks blocks (-statesync.rounds of each): without a snapshot,
 // then with snapshots of the head taken back to back in the background at the default
-// pace (DefaultBytesPerSecond), then, with -statesync.unpaced, back to back unpaced.
+// pace (DefaultBytesPerSecond, or -statesync.pace), then, with -statesync.unpaced, back to back unpaced.
 // Alternating cancels most of the drift of a shared machine. Run with -benchtime=1x; it
 // reports committed tx/s of each and the ratios.
 func BenchmarkCommitWhileSnapshotting(b *testing.B) {
 	keys := *benchKeys
 	tmp := b.TempDir()
 	f := newFillChain(b, filepath.Join(tmp, "src"), keys)
-	paced, err := OpenSnapshots(filepath.Join(tmp, "paced"), f.st, SnapshotOptions{Interval: 1, Keep: 1})
+	paced, err := OpenSnapshots(filepath.Join(tmp, "paced"), f.st, SnapshotOptions{Interval: 1, Keep: 1, BytesPerSecond: *benchPace})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -315,5 +315,6 @@ func BenchmarkCommitWhileSnapshotting(b *testing.B) {
 var (
 	benchBlocks  = flag.Int("statesync.blocks", 20, "blocks of each phase of BenchmarkCommitWhileSnapshotting")
 	benchRounds  = flag.Int("statesync.rounds", 5, "rounds of phases of BenchmarkCommitWhileSnapshotting")
+	benchPace    = flag.Int("statesync.pace", 0, "bytes per second of BenchmarkCommitWhileSnapshotting's paced snapshots (0: DefaultBytesPerSecond)")
 	benchUnpaced = flag.Bool("statesync.unpaced", false, "BenchmarkCommitWhileSnapshotting also measures unpaced snapshots")
 )
