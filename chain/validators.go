@@ -150,26 +150,40 @@ func encodeStoredSet(effective uint64, vs *types.ValidatorSet) []byte {
 	return b
 }
 
-// setCache keeps decoded validator sets by the keccak256 of their stored encoding:
-// decoding derives every address from its key (about 30 µs each).
+// setCache keeps decoded validator sets: decoding derives every address from its key
+// (about 30 µs each), and a validator tx reads the stored sets of the state, so without
+// it a tx that pays a transfer's gas would cost the decoding of up to three sets of
+// MaxValidators. Stored sets are found by their encoding (raw: a byte comparison, no
+// decoding or hashing), history sets by the keccak256 of their key and value (m).
 type setCache struct {
-	mu sync.Mutex
-	m  map[types.Hash]*types.ValidatorSet
+	mu  sync.Mutex
+	m   map[types.Hash]*types.ValidatorSet
+	raw []rawSet // the most recently decoded stored sets, oldest first
 }
 
-const maxCachedSets = 16
+type rawSet struct {
+	b         []byte
+	effective uint64
+	vs        *types.ValidatorSet
+}
+
+const (
+	maxCachedSets = 16
+	maxRawSets    = 8 // the three slots of a few states (proposals at one height)
+)
 
 func (sc *setCache) decode(b []byte) (uint64, *types.ValidatorSet, error) {
+	sc.mu.Lock()
+	for _, r := range sc.raw {
+		if bytes.Equal(r.b, b) {
+			sc.mu.Unlock()
+			return r.effective, r.vs, nil
+		}
+	}
+	sc.mu.Unlock()
 	var s storedSet
 	if err := rlp.DecodeBytes(b, &s); err != nil {
 		return 0, nil, fmt.Errorf("chain: decode validator set: %w", err)
-	}
-	key := crypto.Keccak256Hash(b)
-	sc.mu.Lock()
-	vs := sc.m[key]
-	sc.mu.Unlock()
-	if vs != nil {
-		return s.Effective, vs, nil
 	}
 	vals := make([]types.Validator, len(s.Vals))
 	for i, v := range s.Vals {
@@ -184,10 +198,10 @@ func (sc *setCache) decode(b []byte) (uint64, *types.ValidatorSet, error) {
 		return 0, nil, fmt.Errorf("chain: decode validator set: %w", err)
 	}
 	sc.mu.Lock()
-	if sc.m == nil || len(sc.m) >= maxCachedSets {
-		sc.m = make(map[types.Hash]*types.ValidatorSet)
+	if len(sc.raw) >= maxRawSets {
+		sc.raw = slices.Delete(sc.raw, 0, 1)
 	}
-	sc.m[key] = vs
+	sc.raw = append(sc.raw, rawSet{b: bytes.Clone(b), effective: s.Effective, vs: vs})
 	sc.mu.Unlock()
 	return s.Effective, vs, nil
 }
