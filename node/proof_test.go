@@ -158,7 +158,6 @@ func TestProofsOnRealNode(t *testing.T) {
 	url := "http://" + n.RPCAddr()
 	for _, bad := range []struct{ method, params string }{
 		{"wn_getCommit", `["0x0"]`},
-		{"wn_getValidators", `["earliest"]`},
 		{"wn_getProof", fmt.Sprintf(`[%q, [], "0x0"]`, counter.Hex())},
 		{"wn_callWitness", fmt.Sprintf(`[{"to":%q,"method":"get"}, "0x0"]`, counter.Hex())},
 	} {
