@@ -27,8 +27,9 @@ import (
 // on and never before; then they vote one of the original four out, which is killed
 // once its switch height is reached: blocks go on, its signature is absent from every
 // commit from that height, and every remaining node holds the same blocks and state
-// roots. A sixth node then joins by state sync trusting only the genesis: the snapshot
-// it restores is signed by a set the genesis does not name. The steps are the walkthrough "Add a validator to a running network" of
+// roots. The state-synced validator survives a SIGKILL and restart, the removed node
+// restarted follows as a non-validator, and a sixth node joins by state sync trusting
+// only the genesis: the snapshot it restores is signed by a set the genesis does not name. The steps are the walkthrough "Add a validator to a running network" of
 // docs/cli.md.
 func TestJoinValidator(t *testing.T) {
 	began := time.Now()
@@ -279,6 +280,22 @@ func TestJoinValidator(t *testing.T) {
 	end = lowestHead(rest)
 	sameHeader(t, end, rest...)
 	mark("node4 killed, restarted, signing")
+
+	// node3 comes back: no longer a validator, it follows the chain it was voted out of
+	// by block sync, and signs nothing.
+	nodes[3].start(t, "--snapshots", "--snapshot.interval", "5", "--snapshot.keep", "2")
+	target = lowestHead(rest) + 1
+	waitHeight(t, 30*time.Second, target, append(rest, nodes[3])...)
+	sameHeader(t, target, append(rest, nodes[3])...)
+	if info, err := nodes[3].c.NodeInfo(ctx); err != nil || info.Validator {
+		t.Errorf("node3 info after its removal: %+v %v", info, err)
+	}
+	for h := end; h <= target; h++ {
+		if s := signers(ctx, t, nodes[3], h); slices.Contains(s, addrs[3]) {
+			t.Fatalf("node3: its commit of %d (removed at %d) carries its own signature: %v", h, switchRemove, s)
+		}
+	}
+	mark("node3 restarted, following")
 
 	// A node joining now, with the genesis as its only trust root, restores a snapshot
 	// signed by a set the genesis does not name (node4 in, node3 out): its state sync
