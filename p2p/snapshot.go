@@ -255,6 +255,9 @@ func (n *Host) snapshotRequest(ctx context.Context, p peer.ID, r snapshotRequest
 	}
 	defer st.Close()
 	_ = st.SetDeadline(deadline(ctx))
+	// The deadline bounds the stream; a cancelled context ends it at once too.
+	stop := context.AfterFunc(ctx, func() { _ = st.Reset() })
+	defer stop()
 	req, _ := rlp.EncodeToBytes(&r)
 	if err := writeFrame(st, req); err != nil {
 		_ = st.Reset()

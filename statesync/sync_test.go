@@ -480,3 +480,83 @@ func (b *badLight) LightBlock(height uint64) (*p2p.LightBlock, error) {
 	}
 	return lb, err
 }
+
+// slowChunks serves honest snapshots but holds chunks from index 5 on until released.
+type slowChunks struct {
+	Server
+	hold chan struct{}
+}
+
+func (s *slowChunks) Chunk(height, index uint64) ([]byte, error) {
+	if index >= 5 {
+		<-s.hold
+	}
+	return s.Server.Chunk(height, index)
+}
+
+// TestSyncInterrupted: a sync stopped halfway (its context cancelled, as when the node is
+// stopped) leaves the store without a version and without the pairs it wrote; a node
+// opening that database finds it empty, and the next sync completes.
+func TestSyncInterrupted(t *testing.T) {
+	src := newSource(t, 3)
+	snaps, err := OpenSnapshots(t.TempDir(), src.st, SnapshotOptions{Interval: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	takeAll(t, snaps, 3)
+	slow := &slowChunks{Server: Server{Kept: snaps, Blocks: src.chain}, hold: make(chan struct{})}
+	server := serve(t, src.chain, slow)
+	client, err := p2p.New(context.Background(), testutil.Key(t), p2p.Config{ChainID: testutil.ChainID, ListenAddrs: loop, TargetPeers: -1, Bootnodes: server.Addrs()[:1]}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	testutil.WaitFor(t, 10*time.Second, "connected", func() bool { return client.PeerCount() == 1 })
+	db, err := state.OpenPebble(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	st, err := state.New(db, state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, _ := src.tc.Gen.ValidatorSet()
+	cfg := Config{ChainID: testutil.ChainID, Validators: vs, Discovery: time.Second, MinPeers: 1, Fetchers: 2}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { _, err := Sync(ctx, cfg, client, st, nil); errc <- err }()
+	// The restore mark and pairs of the first chunks.
+	testutil.WaitFor(t, 20*time.Second, "the first chunks written", func() bool { return countState(t, db) > 10 })
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted sync: %v", err)
+	}
+	if st.Initialized() || countState(t, db) != 0 {
+		t.Fatalf("after the interrupted sync: initialized %v, %d state keys", st.Initialized(), countState(t, db))
+	}
+	close(slow.hold)
+	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := Sync(ctx, cfg, client, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := src.chain.HeaderByNumber(3); res.Root != want.StateRoot || !st.Initialized() {
+		t.Fatalf("second sync: root %s, want %s", res.Root, want.StateRoot)
+	}
+}
+
+func countState(t *testing.T, db *pebble.DB) int {
+	t.Helper()
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{state.KeyPrefix}, UpperBound: []byte{state.KeyPrefix + 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	n := 0
+	for ok := it.First(); ok; ok = it.Next() {
+		n++
+	}
+	return n
+}
