@@ -236,11 +236,25 @@ func (c *Client) Receipt(ctx context.Context, h types.Hash) (*rpctypes.ReceiptJS
 	return v, err
 }
 
+// ErrTxDropped is returned by WaitReceipt when the node holds the transaction neither in
+// its pool nor in a block: it will not include it. Its nonce was used meanwhile by
+// another transaction of the sender (one built against a node a block behind gets a
+// nonce already used, and the node drops it once the block arrives), or the pool
+// evicted it; another node holding it may still include it.
+var ErrTxDropped = errors.New("transaction dropped")
+
+// dropCheck is how often WaitReceipt asks whether the node still knows the transaction;
+// it reports ErrTxDropped after two answers in a row that it does not.
+const dropCheck = time.Second
+
 // WaitReceipt polls for the receipt of h until it exists or ctx ends. It polls every
 // millisecond for the first 50 ms (a dev node commits within a few), then backs off to
-// every 100 ms.
+// every 100 ms. Every second it also asks the node for the transaction
+// (wn_getTransaction): a transaction the node no longer knows twice in a row will get no
+// receipt from it, and WaitReceipt returns ErrTxDropped instead of waiting for ctx.
 func (c *Client) WaitReceipt(ctx context.Context, h types.Hash) (*rpctypes.ReceiptJSON, error) {
 	start := time.Now()
+	checked, unknown := start, 0
 	for {
 		r, err := c.Receipt(ctx, h)
 		if err != nil {
@@ -248,6 +262,19 @@ func (c *Client) WaitReceipt(ctx context.Context, h types.Hash) (*rpctypes.Recei
 		}
 		if r != nil {
 			return r, nil
+		}
+		if time.Since(checked) >= dropCheck {
+			checked = time.Now()
+			tx, err := c.Transaction(ctx, h)
+			if err != nil {
+				return nil, err
+			}
+			if tx != nil {
+				unknown = 0
+			} else if unknown++; unknown >= 2 {
+				return nil, fmt.Errorf("%w: the node holds %s neither in its pool nor in a block, so it will not include it "+
+					"(its nonce was used by another transaction of the sender, or the pool evicted it)", ErrTxDropped, h)
+			}
 		}
 		wait := time.Millisecond
 		if el := time.Since(start); el > 50*time.Millisecond {

@@ -2,7 +2,9 @@ package client_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -92,5 +94,67 @@ func TestNoNodeAndCancel(t *testing.T) {
 	go func() { <-arrived; cancel() }()
 	if _, err := c.ChainID(ctx); !errors.Is(err, context.Canceled) || errors.Is(err, client.ErrNoNode) || errors.Is(err, client.ErrTimeout) {
 		t.Errorf("cancelled: %v", err)
+	}
+}
+
+// fakeNode answers JSON-RPC requests with answer(method), a JSON result.
+func fakeNode(t *testing.T, answer func(method string) string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":%s}`, req.ID, answer(req.Method))
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// WaitReceipt gives up with ErrTxDropped on a transaction the node no longer knows (in
+// neither its pool nor a block: it will never have a receipt there), long before the
+// context's deadline; a transaction still pending is waited for until its receipt.
+func TestWaitReceiptDropped(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		known   bool
+		wantErr error
+	}{
+		{"dropped", false, client.ErrTxDropped},
+		{"pending, then included", true, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			start := time.Now()
+			url := fakeNode(t, func(method string) string {
+				switch {
+				case method == "wn_getTransaction" && tc.known:
+					return `{"hash":"0x0100000000000000000000000000000000000000000000000000000000000000"}`
+				case method == "wn_getTransactionReceipt" && tc.known && time.Since(start) > 2500*time.Millisecond:
+					return `{"txHash":"0x0100000000000000000000000000000000000000000000000000000000000000","status":"0x1"}`
+				}
+				return "null"
+			})
+			c, err := client.Dial(context.Background(), url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			r, err := c.WaitReceipt(ctx, types.Hash{1})
+			if !errors.Is(err, tc.wantErr) || (err == nil && (r == nil || r.Status != 1)) {
+				t.Fatalf("WaitReceipt: %+v, %v; want error %v", r, err, tc.wantErr)
+			}
+			if err != nil && (ctx.Err() != nil || !strings.Contains(err.Error(), "neither in its pool nor in a block")) {
+				t.Errorf("dropped after %v (context: %v): %v", time.Since(start), ctx.Err(), err)
+			}
+		})
 	}
 }
