@@ -314,7 +314,9 @@ func (h *handler) DeliverTx(any, peer.ID) {}
 // this node is behind and cannot use them, but they wake block sync up. Commit
 // certificates of any later height are relayed: they tell lagging nodes what to sync.
 // A message whose content (all but its unsigned Resend stamp) was relayed less than
-// resendGap ago is ignored; one relayed before is not verified again.
+// resendGap ago is ignored; one relayed before is not verified again, unless it was
+// checked against another set than the one it is checked against now (a message more
+// than one height ahead is checked against the newest known set).
 func (h *handler) CheckConsensus(data []byte) (any, error) {
 	m, err := consensus.DecodeMessage(data)
 	if err != nil {
@@ -327,21 +329,29 @@ func (h *handler) CheckConsensus(data []byte) (any, error) {
 		h.stats.consIgnored.Add(1)
 		return nil, errIgnore("%s: height %d is decided", m.Kind(), height)
 	}
+	// The sets of heights up to next+1 are known (the chain decides them two heights
+	// ahead); a message of a later height is checked against the newest known set, and
+	// only ignored when it fails: the set may have changed since. Such a check holds for
+	// that set only, so its record in recent names the set's hash: once this node knows
+	// the set of the message's height (or a newer set), a copy is checked again before
+	// it is relayed, and a signer removed in between is not relayed to peers that
+	// reject it.
+	vs, err := h.chain.ValidatorsAt(min(height, next+1))
+	if err != nil {
+		h.stats.consIgnored.Add(1)
+		return nil, errIgnore("%s: validator set of height %d: %v", m.Kind(), height, err)
+	}
 	key := contentKey(m, true)
+	if height > next+1 {
+		setHash := vs.Hash()
+		key = crypto.Keccak256Hash(key[:], setHash[:])
+	}
 	now := h.now()
 	switch h.recent.check(key, now) {
 	case recentFresh:
 		h.stats.consIgnored.Add(1)
 		return nil, errIgnore("%s: re-sent within %v", m.Kind(), resendGap)
 	case recentUnknown:
-		// The sets of heights up to next+1 are known (the chain decides them two heights
-		// ahead); a message of a later height is checked against the newest known set,
-		// and only ignored when it fails: the set may have changed since.
-		vs, err := h.chain.ValidatorsAt(min(height, next+1))
-		if err != nil {
-			h.stats.consIgnored.Add(1)
-			return nil, errIgnore("%s: validator set of height %d: %v", m.Kind(), height, err)
-		}
 		if err := consensus.VerifyMessage(h.chainID, vs, m); err != nil {
 			if height > next+1 {
 				// A signature that is not its claimed signer's is forged whatever the
@@ -359,8 +369,8 @@ func (h *handler) CheckConsensus(data []byte) (any, error) {
 		}
 	}
 	if height > next+1 && m.Kind() != consensus.MsgCommit {
-		// Verified but not relayed: once this node has caught up, the next copy is
-		// accepted at once, without a second signature check.
+		// Verified against the newest known set but not relayed: a copy is accepted
+		// without a second check while that set is still the newest one for its height.
 		h.recent.accepted(key, time.Time{})
 		h.stats.consIgnored.Add(1)
 		if h.ahead != nil {

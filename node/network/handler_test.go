@@ -11,6 +11,7 @@ import (
 
 	"github.com/wnode/wnode/app"
 	"github.com/wnode/wnode/consensus"
+	"github.com/wnode/wnode/genesis"
 	"github.com/wnode/wnode/internal/testutil"
 	"github.com/wnode/wnode/mempool"
 	"github.com/wnode/wnode/p2p"
@@ -482,5 +483,60 @@ func TestGossipSetBounded(t *testing.T) {
 	g.add(&types.Tx{}) // the set is full: it starts over
 	if g.take(first) || len(g.txs) != 1 {
 		t.Fatalf("set not bounded: %d entries", len(g.txs))
+	}
+}
+
+// TestCheckConsensusAheadSignerRemoved: a vote two heights ahead passes the check
+// against the newest known set; its signer is then voted out from that height on. Once
+// this node knows the set of the vote's height, a copy is checked again and refused,
+// not relayed on the strength of the first check.
+func TestCheckConsensusAheadSignerRemoved(t *testing.T) {
+	tc := testutil.NewTestChain(t, 4, 0)
+	for _, k := range tc.Vals { // they pay for their validator txs
+		tc.Gen.Accounts = append(tc.Gen.Accounts, genesis.Account{Address: testutil.Addr(k), Balance: genesis.AmountOf(1e18)})
+	}
+	const head = 2 // consensus decides 3; the sets up to 4 are known
+	h, _ := testHandler(t, tc, head)
+	clock := testutil.NewClock(time.Unix(1000, 0))
+	h.clk = clock
+	leaving := tc.Vals[3]
+	vote := testutil.SignVote(t, leaving, types.PrevoteType, head+3, 0, types.Hash{7})
+	send := func(stamp uint64) (verdict, error) {
+		_, err := h.CheckConsensus(testutil.EncodeMsg(t, &consensus.Message{Vote: vote, Resend: stamp}))
+		return verdictOf(err), err
+	}
+	if v, err := send(0); v != ignore {
+		t.Fatalf("vote of height %d at head %d: %v (%v), want ignore (verified, not relayed)", head+3, head, v, err)
+	}
+	// Block 3 passes the removal (30 of 40): the set of 5 = head+3 no longer has it.
+	remove := &types.ValidatorChange{Op: types.ValidatorRemove, Address: testutil.Addr(leaving)}
+	tx := func(k int, kind types.TxKind, args []byte) *types.Tx {
+		return testutil.SignTx(t, tc.Vals[k], &types.Tx{Kind: kind, GasLimit: 1_000_000, Args: args})
+	}
+	voteTx := (&types.ValidatorVote{ProposalID: 1}).Encode()
+	commitTestBlockTxs(t, h.chain, tc.Vals, tx(0, types.TxValidatorPropose, remove.Encode()),
+		tx(1, types.TxValidatorVote, voteTx), tx(2, types.TxValidatorVote, voteTx))
+	commitTestBlocks(t, h.chain, tc.Vals[:3], 1)
+	vs, err := h.chain.ValidatorsAt(head + 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := vs.Index(testutil.Addr(leaving)); ok {
+		t.Fatal("the removal did not pass")
+	}
+	clock.Advance(time.Second)
+	if v, err := send(1); v != reject {
+		t.Fatalf("copy of the vote at head %d, its signer removed at %d: %v (%v), want reject", h.chain.Head().Height, head+3, v, err)
+	}
+	// A vote of a remaining validator, checked the same way, is relayed once its
+	// height is current.
+	stay := testutil.SignVote(t, tc.Vals[1], types.PrevoteType, head+5, 0, types.Hash{7})
+	if _, err := h.CheckConsensus(testutil.EncodeMsg(t, &consensus.Message{Vote: stay})); verdictOf(err) != ignore {
+		t.Fatalf("vote of height %d: %v", head+5, err)
+	}
+	commitTestBlocks(t, h.chain, tc.Vals[:3], 2)
+	clock.Advance(time.Second)
+	if _, err := h.CheckConsensus(testutil.EncodeMsg(t, &consensus.Message{Vote: stay, Resend: 1})); err != nil {
+		t.Fatalf("vote of a remaining validator at its height: %v", err)
 	}
 }
