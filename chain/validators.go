@@ -11,7 +11,6 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
-	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/rlp"
 
 	"github.com/wnode/wnode/state"
@@ -154,11 +153,17 @@ func encodeStoredSet(effective uint64, vs *types.ValidatorSet) []byte {
 // (about 30 µs each), and a validator tx reads the stored sets of the state, so without
 // it a tx that pays a transfer's gas would cost the decoding of up to three sets of
 // MaxValidators. Stored sets are found by their encoding (raw: a byte comparison, no
-// decoding or hashing), history sets by the keccak256 of their key and value (m).
+// decoding or hashing), history sets by the height they took effect at (hist, the
+// least recently used dropped first): a history entry is written once, by the block
+// that passed its change, except by openSets when a store is opened, which forgets it.
+// A lookup of a cached history set costs the seek of its entry, without hashing or
+// comparing its value.
 type setCache struct {
-	mu  sync.Mutex
-	m   map[types.Hash]*types.ValidatorSet
-	raw []rawSet // the most recently decoded stored sets, oldest first
+	mu       sync.Mutex
+	raw      []rawSet // the most recently decoded stored sets, oldest first
+	hist     map[uint64]*types.ValidatorSet
+	histLRU  []uint64   // the heights of hist, least recently used first
+	decoding sync.Mutex // held while a history set is decoded: one at a time
 }
 
 type rawSet struct {
@@ -168,9 +173,52 @@ type rawSet struct {
 }
 
 const (
-	maxCachedSets = 16
-	maxRawSets    = 8 // the three slots of a few states (proposals at one height)
+	// maxHistorySets bounds the decoded history sets kept: up to about 230 KB each
+	// with MaxValidators (7 MB).
+	maxHistorySets = 32
+	maxRawSets     = 8 // the three slots of a few states (proposals at one height)
 )
+
+// history returns the cached history set that took effect at effective, or nil.
+func (sc *setCache) history(effective uint64) *types.ValidatorSet {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	vs := sc.hist[effective]
+	if vs != nil {
+		if i := slices.Index(sc.histLRU, effective); i >= 0 && i < len(sc.histLRU)-1 {
+			sc.histLRU = append(slices.Delete(sc.histLRU, i, i+1), effective)
+		}
+	}
+	return vs
+}
+
+func (sc *setCache) putHistory(effective uint64, vs *types.ValidatorSet) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.hist == nil {
+		sc.hist = make(map[uint64]*types.ValidatorSet, maxHistorySets)
+	}
+	if _, ok := sc.hist[effective]; ok {
+		sc.hist[effective] = vs
+		return
+	}
+	if len(sc.histLRU) >= maxHistorySets {
+		delete(sc.hist, sc.histLRU[0])
+		sc.histLRU = slices.Delete(sc.histLRU, 0, 1)
+	}
+	sc.hist[effective] = vs
+	sc.histLRU = append(sc.histLRU, effective)
+}
+
+// forgetHistory drops the cached history set of effective (its entry was rewritten).
+func (sc *setCache) forgetHistory(effective uint64) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if _, ok := sc.hist[effective]; ok {
+		delete(sc.hist, effective)
+		sc.histLRU = slices.DeleteFunc(sc.histLRU, func(h uint64) bool { return h == effective })
+	}
+}
 
 func (sc *setCache) decode(b []byte) (uint64, *types.ValidatorSet, error) {
 	sc.mu.Lock()
@@ -571,27 +619,27 @@ func (c *Chain) historyAt(h uint64) (*types.ValidatorSet, error) {
 		}
 		return nil, fmt.Errorf("%w: no validator set recorded at or below height %d (before a state sync's base?)", ErrNotFound, h)
 	}
-	key := crypto.Keccak256Hash(it.Key(), it.Value())
-	c.sets.mu.Lock()
-	vs := c.sets.m[key]
-	c.sets.mu.Unlock()
-	if vs != nil {
+	effective := binary.BigEndian.Uint64(it.Key()[len(it.Key())-8:])
+	if vs := c.sets.history(effective); vs != nil {
+		return vs, nil
+	}
+	// One decoding at a time (about 30 ms for MaxValidators): lookups of many past sets
+	// (RPC, light blocks for state sync) use at most one core however many callers
+	// there are, and callers waiting for the same set find it decoded.
+	c.sets.decoding.Lock()
+	defer c.sets.decoding.Unlock()
+	if vs := c.sets.history(effective); vs != nil {
 		return vs, nil
 	}
 	var vals []types.Validator
 	if err := rlp.DecodeBytes(it.Value(), &vals); err != nil {
 		return nil, fmt.Errorf("chain: decode validator set history at %d: %w", h, err)
 	}
-	vs, err = types.NewValidatorSet(vals)
+	vs, err := types.NewValidatorSet(vals)
 	if err != nil {
 		return nil, fmt.Errorf("chain: validator set history at %d: %w", h, err)
 	}
-	c.sets.mu.Lock()
-	if c.sets.m == nil || len(c.sets.m) >= maxCachedSets {
-		c.sets.m = make(map[types.Hash]*types.ValidatorSet)
-	}
-	c.sets.m[key] = vs
-	c.sets.mu.Unlock()
+	c.sets.putHistory(effective, vs)
 	return vs, nil
 }
 
@@ -623,6 +671,7 @@ func (c *Chain) openSets(hdr *types.Header) ([3]*types.ValidatorSet, error) {
 	}
 	b := c.db.NewBatch()
 	defer b.Close()
+	var written []uint64
 	for _, s := range slots {
 		if s.vs == nil || s.effective > hdr.Height+ValidatorSwitchDelay {
 			continue
@@ -633,11 +682,15 @@ func (c *Chain) openSets(hdr *types.Header) ([3]*types.ValidatorSet, error) {
 		if err := writeHistorySet(b, s.effective, s.vs); err != nil {
 			return out, err
 		}
+		written = append(written, s.effective)
 	}
 	if !b.Empty() {
 		if err := b.Commit(pebble.Sync); err != nil {
 			return out, fmt.Errorf("chain: write validator set history: %w", err)
 		}
+	}
+	for _, e := range written {
+		c.sets.forgetHistory(e)
 	}
 	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/crypto"
@@ -19,7 +20,7 @@ import (
 // valHarness drives a chain whose validator set changes: every block is proposed by the
 // proposer of its height's set and committed by all members of that set.
 type valHarness struct {
-	t      *testing.T
+	t      testing.TB
 	n      *node
 	keys   map[types.Address]string // address -> test key name
 	nonces map[string]uint64
@@ -29,7 +30,7 @@ type valHarness struct {
 // valNames are the test keys that may become validators; all are funded.
 var valNames = []string{"v0", "v1", "v2", "v3", "v4", "v5"}
 
-func newValHarness(t *testing.T, dir string, genesisVals []string, mod func(*genesis.Genesis)) *valHarness {
+func newValHarness(t testing.TB, dir string, genesisVals []string, mod func(*genesis.Genesis)) *valHarness {
 	t.Helper()
 	g := testGenesis(func(g *genesis.Genesis) {
 		g.Validators = nil
@@ -587,4 +588,122 @@ func TestValidatorTxCostOfALargeSet(t *testing.T) {
 	if allocs := testing.AllocsPerRun(20, run); allocs > 50 {
 		t.Fatalf("a validator tx against a set of %d allocates %.0f times", types.MaxValidators, allocs)
 	}
+}
+
+// TestValidatorHistoryCache: looking sets up in the history returns the decoded set
+// kept for its entry (the same value) for the maxHistorySets used last, however many
+// other sets were looked up before; concurrent lookups of one set decode it once; a
+// reopened store gives the same sets.
+func TestValidatorHistoryCache(t *testing.T) {
+	dir := t.TempDir()
+	h := newValHarness(t, dir, []string{"v0", "v1", "v2", "v3"}, nil)
+	// maxHistorySets+1 changes, one per block: v0's power goes 11, 10, 11, …
+	const changes = maxHistorySets + 1
+	var effective []uint64
+	for i := range changes {
+		id := uint64(i + 1)
+		power := uint64(11 - i%2)
+		rs := h.block(h.propose("v1", types.ValidatorChange{Op: types.ValidatorPower, Address: addrOf("v0"), Power: power}),
+			h.vote("v2", id), h.vote("v3", id))
+		if !slices.Contains(topics(rs[2]), TopicValidatorPassed) {
+			t.Fatalf("change %d did not pass: %v", id, topics(rs[2]))
+		}
+		effective = append(effective, h.height()+ValidatorSwitchDelay)
+	}
+	h.block()
+	h.block()
+	h.block()
+	c := h.n.c
+	lookup := func(height uint64) *types.ValidatorSet {
+		t.Helper()
+		vs, err := h.n.c.ValidatorsAt(height)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return vs
+	}
+	// Every set once (more than the cache holds), then the newest maxHistorySets again:
+	// each is the value kept, not a new decoding.
+	first := map[uint64]*types.ValidatorSet{}
+	for _, e := range effective {
+		first[e] = lookup(e)
+	}
+	for _, e := range effective[1:] {
+		if lookup(e) != first[e] {
+			t.Fatalf("set of %d decoded again after %d other lookups (cache of %d)", e, changes-1, maxHistorySets)
+		}
+	}
+	if lookup(effective[0]) == first[effective[0]] {
+		t.Fatalf("the least recently used set was kept beyond the bound of %d", maxHistorySets)
+	}
+	// Concurrent lookups of a set not kept decode it once.
+	e := effective[1]
+	const n = 8
+	got := make([]*types.ValidatorSet, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { got[i], _ = c.ValidatorsAt(e) })
+	}
+	wg.Wait()
+	for i := range got {
+		if got[i] == nil || got[i] != got[0] {
+			t.Fatalf("concurrent lookups of set %d got distinct values", e)
+		}
+	}
+	h.checkHistory()
+	// Reopened, the store gives the same sets.
+	hashes := map[uint64]types.Hash{}
+	for _, e := range effective {
+		hashes[e] = lookup(e).Hash()
+	}
+	h.n.close()
+	h.n = openNode(t, dir, newVM(t, 0), h.n.c.Genesis(), Options{})
+	for _, e := range effective {
+		if got := lookup(e).Hash(); got != hashes[e] {
+			t.Fatalf("set of %d after reopening: %s, was %s", e, got, hashes[e])
+		}
+	}
+}
+
+// BenchmarkValidatorsAtHistory: the set of a past height with MaxValidators members.
+// "kept" finds it decoded; "decoded" drops it from the cache first (a lookup of more
+// past sets than the cache keeps).
+func BenchmarkValidatorsAtHistory(b *testing.B) {
+	var names []string
+	for i := range types.MaxValidators {
+		names = append(names, fmt.Sprintf("big%d", i))
+	}
+	h := newValHarness(b, "", nil, func(g *genesis.Genesis) {
+		for _, name := range names {
+			k := testKey(name)
+			g.Validators = append(g.Validators, genesis.Validator{
+				Address: crypto.PubkeyToAddress(k.PublicKey), PubKey: crypto.CompressPubkey(&k.PublicKey), Power: 10, Name: name,
+			})
+		}
+	})
+	for _, name := range names {
+		h.keys[addrOf(name)] = name
+	}
+	h.block()
+	h.block()
+	c := h.n.c
+	lookup := func() {
+		if vs, err := c.ValidatorsAt(0); err != nil || vs.Len() != types.MaxValidators {
+			b.Fatal(vs, err)
+		}
+	}
+	b.Run("kept", func(b *testing.B) {
+		lookup()
+		b.ReportAllocs()
+		for b.Loop() {
+			lookup()
+		}
+	})
+	b.Run("decoded", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			c.sets.forgetHistory(0)
+			lookup()
+		}
+	})
 }
