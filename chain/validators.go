@@ -719,9 +719,15 @@ func (c *Chain) ValidatorsAt(height uint64) (*types.ValidatorSet, error) {
 	return c.historyAt(height)
 }
 
-// ValidatorProposals returns the open validator set change proposals at the head, in id
-// order: those not yet passed and not expired at the next height.
-func (c *Chain) ValidatorProposals() ([]*ValidatorProposal, error) {
+// ValidatorProposals returns the open validator set change proposals at the head with
+// an id above after, in id order, at most max of them (max ≥ 1): those not yet passed
+// and not expired at the next height. The open list holds at most MaxOpenProposals per
+// proposer, but proposals of validators removed since stay open until they expire, so
+// it can hold more than MaxOpenProposals × MaxValidators: callers page through it.
+func (c *Chain) ValidatorProposals(after uint64, max int) ([]*ValidatorProposal, error) {
+	if max < 1 {
+		return nil, fmt.Errorf("chain: validator proposals: max %d, want at least 1", max)
+	}
 	hi := c.head.Load()
 	view, err := c.st.Reader(hi.header.Height)
 	if err != nil {
@@ -733,8 +739,15 @@ func (c *Chain) ValidatorProposals() ([]*ValidatorProposal, error) {
 	if err != nil {
 		return nil, err
 	}
+	i, _ := slices.BinarySearch(ids, after+1)
+	if after == ^uint64(0) {
+		i = len(ids)
+	}
 	var out []*ValidatorProposal
-	for _, id := range ids {
+	for _, id := range ids[i:] {
+		if len(out) == max {
+			break
+		}
 		p, err := c.proposal(sdb, id)
 		if err != nil {
 			return nil, err

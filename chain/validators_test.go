@@ -151,7 +151,7 @@ func (h *valHarness) set(height uint64) *types.ValidatorSet {
 
 func (h *valHarness) open() []*ValidatorProposal {
 	h.t.Helper()
-	ps, err := h.n.c.ValidatorProposals()
+	ps, err := h.n.c.ValidatorProposals(0, 1<<20)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -706,4 +706,66 @@ func BenchmarkValidatorsAtHistory(b *testing.B) {
 			lookup()
 		}
 	})
+}
+
+// TestValidatorProposalsPaged: proposals of a validator removed since stay open until
+// they expire, so the open list can exceed MaxOpenProposals per validator of the set;
+// ValidatorProposals answers it in pages of at most max, by id.
+func TestValidatorProposalsPaged(t *testing.T) {
+	h := newValHarness(t, "", []string{"v0", "v1", "v2", "v3"}, nil)
+	var txs []*types.Tx
+	for p := uint64(1); p <= MaxOpenProposals; p++ {
+		txs = append(txs, h.propose("v3", addChange("v4", p)))
+	}
+	h.block(txs...)
+	id := uint64(MaxOpenProposals + 1)
+	rs := h.block(h.propose("v0", types.ValidatorChange{Op: types.ValidatorRemove, Address: addrOf("v3")}), h.vote("v1", id), h.vote("v2", id))
+	if !slices.Contains(topics(rs[2]), TopicValidatorPassed) {
+		t.Fatalf("removal did not pass: %v", topics(rs[2]))
+	}
+	h.block()
+	h.block()
+	txs = nil
+	for p := uint64(1); p <= MaxOpenProposals; p++ {
+		txs = append(txs, h.propose("v0", addChange("v4", MaxOpenProposals+p)),
+			h.propose("v1", addChange("v5", p)), h.propose("v2", addChange("v5", MaxOpenProposals+p)))
+	}
+	for _, r := range h.block(txs...) {
+		wantOK(t, r)
+	}
+	all := h.open()
+	members := h.set(h.height() + 1).Len()
+	if want := MaxOpenProposals * (members + 1); len(all) != want || len(all) <= MaxOpenProposals*members {
+		t.Fatalf("%d open proposals with %d validators, want %d", len(all), members, want)
+	}
+	var paged []*ValidatorProposal
+	after := uint64(0)
+	for {
+		page, err := h.n.c.ValidatorProposals(after, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) > 5 {
+			t.Fatalf("page of %d, max 5", len(page))
+		}
+		paged = append(paged, page...)
+		if len(page) < 5 {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
+	if len(paged) != len(all) {
+		t.Fatalf("pages hold %d proposals, the list %d", len(paged), len(all))
+	}
+	for i := range all {
+		if paged[i].ID != all[i].ID || (i > 0 && all[i].ID <= all[i-1].ID) {
+			t.Fatalf("proposal %d: paged id %d, listed %d", i, paged[i].ID, all[i].ID)
+		}
+	}
+	if ps, err := h.n.c.ValidatorProposals(^uint64(0), 5); err != nil || len(ps) != 0 {
+		t.Fatalf("after the greatest id: %v %v", ps, err)
+	}
+	if _, err := h.n.c.ValidatorProposals(0, 0); err == nil {
+		t.Fatal("max 0 accepted")
+	}
 }

@@ -267,11 +267,11 @@ func (b *backend) Validators(height uint64) (*types.ValidatorSet, error) {
 	return vs, mapErr(err)
 }
 
-// ValidatorProposals lists the open validator set change proposals
-// (chain.Chain.ValidatorProposals) with their voters' power in the set of the next
-// height, which is the set that counts a vote sent now.
-func (b *backend) ValidatorProposals() ([]rpctypes.ValidatorProposalJSON, error) {
-	ps, err := b.n.chain.ValidatorProposals()
+// ValidatorProposals lists the open validator set change proposals with an id above
+// after, at most max (chain.Chain.ValidatorProposals), with their voters' power in the
+// set of the next height, which is the set that counts a vote sent now.
+func (b *backend) ValidatorProposals(after uint64, max int) ([]rpctypes.ValidatorProposalJSON, error) {
+	ps, err := b.n.chain.ValidatorProposals(after, max)
 	if err != nil {
 		return nil, mapErr(err)
 	}

@@ -132,9 +132,10 @@ type ContractInfo struct {
 
 // ValidatorBackend is what a Backend that serves wn_getValidatorProposals adds.
 type ValidatorBackend interface {
-	// ValidatorProposals returns the open validator set change proposals at the head, in
-	// id order, with their voters' power in the set of the next height.
-	ValidatorProposals() ([]rpctypes.ValidatorProposalJSON, error)
+	// ValidatorProposals returns the open validator set change proposals at the head
+	// with an id above after, in id order, at most max of them, with their voters'
+	// power in the set of the next height.
+	ValidatorProposals(after uint64, max int) ([]rpctypes.ValidatorProposalJSON, error)
 	// Validators returns the validator set of height (wn_getValidators of the genesis
 	// height, which has no certificate).
 	Validators(height uint64) (*types.ValidatorSet, error)

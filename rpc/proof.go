@@ -190,17 +190,30 @@ func (a *wnAPI) genesisValidators(vb ValidatorBackend) (*rpctypes.ValidatorsJSON
 	return out, nil
 }
 
-// GetValidatorProposals is wn_getValidatorProposals(): the open validator set change
-// proposals at the head with their votes.
-func (a *wnAPI) GetValidatorProposals() (_ []rpctypes.ValidatorProposalJSON, err error) {
+// MaxValidatorProposals is the most proposals one wn_getValidatorProposals answer holds.
+// The open list can be longer (proposals of removed validators stay open until they
+// expire): a full answer may be followed by more, asked for with afterId.
+const MaxValidatorProposals = 100
+
+// GetValidatorProposals is wn_getValidatorProposals(afterId?): the open validator set
+// change proposals at the head with an id above afterId (0 when left out), in id order,
+// at most MaxValidatorProposals of them, with their votes.
+func (a *wnAPI) GetValidatorProposals(after *hexutil.Uint64) (_ []rpctypes.ValidatorProposalJSON, err error) {
 	defer a.s.metrics.observe("wn_getValidatorProposals", time.Now(), &err)
 	vb, ok := a.s.backend.(ValidatorBackend)
 	if !ok {
 		return nil, newError(rpctypes.CodeMethodNotFound, "this node serves no validator proposals")
 	}
-	ps, err := vb.ValidatorProposals()
+	var from uint64
+	if after != nil {
+		from = uint64(*after)
+	}
+	ps, err := vb.ValidatorProposals(from, MaxValidatorProposals)
 	if err != nil {
 		return nil, toRPCError(err)
+	}
+	if len(ps) > MaxValidatorProposals {
+		return nil, fmt.Errorf("the backend answered %d validator proposals, more than %d", len(ps), MaxValidatorProposals)
 	}
 	if ps == nil {
 		ps = []rpctypes.ValidatorProposalJSON{}

@@ -134,7 +134,7 @@ func TestValidatorSetChange(t *testing.T) {
 	v1, v2 := send(1, types.TxValidatorVote, vote(2)), send(2, types.TxValidatorVote, vote(2))
 	waitCommitted(t, v2.Hash(), nodes...)
 	waitCommitted(t, v1.Hash(), nodes...)
-	if ps, _ := nodes[0].chain.ValidatorProposals(); len(ps) != 1 {
+	if ps, _ := nodes[0].chain.ValidatorProposals(0, 10); len(ps) != 1 {
 		t.Fatalf("open proposals %d, want 1 (30 of 50 does not pass)", len(ps))
 	}
 	h2, e2 := passed(nodes, send(4, types.TxValidatorVote, vote(2)))
