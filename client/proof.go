@@ -76,12 +76,54 @@ func (c *Client) Validators(ctx context.Context, num rpctypes.BlockNumber) (*rpc
 	return &v, nil
 }
 
-// ValidatorProposals is wn_getValidatorProposals: the open validator set change
-// proposals with their votes.
+// MaxValidatorProposalPages is the most non-empty answers ValidatorProposals takes: with
+// the node's 100 proposals an answer, 10 000 open proposals.
+const MaxValidatorProposalPages = 100
+
+// ValidatorProposals is wn_getValidatorProposals paged through: all the open validator
+// set change proposals with their votes, in id order. It asks with afterId = the last id
+// received until an answer is empty; more than MaxValidatorProposalPages non-empty
+// answers is an error (ValidatorProposalsAfter pages by hand). The answers are read one
+// after the other, not at one height: a proposal that passes or expires meanwhile may
+// still be listed.
 func (c *Client) ValidatorProposals(ctx context.Context) ([]rpctypes.ValidatorProposalJSON, error) {
+	all := []rpctypes.ValidatorProposalJSON{}
+	var after uint64
+	for pages := 0; ; pages++ {
+		page, err := c.ValidatorProposalsAfter(ctx, after)
+		if err != nil {
+			return nil, err
+		}
+		if len(page) == 0 {
+			return all, nil
+		}
+		if pages == MaxValidatorProposalPages {
+			break
+		}
+		all = append(all, page...)
+		after = uint64(page[len(page)-1].ID)
+	}
+	return nil, fmt.Errorf("wn_getValidatorProposals: more than %d non-empty answers (%d proposals so far, up to id %d)", MaxValidatorProposalPages, len(all), after)
+}
+
+// ValidatorProposalsAfter is one wn_getValidatorProposals answer: the open validator set
+// change proposals with an id above after, in id order, as many as the node answers at
+// once (100 for wnode); a full answer may be followed by more. An answer out of id order
+// or not above after is an error.
+func (c *Client) ValidatorProposalsAfter(ctx context.Context, after uint64) ([]rpctypes.ValidatorProposalJSON, error) {
 	var v []rpctypes.ValidatorProposalJSON
-	if err := c.call(ctx, &v, "wn_getValidatorProposals"); err != nil {
+	if err := c.call(ctx, &v, "wn_getValidatorProposals", hexutil.Uint64(after)); err != nil {
 		return nil, err
+	}
+	last := after
+	for _, p := range v {
+		if uint64(p.ID) <= last {
+			return nil, fmt.Errorf("wn_getValidatorProposals after %d: proposal %d after %d (not above afterId, or out of order)", after, uint64(p.ID), last)
+		}
+		last = uint64(p.ID)
+	}
+	if v == nil {
+		v = []rpctypes.ValidatorProposalJSON{}
 	}
 	return v, nil
 }
