@@ -54,6 +54,11 @@ type SnapshotsConfig struct {
 	Interval uint64 `toml:"interval"`
 	// Keep is how many snapshots are kept, the newest (0: statesync.DefaultKeep, 2).
 	Keep int `toml:"keep"`
+	// Pace is the bytes a second a snapshot is exported at (0:
+	// statesync.DefaultBytesPerSecond, 2 MiB; negative: unpaced; at least
+	// statesync.MinBytesPerSecond, 64 KiB), so that taking one leaves block execution
+	// most of a core (docs/rationale/statesync.md).
+	Pace int `toml:"pace"`
 }
 
 // StateSyncConfig configures the join by state sync: when Enabled and the node has no

@@ -173,7 +173,8 @@ func New(cfg Config, opts Options) (_ *Node, err error) {
 	}
 	if cfg.Snapshots.Enabled {
 		if n.snaps, err = statesync.OpenSnapshots(dir.Path(SnapshotsDir), st, statesync.SnapshotOptions{
-			Interval: cfg.Snapshots.Interval, Keep: cfg.Snapshots.Keep, Logger: n.log.With("component", "snapshots"),
+			Interval: cfg.Snapshots.Interval, Keep: cfg.Snapshots.Keep, BytesPerSecond: cfg.Snapshots.Pace,
+			Logger: n.log.With("component", "snapshots"),
 		}); err != nil {
 			return nil, err
 		}
@@ -493,6 +494,10 @@ func (n *Node) RPCAddr() string { return n.rpc.Addr() }
 
 // Chain is the node's chain.
 func (n *Node) Chain() *chain.Chain { return n.chain }
+
+// Snapshots are the state snapshots the node takes and serves; nil without
+// Config.Snapshots.Enabled.
+func (n *Node) Snapshots() *statesync.Snapshots { return n.snaps }
 
 // Pool is the node's mempool.
 func (n *Node) Pool() *mempool.Pool { return n.pool }

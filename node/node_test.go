@@ -16,6 +16,7 @@ import (
 	"github.com/wnode/wnode/internal/testutil"
 	"github.com/wnode/wnode/node"
 	"github.com/wnode/wnode/rpc/rpctypes"
+	"github.com/wnode/wnode/statesync"
 	"github.com/wnode/wnode/types"
 )
 
@@ -236,5 +237,50 @@ func TestDashboardSwitch(t *testing.T) {
 		if resp.StatusCode != tc.status {
 			t.Errorf("ui %v: GET /ui/ answered %d, want %d", tc.ui, resp.StatusCode, tc.status)
 		}
+	}
+}
+
+// TestSnapshotPace: Config.Snapshots.Pace (--snapshot.pace) is the pace of the node's
+// snapshotter; 0 is statesync.DefaultBytesPerSecond, negative unpaced, and a pace below
+// statesync.MinBytesPerSecond is refused.
+func TestSnapshotPace(t *testing.T) {
+	for _, tc := range []struct{ pace, want int }{
+		{0, statesync.DefaultBytesPerSecond},
+		{1 << 20, 1 << 20},
+		{-1, -1},
+		{statesync.MinBytesPerSecond - 1, 0},
+	} {
+		cfg := startConfig(t.TempDir())
+		cfg.Snapshots.Enabled, cfg.Snapshots.Pace = true, tc.pace
+		n, err := node.New(cfg, node.Options{})
+		if tc.want == 0 {
+			if err == nil || !strings.Contains(err.Error(), "snapshot pace") {
+				t.Errorf("pace %d: %v", tc.pace, err)
+			}
+			if n != nil {
+				n.Close(context.Background())
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("pace %d: %v", tc.pace, err)
+		}
+		if got := n.Snapshots().BytesPerSecond(); got != tc.want {
+			t.Errorf("pace %d: the snapshotter's is %d, want %d", tc.pace, got, tc.want)
+		}
+		if err := n.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := startConfig(t.TempDir())
+	n, err := node.New(cfg, node.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Snapshots() != nil {
+		t.Error("a snapshotter without Snapshots.Enabled")
+	}
+	if err := n.Close(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }

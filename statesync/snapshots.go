@@ -36,6 +36,9 @@ const (
 	// 30 s, well within the default interval, and takes a small share of a core away
 	// from block execution instead of a whole one (docs/rationale/statesync.md).
 	DefaultBytesPerSecond = 2 << 20
+	// MinBytesPerSecond is the slowest pace a snapshot may be given: a state of 62 MiB
+	// takes about 16 min at it, the time of the default interval at 1 block a second.
+	MinBytesPerSecond = 64 << 10
 )
 
 // SnapshotOptions configure Snapshots.
@@ -46,7 +49,7 @@ type SnapshotOptions struct {
 	// Keep is how many snapshots are kept, the newest (0: DefaultKeep).
 	Keep int
 	// BytesPerSecond paces the export (0: DefaultBytesPerSecond, negative: as fast as it
-	// goes).
+	// goes); a positive pace below MinBytesPerSecond is an error.
 	BytesPerSecond int
 	Logger         *slog.Logger
 }
@@ -97,6 +100,9 @@ func OpenSnapshots(dir string, st *state.Store, opts SnapshotOptions) (*Snapshot
 	}
 	if opts.BytesPerSecond == 0 {
 		opts.BytesPerSecond = DefaultBytesPerSecond
+	}
+	if opts.BytesPerSecond > 0 && opts.BytesPerSecond < MinBytesPerSecond {
+		return nil, fmt.Errorf("statesync: a snapshot pace of %d bytes a second: the least is %d (or negative: unpaced)", opts.BytesPerSecond, MinBytesPerSecond)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("statesync: %w", err)
@@ -208,6 +214,10 @@ func (s *Snapshots) Committed(ctx context.Context, height uint64) {
 
 // Wait waits for a snapshot started by Committed to end.
 func (s *Snapshots) Wait() { s.wg.Wait() }
+
+// BytesPerSecond is the pace of the snapshots' export (SnapshotOptions.BytesPerSecond
+// with its default filled in): negative when they are not paced.
+func (s *Snapshots) BytesPerSecond() int { return s.opts.BytesPerSecond }
 
 // History returns the snapshots taken by this process, oldest first.
 func (s *Snapshots) History() []Taken {

@@ -114,6 +114,8 @@ var (
 		Usage: "with --snapshots: snapshot the state at every height that is a multiple of this"}
 	snapshotKeepFlag = &cli.IntFlag{Name: "snapshot.keep", Category: catNode, Value: statesync.DefaultKeep,
 		Usage: "with --snapshots: how many snapshots to keep, the newest"}
+	snapshotPaceFlag = &cli.IntFlag{Name: "snapshot.pace", Category: catNode, Value: statesync.DefaultBytesPerSecond,
+		Usage: "with --snapshots: bytes a second a snapshot is written at, so that it leaves block execution most of a core (at least 65536; -1: unpaced; 0: the default)"}
 	stateSyncFlag = &cli.BoolFlag{Name: "state-sync", Category: catNode,
 		Usage: "join from a peer's state snapshot instead of replaying every block (only when the data dir has no state yet)"}
 	stateSyncTrustHeightFlag = &cli.Uint64Flag{Name: "state-sync.trust-height", Category: catNode,
@@ -258,7 +260,7 @@ var (
 
 // Flag sets of the commands.
 var (
-	nodeFlags   = []cli.Flag{dataDirFlag, devFlag, genesisFlag, configFlag, rpcAddrFlag, rpcCORSFlag, rpcWSOriginsFlag, fnCORSFlag, rpcGasCapFlag, rpcTimeoutFlag, rpcExecSlotsFlag, rpcExecQueueFlag, rpcExecWaitFlag, rpcExecPerClientFlag, rpcExecBudgetFlag, rpcExecShareFlag, rpcClientHeaderFlag, rpcSubsPerConnFlag, rpcSubsTotalFlag, rpcFnCacheFlag, uiFlag, p2pListenFlag, bootnodesFlag, p2pTargetPeersFlag, logLevelFlag, logFormatFlag, pprofFlag, execWorkersFlag, snapshotsFlag, snapshotIntervalFlag, snapshotKeepFlag, stateSyncFlag, stateSyncTrustHeightFlag, stateSyncTrustHashFlag}
+	nodeFlags   = []cli.Flag{dataDirFlag, devFlag, genesisFlag, configFlag, rpcAddrFlag, rpcCORSFlag, rpcWSOriginsFlag, fnCORSFlag, rpcGasCapFlag, rpcTimeoutFlag, rpcExecSlotsFlag, rpcExecQueueFlag, rpcExecWaitFlag, rpcExecPerClientFlag, rpcExecBudgetFlag, rpcExecShareFlag, rpcClientHeaderFlag, rpcSubsPerConnFlag, rpcSubsTotalFlag, rpcFnCacheFlag, uiFlag, p2pListenFlag, bootnodesFlag, p2pTargetPeersFlag, logLevelFlag, logFormatFlag, pprofFlag, execWorkersFlag, snapshotsFlag, snapshotIntervalFlag, snapshotKeepFlag, snapshotPaceFlag, stateSyncFlag, stateSyncTrustHeightFlag, stateSyncTrustHashFlag}
 	clientFlags = []cli.Flag{rpcURLFlag, jsonFlag, timeoutFlag}
 	sendFlags   = []cli.Flag{dataDirFlag, fromFlag, passwordFileFlag, valueFlag, gasFlag, gasPriceFlag, nonceFlag, outFlag}
 	argsFlags   = []cli.Flag{hexFlag, argsFileFlag}

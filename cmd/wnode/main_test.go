@@ -96,13 +96,14 @@ level = "debug"
 	}}}
 	t.Setenv("WNODE_LOG_LEVEL", "warn")
 	t.Setenv("WNODE_RPC_ADDR", "127.0.0.1:2222")
-	if err := app.Run([]string{"wnode", "x", "--datadir", dir, "--rpc.addr", "127.0.0.1:3333"}); err != nil {
+	if err := app.Run([]string{"wnode", "x", "--datadir", dir, "--rpc.addr", "127.0.0.1:3333", "--snapshot.pace", "1048576"}); err != nil {
 		t.Fatal(err)
 	}
 	want := node.DefaultConfig()
 	want.DataDir, want.Dev = dir, true
 	want.RPC.Addr, want.RPC.RequestTimeout, want.RPC.FnCORS = "127.0.0.1:3333", 3*time.Second, []string{"https://a.example"}
 	want.Log.Level = "warn"
+	want.Snapshots.Pace = 1 << 20
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("config\n got %+v\nwant %+v", got, want)
 	}

@@ -118,6 +118,7 @@ func nodeConfig(c *cli.Context) (node.Config, error) {
 	set(snapshotsFlag.Name, func() { cfg.Snapshots.Enabled = c.Bool(snapshotsFlag.Name) })
 	set(snapshotIntervalFlag.Name, func() { cfg.Snapshots.Interval = c.Uint64(snapshotIntervalFlag.Name) })
 	set(snapshotKeepFlag.Name, func() { cfg.Snapshots.Keep = c.Int(snapshotKeepFlag.Name) })
+	set(snapshotPaceFlag.Name, func() { cfg.Snapshots.Pace = c.Int(snapshotPaceFlag.Name) })
 	set(stateSyncFlag.Name, func() { cfg.StateSync.Enabled = c.Bool(stateSyncFlag.Name) })
 	set(stateSyncTrustHeightFlag.Name, func() { cfg.StateSync.TrustHeight = c.Uint64(stateSyncTrustHeightFlag.Name) })
 	set(stateSyncTrustHashFlag.Name, func() { cfg.StateSync.TrustHash = c.String(stateSyncTrustHashFlag.Name) })
