@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sync/atomic"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/wnode/wnode/chain"
 	"github.com/wnode/wnode/consensus"
 	"github.com/wnode/wnode/mempool"
@@ -49,6 +50,9 @@ type NetworkDeps struct {
 	Logger    *slog.Logger
 	// Snapshots, when not nil, are served to peers on /wnode/snapshot/1.
 	Snapshots p2p.SnapshotSource
+	// Penalties are the penalties of the peers met during the join by state sync
+	// (p2p.Host.Penalties of its host), to start the node's host with.
+	Penalties map[peer.ID]float64
 }
 
 // NetworkFactory builds a node's Network once its parts exist. Options.Network sets it;
@@ -91,7 +95,7 @@ func (p *netProxy) NeedSync(height uint64) {
 func p2pNetwork(tune func(*network.Config)) NetworkFactory {
 	return func(ctx context.Context, deps NetworkDeps) (Network, error) {
 		cfg := network.Config{Listen: deps.Config.Listen, Bootnodes: deps.Config.Bootnodes, MDNS: deps.Config.MDNS,
-			TargetPeers: deps.Config.TargetPeers, PeersFile: deps.PeersFile, Logger: deps.Logger}
+			TargetPeers: deps.Config.TargetPeers, PeersFile: deps.PeersFile, Penalties: deps.Penalties, Logger: deps.Logger}
 		if tune != nil {
 			tune(&cfg)
 		}

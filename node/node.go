@@ -13,6 +13,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/wnode/wnode/app"
 	"github.com/wnode/wnode/chain"
@@ -76,9 +77,12 @@ type Node struct {
 	proxy   *netProxy
 	network Network
 	snaps   *statesync.Snapshots // nil without --snapshots
-	rpc     *rpc.Server
-	backend *backend
-	metrics *metrics
+	// syncPenalties are the peers' penalties at the end of the join by state sync, for
+	// the network's host to start with.
+	syncPenalties map[peer.ID]float64
+	rpc           *rpc.Server
+	backend       *backend
+	metrics       *metrics
 
 	ready    atomic.Bool
 	stopping atomic.Bool
@@ -308,7 +312,7 @@ func (n *Node) Start(ctx context.Context) error {
 	if n.opts.Network != nil {
 		nw, err := n.opts.Network(ctx, NetworkDeps{Key: n.key, ChainID: n.genesis.ChainID, Config: n.cfg.P2P,
 			PeersFile: n.dir.Path(PeersFile), Chain: n.chain, Pool: n.pool, Consensus: n.runner, Logger: n.log.With("component", "p2p"),
-			Snapshots: n.snapshotSource()})
+			Snapshots: n.snapshotSource(), Penalties: n.syncPenalties})
 		if err != nil {
 			return fmt.Errorf("start network: %w", err)
 		}

@@ -79,6 +79,8 @@ func (n *Node) stateSync(st *state.Store) error {
 	if err != nil {
 		return fmt.Errorf("state sync: %w", err)
 	}
+	// The peers caught lying during the join stay penalized on the node's own host.
+	n.syncPenalties = host.Penalties()
 	log.Info("state sync: state restored", "height", res.Height, "root", res.Root, "chunks", res.Chunks, "bytes", res.Bytes,
 		"pairs", res.Pairs, "penalized", len(res.Penalized), "took", time.Since(start).Round(time.Millisecond))
 	return nil

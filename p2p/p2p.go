@@ -98,6 +98,10 @@ type Config struct {
 	MaxKnownPeers int
 	// Snapshots bounds what each peer can make the node spend on SnapshotProtocol.
 	Snapshots SnapshotLimits
+	// Penalties are the peers' penalties the host starts with, as another host's
+	// Penalties returned them (the node's real host takes over those of the host of its
+	// state sync); they decay from the host's start.
+	Penalties map[peer.ID]float64
 	Logger    *slog.Logger
 }
 
@@ -206,6 +210,12 @@ func New(ctx context.Context, key *ecdsa.PrivateKey, cfg Config, handler Handler
 	ctx, cancel := context.WithCancel(ctx)
 	n := &Host{cfg: cfg, h: h, handler: handler, log: log, boot: boot, known: known, cancel: cancel,
 		penalties: map[peer.ID]penalty{}}
+	now := time.Now()
+	for p, v := range cfg.Penalties {
+		if v > 0 {
+			n.penalties[p] = penalty{value: v, at: now}
+		}
+	}
 	cfg.Snapshots.defaults()
 	n.snap.limits, n.snap.peers = cfg.Snapshots, map[peer.ID]*peerBudget{}
 	if handler != nil {

@@ -96,4 +96,17 @@ func (n *Host) PeerPenalty(p peer.ID) float64 {
 	return n.penalties[p].now(time.Now())
 }
 
+// Penalties returns the current penalty of every peer Penalize penalized, for a host
+// that takes over from this one (Config.Penalties).
+func (n *Host) Penalties() map[peer.ID]float64 {
+	now := time.Now()
+	n.scoreMu.Lock()
+	defer n.scoreMu.Unlock()
+	out := make(map[peer.ID]float64, len(n.penalties))
+	for p, v := range n.penalties {
+		out[p] = v.now(now)
+	}
+	return out
+}
+
 func (n *Host) appScore(p peer.ID) float64 { return -n.PeerPenalty(p) }

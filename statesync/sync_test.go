@@ -291,6 +291,23 @@ func TestSyncWithLyingPeers(t *testing.T) {
 			t.Errorf("honest %s penalized", p)
 		}
 	}
+	// The host that takes over after the join (the node's own) starts with them.
+	next, err := p2p.New(context.Background(), testutil.Key(t), p2p.Config{ChainID: testutil.ChainID, ListenAddrs: loop, TargetPeers: -1,
+		Penalties: client.Penalties()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer next.Close()
+	for _, p := range liars {
+		if next.PeerPenalty(p) < 0.9*p2p.PenaltyBadData {
+			t.Errorf("liar %s: penalty %v on the next host", p, next.PeerPenalty(p))
+		}
+	}
+	for _, p := range []peer.ID{honest1.ID(), honest2.ID()} {
+		if next.PeerPenalty(p) >= p2p.PenaltyBadData {
+			t.Errorf("honest %s: penalty %v on the next host", p, next.PeerPenalty(p))
+		}
+	}
 
 	// The restored node opens its chain at 4 and goes on with the source's blocks.
 	m, err := vm.New(context.Background(), vm.Config{})

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/wnode/wnode/chain"
 	"github.com/wnode/wnode/consensus"
 	"github.com/wnode/wnode/mempool"
@@ -44,6 +45,9 @@ type Config struct {
 	TargetPeers int
 	// PeersFile remembers the peers met across restarts (empty: not remembered).
 	PeersFile string
+	// Penalties are the peers' penalties to start with (p2p.Config.Penalties): those
+	// the node's state sync gave.
+	Penalties map[peer.ID]float64
 	// MaxPeers bounds connections (p2p default 64).
 	MaxPeers int
 	// SyncInterval is how often peers' status is polled to detect that this node is
@@ -153,7 +157,7 @@ func New(ctx context.Context, cfg Config, key *ecdsa.PrivateKey, c *chain.Chain,
 	host, err := p2p.New(n.ctx, key, p2p.Config{
 		ChainID: c.ChainID(), ListenAddrs: cfg.Listen, Bootnodes: cfg.Bootnodes, MDNS: cfg.MDNS,
 		MaxPeers: cfg.MaxPeers, MaxMessageSize: consensus.MaxMessageSize, Logger: cfg.Logger,
-		TargetPeers: cfg.TargetPeers, PeersFile: cfg.PeersFile,
+		TargetPeers: cfg.TargetPeers, PeersFile: cfg.PeersFile, Penalties: cfg.Penalties,
 	}, n.h)
 	if err != nil {
 		n.cancel()
@@ -445,6 +449,9 @@ func (n *Network) Addrs() []string { return n.host.Addrs() }
 
 // SetSnapshotSource serves src's state snapshots on /wnode/snapshot/1.
 func (n *Network) SetSnapshotSource(src p2p.SnapshotSource) { n.host.SetSnapshotSource(src) }
+
+// PeerPenalty is peer id's penalty on this node's host (p2p.Host.PeerPenalty).
+func (n *Network) PeerPenalty(id peer.ID) float64 { return n.host.PeerPenalty(id) }
 
 // PeerCount is the number of connected peers (net_peerCount).
 func (n *Network) PeerCount() int { return n.host.PeerCount() }
