@@ -298,27 +298,9 @@ func (s *syncer) certified(ctx context.Context, height uint64, vals []light.Vali
 	if s.cfg.Headers != nil {
 		return s.certifiedByClient(ctx, height, prefer)
 	}
-	ps := append(slices.Clone(prefer), s.peers.ConnectedPeers()...)
-	tried := map[peer.ID]bool{}
-	for _, p := range ps {
-		if tried[p] || s.isBanned(p) {
-			continue
-		}
-		tried[p] = true
-		rctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
-		sbs, err := s.peers.RequestBlocks(rctx, p, height, 1)
-		cancel()
-		if err != nil || len(sbs) == 0 {
-			continue
-		}
-		blk, cm, err := s.verifyBlock(sbs[0], height, vals)
-		if err != nil {
-			s.penalize(p, p2p.PenaltyBadData, fmt.Sprintf("block %d: %v", height, err))
-			continue
-		}
-		return blk, cm, nil
-	}
-	return nil, nil, fmt.Errorf("no peer served a certified block %d", height)
+	return s.blockFromPeers(ctx, height, prefer, "a certified block", func(sb p2p.SyncBlock) (*types.Block, *types.Commit, error) {
+		return s.verifyBlock(sb, height, vals)
+	})
 }
 
 // certifiedByClient has the light client verify the header of height, then takes the
@@ -338,6 +320,26 @@ func (s *syncer) certifiedByClient(ctx context.Context, height uint64, prefer []
 	if err != nil || lb.Header.Hash() != want {
 		return nil, nil, fmt.Errorf("the light block of %d is not the verified header", height)
 	}
+	return s.blockFromPeers(ctx, height, prefer, "block", func(sb p2p.SyncBlock) (*types.Block, *types.Commit, error) {
+		blk, err := types.DecodeBlock(sb.Block)
+		if err == nil && blk.Hash() != want {
+			err = fmt.Errorf("block hashes to %s, the verified header to %s", blk.Hash(), want)
+		}
+		if err == nil {
+			err = blk.ValidateBasic(s.cfg.ChainID)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		return blk, lb.Commit, nil
+	})
+}
+
+// blockFromPeers asks the peers (those of prefer first, each once, banned ones skipped)
+// for the block at height until check accepts an answer; a peer whose answer check
+// refuses is penalized. what names the block in the error when no peer served one.
+func (s *syncer) blockFromPeers(ctx context.Context, height uint64, prefer []peer.ID, what string,
+	check func(p2p.SyncBlock) (*types.Block, *types.Commit, error)) (*types.Block, *types.Commit, error) {
 	ps := append(slices.Clone(prefer), s.peers.ConnectedPeers()...)
 	tried := map[peer.ID]bool{}
 	for _, p := range ps {
@@ -351,20 +353,14 @@ func (s *syncer) certifiedByClient(ctx context.Context, height uint64, prefer []
 		if err != nil || len(sbs) == 0 {
 			continue
 		}
-		blk, err := types.DecodeBlock(sbs[0].Block)
-		if err == nil && blk.Hash() != want {
-			err = fmt.Errorf("block hashes to %s, the verified header to %s", blk.Hash(), want)
-		}
-		if err == nil {
-			err = blk.ValidateBasic(s.cfg.ChainID)
-		}
+		blk, cm, err := check(sbs[0])
 		if err != nil {
 			s.penalize(p, p2p.PenaltyBadData, fmt.Sprintf("block %d: %v", height, err))
 			continue
 		}
-		return blk, lb.Commit, nil
+		return blk, cm, nil
 	}
-	return nil, nil, fmt.Errorf("no peer served block %d", height)
+	return nil, nil, fmt.Errorf("no peer served %s %d", what, height)
 }
 
 func (s *syncer) verifyBlock(sb p2p.SyncBlock, height uint64, vals []light.Validator) (*types.Block, *types.Commit, error) {
