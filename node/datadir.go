@@ -12,6 +12,7 @@ import (
 	"github.com/ethereum/go-ethereum/accounts/keystore"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/wnode/wnode/genesis"
+	"github.com/wnode/wnode/internal/atomicfile"
 	"github.com/wnode/wnode/types"
 )
 
@@ -73,7 +74,7 @@ func (d DataDir) nodeKey() (key *ecdsa.PrivateKey, created bool, err error) {
 		return nil, false, fmt.Errorf("generate node key: %w", err)
 	}
 	data := hex.EncodeToString(crypto.FromECDSA(k)) + "\n"
-	if err := writeFileAtomic(d.Path(NodeKeyFile), []byte(data), secretFilePer); err != nil {
+	if err := atomicfile.Write(d.Path(NodeKeyFile), []byte(data), secretFilePer); err != nil {
 		return nil, false, fmt.Errorf("write node key: %w", err)
 	}
 	return k, true, nil
@@ -164,7 +165,7 @@ func Init(dir string, dev bool, genesisPath string) (*InitResult, error) {
 		if err != nil {
 			return nil, fmt.Errorf("encode genesis: %w", err)
 		}
-		if err := writeFileAtomic(d.Path(GenesisFile), data, 0o644); err != nil {
+		if err := atomicfile.Write(d.Path(GenesisFile), data, 0o644); err != nil {
 			return nil, fmt.Errorf("write genesis: %w", err)
 		}
 		res.Created = true
@@ -200,30 +201,4 @@ func importDevAccount(d DataDir) error {
 		return fmt.Errorf("import dev account: %w", err)
 	}
 	return nil
-}
-
-// writeFileAtomic writes data to path through a temporary file and a rename, so a crash
-// leaves either the old or the new file.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/wnode/wnode/genesis"
+	"github.com/wnode/wnode/internal/atomicfile"
 	"github.com/wnode/wnode/p2p"
 	"github.com/wnode/wnode/types"
 )
@@ -174,7 +175,7 @@ func OpenLocalnet(dir string, opts LocalnetOptions) (l *Localnet, created bool, 
 			}
 		}
 		listen := fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", opts.BasePort+opts.Nodes+i)
-		if err := writeFileAtomic(filepath.Join(l.Path(n), ConfigFileName), localnetConfig(n, listen, boot, opts.Consensus), 0o644); err != nil {
+		if err := atomicfile.Write(filepath.Join(l.Path(n), ConfigFileName), localnetConfig(n, listen, boot, opts.Consensus), 0o644); err != nil {
 			return nil, false, fmt.Errorf("localnet %s: config: %w", n.Name, err)
 		}
 	}
@@ -182,7 +183,7 @@ func OpenLocalnet(dir string, opts LocalnetOptions) (l *Localnet, created bool, 
 	if err != nil {
 		return nil, false, err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, LocalnetFile), append(data, '\n'), 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, LocalnetFile), append(data, '\n'), 0o644); err != nil {
 		return nil, false, fmt.Errorf("localnet: %w", err)
 	}
 	return l, true, nil
