@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
-
 	"github.com/wnode/wnode/light"
 	"github.com/wnode/wnode/p2p"
 	"github.com/wnode/wnode/types"
@@ -102,6 +102,7 @@ func (l *LightSource) Certificate(ctx context.Context, height uint64) (*light.Ce
 	deadline := time.Now().Add(wait)
 	for {
 		peers := l.Peers.ConnectedPeers()
+		slices.Sort(peers) // libp2p lists peers in map order: sorted, the rotation is real
 		first := int(l.next.Add(1))
 		for i := range peers {
 			p := peers[(first+i)%len(peers)]
