@@ -133,6 +133,7 @@ type State struct {
 	invalidLog map[types.Hash]bool               // blocks decided by others that we find invalid (logged once)
 	syncAsked  bool                              // NeedSync called for a missing decided block
 	heightAt   time.Time                         // when this height started
+	prevAt     time.Time                         // when the previous height started (MinBlockInterval counts from it)
 	cadence    struct {                          // round-0 proposer waiting for txs or the heartbeat
 		waiting bool
 		at      time.Time // earliest cadence timer pending
@@ -399,7 +400,12 @@ func (s *State) resetHeight(h uint64) error {
 	s.syncAsked = false
 	s.cadence.waiting = false
 	s.cadence.at = time.Time{}
-	s.heightAt = s.deps.Clock.Now()
+	now := s.deps.Clock.Now()
+	s.prevAt = s.heightAt
+	if s.prevAt.IsZero() {
+		s.prevAt = now // the first height of this run: the interval counts from the start
+	}
+	s.heightAt = now
 	return nil
 }
 
@@ -594,23 +600,24 @@ func (s *State) startRound(ctx context.Context, r int32) {
 	}
 }
 
-// tryPropose proposes in round 0 once the cadence allows: after MinBlockInterval if
-// transactions are pending, after Heartbeat otherwise.
+// tryPropose proposes in round 0 once the cadence allows: if transactions are pending,
+// once MinBlockInterval has passed since the previous height started (so a height whose
+// work took longer than the interval is followed at once); otherwise once Heartbeat has
+// passed since this height started.
 func (s *State) tryPropose(ctx context.Context) {
 	if !s.cadence.waiting || s.round != 0 || s.step != StepPropose {
 		return
 	}
 	now := s.deps.Clock.Now()
-	since := now.Sub(s.heightAt)
 	pending := s.deps.App.HasPendingTxs()
-	if since >= s.cfg.Heartbeat || (pending && since >= s.cfg.MinBlockInterval) {
+	if now.Sub(s.heightAt) >= s.cfg.Heartbeat || (pending && now.Sub(s.prevAt) >= s.cfg.MinBlockInterval) {
 		s.cadence.waiting = false
 		s.propose(ctx)
 		return
 	}
 	at := s.heightAt.Add(s.cfg.Heartbeat)
 	if pending {
-		at = s.heightAt.Add(s.cfg.MinBlockInterval)
+		at = s.prevAt.Add(s.cfg.MinBlockInterval)
 	}
 	if s.cadence.at.IsZero() || at.Before(s.cadence.at) || !s.cadence.at.After(now) {
 		s.cadence.at = at
