@@ -26,9 +26,10 @@ type Config struct {
 
 	// Block cadence. After a height is decided the round-0 proposer of the next height
 	// proposes as soon as transactions are pending but not before MinBlockInterval has
-	// passed (zero allowed); with nothing pending it proposes an empty block once Heartbeat
-	// has passed. Other validators wait Heartbeat + TimeoutPropose before giving up on the
-	// round-0 proposer.
+	// passed since the previous height started (zero allowed): it bounds the block rate,
+	// it is not a pause after each commit. With nothing pending the proposer proposes an
+	// empty block once Heartbeat has passed since this height started. Other validators
+	// wait Heartbeat + TimeoutPropose before giving up on the round-0 proposer.
 	MinBlockInterval time.Duration // default 200 ms; DevConfig 1 ms
 	Heartbeat        time.Duration // default 2 s
 
