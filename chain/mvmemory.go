@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
-	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/holiman/uint256"
 
@@ -24,28 +24,36 @@ import (
 // otherwise touch the proposer's account do not all write, and so conflict on, that one
 // key (see docs/rationale/parallel-exec.md).
 //
-// All methods are safe for concurrent use.
+// All methods are safe for concurrent use, except changes.
 type mvMemory struct {
-	base   state.Reader
-	shards [mvShards]mvShard
+	base    state.Reader
+	workers int // goroutines changes may use
+	shards  [mvShards]mvShard
 }
 
-// mvShards spreads the key map over locks, so that workers rarely wait for each other
-// on it (a plain map lookup by string(key) does not allocate, unlike sync.Map's).
+// mvShards spreads the keys over locks, so that workers rarely wait for each other (a
+// plain map lookup by string(key) does not allocate, unlike sync.Map's).
 const mvShards = 64
 
+// mvShard is a part of the memory's keys; its lock guards its map and the entries of
+// its keys. It fills a cache line, so that two cores locking neighbouring shards do not
+// take the line from each other.
 type mvShard struct {
 	mu   sync.RWMutex
 	keys map[string]*mvKey
+	_    [64 - 32]byte
 }
 
-// mvKey holds one key's base value and its writes.
+// mvKey holds one key's parent value and its writes.
 type mvKey struct {
-	mu       sync.Mutex
-	baseRead bool
-	base     []byte
-	baseErr  error
-	entries  []mvEntry // sorted by tx
+	// version counts the changes of entries (under the shard's lock), so that a read
+	// taken at a version is still valid while the version has not moved: validation
+	// then needs no lock and no comparison.
+	version atomic.Uint64
+	key     []byte // the key, from the first write (nil until then)
+	base    []byte // the parent state's value, read once before the key was added
+	baseErr error
+	entries []mvEntry // sorted by tx; guarded by the shard's lock
 }
 
 // mvEntry is the write of the transaction at position tx: a value (nil deletes), or,
@@ -65,44 +73,86 @@ func newMVMemory(base state.Reader, keys int) *mvMemory {
 	return m
 }
 
-// key returns k's entry, adding it on first use.
-func (m *mvMemory) key(k []byte) *mvKey {
-	// State keys end in hashes (of the address, the storage key or the code): their
-	// last byte is spread evenly.
+func (m *mvMemory) shard(key []byte) *mvShard {
+	// State keys end in hashes or addresses (of the account, the storage key, the code):
+	// their last byte is spread evenly.
 	var last byte
-	if len(k) > 0 {
-		last = k[len(k)-1]
+	if len(key) > 0 {
+		last = key[len(key)-1]
 	}
-	sh := &m.shards[int(last)%mvShards]
-	sh.mu.RLock()
-	e := sh.keys[string(k)]
-	sh.mu.RUnlock()
-	if e != nil {
-		return e
-	}
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if e = sh.keys[string(k)]; e == nil {
-		e = new(mvKey)
-		sh.keys[string(k)] = e
-	}
-	return e
+	return &m.shards[int(last)%mvShards]
 }
 
 // read returns key's value as the transaction at position tx sees it: the newest write
-// below tx plus the credits after it, or the base value plus every credit below tx.
+// below tx plus the credits after it, or the parent value plus every credit below tx;
+// with the key's entry and the version the value was read at. The parent state is read
+// at most once per key, outside any lock.
 func (m *mvMemory) read(key []byte, tx int) ([]byte, error) {
-	return m.readKey(m.key(key), key, tx)
+	_, val, _, err := m.readVersion(key, tx)
+	return val, err
 }
 
-func (m *mvMemory) readKey(k *mvKey, key []byte, tx int) ([]byte, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.readLocked(m.base, key, tx)
+func (m *mvMemory) readVersion(key []byte, tx int) (*mvKey, []byte, uint64, error) {
+	sh := m.shard(key)
+	sh.mu.RLock()
+	if k := sh.keys[string(key)]; k != nil {
+		val, err := k.readLocked(key, tx)
+		ver := k.version.Load()
+		sh.mu.RUnlock()
+		return k, val, ver, err
+	}
+	sh.mu.RUnlock()
+	k := m.add(sh, key)
+	sh.mu.RLock()
+	val, err := k.readLocked(key, tx)
+	ver := k.version.Load()
+	sh.mu.RUnlock()
+	return k, val, ver, err
 }
 
-func (k *mvKey) readLocked(base state.Reader, key []byte, tx int) ([]byte, error) {
-	j := sort.Search(len(k.entries), func(j int) bool { return k.entries[j].tx >= tx })
+// key returns key's entry, adding it on first use.
+func (m *mvMemory) key(key []byte) *mvKey {
+	sh := m.shard(key)
+	sh.mu.RLock()
+	k := sh.keys[string(key)]
+	sh.mu.RUnlock()
+	if k != nil {
+		return k
+	}
+	return m.add(sh, key)
+}
+
+// add reads key's parent value and adds its entry to sh, unless another goroutine did
+// meanwhile (the parent state does not change during the block, so either read will do).
+func (m *mvMemory) add(sh *mvShard, key []byte) *mvKey {
+	base, err := m.base.Get(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	k := sh.keys[string(key)]
+	if k == nil {
+		k = &mvKey{base: base, baseErr: err}
+		sh.keys[string(key)] = k
+	}
+	return k
+}
+
+// below returns the number of entries of positions below tx.
+func (k *mvKey) below(tx int) int {
+	lo, hi := 0, len(k.entries)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if k.entries[mid].tx < tx {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
+
+// readLocked is read, under the shard's lock (read or write).
+func (k *mvKey) readLocked(key []byte, tx int) ([]byte, error) {
+	j := k.below(tx)
 	var credits []*uint256.Int
 	for j--; j >= 0; j-- {
 		e := &k.entries[j]
@@ -110,10 +160,6 @@ func (k *mvKey) readLocked(base state.Reader, key []byte, tx int) ([]byte, error
 			return addCredits(key, e.value, credits)
 		}
 		credits = append(credits, e.credit)
-	}
-	if !k.baseRead {
-		k.base, k.baseErr = base.Get(key)
-		k.baseRead = true
 	}
 	if k.baseErr != nil {
 		return nil, k.baseErr
@@ -145,31 +191,55 @@ func addCredits(key, enc []byte, credits []*uint256.Int) ([]byte, error) {
 }
 
 // write replaces the entries of the transaction at position tx: the changes of its
-// execution and, when credit is non-nil, a credit to the account under creditKey. prev
-// are the keys of its previous entries (nil if none); the keys of the new ones are
-// returned, for the next replacement.
-func (m *mvMemory) write(tx int, prev []string, changes []state.Change, creditKey []byte, credit *uint256.Int) []string {
-	keys := make([]string, 0, len(changes)+1)
+// execution and, when credit is non-nil, a credit to the account under creditKey. The
+// changes' keys and values must not be modified afterwards. prev are the keys of its
+// previous entries (nil if none); the keys of the new ones are returned, for the next
+// replacement, in prev's memory. view, when not nil, is the execution's view: the keys
+// it read are found there without a lookup.
+func (m *mvMemory) write(tx int, prev []*mvKey, view *mvView, changes []state.Change, creditKey []byte, credit *uint256.Int) []*mvKey {
+	old := len(prev)
+	keys := prev
+	put := func(k *mvKey, key []byte, e mvEntry) {
+		sh := m.shard(key)
+		sh.mu.Lock()
+		if k.key == nil {
+			k.key = key
+		}
+		k.set(e)
+		k.version.Add(1)
+		sh.mu.Unlock()
+		keys = append(keys, k)
+	}
 	for _, c := range changes {
-		m.key(c.Key).set(mvEntry{tx: tx, value: c.Value})
-		keys = append(keys, string(c.Key))
+		var k *mvKey
+		if view != nil {
+			k = view.keyOf(c.Key)
+		}
+		if k == nil {
+			k = m.key(c.Key)
+		}
+		put(k, c.Key, mvEntry{tx: tx, value: c.Value})
 	}
 	if credit != nil {
-		m.key(creditKey).set(mvEntry{tx: tx, credit: credit})
-		keys = append(keys, string(creditKey))
+		put(m.key(creditKey), creditKey, mvEntry{tx: tx, credit: credit})
 	}
-	for _, p := range prev {
-		if !slices.Contains(keys, p) {
-			m.key([]byte(p)).remove(tx)
+	for _, k := range prev[:old] {
+		if !slices.Contains(keys[old:], k) {
+			sh := m.shard(k.key)
+			sh.mu.Lock()
+			if k.remove(tx) {
+				k.version.Add(1)
+			}
+			sh.mu.Unlock()
 		}
 	}
-	return keys
+	n := copy(keys, keys[old:])
+	clear(keys[n:])
+	return keys[:n]
 }
 
 func (k *mvKey) set(e mvEntry) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	j := sort.Search(len(k.entries), func(j int) bool { return k.entries[j].tx >= e.tx })
+	j := k.below(e.tx)
 	if j < len(k.entries) && k.entries[j].tx == e.tx {
 		k.entries[j] = e
 		return
@@ -177,43 +247,71 @@ func (k *mvKey) set(e mvEntry) {
 	k.entries = slices.Insert(k.entries, j, e)
 }
 
-func (k *mvKey) remove(tx int) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	j := sort.Search(len(k.entries), func(j int) bool { return k.entries[j].tx >= tx })
+func (k *mvKey) remove(tx int) bool {
+	j := k.below(tx)
 	if j < len(k.entries) && k.entries[j].tx == tx {
 		k.entries = slices.Delete(k.entries, j, j+1)
+		return true
 	}
+	return false
 }
 
 // changes returns the write set of the first n transactions relative to the base,
 // sorted by key, as state.StateDB.Changes would give it after executing them in order:
-// every key whose value differs from the base (nil: deleted). Call it only when no
-// transaction runs any more.
+// every key whose value differs from the base (nil: deleted). It sorts on the memory's
+// workers. Call it only when no transaction runs any more. The keys and values are
+// shared with the memory, which is not modified any more.
 func (m *mvMemory) changes(n int) ([]state.Change, error) {
 	var out []state.Change
 	for i := range m.shards {
-		for ks, k := range m.shards[i].keys {
+		for _, k := range m.shards[i].keys {
 			if len(k.entries) == 0 || k.entries[0].tx >= n {
 				continue // never written below n: the base value
 			}
-			key := []byte(ks)
-			val, err := k.readLocked(m.base, key, n)
+			val, err := k.readLocked(k.key, n)
 			if err != nil {
 				return nil, err
 			}
-			base, err := k.readLocked(m.base, key, 0)
-			if err != nil {
-				return nil, err
+			if k.baseErr != nil {
+				return nil, k.baseErr
 			}
-			if (val == nil) == (base == nil) && bytes.Equal(val, base) {
+			if (val == nil) == (k.base == nil) && bytes.Equal(val, k.base) {
 				continue
 			}
-			out = append(out, state.Change{Key: key, Value: bytes.Clone(val)})
+			out = append(out, state.Change{Key: k.key, Value: val})
 		}
 	}
-	slices.SortFunc(out, func(a, b state.Change) int { return bytes.Compare(a.Key, b.Key) })
-	return out, nil
+	return sortChanges(out, m.workers), nil
+}
+
+// sortChanges sorts cs by key on up to workers goroutines (the caller's included): each
+// sorts a part, then the parts are merged.
+func sortChanges(cs []state.Change, workers int) []state.Change {
+	cmp := func(a, b state.Change) int { return bytes.Compare(a.Key, b.Key) }
+	if workers < 2 || len(cs) < 1024 {
+		slices.SortFunc(cs, cmp)
+		return cs
+	}
+	// Two parts: the merge is serial, and a block executes on few workers.
+	half := len(cs) / 2
+	a, b := cs[:half], cs[half:]
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		slices.SortFunc(b, cmp)
+	}()
+	slices.SortFunc(a, cmp)
+	wg.Wait()
+	out := make([]state.Change, 0, len(cs))
+	for len(a) > 0 && len(b) > 0 {
+		if cmp(a[0], b[0]) <= 0 {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	return append(append(out, a...), b...)
 }
 
 // mvView is the state.Reader of one execution of the transaction at position tx: it
@@ -227,33 +325,54 @@ type mvView struct {
 }
 
 type mvRead struct {
-	k     *mvKey
-	key   []byte
-	value []byte
+	k       *mvKey
+	key     []byte
+	value   []byte
+	version uint64
+}
+
+// reset makes v a fresh view of position tx, keeping its memory.
+func (v *mvView) reset(mv *mvMemory, tx int, watch string) {
+	clear(v.reads)
+	*v = mvView{mv: mv, tx: tx, reads: v.reads[:0], watch: watch}
 }
 
 func (v *mvView) Get(key []byte) ([]byte, error) {
-	k := v.mv.key(key)
-	val, err := v.mv.readKey(k, key, v.tx)
+	k, val, ver, err := v.mv.readVersion(key, v.tx)
 	if err != nil {
 		return nil, err
 	}
-	if v.reads == nil {
-		v.reads = make([]mvRead, 0, 8)
-	}
 	// state.StateDB builds a new key for every read: it can be kept without a copy.
-	v.reads = append(v.reads, mvRead{k: k, key: key, value: val})
+	v.reads = append(v.reads, mvRead{k: k, key: key, value: val, version: ver})
 	if !v.watched && string(key) == v.watch {
 		v.watched = true
 	}
 	return val, nil
 }
 
+// keyOf returns the entry of key if the execution read it, else nil.
+func (v *mvView) keyOf(key []byte) *mvKey {
+	for i := range v.reads {
+		if bytes.Equal(v.reads[i].key, key) {
+			return v.reads[i].k
+		}
+	}
+	return nil
+}
+
 // valid reports whether every value the execution read is still the value the
-// transaction sees now: if so, running it again would read, and so do, the same.
+// transaction sees now: if so, running it again would read, and so do, the same. A key
+// whose entries have not changed since it was read is valid without a look; the others
+// are read again and compared by value.
 func (v *mvView) valid() bool {
 	for _, r := range v.reads {
-		val, err := v.mv.readKey(r.k, r.key, v.tx)
+		if r.k.version.Load() == r.version {
+			continue
+		}
+		sh := v.mv.shard(r.key)
+		sh.mu.RLock()
+		val, err := r.k.readLocked(r.key, v.tx)
+		sh.mu.RUnlock()
 		if err != nil || (val == nil) != (r.value == nil) || !bytes.Equal(val, r.value) {
 			return false
 		}

@@ -43,14 +43,14 @@ const (
 type ptx struct {
 	status atomic.Int32
 
-	view    *mvView
+	view    mvView // of its latest execution
 	sender  types.Address
 	size    uint64
 	preErr  error // the pre-execution checks failed (without budgets)
 	fatal   error // the execution must abandon the block (canceled, state error)
 	receipt *types.Receipt
 	logs    []string
-	keys    []string // keys of this tx's entries in the memory
+	keys    []*mvKey // keys of this tx's entries in the memory
 }
 
 // parallelRun is one parallel execution of txs on an executor.
@@ -59,6 +59,9 @@ type parallelRun struct {
 	txs   []*types.Tx
 	build bool // BuildBlock: drop what fails the checks, stop when no gas is left
 	ptx   []ptx
+
+	feeKey   []byte // the proposer's account key, credited with the fees
+	feeWatch string // the same
 
 	cursor atomic.Int64 // next position to execute optimistically
 
@@ -80,9 +83,12 @@ func (e *executor) executeParallel(txs []*types.Tx, workers int, build bool, inv
 		e: e, txs: txs, build: build, ptx: make([]ptx, len(txs)),
 		done: make(chan struct{}), wake: make(chan struct{}, 1),
 	}
+	p.feeKey = state.AccountKey(e.header.Proposer)
+	p.feeWatch = string(p.feeKey)
 	// A transfer or a token call touches about four keys (sender, recipient or contract,
 	// code, storage): sizing the maps for that saves growing them under their locks.
 	e.mv = newMVMemory(e.base, 4*len(txs))
+	e.mv.workers = workers
 	var wg sync.WaitGroup
 	for range workers - 1 {
 		wg.Add(1)
@@ -177,7 +183,7 @@ func (p *parallelRun) commitLocked(w *pworker, invalid func(int, *types.Tx, erro
 				return
 			}
 			e.c.log.Debug("tx dropped from proposal", "tx", tx.Hash(), "err", t.preErr)
-			t.keys = e.mv.write(i, t.keys, nil, nil, nil)
+			t.keys = e.mv.write(i, t.keys, nil, nil, nil, nil)
 		default:
 			e.record(tx, t.receipt, t.logs, t.size)
 		}
@@ -194,18 +200,19 @@ func (p *parallelRun) finish(err error) {
 
 // pworker is what one worker reuses from one execution to the next.
 type pworker struct {
-	ctx context.Context // carries the worker's contract memory pool
-	sdb *state.StateDB
+	ctx     context.Context // carries the worker's contract memory pool
+	sdb     *state.StateDB
+	changes []state.Change // the write set of the last execution
 }
 
 // execute runs the transaction at position i on w's StateDB, reset over a fresh view of
 // the memory, with the given budgets and publishes its writes. The caller has claimed it.
 func (p *parallelRun) execute(w *pworker, i int, gasLeft, bytesUsed uint64) {
 	e, t, tx, sdb := p.e, &p.ptx[i], p.txs[i], w.sdb
-	proposer := state.AccountKey(e.header.Proposer)
-	view := &mvView{mv: e.mv, tx: i, watch: string(proposer)}
+	view := &t.view
+	view.reset(e.mv, i, p.feeWatch)
 	sdb.Reset(view)
-	t.view, t.receipt, t.logs, t.fatal = view, nil, nil, nil
+	t.receipt, t.logs, t.fatal = nil, nil, nil
 	t.sender, t.size, t.preErr = e.precheckOn(sdb, tx, bytesUsed, gasLeft)
 	if t.preErr == nil {
 		if err := sdb.Err(); err != nil {
@@ -213,7 +220,7 @@ func (p *parallelRun) execute(w *pworker, i int, gasLeft, bytesUsed uint64) {
 		}
 	}
 	if t.preErr != nil || t.fatal != nil {
-		t.keys = e.mv.write(i, t.keys, nil, nil, nil)
+		t.keys = e.mv.write(i, t.keys, nil, nil, nil, nil)
 		return
 	}
 	var credit *uint256.Int
@@ -232,8 +239,11 @@ func (p *parallelRun) execute(w *pworker, i int, gasLeft, bytesUsed uint64) {
 		}
 	}
 	if t.fatal != nil {
-		t.keys = e.mv.write(i, t.keys, nil, nil, nil)
+		t.keys = e.mv.write(i, t.keys, nil, nil, nil, nil)
 		return
 	}
-	t.keys = e.mv.write(i, t.keys, sdb.AppendChanges(nil), proposer, credit)
+	// The memory keeps the changes' keys and values, not the slice.
+	w.changes = sdb.AppendChanges(w.changes[:0])
+	t.keys = e.mv.write(i, t.keys, view, w.changes, p.feeKey, credit)
+	clear(w.changes)
 }

@@ -280,8 +280,8 @@ func TestMVViewConformance(t *testing.T) {
 			t.Fatal(err)
 		}
 		mv := newMVMemory(base, 0)
-		mv.write(0, nil, high, nil, nil)
-		mv.write(2, nil, []state.Change{{Key: state.AccountKey(types.Address{1}), Value: []byte{0xff}}}, nil, nil)
+		mv.write(0, nil, nil, high, nil, nil)
+		mv.write(2, nil, nil, []state.Change{{Key: state.AccountKey(types.Address{1}), Value: []byte{0xff}}}, nil, nil)
 		return state.NewStateDB(&mvView{mv: mv, tx: 1})
 	})
 }
@@ -292,10 +292,10 @@ func TestMVMemoryCredits(t *testing.T) {
 	a := types.Address{7}
 	key := state.AccountKey(a)
 	mv := newMVMemory(state.Empty, 0)
-	mv.write(1, nil, nil, key, uint256.NewInt(5))
-	mv.write(3, nil, []state.Change{{Key: key, Value: state.EncodeAccount(&state.Account{Nonce: 1, Balance: uint256.NewInt(100)})}}, nil, nil)
-	mv.write(4, nil, nil, key, uint256.NewInt(2))
-	keys := mv.write(6, nil, nil, key, uint256.NewInt(1))
+	mv.write(1, nil, nil, nil, key, uint256.NewInt(5))
+	mv.write(3, nil, nil, []state.Change{{Key: key, Value: state.EncodeAccount(&state.Account{Nonce: 1, Balance: uint256.NewInt(100)})}}, nil, nil)
+	mv.write(4, nil, nil, nil, key, uint256.NewInt(2))
+	keys := mv.write(6, nil, nil, nil, key, uint256.NewInt(1))
 	balance := func(tx int) (uint64, bool) {
 		enc, err := mv.read(key, tx)
 		if err != nil {
@@ -318,7 +318,7 @@ func TestMVMemoryCredits(t *testing.T) {
 	if _, ok := balance(1); ok {
 		t.Error("position 1 sees its own credit")
 	}
-	mv.write(6, keys, nil, nil, nil) // the credit of 6 is withdrawn
+	mv.write(6, keys, nil, nil, nil, nil) // the credit of 6 is withdrawn
 	if got, _ := balance(7); got != 102 {
 		t.Errorf("after withdrawing 6's credit: %d, want 102", got)
 	}
