@@ -29,7 +29,9 @@ import (
 // pays its base only).
 // Version 3: cheaper charges (loop heads charged with a branch, no trap-global write;
 // out of gas is told by a negative gas global). Gas and outcomes are those of version 2.
-const Version = 3
+// Version 4: a loop head's charge traps in the else arm of its test, out of the loop's
+// straight path. Gas and outcomes are those of version 2.
+const Version = 4
 
 // Engine selects wazero's execution engine.
 type Engine int

@@ -29,7 +29,8 @@
 //     2^32-1) when the gas went below zero (modules whose memory has no first page or may
 //     reach 4 GiB divide by 1 + i32(gas >> 63) instead, trapping by division by zero);
 //     at the first 64 loop heads of a function (the hot blocks) with a branch instead:
-//     gas -= c; if gas < 0 { unreachable }. (An if/unreachable per block would triple
+//     gas -= c; if gas >= 0 {} else { unreachable } (the trap in the else arm, which
+//     wazero's compiler lays out after the loop). (An if/unreachable per block would triple
 //     the basic blocks, and wazero's compile time
 //     grows faster than linearly with them.) Metering blocks start at function entry and
 //     after loop, if, else and end; code after br, br_table, return and unreachable is

@@ -88,6 +88,7 @@ const (
 	OpI64LtS Opcode = 0x53
 	OpI64LtU Opcode = 0x54
 	OpI64GtS Opcode = 0x55
+	OpI64GeS Opcode = 0x59
 	OpI64GeU Opcode = 0x5a
 	OpF32Eq  Opcode = 0x5b
 	OpF32Ne  Opcode = 0x5c
