@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Compares metering's cost (vm.BenchmarkMeteringOverhead and vm.BenchmarkMeteringLayouts:
+# metered against raw wazero on the loop, sha256 and insertion-sort contracts) of two
+# versions of the instrumentation, in one run: the old and the new test binaries are
+# built once, then run alternately ROUNDS times so machine load falls on both alike.
+# Read x-tuned (one layout, metered VM call against tuned raw wazero) and x-layouts (the
+# instrumented module against the original, averaged over 16 code layouts; see
+# docs/rationale/vm-prepare.md, "Code layout").
+#
+#   scripts/bench-metering.sh [OLD_REV [ROUNDS [BENCHTIME]]]
+#
+# OLD_REV defaults to the last commit with version 3's loop-head charges, ROUNDS to 2,
+# BENCHTIME to 60x. The old binary runs this checkout's vm/layout_bench_test.go.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+OLD="${1:-f5a4e13}"
+ROUNDS="${2:-2}"
+BENCHTIME="${3:-60x}"
+WORK="$(mktemp -d)"
+trap 'git -C "$ROOT" worktree remove --force "$WORK/old" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+
+git -C "$ROOT" worktree add --detach "$WORK/old" "$OLD" >/dev/null
+cp "$ROOT/vm/layout_bench_test.go" "$WORK/old/vm/layout_bench_test.go"
+(cd "$WORK/old" && go test -c -o "$WORK/old.test" ./vm)
+(cd "$ROOT" && go test -c -o "$WORK/new.test" ./vm)
+
+for r in $(seq "$ROUNDS"); do
+	for v in old new; do
+		echo "== $v ($([ $v = old ] && echo "$OLD" || git -C "$ROOT" rev-parse --short HEAD)), round $r, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+		(cd "$ROOT/vm" && "$WORK/$v.test" -test.run '^$' \
+			-test.bench 'BenchmarkMeteringOverhead|BenchmarkMeteringLayouts' -test.benchtime "$BENCHTIME") |
+			grep '^Benchmark'
+	done
+done
