@@ -40,9 +40,15 @@ func (c *Chain) capGas(g uint64) uint64 {
 // resolved once).
 func (c *Chain) stateAt(height uint64) (*types.Header, *state.View, error) {
 	height = c.resolve(height)
-	hdr, err := c.readHeader(height)
-	if err != nil {
-		return nil, nil, err
+	var hdr *types.Header
+	if head := c.head.Load(); head.header.Height == height {
+		h := head.header // the head's header, decoded once: most calls are at the head
+		hdr = &h
+	} else {
+		var err error
+		if hdr, err = c.readHeader(height); err != nil {
+			return nil, nil, err
+		}
 	}
 	view, err := c.view(height)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/wnode/wnode/rpc/rpctypes"
+	"golang.org/x/time/rate"
 )
 
 // Admission control of execution outside blocks (/fn/, wn_call, wn_estimateGas): a
@@ -29,6 +30,9 @@ func DefaultExecSlots() int { return max(1, runtime.GOMAXPROCS(0)/2) }
 const (
 	DefaultExecQueueWait  = 250 * time.Millisecond
 	DefaultExecTimeBudget = 2 * time.Second
+	// DefaultExecFastLane: an execution first runs inline, at normal priority, for up to
+	// this long (see Config.ExecFastLane).
+	DefaultExecFastLane = time.Millisecond
 	// DefaultExecShare: read-only work may use half of each slot's processor. Measured on
 	// a 4-validator localnet on 2 shared cores (docs/rationale/admission.md): tx latency
 	// p50 ×2.2 with spinning clients at share 1, ×1.2 at 0.5, ×1.05 at 0.25.
@@ -240,6 +244,7 @@ type admissionMetrics struct {
 	rejected *prometheus.CounterVec
 	wait     prometheus.Histogram
 	overrun  prometheus.Counter
+	lane     *prometheus.CounterVec
 }
 
 func newAdmissionMetrics() *admissionMetrics {
@@ -265,11 +270,15 @@ func newAdmissionMetrics() *admissionMetrics {
 			Namespace: "wnode", Subsystem: "rpc", Name: "exec_time_budget_exceeded_total",
 			Help: "Executions stopped by the per-call time budget.",
 		}),
+		lane: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "wnode", Subsystem: "rpc", Name: "exec_lane_total",
+			Help: "Executions by where they ran: fast (inline, within the fast lane), overflow (ran past the fast lane and again on an execution thread), thread (on an execution thread only: the fast lane was off or closed).",
+		}, []string{"lane"}),
 	}
 }
 
 func (m *admissionMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.running, m.queued, m.rejected, m.wait, m.overrun}
+	return []prometheus.Collector{m.running, m.queued, m.rejected, m.wait, m.overrun, m.lane}
 }
 
 type clientKeyCtx struct{}
@@ -402,3 +411,32 @@ func (p *execThreads) close() {
 		close(p.quit)
 	}
 }
+
+// fastLaneOverflows bounds how often executions may run past the fast lane: each costs
+// up to Config.ExecFastLane at normal priority before it starts again on an execution
+// thread, so at most 20 a second (bursts of 20) is at most 2 % of a core at the default
+// fast lane. Past it the lane closes until the budget refills and executions go straight
+// to the threads, as they did before the lane existed.
+const (
+	fastLaneOverflowRate  = 20
+	fastLaneOverflowBurst = 20
+)
+
+// fastLane decides which executions run inline first. See Server.execute.
+type fastLane struct {
+	limit     time.Duration // 0: off
+	overflows *rate.Limiter
+}
+
+func newFastLane(limit time.Duration) *fastLane {
+	if limit <= 0 {
+		return &fastLane{}
+	}
+	return &fastLane{limit: limit, overflows: rate.NewLimiter(fastLaneOverflowRate, fastLaneOverflowBurst)}
+}
+
+// open reports whether the next execution may run inline first.
+func (l *fastLane) open() bool { return l.limit > 0 && l.overflows.Tokens() >= 1 }
+
+// overflowed records an execution that ran past the lane.
+func (l *fastLane) overflowed() { l.overflows.Allow() }

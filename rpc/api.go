@@ -350,7 +350,9 @@ func (s *Server) call(ctx context.Context, req *CallRequest, height uint64) (*Ca
 
 // execute runs f in an execution slot (admission control: it may wait for one, or fail
 // with a *BusyError) under the per-execution time budget, which ends f's context. An
-// execution stopped by the budget fails with CodeTimeout.
+// execution stopped by the budget fails with CodeTimeout. f must be read-only: it runs
+// first in the fast lane (Config.ExecFastLane) and, when it outlasts it, once more on an
+// execution thread.
 func (s *Server) execute(ctx context.Context, what string, f func(ctx context.Context) error) error {
 	release, err := s.admit.acquire(ctx, clientKey(ctx))
 	if err != nil {
@@ -372,6 +374,24 @@ func (s *Server) execute(ctx context.Context, what string, f func(ctx context.Co
 	// With a share below 1, the slot rests in proportion to the time it ran, so read-only
 	// work uses at most that share of each slot's processor.
 	defer func() { release(restAfter(time.Since(start), s.cfg.ExecShare)) }()
+	if s.fast.open() {
+		// The fast lane: most calls end well within it, and running them here spares the
+		// two cross-thread wake-ups of a hand-over. A call still running at its end is
+		// stopped and run again from the start on a thread: read-only work, so running it
+		// twice changes nothing, and the answer always comes from one whole execution.
+		fctx, cancel := context.WithTimeout(ctx, min(s.fast.limit, s.cfg.ExecTimeBudget))
+		err = f(fctx)
+		overflow := fctx.Err() != nil && ctx.Err() == nil
+		cancel()
+		if !overflow {
+			s.metrics.admission.lane.WithLabelValues("fast").Inc()
+			return err
+		}
+		s.fast.overflowed()
+		s.metrics.admission.lane.WithLabelValues("overflow").Inc()
+	} else {
+		s.metrics.admission.lane.WithLabelValues("thread").Inc()
+	}
 	bctx, cancel := context.WithTimeout(ctx, s.cfg.ExecTimeBudget)
 	defer cancel()
 	done := make(chan struct{})

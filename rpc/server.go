@@ -69,6 +69,13 @@ type Config struct {
 	// (0, 1]: after an execution of d, its slot stays taken d × (1/ExecShare − 1) more.
 	// Default 0.5 (DefaultExecShare); 1: no rest.
 	ExecShare float64
+	// ExecFastLane is how long an execution first runs inline, on the request's own
+	// goroutine at normal priority, before it is stopped and run again from the start on
+	// an execution thread at nice 10 (the hand-over to a thread costs a short call more than
+	// the call itself; see docs/rationale/gateway.md). Overflows are rate-limited; past
+	// the limit every execution goes straight to the threads. Default 1 ms
+	// (DefaultExecFastLane); negative: off.
+	ExecFastLane time.Duration
 	// ClientHeader names a header set by a trusted reverse proxy (X-Forwarded-For,
 	// X-Real-IP) whose last value identifies the client for fairness instead of the
 	// remote IP. Default none: only set it behind a proxy that overwrites it.
@@ -137,6 +144,9 @@ func (c Config) withDefaults() Config {
 	if c.ExecTimeBudget <= 0 {
 		c.ExecTimeBudget = DefaultExecTimeBudget
 	}
+	if c.ExecFastLane == 0 {
+		c.ExecFastLane = DefaultExecFastLane
+	}
 	if c.SubsPerConn <= 0 {
 		c.SubsPerConn = DefaultSubsPerConn
 	}
@@ -171,6 +181,7 @@ type Server struct {
 
 	answers *fnAnswers // nil: no cache
 	threads *execThreads
+	fast    *fastLane
 
 	quit       chan struct{}  // closed by Close (under mu): ends subscriptions
 	subs       sync.WaitGroup // Add only under mu with quit open
@@ -199,6 +210,7 @@ func NewServer(cfg Config, backend Backend, signer *ResultSigner, reg prometheus
 		admit:   newAdmission(cfg.ExecSlots, cfg.ExecQueue, cfg.ExecPerClient, cfg.ExecQueueWait, m.admission),
 		answers: newFnAnswers(cfg.FnCache),
 		threads: newExecThreads(cfg.ExecSlots),
+		fast:    newFastLane(cfg.ExecFastLane),
 	}
 	s.rpc.SetBatchLimits(cfg.BatchLimit, cfg.BatchResponseLimit)
 	s.rpc.SetHTTPBodyLimit(cfg.BodyLimit)
