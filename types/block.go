@@ -3,6 +3,7 @@ package types
 import (
 	"fmt"
 
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/rlp"
 )
 
@@ -95,7 +96,16 @@ func (b *Block) ValidateBasic(chainID uint64) error {
 // no trailing bytes, a strictly decoded header, transactions (DecodeTx: sizes, kinds,
 // 65-byte signatures) and commit (DecodeCommit). It does not check roots, signatures or
 // state; see Block.ValidateBasic and the chain. It costs about the decoding of every tx.
-func DecodeBlock(b []byte) (*Block, error) {
+func DecodeBlock(b []byte) (*Block, error) { return DecodeBlockReusing(b, nil) }
+
+// DecodeBlockReusing is DecodeBlock, except that a tx for which known returns a Tx of the
+// same hash (keccak256 of the block's bytes of it) and size is not decoded: the block
+// holds that Tx instead. The Tx known returns must have been decoded strictly or built
+// and validated locally (a mempool's txs are), so that the bytes with its hash are
+// canonical; its cached sender is then reused too. A validator's pool holds most of a
+// proposal's txs already: this spares it a decoding per tx, and the chain a signature
+// recovery. known may be nil.
+func DecodeBlockReusing(b []byte, known func(Hash) *Tx) (*Block, error) {
 	if len(b) > MaxBlockSize {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrInvalidBlock, len(b), MaxBlockSize)
 	}
@@ -147,9 +157,16 @@ func DecodeBlock(b []byte) (*Block, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: decode block tx %d: %v", ErrInvalidBlock, len(blk.Txs), err)
 		}
-		tx, err := DecodeTx(raw)
-		if err != nil {
-			return nil, fmt.Errorf("%w: block tx %d: %w", ErrInvalidBlock, len(blk.Txs), err)
+		var tx *Tx
+		if known != nil && len(raw) <= MaxTxSize {
+			if k := known(crypto.Keccak256Hash(raw)); k != nil && k.Size() == len(raw) {
+				tx = k
+			}
+		}
+		if tx == nil {
+			if tx, err = DecodeTx(raw); err != nil {
+				return nil, fmt.Errorf("%w: block tx %d: %w", ErrInvalidBlock, len(blk.Txs), err)
+			}
 		}
 		blk.Txs = append(blk.Txs, tx)
 	}

@@ -176,3 +176,92 @@ func FuzzDecodeBlock(f *testing.F) {
 		_ = blk.ValidateBasic(7)
 	})
 }
+
+// TestDecodeBlockReusing: a tx known by hash is taken as is (its cached sender too), the
+// others are decoded; a known Tx whose size differs from the block's bytes is not used.
+func TestDecodeBlockReusing(t *testing.T) {
+	blk := testBlock(t)
+	enc := blk.Encode()
+	known := map[Hash]*Tx{blk.Txs[1].Hash(): blk.Txs[1]}
+	got, err := DecodeBlockReusing(enc, func(h Hash) *Tx { return known[h] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Txs[1] != blk.Txs[1] || got.Txs[0] == blk.Txs[0] || got.Txs[2] == blk.Txs[2] {
+		t.Fatal("the known tx was not reused, or an unknown one was not decoded")
+	}
+	if !bytes.Equal(got.Encode(), enc) {
+		t.Fatal("the block does not re-encode to its bytes")
+	}
+	// A lookup answering a tx of another size for the hash (it cannot have those bytes).
+	liar := func(Hash) *Tx { return blk.Txs[0] }
+	blk2 := testBlock(t)
+	blk2.Txs[1].Method = "incrementLonger"
+	blk2.Txs[1].hash.Store(nil)
+	blk2.Txs[1].size.Store(0)
+	got, err = DecodeBlockReusing(blk2.Encode(), liar)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Txs[1] == blk.Txs[0] || got.Txs[1].Method != "incrementLonger" {
+		t.Fatal("a known tx of another size was used")
+	}
+}
+
+// FuzzDecodeBlockReusing: with a lookup that knows every tx of the seed block,
+// DecodeBlockReusing accepts exactly what DecodeBlock accepts, and gives a block that
+// encodes to the same bytes.
+func FuzzDecodeBlockReusing(f *testing.F) {
+	seed := testBlock(f)
+	known := map[Hash]*Tx{}
+	for _, tx := range seed.Txs {
+		known[tx.Hash()] = tx
+	}
+	f.Add(seed.Encode())
+	f.Add((&Block{Header: Header{ChainID: 7, Height: 1, TxRoot: EmptyRoot}}).Encode())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		want, werr := DecodeBlock(b)
+		got, err := DecodeBlockReusing(b, func(h Hash) *Tx { return known[h] })
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("DecodeBlockReusing: %v, DecodeBlock: %v", err, werr)
+		}
+		if err == nil && !bytes.Equal(got.Encode(), want.Encode()) {
+			t.Fatal("the two decodings differ")
+		}
+	})
+}
+
+// BenchmarkDecodeBlock decodes a block of 2,000 signed invocations, every tx decoded
+// (DecodeBlock) against every tx known by hash (DecodeBlockReusing, as a validator whose
+// pool holds the proposal's txs).
+func BenchmarkDecodeBlock(b *testing.B) {
+	key, _ := crypto.ToECDSA(crypto.Keccak256([]byte("block bench sender")))
+	blk := &Block{Header: Header{ChainID: 7, Height: 2}}
+	known := map[Hash]*Tx{}
+	for i := range 2000 {
+		tx := &Tx{ChainID: 7, Nonce: uint64(i), GasPrice: uint256.NewInt(1), GasLimit: 243_000,
+			Kind: TxInvoke, To: Address{9}, Value: new(uint256.Int), Method: "increment"}
+		if err := tx.Sign(key); err != nil {
+			b.Fatal(err)
+		}
+		blk.Txs = append(blk.Txs, tx)
+		known[tx.Hash()] = tx
+	}
+	enc := blk.Encode()
+	b.Run("decode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := DecodeBlock(enc); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("known", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := DecodeBlockReusing(enc, func(h Hash) *Tx { return known[h] }); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -318,33 +318,146 @@ func (tx *Tx) validateFields() error {
 // DecodeTx strictly decodes a transaction: canonical RLP only, no trailing bytes, size
 // limits, a known kind with well-formed fields. It does not check the signature (see
 // ValidateBasic), so it is cheap enough to run on every gossiped byte.
+//
+// It reads the fields straight off the RLP (rlp.Split*) into one allocation for the Tx
+// and its numbers and one for its byte fields: every tx is decoded at least twice per
+// node (gossip or RPC, then the proposal), and decoding through reflection cost 13
+// allocations and a re-encoding to check canonicity. Every element is checked canonical
+// as it is read (sizes by rlp.Split, integers without leading zeros), so the encoding
+// of a decoded tx is the input itself.
 func DecodeTx(b []byte) (*Tx, error) {
 	if len(b) > MaxTxSize {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTxTooLarge, len(b), MaxTxSize)
 	}
-	var w txRLP
-	if err := rlp.DecodeBytes(b, &w); err != nil {
+	d, err := decodeTxFields(b)
+	if err != nil {
 		return nil, fmt.Errorf("decode tx: %w", err)
 	}
-	tx := &Tx{
-		ChainID: w.ChainID, Nonce: w.Nonce, GasPrice: w.GasPrice, GasLimit: w.GasLimit,
-		Kind: TxKind(w.Kind), To: w.To, Value: w.Value, Method: w.Method, Args: w.Args,
-		Code: w.Code, Sig: w.Sig,
-	}
+	tx := &d.tx
 	if err := tx.validateFields(); err != nil {
 		return nil, fmt.Errorf("decode tx: %w", err)
 	}
 	if len(tx.Sig) != SignatureLen {
 		return nil, fmt.Errorf("decode tx: %w: length %d, want %d", ErrInvalidSig, len(tx.Sig), SignatureLen)
 	}
-	// The encoding must be canonical: re-encoding gives the same bytes, so one tx has one hash.
-	if enc := tx.Encode(); len(enc) != len(b) {
-		return nil, fmt.Errorf("decode tx: non-canonical encoding")
-	}
-	h := crypto.Keccak256Hash(b)
-	tx.hash.Store(&h)
+	d.hash = crypto.Keccak256Hash(b)
+	tx.hash.Store(&d.hash)
 	tx.size.Store(int64(len(b)))
 	return tx, nil
+}
+
+// decodedTx is a Tx with its numbers and hash, allocated together by DecodeTx.
+type decodedTx struct {
+	tx              Tx
+	gasPrice, value uint256.Int
+	hash            Hash
+}
+
+// errTxFields is the error of a tx that is not an RLP list of the 11 fields.
+var errTxFields = errors.New("not a list of the 11 tx fields")
+
+// decodeTxFields reads the RLP list [chainID, nonce, gasPrice, gasLimit, kind, to,
+// value, method, args, code, sig] with nothing after it, each element canonical.
+func decodeTxFields(b []byte) (*decodedTx, error) {
+	body, rest, err := rlp.SplitList(b)
+	if err != nil {
+		return nil, err
+	}
+	if len(rest) != 0 {
+		return nil, fmt.Errorf("%d trailing bytes", len(rest))
+	}
+	d := new(decodedTx)
+	tx := &d.tx
+	if tx.ChainID, body, err = rlp.SplitUint64(body); err != nil {
+		return nil, fmt.Errorf("chain id: %w", err)
+	}
+	if tx.Nonce, body, err = rlp.SplitUint64(body); err != nil {
+		return nil, fmt.Errorf("nonce: %w", err)
+	}
+	if body, err = splitU256(body, &d.gasPrice); err != nil {
+		return nil, fmt.Errorf("gas price: %w", err)
+	}
+	tx.GasPrice = &d.gasPrice
+	if tx.GasLimit, body, err = rlp.SplitUint64(body); err != nil {
+		return nil, fmt.Errorf("gas limit: %w", err)
+	}
+	var kind uint64
+	if kind, body, err = rlp.SplitUint64(body); err != nil {
+		return nil, fmt.Errorf("kind: %w", err)
+	}
+	if kind > 0xff {
+		return nil, fmt.Errorf("kind: %d does not fit a byte", kind)
+	}
+	tx.Kind = TxKind(kind)
+	var to []byte
+	if to, body, err = splitString(body); err != nil {
+		return nil, fmt.Errorf("to: %w", err)
+	}
+	if len(to) != len(tx.To) {
+		return nil, fmt.Errorf("to: %d bytes, want %d", len(to), len(tx.To))
+	}
+	copy(tx.To[:], to)
+	if body, err = splitU256(body, &d.value); err != nil {
+		return nil, fmt.Errorf("value: %w", err)
+	}
+	tx.Value = &d.value
+	var method, args, code, sig []byte
+	if method, body, err = splitString(body); err != nil {
+		return nil, fmt.Errorf("method: %w", err)
+	}
+	if args, body, err = splitString(body); err != nil {
+		return nil, fmt.Errorf("args: %w", err)
+	}
+	if code, body, err = splitString(body); err != nil {
+		return nil, fmt.Errorf("code: %w", err)
+	}
+	if sig, body, err = splitString(body); err != nil {
+		return nil, fmt.Errorf("sig: %w", err)
+	}
+	if len(body) != 0 {
+		return nil, errTxFields
+	}
+	tx.Method = string(method)
+	// The byte fields are copied (the input may be a gossip batch or a block, which a
+	// pooled tx must not keep alive) into one buffer, never empty, so that each field is
+	// a non-nil slice as reflection decoding made it.
+	buf := make([]byte, 0, len(args)+len(code)+len(sig)+1)
+	tx.Args, buf = appendField(buf, args)
+	tx.Code, buf = appendField(buf, code)
+	tx.Sig, _ = appendField(buf, sig)
+	return d, nil
+}
+
+// appendField appends f to buf and returns its copy, with no room to grow into the
+// fields after it.
+func appendField(buf, f []byte) (field, next []byte) {
+	n := len(buf)
+	buf = append(buf, f...)
+	return buf[n:len(buf):len(buf)], buf
+}
+
+// splitString is rlp.SplitString, with a missing element an error of its own.
+func splitString(b []byte) (content, rest []byte, err error) {
+	if len(b) == 0 {
+		return nil, nil, errTxFields
+	}
+	return rlp.SplitString(b)
+}
+
+// splitU256 reads a canonical RLP integer of at most 256 bits into x.
+func splitU256(b []byte, x *uint256.Int) (rest []byte, err error) {
+	content, rest, err := splitString(b)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case len(content) > 32:
+		return nil, fmt.Errorf("%d bytes, more than 256 bits", len(content))
+	case len(content) > 0 && content[0] == 0:
+		return nil, rlp.ErrCanonInt
+	}
+	x.SetBytes(content)
+	return rest, nil
 }
 
 // ContractAddress is the address of the contract deployed by sender with nonce:
