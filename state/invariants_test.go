@@ -9,9 +9,14 @@ import (
 	"github.com/wnode/wnode/types"
 )
 
-// walk calls fn for every stored node of the tree whose root is root, with its key.
-func walk(s *Store, root rootRecord, fn func(key []byte, n *node)) error {
-	if root.kind == rootEmpty {
+// walk calls onNode for every stored node of the tree whose root is root, with its key, and
+// onLeaf for every leaf (held in its parent, or the root record's lone leaf).
+func walk(s *Store, root rootRecord, onNode func(key []byte, n *node), onLeaf func(lf *node)) error {
+	switch root.kind {
+	case rootEmpty:
+		return nil
+	case rootLeaf:
+		onLeaf(root.leafNode())
 		return nil
 	}
 	var rec func(version uint64, depth int, path types.Hash) error
@@ -21,12 +26,16 @@ func walk(s *Store, root rootRecord, fn func(key []byte, n *node)) error {
 		if err != nil {
 			return err
 		}
-		fn(k, n)
-		if n.leaf {
-			return nil
-		}
+		onNode(k, n)
 		for i, c := range n.children {
-			if n.present&(1<<i) != 0 {
+			switch {
+			case n.present&(1<<i) == 0:
+			case c.leaf:
+				if c.lf == nil || c.hash != LeafHash(c.lf.keyHash, c.lf.valueHash) || s.r.withDigit(c.lf.keyHash, depth, i) != c.lf.keyHash {
+					return fmt.Errorf("bad leaf child %d of node %x", i, k)
+				}
+				onLeaf(c.lf)
+			default:
 				if err := rec(c.version, depth+1, s.r.withDigit(path, depth, i)); err != nil {
 					return err
 				}
@@ -54,11 +63,10 @@ func checkNoGarbage(s *Store) error {
 		}
 		err = walk(s, v.root, func(k []byte, n *node) {
 			allowed[string(k)] = true
-			if n.leaf {
-				allowed[string(valueKey(&n.keyHash, n.valueVersion))] = true
-				if h == latest {
-					latestLeaves[n.keyHash] = n
-				}
+		}, func(n *node) {
+			allowed[string(valueKey(&n.keyHash, n.valueVersion))] = true
+			if h == latest {
+				latestLeaves[n.keyHash] = n
 			}
 		})
 		if err != nil {
@@ -120,12 +128,11 @@ func checkTwoLeaves(s *Store, root rootRecord) error {
 		if err != nil {
 			return 0, err
 		}
-		if n.leaf {
-			return 1, nil
-		}
 		total := 0
 		for i, c := range n.children {
-			if n.present&(1<<i) != 0 {
+			if n.leaves&(1<<i) != 0 {
+				total++
+			} else if n.present&(1<<i) != 0 {
 				k, err := count(c.version, depth+1, s.r.withDigit(path, depth, i))
 				if err != nil {
 					return 0, err

@@ -9,11 +9,11 @@ import (
 // Pebble layout. Every key of the state starts with KeyPrefix, so the state shares one
 // Pebble database with the chain's block store, which must not use keys starting with it.
 //
-//	's' 'n' version(8) depth(2) path             tree node written at version; path = first depth*b bits of the key hash, zero padded to bytes
+//	's' 'n' version(8) depth(2) path             internal tree node written at version (leaves are held in it); path = first depth*b bits of the key hash, zero padded to bytes
 //	's' 'v' keyHash(32) ^version(8)              value record: 0x01 || value, or 0x00 (deleted at version)
 //	's' 'l' keyHash(32)                          latest value: version(8) || value; absent when deleted
 //	's' 'x' staleSince(8) key                    stale index: key (a node or value record) is not part of versions >= staleSince
-//	's' 'r' version(8)                           root record of version: kind(1) || nodeVersion(8) || hash(32)
+//	's' 'r' version(8)                           root record of version: kind(1) || nodeVersion(8) || hash(32) [|| keyHash(32) || valueHash(32) for a lone leaf, whose nodeVersion is its value's version]
 //	's' 'm'                                      metadata: format(1) || radixBits(1)
 //	's' 'R'                                      a snapshot restore is in progress (empty value; see Restore)
 //
@@ -97,25 +97,47 @@ const (
 	rootInternal = 2
 )
 
-// rootRecord is a version's root: the stored node at depth 0 (if any) and its hash.
+// rootRecord is a version's root: the stored node at depth 0 (if any) and its hash, or
+// the tree's only leaf, which no node holds.
 type rootRecord struct {
 	kind    uint8
-	version uint64 // version of the stored root node
+	version uint64 // version of the stored root node; of the value for a lone leaf
 	hash    types.Hash
+
+	keyHash, valueHash types.Hash // rootLeaf
+}
+
+// leafRoot returns the root record of a tree that is the single leaf s.
+func leafRoot(s sub) rootRecord {
+	return rootRecord{kind: rootLeaf, version: s.leaf.valueVersion, hash: s.hash, keyHash: s.leaf.keyHash, valueHash: s.leaf.valueHash}
+}
+
+// leafNode returns the leaf of a rootLeaf record.
+func (r rootRecord) leafNode() *node {
+	return &node{leaf: true, keyHash: r.keyHash, valueHash: r.valueHash, valueVersion: r.version}
 }
 
 func (r rootRecord) encode() []byte {
-	b := make([]byte, 0, 41)
+	b := make([]byte, 0, 105)
 	b = append(b, r.kind)
 	b = binary.BigEndian.AppendUint64(b, r.version)
-	return append(b, r.hash[:]...)
+	b = append(b, r.hash[:]...)
+	if r.kind == rootLeaf {
+		b = append(b, r.keyHash[:]...)
+		b = append(b, r.valueHash[:]...)
+	}
+	return b
 }
 
 func decodeRoot(b []byte) (rootRecord, error) {
-	if len(b) != 41 || b[0] > rootInternal {
+	if len(b) < 41 || b[0] > rootInternal || (b[0] == rootLeaf) != (len(b) == 105) || (b[0] != rootLeaf && len(b) != 41) {
 		return rootRecord{}, errBadNode
 	}
 	r := rootRecord{kind: b[0], version: binary.BigEndian.Uint64(b[1:9])}
-	copy(r.hash[:], b[9:])
+	copy(r.hash[:], b[9:41])
+	if r.kind == rootLeaf {
+		copy(r.keyHash[:], b[41:73])
+		copy(r.valueHash[:], b[73:105])
+	}
 	return r, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"sync"
 	"sync/atomic"
 
 	"github.com/wnode/wnode/types"
@@ -18,20 +19,25 @@ const smallNode = 4
 // Stored nodes. The binary tree is stored in nodes of radix R = 2^b (b = radixBits): one
 // stored internal node holds b levels of the binary tree, like Jellyfish's 16-ary nodes
 // (b = 4). A node is addressed by the version that wrote it and its path (the first
-// depth*b bits of the key hashes below it); a parent records each child's version and hash.
+// depth*b bits of the key hashes below it); a parent records each internal child's version
+// and hash, and holds each leaf child whole (key hash, value hash, value version): a leaf
+// is never a stored node of its own, so writing a key reads and writes its parent only
+// (format 2; format 1 stored leaves apart, one more read and write per key written).
 //
 // Invariant: every stored internal node has at least two leaves below it, so a leaf always
 // sits at the shallowest depth where its path is unique and the stored tree is a
 // partition of the canonical binary tree.
 
-// child is a parent's reference to a stored child node.
+// child is a parent's reference to a child: a stored internal node (version, hash) or a
+// leaf held in the parent (lf; hash is its leaf hash).
 type child struct {
-	version uint64
+	version uint64 // internal child: the version of its stored node
 	hash    types.Hash
 	leaf    bool
+	lf      *node // leaf child: the leaf (never modified once built)
 }
 
-// node is a decoded stored node: a leaf or an internal node.
+// node is a decoded stored internal node, or a leaf held in its parent (leaf set).
 type node struct {
 	leaf bool
 
@@ -183,90 +189,102 @@ func (n *node) slot(d int) types.Hash {
 	return n.children[d].hash
 }
 
-const (
-	nodeLeaf     = 0x00
-	nodeInternal = 0x01
-)
+// nodeInternal is the kind byte of a stored node (format 1 also had 0x00, a leaf).
+const nodeInternal = 0x01
 
-// encode appends n's stored form to dst:
+// encode appends internal node n's stored form to dst:
 //
-//	leaf:     0x00 || keyHash || valueHash || uvarint(valueVersion)
-//	internal: 0x01 || present (2 B) || leaves (2 B) || per present child in order: uvarint(version) || hash
+//	0x01 || present (2 B) || leaves (2 B) || per present child in order:
+//	    internal child: uvarint(version) || hash
+//	    leaf child:     keyHash || valueHash || uvarint(valueVersion)
+//
+// A leaf child's hash is not stored: decodeNode computes it (one keccak256 per leaf).
 func (n *node) encode(dst []byte) []byte {
-	if n.leaf {
-		dst = append(dst, nodeLeaf)
-		dst = append(dst, n.keyHash[:]...)
-		dst = append(dst, n.valueHash[:]...)
-		return binary.AppendUvarint(dst, n.valueVersion)
-	}
 	dst = append(dst, nodeInternal)
 	dst = binary.BigEndian.AppendUint16(dst, n.present)
 	dst = binary.BigEndian.AppendUint16(dst, n.leaves)
 	for i := range n.children {
-		if n.present&(1<<i) != 0 {
-			dst = binary.AppendUvarint(dst, n.children[i].version)
-			dst = append(dst, n.children[i].hash[:]...)
+		if n.present&(1<<i) == 0 {
+			continue
 		}
+		c := &n.children[i]
+		if c.leaf {
+			dst = append(dst, c.lf.keyHash[:]...)
+			dst = append(dst, c.lf.valueHash[:]...)
+			dst = binary.AppendUvarint(dst, c.lf.valueVersion)
+			continue
+		}
+		dst = binary.AppendUvarint(dst, c.version)
+		dst = append(dst, c.hash[:]...)
 	}
 	return dst
 }
 
 var errBadNode = errors.New("state: corrupt tree node")
 
-// decodeNode decodes a stored node of radix r.
+var hasherPool = sync.Pool{New: func() any { return newHasher() }}
+
+// decodeNode decodes a stored internal node of radix r.
 func decodeNode(b []byte, r radix) (*node, error) {
 	if len(b) == 0 {
 		return nil, errBadNode
 	}
+	if b[0] != nodeInternal {
+		return nil, fmt.Errorf("%w: kind %#x", errBadNode, b[0])
+	}
+	if len(b) < 5 {
+		return nil, errBadNode
+	}
 	n := new(node)
-	switch b[0] {
-	case nodeLeaf:
-		if len(b) < 65 {
-			return nil, errBadNode
+	n.present = binary.BigEndian.Uint16(b[1:])
+	n.leaves = binary.BigEndian.Uint16(b[3:])
+	if n.leaves&^n.present != 0 || (r.size() < 16 && n.present>>r.size() != 0) {
+		return nil, errBadNode
+	}
+	var h *hasher
+	if n.leaves != 0 {
+		h = hasherPool.Get().(*hasher)
+		defer hasherPool.Put(h)
+	}
+	n.children = make([]child, r.size())
+	b = b[5:]
+	for i := range n.children {
+		if n.present&(1<<i) == 0 {
+			continue
 		}
-		n.leaf = true
-		copy(n.keyHash[:], b[1:33])
-		copy(n.valueHash[:], b[33:65])
-		v, k := binary.Uvarint(b[65:])
-		if k <= 0 || 65+k != len(b) {
-			return nil, errBadNode
-		}
-		n.valueVersion = v
-		return n, nil
-	case nodeInternal:
-		if len(b) < 5 {
-			return nil, errBadNode
-		}
-		n.present = binary.BigEndian.Uint16(b[1:])
-		n.leaves = binary.BigEndian.Uint16(b[3:])
-		if n.leaves&^n.present != 0 || (r.size() < 16 && n.present>>r.size() != 0) {
-			return nil, errBadNode
-		}
-		n.children = make([]child, r.size())
-		b = b[5:]
-		for i := range n.children {
-			if n.present&(1<<i) == 0 {
-				continue
-			}
-			v, k := binary.Uvarint(b)
-			if k <= 0 || len(b) < k+32 {
+		if n.leaves&(1<<i) != 0 {
+			if len(b) < 65 {
 				return nil, errBadNode
 			}
-			n.children[i] = child{version: v, leaf: n.leaves&(1<<i) != 0}
-			copy(n.children[i].hash[:], b[k:k+32])
-			b = b[k+32:]
+			lf := &node{leaf: true}
+			copy(lf.keyHash[:], b[:32])
+			copy(lf.valueHash[:], b[32:64])
+			v, k := binary.Uvarint(b[64:])
+			if k <= 0 {
+				return nil, errBadNode
+			}
+			lf.valueVersion = v
+			n.children[i] = child{hash: h.leaf(lf.keyHash, lf.valueHash), leaf: true, lf: lf}
+			b = b[64+k:]
+			continue
 		}
-		if len(b) != 0 {
+		v, k := binary.Uvarint(b)
+		if k <= 0 || len(b) < k+32 {
 			return nil, errBadNode
 		}
-		return n, nil
+		n.children[i] = child{version: v}
+		copy(n.children[i].hash[:], b[k:k+32])
+		b = b[k+32:]
 	}
-	return nil, fmt.Errorf("%w: kind %#x", errBadNode, b[0])
+	if len(b) != 0 {
+		return nil, errBadNode
+	}
+	return n, nil
 }
 
 // approxSize estimates n's memory footprint for the node cache.
 func (n *node) approxSize() int {
-	size := 120 + len(n.children)*48
+	size := 120 + len(n.children)*56 + bits.OnesCount16(n.leaves)*128
 	if n.rangesFull { // fixed when built: a proof's later memo is not counted
 		size += 16 * 32
 	}

@@ -172,7 +172,11 @@ func DecodeProof(b []byte) (*Proof, error) {
 // prove walks the stored tree of root towards keyHash and returns the proof.
 func prove(src nodeSource, r radix, root rootRecord, keyHash types.Hash) (*Proof, error) {
 	p := new(Proof)
-	if root.kind == rootEmpty {
+	switch root.kind {
+	case rootEmpty:
+		return p, nil
+	case rootLeaf:
+		p.Leaf = &ProofLeaf{KeyHash: root.keyHash, ValueHash: root.valueHash}
 		return p, nil
 	}
 	h := newHasher()
@@ -181,10 +185,6 @@ func prove(src nodeSource, r radix, root rootRecord, keyHash types.Hash) (*Proof
 		return nil, err
 	}
 	for depth := 0; ; depth++ {
-		if n.leaf {
-			p.Leaf = &ProofLeaf{KeyHash: n.keyHash, ValueHash: n.valueHash}
-			return p, nil
-		}
 		d := r.digit(&keyHash, depth)
 		lo, hi, k := 0, r.size(), 1 // k: the heap index of [lo, hi) in n.rangeHashes
 		ranges := n.rangeHashes(h, r.size())
@@ -209,11 +209,12 @@ func prove(src nodeSource, r radix, root rootRecord, keyHash types.Hash) (*Proof
 		i := bits.TrailingZeros16(n.present & rangeMask(lo, hi))
 		cpath := r.withDigit(keyHash, depth, i)
 		c := n.children[i]
+		if c.leaf {
+			p.Leaf = &ProofLeaf{KeyHash: c.lf.keyHash, ValueHash: c.lf.valueHash}
+			return p, nil
+		}
 		if n, err = src.loadNode(nodeKey(c.version, depth+1, &cpath, r)); err != nil {
 			return nil, err
-		}
-		if n.leaf != c.leaf {
-			return nil, fmt.Errorf("%w: child kind mismatch at depth %d", errBadNode, depth+1)
 		}
 	}
 }

@@ -435,15 +435,11 @@ func (r *Restore) Finish(fn func(b *pebble.Batch) error) (err error) {
 	case 0:
 		root = rootRecord{kind: rootEmpty, hash: EmptyRoot}
 	case 1:
-		var holder node
-		holder.children = make([]child, 1)
-		s := r.subs[r.digit]
-		r.up.setChild(&holder, 0, 0, s)
-		root = rootRecord{kind: rootLeaf, version: holder.children[0].version, hash: s.hash}
+		root = leafRoot(r.subs[r.digit])
 	default:
 		n := &node{children: make([]child, r.s.r.size())}
 		for d := range r.subs {
-			r.up.setChild(n, d, 1, r.subs[d])
+			r.up.setChild(n, d, r.subs[d])
 		}
 		s := r.up.finishInternal(0, &r.last, n, nil, 0)
 		root = rootRecord{kind: rootInternal, version: s.version, hash: s.hash}

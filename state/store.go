@@ -32,6 +32,8 @@ var (
 	ErrWrongHeight = errors.New("state: not the next height")
 	// ErrDuplicateKey: a write set names the same key twice.
 	ErrDuplicateKey = errors.New("state: duplicate key in write set")
+	// ErrFormat: the database holds state in a stored form this build does not read.
+	ErrFormat = errors.New("state: unsupported stored format")
 )
 
 // Defaults for Options.
@@ -107,7 +109,9 @@ type Store struct {
 	prunedTo struct{ stale, roots uint64 }
 }
 
-const formatVersion = 1
+// formatVersion is the stored form of the tree: 2 holds each leaf in its parent node
+// (1 stored leaves as nodes of their own). A store of another format is refused.
+const formatVersion = 2
 
 // New opens the state stored in db (creating nothing until the first Commit). The
 // caller keeps ownership of db and closes it after it stops using the Store.
@@ -153,7 +157,10 @@ func New(db *pebble.DB, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("state: read metadata: %w", err)
 	}
 	if meta != nil {
-		if len(meta) != 2 || meta[0] != formatVersion || (meta[1] != 1 && meta[1] != 2 && meta[1] != 4) {
+		if len(meta) == 2 && meta[0] != formatVersion {
+			return nil, fmt.Errorf("%w: stored format %d, this build reads format %d (join by state sync, or sync the blocks again, into an empty data directory)", ErrFormat, meta[0], formatVersion)
+		}
+		if len(meta) != 2 || (meta[1] != 1 && meta[1] != 2 && meta[1] != 4) {
 			return nil, fmt.Errorf("state: unknown metadata %x", meta)
 		}
 		if opts.radixBits != 0 && int(meta[1]) != opts.radixBits {
@@ -256,7 +263,7 @@ func (s *Store) loadNode(key []byte) (*node, error) {
 }
 
 func (s *Store) cacheNode(key []byte, n *node) {
-	if n.leaf || bits.OnesCount16(n.present) <= smallNode {
+	if bits.OnesCount16(n.present) <= smallNode {
 		s.leafCache.add(key, n)
 	} else {
 		s.cache.add(key, n)

@@ -110,6 +110,14 @@ func TestReopen(t *testing.T) {
 	if err := checkNoGarbage(s); err != nil {
 		t.Fatal(err)
 	}
+
+	// A store of another stored format is refused, not misread.
+	if err := db.Set(metaKey, []byte{formatVersion - 1, 4}, pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(db, Options{}); !errors.Is(err, ErrFormat) {
+		t.Fatalf("opened format %d: %v", formatVersion-1, err)
+	}
 }
 
 // concHistory is the deterministic write set of height h for the concurrency and crash

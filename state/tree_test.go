@@ -111,10 +111,32 @@ func TestEmptyAndSingle(t *testing.T) {
 		if want := LeafHash(crypto.Keccak256Hash([]byte("a")), crypto.Keccak256Hash([]byte("1"))); r1 != want {
 			t.Fatalf("single-leaf root %s, want the leaf %s", r1, want)
 		}
+		// The lone leaf lives in the root record: a reopened store reads and proves it.
+		s2, err := New(s.db, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h, r := s2.Latest(); h != 1 || r != r1 {
+			t.Fatalf("reopened at %d %s, want 1 %s", h, r, r1)
+		}
+		p, err := s2.Prove(1, []byte("a"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := VerifyProof(r1, []byte("a"), []byte("1"), p); err != nil {
+			t.Fatal(err)
+		}
+		if r := commit(t, s2, []Change{{Key: []byte("b"), Value: []byte("2")}}); r == r1 {
+			t.Fatal("root unchanged by a second key")
+		}
+		if r := commit(t, s2, []Change{{Key: []byte("b")}}); r != r1 {
+			t.Fatalf("root after deleting the second key %s, want %s", r, r1)
+		}
+		s = s2
 		if r := commit(t, s, []Change{{Key: []byte("a")}}); r != EmptyRoot {
 			t.Fatalf("root after deleting the only key %s", r)
 		}
-		if h, r := s.Latest(); h != 2 || r != EmptyRoot {
+		if h, r := s.Latest(); h != 4 || r != EmptyRoot {
 			t.Fatalf("latest %d %s", h, r)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"math/bits"
 	"sync"
 
@@ -120,19 +119,12 @@ const (
 	subInternal
 )
 
-// pos is where a stored node is: its version and depth (the path is the key hash's).
-type pos struct {
-	version uint64
-	depth   int
-}
-
 // sub is the result of updating a subtree.
 type sub struct {
 	kind    subKind
 	changed bool // differs from what the parent referenced
 	hash    types.Hash
-	leaf    *node  // subLeaf: the leaf's content
-	at      *pos   // subLeaf: a stored node holding exactly this leaf, if any
+	leaf    *node  // subLeaf: the leaf
 	version uint64 // subInternal: version of the stored node
 }
 
@@ -142,17 +134,14 @@ func (u *updater) update(depth int, ref *child, items []item) (sub, error) {
 	if ref == nil {
 		return u.build(depth, items), nil
 	}
+	if ref.leaf { // held in the parent: nothing to read
+		return u.updateLeaf(depth, ref, items), nil
+	}
 	n, err := u.src.loadNode(nodeKey(ref.version, depth, &items[0].keyHash, u.r))
 	if err != nil {
 		return sub{}, err
 	}
 	u.loads++
-	if n.leaf != ref.leaf {
-		return sub{}, fmt.Errorf("%w: node at depth %d version %d has the wrong kind", errBadNode, depth, ref.version)
-	}
-	if n.leaf {
-		return u.updateLeaf(depth, ref, n, items), nil
-	}
 	return u.updateInternal(depth, ref, n, items)
 }
 
@@ -207,13 +196,14 @@ func (u *updater) build(depth int, items []item) sub {
 		return nil
 	})
 	for _, g := range gs {
-		u.setChild(n, g.d, depth+1, subs[g.d])
+		u.setChild(n, g.d, subs[g.d])
 	}
 	return u.finishInternal(depth, &puts[0].keyHash, n, nil, 0)
 }
 
-// updateLeaf applies items to a subtree that is the stored leaf lf.
-func (u *updater) updateLeaf(depth int, ref *child, lf *node, items []item) sub {
+// updateLeaf applies items to a subtree that is the leaf ref.lf.
+func (u *updater) updateLeaf(depth int, ref *child, items []item) sub {
+	lf := ref.lf
 	keep := lf
 	var rest []item // the other puts
 	for i := range items {
@@ -237,9 +227,8 @@ func (u *updater) updateLeaf(depth int, ref *child, lf *node, items []item) sub 
 		}
 	}
 	if keep == lf && len(rest) == 0 {
-		return sub{kind: subLeaf, leaf: lf, at: &pos{ref.version, depth}, hash: ref.hash}
+		return sub{kind: subLeaf, leaf: lf, hash: ref.hash}
 	}
-	u.stale = append(u.stale, nodeKey(ref.version, depth, &lf.keyHash, u.r))
 	if keep != nil {
 		rest = append(rest, item{keyHash: keep.keyHash, valueHash: keep.valueHash, carried: keep})
 		sortItems(rest)
@@ -305,15 +294,7 @@ func (u *updater) updateInternal(depth int, ref *child, n *node, items []item) (
 			return s, nil
 		}
 		c := n.children[d]
-		cpath := u.r.withDigit(*path, depth, d)
-		lf, err := u.src.loadNode(nodeKey(c.version, depth+1, &cpath, u.r))
-		if err != nil {
-			return sub{}, err
-		}
-		if !lf.leaf {
-			return sub{}, fmt.Errorf("%w: leaf child at depth %d version %d is not a leaf", errBadNode, depth+1, c.version)
-		}
-		return sub{kind: subLeaf, changed: true, leaf: lf, at: &pos{c.version, depth + 1}, hash: c.hash}, nil
+		return sub{kind: subLeaf, changed: true, leaf: c.lf, hash: c.hash}, nil
 	}
 	nn := &node{children: make([]child, u.r.size())}
 	copy(nn.children, n.children)
@@ -321,31 +302,21 @@ func (u *updater) updateInternal(depth int, ref *child, n *node, items []item) (
 	for d := range u.r.size() {
 		if touched&(1<<d) != 0 {
 			nn.children[d] = child{}
-			u.setChild(nn, d, depth+1, subs[d])
+			u.setChild(nn, d, subs[d])
 		}
 	}
 	return u.finishInternal(depth, path, nn, n, touched), nil
 }
 
-// setChild stores s as child d (at depth) of n, writing its node if needed.
-func (u *updater) setChild(n *node, d, depth int, s sub) {
+// setChild stores s as child d of n (a leaf is held in n: it is written with n).
+func (u *updater) setChild(n *node, d int, s sub) {
 	switch s.kind {
 	case subEmpty:
 		return
 	case subInternal:
 		n.children[d] = child{version: s.version, hash: s.hash}
 	case subLeaf:
-		c := child{version: u.version, hash: s.hash, leaf: true}
-		if s.at != nil && s.at.depth == depth {
-			c.version = s.at.version
-		} else {
-			// A leaf's own key hash spells its path at any depth.
-			if s.at != nil {
-				u.stale = append(u.stale, nodeKey(s.at.version, s.at.depth, &s.leaf.keyHash, u.r))
-			}
-			u.nodes = append(u.nodes, kv{nodeKey(u.version, depth, &s.leaf.keyHash, u.r), s.leaf.encode(nil), s.leaf})
-		}
-		n.children[d] = c
+		n.children[d] = child{hash: s.hash, leaf: true, lf: s.leaf}
 		n.leaves |= 1 << d
 	}
 	n.present |= 1 << d
@@ -372,8 +343,11 @@ func (u *updater) applyRoot(base rootRecord, items []item) (rootRecord, error) {
 		return base, nil
 	}
 	var ref *child
-	if base.kind != rootEmpty {
-		ref = &child{version: base.version, hash: base.hash, leaf: base.kind == rootLeaf}
+	switch base.kind {
+	case rootInternal:
+		ref = &child{version: base.version, hash: base.hash}
+	case rootLeaf:
+		ref = &child{hash: base.hash, leaf: true, lf: base.leafNode()}
 	}
 	s, err := u.update(0, ref, items)
 	if err != nil {
@@ -385,10 +359,7 @@ func (u *updater) applyRoot(base rootRecord, items []item) (rootRecord, error) {
 	case subInternal:
 		return rootRecord{kind: rootInternal, version: s.version, hash: s.hash}, nil
 	}
-	var holder node
-	holder.children = make([]child, 1)
-	u.setChild(&holder, 0, 0, s)
-	return rootRecord{kind: rootLeaf, version: holder.children[0].version, hash: s.hash}, nil
+	return leafRoot(s), nil
 }
 
 func sortItems(items []item) {
