@@ -25,6 +25,7 @@ import (
 var (
 	benchKeys    = flag.Int("state.benchkeys", 1_000_000, "keys in the benchmark tree")
 	benchRadixes = flag.String("state.radixes", "16", "comma-separated stored fan-outs to benchmark (2, 4, 16)")
+	benchCache   = flag.Int("state.nodecache", 0, "node cache in MiB (0: the default)")
 	benchDir     = flag.String("state.benchdir", "", "keep the benchmark tree in this directory and reuse it when it exists (copy a built one to compare code versions on the same tree)")
 )
 
@@ -94,7 +95,7 @@ func getFixture(b *testing.B, rb int) *fixture {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s, err := New(db, Options{radixBits: rb, KeepVersions: 2})
+	s, err := New(db, Options{radixBits: rb, KeepVersions: 2, NodeCacheBytes: *benchCache << 20})
 	if err != nil {
 		b.Fatal(err)
 	}
