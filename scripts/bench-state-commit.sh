@@ -27,12 +27,11 @@ cp "$ROOT/state/bench_test.go" "$WORK/old/state/bench_test.go"
 (cd "$WORK/old" && go test -c -o "$WORK/old.test" ./state)
 (cd "$ROOT" && go test -c -o "$WORK/new.test" ./state)
 
-run() { # run BINARY TREE OUT: one benchmark run on a fresh copy of the tree
+run() { # run BINARY TREE OUT: one benchmark run on a fresh copy of TREE
 	rm -rf "$WORK/copy" && cp -a "$2" "$WORK/copy"
-	shift
-	/usr/bin/time -f "peak RSS %M KiB" -a -o "$2.rss" \
+	/usr/bin/time -f "peak RSS %M KiB" -a -o "$3.rss" \
 		"$1" -test.run '^$' -test.bench '^BenchmarkCommit$' -test.benchtime "$BENCHTIME" \
-		-test.benchmem -state.benchdir "$WORK/copy" >>"$2"
+		-test.benchmem -state.benchdir "$WORK/copy" >>"$3"
 }
 
 build() { # build VERSION REUSE: the tree of VERSION (old or new) in $WORK/VERSION-tree

@@ -114,7 +114,7 @@ func getFixture(b *testing.B, rb int) *fixture {
 				b.Fatal(err)
 			}
 			for i, c := range n.children {
-				if n.present&(1<<i) != 0 && !c.leaf {
+				if n.present&(1<<i) != 0 && n.leaves&(1<<i) == 0 {
 					prime(c.version, depth+1, s.r.withDigit(path, depth, i))
 				}
 			}

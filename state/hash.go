@@ -30,17 +30,18 @@ const (
 type hasher struct {
 	k   crypto.KeccakState
 	buf [65]byte
-	n   int // hashes computed, for measurements
+	out types.Hash // Read's destination: a local would escape through the interface
+	n   int        // hashes computed, for measurements
 }
 
 func newHasher() *hasher { return &hasher{k: crypto.NewKeccakState()} }
 
-func (h *hasher) sum(n int) (out types.Hash) {
+func (h *hasher) sum(n int) types.Hash {
 	h.n++
 	h.k.Reset()
 	h.k.Write(h.buf[:n])
-	h.k.Read(out[:])
-	return out
+	h.k.Read(h.out[:])
+	return h.out
 }
 
 func (h *hasher) leaf(keyHash, valueHash types.Hash) types.Hash {

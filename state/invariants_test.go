@@ -30,7 +30,7 @@ func walk(s *Store, root rootRecord, onNode func(key []byte, n *node), onLeaf fu
 		for i, c := range n.children {
 			switch {
 			case n.present&(1<<i) == 0:
-			case c.leaf:
+			case c.lf != nil:
 				if c.lf == nil || c.hash != LeafHash(c.lf.keyHash, c.lf.valueHash) || s.r.withDigit(c.lf.keyHash, depth, i) != c.lf.keyHash {
 					return fmt.Errorf("bad leaf child %d of node %x", i, k)
 				}

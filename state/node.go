@@ -33,8 +33,7 @@ const smallNode = 4
 type child struct {
 	version uint64 // internal child: the version of its stored node
 	hash    types.Hash
-	leaf    bool
-	lf      *node // leaf child: the leaf (never modified once built)
+	lf      *node // leaf child: the leaf (never modified once built); nil for an internal one
 }
 
 // node is a decoded stored internal node, or a leaf held in its parent (leaf set).
@@ -208,7 +207,7 @@ func (n *node) encode(dst []byte) []byte {
 			continue
 		}
 		c := &n.children[i]
-		if c.leaf {
+		if c.lf != nil {
 			dst = append(dst, c.lf.keyHash[:]...)
 			dst = append(dst, c.lf.valueHash[:]...)
 			dst = binary.AppendUvarint(dst, c.lf.valueVersion)
@@ -264,7 +263,7 @@ func decodeNode(b []byte, r radix) (*node, error) {
 				return nil, errBadNode
 			}
 			lf.valueVersion = v
-			n.children[i] = child{hash: h.leaf(lf.keyHash, lf.valueHash), leaf: true, lf: lf}
+			n.children[i] = child{hash: h.leaf(lf.keyHash, lf.valueHash), lf: lf}
 			b = b[64+k:]
 			continue
 		}
@@ -284,7 +283,7 @@ func decodeNode(b []byte, r radix) (*node, error) {
 
 // approxSize estimates n's memory footprint for the node cache.
 func (n *node) approxSize() int {
-	size := 120 + len(n.children)*56 + bits.OnesCount16(n.leaves)*128
+	size := 120 + len(n.children)*48 + bits.OnesCount16(n.leaves)*128
 	if n.rangesFull { // fixed when built: a proof's later memo is not counted
 		size += 16 * 32
 	}

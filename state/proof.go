@@ -209,7 +209,7 @@ func prove(src nodeSource, r radix, root rootRecord, keyHash types.Hash) (*Proof
 		i := bits.TrailingZeros16(n.present & rangeMask(lo, hi))
 		cpath := r.withDigit(keyHash, depth, i)
 		c := n.children[i]
-		if c.leaf {
+		if c.lf != nil {
 			p.Leaf = &ProofLeaf{KeyHash: c.lf.keyHash, ValueHash: c.lf.valueHash}
 			return p, nil
 		}

@@ -52,9 +52,10 @@ type updater struct {
 // group is the run items[lo:hi] of items sharing digit d at some depth.
 type group struct{ d, lo, hi int }
 
-// groups splits items (sorted, sharing the first depth digits) by their digit at depth.
-func (u *updater) groups(depth int, items []item) []group {
-	gs := make([]group, 0, u.r.size())
+// groups splits items (sorted, sharing the first depth digits) by their digit at depth,
+// into buf (the caller's: no allocation).
+func (u *updater) groups(depth int, items []item, buf *[16]group) []group {
+	gs := buf[:0]
 	for lo := 0; lo < len(items); {
 		d := u.r.digit(&items[lo].keyHash, depth)
 		hi := lo + 1
@@ -76,20 +77,23 @@ const (
 	parallelMinItems = 64
 )
 
-// each calls fn for every group, in u or, when the subtree is large and near the root, in
-// concurrent child updaters whose outputs are then merged into u in group order. fn must
-// only write state indexed by its group.
-func (u *updater) each(depth int, items []item, gs []group, fn func(c *updater, g group) error) error {
+// each sets subs[g.d] = fn(g) for every group, in u or, when the subtree is large and near
+// the root, in concurrent child updaters whose outputs are then merged into u in group
+// order. (subs does not escape: the update of a node allocates no array of results.)
+func (u *updater) each(depth int, items []item, gs []group, subs *[16]sub, fn func(c *updater, g group) (sub, error)) error {
 	if !u.par || depth*u.r.b >= parallelBits || len(items) < parallelMinItems || len(gs) < 2 {
 		for _, g := range gs {
-			if err := fn(u, g); err != nil {
+			s, err := fn(u, g)
+			if err != nil {
 				return err
 			}
+			subs[g.d] = s
 		}
 		return nil
 	}
 	cs := make([]*updater, len(gs))
 	errs := make([]error, len(gs))
+	out := make([]sub, len(gs))
 	var wg sync.WaitGroup
 	for i, g := range gs {
 		c := &updater{src: u.src, r: u.r, version: u.version, h: newHasher(), par: true}
@@ -97,10 +101,13 @@ func (u *updater) each(depth int, items []item, gs []group, fn func(c *updater, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = fn(c, g)
+			out[i], errs[i] = fn(c, g)
 		}()
 	}
 	wg.Wait()
+	for i, g := range gs {
+		subs[g.d] = out[i]
+	}
 	for _, c := range cs {
 		u.nodes = append(u.nodes, c.nodes...)
 		u.values = append(u.values, c.values...)
@@ -134,7 +141,7 @@ func (u *updater) update(depth int, ref *child, items []item) (sub, error) {
 	if ref == nil {
 		return u.build(depth, items), nil
 	}
-	if ref.leaf { // held in the parent: nothing to read
+	if ref.lf != nil { // held in the parent: nothing to read
 		return u.updateLeaf(depth, ref, items), nil
 	}
 	n, err := u.src.loadNode(nodeKey(ref.version, depth, &items[0].keyHash, u.r))
@@ -147,14 +154,22 @@ func (u *updater) update(depth int, ref *child, items []item) (sub, error) {
 
 // putValue records the value record of a new or changed pair and returns its leaf.
 func (u *updater) putValue(it *item) *node {
-	rec := make([]byte, 1+len(it.value))
-	rec[0] = 1
-	copy(rec[1:], it.value)
-	latest := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(it.value)), u.version)
-	latest = append(latest, it.value...)
-	u.values = append(u.values,
-		kv{key: valueKey(&it.keyHash, u.version), value: rec},
-		kv{key: latestKey(&it.keyHash), value: latest})
+	// One allocation for the two records' keys and values.
+	buf := make([]byte, 0, 2+32+8+1+len(it.value)+2+32+8+len(it.value))
+	buf = append(buf, KeyPrefix, tagValue)
+	buf = append(buf, it.keyHash[:]...)
+	buf = binary.BigEndian.AppendUint64(buf, ^u.version)
+	vk := buf[:len(buf):len(buf)]
+	buf = append(buf, 1)
+	buf = append(buf, it.value...)
+	rec := buf[len(vk):len(buf):len(buf)]
+	buf = append(buf, KeyPrefix, tagLatest)
+	buf = append(buf, it.keyHash[:]...)
+	lk := buf[len(vk)+len(rec) : len(buf) : len(buf)]
+	buf = binary.BigEndian.AppendUint64(buf, u.version)
+	buf = append(buf, it.value...)
+	latest := buf[len(vk)+len(rec)+len(lk):]
+	u.values = append(u.values, kv{key: vk, value: rec}, kv{key: lk, value: latest})
 	return &node{leaf: true, keyHash: it.keyHash, valueHash: it.valueHash, valueVersion: u.version}
 }
 
@@ -190,10 +205,10 @@ func (u *updater) build(depth int, items []item) sub {
 	}
 	n := &node{children: make([]child, u.r.size())}
 	var subs [16]sub
-	gs := u.groups(depth, puts)
-	_ = u.each(depth, puts, gs, func(c *updater, g group) error {
-		subs[g.d] = c.build(depth+1, puts[g.lo:g.hi])
-		return nil
+	var buf [16]group
+	gs := u.groups(depth, puts, &buf)
+	_ = u.each(depth, puts, gs, &subs, func(c *updater, g group) (sub, error) {
+		return c.build(depth+1, puts[g.lo:g.hi]), nil
 	})
 	for _, g := range gs {
 		u.setChild(n, g.d, subs[g.d])
@@ -241,15 +256,14 @@ func (u *updater) updateLeaf(depth int, ref *child, items []item) sub {
 // updateInternal applies items to the subtree whose root is the stored internal node n.
 func (u *updater) updateInternal(depth int, ref *child, n *node, items []item) (sub, error) {
 	var subs [16]sub
-	gs := u.groups(depth, items)
-	err := u.each(depth, items, gs, func(c *updater, g group) error {
+	var buf [16]group
+	gs := u.groups(depth, items, &buf)
+	err := u.each(depth, items, gs, &subs, func(c *updater, g group) (sub, error) {
 		var cref *child
 		if n.present&(1<<g.d) != 0 {
 			cref = &n.children[g.d]
 		}
-		s, err := c.update(depth+1, cref, items[g.lo:g.hi])
-		subs[g.d] = s
-		return err
+		return c.update(depth+1, cref, items[g.lo:g.hi])
 	})
 	if err != nil {
 		return sub{}, err
@@ -316,7 +330,7 @@ func (u *updater) setChild(n *node, d int, s sub) {
 	case subInternal:
 		n.children[d] = child{version: s.version, hash: s.hash}
 	case subLeaf:
-		n.children[d] = child{hash: s.hash, leaf: true, lf: s.leaf}
+		n.children[d] = child{hash: s.hash, lf: s.leaf}
 		n.leaves |= 1 << d
 	}
 	n.present |= 1 << d
@@ -347,7 +361,7 @@ func (u *updater) applyRoot(base rootRecord, items []item) (rootRecord, error) {
 	case rootInternal:
 		ref = &child{version: base.version, hash: base.hash}
 	case rootLeaf:
-		ref = &child{hash: base.hash, leaf: true, lf: base.leafNode()}
+		ref = &child{hash: base.hash, lf: base.leafNode()}
 	}
 	s, err := u.update(0, ref, items)
 	if err != nil {
