@@ -47,6 +47,10 @@ func benchRadixBits(b *testing.B) []int {
 	return out
 }
 
+// benchNodeReads, when set, returns the tree nodes s has read from Pebble so far (set by
+// bench_reads_test.go, which scripts/bench-state-commit.sh does not copy to older code).
+var benchNodeReads func(s *Store) int64
+
 type fixture struct {
 	dir  string
 	db   *pebble.DB
@@ -209,13 +213,17 @@ func BenchmarkCommit(b *testing.B) {
 				}
 				var prep, comm, cpu time.Duration
 				var walBytes uint64
-				nodes, loads, hashes := 0, 0, 0
+				nodes, loads, hashes, dbReads := 0, 0, 0, int64(0)
 				b.ResetTimer()
 				for range b.N {
 					b.StopTimer()
 					cs := f.block(w)
 					h, _ := f.s.Latest()
 					wal0 := f.db.Metrics().WAL.BytesWritten
+					var reads0 int64
+					if benchNodeReads != nil {
+						reads0 = benchNodeReads(f.s)
+					}
 					cpu0 := cpuTime()
 					b.StartTimer()
 					t0 := time.Now()
@@ -236,6 +244,9 @@ func BenchmarkCommit(b *testing.B) {
 					loads += u.loads
 					hashes += u.hashes
 					walBytes += f.db.Metrics().WAL.BytesWritten - wal0
+					if benchNodeReads != nil {
+						dbReads += benchNodeReads(f.s) - reads0
+					}
 					b.StartTimer()
 				}
 				n := float64(b.N)
@@ -247,6 +258,9 @@ func BenchmarkCommit(b *testing.B) {
 				b.ReportMetric(float64(nodes)/n/float64(w), "nodes/write")
 				b.ReportMetric(float64(loads)/n/float64(w), "reads/write")
 				b.ReportMetric(float64(hashes)/n/float64(w), "hashes/write")
+				if benchNodeReads != nil {
+					b.ReportMetric(float64(dbReads)/n/float64(w), "dbreads/write")
+				}
 			})
 		}
 	}

@@ -88,6 +88,7 @@ type Store struct {
 	// its path again and again (the upper levels for every write) but a leaf only when
 	// its own key is written, so leaves must not push internal nodes out.
 	cache, leafCache *nodeCache
+	nodeReads        atomic.Int64 // nodes read from Pebble (missed by the caches), for measurements
 
 	mu   sync.RWMutex // guards head
 	head struct {
@@ -246,6 +247,7 @@ func (s *Store) loadNode(key []byte) (*node, error) {
 	if n := s.leafCache.get(key); n != nil {
 		return n, nil
 	}
+	s.nodeReads.Add(1)
 	v, closer, err := s.db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, fmt.Errorf("%w: %x", errMissingNode, key)
