@@ -134,6 +134,7 @@ type State struct {
 	syncAsked  bool                              // NeedSync called for a missing decided block
 	heightAt   time.Time                         // when this height started
 	prevAt     time.Time                         // when the previous height started (MinBlockInterval counts from it)
+	timeline   timeline                          // when this height's steps happened, for the "committed" log line
 	cadence    struct {                          // round-0 proposer waiting for txs or the heartbeat
 		waiting bool
 		at      time.Time // earliest cadence timer pending
@@ -406,6 +407,7 @@ func (s *State) resetHeight(h uint64) error {
 		s.prevAt = now // the first height of this run: the interval counts from the start
 	}
 	s.heightAt = now
+	s.timeline = timeline{}
 	return nil
 }
 
@@ -521,6 +523,7 @@ func (s *State) valid(ctx context.Context, h types.Hash) bool {
 	}
 	if !b.checked {
 		got, err := s.deps.App.ValidateBlock(ctx, s.height, b.data)
+		s.mark(&s.timeline.validated)
 		b.checked = true
 		b.valid = err == nil && got == h
 		if !b.valid {
@@ -648,7 +651,11 @@ func (s *State) propose(ctx context.Context) {
 	} else {
 		var err error
 		now := s.deps.Clock.Now().UnixMilli()
+		start := s.deps.Clock.Now()
 		block, hash, err = s.deps.App.ProposeBlock(ctx, s.height, s.round, uint64(max(now, 0)))
+		if s.timeline.build == 0 {
+			s.timeline.build = s.deps.Clock.Now().Sub(start)
+		}
 		if err != nil {
 			s.log.Error("cannot build a block; not proposing", "height", s.height, "round", s.round, "err", err)
 			return
@@ -702,6 +709,11 @@ func (s *State) vote(t types.SignedMsgType, step Step, v types.Hash) {
 	}
 	vote.Sig = sig
 	s.sendOwn(&Message{Vote: vote}, key)
+	if t == types.PrevoteType {
+		s.mark(&s.timeline.prevote)
+	} else {
+		s.mark(&s.timeline.precommit)
+	}
 }
 
 // sign signs through the double-sign guard. A refusal is logged and skipped (the message
@@ -846,6 +858,7 @@ func (s *State) addProposal(p *types.Proposal, verified, logged bool) error {
 		return s.fatal
 	}
 	rs.proposals = append(rs.proposals, p)
+	s.mark(&s.timeline.proposal)
 	if s.blocks[p.BlockHash] == nil {
 		s.blocks[p.BlockHash] = &blockInfo{data: p.Block}
 	}
@@ -1119,6 +1132,23 @@ func (s *State) rebroadcast() {
 	}
 }
 
+// timeline is when the steps of a height first happened, as durations since the height
+// started (zero: did not happen), plus how long building this validator's proposal
+// took. The "committed" log line carries it: on a localnet, the lines of the four nodes
+// show where the time of each height goes (propagation, execution, signatures with
+// their fsyncs, vote round trips, the commit).
+type timeline struct {
+	build                                            time.Duration
+	proposal, validated, prevote, precommit, decided time.Duration
+}
+
+// mark records now into a timeline field, the first time only.
+func (s *State) mark(d *time.Duration) {
+	if *d == 0 {
+		*d = max(s.deps.Clock.Now().Sub(s.heightAt), 1)
+	}
+}
+
 // decide commits the block hash of the current height with its certificate (built from
 // the counted precommits when nil) and enters the next height.
 func (s *State) decide(ctx context.Context, hash types.Hash, commit *types.Commit) {
@@ -1130,6 +1160,7 @@ func (s *State) decide(ctx context.Context, hash types.Hash, commit *types.Commi
 		}
 	}
 	b := s.blocks[hash]
+	s.mark(&s.timeline.decided)
 	if err := s.deps.App.Commit(ctx, s.height, b.data, commit); err != nil {
 		s.fail(fmt.Errorf("commit height %d: %w", s.height, err))
 		return
@@ -1138,7 +1169,10 @@ func (s *State) decide(ctx context.Context, hash types.Hash, commit *types.Commi
 		s.fail(fmt.Errorf("reset wal after height %d: %w", s.height, err))
 		return
 	}
-	s.log.Info("committed", "height", s.height, "round", commit.Round, "block", hash, "sigs", len(commit.Sigs))
+	tl := s.timeline
+	s.log.Info("committed", "height", s.height, "round", commit.Round, "block", hash, "sigs", len(commit.Sigs),
+		"took", s.deps.Clock.Now().Sub(s.heightAt), "build", tl.build, "proposal", tl.proposal, "validated", tl.validated,
+		"prevote", tl.prevote, "precommit", tl.precommit, "decided", tl.decided)
 	s.lastCommit = commit
 	next := s.next
 	s.next, s.nextCount = nil, nil

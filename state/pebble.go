@@ -15,8 +15,10 @@ import (
 // a block cache of up to 384 MiB (filled only as blocks are read: the tree's leaves and
 // bottom nodes, which the node cache leaves to Pebble, and the index and filter blocks
 // every point read needs; at 10^6 keys it cut the CPU of a 10k-write commit by 40 %
-// against 128 MiB, docs/rationale/state.md), 64 MiB
-// memtables (a block of 10k writes fits in one), 10-bit Bloom filters on every level (tree
+// against 128 MiB, docs/rationale/state.md), 16 MiB
+// memtables (a block of 10k writes, a few MB, fits in one; Pebble doubles a memtable's
+// size at each rotation up to this bound and keeps the full one while it flushes, so
+// with 64 MiB a busy node held 100+ MB of memtables, docs/rationale/localnet.md), 10-bit Bloom filters on every level (tree
 // nodes and blocks are read by exact key: a filter skips the sstables that cannot hold it,
 // as go-ethereum's Pebble settings do), the newest format, and Pebble's informational
 // logging routed to slog at debug level. fs nil means the OS file system. The caller must
@@ -24,7 +26,7 @@ import (
 func PebbleOptions(fs vfs.FS) *pebble.Options {
 	o := &pebble.Options{
 		Cache:              pebble.NewCache(384 << 20),
-		MemTableSize:       64 << 20,
+		MemTableSize:       16 << 20,
 		FormatMajorVersion: pebble.FormatNewest,
 		Logger:             slogLogger{},
 		FS:                 fs,

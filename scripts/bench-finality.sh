@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Finality and memory of a 4-validator localnet, old binary against new, interleaved so
+# that machine load falls on both alike (issue 15). For each binary and each round: a
+# fresh `wnode localnet --nodes 4`, then `wnode bench --localnet` (open loop at RATE tx/s
+# for DURATION: submit → final p50/p95, block interval, peak RSS per node), then where
+# the time of a height goes, from the nodes' "committed" log lines: the median over
+# heights of when each step happened, counted from the start of the height on that
+# node, for the proposer and for the other validators.
+#
+#   scripts/bench-finality.sh NEW_WNODE [OLD_WNODE [ROUNDS]]
+#
+# Binaries are `go build -o X ./cmd/wnode` of the two versions. Env: RATE (1000),
+# DURATION (20s), PORT (28000: RPC on PORT..PORT+3, p2p on PORT+4..PORT+7), BENCH
+# (extra `wnode bench` flags, e.g. "--txs 150000" with RATE=0 for the closed loop),
+# WORK (a temporary directory). Prints the load average beside every run.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+NEW="$1"
+OLD="${2:-}"
+ROUNDS="${3:-2}"
+RATE="${RATE:-1000}"
+DURATION="${DURATION:-20s}"
+PORT="${PORT:-28000}"
+WORK="${WORK:-$(mktemp -d)}"
+LPID=""
+trap '[ -n "$LPID" ] && kill -INT "$LPID" 2>/dev/null; wait 2>/dev/null || true' EXIT
+
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# timeline DIR: medians of the steps of a height from the nodes' "committed" lines
+# (durations as slog prints them: 850µs, 12.5ms, 1.2s).
+timeline() {
+	cat "$1"/node*.log | awk '
+	function ms(v) {
+		if (v ~ /µs$/) return substr(v, 1, length(v)-2) / 1000
+		if (v ~ /ms$/) return substr(v, 1, length(v)-2) + 0
+		if (v ~ /ns$/) return substr(v, 1, length(v)-2) / 1e6
+		if (v ~ /s$/) return substr(v, 1, length(v)-1) * 1000
+		return v + 0
+	}
+	/msg=committed/ && / took=/ {
+		role = "other"
+		for (i = 1; i <= NF; i++) if ($i ~ /^build=/ && $i != "build=0s") role = "proposer"
+		for (i = 1; i <= NF; i++) {
+			split($i, kv, "=")
+			if (kv[1] ~ /^(took|build|proposal|validated|prevote|precommit|decided)$/ && kv[2] != "0s") {
+				n[role, kv[1]]++; v[role, kv[1], n[role, kv[1]]] = ms(kv[2])
+			}
+		}
+	}
+	function median(role, k,    m, i, j, t, a) {
+		m = n[role, k]; if (m == 0) return "-"
+		for (i = 1; i <= m; i++) a[i] = v[role, k, i]
+		for (i = 2; i <= m; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j+1] = a[j]; a[j+1] = t }
+		return sprintf("%.1f", a[int((m + 1) / 2)])
+	}
+	END {
+		printf "    height timeline, median ms from the height start: %-9s %6s %9s %10s %8s %10s %8s %6s\n", "", "build", "proposal", "validated", "prevote", "precommit", "decided", "took"
+		split("proposer other", roles, " ")
+		for (r = 1; r <= 2; r++) {
+			printf "    %-58s %6s %9s %10s %8s %10s %8s %6s\n", roles[r] " (" n[roles[r], "took"] " heights)", median(roles[r], "build"), median(roles[r], "proposal"),
+				median(roles[r], "validated"), median(roles[r], "prevote"), median(roles[r], "precommit"), median(roles[r], "decided"), median(roles[r], "took")
+		}
+	}'
+}
+
+run() { # run LABEL BINARY ROUND
+	local d="$WORK/$1-$3"
+	rm -rf "$d"
+	"$2" localnet --nodes 4 --datadir "$d" --base-port "$PORT" --init >/dev/null 2>&1
+	"$2" localnet --datadir "$d" >"$d.log" 2>&1 &
+	LPID=$!
+	for _ in $(seq 100); do # until every node serves (the supervisor prints its summary)
+		grep -q 'Ctrl-C stops' "$d.log" && break
+		sleep 0.3
+	done
+	echo "== $1, round $3, $(date -u +%H:%M:%S) UTC, load average $(load)"
+	local rate=()
+	[ "$RATE" != 0 ] && rate=(--rate "$RATE")
+	# shellcheck disable=SC2086
+	"$2" bench --localnet "$d" --wasm "$ROOT/examples/counter/counter.wasm" "${rate[@]}" --duration "$DURATION" ${BENCH:-} 2>&1 |
+		{ grep -E 'committed|submit|blocks|RSS|maximum|rror' || true; } | tail -5
+	kill -INT "$LPID" && wait "$LPID" || true
+	LPID=""
+	[ "$RATE" != 0 ] && timeline "$d"
+	echo "   load average at the end $(load)"
+}
+
+for r in $(seq 1 "$ROUNDS"); do
+	run new "$NEW" "$r"
+	[ -n "$OLD" ] && run old "$OLD" "$r"
+done
