@@ -51,6 +51,11 @@ func benchRadixBits(b *testing.B) []int {
 // bench_reads_test.go, which scripts/bench-state-commit.sh does not copy to older code).
 var benchNodeReads func(s *Store) int64
 
+// benchChildVersion returns the version of n's internal child at digit d (the layout of
+// format 1 and of the first format 2 code, whose nodes held all R slots; set by
+// bench_reads_test.go for today's).
+var benchChildVersion = func(n *node, d int) uint64 { return n.children[d].version }
+
 type fixture struct {
 	dir  string
 	db   *pebble.DB
@@ -117,9 +122,9 @@ func getFixture(b *testing.B, rb int) *fixture {
 			if err != nil {
 				b.Fatal(err)
 			}
-			for i, c := range n.children {
+			for i := range s.r.size() {
 				if n.present&(1<<i) != 0 && n.leaves&(1<<i) == 0 {
-					prime(c.version, depth+1, s.r.withDigit(path, depth, i))
+					prime(benchChildVersion(n, i), depth+1, s.r.withDigit(path, depth, i))
 				}
 			}
 		}

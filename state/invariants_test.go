@@ -3,6 +3,7 @@ package state
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -11,12 +12,12 @@ import (
 
 // walk calls onNode for every stored node of the tree whose root is root, with its key, and
 // onLeaf for every leaf (held in its parent, or the root record's lone leaf).
-func walk(s *Store, root rootRecord, onNode func(key []byte, n *node), onLeaf func(lf *node)) error {
+func walk(s *Store, root rootRecord, onNode func(key []byte, n *node), onLeaf func(lf *leaf)) error {
 	switch root.kind {
 	case rootEmpty:
 		return nil
 	case rootLeaf:
-		onLeaf(root.leafNode())
+		onLeaf(root.leaf())
 		return nil
 	}
 	var rec func(version uint64, depth int, path types.Hash) error
@@ -27,11 +28,19 @@ func walk(s *Store, root rootRecord, onNode func(key []byte, n *node), onLeaf fu
 			return err
 		}
 		onNode(k, n)
-		for i, c := range n.children {
+		if len(n.children) != bits.OnesCount16(n.present) || int(n.size) != s.r.size() {
+			return fmt.Errorf("node %x holds %d children of %016b", k, len(n.children), n.present)
+		}
+		for i := range s.r.size() {
+			if n.present&(1<<i) == 0 {
+				continue
+			}
+			c := n.child(i)
 			switch {
-			case n.present&(1<<i) == 0:
+			case (c.lf != nil) != (n.leaves&(1<<i) != 0):
+				return fmt.Errorf("leaf child %d of node %x not in the leaves bitmap", i, k)
 			case c.lf != nil:
-				if c.lf == nil || c.hash != LeafHash(c.lf.keyHash, c.lf.valueHash) || s.r.withDigit(c.lf.keyHash, depth, i) != c.lf.keyHash {
+				if c.hash != LeafHash(c.lf.keyHash, c.lf.valueHash) || s.r.withDigit(c.lf.keyHash, depth, i) != c.lf.keyHash {
 					return fmt.Errorf("bad leaf child %d of node %x", i, k)
 				}
 				onLeaf(c.lf)
@@ -55,7 +64,7 @@ func checkNoGarbage(s *Store) error {
 	latest, _ := s.Latest()
 	oldest := s.Oldest()
 	allowed := map[string]bool{}
-	latestLeaves := map[types.Hash]*node{}
+	latestLeaves := map[types.Hash]*leaf{}
 	for h := oldest; h <= latest; h++ {
 		v, err := s.Reader(h)
 		if err != nil {
@@ -63,7 +72,7 @@ func checkNoGarbage(s *Store) error {
 		}
 		err = walk(s, v.root, func(k []byte, n *node) {
 			allowed[string(k)] = true
-		}, func(n *node) {
+		}, func(n *leaf) {
 			allowed[string(valueKey(&n.keyHash, n.valueVersion))] = true
 			if h == latest {
 				latestLeaves[n.keyHash] = n
@@ -129,10 +138,11 @@ func checkTwoLeaves(s *Store, root rootRecord) error {
 			return 0, err
 		}
 		total := 0
-		for i, c := range n.children {
+		for i := range s.r.size() {
 			if n.leaves&(1<<i) != 0 {
 				total++
 			} else if n.present&(1<<i) != 0 {
+				c := n.child(i)
 				k, err := count(c.version, depth+1, s.r.withDigit(path, depth, i))
 				if err != nil {
 					return 0, err

@@ -112,9 +112,9 @@ func leafRoot(s sub) rootRecord {
 	return rootRecord{kind: rootLeaf, version: s.leaf.valueVersion, hash: s.hash, keyHash: s.leaf.keyHash, valueHash: s.leaf.valueHash}
 }
 
-// leafNode returns the leaf of a rootLeaf record.
-func (r rootRecord) leafNode() *node {
-	return &node{leaf: true, keyHash: r.keyHash, valueHash: r.valueHash, valueVersion: r.version}
+// leaf returns the leaf of a rootLeaf record.
+func (r rootRecord) leaf() *leaf {
+	return &leaf{keyHash: r.keyHash, valueHash: r.valueHash, valueVersion: r.version}
 }
 
 func (r rootRecord) encode() []byte {

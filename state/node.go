@@ -11,9 +11,9 @@ import (
 	"github.com/wnode/wnode/types"
 )
 
-// smallNode is the most children an internal node has to be cached with the leaves: near
-// the bottom of the tree most internal nodes hold 2 or 3 leaves, are read only when one of
-// them is written, as leaves are, and would crowd the upper levels out.
+// smallNode is the most children an internal node has to keep no memo of its inner
+// hashes: near the bottom of the tree most internal nodes hold 2 or 3 leaves, and
+// rehashing one costs a few keccak256 at most.
 const smallNode = 4
 
 // Stored nodes. The binary tree is stored in nodes of radix R = 2^b (b = radixBits): one
@@ -28,25 +28,30 @@ const smallNode = 4
 // sits at the shallowest depth where its path is unique and the stored tree is a
 // partition of the canonical binary tree.
 
+// leaf is a pair of the tree, held in its parent node (or in the root record when it is
+// the only one). Never modified once built.
+type leaf struct {
+	keyHash, valueHash types.Hash
+	valueVersion       uint64 // version whose value record holds this value
+}
+
 // child is a parent's reference to a child: a stored internal node (version, hash) or a
 // leaf held in the parent (lf; hash is its leaf hash).
 type child struct {
 	version uint64 // internal child: the version of its stored node
 	hash    types.Hash
-	lf      *node // leaf child: the leaf (never modified once built); nil for an internal one
+	lf      *leaf // leaf child; nil for an internal one
 }
 
-// node is a decoded stored internal node, or a leaf held in its parent (leaf set).
+// node is a decoded stored internal node. In memory it holds only its present children
+// (a bottom node of 2–3 leaves would otherwise carry 16 slots, 768 B, for them): at 10^6
+// keys every internal node then fits in the default node cache (docs/rationale/state.md).
 type node struct {
-	leaf bool
-
-	// Leaf.
-	keyHash, valueHash types.Hash
-	valueVersion       uint64 // version whose value record holds this value
-
-	// Internal: present/leaves are bitmaps over the R children.
+	// present/leaves are bitmaps over the R children; children holds the present ones in
+	// digit order (child(d) finds digit d's).
 	present, leaves uint16
-	children        []child // len R
+	size            uint8 // R
+	children        []child
 
 	// ranges memoises the hashes of the aligned child ranges of an internal node (the
 	// binary tree inside it, heap-indexed; 512 B), which proofs through it need; filled
@@ -65,7 +70,29 @@ type radix struct {
 	b int
 }
 
-func (r radix) size() int     { return 1 << r.b }
+func (r radix) size() int { return 1 << r.b }
+
+// child returns n's child at digit d, which must be present.
+func (n *node) child(d int) *child {
+	return &n.children[bits.OnesCount16(n.present&(uint16(1)<<d-1))]
+}
+
+// nodeBuilder is an internal node under construction, its children by digit.
+type nodeBuilder struct {
+	children        [16]child
+	present, leaves uint16
+}
+
+// node returns the built node of radix size size, holding only the present children.
+func (b *nodeBuilder) node(size int) *node {
+	n := &node{present: b.present, leaves: b.leaves, size: uint8(size), children: make([]child, 0, bits.OnesCount16(b.present))}
+	for d := range size {
+		if b.present&(1<<d) != 0 {
+			n.children = append(n.children, b.children[d])
+		}
+	}
+	return n
+}
 func (r radix) maxDepth() int { return 256 / r.b }
 
 // digit returns the child index of key hash h at node depth d.
@@ -80,14 +107,14 @@ func (r radix) digit(h *types.Hash, d int) int {
 func (n *node) hashRange(h *hasher, lo, hi int) types.Hash {
 	if hi-lo > 1 && n.rangesFull {
 		w := hi - lo
-		return n.ranges.Load()[len(n.children)/w+lo/w]
+		return n.ranges.Load()[int(n.size)/w+lo/w]
 	}
 	mask := rangeMask(lo, hi)
 	switch cnt := bits.OnesCount16(n.present & mask); {
 	case cnt == 0:
 		return EmptyRoot
 	case hi-lo == 1 || (cnt == 1 && n.leaves&mask != 0):
-		return n.children[bits.TrailingZeros16(n.present&mask)].hash
+		return n.child(bits.TrailingZeros16(n.present & mask)).hash
 	}
 	mid := (lo + hi) / 2
 	return h.inner(n.hashRange(h, lo, mid), n.hashRange(h, mid, hi))
@@ -120,7 +147,7 @@ func (n *node) fillRanges(h *hasher, m *[16]types.Hash, i, lo, hi int) {
 	case cnt == 0:
 		m[i] = EmptyRoot
 	case cnt == 1 && n.leaves&mask != 0:
-		m[i] = n.children[bits.TrailingZeros16(n.present&mask)].hash
+		m[i] = n.child(bits.TrailingZeros16(n.present & mask)).hash
 	default:
 		mid := (lo + hi) / 2
 		n.fillRanges(h, m, 2*i, lo, mid)
@@ -139,7 +166,7 @@ func (n *node) siblingHash(ranges *[16]types.Hash, k, lo, hi int) types.Hash {
 	if n.present&(1<<lo) == 0 {
 		return EmptyRoot
 	}
-	return n.children[lo].hash
+	return n.child(lo).hash
 }
 
 func rangeMask(lo, hi int) uint16 { return uint16((1<<hi)-1) &^ uint16((1<<lo)-1) }
@@ -150,7 +177,7 @@ func rangeMask(lo, hi int) uint16 { return uint16((1<<hi)-1) &^ uint16((1<<lo)-1
 // holding no digit of touched has the same
 // children in both, so its hash is copied instead of recomputed.
 func (n *node) fillInner(h *hasher, prev *node, touched uint16) {
-	size := len(n.children)
+	size := int(n.size)
 	var old *[16]types.Hash
 	if prev != nil && prev.rangesFull {
 		old = prev.ranges.Load()
@@ -169,7 +196,7 @@ func (n *node) fillInner(h *hasher, prev *node, touched uint16) {
 		case cnt == 0:
 			m[i] = EmptyRoot
 		case cnt == 1 && n.leaves&mask != 0:
-			m[i] = n.children[bits.TrailingZeros16(n.present&mask)].hash
+			m[i] = n.child(bits.TrailingZeros16(n.present & mask)).hash
 		case w == 2:
 			m[i] = h.inner(n.slot(lo), n.slot(lo+1))
 		default:
@@ -185,7 +212,7 @@ func (n *node) slot(d int) types.Hash {
 	if n.present&(1<<d) == 0 {
 		return EmptyRoot
 	}
-	return n.children[d].hash
+	return n.child(d).hash
 }
 
 // nodeInternal is the kind byte of a stored node (format 1 also had 0x00, a leaf).
@@ -203,9 +230,6 @@ func (n *node) encode(dst []byte) []byte {
 	dst = binary.BigEndian.AppendUint16(dst, n.present)
 	dst = binary.BigEndian.AppendUint16(dst, n.leaves)
 	for i := range n.children {
-		if n.present&(1<<i) == 0 {
-			continue
-		}
 		c := &n.children[i]
 		if c.lf != nil {
 			dst = append(dst, c.lf.keyHash[:]...)
@@ -245,17 +269,19 @@ func decodeNode(b []byte, r radix) (*node, error) {
 		h = hasherPool.Get().(*hasher)
 		defer hasherPool.Put(h)
 	}
-	n.children = make([]child, r.size())
+	n.size = uint8(r.size())
+	n.children = make([]child, bits.OnesCount16(n.present))
 	b = b[5:]
-	for i := range n.children {
-		if n.present&(1<<i) == 0 {
+	i := 0
+	for d := range r.size() {
+		if n.present&(1<<d) == 0 {
 			continue
 		}
-		if n.leaves&(1<<i) != 0 {
+		if n.leaves&(1<<d) != 0 {
 			if len(b) < 65 {
 				return nil, errBadNode
 			}
-			lf := &node{leaf: true}
+			lf := new(leaf)
 			copy(lf.keyHash[:], b[:32])
 			copy(lf.valueHash[:], b[32:64])
 			v, k := binary.Uvarint(b[64:])
@@ -265,6 +291,7 @@ func decodeNode(b []byte, r radix) (*node, error) {
 			lf.valueVersion = v
 			n.children[i] = child{hash: h.leaf(lf.keyHash, lf.valueHash), lf: lf}
 			b = b[64+k:]
+			i++
 			continue
 		}
 		v, k := binary.Uvarint(b)
@@ -274,6 +301,7 @@ func decodeNode(b []byte, r radix) (*node, error) {
 		n.children[i] = child{version: v}
 		copy(n.children[i].hash[:], b[k:k+32])
 		b = b[k+32:]
+		i++
 	}
 	if len(b) != 0 {
 		return nil, errBadNode
@@ -283,7 +311,7 @@ func decodeNode(b []byte, r radix) (*node, error) {
 
 // approxSize estimates n's memory footprint for the node cache.
 func (n *node) approxSize() int {
-	size := 120 + len(n.children)*48 + bits.OnesCount16(n.leaves)*128
+	size := 48 + cap(n.children)*48 + bits.OnesCount16(n.leaves)*80
 	if n.rangesFull { // fixed when built: a proof's later memo is not counted
 		size += 16 * 32
 	}

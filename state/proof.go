@@ -208,7 +208,7 @@ func prove(src nodeSource, r radix, root rootRecord, keyHash types.Hash) (*Proof
 		}
 		i := bits.TrailingZeros16(n.present & rangeMask(lo, hi))
 		cpath := r.withDigit(keyHash, depth, i)
-		c := n.children[i]
+		c := n.child(i)
 		if c.lf != nil {
 			p.Leaf = &ProofLeaf{KeyHash: c.lf.keyHash, ValueHash: c.lf.valueHash}
 			return p, nil

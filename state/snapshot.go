@@ -320,7 +320,6 @@ func (s *Store) wipe(mark bool) error {
 		return fmt.Errorf("state: wipe: %w", err)
 	}
 	s.cache.clear()
-	s.leafCache.clear()
 	return nil
 }
 
@@ -437,11 +436,11 @@ func (r *Restore) Finish(fn func(b *pebble.Batch) error) (err error) {
 	case 1:
 		root = leafRoot(r.subs[r.digit])
 	default:
-		n := &node{children: make([]child, r.s.r.size())}
+		var nb nodeBuilder
 		for d := range r.subs {
-			r.up.setChild(n, d, r.subs[d])
+			r.up.setChild(&nb, d, r.subs[d])
 		}
-		s := r.up.finishInternal(0, &r.last, n, nil, 0)
+		s := r.up.finishInternal(0, &r.last, nb.node(r.s.r.size()), nil, 0)
 		root = rootRecord{kind: rootInternal, version: s.version, hash: s.hash}
 	}
 	if root.hash != r.m.Root {

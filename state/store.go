@@ -8,7 +8,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math/bits"
 	"runtime"
 	"slices"
 	"sync"
@@ -84,11 +83,11 @@ type Store struct {
 	pruneLimit int
 	serial     bool
 	chunkSize  int
-	// Internal nodes and leaves are cached apart: an update reads the internal nodes on
-	// its path again and again (the upper levels for every write) but a leaf only when
-	// its own key is written, so leaves must not push internal nodes out.
-	cache, leafCache *nodeCache
-	nodeReads        atomic.Int64 // nodes read from Pebble (missed by the caches), for measurements
+	// Decoded nodes, least recently used dropped first: the upper levels, which every
+	// block touches, stay; the bottom nodes, each touched when one of its 2–3 keys is
+	// written, go first when the tree outgrows the budget.
+	cache     *nodeCache
+	nodeReads atomic.Int64 // nodes read from Pebble (missed by the cache), for measurements
 
 	mu   sync.RWMutex // guards head
 	head struct {
@@ -132,10 +131,7 @@ func New(db *pebble.DB, opts Options) (*Store, error) {
 	if cacheBytes == 0 {
 		cacheBytes = DefaultNodeCacheBytes
 	}
-	// Internal nodes of more than smallNode children get 7/8 of the budget: at 10^6 keys
-	// the 70k of the first five levels take about 100 MiB (docs/rationale/state.md).
-	s.cache = newNodeCache(cacheBytes - cacheBytes/8)
-	s.leafCache = newNodeCache(cacheBytes / 8)
+	s.cache = newNodeCache(cacheBytes)
 	rb := opts.radixBits
 	if rb == 0 {
 		rb = defaultRadixBits
@@ -244,9 +240,6 @@ func (s *Store) loadNode(key []byte) (*node, error) {
 	if n := s.cache.get(key); n != nil {
 		return n, nil
 	}
-	if n := s.leafCache.get(key); n != nil {
-		return n, nil
-	}
 	s.nodeReads.Add(1)
 	v, closer, err := s.db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
@@ -260,16 +253,8 @@ func (s *Store) loadNode(key []byte) (*node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state: node %x: %w", key, err)
 	}
-	s.cacheNode(key, n)
+	s.cache.add(key, n)
 	return n, nil
-}
-
-func (s *Store) cacheNode(key []byte, n *node) {
-	if bits.OnesCount16(n.present) <= smallNode {
-		s.leafCache.add(key, n)
-	} else {
-		s.cache.add(key, n)
-	}
 }
 
 // View is a read-only view of one committed height. It implements Reader. A View stays
@@ -590,11 +575,10 @@ func (s *Store) Commit(u *Update, fn func(b *pebble.Batch) error) error {
 	for _, k := range u.stale {
 		if len(k) > 1 && k[1] == tagNode {
 			s.cache.remove(k)
-			s.leafCache.remove(k)
 		}
 	}
 	for _, w := range u.nodes {
-		s.cacheNode(w.key, w.n)
+		s.cache.add(w.key, w.n)
 	}
 	s.mu.Lock()
 	s.head.init, s.head.height, s.head.root = true, u.height, u.root

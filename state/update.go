@@ -21,7 +21,7 @@ type item struct {
 	keyHash   types.Hash
 	valueHash types.Hash
 	value     []byte // nil = delete
-	carried   *node
+	carried   *leaf
 }
 
 func (it *item) isPut() bool { return it.value != nil || it.carried != nil }
@@ -45,8 +45,9 @@ type updater struct {
 	nodes  []kv
 	values []kv
 	stale  [][]byte
-	loads  int  // stored nodes read, for measurements
-	par    bool // update subtrees near the root concurrently
+	arena  []byte // encoded nodes (see encode)
+	loads  int    // stored nodes read, for measurements
+	par    bool   // update subtrees near the root concurrently
 }
 
 // group is the run items[lo:hi] of items sharing digit d at some depth.
@@ -131,7 +132,7 @@ type sub struct {
 	kind    subKind
 	changed bool // differs from what the parent referenced
 	hash    types.Hash
-	leaf    *node  // subLeaf: the leaf
+	leaf    *leaf  // subLeaf: the leaf
 	version uint64 // subInternal: version of the stored node
 }
 
@@ -153,7 +154,7 @@ func (u *updater) update(depth int, ref *child, items []item) (sub, error) {
 }
 
 // putValue records the value record of a new or changed pair and returns its leaf.
-func (u *updater) putValue(it *item) *node {
+func (u *updater) putValue(it *item) *leaf {
 	// One allocation for the two records' keys and values.
 	buf := make([]byte, 0, 2+32+8+1+len(it.value)+2+32+8+len(it.value))
 	buf = append(buf, KeyPrefix, tagValue)
@@ -170,7 +171,7 @@ func (u *updater) putValue(it *item) *node {
 	buf = append(buf, it.value...)
 	latest := buf[len(vk)+len(rec)+len(lk):]
 	u.values = append(u.values, kv{key: vk, value: rec}, kv{key: lk, value: latest})
-	return &node{leaf: true, keyHash: it.keyHash, valueHash: it.valueHash, valueVersion: u.version}
+	return &leaf{keyHash: it.keyHash, valueHash: it.valueHash, valueVersion: u.version}
 }
 
 // build creates the subtree at depth of an empty position from items; deletes are of
@@ -203,7 +204,7 @@ func (u *updater) build(depth int, items []item) sub {
 		// Two distinct 256-bit hashes always differ before the last digit.
 		panic("state: tree deeper than the key hash")
 	}
-	n := &node{children: make([]child, u.r.size())}
+	var nb nodeBuilder
 	var subs [16]sub
 	var buf [16]group
 	gs := u.groups(depth, puts, &buf)
@@ -211,9 +212,9 @@ func (u *updater) build(depth int, items []item) sub {
 		return c.build(depth+1, puts[g.lo:g.hi]), nil
 	})
 	for _, g := range gs {
-		u.setChild(n, g.d, subs[g.d])
+		u.setChild(&nb, g.d, subs[g.d])
 	}
-	return u.finishInternal(depth, &puts[0].keyHash, n, nil, 0)
+	return u.finishInternal(depth, &puts[0].keyHash, nb.node(u.r.size()), nil, 0)
 }
 
 // updateLeaf applies items to a subtree that is the leaf ref.lf.
@@ -261,7 +262,7 @@ func (u *updater) updateInternal(depth int, ref *child, n *node, items []item) (
 	err := u.each(depth, items, gs, &subs, func(c *updater, g group) (sub, error) {
 		var cref *child
 		if n.present&(1<<g.d) != 0 {
-			cref = &n.children[g.d]
+			cref = n.child(g.d)
 		}
 		return c.update(depth+1, cref, items[g.lo:g.hi])
 	})
@@ -307,23 +308,24 @@ func (u *updater) updateInternal(depth int, ref *child, n *node, items []item) (
 			s.changed = true
 			return s, nil
 		}
-		c := n.children[d]
+		c := n.child(d)
 		return sub{kind: subLeaf, changed: true, leaf: c.lf, hash: c.hash}, nil
 	}
-	nn := &node{children: make([]child, u.r.size())}
-	copy(nn.children, n.children)
-	nn.present, nn.leaves = n.present&^touched, n.leaves&^touched
+	var nb nodeBuilder
+	nb.present, nb.leaves = n.present&^touched, n.leaves&^touched
 	for d := range u.r.size() {
-		if touched&(1<<d) != 0 {
-			nn.children[d] = child{}
-			u.setChild(nn, d, subs[d])
+		switch {
+		case touched&(1<<d) != 0:
+			u.setChild(&nb, d, subs[d])
+		case n.present&(1<<d) != 0:
+			nb.children[d] = *n.child(d)
 		}
 	}
-	return u.finishInternal(depth, path, nn, n, touched), nil
+	return u.finishInternal(depth, path, nb.node(u.r.size()), n, touched), nil
 }
 
 // setChild stores s as child d of n (a leaf is held in n: it is written with n).
-func (u *updater) setChild(n *node, d int, s sub) {
+func (u *updater) setChild(n *nodeBuilder, d int, s sub) {
 	switch s.kind {
 	case subEmpty:
 		return
@@ -336,10 +338,22 @@ func (u *updater) setChild(n *node, d int, s sub) {
 	n.present |= 1 << d
 }
 
+// encode returns n's stored form, in u's arena: one allocation for many nodes (the
+// Update holds them until its Commit copies them into the batch).
+func (u *updater) encode(n *node) []byte {
+	need := 5 + len(n.children)*(64+binary.MaxVarintLen64)
+	if cap(u.arena)-len(u.arena) < need {
+		u.arena = make([]byte, 0, max(64<<10, need))
+	}
+	start := len(u.arena)
+	u.arena = n.encode(u.arena)
+	return u.arena[start:len(u.arena):len(u.arena)]
+}
+
 // finishInternal writes the new internal node n at depth and returns it as a sub. prev is
 // the node n replaces (nil for a new one) and touched the digits whose children changed.
 func (u *updater) finishInternal(depth int, path *types.Hash, n, prev *node, touched uint16) sub {
-	u.nodes = append(u.nodes, kv{nodeKey(u.version, depth, path, u.r), n.encode(nil), n})
+	u.nodes = append(u.nodes, kv{nodeKey(u.version, depth, path, u.r), u.encode(n), n})
 	var hash types.Hash
 	if bits.OnesCount16(n.present) > smallNode {
 		n.fillInner(u.h, prev, touched)
@@ -361,7 +375,7 @@ func (u *updater) applyRoot(base rootRecord, items []item) (rootRecord, error) {
 	case rootInternal:
 		ref = &child{version: base.version, hash: base.hash}
 	case rootLeaf:
-		ref = &child{hash: base.hash, lf: base.leafNode()}
+		ref = &child{hash: base.hash, lf: base.leaf()}
 	}
 	s, err := u.update(0, ref, items)
 	if err != nil {
