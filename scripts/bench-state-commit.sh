@@ -10,9 +10,9 @@
 #
 # OLD_REV defaults to the commit that pinned the roots (before the commit path was
 # optimized), ROUNDS to 3, BENCHTIME to 5x. Needs benchstat (golang.org/x/perf/cmd/benchstat)
-# and about 4 GiB in $TMPDIR. OLD_TREE=dir and NEW_TREE=dir reuse trees built by an earlier
-# run (kept in dir/16 by -state.benchdir dir) instead of building them (3-6 minutes each on
-# a loaded machine).
+# and about 2 GiB in $TMPDIR. OLD_TREE=dir and NEW_TREE=dir reuse trees built by an earlier
+# run (kept in dir/16 by -state.benchdir dir; only copied, never written) instead of
+# building them (3-6 minutes each on a loaded machine).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,7 +28,7 @@ cp "$ROOT/state/bench_test.go" "$WORK/old/state/bench_test.go"
 (cd "$ROOT" && go test -c -o "$WORK/new.test" ./state)
 
 run() { # run BINARY TREE OUT: one benchmark run on a fresh copy of TREE
-	rm -rf "$WORK/copy" && cp -a "$2" "$WORK/copy"
+	rm -rf "$WORK/copy" && mkdir "$WORK/copy" && cp -a "$2/." "$WORK/copy/"
 	/usr/bin/time -f "peak RSS %M KiB" -a -o "$3.rss" \
 		"$1" -test.run '^$' -test.bench '^BenchmarkCommit$' -test.benchtime "$BENCHTIME" \
 		-test.benchmem -state.benchdir "$WORK/copy" >>"$3"
@@ -36,7 +36,7 @@ run() { # run BINARY TREE OUT: one benchmark run on a fresh copy of TREE
 
 build() { # build VERSION REUSE: the tree of VERSION (old or new) in $WORK/VERSION-tree
 	if [ -n "$2" ]; then
-		cp -a "$2" "$WORK/$1-tree"
+		ln -s "$(cd "$2" && pwd)" "$WORK/$1-tree" # copied for each run, never written
 	else
 		echo "building the $1 tree..." >&2
 		"$WORK/$1.test" -test.run '^$' -test.bench 'BenchmarkCommit/radix16/writes1000$' -test.benchtime 1x \
