@@ -9,10 +9,12 @@
 #
 #   scripts/bench-finality.sh NEW_WNODE [OLD_WNODE [ROUNDS]]
 #
-# Binaries are `go build -o X ./cmd/wnode` of the two versions. Env: RATE (1000),
-# DURATION (20s), PORT (28000: RPC on PORT..PORT+3, p2p on PORT+4..PORT+7), BENCH
-# (extra `wnode bench` flags, e.g. "--txs 150000" with RATE=0 for the closed loop),
-# WORK (a temporary directory). Prints the load average beside every run.
+# Binaries are `go build -o X ./cmd/wnode` of the two versions. Env: RATE (1000; 0 for
+# the closed-loop ramp, e.g. RATE=0 DURATION=10s BENCH="--txs 150000"), DURATION (20s;
+# per step in the closed loop), PORT (28000: RPC on PORT..PORT+3, p2p on PORT+4..PORT+7),
+# BENCH (extra `wnode bench` flags), WORK (a temporary directory), KEEP (set: keep each
+# run's network directory; by default it is removed after the run). Prints the load
+# average beside every run.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -78,13 +80,17 @@ run() { # run LABEL BINARY ROUND
 	echo "== $1, round $3, $(date -u +%H:%M:%S) UTC, load average $(load)"
 	local rate=()
 	[ "$RATE" != 0 ] && rate=(--rate "$RATE")
+	local lines=5 # open loop: the summary; closed loop: every step
+	[ "$RATE" = 0 ] && lines=100
 	# shellcheck disable=SC2086
 	"$2" bench --localnet "$d" --wasm "$ROOT/examples/counter/counter.wasm" "${rate[@]}" --duration "$DURATION" ${BENCH:-} 2>&1 |
-		{ grep -E 'committed|submit|blocks|RSS|maximum|rror' || true; } | tail -5
+		{ grep -E 'committed|submit|blocks|RSS|maximum|rror' || true; } | awk -v n="$lines" 'NR <= n'
 	kill -INT "$LPID" && wait "$LPID" || true
 	LPID=""
 	[ "$RATE" != 0 ] && timeline "$d"
 	echo "   load average at the end $(load)"
+	# Each node's Pebble preallocates its logs: a run leaves hundreds of MB per node.
+	[ -n "${KEEP:-}" ] || rm -rf "$d" "$d.log"
 }
 
 for r in $(seq 1 "$ROUNDS"); do
