@@ -508,3 +508,65 @@ func TestSyncBadPeerTimeout(t *testing.T) {
 	target := honest.height()
 	drive("sync from the honest peer", func() bool { return late.height() >= target })
 }
+
+// TestTxRecoveredOncePerNode: every validator recovers the sender of every tx it did not
+// sign exactly once (from gossip, or from the block when the block came first), however
+// many copies reach it: gossip relays, a re-gossip, the proposal, the commit. Signature
+// recovery is most of a node's CPU per tx, so a second recovery anywhere on the path
+// (say, the block's txs decoded and recovered although the pool holds them) shows here.
+// Blocks come at most every 1.5 s, so that gossip usually brings the txs before their
+// block (the path a loaded network takes; a block that comes first is recovered from, and
+// its gossiped copies are then known). A recovery may be repeated when a tx's gossip
+// arrives between the validation and the commit of its block (the pool no longer has it,
+// and it is not yet committed): some slack.
+func TestTxRecoveredOncePerNode(t *testing.T) {
+	const perSender = 30
+	tc := testutil.NewTestChain(t, 4, 2)
+	slowBlocks := func(chainID uint64, vals *types.ValidatorSet) consensus.Config {
+		c := fastConsensus(chainID, vals)
+		c.MinBlockInterval = 1500 * time.Millisecond
+		c.Heartbeat = max(c.Heartbeat, c.MinBlockInterval)
+		return c
+	}
+	var nodes []*testNode
+	for i, k := range tc.Vals {
+		var boot []string
+		if i > 0 {
+			boot = nodes[0].net.Addrs()
+		}
+		nodes = append(nodes, startNode(t, fmt.Sprintf("v%d", i), tc.Gen, t.TempDir(), k, nodeOptions{bootnodes: boot, noSync: true, consensus: slowBlocks}))
+	}
+	waitHeight(t, 30*time.Second, 2, nodes...)
+	testutil.WaitFor(t, 10*time.Second, "a full mesh", func() bool {
+		for _, n := range nodes {
+			if n.net.PeerCount() != 3 {
+				return false
+			}
+		}
+		return true
+	})
+	// Signed here, so the submitting node has their senders cached (Tx.Sign): only the
+	// three other validators recover each.
+	var last []*types.Tx
+	start := types.SenderRecoveries()
+	for s, key := range tc.Accounts {
+		for i := range perSender {
+			tx := testutil.SignTx(t, key, &types.Tx{Nonce: uint64(i), GasLimit: 100_000, Kind: types.TxTransfer, To: types.Address{9}, Value: uint256.NewInt(1)})
+			if err := nodes[s].pool.Add(tx); err != nil {
+				t.Fatal(err)
+			}
+			if i == perSender-1 {
+				last = append(last, tx)
+			}
+		}
+	}
+	for _, tx := range last {
+		waitCommitted(t, tx.Hash(), nodes...)
+	}
+	n := uint64(perSender * len(tc.Accounts))
+	got := types.SenderRecoveries() - start
+	t.Logf("%d txs, %d sender recoveries on 4 validators", n, got)
+	if got < 3*n || got > 3*n+3*n/10 {
+		t.Fatalf("%d sender recoveries for %d txs on 4 validators, want 3 per tx (one per validator that did not sign it)", got, n)
+	}
+}
