@@ -51,6 +51,9 @@ func benchRadixBits(b *testing.B) []int {
 // bench_reads_test.go, which scripts/bench-state-commit.sh does not copy to older code).
 var benchNodeReads func(s *Store) int64
 
+// benchCacheStats, when set, describes the node cache (set by bench_reads_test.go).
+var benchCacheStats func(s *Store) string
+
 // benchChildVersion returns the version of n's internal child at digit d (the layout of
 // format 1 and of the first format 2 code, whose nodes held all R slots; set by
 // bench_reads_test.go for today's).
@@ -131,7 +134,11 @@ func getFixture(b *testing.B, rb int) *fixture {
 		if root.kind == rootInternal {
 			prime(root.version, 0, types.Hash{})
 		}
-		b.Logf("radix %d: reusing the tree in %s at height %d", 1<<rb, dir, h)
+		stats := ""
+		if benchCacheStats != nil {
+			stats = benchCacheStats(s)
+		}
+		b.Logf("radix %d: reusing the tree in %s at height %d%s", 1<<rb, dir, h, stats)
 		fixtures[rb] = f
 		return f
 	}
