@@ -37,13 +37,13 @@ func walk(s *Store, root rootRecord, onNode func(key []byte, n *node), onLeaf fu
 			}
 			c := n.child(i)
 			switch {
-			case (c.lf != nil) != (n.leaves&(1<<i) != 0):
+			case c.isLeaf != (n.leaves&(1<<i) != 0):
 				return fmt.Errorf("leaf child %d of node %x not in the leaves bitmap", i, k)
-			case c.lf != nil:
-				if c.hash != LeafHash(c.lf.keyHash, c.lf.valueHash) || s.r.withDigit(c.lf.keyHash, depth, i) != c.lf.keyHash {
+			case c.isLeaf:
+				if c.hash != LeafHash(c.keyHash, c.valueHash) || s.r.withDigit(c.keyHash, depth, i) != c.keyHash {
 					return fmt.Errorf("bad leaf child %d of node %x", i, k)
 				}
-				onLeaf(c.lf)
+				onLeaf(c.asLeaf())
 			default:
 				if err := rec(c.version, depth+1, s.r.withDigit(path, depth, i)); err != nil {
 					return err

@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/wnode/wnode/types"
 )
@@ -36,15 +37,27 @@ type leaf struct {
 }
 
 // child is a parent's reference to a child: a stored internal node (version, hash) or a
-// leaf held in the parent (lf; hash is its leaf hash).
+// leaf held in the parent, by value (hash is its leaf hash). It holds no pointer, so the
+// garbage collector does not scan the children of the nodes in the cache.
 type child struct {
-	version uint64 // internal child: the version of its stored node
-	hash    types.Hash
-	lf      *leaf // leaf child; nil for an internal one
+	version            uint64 // internal child: its stored node's version; leaf: its value's
+	hash               types.Hash
+	keyHash, valueHash types.Hash // leaf child
+	isLeaf             bool
+}
+
+// leafChild returns the child holding lf, whose leaf hash is hash.
+func leafChild(lf *leaf, hash types.Hash) child {
+	return child{version: lf.valueVersion, hash: hash, keyHash: lf.keyHash, valueHash: lf.valueHash, isLeaf: true}
+}
+
+// asLeaf returns the leaf of a leaf child.
+func (c *child) asLeaf() *leaf {
+	return &leaf{keyHash: c.keyHash, valueHash: c.valueHash, valueVersion: c.version}
 }
 
 // node is a decoded stored internal node. In memory it holds only its present children
-// (a bottom node of 2–3 leaves would otherwise carry 16 slots, 768 B, for them): at 10^6
+// (a bottom node of 2–3 leaves would otherwise carry 16 slots of 112 B for them): at 10^6
 // keys every internal node then fits in the default node cache (docs/rationale/state.md).
 type node struct {
 	// present/leaves are bitmaps over the R children; children holds the present ones in
@@ -231,10 +244,10 @@ func (n *node) encode(dst []byte) []byte {
 	dst = binary.BigEndian.AppendUint16(dst, n.leaves)
 	for i := range n.children {
 		c := &n.children[i]
-		if c.lf != nil {
-			dst = append(dst, c.lf.keyHash[:]...)
-			dst = append(dst, c.lf.valueHash[:]...)
-			dst = binary.AppendUvarint(dst, c.lf.valueVersion)
+		if c.isLeaf {
+			dst = append(dst, c.keyHash[:]...)
+			dst = append(dst, c.valueHash[:]...)
+			dst = binary.AppendUvarint(dst, c.version)
 			continue
 		}
 		dst = binary.AppendUvarint(dst, c.version)
@@ -281,15 +294,16 @@ func decodeNode(b []byte, r radix) (*node, error) {
 			if len(b) < 65 {
 				return nil, errBadNode
 			}
-			lf := new(leaf)
-			copy(lf.keyHash[:], b[:32])
-			copy(lf.valueHash[:], b[32:64])
+			c := &n.children[i]
+			c.isLeaf = true
+			copy(c.keyHash[:], b[:32])
+			copy(c.valueHash[:], b[32:64])
 			v, k := binary.Uvarint(b[64:])
 			if k <= 0 {
 				return nil, errBadNode
 			}
-			lf.valueVersion = v
-			n.children[i] = child{hash: h.leaf(lf.keyHash, lf.valueHash), lf: lf}
+			c.version = v
+			c.hash = h.leaf(c.keyHash, c.valueHash)
 			b = b[64+k:]
 			i++
 			continue
@@ -311,7 +325,7 @@ func decodeNode(b []byte, r radix) (*node, error) {
 
 // approxSize estimates n's memory footprint for the node cache.
 func (n *node) approxSize() int {
-	size := 48 + cap(n.children)*48 + bits.OnesCount16(n.leaves)*80
+	size := 48 + cap(n.children)*int(unsafe.Sizeof(child{}))
 	if n.rangesFull { // fixed when built: a proof's later memo is not counted
 		size += 16 * 32
 	}

@@ -209,8 +209,8 @@ func prove(src nodeSource, r radix, root rootRecord, keyHash types.Hash) (*Proof
 		i := bits.TrailingZeros16(n.present & rangeMask(lo, hi))
 		cpath := r.withDigit(keyHash, depth, i)
 		c := n.child(i)
-		if c.lf != nil {
-			p.Leaf = &ProofLeaf{KeyHash: c.lf.keyHash, ValueHash: c.lf.valueHash}
+		if c.isLeaf {
+			p.Leaf = &ProofLeaf{KeyHash: c.keyHash, ValueHash: c.valueHash}
 			return p, nil
 		}
 		if n, err = src.loadNode(nodeKey(c.version, depth+1, &cpath, r)); err != nil {

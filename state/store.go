@@ -568,18 +568,33 @@ func (s *Store) Commit(u *Update, fn func(b *pebble.Batch) error) error {
 	if newOldest > s.oldest.Load() {
 		s.oldest.Store(newOldest)
 	}
+	// The node cache learns the new version while the batch is written and synced (a
+	// tenth of Commit's CPU at 10k writes, off its wall time): nothing reads the new
+	// version's nodes before the head moves below, and the nodes it replaces are only
+	// dropped from the cache (a read of them goes to Pebble). If the batch fails, the new
+	// nodes leave the cache again: a competing update of the same height would write
+	// other nodes under the same keys.
+	cached := make(chan struct{})
+	go func() {
+		defer close(cached)
+		for _, k := range u.stale {
+			if len(k) > 1 && k[1] == tagNode {
+				s.cache.remove(k)
+			}
+		}
+		for _, w := range u.nodes {
+			s.cache.add(w.key, w.n)
+		}
+	}()
 	if err := b.Commit(pebble.Sync); err != nil {
+		<-cached
+		for _, w := range u.nodes {
+			s.cache.remove(w.key)
+		}
 		return fmt.Errorf("state: commit %d: %w", u.height, err)
 	}
+	<-cached
 	s.prunedTo = prunedTo
-	for _, k := range u.stale {
-		if len(k) > 1 && k[1] == tagNode {
-			s.cache.remove(k)
-		}
-	}
-	for _, w := range u.nodes {
-		s.cache.add(w.key, w.n)
-	}
 	s.mu.Lock()
 	s.head.init, s.head.height, s.head.root = true, u.height, u.root
 	s.mu.Unlock()

@@ -142,7 +142,7 @@ func (u *updater) update(depth int, ref *child, items []item) (sub, error) {
 	if ref == nil {
 		return u.build(depth, items), nil
 	}
-	if ref.lf != nil { // held in the parent: nothing to read
+	if ref.isLeaf { // held in the parent: nothing to read
 		return u.updateLeaf(depth, ref, items), nil
 	}
 	n, err := u.src.loadNode(nodeKey(ref.version, depth, &items[0].keyHash, u.r))
@@ -217,9 +217,9 @@ func (u *updater) build(depth int, items []item) sub {
 	return u.finishInternal(depth, &puts[0].keyHash, nb.node(u.r.size()), nil, 0)
 }
 
-// updateLeaf applies items to a subtree that is the leaf ref.lf.
+// updateLeaf applies items to a subtree that is the leaf child ref.
 func (u *updater) updateLeaf(depth int, ref *child, items []item) sub {
-	lf := ref.lf
+	lf := ref.asLeaf()
 	keep := lf
 	var rest []item // the other puts
 	for i := range items {
@@ -309,7 +309,7 @@ func (u *updater) updateInternal(depth int, ref *child, n *node, items []item) (
 			return s, nil
 		}
 		c := n.child(d)
-		return sub{kind: subLeaf, changed: true, leaf: c.lf, hash: c.hash}, nil
+		return sub{kind: subLeaf, changed: true, leaf: c.asLeaf(), hash: c.hash}, nil
 	}
 	var nb nodeBuilder
 	nb.present, nb.leaves = n.present&^touched, n.leaves&^touched
@@ -332,7 +332,7 @@ func (u *updater) setChild(n *nodeBuilder, d int, s sub) {
 	case subInternal:
 		n.children[d] = child{version: s.version, hash: s.hash}
 	case subLeaf:
-		n.children[d] = child{hash: s.hash, lf: s.leaf}
+		n.children[d] = leafChild(s.leaf, s.hash)
 		n.leaves |= 1 << d
 	}
 	n.present |= 1 << d
@@ -375,7 +375,8 @@ func (u *updater) applyRoot(base rootRecord, items []item) (rootRecord, error) {
 	case rootInternal:
 		ref = &child{version: base.version, hash: base.hash}
 	case rootLeaf:
-		ref = &child{hash: base.hash, lf: base.leaf()}
+		lc := leafChild(base.leaf(), base.hash)
+		ref = &lc
 	}
 	s, err := u.update(0, ref, items)
 	if err != nil {
