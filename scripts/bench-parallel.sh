@@ -24,7 +24,11 @@ BENCHTIME="${BENCHTIME:-5x}"
 COUNT="${COUNT:-3}"
 CPU="${CPU:-2}"
 WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"; [ -n "$BASE" ] && git -C "$ROOT" worktree remove --force "$WORK/base" 2>/dev/null || true' EXIT
+cleanup() {
+	if [ -n "$BASE" ]; then git -C "$ROOT" worktree remove --force "$WORK/base" 2>/dev/null || true; fi
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
 
 (cd "$ROOT" && go test -c -o "$WORK/new.test" ./chain)
 bins=("$WORK/new.test")
