@@ -185,6 +185,9 @@ func prove(src nodeSource, r radix, root rootRecord, keyHash types.Hash) (*Proof
 		return nil, err
 	}
 	for depth := 0; ; depth++ {
+		if depth >= r.maxDepth() { // only a corrupt store has internal nodes this deep
+			return nil, errBadNode
+		}
 		d := r.digit(&keyHash, depth)
 		lo, hi, k := 0, r.size(), 1 // k: the heap index of [lo, hi) in n.rangeHashes
 		ranges := n.rangeHashes(h, r.size())

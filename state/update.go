@@ -145,6 +145,9 @@ func (u *updater) update(depth int, ref *child, items []item) (sub, error) {
 	if ref.isLeaf { // held in the parent: nothing to read
 		return u.updateLeaf(depth, ref, items), nil
 	}
+	if depth >= u.r.maxDepth() { // only a corrupt store has internal nodes this deep
+		return sub{}, errBadNode
+	}
 	n, err := u.src.loadNode(nodeKey(ref.version, depth, &items[0].keyHash, u.r))
 	if err != nil {
 		return sub{}, err
