@@ -226,16 +226,13 @@ func (p *parallelRun) finish(err error) {
 // The transaction at the first undecided position never waits (every lower one is
 // committed), so some worker always makes progress.
 func (p *parallelRun) settle(w *pworker, pos int) bool {
-	for waited := false; ; waited = true {
-		// gen first: a commit made after this load moves it, so waitProgress below
-		// cannot sleep through the commit that ends the wait.
-		gen := p.gen.Load()
-		if int(p.decided.Load()) > pos || p.closed.Load() {
-			return waited
-		}
+	waited := false
+	for int(p.decided.Load()) <= pos && !p.closed.Load() {
 		if !waited {
 			p.waited.Add(1)
 		}
+		waited = true
+		gen := p.gen.Load()
 		if p.commitMu.TryLock() {
 			before := p.next
 			if w.nested == nil {
@@ -250,6 +247,7 @@ func (p *parallelRun) settle(w *pworker, pos int) bool {
 		}
 		p.waitProgress(gen)
 	}
+	return waited
 }
 
 // progress wakes the executions waiting in settle.
