@@ -293,7 +293,6 @@ func BenchmarkParallelExec(b *testing.B) {
 		})
 		cost := readCost(b).sub(c0)
 		cost.wall = time.Since(t0)
-		cost.reexec, cost.waits = e.reexecuted, e.waited
 		var enc []byte
 		for _, c := range changes {
 			enc = append(append(enc, c.Key...), c.Value...)
@@ -339,23 +338,19 @@ func BenchmarkParallelExec(b *testing.B) {
 			mb := func(n uint64) float64 { return float64(n) / (1 << 20) / float64(b.N) }
 			b.ReportMetric(mb(seq.alloc), "seq-alloc-MB")
 			b.ReportMetric(mb(par.alloc), "par2-alloc-MB")
-			b.ReportMetric(float64(par.reexec)/float64(b.N), "par2-reexec")
-			b.ReportMetric(float64(par.waits)/float64(b.N), "par2-waits")
 		})
 	}
 }
 
 // runCost is what a run cost the process: wall time, CPU time (user + system) and the
-// bytes allocated; and how the parallel execution went.
+// bytes allocated.
 type runCost struct {
-	wall, cpu     time.Duration
-	alloc         uint64
-	reexec, waits int // parallel: re-executions in order, optimistic executions that waited
+	wall, cpu time.Duration
+	alloc     uint64
 }
 
 func (c runCost) add(d runCost) runCost {
-	return runCost{wall: c.wall + d.wall, cpu: c.cpu + d.cpu, alloc: c.alloc + d.alloc,
-		reexec: c.reexec + d.reexec, waits: c.waits + d.waits}
+	return runCost{wall: c.wall + d.wall, cpu: c.cpu + d.cpu, alloc: c.alloc + d.alloc}
 }
 
 func (c runCost) sub(d runCost) runCost {

@@ -51,9 +51,6 @@ type executor struct {
 	gasUsed   uint64
 	mv        *mvMemory // set by a parallel execution: the block's writes
 	committed int       // parallel: positions of the tx list executed and decided
-	// parallel: executions run again in order after a failed validation, and optimistic
-	// executions that waited for lower positions to commit (figures for benchmarks)
-	reexecuted, waited int
 }
 
 func (c *Chain) newExecutor(ctx context.Context, h *types.Header) (*executor, error) {

@@ -50,14 +50,10 @@ type mvKey struct {
 	// taken at a version is still valid while the version has not moved: validation
 	// then needs no lock and no comparison.
 	version atomic.Uint64
-	// contended is set once a validation found a value of the key replaced after a
-	// transaction read it: optimistic executions then wait for its writer to commit
-	// before they read it (see mvView.settle).
-	contended atomic.Bool
-	key       []byte // the key, from the first write (nil until then)
-	base      []byte // the parent state's value, read once before the key was added
-	baseErr   error
-	entries   []mvEntry // sorted by tx; guarded by the shard's lock
+	key     []byte // the key, from the first write (nil until then)
+	base    []byte // the parent state's value, read once before the key was added
+	baseErr error
+	entries []mvEntry // sorted by tx; guarded by the shard's lock
 }
 
 // mvEntry is the write of the transaction at position tx: a value (nil deletes), or,
@@ -92,26 +88,26 @@ func (m *mvMemory) shard(key []byte) *mvShard {
 // with the key's entry and the version the value was read at. The parent state is read
 // at most once per key, outside any lock.
 func (m *mvMemory) read(key []byte, tx int) ([]byte, error) {
-	r, err := m.readVersion(key, tx)
-	return r.value, err
+	_, val, _, err := m.readVersion(key, tx)
+	return val, err
 }
 
-// readVersion is read, returning the value with the key's entry and the version it was
-// read at.
-func (m *mvMemory) readVersion(key []byte, tx int) (mvRead, error) {
+func (m *mvMemory) readVersion(key []byte, tx int) (*mvKey, []byte, uint64, error) {
 	sh := m.shard(key)
 	sh.mu.RLock()
-	k := sh.keys[string(key)]
-	if k == nil {
+	if k := sh.keys[string(key)]; k != nil {
+		val, err := k.readLocked(key, tx)
+		ver := k.version.Load()
 		sh.mu.RUnlock()
-		k = m.add(sh, key)
-		sh.mu.RLock()
+		return k, val, ver, err
 	}
-	r := mvRead{k: k, key: key, version: k.version.Load()}
-	var err error
-	r.value, err = k.readLocked(key, tx)
 	sh.mu.RUnlock()
-	return r, err
+	k := m.add(sh, key)
+	sh.mu.RLock()
+	val, err := k.readLocked(key, tx)
+	ver := k.version.Load()
+	sh.mu.RUnlock()
+	return k, val, ver, err
 }
 
 // key returns key's entry, adding it on first use.
@@ -326,10 +322,6 @@ type mvView struct {
 	reads   []mvRead
 	watch   string // a key whose reading is reported in watched (the fee account)
 	watched bool
-	// settle, when not nil (an optimistic execution), is called before a contended
-	// key's value is used: it returns once the positions up to pos are committed, so
-	// the value is final, and reports whether it had to wait.
-	settle func(pos int) bool
 }
 
 type mvRead struct {
@@ -340,30 +332,22 @@ type mvRead struct {
 }
 
 // reset makes v a fresh view of position tx, keeping its memory.
-func (v *mvView) reset(mv *mvMemory, tx int, watch string, settle func(int) bool) {
+func (v *mvView) reset(mv *mvMemory, tx int, watch string) {
 	clear(v.reads)
-	*v = mvView{mv: mv, tx: tx, reads: v.reads[:0], watch: watch, settle: settle}
+	*v = mvView{mv: mv, tx: tx, reads: v.reads[:0], watch: watch}
 }
 
 func (v *mvView) Get(key []byte) ([]byte, error) {
-	r, err := v.mv.readVersion(key, v.tx)
-	// The value of a key that has been contended is likely to be replaced by a lower
-	// transaction not committed yet (one that wrote it, or one still running that will):
-	// the execution would then be done twice, here and again in order. Waiting until
-	// every lower position is committed makes the value final instead (Block-STM waits
-	// for the one writer it can name; without ESTIMATE markers this cannot).
-	if err == nil && v.settle != nil && r.k.contended.Load() && v.settle(v.tx-1) {
-		r, err = v.mv.readVersion(key, v.tx)
-	}
+	k, val, ver, err := v.mv.readVersion(key, v.tx)
 	if err != nil {
 		return nil, err
 	}
 	// state.StateDB builds a new key for every read: it can be kept without a copy.
-	v.reads = append(v.reads, r)
+	v.reads = append(v.reads, mvRead{k: k, key: key, value: val, version: ver})
 	if !v.watched && string(key) == v.watch {
 		v.watched = true
 	}
-	return r.value, nil
+	return val, nil
 }
 
 // keyOf returns the entry of key if the execution read it, else nil.
@@ -390,7 +374,6 @@ func (v *mvView) valid() bool {
 		val, err := r.k.readLocked(r.key, v.tx)
 		sh.mu.RUnlock()
 		if err != nil || (val == nil) != (r.value == nil) || !bytes.Equal(val, r.value) {
-			r.k.contended.Store(true)
 			return false
 		}
 	}

@@ -63,26 +63,14 @@ type parallelRun struct {
 	feeKey   []byte // the proposer's account key, credited with the fees
 	feeWatch string // the same
 
-	cursor  atomic.Int64 // next position to execute optimistically
-	invalid func(i int, tx *types.Tx, err error) error
+	cursor atomic.Int64 // next position to execute optimistically
 
-	commitMu sync.Mutex   // held by the committer; guards the executor and next
-	next     int          // first position not decided yet
-	decided  atomic.Int64 // next, for reading without commitMu
-	end      error        // why committing stopped early: an invalid tx or a fatal error
+	commitMu sync.Mutex // held by the committer; guards the executor and next
+	next     int        // first position not decided yet
+	end      error      // why committing stopped early: an invalid tx or a fatal error
 	done     chan struct{}
 	wake     chan struct{} // a result was published
 	closed   atomic.Bool
-
-	reexecuted atomic.Int64 // executions found invalid and run again in order
-	waited     atomic.Int64 // optimistic executions that waited in settle
-
-	// An optimistic execution waiting for a commit (settle) sleeps until gen moves:
-	// at every result published, transaction committed, and at the end.
-	gen     atomic.Uint64
-	waiting atomic.Int32
-	sigMu   sync.Mutex
-	sig     sync.Cond
 }
 
 // executeParallel executes txs on workers goroutines (the caller's included) with the
@@ -92,10 +80,9 @@ type parallelRun struct {
 // gas is spent.
 func (e *executor) executeParallel(txs []*types.Tx, workers int, build bool, invalid func(i int, tx *types.Tx, err error) error) error {
 	p := &parallelRun{
-		e: e, txs: txs, build: build, ptx: make([]ptx, len(txs)), invalid: invalid,
+		e: e, txs: txs, build: build, ptx: make([]ptx, len(txs)),
 		done: make(chan struct{}), wake: make(chan struct{}, 1),
 	}
-	p.sig.L = &p.sigMu
 	p.feeKey = state.AccountKey(e.header.Proposer)
 	p.feeWatch = string(p.feeKey)
 	// A transfer or a token call touches about four keys (sender, recipient or contract,
@@ -113,7 +100,6 @@ func (e *executor) executeParallel(txs []*types.Tx, workers int, build bool, inv
 	p.work(invalid)
 	wg.Wait()
 	e.committed = p.next
-	e.reexecuted, e.waited = int(p.reexecuted.Load()), int(p.waited.Load())
 	return p.end
 }
 
@@ -129,7 +115,6 @@ func (p *parallelRun) work(invalid func(int, *types.Tx, error) error) {
 	ctx, release := p.e.c.vm.WithMemoryPool(p.e.ctx)
 	defer release()
 	w := &pworker{ctx: ctx, sdb: sdb}
-	w.settle = func(pos int) bool { return p.settle(w, pos) }
 	for !p.closed.Load() {
 		if p.commitMu.TryLock() {
 			p.commitLocked(w, invalid)
@@ -138,13 +123,12 @@ func (p *parallelRun) work(invalid func(int, *types.Tx, error) error) {
 		if i := int(p.cursor.Add(1) - 1); i < n {
 			t := &p.ptx[i]
 			if t.status.CompareAndSwap(ptxPending, ptxExecuting) {
-				p.execute(w, i, math.MaxUint64, 0, true)
+				p.execute(w, i, math.MaxUint64, 0)
 				t.status.Store(ptxExecuted)
 				select {
 				case p.wake <- struct{}{}:
 				default:
 				}
-				p.progress()
 			}
 			continue
 		}
@@ -181,12 +165,11 @@ func (p *parallelRun) commitLocked(w *pworker, invalid func(int, *types.Tx, erro
 			if !t.status.CompareAndSwap(ptxPending, ptxExecuting) {
 				return
 			}
-			p.execute(w, i, e.gasLeft, e.bytesUsed, false) // on final values: exact
+			p.execute(w, i, e.gasLeft, e.bytesUsed) // on final values: exact
 		case ptxExecuted:
 			if t.fatal != nil || t.preErr != nil || tx.GasLimit > e.gasLeft ||
 				e.bytesUsed+t.size > e.c.params.MaxBlockBytes || !t.view.valid() {
-				p.reexecuted.Add(1)
-				p.execute(w, i, e.gasLeft, e.bytesUsed, false)
+				p.execute(w, i, e.gasLeft, e.bytesUsed)
 			}
 		}
 		t.status.Store(ptxExecuted)
@@ -205,8 +188,6 @@ func (p *parallelRun) commitLocked(w *pworker, invalid func(int, *types.Tx, erro
 			e.record(tx, t.receipt, t.logs, t.size)
 		}
 		p.next++
-		p.decided.Store(int64(p.next))
-		p.progress()
 	}
 }
 
@@ -215,60 +196,6 @@ func (p *parallelRun) finish(err error) {
 	p.end = err
 	p.closed.Store(true)
 	close(p.done)
-	p.progress()
-}
-
-// settle returns once the transaction at pos is committed, or the execution is over,
-// and reports whether that was not the case already. It is called by w's optimistic
-// execution of a higher position, from inside the VM, before using a value pos wrote
-// to a contended key (mvView.settle). Meanwhile w commits what it can itself, on a
-// second StateDB: no worker waits for a commit that only a waiting worker could make.
-// The transaction at the first undecided position never waits (every lower one is
-// committed), so some worker always makes progress.
-func (p *parallelRun) settle(w *pworker, pos int) bool {
-	waited := false
-	for int(p.decided.Load()) <= pos && !p.closed.Load() {
-		if !waited {
-			p.waited.Add(1)
-		}
-		waited = true
-		gen := p.gen.Load()
-		if p.commitMu.TryLock() {
-			before := p.next
-			if w.nested == nil {
-				w.nested = &pworker{ctx: w.ctx, sdb: state.NewStateDB(state.Empty)}
-			}
-			p.commitLocked(w.nested, p.invalid)
-			moved := p.next != before
-			p.commitMu.Unlock()
-			if moved {
-				continue
-			}
-		}
-		p.waitProgress(gen)
-	}
-	return waited
-}
-
-// progress wakes the executions waiting in settle.
-func (p *parallelRun) progress() {
-	p.gen.Add(1)
-	if p.waiting.Load() > 0 {
-		p.sigMu.Lock()
-		p.sig.Broadcast()
-		p.sigMu.Unlock()
-	}
-}
-
-// waitProgress sleeps until gen is no longer the given one or the execution is over.
-func (p *parallelRun) waitProgress(gen uint64) {
-	p.waiting.Add(1)
-	p.sigMu.Lock()
-	for p.gen.Load() == gen && !p.closed.Load() {
-		p.sig.Wait()
-	}
-	p.sigMu.Unlock()
-	p.waiting.Add(-1)
 }
 
 // pworker is what one worker reuses from one execution to the next.
@@ -276,21 +203,14 @@ type pworker struct {
 	ctx     context.Context // carries the worker's contract memory pool
 	sdb     *state.StateDB
 	changes []state.Change // the write set of the last execution
-	settle  func(pos int) bool
-	nested  *pworker // commits while an execution of this worker waits (settle)
 }
 
 // execute runs the transaction at position i on w's StateDB, reset over a fresh view of
 // the memory, with the given budgets and publishes its writes. The caller has claimed it.
-// An optimistic execution may wait for lower positions to commit (settle).
-func (p *parallelRun) execute(w *pworker, i int, gasLeft, bytesUsed uint64, optimistic bool) {
+func (p *parallelRun) execute(w *pworker, i int, gasLeft, bytesUsed uint64) {
 	e, t, tx, sdb := p.e, &p.ptx[i], p.txs[i], w.sdb
 	view := &t.view
-	var settle func(int) bool
-	if optimistic {
-		settle = w.settle
-	}
-	view.reset(e.mv, i, p.feeWatch, settle)
+	view.reset(e.mv, i, p.feeWatch)
 	sdb.Reset(view)
 	t.receipt, t.logs, t.fatal = nil, nil, nil
 	t.sender, t.size, t.preErr = e.precheckOn(sdb, tx, bytesUsed, gasLeft)

@@ -1,11 +1,9 @@
 package chain
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 
@@ -330,114 +328,5 @@ func TestMVMemoryCredits(t *testing.T) {
 	}
 	if acc, _ := state.DecodeAccount(ch[0].Value); acc.Balance.Uint64() != 102 || acc.Nonce != 1 {
 		t.Errorf("merged account %+v", acc)
-	}
-}
-
-// TestParallelContendedKey: blocks of increments of one counter, every tx reading and
-// writing the same key, executed on 4 workers give the sequential execution's write
-// set and receipts, whether or not optimistic executions ran ahead, were found invalid
-// and waited for lower positions to commit (settle; TestMVViewSettle checks that part
-// deterministically).
-func TestParallelContendedKey(t *testing.T) {
-	const txs = 120
-	name := func(i int) string { return fmt.Sprint("ctr-", i) }
-	g := testGenesis(func(g *genesis.Genesis) {
-		for i := range txs {
-			g.Accounts = append(g.Accounts, genesis.Account{Address: addrOf(name(i)), Balance: genesis.AmountOf(testFunds)})
-		}
-	})
-	n := openNode(t, "", newVM(t, vm.EngineCompiler), g, Options{})
-	t.Cleanup(n.close)
-	produce(t, n, []*types.Tx{signTx(t, "alice", &types.Tx{Kind: types.TxDeploy, Code: readContract(t, "counter"), GasLimit: 5_000_000})}, nil)
-	counter := types.ContractAddress(addrOf("alice"), 0)
-	block := make([]*types.Tx, txs)
-	for i := range block {
-		block[i] = signTx(t, name(i), &types.Tx{Kind: types.TxInvoke, To: counter, Method: "increment", GasLimit: 200_000})
-	}
-	head := n.c.Head()
-	h := &types.Header{ChainID: testChainID, Height: head.Height + 1, Time: head.Time + 1000,
-		ParentHash: n.c.HeadHash(), Proposer: addrOf("v0"), ValidatorsHash: n.c.Validators().Hash()}
-	run := func(workers int) (string, *executor) {
-		e, err := n.c.newExecutor(context.Background(), h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := e.executeAll(block, workers); err != nil {
-			t.Fatal(err)
-		}
-		changes, err := e.changes()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var b strings.Builder
-		for _, c := range changes {
-			fmt.Fprintf(&b, "%x=%x\n", c.Key, c.Value)
-		}
-		for _, r := range e.receipts {
-			if r.Status != types.ReceiptSuccess {
-				t.Fatalf("tx %d: %s", r.Index, r.Error)
-			}
-			fmt.Fprintf(&b, "%x\n", r.Encode())
-		}
-		return b.String(), e
-	}
-	want, _ := run(1)
-	reexecuted, waited := 0, 0
-	for range 5 {
-		got, e := run(4)
-		if got != want {
-			t.Fatal("4 workers give another write set or receipts than the sequential execution")
-		}
-		reexecuted, waited = reexecuted+e.reexecuted, waited+e.waited
-	}
-	t.Logf("5 blocks of %d txs: %d executions run again in order, %d waited", txs, reexecuted, waited)
-}
-
-// TestMVViewSettle: an optimistic execution reading a key a validation found contended
-// first waits for every lower position to commit (settle), then reads the final value
-// and records that; other keys, and exact executions, do not wait.
-func TestMVViewSettle(t *testing.T) {
-	hot, cold := state.AccountKey(types.Address{1}), state.AccountKey(types.Address{2})
-	mv := newMVMemory(state.Empty, 0)
-	mv.write(0, nil, nil, []state.Change{{Key: hot, Value: []byte{1}}, {Key: cold, Value: []byte{1}}}, nil, nil)
-	var settled []int
-	settle := func(pos int) bool {
-		settled = append(settled, pos)
-		// What position 2 would do before committing: its value is now final.
-		mv.write(2, nil, nil, []state.Change{{Key: hot, Value: []byte{3}}}, nil, nil)
-		return true
-	}
-	read := func(v *mvView, key []byte) []byte {
-		val, err := v.Get(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return val
-	}
-	v := &mvView{}
-	v.reset(mv, 3, "", settle)
-	if got := read(v, hot); !bytes.Equal(got, []byte{1}) || len(settled) != 0 {
-		t.Fatalf("before contention: read %x, settled %v", got, settled)
-	}
-	mv.write(2, nil, nil, []state.Change{{Key: hot, Value: []byte{2}}}, nil, nil)
-	if v.valid() {
-		t.Fatal("a read replaced by position 2 is valid")
-	}
-	if !mv.key(hot).contended.Load() {
-		t.Fatal("a failed validation did not mark the key contended")
-	}
-	v.reset(mv, 3, "", settle)
-	if got := read(v, hot); !bytes.Equal(got, []byte{3}) || !slices.Equal(settled, []int{2}) {
-		t.Fatalf("contended key: read %x, settled %v; want 03 after settling up to 2", got, settled)
-	}
-	if got := read(v, cold); !bytes.Equal(got, []byte{1}) || len(settled) != 1 {
-		t.Fatalf("other key: read %x, settled %v", got, settled)
-	}
-	if !v.valid() {
-		t.Fatal("reads taken after settling are not valid")
-	}
-	v.reset(mv, 3, "", nil) // an exact execution
-	if got := read(v, hot); !bytes.Equal(got, []byte{3}) || len(settled) != 1 {
-		t.Fatalf("exact execution: read %x, settled %v", got, settled)
 	}
 }
