@@ -213,9 +213,7 @@ func BenchmarkBlockParts(b *testing.B) {
 // and on 2, alternately in the same loop, on at most 2 cores; it reports the wall time
 // (seq-ms, par2-ms) and the process's CPU time (seq-cpu-ms, par2-cpu-ms) of each per
 // block, the medians of the pairs' ratios (speedup: wall, 1 worker over 2; cpu-ratio:
-// CPU, 2 workers over 1), the bytes allocated, and how often the 2-worker run executed
-// a tx again in order (par2-reexec) or waited for a contended key (par2-waits). The
-// blocks:
+// CPU, 2 workers over 1) and the bytes allocated. The blocks:
 //
 //	independent  every tx pays a distinct recipient: no two txs touch the same key
 //	             (the fees are credits to the proposer, see docs/rationale/parallel-exec.md)
