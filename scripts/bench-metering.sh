@@ -18,12 +18,11 @@ OLD="${1:-f5a4e13}"
 ROUNDS="${2:-2}"
 BENCHTIME="${3:-60x}"
 WORK="$(mktemp -d)"
-trap 'git -C "$ROOT" worktree remove --force "$WORK/old" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+. "$ROOT/scripts/lib.sh"
+trap 'remove_worktrees; rm -rf "$WORK"' EXIT
 
-git -C "$ROOT" worktree add --detach "$WORK/old" "$OLD" >/dev/null
-cp "$ROOT/vm/layout_bench_test.go" "$WORK/old/vm/layout_bench_test.go"
-(cd "$WORK/old" && go test -c -o "$WORK/old.test" ./vm)
-(cd "$ROOT" && go test -c -o "$WORK/new.test" ./vm)
+build_test "$OLD" vm vm/layout_bench_test.go "$WORK/old.test"
+build_test "" vm "" "$WORK/new.test"
 
 for r in $(seq "$ROUNDS"); do
 	for v in old new; do

@@ -9,7 +9,7 @@
 #
 # BASE_REV is a commit whose chain/bench_test.go is replaced by this one's (from 86aa7a2
 # on; 531683c is the one before the changes of docs/rationale/parallel-exec.md's
-# session 5; before d0de444 it reports no re-executions or waits). Env: BENCHTIME (5x),
+# session 5). Env: BENCHTIME (5x),
 # COUNT (3), CPU (2: GOMAXPROCS; 1 shows the parallel path's overhead alone), GOGC
 # (unset: 100; a node runs at 50). Per run and block kind: speedup (median of the pairs'
 # wall ratios), cpu-ratio (median of the pairs' 2-worker/1-worker CPU time ratios), the
@@ -24,20 +24,13 @@ BENCHTIME="${BENCHTIME:-5x}"
 COUNT="${COUNT:-3}"
 CPU="${CPU:-2}"
 WORK="$(mktemp -d)"
-cleanup() {
-	if [ -n "$BASE" ]; then git -C "$ROOT" worktree remove --force "$WORK/base" 2>/dev/null || true; fi
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
+. "$ROOT/scripts/lib.sh"
+trap 'remove_worktrees; rm -rf "$WORK"' EXIT
 
-(cd "$ROOT" && go test -c -o "$WORK/new.test" ./chain)
+build_test "" chain "" "$WORK/new.test"
 bins=("$WORK/new.test")
 if [ -n "$BASE" ]; then
-	git -C "$ROOT" worktree add -q --detach "$WORK/base" "$BASE"
-	cp "$ROOT/chain/bench_test.go" "$WORK/base/chain/bench_test.go"
-	grep -q reexecuted "$WORK/base/chain/exec.go" ||
-		sed -i '/cost.reexec, cost.waits = e.reexecuted, e.waited/d' "$WORK/base/chain/bench_test.go"
-	(cd "$WORK/base" && go test -c -o "$WORK/base.test" ./chain)
+	build_test "$BASE" chain chain/bench_test.go "$WORK/base.test"
 	bins=("$WORK/base.test" "$WORK/new.test")
 fi
 

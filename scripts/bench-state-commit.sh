@@ -20,12 +20,11 @@ OLD="${1:-680a580}"
 ROUNDS="${2:-3}"
 BENCHTIME="${3:-5x}"
 WORK="$(mktemp -d)"
-trap 'git -C "$ROOT" worktree remove --force "$WORK/old" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+. "$ROOT/scripts/lib.sh"
+trap 'remove_worktrees; rm -rf "$WORK"' EXIT
 
-git -C "$ROOT" worktree add --detach "$WORK/old" "$OLD" >/dev/null
-cp "$ROOT/state/bench_test.go" "$WORK/old/state/bench_test.go"
-(cd "$WORK/old" && go test -c -o "$WORK/old.test" ./state)
-(cd "$ROOT" && go test -c -o "$WORK/new.test" ./state)
+build_test "$OLD" state state/bench_test.go "$WORK/old.test"
+build_test "" state "" "$WORK/new.test"
 
 run() { # run BINARY TREE OUT: one benchmark run on a fresh copy of TREE
 	rm -rf "$WORK/copy" && mkdir "$WORK/copy" && cp -a "$2/." "$WORK/copy/"
