@@ -553,18 +553,14 @@ func TestValidatorReaddedVotesAgain(t *testing.T) {
 	h.checkHistory()
 }
 
-// TestValidatorTxCostOfALargeSet: a validator tx reads the stored sets of the state;
-// with the largest set (MaxValidators) decoding them for every tx cost about 250 µs and
-// a thousand allocations, where its intrinsic gas pays for a transfer's few µs: any
-// funded account could fill blocks with failing votes at a hundred times the work their
-// gas pays for. Sets already decoded are found by their stored bytes, so the cost does
-// not grow with the set.
-func TestValidatorTxCostOfALargeSet(t *testing.T) {
+// newLargeSetHarness starts a chain whose genesis adds MaxValidators validators
+// ("big0", "big1", ...) to the harness's own, and returns it with their names.
+func newLargeSetHarness(tb testing.TB) (*valHarness, []string) {
 	var names []string
 	for i := range types.MaxValidators {
 		names = append(names, fmt.Sprintf("big%d", i))
 	}
-	h := newValHarness(t, "", nil, func(g *genesis.Genesis) {
+	h := newValHarness(tb, "", nil, func(g *genesis.Genesis) {
 		for _, name := range names {
 			k := testKey(name)
 			g.Validators = append(g.Validators, genesis.Validator{
@@ -572,6 +568,17 @@ func TestValidatorTxCostOfALargeSet(t *testing.T) {
 			})
 		}
 	})
+	return h, names
+}
+
+// TestValidatorTxCostOfALargeSet: a validator tx reads the stored sets of the state;
+// with the largest set (MaxValidators) decoding them for every tx cost about 250 µs and
+// a thousand allocations, where its intrinsic gas pays for a transfer's few µs: any
+// funded account could fill blocks with failing votes at a hundred times the work their
+// gas pays for. Sets already decoded are found by their stored bytes, so the cost does
+// not grow with the set.
+func TestValidatorTxCostOfALargeSet(t *testing.T) {
+	h, _ := newLargeSetHarness(t)
 	view, err := h.n.st.Reader(0)
 	if err != nil {
 		t.Fatal(err)
@@ -669,18 +676,7 @@ func TestValidatorHistoryCache(t *testing.T) {
 // "kept" finds it decoded; "decoded" drops it from the cache first (a lookup of more
 // past sets than the cache keeps).
 func BenchmarkValidatorsAtHistory(b *testing.B) {
-	var names []string
-	for i := range types.MaxValidators {
-		names = append(names, fmt.Sprintf("big%d", i))
-	}
-	h := newValHarness(b, "", nil, func(g *genesis.Genesis) {
-		for _, name := range names {
-			k := testKey(name)
-			g.Validators = append(g.Validators, genesis.Validator{
-				Address: crypto.PubkeyToAddress(k.PublicKey), PubKey: crypto.CompressPubkey(&k.PublicKey), Power: 10, Name: name,
-			})
-		}
-	})
+	h, names := newLargeSetHarness(b)
 	for _, name := range names {
 		h.keys[addrOf(name)] = name
 	}
