@@ -10,7 +10,6 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/wnode/wnode/types"
-	"github.com/wnode/wnode/vm/internal/prepare"
 	"github.com/wnode/wnode/vm/metadata"
 )
 
@@ -210,24 +209,35 @@ func (x *execution) run(ctx context.Context, depth int, caller, contract types.A
 	if codeHash == (types.Hash{}) {
 		return nil, 0, nil, ErrNoCode
 	}
-	e, err := v.load(ctx, codeHash, func() ([]byte, bool) {
+	e, inst, err := v.load(ctx, codeHash, func() ([]byte, bool) {
 		code := st.GetCode(codeHash)
 		return code, code != nil
 	})
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	defer v.cache.release(e)
+	// The instance goes back to the entry's idle ones only once reset, and only after a
+	// call that ended as a contract can end (not aborted by the node).
+	reuse := false
+	defer func() {
+		if inst != nil && (!reuse || !inst.reset(e)) {
+			_ = inst.mod.Close(ctx)
+			inst = nil
+		}
+		v.cache.releaseInstance(e, inst)
+	}()
 	if depth == 1 {
 		x.meta = e.code.Metadata
 	}
 	if !e.methods[method] {
+		reuse = true
 		return nil, 0, nil, fmt.Errorf("%w: %q", ErrMethodNotFound, method)
 	}
 
 	snap := st.Snapshot()
 	if !value.IsZero() {
 		if st.GetBalance(caller).Lt(value) {
+			reuse = true
 			return nil, 0, nil, ErrInsufficientBalance
 		}
 		st.SubBalance(caller, value)
@@ -239,25 +249,25 @@ func (x *execution) run(ctx context.Context, depth int, caller, contract types.A
 	f := &frame{Context: ctx, x: x, caller: caller, contract: contract, value: *value, input: input, depth: depth,
 		done: ctx.Done()}
 
-	mod, err := v.rt.InstantiateModule(f, e.compiled, v.modConfig)
-	if err != nil {
-		st.RevertToSnapshot(snap)
-		if ctx.Err() != nil {
-			return nil, 0, nil, fmt.Errorf("%w: %w", ErrCanceled, ctx.Err())
+	if inst == nil {
+		if inst, err = v.instantiate(f, e); err != nil {
+			st.RevertToSnapshot(snap)
+			if ctx.Err() != nil {
+				return nil, 0, nil, fmt.Errorf("%w: %w", ErrCanceled, ctx.Err())
+			}
+			// prepare rejects modules whose instantiation can fail (segments out of
+			// bounds, memory above the limit): this is the node's failure, not the
+			// contract's.
+			return nil, 0, nil, fmt.Errorf("%w: instantiate %s: %v", ErrInternal, codeHash, err)
 		}
-		// prepare rejects modules whose instantiation can fail (segments out of bounds,
-		// memory above the limit): this is the node's failure, not the contract's.
-		return nil, 0, nil, fmt.Errorf("%w: instantiate %s: %v", ErrInternal, codeHash, err)
 	}
-	defer mod.Close(ctx)
-	gasG, ok1 := mod.ExportedGlobal(prepare.GasGlobal).(api.MutableGlobal)
-	trapG := mod.ExportedGlobal(prepare.TrapGlobal)
-	fn := mod.ExportedFunction(method)
-	if !ok1 || trapG == nil || fn == nil {
+	fn := inst.function(method)
+	if fn == nil {
 		st.RevertToSnapshot(snap)
-		return nil, 0, nil, fmt.Errorf("%w: %s lacks the instrumentation globals", ErrInternal, codeHash)
+		return nil, 0, nil, fmt.Errorf("%w: %s does not export %q", ErrInternal, codeHash, method)
 	}
-	f.gas, f.mem = gasG, mod.Memory()
+	gasG, trapG := inst.gas, inst.trap
+	f.gas, f.mem = gasG, inst.mem
 	gasG.Set(gasLimit)
 
 	callErr := fn.CallWithStack(f, nil) // methods are () -> (): no stack needed
@@ -270,11 +280,13 @@ func (x *execution) run(ctx context.Context, depth int, caller, contract types.A
 	used = gasLimit - min(uint64(left), gasLimit)
 	if callErr != nil {
 		err = classify(ctx, callErr, trapG.Get(), outOfGas)
+		reuse = !errors.Is(err, ErrCanceled) && !errors.Is(err, ErrInternal)
 		if errors.Is(err, ErrOutOfGas) {
 			used = gasLimit
 		}
 		st.RevertToSnapshot(snap)
 		return nil, used, nil, err
 	}
+	reuse = true
 	return f.output, used, f.events, nil
 }

@@ -7,19 +7,32 @@ import (
 	"github.com/wnode/wnode/vm"
 )
 
-// BenchmarkHelloCall: the VM's call path alone (instantiate, call, tear down) on the hello
-// example, with its allocations. Most of both are wazero's instantiation: module instance,
+// BenchmarkHelloCall: the VM's call path alone on the hello example (a reused instance:
+// call, reset), with its allocations. Config.FreshInstances (fresh) instantiates the
+// module for every call, as the VM did before instance reuse: wazero's module instance,
 // globals, and a 10 KiB stack per exported function object.
 func BenchmarkHelloCall(b *testing.B) {
-	v := newVM(b, vm.EngineCompiler)
-	s := fullWorld(b)
-	e := env(s)
-	e.Debug = false
-	c := vm.Call{Caller: alice, Contract: exHello, Method: "hello", Input: []byte("x"), Gas: 100_000}
-	v.Call(context.Background(), e, c)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		v.Call(context.Background(), e, c)
+	for _, fresh := range []bool{false, true} {
+		name := "reused"
+		if fresh {
+			name = "fresh"
+		}
+		b.Run(name, func(b *testing.B) {
+			v, err := vm.New(context.Background(), vm.Config{FreshInstances: fresh})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer v.Close(context.Background())
+			s := fullWorld(b)
+			e := env(s)
+			e.Debug = false
+			c := vm.Call{Caller: alice, Contract: exHello, Method: "hello", Input: []byte("x"), Gas: 100_000}
+			v.Call(context.Background(), e, c)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				v.Call(context.Background(), e, c)
+			}
+		})
 	}
 }

@@ -17,8 +17,9 @@ import (
 // used (small memories by clear, the rest with madvise(MADV_DONTNEED), which makes the
 // kernel zero-fill those pages on the next touch).
 type memoryPool struct {
-	mu   sync.Mutex
-	free []*pooledMemory // reusable, all bytes zero
+	mu     sync.Mutex
+	free   []*pooledMemory // reusable, all bytes zero
+	closed bool            // close was called: memories given back are released
 }
 
 // maxPooledMemories bounds the free list; extra buffers are released.
@@ -42,7 +43,7 @@ func (p *memoryPool) Allocate(_, max uint64) experimental.LinearMemory {
 // put returns a zeroed memory to the pool, or releases it when the pool is full.
 func (p *memoryPool) put(m *pooledMemory) {
 	p.mu.Lock()
-	if len(p.free) < maxPooledMemories {
+	if !p.closed && len(p.free) < maxPooledMemories {
 		p.free = append(p.free, m)
 		p.mu.Unlock()
 		return
@@ -51,11 +52,14 @@ func (p *memoryPool) put(m *pooledMemory) {
 	m.release()
 }
 
-// close releases every pooled buffer.
+// close releases every pooled buffer, and every buffer given back later (a memory can
+// outlive the pool that allocated it: it belongs to an instance that waits, reset, for
+// the next call of its contract, whichever goroutine makes it).
 func (p *memoryPool) close() {
 	p.mu.Lock()
 	free := p.free
 	p.free = nil
+	p.closed = true
 	p.mu.Unlock()
 	for _, m := range free {
 		m.release()

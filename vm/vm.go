@@ -31,7 +31,10 @@ import (
 // out of gas is told by a negative gas global). Gas and outcomes are those of version 2.
 // Version 4: a loop head's charge traps in the else arm of its test, out of the loop's
 // straight path. Gas and outcomes are those of version 2.
-const Version = 4
+// Version 5: the compiled module exports every mutable global (instance reuse resets
+// them; see instance.go), so compiled code differs from version 4's. Gas and outcomes
+// are those of version 2.
+const Version = 5
 
 // Engine selects wazero's execution engine.
 type Engine int
@@ -87,6 +90,10 @@ type Config struct {
 	// every call, and without it the context is checked at every host call and contract
 	// frame, so a canceled call stops at its next host call or after its gas runs out.
 	Interruptible bool
+	// FreshInstances instantiates every contract frame afresh instead of reusing reset
+	// instances (docs/rationale/vm.md, "Instance reuse"). Outcomes are the same; it exists
+	// to compare the two in tests and benchmarks.
+	FreshInstances bool
 }
 
 // VM validates, compiles and runs contracts. Create it with New, release it with Close.
@@ -96,6 +103,7 @@ type VM struct {
 	sched     *gas.Schedule
 	limits    prepare.Limits
 	maxDepth  int
+	reuse     bool // !Config.FreshInstances
 	rt        wazero.Runtime
 	ccache    wazero.CompilationCache
 	modConfig wazero.ModuleConfig
@@ -157,6 +165,7 @@ func New(ctx context.Context, cfg Config) (*VM, error) {
 		sched:    cfg.Schedule,
 		limits:   cfg.Limits,
 		maxDepth: cfg.MaxCallDepth,
+		reuse:    !cfg.FreshInstances,
 	}
 	if v.sched == nil {
 		v.sched = gas.Default()
@@ -346,18 +355,19 @@ func (v *VM) PrepareIf(ctx context.Context, code []byte, afford func(*Code) bool
 	return e.code, nil
 }
 
-// load returns the cache entry of codeHash, acquired (release it), compiling the code
-// that original returns on a miss (ok false: the code is missing).
-func (v *VM) load(ctx context.Context, codeHash types.Hash, original func() ([]byte, bool)) (*entry, error) {
-	if e := v.cache.acquire(codeHash); e != nil {
-		return e, nil
+// load returns the cache entry of codeHash, acquired, with one of its idle instances when
+// it has one (give both back with cache.releaseInstance), compiling the code that
+// original returns on a miss (ok false: the code is missing).
+func (v *VM) load(ctx context.Context, codeHash types.Hash, original func() ([]byte, bool)) (*entry, *instance, error) {
+	if e, inst := v.cache.acquireInstance(codeHash, true); e != nil {
+		return e, inst, nil
 	}
 	code, ok := original()
 	if !ok {
-		return nil, fmt.Errorf("%w: code %s missing from state", ErrNoCode, codeHash)
+		return nil, nil, fmt.Errorf("%w: code %s missing from state", ErrNoCode, codeHash)
 	}
 	e, _, err := v.compile(ctx, code, nil)
-	return e, err
+	return e, nil, err
 }
 
 // compile prepares and compiles code and returns its cache entry, acquired, keyed by the
@@ -385,7 +395,11 @@ func (v *VM) compile(ctx context.Context, code []byte, afford func(*Code) bool) 
 	if afford != nil && !afford(c) {
 		return nil, c, nil
 	}
-	cm, err := v.rt.CompileModule(ctx, pm.Instrumented)
+	wasmBytes, globalNames, reusable := pm.Instrumented, []string(nil), false
+	if v.reuse {
+		wasmBytes, globalNames, reusable = exportGlobals(pm.Instrumented)
+	}
+	cm, err := v.rt.CompileModule(ctx, wasmBytes)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, nil, fmt.Errorf("%w: %w", ErrCanceled, ctx.Err())
@@ -397,7 +411,8 @@ func (v *VM) compile(ctx context.Context, code []byte, afford func(*Code) bool) 
 		// the block instead.
 		return nil, nil, fmt.Errorf("%w: compile: %v", ErrInternal, err)
 	}
-	e := &entry{code: c, compiled: cm, methods: make(map[string]bool, len(c.Methods)+2)}
+	e := &entry{code: c, compiled: cm, methods: make(map[string]bool, len(c.Methods)+2),
+		reusable: reusable, globalNames: globalNames}
 	for _, m := range c.Methods {
 		e.methods[m] = true
 	}
