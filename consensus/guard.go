@@ -208,7 +208,7 @@ func (s *FileGuardStore) Save(last LastSigned) error {
 		return fmt.Errorf("write sign guard: %w", err)
 	}
 	if !s.opts.NoSync {
-		if err := s.f.Sync(); err != nil {
+		if err := syncData(s.f); err != nil {
 			return fmt.Errorf("sync sign guard: %w", err)
 		}
 	}

@@ -652,6 +652,7 @@ func (s *State) propose(ctx context.Context) {
 		var err error
 		now := s.deps.Clock.Now().UnixMilli()
 		start := s.deps.Clock.Now()
+		s.mark(&s.timeline.propose)
 		block, hash, err = s.deps.App.ProposeBlock(ctx, s.height, s.round, uint64(max(now, 0)))
 		if s.timeline.build == 0 {
 			s.timeline.build = s.deps.Clock.Now().Sub(start)
@@ -719,7 +720,9 @@ func (s *State) vote(t types.SignedMsgType, step Step, v types.Hash) {
 // sign signs through the double-sign guard. A refusal is logged and skipped (the message
 // is simply not sent); a storage failure is fatal.
 func (s *State) sign(step Step, signBytes types.Hash) ([]byte, bool) {
+	start := s.deps.Clock.Now()
 	sig, err := s.guard.Sign(s.height, s.round, step, signBytes)
+	s.timeline.sign += s.deps.Clock.Now().Sub(start)
 	if errors.Is(err, ErrDoubleSign) {
 		s.log.Error("double-sign guard refused", "height", s.height, "round", s.round, "step", step, "err", err)
 		return nil, false
@@ -1140,6 +1143,10 @@ func (s *State) rebroadcast() {
 type timeline struct {
 	build                                            time.Duration
 	proposal, validated, prevote, precommit, decided time.Duration
+	// Durations, not marks: propose is when this validator started building its
+	// proposal; sign the time spent in the double-sign guard (its fsyncs) and wal in
+	// synced WAL appends, summed over the height; commit the Application's commit.
+	propose, sign, wal, commit time.Duration
 }
 
 // mark records now into a timeline field, the first time only.
@@ -1161,10 +1168,12 @@ func (s *State) decide(ctx context.Context, hash types.Hash, commit *types.Commi
 	}
 	b := s.blocks[hash]
 	s.mark(&s.timeline.decided)
+	commitAt := s.deps.Clock.Now()
 	if err := s.deps.App.Commit(ctx, s.height, b.data, commit); err != nil {
 		s.fail(fmt.Errorf("commit height %d: %w", s.height, err))
 		return
 	}
+	s.timeline.commit = s.deps.Clock.Now().Sub(commitAt)
 	if err := s.deps.WAL.Reset(); err != nil {
 		s.fail(fmt.Errorf("reset wal after height %d: %w", s.height, err))
 		return
@@ -1172,7 +1181,8 @@ func (s *State) decide(ctx context.Context, hash types.Hash, commit *types.Commi
 	tl := s.timeline
 	s.log.Info("committed", "height", s.height, "round", commit.Round, "block", hash, "sigs", len(commit.Sigs),
 		"took", s.deps.Clock.Now().Sub(s.heightAt), "build", tl.build, "proposal", tl.proposal, "validated", tl.validated,
-		"prevote", tl.prevote, "precommit", tl.precommit, "decided", tl.decided)
+		"prevote", tl.prevote, "precommit", tl.precommit, "decided", tl.decided,
+		"propose", tl.propose, "sign", tl.sign, "wal", tl.wal, "commit", tl.commit)
 	s.lastCommit = commit
 	next := s.next
 	s.next, s.nextCount = nil, nil
@@ -1212,7 +1222,11 @@ func (s *State) buildCommit(hash types.Hash) (*types.Commit, error) {
 func (s *State) walAppend(kind walKind, m *Message, sync bool) bool {
 	b, err := encodeWALRecord(walRecord{kind: kind, msg: m})
 	if err == nil {
+		start := s.deps.Clock.Now()
 		err = s.deps.WAL.Append(b, sync)
+		if sync {
+			s.timeline.wal += s.deps.Clock.Now().Sub(start)
+		}
 	}
 	if err != nil {
 		s.fail(fmt.Errorf("wal: %w", err))

@@ -52,7 +52,7 @@ func OpenWAL(path string, opts FileOptions) (*FileWAL, error) {
 			return nil, fmt.Errorf("truncate torn wal tail: %w", err)
 		}
 		if !opts.NoSync {
-			if err := f.Sync(); err != nil {
+			if err := syncData(f); err != nil {
 				f.Close()
 				return nil, fmt.Errorf("sync wal: %w", err)
 			}
@@ -119,7 +119,7 @@ func (w *FileWAL) Append(rec []byte, sync bool) error {
 	}
 	w.size += int64(len(buf))
 	if sync && !w.opts.NoSync {
-		if err := w.f.Sync(); err != nil {
+		if err := syncData(w.f); err != nil {
 			return fmt.Errorf("sync wal: %w", err)
 		}
 	}

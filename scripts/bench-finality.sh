@@ -12,7 +12,10 @@
 # Binaries are `go build -o X ./cmd/wnode` of the two versions. Env: RATE (1000; 0 for
 # the closed-loop ramp, e.g. RATE=0 DURATION=10s BENCH="--txs 150000"), DURATION (20s;
 # per step in the closed loop), PORT (28000: RPC on PORT..PORT+3, p2p on PORT+4..PORT+7),
-# BENCH (extra `wnode bench` flags), WORK (a temporary directory), KEEP (set: keep each
+# BENCH (extra `wnode bench` flags), LOCALNET_NEW / LOCALNET_OLD (extra flags of the new /
+# old binary's `wnode localnet --init`, which creates the network: e.g.
+# LOCALNET_NEW="--consensus.block-interval 25ms" compares two intervals with one binary
+# given twice; a restart ignores such flags), WORK (a temporary directory), KEEP (set: keep each
 # run's network directory; by default it is removed after the run). Prints the load
 # average beside every run.
 set -euo pipefail
@@ -46,7 +49,7 @@ timeline() {
 		for (i = 1; i <= NF; i++) if ($i ~ /^build=/ && $i != "build=0s") role = "proposer"
 		for (i = 1; i <= NF; i++) {
 			split($i, kv, "=")
-			if (kv[1] ~ /^(took|build|proposal|validated|prevote|precommit|decided)$/ && kv[2] != "0s") {
+			if (kv[1] ~ /^(took|build|proposal|validated|prevote|precommit|decided|propose|sign|wal|commit)$/ && kv[2] != "0s") {
 				n[role, kv[1]]++; v[role, kv[1], n[role, kv[1]]] = ms(kv[2])
 			}
 		}
@@ -58,26 +61,28 @@ timeline() {
 		return sprintf("%.1f", a[int((m + 1) / 2)])
 	}
 	END {
-		printf "    height timeline, median ms from the height start: %-9s %6s %9s %10s %8s %10s %8s %6s\n", "", "build", "proposal", "validated", "prevote", "precommit", "decided", "took"
+		printf "    height timeline, median ms from the height start: %-9s %6s %9s %10s %8s %10s %8s %6s | %7s %6s %6s %6s\n", "", "build", "proposal", "validated", "prevote", "precommit", "decided", "took", "propose", "sign", "wal", "commit"
 		split("proposer other", roles, " ")
 		for (r = 1; r <= 2; r++) {
-			printf "    %-58s %6s %9s %10s %8s %10s %8s %6s\n", roles[r] " (" n[roles[r], "took"] " heights)", median(roles[r], "build"), median(roles[r], "proposal"),
-				median(roles[r], "validated"), median(roles[r], "prevote"), median(roles[r], "precommit"), median(roles[r], "decided"), median(roles[r], "took")
+			printf "    %-58s %6s %9s %10s %8s %10s %8s %6s | %7s %6s %6s %6s\n", roles[r] " (" n[roles[r], "took"] " heights)", median(roles[r], "build"), median(roles[r], "proposal"),
+				median(roles[r], "validated"), median(roles[r], "prevote"), median(roles[r], "precommit"), median(roles[r], "decided"), median(roles[r], "took"),
+				median(roles[r], "propose"), median(roles[r], "sign"), median(roles[r], "wal"), median(roles[r], "commit")
 		}
 	}'
 }
 
-run() { # run LABEL BINARY ROUND
+run() { # run LABEL BINARY ROUND EXTRA_LOCALNET_FLAGS
 	local d="$WORK/$1-$3"
 	rm -rf "$d"
-	"$2" localnet --nodes 4 --datadir "$d" --base-port "$PORT" --init >/dev/null 2>&1
+	# shellcheck disable=SC2086
+	"$2" localnet --nodes 4 --datadir "$d" --base-port "$PORT" --init ${4:-} >/dev/null 2>&1
 	"$2" localnet --datadir "$d" >"$d.log" 2>&1 &
 	LPID=$!
 	for _ in $(seq 100); do # until every node serves (the supervisor prints its summary)
 		grep -q 'Ctrl-C stops' "$d.log" && break
 		sleep 0.3
 	done
-	echo "== $1, round $3, $(date -u +%H:%M:%S) UTC, load average $(load)"
+	echo "== $1${4:+ ($4)}, round $3, $(date -u +%H:%M:%S) UTC, load average $(load)"
 	local rate=()
 	[ "$RATE" != 0 ] && rate=(--rate "$RATE")
 	local lines=5 # open loop: the summary; closed loop: every step
@@ -94,6 +99,6 @@ run() { # run LABEL BINARY ROUND
 }
 
 for r in $(seq 1 "$ROUNDS"); do
-	run new "$NEW" "$r"
-	[ -n "$OLD" ] && run old "$OLD" "$r"
+	run new "$NEW" "$r" "${LOCALNET_NEW:-}"
+	[ -n "$OLD" ] && run old "$OLD" "$r" "${LOCALNET_OLD:-}"
 done
