@@ -15,10 +15,10 @@
 //
 // Safety holds while validators holding less than 1/3 of the voting power are faulty:
 // no two different blocks are decided at one height. Liveness holds once the network
-// delivers messages within the (growing) round timeouts. A node signs a message only
-// after persisting it (guard file and WAL, fsynced), so it never signs two conflicting
-// messages across crashes, and it re-sends its current messages periodically because
-// gossip drops them.
+// delivers messages within the (growing) round timeouts. A node sends a message only
+// after persisting it (the guard file keeps the last one whole, synced; the WAL all of
+// them, a precommit synced), so it never signs two conflicting messages across crashes,
+// and it re-sends its current messages periodically because gossip drops them.
 //
 // Wire format: EncodeMessage/DecodeMessage (RLP [kind, body, resend], strict, bounded by
 // MaxMessageSize); VerifyMessage checks signatures statelessly for gossip validators.

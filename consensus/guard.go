@@ -38,13 +38,18 @@ func (s Step) String() string {
 }
 
 // LastSigned is what the double-sign guard remembers: the (height, round, step) of the
-// last signature, what was signed and the signature.
+// last signature, what was signed, the signature and the signed message itself.
 type LastSigned struct {
 	Height    uint64
 	Round     int32
 	Step      Step
 	SignBytes types.Hash
 	Sig       []byte
+	// Msg is the encoded Message (EncodeMessage, signature included) that was signed,
+	// so that a restarted validator re-sends exactly what it signed even if the WAL lost
+	// it. Empty when the signature was asked for without a message (SignGuard.Sign) or
+	// saved by a version before December 2026.
+	Msg []byte
 }
 
 func (l *LastSigned) cmp(h uint64, r int32, s Step) int {
@@ -73,8 +78,8 @@ var ErrDoubleSign = errors.New("refusing to sign: conflicts with an earlier sign
 
 // SignGuard is the last line of defence against double signing, as CometBFT's
 // FilePV: it signs only at a (height, round, step) above the last one it signed, and
-// persists that triple with the sign bytes and signature (fsync) before handing out the
-// signature. Asked again for exactly the same bytes at the same triple (a restarted node
+// persists that triple with the sign bytes, the signature and (SignMessage) the signed
+// message (synced) before handing out the signature. Asked again for exactly the same bytes at the same triple (a restarted node
 // redoing its last step), it returns the earlier signature. It is not safe for
 // concurrent use.
 type SignGuard struct {
@@ -100,6 +105,51 @@ func (g *SignGuard) Last() (LastSigned, bool) { return g.last, g.has }
 // signed before, persisting the new state first. It returns ErrDoubleSign on conflict and
 // a wrapped storage or signer error otherwise; in both cases nothing was signed.
 func (g *SignGuard) Sign(height uint64, round int32, step Step, signBytes types.Hash) ([]byte, error) {
+	return g.sign(height, round, step, signBytes, nil)
+}
+
+// SignMessage signs m (a proposal or a vote of chainID, its signature unset) like Sign,
+// sets its signature, and persists the whole message with the guard's state, before
+// returning: after a crash, Last gives it back whole. Asked again for the same bytes at
+// the same (height, round, step), it sets the earlier signature.
+func (g *SignGuard) SignMessage(chainID uint64, m *Message) error {
+	var (
+		h      uint64
+		r      int32
+		step   Step
+		sb     types.Hash
+		setSig func([]byte)
+	)
+	switch {
+	case m.Proposal != nil && m.Vote == nil && m.Commit == nil:
+		p := m.Proposal
+		h, r, step, sb = p.Height, p.Round, StepPropose, p.SignBytes(chainID)
+		setSig = func(sig []byte) { p.Sig = sig }
+	case m.Vote != nil && m.Proposal == nil && m.Commit == nil:
+		v := m.Vote
+		step = StepPrevote
+		if v.Type == types.PrecommitType {
+			step = StepPrecommit
+		} else if v.Type != types.PrevoteType {
+			return fmt.Errorf("sign: vote of type %d", v.Type)
+		}
+		h, r, sb = v.Height, v.Round, v.SignBytes(chainID)
+		setSig = func(sig []byte) { v.Sig = sig }
+	default:
+		return errors.New("sign: a message to sign is one proposal or one vote")
+	}
+	sig, err := g.sign(h, r, step, sb, func(sig []byte) ([]byte, error) {
+		setSig(sig)
+		return EncodeMessage(m)
+	})
+	if err != nil {
+		return err
+	}
+	setSig(sig)
+	return nil
+}
+
+func (g *SignGuard) sign(height uint64, round int32, step Step, signBytes types.Hash, encode func(sig []byte) ([]byte, error)) ([]byte, error) {
 	if g.has {
 		switch g.last.cmp(height, round, step) {
 		case -1:
@@ -117,6 +167,11 @@ func (g *SignGuard) Sign(height uint64, round int32, step Step, signBytes types.
 		return nil, err
 	}
 	next := LastSigned{Height: height, Round: round, Step: step, SignBytes: signBytes, Sig: sig}
+	if encode != nil {
+		if next.Msg, err = encode(bytes.Clone(sig)); err != nil {
+			return nil, fmt.Errorf("sign: encode message: %w", err)
+		}
+	}
 	if err := g.store.Save(next); err != nil {
 		return nil, fmt.Errorf("persist sign guard: %w", err)
 	}
@@ -143,24 +198,36 @@ func (m *MemGuardStore) Load() (LastSigned, bool, error) { return m.last, m.ok, 
 
 // Save keeps last in memory.
 func (m *MemGuardStore) Save(last LastSigned) error {
+	last.Sig, last.Msg = bytes.Clone(last.Sig), bytes.Clone(last.Msg)
 	m.last, m.ok = last, true
 	return nil
 }
 
-// The guard file holds two fixed-size slots written alternately, each with a sequence
-// number and a CRC, so that a write torn by a crash leaves the other slot intact:
+// The guard file holds two slots written alternately, each with a sequence number and a
+// CRC over the whole slot, so that a write torn by a crash leaves the other slot intact.
+// A slot is a fixed header followed by the signed message:
 //
-//	magic "WNSG" | seq u64 | height u64 | round u32 | step u8 | signBytes [32] | sig [65] | crc32c u32
+//	magic "WNS2" | seq u64 | height u64 | round u32 | step u8 | signBytes [32] | sig [65] |
+//	msgLen u32 | crc32c u32 (of everything before it and the message) | message
+//
+// Slot 0 starts at offset 0, slot 1 at guardSlotStride (room for the largest message;
+// the file is sparse, a vote's slot is a few hundred bytes). Files of the first format
+// (before December 2026: two 128-byte slots at 0 and 128, magic "WNSG", no message)
+// are still read; the first save in the new format supersedes them by sequence number.
 const (
-	guardMagic    = "WNSG"
-	guardSlotData = 4 + 8 + 8 + 4 + 1 + 32 + types.SignatureLen
-	guardSlotSize = 128
+	guardMagic      = "WNS2"
+	guardHeaderData = 4 + 8 + 8 + 4 + 1 + 32 + types.SignatureLen + 4
+	guardHeaderSize = guardHeaderData + 4
+	guardSlotStride = (guardHeaderSize + MaxMessageSize + 4095) &^ 4095
+	guardMagicV1    = "WNSG"
+	guardSlotDataV1 = 4 + 8 + 8 + 4 + 1 + 32 + types.SignatureLen
+	guardSlotSizeV1 = 128
 )
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
-// FileGuardStore is a GuardStore in a small file (256 bytes): each Save overwrites the
-// older of two slots in place and fsyncs, one fsync per signature.
+// FileGuardStore is a GuardStore in a small sparse file: each Save overwrites the older
+// of two slots in place and syncs, one fdatasync per signature.
 type FileGuardStore struct {
 	f    *os.File
 	seq  uint64
@@ -176,35 +243,90 @@ func OpenFileGuardStore(path string, opts FileOptions) (*FileGuardStore, error) 
 	return &FileGuardStore{f: f, opts: opts}, nil
 }
 
-// Load reads the newer intact slot.
+// Load reads the newer intact slot (of either format).
 func (s *FileGuardStore) Load() (LastSigned, bool, error) {
-	var buf [2 * guardSlotSize]byte
-	n, err := s.f.ReadAt(buf[:], 0)
-	if err != nil && err != io.EOF {
-		return LastSigned{}, false, fmt.Errorf("read sign guard: %w", err)
-	}
 	var (
 		best LastSigned
 		ok   bool
 	)
-	for i := 0; i < 2 && (i+1)*guardSlotSize <= n; i++ {
-		slot := buf[i*guardSlotSize : (i+1)*guardSlotSize]
-		l, seq, valid := decodeGuardSlot(slot)
-		if valid && (!ok || seq > s.seq) {
+	consider := func(l LastSigned, seq uint64) {
+		if !ok || seq > s.seq {
 			best, ok, s.seq = l, true, seq
+		}
+	}
+	for _, off := range []int64{0, guardSlotStride} {
+		l, seq, valid, err := s.readSlot(off)
+		if err != nil {
+			return LastSigned{}, false, err
+		}
+		if valid {
+			consider(l, seq)
+		}
+	}
+	var v1 [2 * guardSlotSizeV1]byte
+	n, err := s.f.ReadAt(v1[:], 0)
+	if err != nil && err != io.EOF {
+		return LastSigned{}, false, fmt.Errorf("read sign guard: %w", err)
+	}
+	for i := 0; i < 2 && (i+1)*guardSlotSizeV1 <= n; i++ {
+		if l, seq, valid := decodeGuardSlotV1(v1[i*guardSlotSizeV1 : (i+1)*guardSlotSizeV1]); valid {
+			consider(l, seq)
 		}
 	}
 	return best, ok, nil
 }
 
-// Save writes last into the older slot and fsyncs.
+// readSlot reads and checks the slot at off; a missing, torn or corrupt slot is not valid.
+func (s *FileGuardStore) readSlot(off int64) (LastSigned, uint64, bool, error) {
+	var hdr [guardHeaderSize]byte
+	if n, err := s.f.ReadAt(hdr[:], off); n < len(hdr) {
+		if err != nil && err != io.EOF {
+			return LastSigned{}, 0, false, fmt.Errorf("read sign guard: %w", err)
+		}
+		return LastSigned{}, 0, false, nil
+	}
+	if string(hdr[:4]) != guardMagic {
+		return LastSigned{}, 0, false, nil
+	}
+	n := binary.BigEndian.Uint32(hdr[guardHeaderData-4:])
+	if n > MaxMessageSize {
+		return LastSigned{}, 0, false, nil
+	}
+	msg := make([]byte, n)
+	if got, err := s.f.ReadAt(msg, off+guardHeaderSize); got < len(msg) {
+		if err != nil && err != io.EOF {
+			return LastSigned{}, 0, false, fmt.Errorf("read sign guard: %w", err)
+		}
+		return LastSigned{}, 0, false, nil
+	}
+	crc := crc32.Update(crc32.Checksum(hdr[:guardHeaderData], crcTable), crcTable, msg)
+	if crc != binary.BigEndian.Uint32(hdr[guardHeaderData:]) {
+		return LastSigned{}, 0, false, nil
+	}
+	l := LastSigned{
+		Height: binary.BigEndian.Uint64(hdr[12:]),
+		Round:  int32(binary.BigEndian.Uint32(hdr[20:])),
+		Step:   Step(hdr[24]),
+		Sig:    bytes.Clone(hdr[57 : 57+types.SignatureLen]),
+	}
+	copy(l.SignBytes[:], hdr[25:57])
+	if n > 0 {
+		l.Msg = msg
+	}
+	return l, binary.BigEndian.Uint64(hdr[4:]), true, nil
+}
+
+// Save writes last into the older slot and syncs.
 func (s *FileGuardStore) Save(last LastSigned) error {
 	if len(last.Sig) != types.SignatureLen {
 		return fmt.Errorf("save sign guard: signature is %d bytes", len(last.Sig))
 	}
+	if len(last.Msg) > MaxMessageSize {
+		return fmt.Errorf("save sign guard: message is %d bytes, limit %d", len(last.Msg), MaxMessageSize)
+	}
 	s.seq++
 	slot := encodeGuardSlot(s.seq, last)
-	if _, err := s.f.WriteAt(slot, int64(s.seq%2)*guardSlotSize); err != nil {
+	if _, err := s.f.WriteAt(slot, int64(s.seq%2)*guardSlotStride); err != nil {
 		return fmt.Errorf("write sign guard: %w", err)
 	}
 	if !s.opts.NoSync {
@@ -219,7 +341,7 @@ func (s *FileGuardStore) Save(last LastSigned) error {
 func (s *FileGuardStore) Close() error { return s.f.Close() }
 
 func encodeGuardSlot(seq uint64, l LastSigned) []byte {
-	b := make([]byte, guardSlotSize)
+	b := make([]byte, guardHeaderSize+len(l.Msg))
 	copy(b, guardMagic)
 	binary.BigEndian.PutUint64(b[4:], seq)
 	binary.BigEndian.PutUint64(b[12:], l.Height)
@@ -227,12 +349,15 @@ func encodeGuardSlot(seq uint64, l LastSigned) []byte {
 	b[24] = byte(l.Step)
 	copy(b[25:57], l.SignBytes[:])
 	copy(b[57:57+types.SignatureLen], l.Sig)
-	binary.BigEndian.PutUint32(b[guardSlotData:], crc32.Checksum(b[:guardSlotData], crcTable))
+	binary.BigEndian.PutUint32(b[guardHeaderData-4:], uint32(len(l.Msg)))
+	copy(b[guardHeaderSize:], l.Msg)
+	crc := crc32.Update(crc32.Checksum(b[:guardHeaderData], crcTable), crcTable, l.Msg)
+	binary.BigEndian.PutUint32(b[guardHeaderData:], crc)
 	return b
 }
 
-func decodeGuardSlot(b []byte) (LastSigned, uint64, bool) {
-	if string(b[:4]) != guardMagic || binary.BigEndian.Uint32(b[guardSlotData:]) != crc32.Checksum(b[:guardSlotData], crcTable) {
+func decodeGuardSlotV1(b []byte) (LastSigned, uint64, bool) {
+	if string(b[:4]) != guardMagicV1 || binary.BigEndian.Uint32(b[guardSlotDataV1:]) != crc32.Checksum(b[:guardSlotDataV1], crcTable) {
 		return LastSigned{}, 0, false
 	}
 	l := LastSigned{

@@ -1,6 +1,7 @@
 package consensus
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -214,6 +215,12 @@ func (s *State) Start(ctx context.Context) error {
 		if rec.kind == walOwn && rec.msg.Height() == s.height {
 			s.own[ownKeyOf(rec.msg)] = rec.msg
 		}
+	}
+	// The last signed message is in the guard whole: the WAL's copy of a proposal or a
+	// prevote is not synced (see sendOwn) and may have been lost with the WAL's tail.
+	if m := s.guardMessage(); m != nil && s.own[ownKeyOf(m)] == nil {
+		s.own[ownKeyOf(m)] = m
+		recs = append(recs, walRecord{kind: walOwn, msg: m})
 	}
 	s.started, s.replaying = true, true
 	s.startRound(ctx, 0)
@@ -669,47 +676,44 @@ func (s *State) propose(ctx context.Context) {
 			s.blocks[hash] = &blockInfo{data: block, checked: true, valid: true}
 		}
 	}
-	p := &types.Proposal{Height: s.height, Round: s.round, POLRound: pol, BlockHash: hash, Block: block, Proposer: s.self}
-	sig, ok := s.sign(StepPropose, p.SignBytes(s.cfg.ChainID))
-	if !ok {
+	m := &Message{Proposal: &types.Proposal{Height: s.height, Round: s.round, POLRound: pol, BlockHash: hash, Block: block, Proposer: s.self}}
+	if !s.sign(m) {
 		return
 	}
-	p.Sig = sig
-	s.sendOwn(&Message{Proposal: p}, key)
+	s.sendOwn(m, key)
 }
 
 // prevote sends a prevote for v (zero: nil) and moves to the prevote step.
 func (s *State) prevote(v types.Hash) {
 	s.step = StepPrevote
-	s.vote(types.PrevoteType, StepPrevote, v)
+	s.vote(types.PrevoteType, v)
 }
 
 // precommit sends a precommit for v (zero: nil) and moves to the precommit step.
 func (s *State) precommit(v types.Hash) {
 	s.step = StepPrecommit
-	s.vote(types.PrecommitType, StepPrecommit, v)
+	s.vote(types.PrecommitType, v)
 }
 
-func (s *State) vote(t types.SignedMsgType, step Step, v types.Hash) {
+func (s *State) vote(t types.SignedMsgType, v types.Hash) {
 	if !s.voter {
 		return
 	}
 	key := ownKey{s.round, t}
 	if m := s.own[key]; m != nil {
 		if m.Vote.BlockHash != v {
-			// Only reachable if replay diverged from the original run: keep what was signed.
+			// Replay diverged from the original run (the WAL lost what led to the vote, the
+			// guard kept the vote): keep what was signed.
 			s.log.Error("not signing a conflicting vote; re-sending the earlier one", "earlier", m.Vote, "wanted", v)
 		}
 		s.resendOwn(m)
 		return
 	}
-	vote := &types.Vote{Type: t, Height: s.height, Round: s.round, BlockHash: v, Validator: s.self}
-	sig, ok := s.sign(step, vote.SignBytes(s.cfg.ChainID))
-	if !ok {
+	m := &Message{Vote: &types.Vote{Type: t, Height: s.height, Round: s.round, BlockHash: v, Validator: s.self}}
+	if !s.sign(m) {
 		return
 	}
-	vote.Sig = sig
-	s.sendOwn(&Message{Vote: vote}, key)
+	s.sendOwn(m, key)
 	if t == types.PrevoteType {
 		s.mark(&s.timeline.prevote)
 	} else {
@@ -717,27 +721,32 @@ func (s *State) vote(t types.SignedMsgType, step Step, v types.Hash) {
 	}
 }
 
-// sign signs through the double-sign guard. A refusal is logged and skipped (the message
-// is simply not sent); a storage failure is fatal.
-func (s *State) sign(step Step, signBytes types.Hash) ([]byte, bool) {
+// sign signs m (a proposal or a vote of this validator) through the double-sign guard,
+// which persists it whole. A refusal is logged and skipped (the message is simply not
+// sent); a storage failure is fatal.
+func (s *State) sign(m *Message) bool {
 	start := s.deps.Clock.Now()
-	sig, err := s.guard.Sign(s.height, s.round, step, signBytes)
+	err := s.guard.SignMessage(s.cfg.ChainID, m)
 	s.timeline.sign += s.deps.Clock.Now().Sub(start)
 	if errors.Is(err, ErrDoubleSign) {
-		s.log.Error("double-sign guard refused", "height", s.height, "round", s.round, "step", step, "err", err)
-		return nil, false
+		s.log.Error("double-sign guard refused", "height", s.height, "round", s.round, "signing", m, "err", err)
+		return false
 	}
 	if err != nil {
 		s.fail(err)
-		return nil, false
+		return false
 	}
-	return sig, true
+	return true
 }
 
-// sendOwn persists a freshly signed message (fsync), then sends it and counts it.
+// sendOwn logs a freshly signed message to the WAL, then sends it and counts it. The
+// guard already holds the message whole (a restarted validator re-sends it from there),
+// so only a precommit's record is synced before it leaves: that sync makes durable every
+// record before it, the proposal and the prevotes that made this validator lock, so
+// replay restores the lock.
 func (s *State) sendOwn(m *Message, key ownKey) {
 	s.own[key] = m
-	if !s.walAppend(walOwn, m, true) {
+	if !s.walAppend(walOwn, m, key.typ == types.PrecommitType) {
 		return
 	}
 	s.broadcast(m, false)
@@ -773,6 +782,55 @@ func (s *State) broadcast(m *Message, resend bool) {
 			s.deps.Broadcaster.Broadcast(&Message{Vote: v, Resend: stamp})
 		}
 	}
+}
+
+// guardMessage returns the message the guard signed last if it is of the current height
+// and is what the guard's state says was signed, else nil.
+func (s *State) guardMessage() *Message {
+	if s.guard == nil {
+		return nil
+	}
+	last, ok := s.guard.Last()
+	if !ok || last.Height != s.height || len(last.Msg) == 0 {
+		return nil
+	}
+	m, err := DecodeMessage(last.Msg)
+	if err == nil {
+		var (
+			sb   types.Hash
+			sig  []byte
+			step Step
+			r    int32
+		)
+		switch {
+		case m.Proposal != nil:
+			p := m.Proposal
+			sb, sig, step, r = p.SignBytes(s.cfg.ChainID), p.Sig, StepPropose, p.Round
+			if p.Proposer != s.self {
+				err = errors.New("proposal of another validator")
+			}
+		case m.Vote != nil:
+			v := m.Vote
+			sb, sig, step, r = v.SignBytes(s.cfg.ChainID), v.Sig, StepPrevote, v.Round
+			if v.Type == types.PrecommitType {
+				step = StepPrecommit
+			}
+			if v.Validator != s.self {
+				err = errors.New("vote of another validator")
+			}
+		default:
+			err = errors.New("neither a proposal nor a vote")
+		}
+		if err == nil && (m.Height() != last.Height || r != last.Round || step != last.Step || sb != last.SignBytes || !bytes.Equal(sig, last.Sig)) {
+			err = errors.New("not what the guard signed")
+		}
+	}
+	if err != nil {
+		s.log.Warn("ignoring the sign guard's message", "height", last.Height, "round", last.Round, "step", last.Step, "err", err)
+		return nil
+	}
+	m.Resend = 0
+	return m
 }
 
 // resendOwn sends again a message signed earlier (it is already in the WAL). During

@@ -105,7 +105,7 @@ func (w *FileWAL) ReadAll() ([][]byte, error) {
 	return recs, err
 }
 
-// Append writes one record at the end of the log, and fsyncs when sync is set.
+// Append writes one record at the end of the log, and syncs (fdatasync) when sync is set.
 func (w *FileWAL) Append(rec []byte, sync bool) error {
 	if len(rec) > MaxWALRecordSize {
 		return fmt.Errorf("wal record of %d bytes exceeds %d", len(rec), MaxWALRecordSize)

@@ -2,8 +2,11 @@ package consensus
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"testing"
@@ -225,7 +228,7 @@ func TestFileGuardStoreTornWrite(t *testing.T) {
 	s.Close()
 	data, _ := os.ReadFile(path)
 	// Height 3 went to slot 1 (sequence 3); tear it: the older slot (height 2) remains.
-	data[guardSlotSize+30] ^= 0xff
+	data[guardSlotStride+30] ^= 0xff
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -256,4 +259,159 @@ func TestSignGuardStoreFailure(t *testing.T) {
 	if _, ok := g.Last(); ok {
 		t.Fatal("a signature that was not persisted counts as signed")
 	}
+}
+
+// TestSignGuardKeepsMessage: the guard persists the whole signed message, so that a
+// restarted validator can re-send exactly what it signed although the WAL (whose copies
+// of proposals and prevotes are not synced) lost it; a slot torn in the middle of a large
+// message leaves the previous one.
+func TestSignGuardKeepsMessage(t *testing.T) {
+	key := testKeys(t, 1)[0]
+	signer := NewKeySigner(key)
+	path := filepath.Join(t.TempDir(), "guard")
+	open := func() (*FileGuardStore, *SignGuard) {
+		t.Helper()
+		store, err := OpenFileGuardStore(path, FileOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := NewSignGuard(signer, store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return store, g
+	}
+	lastMessage := func(g *SignGuard) *Message {
+		t.Helper()
+		last, ok := g.Last()
+		if !ok || len(last.Msg) == 0 {
+			t.Fatalf("guard holds no message: %+v %v", last, ok)
+		}
+		m, err := DecodeMessage(last.Msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	store, g := open()
+	prevote := &Message{Vote: &types.Vote{Type: types.PrevoteType, Height: 7, Round: 1, BlockHash: types.Hash{7}, Validator: signer.Address()}}
+	if err := g.SignMessage(testChainID, prevote); err != nil {
+		t.Fatal(err)
+	}
+	if err := prevote.Vote.Verify(testChainID, testValidators(t, []*ecdsa.PrivateKey{key}, equalPowers(1))); err != nil {
+		t.Fatalf("signed vote does not verify: %v", err)
+	}
+	want, _ := EncodeMessage(prevote)
+	store.Close()
+
+	store, g = open()
+	if got, _ := EncodeMessage(lastMessage(g)); !bytes.Equal(got, want) {
+		t.Fatal("the reopened guard holds another message")
+	}
+	// The same vote again gets the same signature; another at the same step is refused.
+	again := &Message{Vote: &types.Vote{Type: types.PrevoteType, Height: 7, Round: 1, BlockHash: types.Hash{7}, Validator: signer.Address()}}
+	if err := g.SignMessage(testChainID, again); err != nil || !bytes.Equal(again.Vote.Sig, prevote.Vote.Sig) {
+		t.Fatalf("signing the same vote again: %v", err)
+	}
+	other := &Message{Vote: &types.Vote{Type: types.PrevoteType, Height: 7, Round: 1, Validator: signer.Address()}}
+	if err := g.SignMessage(testChainID, other); !errors.Is(err, ErrDoubleSign) {
+		t.Fatalf("a conflicting prevote: %v", err)
+	}
+	// A proposal of a large block, then a precommit: each reopens whole.
+	block := bytes.Repeat([]byte("block"), 200_000)
+	prop := &Message{Proposal: &types.Proposal{Height: 7, Round: 2, POLRound: -1, BlockHash: types.Hash{8}, Block: block, Proposer: signer.Address()}}
+	if err := g.SignMessage(testChainID, prop); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	store, g = open()
+	if m := lastMessage(g); m.Proposal == nil || !bytes.Equal(m.Proposal.Block, block) || !bytes.Equal(m.Proposal.Sig, prop.Proposal.Sig) {
+		t.Fatal("the reopened guard does not hold the proposal")
+	}
+	precommit := &Message{Vote: &types.Vote{Type: types.PrecommitType, Height: 7, Round: 2, BlockHash: types.Hash{8}, Validator: signer.Address()}}
+	if err := g.SignMessage(testChainID, precommit); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	store, g = open()
+	if m := lastMessage(g); m.Vote == nil || m.Vote.Type != types.PrecommitType || !bytes.Equal(m.Vote.Sig, precommit.Vote.Sig) {
+		t.Fatal("the reopened guard does not hold the precommit")
+	}
+	store.Close()
+
+	// Tear the precommit's slot: the proposal's slot is what remains.
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, _ := g.Last()
+	slot := int64(store.seq%2) * guardSlotStride
+	if _, err := f.WriteAt([]byte{0xff}, slot+guardHeaderSize+int64(len(last.Msg)/2)); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	store, g = open()
+	defer store.Close()
+	if l, _ := g.Last(); l.Step != StepPropose || l.Round != 2 || bytes.Equal(l.Sig, last.Sig) {
+		t.Fatalf("after tearing the last slot: %+v", l)
+	}
+	if m := lastMessage(g); m.Proposal == nil || !bytes.Equal(m.Proposal.Block, block) {
+		t.Fatal("after tearing the last slot the proposal is gone")
+	}
+}
+
+// TestFileGuardStoreReadsV1 opens a guard file of the first format (two 128-byte slots
+// without the message): its state holds, and the first save in the new format
+// supersedes it.
+func TestFileGuardStoreReadsV1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "guard")
+	sig := bytes.Repeat([]byte{3}, types.SignatureLen)
+	v1 := func(seq uint64, h uint64) []byte {
+		b := make([]byte, guardSlotSizeV1)
+		copy(b, guardMagicV1)
+		binary.BigEndian.PutUint64(b[4:], seq)
+		binary.BigEndian.PutUint64(b[12:], h)
+		binary.BigEndian.PutUint32(b[20:], 1)
+		b[24] = byte(StepPrecommit)
+		copy(b[25:57], types.Hash{byte(h)}.Bytes())
+		copy(b[57:], sig)
+		binary.BigEndian.PutUint32(b[guardSlotDataV1:], crc32.Checksum(b[:guardSlotDataV1], crcTable))
+		return b
+	}
+	// Sequence 6 (height 9) in slot 0, 5 (height 8) in slot 1.
+	if err := os.WriteFile(path, append(v1(6, 9), v1(5, 8)...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g, err := NewSignGuard(NewKeySigner(testKeys(t, 1)[0]), mustGuardStore(t, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, ok := g.Last(); !ok || l.Height != 9 || l.Round != 1 || l.Step != StepPrecommit || l.SignBytes != (types.Hash{9}) || !bytes.Equal(l.Sig, sig) || l.Msg != nil {
+		t.Fatalf("first-format state: %+v %v", l, ok)
+	}
+	if _, err := g.Sign(9, 1, StepPrevote, types.Hash{1}); !errors.Is(err, ErrDoubleSign) {
+		t.Fatalf("below the first-format state: %v", err)
+	}
+	for h := uint64(10); h <= 11; h++ { // both new slots, so both old ones are overwritten or outranked
+		if _, err := g.Sign(h, 0, StepPrevote, types.Hash{byte(h)}); err != nil {
+			t.Fatal(err)
+		}
+		g, err = NewSignGuard(NewKeySigner(testKeys(t, 1)[0]), mustGuardStore(t, path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l, _ := g.Last(); l.Height != h || l.Step != StepPrevote {
+			t.Fatalf("after a new-format save: %+v", l)
+		}
+	}
+}
+
+func mustGuardStore(t *testing.T, path string) *FileGuardStore {
+	t.Helper()
+	s, err := OpenFileGuardStore(path, FileOptions{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }

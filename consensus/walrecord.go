@@ -12,7 +12,7 @@ type walKind uint8
 
 const (
 	walReceived walKind = 1 // a message from a peer, written before it is counted
-	walOwn      walKind = 2 // a message this validator signed, fsynced before it is sent
+	walOwn      walKind = 2 // a message this validator signed, written (a precommit synced) before it is sent
 	walTimeout  walKind = 3 // a round timeout, written before it takes effect
 )
 
