@@ -89,7 +89,8 @@ type WAL interface {
 	Append(rec []byte, sync bool) error
 	// ReadAll returns the intact records in order; a torn or corrupt tail is dropped.
 	ReadAll() ([][]byte, error)
-	// Reset drops every record; called once a height is durably committed.
+	// Reset drops every record; called once a height is durably committed. It may keep
+	// them for a while (FileWAL does): replay skips records of decided heights.
 	Reset() error
 }
 

@@ -447,12 +447,12 @@ func (w *simWAL) Reset() error {
 	if !w.n.alive(w.inc) {
 		return errCrashed
 	}
-	// Truncation is not synced (see FileWAL.Reset): a crash may bring old records back,
-	// which replay ignores; walSynced stays as it is so that the model allows that.
+	// A truncation is not synced (see FileWAL.Reset): a crash may bring old records
+	// back, which replay ignores. Most Resets keep the file as it is.
 	if err := w.n.wal.Reset(); err != nil {
 		return err
 	}
-	w.n.walSynced = 0
+	w.n.walSynced = min(w.n.walSynced, w.n.wal.Size())
 	return nil
 }
 

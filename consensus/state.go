@@ -1203,8 +1203,9 @@ type timeline struct {
 	proposal, validated, prevote, precommit, decided time.Duration
 	// Durations, not marks: propose is when this validator started building its
 	// proposal; sign the time spent in the double-sign guard (its fsyncs) and wal in
-	// synced WAL appends, summed over the height; commit the Application's commit.
-	propose, sign, wal, commit time.Duration
+	// synced WAL appends, summed over the height; commit the Application's commit and
+	// reset the WAL's.
+	propose, sign, wal, commit, reset time.Duration
 }
 
 // mark records now into a timeline field, the first time only.
@@ -1232,15 +1233,17 @@ func (s *State) decide(ctx context.Context, hash types.Hash, commit *types.Commi
 		return
 	}
 	s.timeline.commit = s.deps.Clock.Now().Sub(commitAt)
+	resetAt := s.deps.Clock.Now()
 	if err := s.deps.WAL.Reset(); err != nil {
 		s.fail(fmt.Errorf("reset wal after height %d: %w", s.height, err))
 		return
 	}
+	s.timeline.reset = s.deps.Clock.Now().Sub(resetAt)
 	tl := s.timeline
 	s.log.Info("committed", "height", s.height, "round", commit.Round, "block", hash, "sigs", len(commit.Sigs),
 		"took", s.deps.Clock.Now().Sub(s.heightAt), "build", tl.build, "proposal", tl.proposal, "validated", tl.validated,
 		"prevote", tl.prevote, "precommit", tl.precommit, "decided", tl.decided,
-		"propose", tl.propose, "sign", tl.sign, "wal", tl.wal, "commit", tl.commit)
+		"propose", tl.propose, "sign", tl.sign, "wal", tl.wal, "commit", tl.commit, "reset", tl.reset)
 	s.lastCommit = commit
 	next := s.next
 	s.next, s.nextCount = nil, nil

@@ -21,13 +21,21 @@ const walFrameHeader = 8 // length u32 | crc32c u32 of the payload
 //
 // Opening it drops a torn or corrupt tail (a crash mid-write), truncating the file at
 // the last intact frame so that new records never follow garbage. Append with sync
-// fsyncs (about 0.3 ms on an SSD). Reset truncates; it needs no fsync of its own because
-// records of a decided height are ignored by replay anyway. Not safe for concurrent use.
+// syncs (fdatasync, about 0.3 ms on an SSD). Reset truncates the file only once it holds
+// more than walTruncateAbove bytes: records of a decided height are ignored by replay
+// anyway (which is also why the truncation needs no sync of its own), and truncating a
+// file whose blocks were just synced costs ext4 a wait for its journal on the critical
+// path of every height. Not safe for concurrent use.
 type FileWAL struct {
-	f    *os.File
-	size int64
-	opts FileOptions
+	f             *os.File
+	size          int64
+	opts          FileOptions
+	truncateAbove int64
 }
+
+// walTruncateAbove is the size above which Reset truncates the WAL: a thousand heights
+// at 1,000 tx/s; reading and decoding that much at a restart takes about 0.2 s.
+const walTruncateAbove = 16 << 20
 
 // OpenWAL opens or creates the WAL at path and repairs a torn tail.
 func OpenWAL(path string, opts FileOptions) (*FileWAL, error) {
@@ -35,7 +43,7 @@ func OpenWAL(path string, opts FileOptions) (*FileWAL, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open wal: %w", err)
 	}
-	w := &FileWAL{f: f, opts: opts}
+	w := &FileWAL{f: f, opts: opts, truncateAbove: walTruncateAbove}
 	_, good, err := w.scan(false)
 	if err != nil {
 		f.Close()
@@ -126,8 +134,12 @@ func (w *FileWAL) Append(rec []byte, sync bool) error {
 	return nil
 }
 
-// Reset empties the log.
+// Reset drops the records of the height just committed: it truncates the log once it
+// holds more than walTruncateAbove bytes, and otherwise keeps them for replay to skip.
 func (w *FileWAL) Reset() error {
+	if w.size <= w.truncateAbove {
+		return nil
+	}
 	if err := w.f.Truncate(0); err != nil {
 		return fmt.Errorf("reset wal: %w", err)
 	}

@@ -51,11 +51,20 @@ func TestFileWALAppendReopen(t *testing.T) {
 			t.Fatalf("record %d differs", i)
 		}
 	}
+	// A small log is kept by Reset (replay skips the records of decided heights); one
+	// above truncateAbove is truncated.
 	if err := w.Reset(); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := w.ReadAll(); len(got) != 0 {
-		t.Fatalf("%d records after Reset", len(got))
+	if got, _ := w.ReadAll(); len(got) != len(recs) {
+		t.Fatalf("%d records after Reset of a small log, want %d", len(got), len(recs))
+	}
+	w.truncateAbove = w.Size() - 1
+	if err := w.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := w.ReadAll(); len(got) != 0 || w.Size() != 0 {
+		t.Fatalf("%d records after Reset of a large log", len(got))
 	}
 	if err := w.Append(recs[0], true); err != nil {
 		t.Fatal(err)
