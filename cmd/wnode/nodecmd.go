@@ -162,6 +162,12 @@ func startAction(c *cli.Context) error {
 	}
 	slog.SetDefault(logger)
 	tuneGC()
+	if c.String(pprofFlag.Name) == "" {
+		// Without --pprof no one can read a heap profile: stop sampling allocations for
+		// it. Every sampled call stack takes a bucket of the profiler's hash table (1.4
+		// MB when spread over all of it), about 1.5 MB of a node at 1,000 tx/s.
+		runtime.MemProfileRate = 0
+	}
 	cfg.RPC.ExecSlots = tuneProcs(cfg.RPC.ExecSlots)
 	n, err := node.New(cfg, node.Options{Logger: logger})
 	if err != nil {

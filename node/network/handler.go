@@ -268,7 +268,9 @@ func (m *hashTimes) put(h types.Hash, at time.Time, limit int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.cur == nil || len(m.cur) >= limit {
-		m.old, m.cur = m.cur, make(map[types.Hash]time.Time, limit)
+		// Not sized for limit: the refused set mostly stays empty, and a map sized for
+		// 8,192 entries holds ~0.6 MB whether they come or not.
+		m.old, m.cur = m.cur, make(map[types.Hash]time.Time)
 	}
 	m.cur[h] = at
 }
