@@ -140,16 +140,12 @@ type frame struct {
 
 type frameKey struct{}
 
-// Value returns the frame itself for frameKey, and otherwise the parent context's value
-// or, failing that, the VM's (the memory allocator).
+// Value returns the frame itself for frameKey, and otherwise the parent context's value.
 func (f *frame) Value(key any) any {
 	if _, ok := key.(frameKey); ok {
 		return f
 	}
-	if v := f.Context.Value(key); v != nil {
-		return v
-	}
-	return f.x.vm.allocCtx.Value(key)
+	return f.Context.Value(key)
 }
 
 // Call runs call.Method of the contract at call.Contract. It takes a state snapshot,

@@ -30,9 +30,11 @@ func BenchmarkHelloCall(b *testing.B) {
 			v.Call(context.Background(), e, c)
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu0 := cpuTime()
 			for i := 0; i < b.N; i++ {
 				v.Call(context.Background(), e, c)
 			}
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }

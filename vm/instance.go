@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/wnode/wnode/vm/internal/prepare"
 	"github.com/wnode/wnode/vm/internal/wasm"
@@ -142,8 +143,9 @@ type instance struct {
 	mod     api.Module
 	gas     api.MutableGlobal
 	trap    api.Global
-	mem     api.Memory // nil when the module has no memory
-	memSize uint32     // the memory's size after instantiation, in bytes
+	mem     api.Memory    // nil when the module has no memory
+	pm      *pooledMemory // mem's buffer
+	memSize uint32        // the memory's size after instantiation, in bytes
 	globals []api.MutableGlobal
 	inits   []uint64                // the globals' values after instantiation
 	fns     map[string]api.Function // exported functions used so far, each with its call engine
@@ -152,11 +154,12 @@ type instance struct {
 // instantiate creates an instance of e's module. ctx is the frame of the call that needs
 // it (the memory allocator is looked up in it).
 func (v *VM) instantiate(ctx context.Context, e *entry) (*instance, error) {
-	mod, err := v.rt.InstantiateModule(ctx, e.compiled, v.modConfig)
+	alloc := &memoryCapture{pool: v.memoryPoolOf(ctx)}
+	mod, err := v.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, alloc), e.compiled, v.modConfig)
 	if err != nil {
 		return nil, err
 	}
-	inst := &instance{mod: mod, mem: mod.Memory()}
+	inst := &instance{mod: mod, mem: mod.Memory(), pm: alloc.got}
 	gasG, ok1 := mod.ExportedGlobal(prepare.GasGlobal).(api.MutableGlobal)
 	inst.gas, inst.trap = gasG, mod.ExportedGlobal(prepare.TrapGlobal)
 	if !ok1 || inst.trap == nil {
@@ -214,7 +217,14 @@ func (inst *instance) reset(e *entry) bool {
 		if !ok {
 			return false
 		}
-		clearDirty(buf)
+		if inst.pm != nil && len(buf) > clearLimit {
+			// Past clearLimit, the pages go back to the kernel as when the memory is
+			// freed: comparing a large memory costs more than a fresh instance.
+			clearDirty(buf[:clearLimit])
+			inst.pm.discard(clearLimit, uint64(len(buf)))
+		} else {
+			clearDirty(buf)
+		}
 		for _, r := range e.image {
 			copy(buf[r.off:], r.data)
 		}
@@ -241,4 +251,18 @@ func clearDirty(buf []byte) {
 			clear(p)
 		}
 	}
+}
+
+// memoryCapture allocates an instance's memory from a pool and keeps it, so that the
+// instance can give pages back to the kernel on reset.
+type memoryCapture struct {
+	pool *memoryPool
+	got  *pooledMemory
+}
+
+// Allocate implements experimental.MemoryAllocator.
+func (c *memoryCapture) Allocate(cap, max uint64) experimental.LinearMemory {
+	m := c.pool.Allocate(cap, max)
+	c.got, _ = m.(*pooledMemory)
+	return m
 }

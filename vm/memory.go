@@ -22,6 +22,10 @@ type memoryPool struct {
 	closed bool            // close was called: memories given back are released
 }
 
+// clearLimit: below it Free (and the reset of a reused instance) zeroes a memory with
+// clear (cheaper than page faults); above, with madvise where the memory is a mapping.
+const clearLimit = 256 << 10
+
 // maxPooledMemories bounds the free list; extra buffers are released.
 const maxPooledMemories = 64
 

@@ -29,3 +29,6 @@ func (m *pooledMemory) grow(size uint64) {
 func (m *pooledMemory) zero() { clear(m.buf[:min(m.used, uint64(cap(m.buf)))]) }
 
 func (m *pooledMemory) release() { m.buf = nil }
+
+// discard zeroes buf[from:to].
+func (m *pooledMemory) discard(from, to uint64) { clear(m.buf[from:to]) }

@@ -14,10 +14,6 @@ type pooledMemory struct {
 	mapped bool   // mem is a mapping (else a Go slice: mmap failed)
 }
 
-// clearLimit: below it Free zeroes with clear (cheaper than page faults); above, with
-// madvise.
-const clearLimit = 256 << 10
-
 func newPooledMemory(p *memoryPool, max uint64) *pooledMemory {
 	m := &pooledMemory{pool: p, max: max}
 	if max > 0 {
@@ -59,4 +55,12 @@ func (m *pooledMemory) release() {
 		_ = syscall.Munmap(m.mem)
 	}
 	m.mem, m.buf, m.mapped = nil, nil, false
+}
+
+// discard zeroes mem[from:to] (from page-aligned) by giving its pages back to the kernel,
+// which zero-fills them on the next touch.
+func (m *pooledMemory) discard(from, to uint64) {
+	if !m.mapped || syscall.Madvise(m.mem[from:to], syscall.MADV_DONTNEED) != nil {
+		clear(m.mem[from:to])
+	}
 }

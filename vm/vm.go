@@ -12,7 +12,6 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/experimental"
 	"golang.org/x/sys/cpu"
 
 	"github.com/wnode/wnode/gas"
@@ -109,10 +108,7 @@ type VM struct {
 	modConfig wazero.ModuleConfig
 	cache     *codeCache
 	hostFns   map[string]hostFn
-	// allocCtx carries the pooled memory allocator; frames defer context values they do
-	// not hold to it, so no per-call context is built for it.
-	allocCtx context.Context
-	memPool  *memoryPool
+	memPool   *memoryPool // contract memories (see memoryPoolOf)
 
 	closeOnce sync.Once
 }
@@ -215,7 +211,6 @@ func New(ctx context.Context, cfg Config) (*VM, error) {
 	v.modConfig = wazero.NewModuleConfig().WithName("").WithStartFunctions().WithRandSource(zeroReader{}).
 		WithWalltime(zeroWalltime, 1).WithNanotime(zeroNanotime, 1)
 	v.memPool = &memoryPool{}
-	v.allocCtx = experimental.WithMemoryAllocator(context.Background(), v.memPool)
 	v.cache = newCodeCache(entries)
 	if err := v.instantiateHost(ctx); err != nil {
 		_ = v.Close(ctx)
@@ -437,5 +432,16 @@ func (v *VM) CachedModules() int { return v.cache.len() }
 // instead of the VM's shared pool handing them from core to core.
 func (v *VM) WithMemoryPool(ctx context.Context) (context.Context, func()) {
 	p := &memoryPool{}
-	return experimental.WithMemoryAllocator(ctx, p), p.close
+	return context.WithValue(ctx, memoryPoolKey{}, p), p.close
+}
+
+type memoryPoolKey struct{}
+
+// memoryPoolOf returns the pool of contract memories ctx carries (WithMemoryPool), or
+// the VM's.
+func (v *VM) memoryPoolOf(ctx context.Context) *memoryPool {
+	if p, ok := ctx.Value(memoryPoolKey{}).(*memoryPool); ok {
+		return p
+	}
+	return v.memPool
 }
