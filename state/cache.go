@@ -1,6 +1,9 @@
 package state
 
-import "sync"
+import (
+	"sync"
+	"unsafe"
+)
 
 // nodeCache keeps recently used decoded nodes within a byte budget, least recently used
 // dropped first. Stored nodes are immutable under their key (version and path), so a cached
@@ -14,14 +17,34 @@ import "sync"
 // budget. The list costs two pointer writes per hit under the mutex.
 type nodeCache struct {
 	mu    sync.Mutex
-	m     map[string]*cacheEntry
+	m     map[cacheKey]*cacheEntry
 	head  cacheEntry // sentinel: head.next is the most recently used, head.prev the least
 	bytes int
 	max   int
 }
 
+// cacheKey is a node's Pebble key held by value (at most 2+8+2+32 bytes: nodeKey): the
+// map and its entries then hold no pointer to a key of their own, one object fewer per
+// cached node for the allocator and the garbage collector.
+type cacheKey struct {
+	n uint8
+	b [maxNodeKey]byte
+}
+
+const maxNodeKey = 2 + 8 + 2 + 32
+
+// makeCacheKey returns key as a cacheKey; ok is false for a key too long to be a node's.
+func makeCacheKey(key []byte) (k cacheKey, ok bool) {
+	if len(key) > maxNodeKey {
+		return k, false
+	}
+	k.n = uint8(len(key))
+	copy(k.b[:], key)
+	return k, true
+}
+
 type cacheEntry struct {
-	key        string
+	key        cacheKey
 	n          *node
 	size       int
 	prev, next *cacheEntry
@@ -31,7 +54,7 @@ func newNodeCache(maxBytes int) *nodeCache {
 	if maxBytes <= 0 {
 		return nil
 	}
-	c := &nodeCache{m: make(map[string]*cacheEntry), max: maxBytes}
+	c := &nodeCache{m: make(map[cacheKey]*cacheEntry), max: maxBytes}
 	c.head.prev, c.head.next = &c.head, &c.head
 	return c
 }
@@ -50,9 +73,13 @@ func (c *nodeCache) get(key []byte) *node {
 	if c == nil {
 		return nil
 	}
+	k, ok := makeCacheKey(key)
+	if !ok {
+		return nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.m[string(key)]
+	e, ok := c.m[k]
 	if !ok {
 		return nil
 	}
@@ -67,23 +94,33 @@ func (c *nodeCache) add(key []byte, n *node) {
 	if c == nil {
 		return
 	}
-	size := len(key) + n.approxSize() + 64 // the entry and its map slot
+	k, ok := makeCacheKey(key)
+	if !ok {
+		return
+	}
+	size := entrySize(n)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.m[string(key)]; ok {
+	if e, ok := c.m[k]; ok {
 		c.bytes += size - e.size
 		e.n, e.size = n, size
 		c.unlink(e)
 		c.pushFront(e)
 	} else {
-		e := &cacheEntry{key: string(key), n: n, size: size}
-		c.m[e.key] = e
+		e := &cacheEntry{key: k, n: n, size: size}
+		c.m[k] = e
 		c.pushFront(e)
 		c.bytes += size
 	}
 	for c.bytes > c.max && c.head.prev != &c.head {
 		c.removeLocked(c.head.prev)
 	}
+}
+
+// entrySize is what caching n costs: the node, its entry, and its map slot (key and
+// pointer).
+func entrySize(n *node) int {
+	return n.approxSize() + int(unsafe.Sizeof(cacheEntry{})) + int(unsafe.Sizeof(cacheKey{})) + 8
 }
 
 func (c *nodeCache) removeLocked(e *cacheEntry) {
@@ -98,8 +135,12 @@ func (c *nodeCache) remove(key []byte) {
 	if c == nil {
 		return
 	}
+	k, ok := makeCacheKey(key)
+	if !ok {
+		return
+	}
 	c.mu.Lock()
-	if e, ok := c.m[string(key)]; ok {
+	if e, ok := c.m[k]; ok {
 		c.removeLocked(e)
 	}
 	c.mu.Unlock()
@@ -111,7 +152,7 @@ func (c *nodeCache) clear() {
 		return
 	}
 	c.mu.Lock()
-	c.m = make(map[string]*cacheEntry)
+	c.m = make(map[cacheKey]*cacheEntry)
 	c.head.prev, c.head.next = &c.head, &c.head
 	c.bytes = 0
 	c.mu.Unlock()

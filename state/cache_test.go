@@ -1,10 +1,14 @@
 package state
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/wnode/wnode/types"
+)
 
 func TestNodeCacheLRU(t *testing.T) {
 	n := &node{size: 16, children: make([]child, 3)}
-	one := len("k0") + n.approxSize() + 64
+	one := entrySize(n)
 	c := newNodeCache(3 * one)
 	for _, k := range []string{"k0", "k1", "k2"} {
 		c.add([]byte(k), n)
@@ -34,5 +38,32 @@ func TestNodeCacheLRU(t *testing.T) {
 	none.add([]byte("k"), n)
 	if none.get([]byte("k")) != nil {
 		t.Fatal("nil cache returned a node")
+	}
+}
+
+// A key longer than any node key is neither cached nor found (nodeKey never makes one).
+func TestNodeCacheLongKey(t *testing.T) {
+	n := &node{size: 16, children: make([]child, 1)}
+	c := newNodeCache(1 << 20)
+	long := make([]byte, maxNodeKey+1)
+	c.add(long, n)
+	if c.get(long) != nil || len(c.m) != 0 {
+		t.Fatal("a key longer than a node key was cached")
+	}
+	c.remove(long)
+	full := make([]byte, maxNodeKey) // the longest node key, and a prefix of it, are distinct
+	c.add(full, n)
+	if c.get(full) == nil || c.get(full[:maxNodeKey-1]) != nil {
+		t.Fatal("keys of different lengths confused")
+	}
+}
+
+func TestNodeKeyFitsCacheKey(t *testing.T) {
+	var h types.Hash
+	for _, b := range []int{1, 2, 4} {
+		r := radix{b: b}
+		if k := nodeKey(^uint64(0), r.maxDepth(), &h, r); len(k) > maxNodeKey {
+			t.Fatalf("radix bits %d: node key of %d bytes > %d", b, len(k), maxNodeKey)
+		}
 	}
 }

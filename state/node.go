@@ -256,6 +256,23 @@ func (n *node) encode(dst []byte) []byte {
 	return dst
 }
 
+// encodedSize returns the length of n's stored form (encode).
+func (n *node) encodedSize() int {
+	size := 5
+	for i := range n.children {
+		c := &n.children[i]
+		if c.isLeaf {
+			size += 64 + uvarintLen(c.version)
+		} else {
+			size += uvarintLen(c.version) + 32
+		}
+	}
+	return size
+}
+
+// uvarintLen returns the length of x's uvarint encoding.
+func uvarintLen(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
+
 var errBadNode = errors.New("state: corrupt tree node")
 
 var hasherPool = sync.Pool{New: func() any { return newHasher() }}

@@ -156,11 +156,6 @@ func DecodeChunk(b []byte) ([]Pair, error) {
 	return out, nil
 }
 
-func uvarintLen(n uint64) int {
-	var buf [binary.MaxVarintLen64]byte
-	return binary.PutUvarint(buf[:], n)
-}
-
 // Export writes the snapshot of version height: it calls emit with each chunk in order
 // and returns the manifest. It reads a Pebble snapshot taken when it starts, so the
 // version stays whole while it runs even if it leaves the retention window meanwhile,
@@ -400,7 +395,12 @@ func (r *Restore) writeOut(sync bool) error {
 }
 
 func (r *Restore) addWrites(b *pebble.Batch) error {
-	for _, w := range append(r.up.nodes, r.up.values...) {
+	for _, w := range r.up.nodes {
+		if err := writeNode(b, w); err != nil {
+			return fmt.Errorf("state: restore %d: %w", r.m.Height, err)
+		}
+	}
+	for _, w := range r.up.values {
 		if err := b.Set(w.key, w.value, nil); err != nil {
 			return fmt.Errorf("state: restore %d: %w", r.m.Height, err)
 		}

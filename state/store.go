@@ -478,6 +478,7 @@ func (s *Store) Prepare(height uint64, changes []Change) (*Update, error) {
 	}
 
 	up := &updater{src: s, r: s.r, version: height, h: newHasher(), par: !s.serial}
+	up.presize(len(items))
 	root, err := up.applyRoot(base, items)
 	if err != nil {
 		if head.init && s.checkReadable(head.height) != nil {
@@ -510,7 +511,7 @@ func (s *Store) Commit(u *Update, fn func(b *pebble.Batch) error) error {
 
 	size := 64
 	for _, w := range u.nodes {
-		size += len(w.key) + len(w.value) + 8
+		size += len(w.key) + w.size + 8
 	}
 	for _, w := range u.values {
 		size += len(w.key) + len(w.value) + 8
@@ -534,7 +535,7 @@ func (s *Store) Commit(u *Update, fn func(b *pebble.Batch) error) error {
 		}
 	}
 	for _, w := range u.nodes {
-		if err := b.Set(w.key, w.value, nil); err != nil {
+		if err := writeNode(b, w); err != nil {
 			return fmt.Errorf("state: commit %d: %w", u.height, err)
 		}
 	}
@@ -661,6 +662,17 @@ func (s *Store) pruneRoots(b *pebble.Batch, from, oldest uint64) error {
 		return fmt.Errorf("state: prune: %w", err)
 	}
 	return nil
+}
+
+// writeNode adds the tree node w.n under w.key to b, encoded in place in the batch (no
+// copy of the encoding is made or kept; w.size is its length, computed by Prepare).
+func writeNode(b *pebble.Batch, w kv) error {
+	op := b.SetDeferred(len(w.key), w.size)
+	copy(op.Key, w.key)
+	if enc := w.n.encode(op.Value[:0]); len(enc) != w.size {
+		return fmt.Errorf("state: node %x encoded in %d bytes, not %d", w.key, len(enc), w.size)
+	}
+	return op.Finish()
 }
 
 func keccak(k crypto.KeccakState, b []byte) (out types.Hash) {

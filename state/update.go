@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math/bits"
+	"slices"
 	"sync"
 
 	"github.com/wnode/wnode/types"
@@ -26,11 +27,12 @@ type item struct {
 
 func (it *item) isPut() bool { return it.value != nil || it.carried != nil }
 
-// kv is one Pebble write (a deletion when value is nil); n is the decoded node when the
-// write is a tree node.
+// kv is one Pebble write: a tree node when n is set (value unused: writeNode encodes n
+// straight into the batch), else a value record (a deletion when value is nil).
 type kv struct {
 	key, value []byte
 	n          *node
+	size       int // n's encodedSize
 }
 
 // updater computes one new version of the tree from a sorted write set. It reads stored
@@ -45,9 +47,8 @@ type updater struct {
 	nodes  []kv
 	values []kv
 	stale  [][]byte
-	arena  []byte // encoded nodes (see encode)
-	loads  int    // stored nodes read, for measurements
-	par    bool   // update subtrees near the root concurrently
+	loads  int  // stored nodes read, for measurements
+	par    bool // update subtrees near the root concurrently
 }
 
 // group is the run items[lo:hi] of items sharing digit d at some depth.
@@ -98,6 +99,7 @@ func (u *updater) each(depth int, items []item, gs []group, subs *[16]sub, fn fu
 	var wg sync.WaitGroup
 	for i, g := range gs {
 		c := &updater{src: u.src, r: u.r, version: u.version, h: newHasher(), par: true}
+		c.presize(g.hi - g.lo)
 		cs[i] = c
 		wg.Add(1)
 		go func() {
@@ -109,6 +111,14 @@ func (u *updater) each(depth int, items []item, gs []group, subs *[16]sub, fn fu
 	for i, g := range gs {
 		subs[g.d] = out[i]
 	}
+	// One allocation per list for the merged outputs, not a series of doublings.
+	nn, nv, ns := 0, 0, 0
+	for _, c := range cs {
+		nn, nv, ns = nn+len(c.nodes), nv+len(c.values), ns+len(c.stale)
+	}
+	u.nodes = slices.Grow(u.nodes, nn)
+	u.values = slices.Grow(u.values, nv)
+	u.stale = slices.Grow(u.stale, ns)
 	for _, c := range cs {
 		u.nodes = append(u.nodes, c.nodes...)
 		u.values = append(u.values, c.values...)
@@ -117,6 +127,15 @@ func (u *updater) each(depth int, items []item, gs []group, subs *[16]sub, fn fu
 		u.h.n += c.h.n
 	}
 	return errors.Join(errs...)
+}
+
+// presize reserves room for the outputs of an update of about n writes (measured on the
+// 10^6-key tree: ~2 nodes, 2 value records and ~3 stale keys per write), so that the
+// lists do not grow by doubling.
+func (u *updater) presize(n int) {
+	u.nodes = slices.Grow(u.nodes, 2*n+8)
+	u.values = slices.Grow(u.values, 2*n)
+	u.stale = slices.Grow(u.stale, 3*n+8)
 }
 
 type subKind uint8
@@ -341,22 +360,10 @@ func (u *updater) setChild(n *nodeBuilder, d int, s sub) {
 	n.present |= 1 << d
 }
 
-// encode returns n's stored form, in u's arena: one allocation for many nodes (the
-// Update holds them until its Commit copies them into the batch).
-func (u *updater) encode(n *node) []byte {
-	need := 5 + len(n.children)*(64+binary.MaxVarintLen64)
-	if cap(u.arena)-len(u.arena) < need {
-		u.arena = make([]byte, 0, max(64<<10, need))
-	}
-	start := len(u.arena)
-	u.arena = n.encode(u.arena)
-	return u.arena[start:len(u.arena):len(u.arena)]
-}
-
 // finishInternal writes the new internal node n at depth and returns it as a sub. prev is
 // the node n replaces (nil for a new one) and touched the digits whose children changed.
 func (u *updater) finishInternal(depth int, path *types.Hash, n, prev *node, touched uint16) sub {
-	u.nodes = append(u.nodes, kv{nodeKey(u.version, depth, path, u.r), u.encode(n), n})
+	u.nodes = append(u.nodes, kv{key: nodeKey(u.version, depth, path, u.r), n: n, size: n.encodedSize()})
 	var hash types.Hash
 	if bits.OnesCount16(n.present) > smallNode {
 		n.fillInner(u.h, prev, touched)
