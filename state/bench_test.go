@@ -26,6 +26,7 @@ var (
 	benchKeys    = flag.Int("state.benchkeys", 1_000_000, "keys in the benchmark tree")
 	benchRadixes = flag.String("state.radixes", "16", "comma-separated stored fan-outs to benchmark (2, 4, 16)")
 	benchCache   = flag.Int("state.nodecache", 0, "node cache in MiB (0: the default)")
+	benchLSM     = flag.Bool("state.lsm", false, "log Pebble's metrics (the LSM's levels, compactions) after each commit benchmark")
 	benchDir     = flag.String("state.benchdir", "", "keep the benchmark tree in this directory and reuse it when it exists (copy a built one to compare code versions on the same tree)")
 )
 
@@ -235,6 +236,7 @@ func BenchmarkCommit(b *testing.B) {
 				}
 				var prep, comm, cpu time.Duration
 				var walBytes, compBytes uint64
+				var getTime time.Duration
 				nodes, loads, hashes, dbReads := 0, 0, 0, int64(0)
 				b.ResetTimer()
 				for range b.N {
@@ -272,7 +274,11 @@ func BenchmarkCommit(b *testing.B) {
 					if benchNodeReads != nil {
 						dbReads += benchNodeReads(f.s) - reads0
 					}
+					getTime += f.timeGets(b, 1000)
 					b.StartTimer()
+				}
+				if *benchLSM {
+					b.Logf("after %d blocks of %d writes:\n%s", b.N, w, f.db.Metrics())
 				}
 				n := float64(b.N)
 				b.ReportMetric(float64((prep+comm).Microseconds())/n/float64(w), "µs/write")
@@ -281,6 +287,7 @@ func BenchmarkCommit(b *testing.B) {
 				b.ReportMetric(float64(comm.Microseconds())/n/1000, "commit-ms")
 				b.ReportMetric(float64(walBytes)/n/float64(w), "B/write")
 				b.ReportMetric(float64(compBytes)/n/float64(w), "compact-B/write")
+				b.ReportMetric(float64(getTime.Nanoseconds())/n/1000/1000, "get-µs")
 				b.ReportMetric(float64(nodes)/n/float64(w), "nodes/write")
 				b.ReportMetric(float64(loads)/n/float64(w), "reads/write")
 				b.ReportMetric(float64(hashes)/n/float64(w), "hashes/write")
@@ -290,6 +297,25 @@ func BenchmarkCommit(b *testing.B) {
 			})
 		}
 	}
+}
+
+// timeGets returns the time n reads of random present keys at the latest height take
+// (the reads of block execution: one Bloom-filtered point lookup each, whose cost grows
+// with the sstables of L0 that a read must probe).
+func (f *fixture) timeGets(b *testing.B, n int) time.Duration {
+	h, _ := f.s.Latest()
+	v, err := f.s.Reader(h)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(h, 7)) // not f.rng: the blocks stay those of earlier runs
+	t0 := time.Now()
+	for range n {
+		if _, err := v.Get(benchKey(rng.Uint64N(uint64(f.n)))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return time.Since(t0)
 }
 
 // compacted returns the bytes Pebble's compactions have written to sstables so far (they
