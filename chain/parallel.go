@@ -3,7 +3,6 @@
 package chain
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"sync"
@@ -109,12 +108,10 @@ func (p *parallelRun) work(invalid func(int, *types.Tx, error) error) {
 	n := len(p.txs)
 	// One StateDB per worker, reset for every execution: allocating one per transaction
 	// (four maps, grown on first use) was a tenth of the parallel path's overhead.
+	// (The VM reuses contract instances across calls and workers: no per-worker pool of
+	// contract memories any more, see docs/rationale/parallel-exec.md.)
 	sdb := state.NewStateDB(state.Empty)
-	// And a pool of contract memories per worker: the VM's shared one hands a buffer
-	// cleared on one core to the other, where clearing it again costs 4-5x.
-	ctx, release := p.e.c.vm.WithMemoryPool(p.e.ctx)
-	defer release()
-	w := &pworker{ctx: ctx, sdb: sdb}
+	w := &pworker{sdb: sdb}
 	for !p.closed.Load() {
 		if p.commitMu.TryLock() {
 			p.commitLocked(w, invalid)
@@ -200,7 +197,6 @@ func (p *parallelRun) finish(err error) {
 
 // pworker is what one worker reuses from one execution to the next.
 type pworker struct {
-	ctx     context.Context // carries the worker's contract memory pool
 	sdb     *state.StateDB
 	changes []state.Change // the write set of the last execution
 }
@@ -224,7 +220,7 @@ func (p *parallelRun) execute(w *pworker, i int, gasLeft, bytesUsed uint64) {
 		return
 	}
 	var credit *uint256.Int
-	t.receipt, t.logs, t.fatal = e.execTx(w.ctx, sdb, tx, t.sender, t.size, func(fee *uint256.Int) {
+	t.receipt, t.logs, t.fatal = e.execTx(e.ctx, sdb, tx, t.sender, t.size, func(fee *uint256.Int) {
 		if view.watched {
 			// The execution read the proposer's account: its credit is part of
 			// what it read and wrote, in full.

@@ -68,28 +68,3 @@ func TestMemoryGrowPaysPagesAdded(t *testing.T) {
 		})
 	}
 }
-
-// TestWithMemoryPool: calls made with a context of VM.WithMemoryPool (the parallel block
-// execution's per-worker pool) give what calls on the VM's shared pool give, also when
-// they reuse a buffer an earlier call grew and wrote (it is cleared when pooled).
-func TestWithMemoryPool(t *testing.T) {
-	for _, e := range engines {
-		t.Run(e.String(), func(t *testing.T) {
-			v := newVM(t, e)
-			ctx, release := v.WithMemoryPool(context.Background())
-			defer release()
-			for i, pages := range []uint32{3, 0, 1, 0} {
-				s := world(t)
-				c := vm.Call{Caller: alice, Contract: trapsAddr, Method: "grow", Input: le32(pages), Gas: testGas}
-				want := v.Call(context.Background(), env(s), c)
-				got := v.Call(ctx, env(world(t)), c)
-				if want.Err != nil || got.Err != nil {
-					t.Fatalf("call %d: errors %v / %v", i, want.Err, got.Err)
-				}
-				if string(got.Output) != string(want.Output) || got.GasUsed != want.GasUsed {
-					t.Fatalf("call %d: own pool gave %x (%d gas), shared pool %x (%d gas)", i, got.Output, got.GasUsed, want.Output, want.GasUsed)
-				}
-			}
-		})
-	}
-}

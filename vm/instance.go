@@ -154,7 +154,7 @@ type instance struct {
 // instantiate creates an instance of e's module. ctx is the frame of the call that needs
 // it (the memory allocator is looked up in it).
 func (v *VM) instantiate(ctx context.Context, e *entry) (*instance, error) {
-	alloc := &memoryCapture{pool: v.memoryPoolOf(ctx)}
+	alloc := &memoryCapture{pool: v.memPool}
 	mod, err := v.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, alloc), e.compiled, v.modConfig)
 	if err != nil {
 		return nil, err

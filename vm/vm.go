@@ -424,24 +424,3 @@ func (v *VM) compile(ctx context.Context, code []byte, afford func(*Code) bool) 
 // CachedModules returns the number of compiled modules in the memory cache (a gauge for
 // metrics; at most Config.CacheEntries).
 func (v *VM) CachedModules() int { return v.cache.len() }
-
-// WithMemoryPool returns ctx carrying a pool of contract memories of its own, for the
-// calls made with it, and the function releasing its buffers, to call once ctx is no
-// longer used. A goroutine that makes many calls (a worker of a parallel block
-// execution) then reuses the buffers it cleared itself, still in its core's cache,
-// instead of the VM's shared pool handing them from core to core.
-func (v *VM) WithMemoryPool(ctx context.Context) (context.Context, func()) {
-	p := &memoryPool{}
-	return context.WithValue(ctx, memoryPoolKey{}, p), p.close
-}
-
-type memoryPoolKey struct{}
-
-// memoryPoolOf returns the pool of contract memories ctx carries (WithMemoryPool), or
-// the VM's.
-func (v *VM) memoryPoolOf(ctx context.Context) *memoryPool {
-	if p, ok := ctx.Value(memoryPoolKey{}).(*memoryPool); ok {
-		return p
-	}
-	return v.memPool
-}
