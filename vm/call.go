@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/holiman/uint256"
 	"github.com/tetratelabs/wazero/api"
@@ -268,16 +269,22 @@ func (x *execution) run(ctx context.Context, depth int, caller, contract types.A
 
 	callErr := fn.CallWithStack(f, nil) // methods are () -> (): no stack needed
 
+	// Only a charge leaves the gas negative; the instrumented code checks it at loop heads
+	// and function entries, so a method can also return with it negative: out of gas.
 	left := int64(gasG.Get())
-	outOfGas := left < 0 // only a failed charge leaves it negative, and that charge trapped
-	if left < 0 {
-		left = 0
-	}
-	used = gasLimit - min(uint64(left), gasLimit)
-	if callErr != nil {
-		err = classify(ctx, callErr, trapG.Get(), outOfGas)
+	outOfGas := left < 0
+	used = gasLimit - min(uint64(max(left, 0)), gasLimit)
+	if callErr != nil || outOfGas {
+		err = ErrOutOfGas
+		if callErr != nil {
+			err = classify(ctx, callErr, trapG.Get(), outOfGas)
+		}
 		reuse = !errors.Is(err, ErrCanceled) && !errors.Is(err, ErrInternal)
-		if errors.Is(err, ErrOutOfGas) {
+		// Out of gas, and any trap of a Wasm instruction, use the whole limit: the
+		// instrumented code keeps the gas in a local and writes the global back only
+		// around calls and returns. A host function fails with the global current (a
+		// revert, a host trap): that gas stands.
+		if errors.Is(err, ErrOutOfGas) || strings.HasPrefix(callErr.Error(), "wasm error: ") {
 			used = gasLimit
 		}
 		st.RevertToSnapshot(snap)

@@ -33,7 +33,11 @@ import (
 // Version 5: the compiled module exports every mutable global (instance reuse resets
 // them; see instance.go), so compiled code differs from version 4's. Gas and outcomes
 // are those of version 2.
-const Version = 5
+// Version 6: the instrumented code keeps the gas in a local of each function, written
+// back to the global around calls and returns; a trap of a Wasm instruction uses the
+// whole gas limit (docs/rationale/vm-prepare.md, "Gas in a local"). Gas of calls that
+// succeed, revert or fail in a host function is that of version 5.
+const Version = 6
 
 // Engine selects wazero's execution engine.
 type Engine int

@@ -23,16 +23,19 @@
 //
 //  1. Gas. Every metering block starts by charging the summed static price of its
 //     instructions (gas.Schedule.Instr, in milligas, rounded up to whole gas per block:
-//     gas.CeilGas) against the exported mutable i64 global GasGlobal (gas remaining),
-//     inline and without a branch:
-//     gas -= c; drop(i32.load8_u(i32(gas >> 63))), which loads out of bounds (address
-//     2^32-1) when the gas went below zero (modules whose memory has no first page or may
-//     reach 4 GiB divide by 1 + i32(gas >> 63) instead, trapping by division by zero);
-//     at the first 64 loop heads of a function (the hot blocks) with a branch instead:
-//     gas -= c; if gas >= 0 {} else { unreachable } (the trap in the else arm, which
-//     wazero's compiler lays out after the loop). (An if/unreachable per block would triple
-//     the basic blocks, and wazero's compile time
-//     grows faster than linearly with them.) Metering blocks start at function entry and
+//     gas.CeilGas). Each function keeps the gas remaining in a local of its own, read
+//     from the exported mutable i64 global GasGlobal on entry and after every call, and
+//     written back before every call and on every exit; a charge is gl -= c, with no
+//     memory access. The gas runs out only at a check: at function entry, branchless
+//     (the global written, then drop(i32.load8_u(i32(gl >> 63))), which loads out of
+//     bounds at address 2^32-1 when the gas went below zero; modules whose memory has no
+//     first page or may reach 4 GiB divide by 1 + i32(gl >> 63) instead); at every loop
+//     head (the first 64 of a function: if gl >= 0 {} else { global = gl; unreachable },
+//     the trap in the else arm, which wazero's compiler lays out after the loop; later
+//     ones branchless like the entry); and in the runtime after a method returns. So a
+//     trap of a Wasm instruction may leave the global behind the gas actually charged:
+//     the runtime then charges the whole gas limit (see "Runtime conventions").
+//     Metering blocks start at function entry and
 //     after loop, if, else and end; code after br, br_table, return and unreachable is
 //     dead until the next else or end and is not charged; the fall-through of br_if stays
 //     in the block of the br_if (a taken br_if has paid for the rest of its block); the
@@ -59,15 +62,18 @@
 //
 //   - GasGlobal ("__wnode_gas", mutable i64): gas remaining. The runtime sets it
 //     (at most math.MaxInt64) before calling a method, host functions subtract their
-//     charges from it, and the runtime reads it back afterwards: gas used is the limit
-//     minus the value, and a negative value means all gas was used.
+//     charges from it (it is current at every host call), and the runtime reads it back
+//     afterwards: gas used is the limit minus the value; a negative value, after a trap
+//     or a return, means the gas ran out and all of it was used. After a trap of a Wasm
+//     instruction the value may be stale (the function's gas local is written back only
+//     around calls and returns): the runtime charges the whole limit for such a trap.
 //   - StackGlobal ("__wnode_stack", mutable i32): stack slots in use.
 //   - TrapGlobal ("__wnode_trap", mutable i32): after a trap, TrapStackOverflow when the
 //     stack limit trapped (as unreachable), TrapOutOfGas when a dynamic charge ran out of
 //     gas. A trap with GasGlobal below zero ran out of gas, whichever trap instruction
-//     fired (the out-of-bounds load, a division by zero, unreachable): only a failed
-//     charge leaves the gas negative, and it traps at once. The static charges do not
-//     write TrapGlobal.
+//     fired (the out-of-bounds load, a division by zero, unreachable, or another trap of
+//     the code between the charge and its check): only charges make the gas negative.
+//     The static charges do not write TrapGlobal.
 //
 // A metadata section (package vm/metadata) is parsed and checked when present: malformed,
 // oversized, or describing a method the module does not export refuses the module

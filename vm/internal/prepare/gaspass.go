@@ -177,89 +177,149 @@ func (ins *instrumenter) labelsOf(code *wasm.Code) []label {
 	return labels
 }
 
-// maxBranchCharges bounds the loop heads of a function charged with a branch: the first
-// ones in code order get branchCharge, later ones staticCharge. It bounds the basic blocks
-// the branches add (wazero's compile time is superlinear in them) whatever the code,
-// while real functions have far fewer loops.
+// maxBranchCharges bounds the loop heads of a function checked with a branch: the first
+// ones in code order get branchCharge, later ones localCharge and the branchless
+// syncCheck. It bounds the basic blocks the branches add (wazero's compile time is
+// superlinear in them) whatever the code, while real functions have far fewer loops.
 const maxBranchCharges = 64
 
 // gasPass appends to out the body with the static charge of every metering block at its
 // start and the dynamic charges of memory.grow and the bulk memory instructions before
-// them. tmp is a scratch i32 local (used only when the body has such instructions).
+// them. tmp is a scratch i32 local (used only when the body has such instructions); gl is
+// the function's gas local.
 //
-// A metering block that starts at a loop's head (the instruction after the loop) is
-// charged with a branch (branchCharge), up to maxBranchCharges per function, every other
-// one without (staticCharge). Both
-// charge the same gas at the same place and trap when it runs out: only the code differs.
-func (ins *instrumenter) gasPass(out []wasm.Instr, code *wasm.Code, tmp uint32) []wasm.Instr {
+// The function keeps the gas remaining in gl: it is read from the gas global on entry
+// and after every call (callees and host functions charge the global), and written back
+// before every call and on every exit (stackPass's epilogue). Charges subtract from gl
+// alone (localCharge: no memory access, so no store-to-load chain from one loop
+// iteration's charge to the next); the gas runs out only at a check:
+//   - on entry, after the entry block's charge (syncCheck: it writes the global, then
+//     traps branchlessly when the gas is negative);
+//   - at every loop head, after the head's charge if any (branchCharge: a branch to a trap
+//     in the else arm, at the first maxBranchCharges loop heads; syncCheck after them).
+//     Every iteration passes its loop's head and every cycle pays at least one gas (a
+//     branch costs at least 1 milligas), so no loop runs on without paying;
+//   - in the callee of every call (its entry) or the host function (which charges the
+//     global and fails below zero), and in the runtime after a return (a negative global
+//     is out of gas).
+//
+// Between checks runs only straight-line code of one function, bounded by its size. A
+// trap there leaves the global behind gl: the runtime charges the whole gas limit for
+// any trap of a Wasm instruction (docs/rationale/vm-prepare.md, "Gas in a local").
+func (ins *instrumenter) gasPass(out []wasm.Instr, code *wasm.Code, tmp, gl uint32) []wasm.Instr {
 	body := code.Body
 	cs := ins.charges(code)
 	out = slices.Grow(out, len(body)+15*len(cs)+8)
 	next, branches := 0, 0
+	// Entry: load the global into the local, pay the entry block, write it back and check.
+	var entry uint64
+	if next < len(cs) && cs[next].at == 0 {
+		entry = gas.CeilGas(cs[next].cost)
+		next++
+	}
+	out = append(out, wasm.Instr{Op: wasm.OpGlobalGet, Imm: uint64(ins.gasG)})
+	if entry > 0 {
+		out = append(out, wasm.I64Const(int64(entry)), wasm.Instr{Op: wasm.OpI64Sub})
+	}
+	out = append(out, wasm.Instr{Op: wasm.OpLocalSet, Imm: uint64(gl)})
+	out = ins.syncCheck(out, gl)
 	for i := range body {
-		if next < len(cs) && cs[next].at == i {
-			if i > 0 && body[i-1].Op == wasm.OpLoop && branches < maxBranchCharges {
-				out = ins.branchCharge(out, gas.CeilGas(cs[next].cost))
+		var c uint64
+		charged := next < len(cs) && cs[next].at == i
+		if charged {
+			c = gas.CeilGas(cs[next].cost)
+			next++
+		}
+		switch {
+		case i > 0 && body[i-1].Op == wasm.OpLoop:
+			// Every loop head checks, even when its own block is free: every iteration
+			// passes it, and every cycle pays at least 1 gas somewhere (a branch does).
+			if branches < maxBranchCharges {
+				out = ins.branchCharge(out, c, gl)
 				branches++
 			} else {
-				out = ins.staticCharge(out, gas.CeilGas(cs[next].cost))
+				out = ins.localCharge(out, c, gl)
+				out = ins.syncCheck(out, gl)
 			}
-			next++
+		case charged:
+			out = ins.localCharge(out, c, gl)
 		}
 		switch body[i].Op {
 		case wasm.OpMemoryGrow:
-			out = ins.growCharge(out, tmp, ins.s.MemoryGrowPerPage)
+			out = ins.growCharge(out, tmp, ins.s.MemoryGrowPerPage, gl)
 		case wasm.OpMemoryCopy:
-			out = ins.dynamicCharge(out, tmp, ins.s.MemoryCopy.PerKiB, true)
+			out = ins.dynamicCharge(out, tmp, ins.s.MemoryCopy.PerKiB, true, gl)
 		case wasm.OpMemoryFill:
-			out = ins.dynamicCharge(out, tmp, ins.s.MemoryFill.PerKiB, true)
+			out = ins.dynamicCharge(out, tmp, ins.s.MemoryFill.PerKiB, true, gl)
 		case wasm.OpMemoryInit:
-			out = ins.dynamicCharge(out, tmp, ins.s.MemoryInit.PerKiB, true)
+			out = ins.dynamicCharge(out, tmp, ins.s.MemoryInit.PerKiB, true, gl)
+		}
+		if op := body[i].Op; op == wasm.OpCall || op == wasm.OpCallIndirect {
+			out = ins.callSynced(out, body[i], gl)
+			continue
 		}
 		out = append(out, body[i])
 	}
 	return out
 }
 
-// staticCharge appends a charge of cost against the gas global:
+// callSynced appends a call with the local gas written to the global before it and read
+// back after it.
+func (ins *instrumenter) callSynced(out []wasm.Instr, call wasm.Instr, gl uint32) []wasm.Instr {
+	return append(out,
+		wasm.Instr{Op: wasm.OpLocalGet, Imm: uint64(gl)},
+		wasm.Instr{Op: wasm.OpGlobalSet, Imm: uint64(ins.gasG)},
+		call,
+		wasm.Instr{Op: wasm.OpGlobalGet, Imm: uint64(ins.gasG)},
+		wasm.Instr{Op: wasm.OpLocalSet, Imm: uint64(gl)},
+	)
+}
+
+// localCharge appends gl -= cost.
+func (ins *instrumenter) localCharge(out []wasm.Instr, cost uint64, gl uint32) []wasm.Instr {
+	if cost == 0 {
+		return out
+	}
+	return append(out,
+		wasm.Instr{Op: wasm.OpLocalGet, Imm: uint64(gl)},
+		wasm.I64Const(int64(cost)),
+		wasm.Instr{Op: wasm.OpI64Sub},
+		wasm.Instr{Op: wasm.OpLocalSet, Imm: uint64(gl)},
+	)
+}
+
+// syncCheck appends the branchless check: it writes gl to the gas global, then
 //
-//	gas -= cost
-//	drop(i32.load8_u(i32(gas >> 63)))   (arithmetic shift: 0, or -1 when gas < 0)
+//	drop(i32.load8_u(i32(gl >> 63)))   (arithmetic shift: 0, or -1 when gl < 0)
 //
-// The load reads byte 0 while gas remains and byte 2^32-1, never in bounds, once it ran
-// out. It is used when the memory has at least one page from the start and stays below
-// 4 GiB (every real contract); otherwise the last step is drop(1 / (1 + i32(gas >> 63))),
-// which traps dividing by zero. The load is the cheaper: a division per metering block
-// made insertion sort 13 % slower (1.31× raw wazero against 1.15×).
+// which reads byte 0 while gas remains and byte 2^32-1, never in bounds, once it ran out.
+// The load is used when the memory has at least one page from the start and stays below
+// 4 GiB (every real contract); otherwise drop(1 / (1 + i32(gl >> 63))), which traps
+// dividing by zero. After the trap the global is negative: the runtime tells out of gas
+// by that, whichever trap fired. (An if/unreachable at every function entry would add two
+// basic blocks per function; the branchless form adds none.)
 //
-// The charge is branchless on purpose: an if/unreachable per metering block multiplies
-// the basic blocks of a function by three, and wazero's compile time grows faster than
-// linearly with them (measured in docs/rationale/vm-prepare.md). Loop heads are the
-// exception (branchCharge). No charge writes the trap global: after a trap, a negative
-// gas global says that the gas ran out (only a failed charge leaves it negative, and a
-// failed charge traps at once), so which trap instruction fired does not matter. The
-// first version wrote the trap global on every charge: two more global accesses.
-//
-// cost is at most ceil(2^32 instructions × gas.MaxInstrCost milligas / 1000) < 2^47 and
-// gas is never negative before a charge, so the subtraction cannot overflow.
-func (ins *instrumenter) staticCharge(out []wasm.Instr, cost uint64) []wasm.Instr {
-	g := uint64(ins.gasG)
+// Between two checks a function charges at most its instructions (a body is at most
+// 128 KiB) × gas.MaxInstrCost (2^24 milligas): below 2^31 gas. gl goes below zero at most
+// by that once per active frame (a callee may return with it negative), far from
+// overflowing.
+func (ins *instrumenter) syncCheck(out []wasm.Instr, gl uint32) []wasm.Instr {
+	out = append(out,
+		wasm.Instr{Op: wasm.OpLocalGet, Imm: uint64(gl)},
+		wasm.Instr{Op: wasm.OpGlobalSet, Imm: uint64(ins.gasG)},
+	)
 	if !ins.trapByLoad {
 		out = append(out, wasm.I32Const(1))
 	}
 	out = append(out,
-		wasm.Instr{Op: wasm.OpGlobalGet, Imm: g},
-		wasm.I64Const(int64(cost)),
-		wasm.Instr{Op: wasm.OpI64Sub},
-		wasm.Instr{Op: wasm.OpGlobalSet, Imm: g},
-		wasm.Instr{Op: wasm.OpGlobalGet, Imm: g},
+		wasm.Instr{Op: wasm.OpLocalGet, Imm: uint64(gl)},
 		wasm.I64Const(63),
 		wasm.Instr{Op: wasm.OpI64ShrS},
 		wasm.Instr{Op: wasm.OpI32WrapI64},
 	)
 	if ins.trapByLoad {
 		return append(out,
-			wasm.Instr{Op: wasm.OpI32Load8U}, // offset 0, alignment 1
+			wasm.Instr{Op: wasm.OpI32Load8U},
 			wasm.Instr{Op: wasm.OpDrop},
 		)
 	}
@@ -271,36 +331,36 @@ func (ins *instrumenter) staticCharge(out []wasm.Instr, cost uint64) []wasm.Inst
 	)
 }
 
-// branchCharge appends the charge of a metering block that starts at a loop's head:
+// branchCharge appends the charge of a metering block that starts at a loop's head (or
+// only the check when cost is 0), against the gas local gl:
 //
-//	gas -= cost
-//	if gas >= 0 {} else { unreachable }
+//	gl -= cost
+//	if gl >= 0 {} else { gas global = gl; unreachable }
 //
-// It charges what staticCharge would, but the test is a branch that is never taken until
-// the gas runs out: on the compiler it costs almost nothing, where the branchless load
-// costs a dependent load and its bounds check on every iteration (insertion sort 1.49× →
-// 1.34× raw wazero, sha256 1.22× → 1.10×; docs/rationale/vm-prepare.md). The trap is in
-// the else arm, not the then arm, because wazero's compiler lays out the then arm right
-// after the test and the else arm after it: with the trap in the then arm every
-// iteration jumps over it and the trap's exit sequence (about 40 bytes of machine code)
-// sits inside the loop; in the else arm the loop falls through and the trap is out of the
-// way (insertion sort 1.25× → 1.11× raw wazero averaged over code layouts, sha256 1.09× →
-// 1.07×). The branch adds basic blocks to each loop, which wazero compiles
-// superlinearly: with a branch at every loop head, a function of MaxBlocks/2 loops
-// compiled 1.6× slower (BenchmarkDeploy's loop worst case), hence at most
-// maxBranchCharges per function.
-func (ins *instrumenter) branchCharge(out []wasm.Instr, cost uint64) []wasm.Instr {
-	g := uint64(ins.gasG)
+// The branch is never taken until the gas runs out: on the compiler it costs a compare
+// and a predicted jump. The trap is in the else arm, not the then arm, because wazero's
+// compiler lays out the then arm right after the test and the else arm after it: with
+// the trap in the then arm every iteration jumps over it and the trap's exit sequence
+// (about 40 bytes of machine code) sits inside the loop (insertion sort 1.25× → 1.11×
+// raw wazero averaged over code layouts). The global is written only on the way to the
+// trap, so that the runtime sees the gas ran out. The branch adds basic blocks to each
+// loop, which wazero compiles superlinearly, hence at most maxBranchCharges per function.
+func (ins *instrumenter) branchCharge(out []wasm.Instr, cost uint64, gl uint32) []wasm.Instr {
+	out = append(out, wasm.Instr{Op: wasm.OpLocalGet, Imm: uint64(gl)})
+	if cost > 0 {
+		out = append(out,
+			wasm.I64Const(int64(cost)),
+			wasm.Instr{Op: wasm.OpI64Sub},
+			wasm.Instr{Op: wasm.OpLocalTee, Imm: uint64(gl)},
+		)
+	}
 	return append(out,
-		wasm.Instr{Op: wasm.OpGlobalGet, Imm: g},
-		wasm.I64Const(int64(cost)),
-		wasm.Instr{Op: wasm.OpI64Sub},
-		wasm.Instr{Op: wasm.OpGlobalSet, Imm: g},
-		wasm.Instr{Op: wasm.OpGlobalGet, Imm: g},
 		wasm.I64Const(0),
 		wasm.Instr{Op: wasm.OpI64GeS},
 		wasm.Instr{Op: wasm.OpIf, Imm: blockImm(wasm.BlockEmpty)},
 		wasm.Instr{Op: wasm.OpElse},
+		wasm.Instr{Op: wasm.OpLocalGet, Imm: uint64(gl)},
+		wasm.Instr{Op: wasm.OpGlobalSet, Imm: uint64(ins.gasG)},
 		wasm.Instr{Op: wasm.OpUnreachable},
 		wasm.Instr{Op: wasm.OpEnd},
 	)
@@ -319,7 +379,7 @@ func (ins *instrumenter) branchCharge(out []wasm.Instr, cost uint64) []wasm.Inst
 //
 // The operand stack never holds more than two values above the delta's slot, as in
 // dynamicCharge, so frame costs are those of a charge on the requested delta.
-func (ins *instrumenter) growCharge(out []wasm.Instr, tmp uint32, price uint64) []wasm.Instr {
+func (ins *instrumenter) growCharge(out []wasm.Instr, tmp uint32, price uint64, gl uint32) []wasm.Instr {
 	if price == 0 {
 		return out
 	}
@@ -335,7 +395,11 @@ func (ins *instrumenter) growCharge(out []wasm.Instr, tmp uint32, price uint64) 
 		wasm.Instr{Op: wasm.OpI64ExtendI32U},
 		wasm.I64Const(int64(price)),
 		wasm.Instr{Op: wasm.OpI64Mul},
+		wasm.Instr{Op: wasm.OpLocalGet, Imm: uint64(gl)},
+		wasm.Instr{Op: wasm.OpGlobalSet, Imm: uint64(ins.gasG)},
 		wasm.Instr{Op: wasm.OpCall, Imm: uint64(ins.chargeFn)},
+		wasm.Instr{Op: wasm.OpGlobalGet, Imm: uint64(ins.gasG)},
+		wasm.Instr{Op: wasm.OpLocalSet, Imm: uint64(gl)},
 		wasm.Instr{Op: wasm.OpLocalGet, Imm: uint64(tmp)},
 	)
 }
@@ -343,7 +407,7 @@ func (ins *instrumenter) growCharge(out []wasm.Instr, tmp uint32, price uint64) 
 // dynamicCharge appends a charge computed from the i32 on top of the stack (left there):
 // n × price, or ceil(n × price / 1024) when perKiB. n < 2^32 and price ≤
 // gas.MaxInstrCost = 2^24, so the product fits in 56 bits.
-func (ins *instrumenter) dynamicCharge(out []wasm.Instr, tmp uint32, price uint64, perKiB bool) []wasm.Instr {
+func (ins *instrumenter) dynamicCharge(out []wasm.Instr, tmp uint32, price uint64, perKiB bool, gl uint32) []wasm.Instr {
 	if price == 0 {
 		return out
 	}
@@ -362,7 +426,11 @@ func (ins *instrumenter) dynamicCharge(out []wasm.Instr, tmp uint32, price uint6
 		)
 	}
 	return append(out,
+		wasm.Instr{Op: wasm.OpLocalGet, Imm: uint64(gl)},
+		wasm.Instr{Op: wasm.OpGlobalSet, Imm: uint64(ins.gasG)},
 		wasm.Instr{Op: wasm.OpCall, Imm: uint64(ins.chargeFn)},
+		wasm.Instr{Op: wasm.OpGlobalGet, Imm: uint64(ins.gasG)},
+		wasm.Instr{Op: wasm.OpLocalSet, Imm: uint64(gl)},
 		wasm.Instr{Op: wasm.OpLocalGet, Imm: uint64(tmp)},
 	)
 }

@@ -74,6 +74,9 @@ func instrument(mi *moduleInfo, s *gas.Schedule, l *Limits, p passes) {
 		f := &mi.funcs[i]
 		next := uint32(len(f.locals)) // index of the next added local
 		var tmpI32, tmpF32, tmpF64 uint32
+		gasL := next // the function's gas local (see gasPass)
+		next++
+		code.Locals = append(code.Locals, wasm.LocalDecl{Count: 1, Type: wasm.I64})
 		need := scanNeeds(code.Body)
 		if !p.nan {
 			need.f32, need.f64 = false, false
@@ -92,8 +95,8 @@ func instrument(mi *moduleInfo, s *gas.Schedule, l *Limits, p passes) {
 		}
 		// The passes write into two buffers reused across functions; the body keeps an
 		// exact-size copy.
-		bufA = ins.gasPass(bufA[:0], code, tmpI32)
-		bufB = ins.stackPass(bufB[:0], bufA, f.frameCost(), mi.funcTypes[mi.numImported+i].Results)
+		bufA = ins.gasPass(bufA[:0], code, tmpI32, gasL)
+		bufB = ins.stackPass(bufB[:0], bufA, f.frameCost(), mi.funcTypes[mi.numImported+i].Results, gasL)
 		body := bufB
 		if p.nan {
 			bufA = nanPass(bufA[:0], bufB, tmpF32, tmpF64)

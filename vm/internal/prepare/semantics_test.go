@@ -269,15 +269,16 @@ func TestGasCharges(t *testing.T) {
 	}
 }
 
-// TestOutOfGasInLoop runs an infinite loop: it ends in the out-of-gas trap with the gas
-// global below zero, on both engines, with each form of the branchless charge's trap: a
-// load out of bounds when the memory has a first page and stays below 4 GiB, else a
-// division by zero. A loop of 1 000 iterations with enough gas runs through either form.
-// (Loop heads are charged with a branch: TestLoopHeadCharges.)
+// TestOutOfGasInLoop runs an infinite loop and an infinite recursion: both end in an
+// out-of-gas trap with the gas global below zero, on both engines. The loop's head checks
+// with a branch to unreachable (even though the head's own block is free: the back edge
+// is paid after the inner block); the recursion is stopped by the branchless check at
+// function entry, in each of its forms: a load out of bounds when the memory has a first
+// page and stays below 4 GiB, else a division by zero. A loop of 1 000 iterations with
+// enough gas runs through either form. (Loop heads: TestLoopHeadCharges.)
 func TestOutOfGasInLoop(t *testing.T) {
-	// The loop head's block is empty (the block starts a new metering block at its end),
-	// so the back edge is charged by the branchless charge.
 	endless := []I{blk(wasm.OpLoop, wasm.BlockEmpty), blk(wasm.OpBlock, wasm.BlockEmpty), end(), opImm(wasm.OpBr, 0), end()}
+	recurse := []I{opImm(wasm.OpCall, 2)} // function 2 is recurse itself
 	counted := []I{
 		i32c(1000), opImm(wasm.OpLocalSet, 0), blk(wasm.OpLoop, wasm.BlockEmpty),
 		opImm(wasm.OpLocalGet, 0), i32c(1), op(wasm.OpI32Sub), opImm(wasm.OpLocalTee, 0), opImm(wasm.OpBrIf, 0), end(),
@@ -289,7 +290,7 @@ func TestOutOfGasInLoop(t *testing.T) {
 		name    string
 		mem     wasm.Limits
 		limits  Limits
-		wantErr string
+		wantErr string // of the recursion
 	}{
 		{"first page: load", wasm.Limits{Min: 1, Max: 4, HasMax: true}, DefaultLimits(), "out of bounds memory access"},
 		{"no first page: division", wasm.Limits{Min: 0, Max: 4, HasMax: true}, DefaultLimits(), "integer divide by zero"},
@@ -297,7 +298,8 @@ func TestOutOfGasInLoop(t *testing.T) {
 	}
 	e := newEngines(t)
 	for _, c := range cases {
-		m, err := wasm.Decode(module(nil, false, fn{"run", wasm.FuncType{}, nil, endless}, fn{"count", wasm.FuncType{}, one, counted}))
+		m, err := wasm.Decode(module(nil, false, fn{"run", wasm.FuncType{}, nil, endless},
+			fn{"count", wasm.FuncType{}, one, counted}, fn{"recurse", wasm.FuncType{}, nil, recurse}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -307,18 +309,21 @@ func TestOutOfGasInLoop(t *testing.T) {
 			t.Fatalf("%s: %v", c.name, err)
 		}
 		for _, rt := range []wazero.Runtime{e.interp, e.compiler} {
-			_, mod, err := call(t, rt, pm.Instrumented, "run", 100_000)
-			if err == nil {
-				t.Fatalf("%s: infinite loop returned", c.name)
-			}
-			if !strings.Contains(err.Error(), c.wantErr) {
-				t.Fatalf("%s: error %q, want %q", c.name, err, c.wantErr)
-			}
-			if trap := mod.ExportedGlobal(TrapGlobal).Get(); trap == TrapStackOverflow {
-				t.Fatalf("%s: trap global %d after out of gas", c.name, trap)
-			}
-			if left := int64(mod.ExportedGlobal(GasGlobal).Get()); left >= 0 {
-				t.Fatalf("%s: gas left %d after out of gas", c.name, left)
+			for _, f := range []struct{ name, want string }{{"run", "unreachable"}, {"recurse", c.wantErr}} {
+				// 100 gas: the recursion runs out long before the stack limit (1 024 frames).
+				_, mod, err := call(t, rt, pm.Instrumented, f.name, 100)
+				if err == nil {
+					t.Fatalf("%s: endless %s returned", c.name, f.name)
+				}
+				if !strings.Contains(err.Error(), f.want) {
+					t.Fatalf("%s: %s: error %q, want %q", c.name, f.name, err, f.want)
+				}
+				if trap := mod.ExportedGlobal(TrapGlobal).Get(); trap == TrapStackOverflow {
+					t.Fatalf("%s: %s: trap global %d after out of gas", c.name, f.name, trap)
+				}
+				if left := int64(mod.ExportedGlobal(GasGlobal).Get()); left >= 0 {
+					t.Fatalf("%s: %s: gas left %d after out of gas", c.name, f.name, left)
+				}
 			}
 			if _, _, err := call(t, rt, pm.Instrumented, "count", 100_000); err != nil {
 				t.Fatalf("%s: counted loop: %v", c.name, err)
@@ -426,7 +431,7 @@ func TestLoopHeadCharges(t *testing.T) {
 			}
 			for g := uint64(1); g <= used; g++ { // every limit below used runs out of gas, exactly
 				_, m, err := call(t, rt, pm.Instrumented, "_branch", g-1)
-				if err == nil || int64(m.ExportedGlobal(GasGlobal).Get()) >= 0 {
+				if int64(m.ExportedGlobal(GasGlobal).Get()) >= 0 { // trapped, or returned out of gas
 					t.Fatalf("n=%d: with %d gas (used %d): %v, gas left %d", n, g-1, used, err, int64(m.ExportedGlobal(GasGlobal).Get()))
 				}
 			}

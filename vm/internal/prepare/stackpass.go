@@ -7,13 +7,15 @@ import (
 )
 
 // stackPass appends to out the body with the function's frame cost to the stack global on entry (trapping with
-// TrapStackOverflow above Limits.MaxStackHeight) and subtracts it on every exit: the body
-// is wrapped in a block whose result type is the function's, every return becomes a
-// branch to that block, and the subtraction follows the block.
+// TrapStackOverflow above Limits.MaxStackHeight, in the else arm of the test so that a
+// call falls through) and subtracts it on every exit: the body is wrapped in a block whose
+// result type is the function's, every return becomes a branch to that block, and the
+// subtraction follows the block, after the write-back of the gas local gasL to the gas
+// global (see gasPass).
 //
 // The global holds at most MaxStackHeight before the addition and cost is at most
 // MaxStackHeight (validation refuses bigger frames), so the i32 arithmetic cannot wrap.
-func (ins *instrumenter) stackPass(out, body []wasm.Instr, cost uint64, results []wasm.ValType) []wasm.Instr {
+func (ins *instrumenter) stackPass(out, body []wasm.Instr, cost uint64, results []wasm.ValType, gasL uint32) []wasm.Instr {
 	g := uint64(ins.stackG)
 	out = slices.Grow(out, len(body)+20)
 	out = append(out,
@@ -23,9 +25,16 @@ func (ins *instrumenter) stackPass(out, body []wasm.Instr, cost uint64, results 
 		wasm.Instr{Op: wasm.OpGlobalSet, Imm: g},
 		wasm.Instr{Op: wasm.OpGlobalGet, Imm: g},
 		wasm.I32Const(int32(ins.l.MaxStackHeight)),
-		wasm.Instr{Op: wasm.OpI32GtU},
+		wasm.Instr{Op: wasm.OpI32LeU},
+		// The trap in the else arm: wazero lays the then arm out first, so the call falls
+		// through and the trap's exit sequence is out of its way.
+		wasm.Instr{Op: wasm.OpIf, Imm: blockImm(wasm.BlockEmpty)},
+		wasm.Instr{Op: wasm.OpElse},
+		wasm.I32Const(TrapStackOverflow),
+		wasm.Instr{Op: wasm.OpGlobalSet, Imm: uint64(ins.trapG)},
+		wasm.Instr{Op: wasm.OpUnreachable},
+		wasm.Instr{Op: wasm.OpEnd},
 	)
-	out = ins.trapWith(out, TrapStackOverflow)
 	out = append(out, wasm.Instr{Op: wasm.OpBlock, Imm: blockImm(ins.blockType(results))})
 	depth := uint64(0) // blocks open inside the wrapper
 	for i := range body {
@@ -37,6 +46,8 @@ func (ins *instrumenter) stackPass(out, body []wasm.Instr, cost uint64, results 
 			if i == len(body)-1 { // the function's end closes the wrapper
 				return append(out,
 					in,
+					wasm.Instr{Op: wasm.OpLocalGet, Imm: uint64(gasL)},
+					wasm.Instr{Op: wasm.OpGlobalSet, Imm: uint64(ins.gasG)},
 					wasm.Instr{Op: wasm.OpGlobalGet, Imm: g},
 					wasm.I32Const(int32(cost)),
 					wasm.Instr{Op: wasm.OpI32Sub},
