@@ -22,8 +22,8 @@ const (
 	NodeKeyFile   = "node.key"        // the node key, hex, mode 0600
 	DBDir         = "db"              // Pebble: state and blocks
 	WasmCacheDir  = "wasm-cache"      // compiled contracts (a cache: safe to delete)
-	WALFile       = "consensus.wal"   // consensus write-ahead log of the current height
-	GuardFile     = "consensus.guard" // double-sign guard: the last signed vote
+	WALFile       = "consensus.wal"   // consensus write-ahead log of the recent heights
+	GuardFile     = "consensus.guard" // double-sign guard: the last signed message
 	GenesisFile   = "genesis.json"    // the chain's genesis
 	PeersFile     = "peers.json"      // peers this node was connected to (p2p.PeerStore)
 	SnapshotsDir  = "snapshots"       // state snapshots served to joining nodes (--snapshots)

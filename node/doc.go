@@ -11,8 +11,8 @@
 //	node.key         the node key, hex: libp2p identity, validator key, result signer
 //	db/              Pebble: state tree, blocks, commits, receipts, tx index
 //	wasm-cache/      compiled contracts (a cache: safe to delete while stopped)
-//	consensus.wal    consensus write-ahead log of the height being decided
-//	consensus.guard  double-sign guard: the last vote signed
+//	consensus.wal    consensus write-ahead log of the recent heights (up to 16 MiB)
+//	consensus.guard  double-sign guard: the last message signed (a sparse file)
 //	genesis.json     the chain's genesis
 //	config.toml      optional configuration (see Config)
 //	peers.json       peers this node was connected to, dialled at start (p2p.PeerStore)
