@@ -85,6 +85,27 @@ type execution struct {
 	slotBuf      []byte
 }
 
+// maxPooledWarm bounds the access sets an execution keeps (cleared) for the next Call: a
+// larger one is dropped, so that one call with many keys does not pin its map.
+const maxPooledWarm = 256
+
+// putExecution clears x and keeps it for the next Call (its access sets' memory
+// included). Nothing of x outlives Call: the Result takes its logs, the frames that
+// point to it are dropped.
+func (v *VM) putExecution(x *execution) {
+	ws, wa, buf := x.warmSlots, x.warmAccounts, x.slotBuf
+	if len(ws) > maxPooledWarm {
+		ws = nil
+	}
+	if len(wa) > maxPooledWarm {
+		wa = nil
+	}
+	clear(ws)
+	clear(wa)
+	*x = execution{warmSlots: ws, warmAccounts: wa, slotBuf: buf[:0]}
+	v.executions.Put(x)
+}
+
 // slotWarm reports whether (contract, key) was already accessed in this top-level call:
 // read, written or deleted by any frame, failed frames included, once its price was
 // paid. The answer depends only on the sequence of accesses in the call: never on a
@@ -167,7 +188,9 @@ func (f *frame) Value(key any) any {
 // depends on the node, not on the chain. Call is safe for concurrent use with distinct
 // StateDBs.
 func (v *VM) Call(ctx context.Context, env *Env, call Call) *Result {
-	x := &execution{vm: v, env: env}
+	x := v.executions.Get().(*execution)
+	x.vm, x.env = v, env
+	defer v.putExecution(x)
 	x.warmAccount(env.Tx.Origin)
 	x.warmAccount(call.Caller)
 	gasLimit := call.Gas

@@ -112,7 +112,9 @@ type VM struct {
 	modConfig wazero.ModuleConfig
 	cache     *codeCache
 	hostFns   map[string]hostFn
-	memPool   *memoryPool // contract memories (see memoryPoolOf)
+	memPool   *memoryPool // contract memories
+	// executions keeps cleared executions (with their access sets) for the next Call.
+	executions sync.Pool
 
 	closeOnce sync.Once
 }
@@ -215,6 +217,7 @@ func New(ctx context.Context, cfg Config) (*VM, error) {
 	v.modConfig = wazero.NewModuleConfig().WithName("").WithStartFunctions().WithRandSource(zeroReader{}).
 		WithWalltime(zeroWalltime, 1).WithNanotime(zeroNanotime, 1)
 	v.memPool = &memoryPool{}
+	v.executions.New = func() any { return new(execution) }
 	v.cache = newCodeCache(entries)
 	if err := v.instantiateHost(ctx); err != nil {
 		_ = v.Close(ctx)
