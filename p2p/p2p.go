@@ -290,7 +290,7 @@ func (n *Host) startPubsub(ctx context.Context) error {
 	txTopic, consTopic := TxTopic(n.cfg.ChainID), ConsensusTopic(n.cfg.ChainID)
 	opts := append(WireOptions(n.cfg.MaxMessageSize),
 		pubsub.WithPeerScore(scoreParams(n.appScore, txTopic, consTopic), scoreThresholds()),
-		pubsub.WithSeenMessagesTTL(2*time.Minute),
+		pubsub.WithSeenMessagesTTL(SeenMessagesTTL),
 		pubsub.WithFloodPublish(true),
 		pubsub.WithPeerScoreInspect(func(m map[peer.ID]float64) {
 			n.scoreMu.Lock()
