@@ -5,7 +5,7 @@
 # built once, then run alternately ROUNDS times so machine load falls on both alike.
 # Read x-tuned (one layout, metered VM call against tuned raw wazero) and x-layouts (the
 # instrumented module against the original, averaged over 16 code layouts; see
-# docs/rationale/vm-prepare.md, "Code layout").
+# docs/rationale/vm-prepare.md, "Code layout"). Each run also prints its CPU time (user, sys).
 #
 #   scripts/bench-metering.sh [OLD_REV [ROUNDS [BENCHTIME]]]
 #
@@ -28,8 +28,9 @@ build_test "" vm "" "$WORK/new.test"
 for r in $(seq "$ROUNDS"); do
 	for v in old new; do
 		echo "== $v ($([ $v = old ] && echo "$OLD" || git -C "$ROOT" rev-parse --short HEAD)), round $r, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-		(cd "$ROOT/vm" && "$WORK/$v.test" -test.run '^$' \
-			-test.bench 'BenchmarkMeteringOverhead|BenchmarkMeteringLayouts' -test.benchtime "$BENCHTIME") |
-			grep '^Benchmark'
+		TIMEFORMAT="   (this run: %U s user, %S s sys CPU, %R s wall)"
+		time (cd "$ROOT/vm" && "$WORK/$v.test" -test.run '^$' \
+			-test.bench 'BenchmarkMeteringOverhead|BenchmarkMeteringLayouts' -test.benchtime "$BENCHTIME" |
+			grep '^Benchmark')
 	done
 done
