@@ -33,7 +33,7 @@ func PebbleOptions(fs vfs.FS) *pebble.Options {
 		// sstable of its own, spanning the whole key space (value records are keyed by
 		// key hash): each L0 compaction rewrites the overlapping base level whatever its
 		// input size, so compacting twice as many blocks at once cut the bytes compacted
-		// per write ~30 % and the commit's CPU ~8 % (10k-write blocks on 10^6 keys,
+		// per write up to 30 % and the commit's CPU 2–9 % (10k-write blocks on 10^6 keys,
 		// docs/rationale/state.md), at the price of up to ~4 more sstables (Bloom filters)
 		// for a point read to probe.
 		L0CompactionThreshold: 8,
