@@ -53,7 +53,7 @@ type Call struct {
 // (a revert's message is in the *RevertError).
 type Result struct {
 	Output  []byte
-	GasUsed uint64 // the whole limit on ErrOutOfGas
+	GasUsed uint64 // the whole limit on ErrOutOfGas and on a trap of a Wasm instruction
 	Err     error
 	Events  []types.Event
 	Logs    []string // only with Env.Debug
