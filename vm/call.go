@@ -237,10 +237,13 @@ func (x *execution) run(ctx context.Context, depth int, caller, contract types.A
 		return nil, 0, nil, err
 	}
 	// The instance goes back to the entry's idle ones only once reset, and only after a
-	// call that ended as a contract can end (not aborted by the node).
+	// call that ended as a contract can end (not aborted by the node), with its context
+	// still live: with Config.Interruptible, wazero's watcher goroutine closes the
+	// module when the context is done, possibly after the call returned if the context
+	// was done before it did.
 	reuse := false
 	defer func() {
-		if inst != nil && (!reuse || !inst.reset(e)) {
+		if inst != nil && (!reuse || ctx.Err() != nil || !inst.reset(e)) {
 			_ = inst.mod.Close(ctx)
 			inst = nil
 		}

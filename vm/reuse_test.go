@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/holiman/uint256"
@@ -232,5 +233,37 @@ func TestInstanceReuseBounds(t *testing.T) {
 	// A peek after all that still sees an instance as after instantiation.
 	if r := call(t, v, s, reuseAddr, "peek", nil); r.Err != nil || !bytes.Equal(r.Output, pristine) {
 		t.Fatalf("peek: %x, %v", r.Output, r.Err)
+	}
+}
+
+// TestInstanceReuseAfterCancel: with Config.Interruptible, wazero closes the module of a
+// call whose context is done (in the middle of a loop, or, if the context was done before
+// the call returned, possibly after it returned): such an instance is never reused, and
+// later calls see a fresh one. Three guards keep it out (a call that failed for the node,
+// a closed module, a context done when the call returned); the test fails when all are
+// removed. (The after-return interleaving, which only the last guard catches, cannot be
+// forced; the mid-call one is.)
+func TestInstanceReuseAfterCancel(t *testing.T) {
+	v, err := vm.New(context.Background(), vm.Config{Interruptible: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close(context.Background())
+	s := reuseWorld(t)
+	for i := range 10 {
+		ctx, cancel := context.WithCancel(context.Background())
+		timer := time.AfterFunc(time.Millisecond, cancel)
+		// poke, then loop until the gas runs out: far longer than a millisecond.
+		r := v.Call(ctx, env(s), vm.Call{Caller: alice, Contract: reuseAddr, Method: "poke_oog", Gas: 1 << 40})
+		timer.Stop()
+		cancel()
+		if !errors.Is(r.Err, vm.ErrCanceled) {
+			t.Fatalf("call %d canceled mid-loop: %v", i, r.Err)
+		}
+		for range 2 {
+			if r := call(t, v, s, reuseAddr, "peek", nil); r.Err != nil || !bytes.Equal(r.Output, pristine) {
+				t.Fatalf("peek after call %d: %x, %v", i, r.Output, r.Err)
+			}
+		}
 	}
 }
