@@ -9,13 +9,13 @@
 #
 #   scripts/bench-metering.sh [OLD_REV [ROUNDS [BENCHTIME]]]
 #
-# OLD_REV defaults to the last commit with version 4's instrumentation (the gas in the
-# global), ROUNDS to 2, BENCHTIME to 60x. The old binary runs this checkout's
-# vm/layout_bench_test.go.
+# OLD_REV defaults to 17b3a99, the last commit with the gas in the global (version 5:
+# version 4's instrumentation with instance reuse, the VM of version 6), ROUNDS to 2,
+# BENCHTIME to 60x. The old binary runs this checkout's vm/layout_bench_test.go.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-OLD="${1:-5f3b601}"
+OLD="${1:-17b3a99}"
 ROUNDS="${2:-2}"
 BENCHTIME="${3:-60x}"
 WORK="$(mktemp -d)"
