@@ -844,7 +844,9 @@ func (s *State) resendOwn(m *Message) {
 
 // addOwn counts one of this validator's own messages. Replaying an own precommit for a
 // block also restores the lock it stands for, even if the messages that led to it were
-// lost with the tail of the WAL.
+// lost with the tail of the WAL, and even if the block itself was lost with them (the
+// guard's precommit, whose WAL record was not synced yet): the lock is a hash that only
+// restricts prevotes, and the precommit is re-sent, so the lock must hold with it.
 func (s *State) addOwn(_ context.Context, m *Message) {
 	switch m.Kind() {
 	case MsgProposal:
@@ -852,7 +854,7 @@ func (s *State) addOwn(_ context.Context, m *Message) {
 	case MsgVote:
 		v := m.Vote
 		_ = s.addVote(v, true, true)
-		if v.Type == types.PrecommitType && !v.IsNil() && v.Round > s.lockedRound && s.blocks[v.BlockHash] != nil {
+		if v.Type == types.PrecommitType && !v.IsNil() && v.Round > s.lockedRound {
 			s.lockedValue, s.lockedRound = v.BlockHash, v.Round
 		}
 	}
