@@ -1,10 +1,15 @@
-//go:build unix
+//go:build linux
 
 package vm
 
 import "syscall"
 
 // pooledMemory is one linear memory in a mapping reserved at its maximum size.
+//
+// Linux only: memories are zeroed past clearLimit with madvise(MADV_DONTNEED), which
+// makes the next touch of a private anonymous mapping's pages read zeros on Linux. On
+// macOS and the BSDs MADV_DONTNEED is advice that may keep the bytes (and package
+// syscall has no Madvise there), so they use memory_other.go.
 type pooledMemory struct {
 	pool   *memoryPool
 	mem    []byte // the whole mapping
