@@ -268,10 +268,20 @@ func (s *FileGuardStore) Load() (LastSigned, bool, error) {
 	if err != nil && err != io.EOF {
 		return LastSigned{}, false, fmt.Errorf("read sign guard: %w", err)
 	}
+	fromV1 := false
 	for i := 0; i < 2 && (i+1)*guardSlotSizeV1 <= n; i++ {
 		if l, seq, valid := decodeGuardSlotV1(v1[i*guardSlotSizeV1 : (i+1)*guardSlotSizeV1]); valid {
+			if !ok || seq > s.seq {
+				fromV1 = true
+			}
 			consider(l, seq)
 		}
+	}
+	// Slot 0 overlaps both first-format slots: a save there torn by a crash would leave
+	// no intact state. The first save after a first-format state goes to slot 1 (an odd
+	// sequence number); the one after it, to slot 0, has slot 1 to fall back on.
+	if fromV1 && s.seq%2 == 1 {
+		s.seq++
 	}
 	return best, ok, nil
 }

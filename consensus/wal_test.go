@@ -424,3 +424,61 @@ func mustGuardStore(t *testing.T, path string) *FileGuardStore {
 	t.Cleanup(func() { s.Close() })
 	return s
 }
+
+// TestFileGuardStoreV1TornUpgrade: the first save after opening a guard file of the first
+// format must not go to slot 0, which overlaps both first-format slots: a write torn
+// there (a proposal's slot spans several sectors) would leave no intact state at all,
+// and the validator would sign anything at the heights it already signed.
+func TestFileGuardStoreV1TornUpgrade(t *testing.T) {
+	for _, last := range []uint64{6, 7} { // the first-format sequence numbers end even or odd
+		path := filepath.Join(t.TempDir(), "guard")
+		sig := bytes.Repeat([]byte{3}, types.SignatureLen)
+		v1 := func(seq uint64, h uint64) []byte {
+			b := make([]byte, guardSlotSizeV1)
+			copy(b, guardMagicV1)
+			binary.BigEndian.PutUint64(b[4:], seq)
+			binary.BigEndian.PutUint64(b[12:], h)
+			binary.BigEndian.PutUint32(b[20:], 1)
+			b[24] = byte(StepPrecommit)
+			copy(b[25:57], types.Hash{byte(h)}.Bytes())
+			copy(b[57:], sig)
+			binary.BigEndian.PutUint32(b[guardSlotDataV1:], crc32.Checksum(b[:guardSlotDataV1], crcTable))
+			return b
+		}
+		// Sequence last (height 9) and last-1 (height 8), each in slot seq%2.
+		slots := [2][]byte{}
+		slots[last%2], slots[(last-1)%2] = v1(last, 9), v1(last-1, 8)
+		if err := os.WriteFile(path, append(slots[0], slots[1]...), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		signer := NewKeySigner(testKeys(t, 1)[0])
+		store := mustGuardStore(t, path)
+		g, err := NewSignGuard(signer, store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prop := &Message{Proposal: &types.Proposal{Height: 10, Round: 0, POLRound: -1, BlockHash: types.Hash{10},
+			Block: bytes.Repeat([]byte("block"), 1000), Proposer: signer.Address()}}
+		if err := g.SignMessage(testChainID, prop); err != nil {
+			t.Fatal(err)
+		}
+		// Tear the slot just written past its first sector (its header and the start of
+		// the message made it to disk, the rest did not).
+		slot := int64(store.seq%2) * guardSlotStride
+		f, err := os.OpenFile(path, os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteAt(make([]byte, 1024), slot+2048); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		g, err = NewSignGuard(signer, mustGuardStore(t, path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l, ok := g.Last(); !ok || l.Height != 9 || l.Step != StepPrecommit {
+			t.Fatalf("last v1 seq %d: after a torn first save, the guard holds %+v (ok %v), want the first-format state of height 9", last, l, ok)
+		}
+	}
+}
