@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -265,5 +266,36 @@ func TestInstanceReuseAfterCancel(t *testing.T) {
 				t.Fatalf("peek after call %d: %x, %v", i, r.Output, r.Err)
 			}
 		}
+	}
+}
+
+// TestInstanceReuseLargeMemory: a reused instance of a memory above the size that reset
+// zeroes in place (its pages past 256 KiB go back to the kernel) reads zero there again,
+// and its data segment past 256 KiB is restored, after a call that wrote or trapped.
+func TestInstanceReuseLargeMemory(t *testing.T) {
+	addr := common.HexToAddress("0xc0de000000000000000000000000000000000e03")
+	pristine := append(make([]byte, 16), "BIGDATA!"...)
+	dirtied := binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, math.MaxUint64), 0xaaaaaaaaaaaaaaaa)
+	dirtied = append(dirtied, "XXXXXXXX"...)
+	script := []struct {
+		method string
+		out    []byte
+		err    error
+	}{
+		{"peek", pristine, nil}, {"poke", dirtied, nil}, {"peek", pristine, nil},
+		{"poke_trap", nil, vm.ErrTrap}, {"peek", pristine, nil}, {"poke", dirtied, nil}, {"peek", pristine, nil},
+	}
+	for _, e := range engines {
+		t.Run(e.String(), func(t *testing.T) {
+			v := newVM(t, e)
+			s := vmtest.New()
+			s.SetCode(addr, wasmFile(t, "testdata/wat/reusebig.wasm"))
+			for round := range 2 {
+				for i, st := range script {
+					r := v.Call(context.Background(), env(s), vm.Call{Caller: alice, Contract: addr, Method: st.method, Gas: testGas})
+					checkStep(t, round*len(script)+i, st.method, st.out, st.err, r)
+				}
+			}
+		})
 	}
 }
