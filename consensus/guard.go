@@ -218,11 +218,18 @@ const (
 	guardMagic      = "WNS2"
 	guardHeaderData = 4 + 8 + 8 + 4 + 1 + 32 + types.SignatureLen + 4
 	guardHeaderSize = guardHeaderData + 4
-	guardSlotStride = (guardHeaderSize + MaxMessageSize + 4095) &^ 4095
+	// guardSlotStride is part of the file format, hence a literal: derived from
+	// MaxMessageSize, a larger proposal limit would move slot 1 and a file written before
+	// would load from slot 0 alone, one signature behind when slot 1 held the last one.
+	guardSlotStride = 8<<20 + 4<<10
 	guardMagicV1    = "WNSG"
 	guardSlotDataV1 = 4 + 8 + 8 + 4 + 1 + 32 + types.SignatureLen
 	guardSlotSizeV1 = 128
 )
+
+// A slot must hold the largest message: raising MaxMessageSize past it needs a new
+// guard format (this fails to compile then).
+var _ [guardSlotStride - guardHeaderSize - MaxMessageSize]struct{}
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
