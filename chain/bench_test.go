@@ -8,13 +8,13 @@ import (
 	"runtime/metrics"
 	"runtime/pprof"
 	"slices"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/wnode/wnode/genesis"
+	"github.com/wnode/wnode/internal/cputime"
 	"github.com/wnode/wnode/state"
 	"github.com/wnode/wnode/types"
 	"github.com/wnode/wnode/vm"
@@ -359,7 +359,7 @@ func (c runCost) sub(d runCost) runCost {
 func readCost(b *testing.B) runCost {
 	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
 	metrics.Read(s)
-	return runCost{cpu: cpuTime(b), alloc: s[0].Value.Uint64()}
+	return runCost{cpu: cputime.Process(), alloc: s[0].Value.Uint64()}
 }
 
 func median(xs []float64) float64 {
@@ -372,14 +372,4 @@ func median(xs []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-// cpuTime returns the CPU time (user + system) the process has used: on a shared
-// machine, the wall time of a parallel run also measures the other processes' load.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

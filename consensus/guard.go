@@ -320,13 +320,7 @@ func (s *FileGuardStore) readSlot(off int64) (LastSigned, uint64, bool, error) {
 	if crc != binary.BigEndian.Uint32(hdr[guardHeaderData:]) {
 		return LastSigned{}, 0, false, nil
 	}
-	l := LastSigned{
-		Height: binary.BigEndian.Uint64(hdr[12:]),
-		Round:  int32(binary.BigEndian.Uint32(hdr[20:])),
-		Step:   Step(hdr[24]),
-		Sig:    bytes.Clone(hdr[57 : 57+types.SignatureLen]),
-	}
-	copy(l.SignBytes[:], hdr[25:57])
+	l := decodeGuardState(hdr[:])
 	if n > 0 {
 		l.Msg = msg
 	}
@@ -377,6 +371,13 @@ func decodeGuardSlotV1(b []byte) (LastSigned, uint64, bool) {
 	if string(b[:4]) != guardMagicV1 || binary.BigEndian.Uint32(b[guardSlotDataV1:]) != crc32.Checksum(b[:guardSlotDataV1], crcTable) {
 		return LastSigned{}, 0, false
 	}
+	return decodeGuardState(b), binary.BigEndian.Uint64(b[4:]), true
+}
+
+// decodeGuardState reads the signed state that both formats' slots carry at the same
+// offsets after their magic and sequence number: height, round, step, sign bytes and
+// signature.
+func decodeGuardState(b []byte) LastSigned {
 	l := LastSigned{
 		Height: binary.BigEndian.Uint64(b[12:]),
 		Round:  int32(binary.BigEndian.Uint32(b[20:])),
@@ -384,7 +385,7 @@ func decodeGuardSlotV1(b []byte) (LastSigned, uint64, bool) {
 		Sig:    bytes.Clone(b[57 : 57+types.SignatureLen]),
 	}
 	copy(l.SignBytes[:], b[25:57])
-	return l, binary.BigEndian.Uint64(b[4:]), true
+	return l
 }
 
 // openDurable opens or creates the file at path for reading and writing. When it creates

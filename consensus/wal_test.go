@@ -374,19 +374,7 @@ func TestSignGuardKeepsMessage(t *testing.T) {
 // supersedes it.
 func TestFileGuardStoreReadsV1(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "guard")
-	sig := bytes.Repeat([]byte{3}, types.SignatureLen)
-	v1 := func(seq uint64, h uint64) []byte {
-		b := make([]byte, guardSlotSizeV1)
-		copy(b, guardMagicV1)
-		binary.BigEndian.PutUint64(b[4:], seq)
-		binary.BigEndian.PutUint64(b[12:], h)
-		binary.BigEndian.PutUint32(b[20:], 1)
-		b[24] = byte(StepPrecommit)
-		copy(b[25:57], types.Hash{byte(h)}.Bytes())
-		copy(b[57:], sig)
-		binary.BigEndian.PutUint32(b[guardSlotDataV1:], crc32.Checksum(b[:guardSlotDataV1], crcTable))
-		return b
-	}
+	sig := v1Sig()
 	// Sequence 6 (height 9) in slot 0, 5 (height 8) in slot 1.
 	if err := os.WriteFile(path, append(v1(6, 9), v1(5, 8)...), 0o600); err != nil {
 		t.Fatal(err)
@@ -415,6 +403,24 @@ func TestFileGuardStoreReadsV1(t *testing.T) {
 	}
 }
 
+// v1Sig is the signature the first-format slots of the tests carry.
+func v1Sig() []byte { return bytes.Repeat([]byte{3}, types.SignatureLen) }
+
+// v1 is a first-format guard slot: sequence seq, a precommit at height h, round 1,
+// whose sign bytes are the hash {h}, signed v1Sig.
+func v1(seq uint64, h uint64) []byte {
+	b := make([]byte, guardSlotSizeV1)
+	copy(b, guardMagicV1)
+	binary.BigEndian.PutUint64(b[4:], seq)
+	binary.BigEndian.PutUint64(b[12:], h)
+	binary.BigEndian.PutUint32(b[20:], 1)
+	b[24] = byte(StepPrecommit)
+	copy(b[25:57], types.Hash{byte(h)}.Bytes())
+	copy(b[57:], v1Sig())
+	binary.BigEndian.PutUint32(b[guardSlotDataV1:], crc32.Checksum(b[:guardSlotDataV1], crcTable))
+	return b
+}
+
 func mustGuardStore(t *testing.T, path string) *FileGuardStore {
 	t.Helper()
 	s, err := OpenFileGuardStore(path, FileOptions{NoSync: true})
@@ -432,19 +438,6 @@ func mustGuardStore(t *testing.T, path string) *FileGuardStore {
 func TestFileGuardStoreV1TornUpgrade(t *testing.T) {
 	for _, last := range []uint64{6, 7} { // the first-format sequence numbers end even or odd
 		path := filepath.Join(t.TempDir(), "guard")
-		sig := bytes.Repeat([]byte{3}, types.SignatureLen)
-		v1 := func(seq uint64, h uint64) []byte {
-			b := make([]byte, guardSlotSizeV1)
-			copy(b, guardMagicV1)
-			binary.BigEndian.PutUint64(b[4:], seq)
-			binary.BigEndian.PutUint64(b[12:], h)
-			binary.BigEndian.PutUint32(b[20:], 1)
-			b[24] = byte(StepPrecommit)
-			copy(b[25:57], types.Hash{byte(h)}.Bytes())
-			copy(b[57:], sig)
-			binary.BigEndian.PutUint32(b[guardSlotDataV1:], crc32.Checksum(b[:guardSlotDataV1], crcTable))
-			return b
-		}
 		// Sequence last (height 9) and last-1 (height 8), each in slot seq%2.
 		slots := [2][]byte{}
 		slots[last%2], slots[(last-1)%2] = v1(last, 9), v1(last-1, 8)

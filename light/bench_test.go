@@ -6,11 +6,10 @@ import (
 	"encoding/json"
 	"os"
 	"strconv"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/wnode/wnode/chain"
+	"github.com/wnode/wnode/internal/cputime"
 	"github.com/wnode/wnode/light"
 )
 
@@ -24,26 +23,15 @@ func benchKeys() int {
 	return 100_000
 }
 
-// cpuTime is the process's user and system CPU time so far. The benchmarks report CPU
-// time per op beside wall time: on a shared machine wall time mostly measures the
-// neighbours.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // timed runs f b.N times and reports its CPU time per op.
 func timed(b *testing.B, f func()) {
 	b.ReportAllocs()
 	b.ResetTimer()
-	start := cpuTime()
+	start := cputime.Process()
 	for range b.N {
 		f()
 	}
-	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(cputime.Process()-start)/float64(b.N), "cpu-ns/op")
 }
 
 // benchCalls are the calls the benchmarks witness and verify.

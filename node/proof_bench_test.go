@@ -2,12 +2,12 @@ package node_test
 
 import (
 	"context"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/wnode/wnode/client"
 	"github.com/wnode/wnode/genesis"
+	"github.com/wnode/wnode/internal/cputime"
 	"github.com/wnode/wnode/internal/testutil"
 	"github.com/wnode/wnode/rpc/rpctypes"
 	"github.com/wnode/wnode/types"
@@ -35,8 +35,7 @@ func BenchmarkCallLatency(b *testing.B) {
 		if err := f(); err != nil {
 			b.Fatal(err)
 		}
-		var ru0, ru1 syscall.Rusage
-		syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+		cpu0 := cputime.Process()
 		b.ResetTimer()
 		for range b.N {
 			if err := f(); err != nil {
@@ -44,9 +43,7 @@ func BenchmarkCallLatency(b *testing.B) {
 			}
 		}
 		b.StopTimer()
-		syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
-		cpu := ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano()
-		b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
+		b.ReportMetric(float64(cputime.Process()-cpu0)/float64(b.N), "cpu-ns/op")
 	}
 	b.Run("wn_call", func(b *testing.B) {
 		run(b, func() error { _, err := c.Call(ctx, args, rpctypes.LatestBlock); return err })

@@ -9,12 +9,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/wnode/wnode/internal/cputime"
 	"github.com/wnode/wnode/types"
 )
 
@@ -249,7 +249,7 @@ func BenchmarkCommit(b *testing.B) {
 					if benchNodeReads != nil {
 						reads0 = benchNodeReads(f.s)
 					}
-					cpu0 := cpuTime()
+					cpu0 := cputime.Process()
 					b.StartTimer()
 					t0 := time.Now()
 					u, err := f.s.Prepare(h+1, cs)
@@ -262,7 +262,7 @@ func BenchmarkCommit(b *testing.B) {
 					}
 					t2 := time.Now()
 					b.StopTimer()
-					cpu += cpuTime() - cpu0
+					cpu += cputime.Process() - cpu0
 					prep += t1.Sub(t0)
 					comm += t2.Sub(t1)
 					nodes += len(u.nodes)
@@ -337,16 +337,6 @@ type countingSource struct {
 func (c *countingSource) loadNode(key []byte) (*node, error) {
 	c.n++
 	return c.src.loadNode(key)
-}
-
-// cpuTime returns the CPU time (user + system) used by the process so far: on a shared,
-// loaded machine it compares variants better than wall time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkProof proves and verifies random present and absent keys in the 10^6-key tree.

@@ -70,13 +70,7 @@ func BenchmarkInstanceReuse(b *testing.B) {
 				if r := v.Call(context.Background(), e, c); r.Err != nil {
 					b.Fatal(r.Err)
 				}
-				b.ReportAllocs()
-				b.ResetTimer()
-				cpu0 := cpuTime()
-				for i := 0; i < b.N; i++ {
-					v.Call(context.Background(), e, c)
-				}
-				b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+				benchCalls(b, v, e, c)
 			})
 		}
 	}

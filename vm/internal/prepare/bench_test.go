@@ -9,6 +9,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/wnode/wnode/gas"
+	"github.com/wnode/wnode/internal/cputime"
 	"github.com/wnode/wnode/vm/internal/wasm"
 )
 
@@ -24,7 +25,7 @@ func BenchmarkPrepare(b *testing.B) {
 			b.Run(name+"/"+form.name, func(b *testing.B) {
 				b.SetBytes(int64(len(code)))
 				var out int
-				cpu := cpuTime()
+				cpu := cputime.Process()
 				for b.Loop() {
 					pm, err := Prepare(form.code, s, DefaultLimits())
 					if err != nil {
@@ -32,7 +33,7 @@ func BenchmarkPrepare(b *testing.B) {
 					}
 					out = len(pm.Instrumented)
 				}
-				b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
+				b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N), "cpu-ns/op")
 				b.ReportMetric(float64(out)/float64(len(code)), "growth")
 			})
 		}
@@ -74,7 +75,7 @@ func BenchmarkPrepareWorstCase(b *testing.B) {
 	code := worstCase(l)
 	b.SetBytes(int64(len(code)))
 	var out int
-	cpu := cpuTime()
+	cpu := cputime.Process()
 	for b.Loop() {
 		pm, err := Prepare(code, gas.Default(), l)
 		if err != nil {
@@ -82,7 +83,7 @@ func BenchmarkPrepareWorstCase(b *testing.B) {
 		}
 		out = len(pm.Instrumented)
 	}
-	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N), "cpu-ns/op")
 	b.ReportMetric(float64(out)/float64(len(code)), "growth")
 }
 
@@ -101,7 +102,7 @@ func BenchmarkDeploy(b *testing.B) {
 	for name, code := range mods {
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(code)))
-			cpu := cpuTime()
+			cpu := cputime.Process()
 			for b.Loop() {
 				pm, err := Prepare(code, s, l)
 				if err != nil {
@@ -113,7 +114,7 @@ func BenchmarkDeploy(b *testing.B) {
 				}
 				cm.Close(ctx) // drops it from wazero's cache, so the next iteration compiles
 			}
-			cpuPerOp := float64(cpuTime()-cpu) / float64(b.N)
+			cpuPerOp := float64(cputime.Process()-cpu) / float64(b.N)
 			pm, _ := Prepare(code, s, l)
 			b.ReportMetric(cpuPerOp, "cpu-ns/op")
 			b.ReportMetric(cpuPerOp/float64(len(code)), "cpu-ns/B")
