@@ -23,15 +23,8 @@ func noPanic(f func() error) (err error) {
 }
 
 func TestCorruptDeepTreeErrs(t *testing.T) {
-	db, err := OpenMemPebble()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	s, err := New(db, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newTestStore(t, t, Options{})
+	db := s.db
 	commit(t, s, []Change{{Key: []byte("a"), Value: []byte("1")}, {Key: []byte("b"), Value: []byte("2")}})
 	kh := crypto.Keccak256Hash([]byte("a"))
 	// Overwrite version 0's tree along a's path: at every depth an internal node whose
@@ -53,7 +46,7 @@ func TestCorruptDeepTreeErrs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s, err = New(db, Options{NodeCacheBytes: -1})
+	s, err := New(db, Options{NodeCacheBytes: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

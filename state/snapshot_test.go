@@ -199,15 +199,8 @@ func TestSnapshotCorruptionRefused(t *testing.T) {
 		{"pair counts lie", rehash(chunks, m.Pairs+1), chunks, ErrBadSnapshot},
 		{"chunk repeated, hashes redone", rehash([][]byte{chunks[0], chunks[0]}, m.Pairs), [][]byte{chunks[0], chunks[0]}, ErrBadSnapshot},
 	}
-	db, err := OpenMemPebble()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	dst, err := New(db, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dst := newTestStore(t, t, Options{})
+	db := dst.db
 	for _, c := range cases {
 		err := restoreAll(dst, c.m, c.chunks)
 		if !errors.Is(err, c.want) {
