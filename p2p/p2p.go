@@ -20,7 +20,6 @@ import (
 	"time"
 
 	ethcrypto "github.com/ethereum/go-ethereum/crypto"
-	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	lcrypto "github.com/libp2p/go-libp2p/core/crypto"
@@ -28,11 +27,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
-	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
-	"github.com/libp2p/go-libp2p/p2p/security/noise"
-	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
-	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
 )
 
@@ -193,18 +188,18 @@ func New(ctx context.Context, key *ecdsa.PrivateKey, cfg Config, handler Handler
 	if err != nil {
 		return nil, fmt.Errorf("p2p: connection manager: %w", err)
 	}
-	h, err := libp2p.New(
-		libp2p.Identity(priv),
-		libp2p.ListenAddrStrings(cfg.ListenAddrs...),
-		libp2p.Transport(tcp.NewTCPTransport),
-		libp2p.Transport(quic.NewTransport),
-		libp2p.Security(noise.ID, noise.New),
-		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
-		libp2p.ConnectionManager(cm),
-		libp2p.DisableRelay(),
-		libp2p.UserAgent("wnode"),
-	)
+	listen := make([]ma.Multiaddr, 0, len(cfg.ListenAddrs))
+	for _, s := range cfg.ListenAddrs {
+		a, err := ma.NewMultiaddr(s)
+		if err != nil {
+			cm.Close()
+			return nil, fmt.Errorf("p2p: listen address %q: %w", s, err)
+		}
+		listen = append(listen, a)
+	}
+	h, err := newLibp2pHost(priv, listen, cm)
 	if err != nil {
+		cm.Close()
 		return nil, fmt.Errorf("p2p: start host on %v: %w", cfg.ListenAddrs, err)
 	}
 	ctx, cancel := context.WithCancel(ctx)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,7 +14,9 @@ import (
 	"github.com/holiman/uint256"
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
 	"github.com/wnode/wnode/internal/testutil"
 	"github.com/wnode/wnode/types"
 )
@@ -106,7 +109,10 @@ func startHost(t *testing.T, h Handler, listen []string, boot ...string) *Host {
 	return n
 }
 
-var tcpLoop = []string{"/ip4/127.0.0.1/tcp/0"}
+var (
+	tcpLoop  = []string{"/ip4/127.0.0.1/tcp/0"}
+	quicLoop = []string{"/ip4/127.0.0.1/udp/0/quic-v1"}
+)
 
 func signedTx(t *testing.T, nonce uint64) *types.Tx {
 	t.Helper()
@@ -131,12 +137,33 @@ func TestGossipStatusAndSync(t *testing.T) {
 	for i := 0; i < 100; i++ {
 		ha.blocks = append(ha.blocks, SyncBlock{Block: []byte{byte(i)}, Commit: []byte{byte(i), 1}})
 	}
-	a := startHost(t, ha, tcpLoop)
-	// b listens on QUIC only, so the test crosses both transports.
-	b := startHost(t, hb, tcpLoop, a.Addrs()...)
+	a := startHost(t, ha, append(slices.Clone(tcpLoop), quicLoop...))
+	// b listens on QUIC only and knows only a's QUIC address, so the test crosses both
+	// transports.
+	var aQUIC []string
+	for _, s := range a.Addrs() {
+		if strings.Contains(s, "/quic-v1/") {
+			aQUIC = append(aQUIC, s)
+		}
+	}
+	if len(aQUIC) == 0 {
+		t.Fatalf("a listens on no QUIC address: %v", a.Addrs())
+	}
+	b := startHost(t, hb, quicLoop, aQUIC...)
 	c := startHost(t, hc, tcpLoop, a.Addrs()...)
 	waitTopicPeers(t, a, 2)
 	waitTopicPeers(t, c, 1)
+	if len(a.h.Network().ConnsToPeer(b.ID())) == 0 {
+		t.Fatal("a has no connection to b")
+	}
+	if _, null := a.h.Network().ResourceManager().(*network.NullResourceManager); null {
+		t.Fatal("the host runs without a resource manager")
+	}
+	for _, conn := range a.h.Network().ConnsToPeer(b.ID()) {
+		if _, err := conn.RemoteMultiaddr().ValueForProtocol(ma.P_QUIC_V1); err != nil {
+			t.Fatalf("b is connected to a over %s, not QUIC", conn.RemoteMultiaddr())
+		}
+	}
 	warmUp(t, c, hc, ha, hb)
 
 	ta, tb := ha.txCount(), hb.txCount()
