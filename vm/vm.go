@@ -37,7 +37,12 @@ import (
 // back to the global around calls and returns; a trap of a Wasm instruction uses the
 // whole gas limit (docs/rationale/vm-prepare.md, "Gas in a local"). Gas of calls that
 // succeed, revert or fail in a host function is that of version 5.
-const Version = 6
+// Version 7: a metering block's charge follows the first memory access of its straight
+// prefix instead of preceding it (docs/rationale/vm-prepare.md, "Charges after the first
+// memory access"). Gas of calls that succeed, revert or fail in a host function is that
+// of version 6; a call that runs out of gas in a loop head's block may trap on that
+// block's first memory access instead (both use the whole gas limit).
+const Version = 7
 
 // Engine selects wazero's execution engine.
 type Engine int

@@ -21,9 +21,12 @@
 //
 // In this order:
 //
-//  1. Gas. Every metering block starts by charging the summed static price of its
-//     instructions (gas.Schedule.Instr, in milligas, rounded up to whole gas per block:
-//     gas.CeilGas). Each function keeps the gas remaining in a local of its own, read
+//  1. Gas. Every metering block charges the summed static price of its instructions
+//     (gas.Schedule.Instr, in milligas, rounded up to whole gas per block: gas.CeilGas)
+//     before anything leaves its straight prefix (the instructions up to its first
+//     control instruction other than block, call, or memory.grow/copy/fill/init): at
+//     function entry for the entry block, elsewhere right after the prefix's first load
+//     or store (at the block's start when it has none; see placeAt). Each function keeps the gas remaining in a local of its own, read
 //     from the exported mutable i64 global GasGlobal on entry and after every call, and
 //     written back before every call and on every exit; a charge is gl -= c, with no
 //     memory access. The gas runs out only at a check: at function entry, branchless

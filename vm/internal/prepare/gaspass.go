@@ -183,8 +183,9 @@ func (ins *instrumenter) labelsOf(code *wasm.Code) []label {
 // superlinear in them) whatever the code, while real functions have far fewer loops.
 const maxBranchCharges = 64
 
-// gasPass appends to out the body with the static charge of every metering block at its
-// start and the dynamic charges of memory.grow and the bulk memory instructions before
+// gasPass appends to out the body with the static charge of every metering block (at its
+// start for the entry block, elsewhere at placeAt: after the first memory access of the
+// block's straight prefix) and the dynamic charges of memory.grow and the bulk memory instructions before
 // them. tmp is a scratch i32 local (used only when the body has such instructions); gl is
 // the function's gas local.
 //
@@ -195,7 +196,7 @@ const maxBranchCharges = 64
 // iteration's charge to the next); the gas runs out only at a check:
 //   - on entry, after the entry block's charge (syncCheck: it writes the global, then
 //     traps branchlessly when the gas is negative);
-//   - at every loop head, after the head's charge if any (branchCharge: a branch to a trap
+//   - at every loop head's block, with the block's charge if any (branchCharge: a branch to a trap
 //     in the else arm, at the first maxBranchCharges loop heads; syncCheck after them).
 //     Every iteration passes its loop's head and every cycle pays at least one gas (a
 //     branch costs at least 1 milligas), so no loop runs on without paying;
@@ -223,26 +224,27 @@ func (ins *instrumenter) gasPass(out []wasm.Instr, code *wasm.Code, tmp, gl uint
 	}
 	out = append(out, wasm.Instr{Op: wasm.OpLocalSet, Imm: uint64(gl)})
 	out = ins.syncCheck(out, gl)
+	// Each charge (and each loop head's check) is placed at its block's placement point
+	// (placeAt), not at its first instruction.
+	place := -1 // where the pending charge goes, or -1
+	var c uint64
+	head := false
 	for i := range body {
-		var c uint64
-		charged := next < len(cs) && cs[next].at == i
-		if charged {
-			c = gas.CeilGas(cs[next].cost)
-			next++
-		}
-		switch {
-		case i > 0 && body[i-1].Op == wasm.OpLoop:
-			// Every loop head checks, even when its own block is free: every iteration
-			// passes it, and every cycle pays at least 1 gas somewhere (a branch does).
-			if branches < maxBranchCharges {
-				out = ins.branchCharge(out, c, gl)
-				branches++
-			} else {
-				out = ins.localCharge(out, c, gl)
-				out = ins.syncCheck(out, gl)
+		if place < 0 {
+			charged := next < len(cs) && cs[next].at == i
+			loopHead := i > 0 && body[i-1].Op == wasm.OpLoop
+			if charged || loopHead {
+				c, head = 0, loopHead
+				if charged {
+					c = gas.CeilGas(cs[next].cost)
+					next++
+				}
+				place = placeAt(body, i)
 			}
-		case charged:
-			out = ins.localCharge(out, c, gl)
+		}
+		if place == i {
+			place = -1
+			out = ins.placeCharge(out, c, head, &branches, gl)
 		}
 		switch body[i].Op {
 		case wasm.OpMemoryGrow:
@@ -433,4 +435,55 @@ func (ins *instrumenter) dynamicCharge(out []wasm.Instr, tmp uint32, price uint6
 		wasm.Instr{Op: wasm.OpLocalSet, Imm: uint64(gl)},
 		wasm.Instr{Op: wasm.OpLocalGet, Imm: uint64(tmp)},
 	)
+}
+
+// placeCharge appends a block's charge c, checked when head (a loop head's block).
+func (ins *instrumenter) placeCharge(out []wasm.Instr, c uint64, head bool, branches *int, gl uint32) []wasm.Instr {
+	if !head {
+		return ins.localCharge(out, c, gl)
+	}
+	if *branches < maxBranchCharges {
+		*branches++
+		return ins.branchCharge(out, c, gl)
+	}
+	out = ins.localCharge(out, c, gl)
+	return ins.syncCheck(out, gl)
+}
+
+// barrier reports whether a charge must be placed before op: control instructions
+// (except block, which opens a label and runs nothing), calls, and the instructions with
+// a dynamic charge.
+func barrier(op wasm.Opcode) bool {
+	switch op {
+	case wasm.OpNop, wasm.OpBlock:
+		return false
+	case wasm.OpMemoryGrow, wasm.OpMemoryCopy, wasm.OpMemoryFill, wasm.OpMemoryInit:
+		return true
+	}
+	return op <= wasm.OpCallIndirect
+}
+
+// placeAt returns where the charge of the metering block starting at instruction at is
+// placed: right after the first memory access (load or store) of the block's straight
+// prefix, the instructions up to its first barrier; at its start when that prefix has
+// none. Only straight code runs between the block's start and its charge, and the charge
+// still comes before anything that leaves the prefix, so every execution pays what it
+// paid with the charge at the start: the same gas whenever the call succeeds, reverts or
+// fails in a host function (which sees the global written before the call). A trap of
+// that code before the charge uses the whole gas limit either way (see gasPass); out of
+// gas at a loop head is detected a few instructions later. Why after the first memory
+// access: measured, not derived (docs/rationale/vm-prepare.md, "Charges after the first
+// memory access"): wazero's compiler then keeps the bounds check and the load ahead of the
+// charge's compare and branch in the block's machine code.
+func placeAt(body []wasm.Instr, at int) int {
+	for i := at; i < len(body); i++ {
+		op := body[i].Op
+		if barrier(op) {
+			break
+		}
+		if op >= wasm.OpI32Load && op <= wasm.OpI64Store32 {
+			return i + 1
+		}
+	}
+	return at
 }

@@ -441,3 +441,78 @@ func TestLoopHeadCharges(t *testing.T) {
 		}
 	}
 }
+
+// TestChargeAfterFirstMemoryAccess pins where a metering block's charge goes (vm.Version
+// 7): after the first load or store of the block's straight prefix, not at its start.
+// A loop summing 100 words has its head's check after the load and before the back
+// edge, and pays exactly the schedule's price of the instructions it runs, on both
+// engines (one gas less runs out); a loop whose first load is out of bounds, run with no
+// gas, traps on the load before its charge: out of bounds, with the gas global not
+// negative (the VM charges the whole limit for either trap).
+func TestChargeAfterFirstMemoryAccess(t *testing.T) {
+	load := I{Op: wasm.OpI32Load, Imm2: 2}
+	// sum = 0; for p = 0; p != 400; p += 4 { sum += mem[p] }; return sum
+	sum := []I{
+		i32c(0), opImm(wasm.OpLocalSet, 0),
+		blk(wasm.OpLoop, wasm.BlockEmpty),
+		opImm(wasm.OpLocalGet, 0), load, opImm(wasm.OpLocalGet, 1), op(wasm.OpI32Add), opImm(wasm.OpLocalSet, 1),
+		opImm(wasm.OpLocalGet, 0), i32c(4), op(wasm.OpI32Add), opImm(wasm.OpLocalTee, 0), i32c(400), op(wasm.OpI32Ne),
+		opImm(wasm.OpBrIf, 0),
+		end(),
+		opImm(wasm.OpLocalGet, 1),
+	}
+	oob := []I{blk(wasm.OpLoop, wasm.BlockEmpty), i32c(1 << 30), load, op(wasm.OpDrop), opImm(wasm.OpBr, 0), end()}
+	pm, err := Prepare(module(nil, false,
+		fn{"_sum", wasm.FuncType{Results: []wasm.ValType{wasm.I32}}, []wasm.LocalDecl{{Count: 2, Type: wasm.I32}}, sum},
+		fn{"oob", wasm.FuncType{}, nil, oob},
+	), gas.Default(), DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := wasm.Decode(pm.Instrumented)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// In the instrumented sum: loop, then the load, then the head's check (an if), then
+	// the back edge.
+	var seq []wasm.Opcode
+	for _, in := range m.Code[0].Body {
+		switch in.Op {
+		case wasm.OpLoop, wasm.OpI32Load, wasm.OpIf, wasm.OpBrIf:
+			seq = append(seq, in.Op)
+		}
+	}
+	want := []wasm.Opcode{wasm.OpIf /* stack pass */, wasm.OpLoop, wasm.OpI32Load, wasm.OpIf, wasm.OpBrIf}
+	if !slices.Equal(seq, want) {
+		t.Fatalf("instrumented sum: loop, load, if, br_if in the order %v, want %v", seq, want)
+	}
+	in := gas.Default().Instr
+	perIter := gas.CeilGas(5*in.Local + 5*in.Simple + in.Load + in.Branch)
+	wantGas := gas.CeilGas(in.Simple+in.Local) + 100*perIter + gas.CeilGas(in.Local)
+	e := newEngines(t)
+	for _, rt := range []wazero.Runtime{e.interp, e.compiler} {
+		const limit = 1 << 40
+		_, mod, err := call(t, rt, pm.Instrumented, "_sum", limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if used := limit - mod.ExportedGlobal(GasGlobal).Get(); used != wantGas {
+			t.Fatalf("sum used %d gas, want %d", used, wantGas)
+		}
+		// One gas less: the block after the loop runs out (seen by the runtime after the
+		// return); two less: the last iteration's check traps.
+		for short := uint64(1); short <= 2; short++ {
+			_, mod, err := call(t, rt, pm.Instrumented, "_sum", wantGas-short)
+			if (err == nil) != (short == 1) || int64(mod.ExportedGlobal(GasGlobal).Get()) >= 0 {
+				t.Fatalf("sum with %d gas: %v, gas global %d, want out of gas", wantGas-short, err, int64(mod.ExportedGlobal(GasGlobal).Get()))
+			}
+		}
+		_, mod, err = call(t, rt, pm.Instrumented, "oob", 0)
+		if err == nil || !strings.Contains(err.Error(), "out of bounds memory access") {
+			t.Fatalf("oob with no gas: %v, want the load's trap", err)
+		}
+		if g := int64(mod.ExportedGlobal(GasGlobal).Get()); g != 0 {
+			t.Fatalf("oob with no gas: gas global %d after the load's trap, want 0", g)
+		}
+	}
+}
