@@ -9,13 +9,13 @@
 #
 #   scripts/bench-metering.sh [OLD_REV [ROUNDS [BENCHTIME]]]
 #
-# OLD_REV defaults to 17b3a99, the last commit with the gas in the global (version 5:
-# version 4's instrumentation with instance reuse, the VM of version 6), ROUNDS to 2,
-# BENCHTIME to 60x. The old binary runs this checkout's vm/layout_bench_test.go.
+# OLD_REV defaults to 476be39, main at the end of session 6 (vm.Version 6: the gas in a
+# local, each charge at its block's start); 17b3a99 is the last commit with the gas in
+# the global (version 5). ROUNDS defaults to 2, BENCHTIME to 60x. The old binary runs this checkout's vm/layout_bench_test.go.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-OLD="${1:-17b3a99}"
+OLD="${1:-476be39}"
 ROUNDS="${2:-2}"
 BENCHTIME="${3:-60x}"
 WORK="$(mktemp -d)"

@@ -38,8 +38,7 @@ import (
 // whole gas limit (docs/rationale/vm-prepare.md, "Gas in a local"). Gas of calls that
 // succeed, revert or fail in a host function is that of version 5.
 // Version 7: a metering block's charge follows the first memory access of its straight
-// prefix instead of preceding it (docs/rationale/vm-prepare.md, "Charges after the first
-// memory access"). Gas of calls that succeed, revert or fail in a host function is that
+// prefix instead of preceding it (docs/rationale/vm-prepare.md, "Session 7"). Gas of calls that succeed, revert or fail in a host function is that
 // of version 6; a call that runs out of gas in a loop head's block may trap on that
 // block's first memory access instead (both use the whole gas limit).
 const Version = 7

@@ -472,9 +472,9 @@ func barrier(op wasm.Opcode) bool {
 // fails in a host function (which sees the global written before the call). A trap of
 // that code before the charge uses the whole gas limit either way (see gasPass); out of
 // gas at a loop head is detected a few instructions later. Why after the first memory
-// access: measured, not derived (docs/rationale/vm-prepare.md, "Charges after the first
-// memory access"): wazero's compiler then keeps the bounds check and the load ahead of the
-// charge's compare and branch in the block's machine code.
+// access: measured, not derived (docs/rationale/vm-prepare.md, "Session 7"): wazero's
+// compiler then emits a loop head's bounds check and load in the same basic block as the
+// charge's compare and branch, one block fewer per iteration.
 func placeAt(body []wasm.Instr, at int) int {
 	for i := at; i < len(body); i++ {
 		op := body[i].Op
