@@ -495,8 +495,12 @@ func (s *Store) Prepare(height uint64, changes []Change) (*Update, error) {
 // versions that leave the retention window, and whatever fn adds (the block, receipts,
 // indices; fn may be nil) in one Pebble batch, synced to disk before Commit returns:
 // after a crash either all of it is there or none. If fn fails nothing is written.
-// Reads of other heights proceed during Commit.
+// Reads of other heights proceed during Commit. CommitNoSync does not wait for the disk.
 func (s *Store) Commit(u *Update, fn func(b *pebble.Batch) error) error {
+	return s.commit(u, fn, pebble.Sync)
+}
+
+func (s *Store) commit(u *Update, fn func(b *pebble.Batch) error, wo *pebble.WriteOptions) error {
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
 	s.mu.RLock()
@@ -587,7 +591,7 @@ func (s *Store) Commit(u *Update, fn func(b *pebble.Batch) error) error {
 			s.cache.add(w.key, w.n)
 		}
 	}()
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := b.Commit(wo); err != nil {
 		<-cached
 		for _, w := range u.nodes {
 			s.cache.remove(w.key)
