@@ -224,8 +224,12 @@ func (c *Chain) cacheResults(res *results) {
 // signatures of more than 2/3 of the power), validates and executes b unless it was
 // already, then writes the state changes, the block, the commit, the receipts and the
 // tx index in one synced Pebble batch. After a crash either all of it is stored or none.
-// Subscribers are notified after the write.
+// Subscribers are notified after the write. CommitBlockNoSync does not wait for the disk.
 func (c *Chain) CommitBlock(ctx context.Context, b *types.Block, commit *types.Commit) error {
+	return c.commitBlock(ctx, b, commit, true)
+}
+
+func (c *Chain) commitBlock(ctx context.Context, b *types.Block, commit *types.Commit, sync bool) error {
 	c.execMu.Lock()
 	defer c.execMu.Unlock()
 	hash := b.Hash()
@@ -247,16 +251,24 @@ func (c *Chain) CommitBlock(ctx context.Context, b *types.Block, commit *types.C
 	if res.newSet != nil {
 		next = res.newSet
 	}
-	err = c.st.Commit(res.update, func(batch *pebble.Batch) error {
+	write := func(batch *pebble.Batch) error {
 		if res.newSet != nil {
 			if err := writeHistorySet(batch, b.Height()+ValidatorSwitchDelay, res.newSet); err != nil {
 				return err
 			}
 		}
 		return writeBlock(batch, res.block, hash, commit, res.receipts)
-	})
+	}
+	if sync {
+		err = c.st.Commit(res.update, write)
+	} else {
+		err = c.st.CommitNoSync(res.update, write)
+	}
 	if err != nil {
 		return fmt.Errorf("chain: commit block %d: %w", b.Height(), err)
+	}
+	if !sync {
+		c.durable.request(c.st.Sync)
 	}
 	clear(c.cache)
 	c.setHead(&res.block.Header, head.vals, head.next, next)

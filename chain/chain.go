@@ -117,6 +117,8 @@ type Chain struct {
 	execMu sync.Mutex              // serializes Build/Validate/Commit
 	cache  map[types.Hash]*results // executed blocks at head+1, by block hash
 
+	durable durability // background syncs of CommitBlockNoSync
+
 	subMu sync.Mutex
 	subs  map[*subscription]struct{}
 }
@@ -175,6 +177,7 @@ func New(db *pebble.DB, st *state.Store, machine *vm.VM, g *genesis.Genesis, opt
 		subs:  make(map[*subscription]struct{}),
 	}
 	c.minGas = *g.Params.MinGasPrice.Int()
+	c.durable.init()
 
 	meta, err := c.readMeta()
 	if err != nil {
