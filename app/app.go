@@ -195,10 +195,12 @@ func (a *App) keep(hash types.Hash, b *types.Block) {
 	a.blocks[hash] = b
 }
 
-// Commit writes the decided block with its certificate to the chain (one synced batch)
-// and brings the mempool up to the new state. A commit that has started finishes even
-// if ctx is cancelled: the block is decided, and a graceful stop should leave it written
-// rather than replay it.
+// Commit writes the decided block with its certificate to the chain (one batch, not
+// waiting for the disk: chain.CommitBlockNoSync syncs it in the background, and
+// consensus waits for that with WaitDurable before it signs anything of the next
+// height) and brings the mempool up to the new state. A commit that has started
+// finishes even if ctx is cancelled: the block is decided, and a graceful stop should
+// leave it written rather than replay it.
 func (a *App) Commit(ctx context.Context, height uint64, data []byte, commit *types.Commit) error {
 	b, ok := a.blocks[commit.BlockHash]
 	if !ok {
@@ -208,7 +210,7 @@ func (a *App) Commit(ctx context.Context, height uint64, data []byte, commit *ty
 		}
 	}
 	start := time.Now()
-	if err := a.chain.CommitBlock(context.WithoutCancel(ctx), b, commit); err != nil {
+	if err := a.chain.CommitBlockNoSync(context.WithoutCancel(ctx), b, commit); err != nil {
 		return fmt.Errorf("commit %d: %w", height, err)
 	}
 	a.observe("commit", start)
@@ -216,6 +218,10 @@ func (a *App) Commit(ctx context.Context, height uint64, data []byte, commit *ty
 	a.pool.Update(a.accounts, b.Txs)
 	return nil
 }
+
+// WaitDurable returns once every committed block is durable (chain.Chain.WaitDurable):
+// at once when the background sync of the last commit is over.
+func (a *App) WaitDurable() error { return a.chain.WaitDurable() }
 
 // HasPendingTxs reports whether the mempool holds a transaction that could go into the
 // next block.

@@ -29,10 +29,20 @@ type Application interface {
 	// the block is decided, so checks that depend on this node alone (its clock) must
 	// not refuse it; only execution to the certified hash counts.
 	ValidateBlock(ctx context.Context, height uint64, block []byte) (types.Hash, error)
-	// Commit durably persists the decided block of height with its commit certificate
-	// (applying its state changes). When it returns nil the block must survive a crash;
-	// an error stops consensus (the node cannot go on without its chain).
+	// Commit persists the decided block of height with its commit certificate (applying
+	// its state changes); an error stops consensus (the node cannot go on without its
+	// chain). When it returns, the block is the application's last: ProposeBlock and
+	// ValidateBlock of the next height build on it. It need not be durable yet: a crash
+	// may lose it, with the blocks committed after it, but never a part of a block nor a
+	// block without those before it. Consensus calls WaitDurable before it signs anything
+	// of a later height and before the WAL drops the height's records (see WAL.Reset), so
+	// a lost block is decided again from the WAL and the network after a restart, as
+	// after a crash before Commit.
 	Commit(ctx context.Context, height uint64, block []byte, commit *types.Commit) error
+	// WaitDurable returns once every block Commit returned for survives a crash, and what
+	// the application held when it was opened (a crashed process may have left writes
+	// that no sync covered). An error stops consensus.
+	WaitDurable() error
 	// HasPendingTxs reports whether transactions wait for a block (for block cadence).
 	HasPendingTxs() bool
 	// Validators returns the validator set of height: the set whose members propose,
@@ -89,9 +99,12 @@ type WAL interface {
 	Append(rec []byte, sync bool) error
 	// ReadAll returns the intact records in order; a torn or corrupt tail is dropped.
 	ReadAll() ([][]byte, error)
-	// Reset drops every record; called once a height is durably committed. It may keep
-	// them for a while (FileWAL does): replay skips records of decided heights.
-	Reset() error
+	// Reset is called once a height is committed: it drops every record, or keeps them
+	// for a while (FileWAL does: replay skips records of decided heights). Before it drops
+	// anything it calls durable, which returns once the committed blocks are durable (the
+	// records of a height are what decides it again if a crash loses its commit), and it
+	// drops nothing if durable fails.
+	Reset(durable func() error) error
 }
 
 // GuardStore persists the double-sign guard's last signed message. FileGuardStore

@@ -34,8 +34,9 @@ import (
 //	txs                                     transactions arrive in the mempool
 //	invalid block=B                         the application rejects block B
 //	sync r=0 block=A from=(...) [h=..]      block sync hands over a block with its commit
-//	restart [torn] [nowal]                  crash and restart (WAL replay); torn loses
-//	                                        what was not fsynced, nowal the whole WAL
+//	restart [torn] [nowal] [lost]           crash and restart (WAL replay); torn loses
+//	                                        what was not fsynced, nowal the whole WAL,
+//	                                        lost the commits not yet durable
 //	evidence                                equivocations recorded
 func TestRules(t *testing.T) {
 	datadriven.Walk(t, "testdata/rules", func(t *testing.T, path string) {
@@ -167,7 +168,11 @@ func (d *driver) run(t *testing.T, td *datadriven.TestData) string {
 			d.wal.recs = d.wal.recs[:d.wal.synced] // what was not fsynced is lost
 		}
 		if td.HasArg("nowal") {
-			d.wal.Reset() // the WAL file is lost; the double-sign guard is not
+			d.wal.recs, d.wal.synced = nil, 0 // the WAL file is lost; the double-sign guard is not
+		}
+		if td.HasArg("lost") {
+			d.app.crash()
+			d.commitsSeen = min(d.commitsSeen, len(d.app.committed))
 		}
 		err = d.start(t)
 	case "status":

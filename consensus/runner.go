@@ -62,11 +62,18 @@ func NewRunner(cfg Config, deps Deps, lastHeight uint64, lastCommit *types.Commi
 
 // Run starts the State (replaying the WAL) and processes its inputs until ctx is done
 // (then it returns nil) or the State fails (it returns the fatal error). Call it once.
-func (r *Runner) Run(ctx context.Context) error {
+// Before it returns, the blocks it committed are durable (Application.WaitDurable): the
+// caller may close the database then.
+func (r *Runner) Run(ctx context.Context) (err error) {
 	if !r.running.CompareAndSwap(false, true) {
 		return errors.New("consensus runner already running")
 	}
 	defer close(r.stop)
+	defer func() {
+		if derr := r.st.deps.App.WaitDurable(); derr != nil && err == nil {
+			err = fmt.Errorf("consensus: committed blocks not durable: %w", derr)
+		}
+	}()
 	if err := r.st.Start(ctx); err != nil {
 		return fmt.Errorf("start consensus: %w", err)
 	}

@@ -359,6 +359,9 @@ func (n *simNode) start() {
 	if n.wal, err = OpenWAL(filepath.Join(s.dir, fmt.Sprintf("node%d.wal", n.i)), opts); err != nil {
 		s.fatalf("node %d: %v", n.i, err)
 	}
+	if n.i%2 == 1 {
+		n.wal.truncateAbove = 0 // truncate at every height: Reset waits for durability
+	}
 	n.walSynced = n.wal.Size()
 	if n.guard, err = OpenFileGuardStore(filepath.Join(s.dir, fmt.Sprintf("node%d.guard", n.i)), opts); err != nil {
 		s.fatalf("node %d: %v", n.i, err)
@@ -387,6 +390,7 @@ func (n *simNode) crash(restartAfter time.Duration) {
 	n.up = false
 	n.syncing = false
 	n.seen = nil
+	n.app.crash()
 	size := n.wal.Size()
 	n.wal.Close()
 	n.guard.Close()
@@ -443,13 +447,21 @@ func (w *simWAL) ReadAll() ([][]byte, error) {
 	return w.n.wal.ReadAll()
 }
 
-func (w *simWAL) Reset() error {
+func (w *simWAL) Reset(durable func() error) error {
 	if !w.n.alive(w.inc) {
 		return errCrashed
 	}
 	// A truncation is not synced (see FileWAL.Reset): a crash may bring old records
 	// back, which replay ignores. Most Resets keep the file as it is.
-	if err := w.n.wal.Reset(); err != nil {
+	if err := w.n.wal.Reset(func() error {
+		if err := durable(); err != nil {
+			return err
+		}
+		if w.n.app.durable < len(w.n.app.blocks) {
+			w.n.s.fatalf("node %d truncates its WAL with blocks not durable", w.n.i)
+		}
+		return nil
+	}); err != nil {
 		return err
 	}
 	w.n.walSynced = min(w.n.walSynced, w.n.wal.Size())
@@ -471,6 +483,11 @@ func (g *simGuard) Load() (LastSigned, bool, error) {
 func (g *simGuard) Save(l LastSigned) error {
 	if !g.n.alive(g.inc) {
 		return errCrashed
+	}
+	// Nothing of a height is signed before the blocks below it are durable: a crash could
+	// otherwise take the node back below what its guard says it signed.
+	if a := g.n.app; a.durable < len(a.blocks) {
+		g.n.s.fatalf("node %d signs at height %d with blocks %d..%d not durable", g.n.i, l.Height, a.durable+1, len(a.blocks))
 	}
 	return g.n.guard.Save(l)
 }
@@ -630,6 +647,7 @@ func (n *simNode) byzantineSend(m *Message) {
 type simApp struct {
 	n       *simNode
 	blocks  []committedBlock
+	durable int // blocks made durable by WaitDurable; a crash keeps them and a random part of the rest
 	pending bool
 	// sets[h] is the validator set of height h, derived from the committed blocks: a
 	// block of height h may carry a set change, which takes effect at h+2.
@@ -751,6 +769,30 @@ func (a *simApp) Commit(_ context.Context, h uint64, b []byte, c *types.Commit) 
 }
 
 func (a *simApp) HasPendingTxs() bool { return a.pending }
+
+func (a *simApp) WaitDurable() error {
+	if !a.n.up {
+		return errCrashed
+	}
+	a.durable = len(a.blocks)
+	return nil
+}
+
+// crash keeps the durable blocks and a random prefix of the others (the background
+// sync may have covered some of them; the store's log keeps blocks in order).
+func (a *simApp) crash() {
+	keep := a.durable + a.n.s.rng.IntN(len(a.blocks)-a.durable+1)
+	if keep < len(a.blocks) {
+		a.n.s.logf("node %d loses blocks %d..%d that were not durable", a.n.i, keep+1, len(a.blocks))
+	}
+	a.blocks = a.blocks[:keep]
+	a.durable = keep
+	for h := range a.sets {
+		if h > uint64(keep)+2 {
+			delete(a.sets, h)
+		}
+	}
+}
 
 func (a *simApp) Validators(h uint64) (*types.ValidatorSet, error) {
 	if vs := a.set(h); vs != nil {

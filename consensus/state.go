@@ -148,8 +148,12 @@ type State struct {
 	evSeen     map[evidenceKey]bool
 	evCount    int // evidence ever recorded
 	started    bool
-	replaying  bool  // Start is replaying the WAL: own messages are not re-sent one by one
-	fatal      error // set once; the State then refuses all input
+	replaying  bool // Start is replaying the WAL: own messages are not re-sent one by one
+	// undurable: the Application may hold committed blocks that are not durable yet
+	// (Commit need not sync; and at start, what a crashed process left): nothing is
+	// signed before WaitDurable returns (see durable).
+	undurable bool
+	fatal     error // set once; the State then refuses all input
 
 	replayHook func(rec walRecord, skipped bool) // tests observe replay
 }
@@ -167,7 +171,7 @@ func New(cfg Config, deps Deps, lastHeight uint64, lastCommit *types.Commit) (*S
 	if lastHeight > 0 && (lastCommit == nil || lastCommit.Height != lastHeight) {
 		return nil, fmt.Errorf("%w: last commit does not match last height %d", ErrConfig, lastHeight)
 	}
-	s := &State{cfg: cfg, deps: deps, log: deps.Logger, lastCommit: lastCommit}
+	s := &State{cfg: cfg, deps: deps, log: deps.Logger, lastCommit: lastCommit, undurable: true}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -725,6 +729,10 @@ func (s *State) vote(t types.SignedMsgType, v types.Hash) {
 // which persists it whole. A refusal is logged and skipped (the message is simply not
 // sent); a storage failure is fatal.
 func (s *State) sign(m *Message) bool {
+	if err := s.durable(); err != nil {
+		s.fail(err)
+		return false
+	}
 	start := s.deps.Clock.Now()
 	err := s.guard.SignMessage(s.cfg.ChainID, m)
 	s.timeline.sign += s.deps.Clock.Now().Sub(start)
@@ -737,6 +745,25 @@ func (s *State) sign(m *Message) bool {
 		return false
 	}
 	return true
+}
+
+// durable waits until the blocks the Application committed are durable, once after each
+// commit (and once after start): nothing of a height is signed before the previous
+// height's block survives a crash, the order crash safety needs. Commit does not wait for
+// the disk, so the sync runs in the background while the next height starts (the
+// proposer builds its block, the others wait for it), and this wait is usually over
+// before it begins.
+func (s *State) durable() error {
+	if !s.undurable {
+		return nil
+	}
+	start := s.deps.Clock.Now()
+	if err := s.deps.App.WaitDurable(); err != nil {
+		return fmt.Errorf("height %d: wait for the committed blocks to be durable: %w", s.height, err)
+	}
+	s.timeline.durable += s.deps.Clock.Now().Sub(start)
+	s.undurable = false
+	return nil
 }
 
 // sendOwn logs a freshly signed message to the WAL, then sends it and counts it. The
@@ -1206,8 +1233,9 @@ type timeline struct {
 	// Durations, not marks: propose is when this validator started building its
 	// proposal; sign the time spent in the double-sign guard (its fsyncs) and wal in
 	// synced WAL appends, summed over the height; commit the Application's commit and
-	// reset the WAL's.
-	propose, sign, wal, commit, reset time.Duration
+	// reset the WAL's; durable the wait for the previous height's commit to be durable
+	// before the first signature (its sync runs in the background).
+	propose, sign, wal, commit, reset, durable time.Duration
 }
 
 // mark records now into a timeline field, the first time only.
@@ -1235,8 +1263,9 @@ func (s *State) decide(ctx context.Context, hash types.Hash, commit *types.Commi
 		return
 	}
 	s.timeline.commit = s.deps.Clock.Now().Sub(commitAt)
+	s.undurable = true
 	resetAt := s.deps.Clock.Now()
-	if err := s.deps.WAL.Reset(); err != nil {
+	if err := s.deps.WAL.Reset(s.durable); err != nil {
 		s.fail(fmt.Errorf("reset wal after height %d: %w", s.height, err))
 		return
 	}
@@ -1245,7 +1274,7 @@ func (s *State) decide(ctx context.Context, hash types.Hash, commit *types.Commi
 	s.log.Info("committed", "height", s.height, "round", commit.Round, "block", hash, "sigs", len(commit.Sigs),
 		"took", s.deps.Clock.Now().Sub(s.heightAt), "build", tl.build, "proposal", tl.proposal, "validated", tl.validated,
 		"prevote", tl.prevote, "precommit", tl.precommit, "decided", tl.decided,
-		"propose", tl.propose, "sign", tl.sign, "wal", tl.wal, "commit", tl.commit, "reset", tl.reset)
+		"propose", tl.propose, "sign", tl.sign, "wal", tl.wal, "commit", tl.commit, "reset", tl.reset, "durable", tl.durable)
 	s.lastCommit = commit
 	next := s.next
 	s.next, s.nextCount = nil, nil

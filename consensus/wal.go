@@ -135,10 +135,14 @@ func (w *FileWAL) Append(rec []byte, sync bool) error {
 }
 
 // Reset drops the records of the height just committed: it truncates the log once it
-// holds more than walTruncateAbove bytes, and otherwise keeps them for replay to skip.
-func (w *FileWAL) Reset() error {
+// holds more than walTruncateAbove bytes, after durable returns, and otherwise keeps
+// them for replay to skip.
+func (w *FileWAL) Reset(durable func() error) error {
 	if w.size <= w.truncateAbove {
 		return nil
+	}
+	if err := durable(); err != nil {
+		return fmt.Errorf("reset wal: %w", err)
 	}
 	if err := w.f.Truncate(0); err != nil {
 		return fmt.Errorf("reset wal: %w", err)

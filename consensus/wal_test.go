@@ -51,17 +51,26 @@ func TestFileWALAppendReopen(t *testing.T) {
 			t.Fatalf("record %d differs", i)
 		}
 	}
-	// A small log is kept by Reset (replay skips the records of decided heights); one
-	// above truncateAbove is truncated.
-	if err := w.Reset(); err != nil {
-		t.Fatal(err)
+	// A small log is kept by Reset (replay skips the records of decided heights), without
+	// waiting for the committed blocks to be durable; one above truncateAbove is truncated
+	// once they are, and kept if they cannot be made durable.
+	waits := 0
+	wait := func(err error) func() error { return func() error { waits++; return err } }
+	if err := w.Reset(wait(nil)); err != nil || waits != 0 {
+		t.Fatalf("Reset of a small log: %v, %d waits", err, waits)
 	}
 	if got, _ := w.ReadAll(); len(got) != len(recs) {
 		t.Fatalf("%d records after Reset of a small log, want %d", len(got), len(recs))
 	}
 	w.truncateAbove = w.Size() - 1
-	if err := w.Reset(); err != nil {
-		t.Fatal(err)
+	if err := w.Reset(wait(errors.New("disk gone"))); err == nil || waits != 1 {
+		t.Fatalf("Reset with the blocks not durable: %v, %d waits", err, waits)
+	}
+	if got, _ := w.ReadAll(); len(got) != len(recs) {
+		t.Fatalf("%d records after a Reset that could not wait, want %d", len(got), len(recs))
+	}
+	if err := w.Reset(wait(nil)); err != nil || waits != 2 {
+		t.Fatalf("Reset of a large log: %v, %d waits", err, waits)
 	}
 	if got, _ := w.ReadAll(); len(got) != 0 || w.Size() != 0 {
 		t.Fatalf("%d records after Reset of a large log", len(got))

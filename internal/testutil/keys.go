@@ -106,6 +106,7 @@ func MemChain(t testing.TB, g *genesis.Genesis) *chain.Chain {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = c.WaitDurable() }) // no background sync may outlive the database
 	return c
 }
 
