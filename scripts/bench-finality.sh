@@ -49,7 +49,7 @@ timeline() {
 		for (i = 1; i <= NF; i++) if ($i ~ /^build=/ && $i != "build=0s") role = "proposer"
 		for (i = 1; i <= NF; i++) {
 			split($i, kv, "=")
-			if (kv[1] ~ /^(took|build|proposal|validated|prevote|precommit|decided|propose|sign|wal|commit|reset)$/ && kv[2] != "0s") {
+			if (kv[1] ~ /^(took|build|proposal|validated|prevote|precommit|decided|propose|sign|wal|commit|reset|durable)$/ && kv[2] != "0s") {
 				n[role, kv[1]]++; v[role, kv[1], n[role, kv[1]]] = ms(kv[2])
 			}
 		}
@@ -61,12 +61,12 @@ timeline() {
 		return sprintf("%.1f", a[int((m + 1) / 2)])
 	}
 	END {
-		printf "    height timeline, median ms from the height start: %-9s %6s %9s %10s %8s %10s %8s %6s | %7s %6s %6s %6s %6s\n", "", "build", "proposal", "validated", "prevote", "precommit", "decided", "took", "propose", "sign", "wal", "commit", "reset"
+		printf "    height timeline, median ms from the height start: %-9s %6s %9s %10s %8s %10s %8s %6s | %7s %6s %6s %6s %6s %7s\n", "", "build", "proposal", "validated", "prevote", "precommit", "decided", "took", "propose", "sign", "wal", "commit", "reset", "durable"
 		split("proposer other", roles, " ")
 		for (r = 1; r <= 2; r++) {
-			printf "    %-58s %6s %9s %10s %8s %10s %8s %6s | %7s %6s %6s %6s %6s\n", roles[r] " (" n[roles[r], "took"] " heights)", median(roles[r], "build"), median(roles[r], "proposal"),
+			printf "    %-58s %6s %9s %10s %8s %10s %8s %6s | %7s %6s %6s %6s %6s %7s\n", roles[r] " (" n[roles[r], "took"] " heights)", median(roles[r], "build"), median(roles[r], "proposal"),
 				median(roles[r], "validated"), median(roles[r], "prevote"), median(roles[r], "precommit"), median(roles[r], "decided"), median(roles[r], "took"),
-				median(roles[r], "propose"), median(roles[r], "sign"), median(roles[r], "wal"), median(roles[r], "commit"), median(roles[r], "reset")
+				median(roles[r], "propose"), median(roles[r], "sign"), median(roles[r], "wal"), median(roles[r], "commit"), median(roles[r], "reset"), median(roles[r], "durable")
 		}
 	}'
 }
