@@ -183,11 +183,11 @@ func (ins *instrumenter) labelsOf(code *wasm.Code) []label {
 // superlinear in them) whatever the code, while real functions have far fewer loops.
 const maxBranchCharges = 64
 
-// gasPass appends to out the body with the static charge of every metering block (at its
-// start for the entry block, elsewhere at placeAt: after the first memory access of the
-// block's straight prefix) and the dynamic charges of memory.grow and the bulk memory instructions before
-// them. tmp is a scratch i32 local (used only when the body has such instructions); gl is
-// the function's gas local.
+// gasPass appends to out the body with the static charge of every metering block (on
+// entry for the entry block, elsewhere at placeAt: after the first memory access of the
+// block's straight prefix) and the dynamic charges of memory.grow and the bulk memory
+// instructions before them. tmp is a scratch i32 local (used only when the body has such
+// instructions); gl is the function's gas local.
 //
 // The function keeps the gas remaining in gl: it is read from the gas global on entry
 // and after every call (callees and host functions charge the global), and written back
@@ -196,8 +196,9 @@ const maxBranchCharges = 64
 // iteration's charge to the next); the gas runs out only at a check:
 //   - on entry, after the entry block's charge (syncCheck: it writes the global, then
 //     traps branchlessly when the gas is negative);
-//   - at every loop head's block, with the block's charge if any (branchCharge: a branch to a trap
-//     in the else arm, at the first maxBranchCharges loop heads; syncCheck after them).
+//   - in every loop head's block, with the block's charge if any (branchCharge: a branch
+//     to a trap in the else arm, at the first maxBranchCharges loop heads; syncCheck
+//     after them).
 //     Every iteration passes its loop's head and every cycle pays at least one gas (a
 //     branch costs at least 1 milligas), so no loop runs on without paying;
 //   - in the callee of every call (its entry) or the host function (which charges the
