@@ -107,6 +107,9 @@ type Store struct {
 	// re-fragmented them (a 10k-block dev chain spent 183 MB and seconds per block read).
 	// Zero after opening: the first prune of a process covers everything below once.
 	prunedTo struct{ stale, roots uint64 }
+	// pruneHint is the size of the last prune's key list (guarded by commitMu), to
+	// allocate the next one at once.
+	pruneHint struct{ keys, bytes int }
 }
 
 // formatVersion is the stored form of the tree: 2 holds each leaf in its parent node
@@ -593,8 +596,10 @@ func (s *Store) prune(b *pebble.Batch, oldest, height uint64) (staleEnd, rootEnd
 		return 0, 0, nil, fmt.Errorf("state: prune: %w", err)
 	}
 	end := upto + 1 // stale index entries below staleKey(end) are processed
-	var arena []byte
-	var ends []int
+	// The keys, copied into one arena sized after the last prune's (a key already taken
+	// stays valid in the old array if the arena grows).
+	arena := make([]byte, 0, s.pruneHint.bytes+s.pruneHint.bytes/8)
+	dels = make([][]byte, 0, s.pruneHint.keys+s.pruneHint.keys/8)
 	var last uint64
 	for ok := it.First(); ok; ok = it.Next() {
 		k := it.Key()
@@ -603,25 +608,19 @@ func (s *Store) prune(b *pebble.Batch, oldest, height uint64) (staleEnd, rootEnd
 			return 0, 0, nil, fmt.Errorf("state: corrupt stale index key %x", k)
 		}
 		v := binary.BigEndian.Uint64(k[2:10])
-		if len(ends) >= s.pruneLimit && v != last {
+		if len(dels) >= s.pruneLimit && v != last {
 			end = v
 			break
 		}
+		lo := len(arena)
 		arena = append(arena, k[10:]...)
-		ends = append(ends, len(arena))
+		dels = append(dels, arena[lo:len(arena):len(arena)])
 		last = v
 	}
 	if err := cmp.Or(it.Error(), it.Close()); err != nil {
 		return 0, 0, nil, fmt.Errorf("state: prune: %w", err)
 	}
-	dels = make([][]byte, len(ends))
-	for i, e := range ends {
-		lo := 0
-		if i > 0 {
-			lo = ends[i-1]
-		}
-		dels[i] = arena[lo:e:e]
-	}
+	s.pruneHint.keys, s.pruneHint.bytes = len(dels), len(arena)
 	// The index is in (version, key) order: one version's keys are sorted, several
 	// versions' (a backlog) are merged here.
 	if !slices.IsSortedFunc(dels, bytes.Compare) {
