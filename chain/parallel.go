@@ -199,12 +199,44 @@ func (p *parallelRun) finish(err error) {
 type pworker struct {
 	sdb     *state.StateDB
 	changes []state.Change // the write set of the last execution
+	// Chunks the first read list and key list of each transaction it executes are cut
+	// from: one allocation per 256 transactions instead of three or four per
+	// transaction as the lists grow (an execution of a transfer or a token call reads
+	// about five keys and writes about four).
+	reads []mvRead
+	keys  []*mvKey
+}
+
+// ptxLists is the capacity given to a transaction's read and key lists; a longer list
+// grows on its own.
+const ptxLists = 8
+
+// lists gives t's view and key list their first memory, cut from w's chunks.
+func (w *pworker) lists(t *ptx) {
+	const chunk = 256 * ptxLists
+	if cap(t.view.reads) == 0 {
+		if len(w.reads)+ptxLists > cap(w.reads) {
+			w.reads = make([]mvRead, 0, chunk)
+		}
+		n := len(w.reads)
+		t.view.reads = w.reads[n : n : n+ptxLists]
+		w.reads = w.reads[:n+ptxLists]
+	}
+	if cap(t.keys) == 0 {
+		if len(w.keys)+ptxLists > cap(w.keys) {
+			w.keys = make([]*mvKey, 0, chunk)
+		}
+		n := len(w.keys)
+		t.keys = w.keys[n : n : n+ptxLists]
+		w.keys = w.keys[:n+ptxLists]
+	}
 }
 
 // execute runs the transaction at position i on w's StateDB, reset over a fresh view of
 // the memory, with the given budgets and publishes its writes. The caller has claimed it.
 func (p *parallelRun) execute(w *pworker, i int, gasLeft, bytesUsed uint64) {
 	e, t, tx, sdb := p.e, &p.ptx[i], p.txs[i], w.sdb
+	w.lists(t)
 	view := &t.view
 	view.reset(e.mv, i, p.feeWatch)
 	sdb.Reset(view)
