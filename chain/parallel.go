@@ -88,6 +88,9 @@ func (e *executor) executeParallel(txs []*types.Tx, workers int, build bool, inv
 	// code, storage): sizing the maps for that saves growing them under their locks.
 	e.mv = newMVMemory(e.base, 4*len(txs))
 	e.mv.workers = workers
+	// Every transaction that pays a fee credits this key: found once, not once per
+	// transaction under its shard's read-lock.
+	e.mv.fee = e.mv.key(p.feeKey)
 	var wg sync.WaitGroup
 	for range workers - 1 {
 		wg.Add(1)
@@ -205,6 +208,7 @@ type pworker struct {
 	// about five keys and writes about four).
 	reads []mvRead
 	keys  []*mvKey
+	near  mvNear
 }
 
 // ptxLists is the capacity given to a transaction's read and key lists; a longer list
@@ -238,7 +242,7 @@ func (p *parallelRun) execute(w *pworker, i int, gasLeft, bytesUsed uint64) {
 	e, t, tx, sdb := p.e, &p.ptx[i], p.txs[i], w.sdb
 	w.lists(t)
 	view := &t.view
-	view.reset(e.mv, i, p.feeWatch)
+	view.reset(e.mv, &w.near, i, p.feeWatch)
 	sdb.Reset(view)
 	t.receipt, t.logs, t.fatal = nil, nil, nil
 	t.sender, t.size, t.preErr = e.precheckOn(sdb, tx, bytesUsed, gasLeft)
