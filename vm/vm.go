@@ -40,7 +40,8 @@ import (
 // Version 7: a metering block's charge follows the first memory access of its straight
 // prefix instead of preceding it (docs/rationale/vm-prepare.md, "Session 7"). Gas of calls that succeed, revert or fail in a host function is that
 // of version 6; a call that runs out of gas in a loop head's block may trap on that
-// block's first memory access instead (both use the whole gas limit).
+// block's first memory access, or an instruction before it, instead (both use the whole
+// gas limit).
 const Version = 7
 
 // Engine selects wazero's execution engine.

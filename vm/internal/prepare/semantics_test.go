@@ -516,3 +516,37 @@ func TestChargeAfterFirstMemoryAccess(t *testing.T) {
 		}
 	}
 }
+
+// TestTrapBeforeLoopHeadCheck pins which error wins when a loop head's block runs out of
+// gas and an instruction of its straight prefix before the charge traps (vm.Version 7):
+// the instruction's trap, not out of gas — for the first memory access (see
+// TestChargeAfterFirstMemoryAccess) and for any instruction before it, here a division by
+// zero. Run with no gas, the loop traps dividing by zero with the gas global at 0 (the VM
+// reports "trap: integer divide by zero" and charges the whole limit), on both engines.
+// The receipt's error text is consensus data, so this order is part of the gas rule
+// (docs/spec/abi.md).
+func TestTrapBeforeLoopHeadCheck(t *testing.T) {
+	load := I{Op: wasm.OpI32Load, Imm2: 2}
+	// loop { drop(1 / local0); drop(mem[0]); br 0 }, local0 = 0
+	body := []I{
+		blk(wasm.OpLoop, wasm.BlockEmpty),
+		i32c(1), opImm(wasm.OpLocalGet, 0), op(wasm.OpI32DivU), op(wasm.OpDrop),
+		i32c(0), load, op(wasm.OpDrop), opImm(wasm.OpBr, 0),
+		end(),
+	}
+	pm, err := Prepare(module(nil, false, fn{"f", wasm.FuncType{}, []wasm.LocalDecl{{Count: 1, Type: wasm.I32}}, body}),
+		gas.Default(), DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEngines(t)
+	for _, rt := range []wazero.Runtime{e.interp, e.compiler} {
+		_, mod, err := call(t, rt, pm.Instrumented, "f", 0)
+		if err == nil || !strings.Contains(err.Error(), "integer divide by zero") {
+			t.Fatalf("loop with no gas: %v, want the division's trap", err)
+		}
+		if g := int64(mod.ExportedGlobal(GasGlobal).Get()); g != 0 {
+			t.Fatalf("gas global %d after the division's trap, want 0", g)
+		}
+	}
+}
