@@ -64,7 +64,9 @@ func TestStateSyncJoin(t *testing.T) {
 		t.Fatal("the state-synced node has block 1")
 	}
 	target := nodes[0].height() + 2
-	waitHeight(t, 30*time.Second, target, late)
+	// Every node, not only the late one: a validator may be a block behind the others for
+	// a moment (it learns of the decision last), and sameHeader reads the target on each.
+	waitHeight(t, 30*time.Second, target, append(nodes, late)...)
 	sameHeader(t, target, nodes[0], nodes[1], nodes[2], late)
 	for _, n := range []*netNode{nodes[0], late} {
 		testutil.WaitFor(t, 10*time.Second, n.name+" to see both increments", func() bool { return counterValue(t, n, counter) == 2 })
