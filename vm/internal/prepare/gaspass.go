@@ -231,9 +231,16 @@ func (ins *instrumenter) gasPass(out []wasm.Instr, code *wasm.Code, tmp, gl uint
 	var c uint64
 	head := false
 	for i := range body {
+		charged := next < len(cs) && cs[next].at == i
+		loopHead := i > 0 && body[i-1].Op == wasm.OpLoop
+		if (charged || loopHead) && place >= 0 {
+			// Never happens while every instruction after which a metering block starts
+			// is a barrier (placeAt stops at it); should that change, the pending charge
+			// is placed here instead of this block's charge being skipped.
+			place = -1
+			out = ins.placeCharge(out, c, head, &branches, gl)
+		}
 		if place < 0 {
-			charged := next < len(cs) && cs[next].at == i
-			loopHead := i > 0 && body[i-1].Op == wasm.OpLoop
 			if charged || loopHead {
 				c, head = 0, loopHead
 				if charged {
