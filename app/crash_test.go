@@ -43,13 +43,17 @@ func TestCrashBeforeCommitIsDurable(t *testing.T) {
 	signed := map[[3]uint64]types.Hash{} // (height, round, type) -> sign bytes, over both lives
 
 	n := startDevNode(t, fs, dir, tc, machine, signed)
-	submit := func(n *devNode, nonce uint64) {
+	add := func(n *devNode, nonce uint64) {
 		t.Helper()
 		tx := testutil.SignTx(t, tc.Accounts[0], &types.Tx{Nonce: nonce, GasLimit: 100_000, Kind: types.TxTransfer,
 			To: testutil.Addr(tc.Vals[0]), Value: uint256.NewInt(1)})
 		if err := n.pool.Add(tx); err != nil {
 			t.Fatal(err)
 		}
+	}
+	submit := func(n *devNode, nonce uint64) {
+		t.Helper()
+		add(n, nonce)
 		if err := n.st.TxsAvailable(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +66,19 @@ func TestCrashBeforeCommitIsDurable(t *testing.T) {
 		t.Fatal(err)
 	}
 	fs.hold() // block 2's background sync waits here
-	submit(n, 1)
+	add(n, 1)
+	// Block 2 is decided and committed while the disk's syncs are held: a commit that
+	// waited for the disk would never return (a deadline turns that hang into a failure).
+	proposed := make(chan error, 1)
+	go func() { proposed <- n.st.TxsAvailable(ctx) }()
+	select {
+	case err := <-proposed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("block 2 not committed while the disk's syncs are held: the commit waits for the disk")
+	}
 	if h := n.chain.Head().Height; h != 2 || n.st.Status().Height != 3 {
 		t.Fatalf("head %d, consensus at %d; want 2 and 3", h, n.st.Status().Height)
 	}

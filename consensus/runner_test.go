@@ -93,6 +93,15 @@ func TestRunnerDev(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatalf("Run: %v", err)
 		}
+		// The last commit's sync was not waited for by a signature (the next height waits
+		// for the heartbeat): Run must wait for it before it returns, since the node
+		// closes the database then.
+		app.mu.Lock()
+		durable, committed := app.durable, len(app.committed)
+		app.mu.Unlock()
+		if durable != committed {
+			t.Fatalf("Run returned with blocks %d..%d not durable", durable+1, committed)
+		}
 		if st := r.Status(); st.Height != app.height()+1 {
 			t.Errorf("status height %d, app at %d", st.Height, app.height())
 		}
