@@ -286,22 +286,58 @@ func (k *mvKey) remove(tx int) bool {
 
 // changes returns the write set of the first n transactions relative to the base,
 // sorted by key, as state.StateDB.Changes would give it after executing them in order:
-// every key whose value differs from the base (nil: deleted). It sorts on the memory's
-// workers. Call it only when no transaction runs any more. The keys and values are
-// shared with the memory, which is not modified any more.
+// every key whose value differs from the base (nil: deleted). With two workers or more,
+// two goroutines (the caller's included) each collect and sort the keys of half of the
+// shards, and the halves are merged: this runs after the block's execution, when the
+// workers have stopped, so done on one it was the largest part of the parallel run
+// that used one core. Call it only when no transaction runs any more. The keys and
+// values are shared with the memory, which is not modified any more.
 func (m *mvMemory) changes(n int) ([]state.Change, error) {
+	if m.workers < 2 {
+		return m.changesOf(m.shards[:], n)
+	}
+	half := len(m.shards) / 2
+	var b []state.Change
+	var errB error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		b, errB = m.changesOf(m.shards[half:], n)
+	}()
+	a, err := m.changesOf(m.shards[:half], n)
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	if errB != nil {
+		return nil, errB
+	}
+	out := make([]state.Change, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if bytes.Compare(a[0].Key, b[0].Key) <= 0 {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	return append(append(out, a...), b...), nil
+}
+
+// changesOf is changes for the keys of shards, sorted.
+func (m *mvMemory) changesOf(shards []mvShard, n int) ([]state.Change, error) {
 	written := func(k *mvKey) bool { return len(k.entries) > 0 && k.entries[0].tx < n }
 	size := 0
-	for i := range m.shards {
-		for _, k := range m.shards[i].keys {
+	for i := range shards {
+		for _, k := range shards[i].keys {
 			if written(k) {
 				size++
 			}
 		}
 	}
 	out := make([]state.Change, 0, size)
-	for i := range m.shards {
-		for _, k := range m.shards[i].keys {
+	for i := range shards {
+		for _, k := range shards[i].keys {
 			if !written(k) {
 				continue // never written below n: the base value
 			}
@@ -318,37 +354,8 @@ func (m *mvMemory) changes(n int) ([]state.Change, error) {
 			out = append(out, state.Change{Key: k.key, Value: val})
 		}
 	}
-	return sortChanges(out, m.workers), nil
-}
-
-// sortChanges sorts cs by key on up to workers goroutines (the caller's included): each
-// sorts a part, then the parts are merged.
-func sortChanges(cs []state.Change, workers int) []state.Change {
-	cmp := func(a, b state.Change) int { return bytes.Compare(a.Key, b.Key) }
-	if workers < 2 || len(cs) < 1024 {
-		slices.SortFunc(cs, cmp)
-		return cs
-	}
-	// Two parts: the merge is serial, and a block executes on few workers.
-	half := len(cs) / 2
-	a, b := cs[:half], cs[half:]
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		slices.SortFunc(b, cmp)
-	}()
-	slices.SortFunc(a, cmp)
-	wg.Wait()
-	out := make([]state.Change, 0, len(cs))
-	for len(a) > 0 && len(b) > 0 {
-		if cmp(a[0], b[0]) <= 0 {
-			out, a = append(out, a[0]), a[1:]
-		} else {
-			out, b = append(out, b[0]), b[1:]
-		}
-	}
-	return append(append(out, a...), b...)
+	slices.SortFunc(out, func(a, b state.Change) int { return bytes.Compare(a.Key, b.Key) })
+	return out, nil
 }
 
 // mvView is the state.Reader of one execution of the transaction at position tx: it
