@@ -13,8 +13,7 @@
 # COUNT (3), CPU (2: GOMAXPROCS; 1 shows the parallel path's overhead alone), GOGC
 # (unset: 100; a node runs at 50). Per run and block kind: speedup (median of the pairs'
 # wall ratios), cpu-ratio (median of the pairs' 2-worker/1-worker CPU time ratios), the
-# wall and CPU ms per block of each, allocations, and for 2 workers the executions run
-# again in order (par2-reexec) and the ones that waited for a contended key (par2-waits).
+# wall and CPU ms per block of each, and the bytes allocated per block by each.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
