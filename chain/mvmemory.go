@@ -35,11 +35,11 @@ type mvMemory struct {
 }
 
 // mvShards spreads the keys over locks, so that workers rarely wait for each other (a
-// plain map lookup by string(key) does not allocate, unlike sync.Map's). 256: with 64,
-// the mutex profile of two workers showed them waiting on the shards of the keys every
-// transaction reads (the called contract's account and code), whose read-locks held
-// off the adds of 1/64 of all keys.
-const mvShards = 256
+// plain map lookup by string(key) does not allocate, unlike sync.Map's). (256 were
+// tried in session 7: once the keys every transaction reads go through mvNear, two
+// workers wait on a shard lock about once per 400 transactions with 64 shards and
+// once per 850 with 256, which allocate 0.5 MB more per block of 5,000 transfers.)
+const mvShards = 64
 
 // mvShard is a part of the memory's keys; its lock guards its map and the entries of
 // its keys. It fills a cache line, so that two cores locking neighbouring shards do not
