@@ -12,7 +12,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -161,7 +160,7 @@ func startAction(c *cli.Context) error {
 		return err
 	}
 	slog.SetDefault(logger)
-	tuneGC()
+	gcStartPercent()
 	if c.String(pprofFlag.Name) == "" {
 		// Without --pprof no one can read a heap profile: stop sampling allocations for
 		// it. Every sampled call stack takes a bucket of the profiler's hash table (1.4
@@ -174,6 +173,10 @@ func startAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	tuneGC(func() int {
+		pending, _ := n.Pool().Stats()
+		return pending
+	})
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if a := c.String(pprofFlag.Name); a != "" {
@@ -232,21 +235,6 @@ func printStarted(w io.Writer, n *node.Node) {
 	} else {
 		fmt.Fprintf(w, "wnode chain %d, node %s, JSON-RPC http://%s, data dir %s\n", n.Genesis().ChainID, n.Address().Hex(), addr, n.DataDir())
 		fmt.Fprintf(w, "  p2p %s  (validator %v)\n", strings.Join(n.P2PAddrs(), " "), n.Validator())
-	}
-}
-
-// nodeGCPercent is the garbage collector's target of a running node, unless GOGC is set.
-// Half of Go's default: a node's live heap is small (20-60 MB) next to what it allocates
-// per transaction, and issue 15 asks for no more memory per node than a CometBFT node at
-// the same load. 200 gave 5-10% more tx/s on a saturated 4-validator localnet than 100,
-// but a fifth more peak RSS; 50 took another 10-15 MB off each node's peak against 100
-// for no CPU per transaction we could measure at 1,000 tx/s; docs/rationale/node.md.
-const nodeGCPercent = 50
-
-// tuneGC sets the collector's target for a node, leaving an explicit GOGC alone.
-func tuneGC() {
-	if _, set := os.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(nodeGCPercent)
 	}
 }
 
