@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -328,5 +329,51 @@ func TestMVMemoryCredits(t *testing.T) {
 	}
 	if acc, _ := state.DecodeAccount(ch[0].Value); acc.Balance.Uint64() != 102 || acc.Nonce != 1 {
 		t.Errorf("merged account %+v", acc)
+	}
+}
+
+// TestMVNear: a worker's cache of keys serves a key no transaction has written, and
+// stops serving it once one does: a later view reads the write, and a read taken from
+// the cache before the write fails validation.
+func TestMVNear(t *testing.T) {
+	key := state.AccountKey(types.Address{9})
+	parent := state.EncodeAccount(&state.Account{Nonce: 1, Balance: uint256.NewInt(10)})
+	st, _ := statetest.NewStore(t, state.Options{})
+	statetest.Genesis(t, st, []state.Change{{Key: key, Value: parent}})
+	base, err := st.Reader(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mv := newMVMemory(base, 0)
+	var near mvNear
+	read := func(v *mvView, tx int) []byte {
+		v.reset(mv, &near, tx, "")
+		val, err := v.Get(bytes.Clone(key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return val
+	}
+	var v2, v3 mvView
+	if got := read(&v2, 2); !bytes.Equal(got, parent) {
+		t.Fatalf("first read %x, want the parent's %x", got, parent)
+	}
+	if near[nearSlot(key)] == nil {
+		t.Fatal("the key is not in the worker's cache after a read")
+	}
+	if got := read(&v3, 3); !bytes.Equal(got, parent) || !v3.valid() {
+		t.Fatalf("cached read %x (valid %v), want the parent's %x", got, v3.valid(), parent)
+	}
+	written := state.EncodeAccount(&state.Account{Nonce: 2, Balance: uint256.NewInt(5)})
+	mv.write(1, nil, nil, []state.Change{{Key: key, Value: written}}, nil, nil)
+	if v3.valid() {
+		t.Fatal("a read of the parent value stays valid after a lower position wrote the key")
+	}
+	if got := read(&v3, 3); !bytes.Equal(got, written) || !v3.valid() {
+		t.Fatalf("read after the write %x (valid %v), want %x", got, v3.valid(), written)
+	}
+	var v1 mvView
+	if got := read(&v1, 1); !bytes.Equal(got, parent) {
+		t.Fatalf("position 1 reads %x, want the parent's %x (its own write is not below it)", got, parent)
 	}
 }
