@@ -79,7 +79,8 @@ func (t *gcTuner) arm() {
 	})
 }
 
-// stop ends the tuning after the next collection; the target stays where it is.
+// stop ends the tuning: once it returns the tuner sets the target no more (a finalizer
+// running meanwhile sees it under t.mu), and its finalizer stops re-arming.
 func (t *gcTuner) stop() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -92,6 +93,9 @@ func (t *gcTuner) tune() int {
 	b := float64(t.backlog())
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.stopped {
+		return t.percent
+	}
 	t.avg += (b - t.avg) / 4
 	if p := gcPercentFor(t.avg); p != t.percent {
 		t.percent = p

@@ -3,6 +3,7 @@ package main
 import (
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -34,11 +35,14 @@ func TestGCPercentFor(t *testing.T) {
 	}
 }
 
-// gcPercent reads the collector's target without changing it.
+// gcPercent reads the collector's target without changing it: reading it with
+// debug.SetGCPercent would write it, and an armed tuner setting it between the two
+// calls would be overwritten (the tuner, which sets it only when its value changes,
+// then never corrects it).
 func gcPercent() int {
-	p := debug.SetGCPercent(100)
-	debug.SetGCPercent(p)
-	return p
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s)
+	return int(s[0].Value.Uint64())
 }
 
 // TestGCTuner: the tuner moves the target with the smoothed backlog, and collections
