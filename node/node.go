@@ -544,12 +544,12 @@ func (n *Node) P2PAddrs() []string { return n.network.ListenAddrs() }
 // the state's commit benchmarks on 10^6 keys). Pebble grows each new memtable from 256
 // KiB by doubling up to the bound and keeps the full one it flushed for reuse, both in
 // C memory: a node busy for a while holds a full memtable and a filling one (at 1,000
-// tx/s, 7.3 + 0.7 MiB resident with 8 MiB). A node writes ~570 bytes per counter tx,
-// so a 4 MiB memtable fills in ~7 s at 1,000 tx/s; a block's batch of more than 2 MiB
-// (half the memtable, ~3,600 counter txs) is committed by Pebble as a flushable batch,
-// an L0 table of its own, as the state's commit benchmarks' 10k-write blocks are.
-// 4 MiB took 4-6 MB off a node's peak RSS at 1,000 tx/s against 8 MiB. docs/rationale/node.md.
-const dbMemTableSize = 4 << 20
+// tx/s, 7.3 + 0.7 MiB resident). A node writes ~570 bytes per counter tx, so at 1,000
+// tx/s an 8 MiB memtable fills in ~15 s, and a block of 5,000 txs (~2.9 MB) still
+// commits below Pebble's large-batch threshold (half the memtable). 4 MiB took 4-6 MB
+// off a node's peak RSS at 1,000 tx/s but cost 14-16 % more CPU per tx at 4,000 in
+// flight (session 7, as in session 6). docs/rationale/node.md.
+const dbMemTableSize = 8 << 20
 
 // openDB opens the node's Pebble database in dir: state.PebbleOptions with memtables of
 // dbMemTableSize.
