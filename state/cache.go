@@ -21,13 +21,7 @@ type nodeCache struct {
 	head  cacheEntry // sentinel: head.next is the most recently used, head.prev the least
 	bytes int
 	max   int
-	// free holds entries removed from the map, for add to reuse: a commit removes about
-	// as many nodes (the ones its version replaced) as it adds, 20k at 10k writes.
-	free []*cacheEntry
 }
-
-// maxFree bounds the entries kept for reuse.
-const maxFree = 1 << 16
 
 // cacheKey is a node's Pebble key held by value (at most 2+8+2+32 bytes: nodeKey): the
 // map and its entries then hold no pointer to a key of their own, one object fewer per
@@ -113,14 +107,7 @@ func (c *nodeCache) add(key []byte, n *node) {
 		c.unlink(e)
 		c.pushFront(e)
 	} else {
-		var e *cacheEntry
-		if f := len(c.free); f > 0 {
-			e = c.free[f-1]
-			c.free = c.free[:f-1]
-			*e = cacheEntry{key: k, n: n, size: size}
-		} else {
-			e = &cacheEntry{key: k, n: n, size: size}
-		}
+		e := &cacheEntry{key: k, n: n, size: size}
 		c.m[k] = e
 		c.pushFront(e)
 		c.bytes += size
@@ -140,10 +127,6 @@ func (c *nodeCache) removeLocked(e *cacheEntry) {
 	c.unlink(e)
 	delete(c.m, e.key)
 	c.bytes -= e.size
-	if len(c.free) < maxFree {
-		*e = cacheEntry{}
-		c.free = append(c.free, e)
-	}
 }
 
 // remove drops key (a node that left the latest version) so that its space goes to live
@@ -172,6 +155,5 @@ func (c *nodeCache) clear() {
 	c.m = make(map[cacheKey]*cacheEntry)
 	c.head.prev, c.head.next = &c.head, &c.head
 	c.bytes = 0
-	c.free = nil
 	c.mu.Unlock()
 }

@@ -395,9 +395,8 @@ func (r *Restore) writeOut(sync bool) error {
 }
 
 func (r *Restore) addWrites(b *pebble.Batch) error {
-	ob := orderedBatch{b: b}
 	for _, w := range r.up.nodes {
-		if err := ob.node(w); err != nil {
+		if err := writeNode(b, w); err != nil {
 			return fmt.Errorf("state: restore %d: %w", r.m.Height, err)
 		}
 	}

@@ -107,9 +107,6 @@ type Store struct {
 	// re-fragmented them (a 10k-block dev chain spent 183 MB and seconds per block read).
 	// Zero after opening: the first prune of a process covers everything below once.
 	prunedTo struct{ stale, roots uint64 }
-	// pruneHint is the size of the last prune's key list (guarded by commitMu), to
-	// allocate the next one at once.
-	pruneHint struct{ keys, bytes int }
 }
 
 // formatVersion is the stored form of the tree: 2 holds each leaf in its parent node
@@ -489,10 +486,7 @@ func (s *Store) Prepare(height uint64, changes []Change) (*Update, error) {
 		}
 		return nil, fmt.Errorf("state: prepare %d: %w", height, err)
 	}
-	// In key order, as Commit writes them (see orderedBatch): the updater leaves the
-	// values in key-hash order and the nodes of each depth in path order.
-	u.root, u.nodes, u.values, u.stale = root, byDepth(up.nodes, s.r), up.values, up.stale
-	slices.SortFunc(u.stale, bytes.Compare)
+	u.root, u.nodes, u.values, u.stale = root, up.nodes, up.values, up.stale
 	u.loads, u.hashes = up.loads, up.h.n
 	return u, nil
 }
@@ -529,10 +523,46 @@ func (s *Store) commit(u *Update, fn func(b *pebble.Batch) error, wo *pebble.Wri
 	b := s.db.NewBatchWithSize(size + len(u.stale)*64)
 	defer b.Close()
 
+	// Pruning first: its range deletions of the stale index must not cover the stale
+	// entries this batch adds (later operations in a batch win).
 	newOldest := max(s.oldest.Load(), s.windowStart(u.height))
-	prunedTo, err := s.fill(b, u, newOldest)
-	if err != nil {
-		return err
+	prunedTo := s.prunedTo
+	if !s.archive && u.init {
+		var err error
+		if prunedTo.stale, prunedTo.roots, err = s.prune(b, newOldest, u.height); err != nil {
+			return err
+		}
+	}
+	if !u.init {
+		if err := b.Set(metaKey, []byte{formatVersion, byte(s.r.b)}, nil); err != nil {
+			return fmt.Errorf("state: commit %d: %w", u.height, err)
+		}
+	}
+	for _, w := range u.nodes {
+		if err := writeNode(b, w); err != nil {
+			return fmt.Errorf("state: commit %d: %w", u.height, err)
+		}
+	}
+	for _, w := range u.values {
+		var err error
+		if w.value == nil {
+			err = b.Delete(w.key, nil)
+		} else {
+			err = b.Set(w.key, w.value, nil)
+		}
+		if err != nil {
+			return fmt.Errorf("state: commit %d: %w", u.height, err)
+		}
+	}
+	// The stale index is kept in archive mode too, so that an archive can later be
+	// pruned: it costs one small key per replaced node or value.
+	for _, k := range u.stale {
+		if err := b.Set(staleKey(u.height, k), nil, nil); err != nil {
+			return fmt.Errorf("state: commit %d: %w", u.height, err)
+		}
+	}
+	if err := b.Set(rootKey(u.height), u.root.encode(), nil); err != nil {
+		return fmt.Errorf("state: commit %d: %w", u.height, err)
 	}
 	if fn != nil {
 		if err := fn(b); err != nil {
@@ -576,62 +606,55 @@ func (s *Store) commit(u *Update, fn func(b *pebble.Batch) error, wo *pebble.Wri
 	return nil
 }
 
-// prune returns the keys of every entry that left the tree at a version <= oldest (so
-// belongs only to unreadable versions), whole versions at a time up to the prune limit,
-// in key order, for the caller to delete; it adds to b the range deletions of their
-// stale-index entries and of the root records below oldest. It returns where its range
-// deletions end, which the next prune starts from once this batch is committed.
-func (s *Store) prune(b *pebble.Batch, oldest, height uint64) (staleEnd, rootEnd uint64, dels [][]byte, err error) {
+// prune adds to b the deletion of every entry that left the tree at a version <= oldest
+// (so belongs only to unreadable versions), whole versions at a time up to the prune
+// limit, with their stale-index entries, and of the root records below oldest. It
+// returns where its range deletions end, which the next prune starts from once this
+// batch is committed.
+func (s *Store) prune(b *pebble.Batch, oldest, height uint64) (staleEnd, rootEnd uint64, err error) {
 	from := s.prunedTo
 	if oldest == 0 {
-		return from.stale, from.roots, nil, nil
+		return from.stale, from.roots, nil
 	}
 	// Entries stale at height are in this batch, not yet in the DB.
 	upto := min(oldest, height-1)
 	if upto+1 <= from.stale {
-		return from.stale, max(from.roots, oldest), nil, s.pruneRoots(b, from.roots, oldest)
+		return from.stale, max(from.roots, oldest), s.pruneRoots(b, from.roots, oldest)
 	}
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: staleKey(from.stale, nil), UpperBound: staleKey(upto+1, nil)})
 	if err != nil {
-		return 0, 0, nil, fmt.Errorf("state: prune: %w", err)
+		return 0, 0, fmt.Errorf("state: prune: %w", err)
 	}
 	end := upto + 1 // stale index entries below staleKey(end) are processed
-	// The keys, copied into one arena sized after the last prune's (a key already taken
-	// stays valid in the old array if the arena grows).
-	arena := make([]byte, 0, s.pruneHint.bytes+s.pruneHint.bytes/8)
-	dels = make([][]byte, 0, s.pruneHint.keys+s.pruneHint.keys/8)
+	n := 0
 	var last uint64
 	for ok := it.First(); ok; ok = it.Next() {
 		k := it.Key()
 		if len(k) < 10 {
 			it.Close()
-			return 0, 0, nil, fmt.Errorf("state: corrupt stale index key %x", k)
+			return 0, 0, fmt.Errorf("state: corrupt stale index key %x", k)
 		}
 		v := binary.BigEndian.Uint64(k[2:10])
-		if len(dels) >= s.pruneLimit && v != last {
+		if n >= s.pruneLimit && v != last {
 			end = v
 			break
 		}
-		lo := len(arena)
-		arena = append(arena, k[10:]...)
-		dels = append(dels, arena[lo:len(arena):len(arena)])
+		if err := b.Delete(k[10:], nil); err != nil {
+			it.Close()
+			return 0, 0, fmt.Errorf("state: prune: %w", err)
+		}
+		n++
 		last = v
 	}
 	if err := cmp.Or(it.Error(), it.Close()); err != nil {
-		return 0, 0, nil, fmt.Errorf("state: prune: %w", err)
-	}
-	s.pruneHint.keys, s.pruneHint.bytes = len(dels), len(arena)
-	// The index is in (version, key) order: one version's keys are sorted, several
-	// versions' (a backlog) are merged here.
-	if !slices.IsSortedFunc(dels, bytes.Compare) {
-		slices.SortFunc(dels, bytes.Compare)
+		return 0, 0, fmt.Errorf("state: prune: %w", err)
 	}
 	if end > from.stale {
 		if err := b.DeleteRange(staleKey(from.stale, nil), staleKey(end, nil), nil); err != nil {
-			return 0, 0, nil, fmt.Errorf("state: prune: %w", err)
+			return 0, 0, fmt.Errorf("state: prune: %w", err)
 		}
 	}
-	return max(end, from.stale), max(from.roots, oldest), dels, s.pruneRoots(b, from.roots, oldest)
+	return max(end, from.stale), max(from.roots, oldest), s.pruneRoots(b, from.roots, oldest)
 }
 
 // pruneRoots adds to b the deletion of the root records in [from, oldest).
@@ -645,138 +668,15 @@ func (s *Store) pruneRoots(b *pebble.Batch, from, oldest uint64) error {
 	return nil
 }
 
-// fill adds to b the writes of u and the pruning of the versions below newOldest, in key
-// order, and returns where the pruning's range deletions end.
-func (s *Store) fill(b *pebble.Batch, u *Update, newOldest uint64) (prunedTo struct{ stale, roots uint64 }, err error) {
-	// Pruning first: its range deletions of the stale index must not cover the stale
-	// entries this batch adds (later operations in a batch win). Its point deletions are
-	// merged into the writes, in key order.
-	prunedTo = s.prunedTo
-	w := orderedBatch{b: b}
-	if !s.archive && u.init {
-		if prunedTo.stale, prunedTo.roots, w.dels, err = s.prune(b, newOldest, u.height); err != nil {
-			return prunedTo, err
-		}
-	}
-	if err := s.writeUpdate(&w, u); err != nil {
-		return prunedTo, fmt.Errorf("state: commit %d: %w", u.height, err)
-	}
-	return prunedTo, nil
-}
-
-// orderedBatch adds a version's writes to a Pebble batch in ascending key order, merging
-// in the sorted deletions dels (a deletion goes before a write of the same key, as the
-// pruning did when it came first). Pebble sorts a batch too large for the memtable (a
-// block of 10k writes) on the commit's serial path; on sorted input its pdqsort is one
-// linear pass (it was ~15 % of Commit's CPU on random order), and the flush that follows
-// reads the batch sequentially.
-type orderedBatch struct {
-	b    *pebble.Batch
-	dels [][]byte
-}
-
-// before deletes the pending deletions whose keys are at most key.
-func (w *orderedBatch) before(key []byte) error {
-	n := 0
-	for n < len(w.dels) && bytes.Compare(w.dels[n], key) <= 0 {
-		if err := w.b.Delete(w.dels[n], nil); err != nil {
-			return err
-		}
-		n++
-	}
-	w.dels = w.dels[n:]
-	return nil
-}
-
-func (w *orderedBatch) set(key, value []byte) error {
-	if err := w.before(key); err != nil {
-		return err
-	}
-	if value == nil {
-		return w.b.Delete(key, nil)
-	}
-	return w.b.Set(key, value, nil)
-}
-
-// node adds the tree node n.n under n.key, encoded in place in the batch (no copy of the
-// encoding is made or kept; n.size is its length, computed by Prepare).
-func (w *orderedBatch) node(n kv) error {
-	if err := w.before(n.key); err != nil {
-		return err
-	}
-	op := w.b.SetDeferred(len(n.key), n.size)
-	copy(op.Key, n.key)
-	if enc := n.n.encode(op.Value[:0]); len(enc) != n.size {
-		return fmt.Errorf("state: node %x encoded in %d bytes, not %d", n.key, len(enc), n.size)
+// writeNode adds the tree node w.n under w.key to b, encoded in place in the batch (no
+// copy of the encoding is made or kept; w.size is its length, computed by Prepare).
+func writeNode(b *pebble.Batch, w kv) error {
+	op := b.SetDeferred(len(w.key), w.size)
+	copy(op.Key, w.key)
+	if enc := w.n.encode(op.Value[:0]); len(enc) != w.size {
+		return fmt.Errorf("state: node %x encoded in %d bytes, not %d", w.key, len(enc), w.size)
 	}
 	return op.Finish()
-}
-
-// stale adds the stale-index entry of key at version (an empty value), built in place.
-// The caller has added the deletions ordered before it (none is of the stale index).
-func (w *orderedBatch) stale(version uint64, key []byte) error {
-	op := w.b.SetDeferred(10+len(key), 0)
-	op.Key[0], op.Key[1] = KeyPrefix, tagStale
-	binary.BigEndian.PutUint64(op.Key[2:10], version)
-	copy(op.Key[10:], key)
-	return op.Finish()
-}
-
-// rest adds the pending deletions.
-func (w *orderedBatch) rest() error {
-	for _, k := range w.dels {
-		if err := w.b.Delete(k, nil); err != nil {
-			return err
-		}
-	}
-	w.dels = nil
-	return nil
-}
-
-// writeUpdate adds u's writes and the pending deletions to w in key order: latest-value
-// records ('l'), metadata ('m'), the deleted then the new nodes ('n', by version then
-// depth then path), the root record ('r'), the value records ('v', with the deleted ones),
-// the stale index ('x'). Prepare leaves u.values in key-hash order, u.nodes by depth and
-// path and u.stale sorted.
-func (s *Store) writeUpdate(w *orderedBatch, u *Update) error {
-	for _, v := range u.values {
-		if v.key[1] == tagLatest {
-			if err := w.set(v.key, v.value); err != nil {
-				return err
-			}
-		}
-	}
-	if !u.init {
-		if err := w.set(metaKey, []byte{formatVersion, byte(s.r.b)}); err != nil {
-			return err
-		}
-	}
-	for _, n := range u.nodes {
-		if err := w.node(n); err != nil {
-			return err
-		}
-	}
-	if err := w.set(rootKey(u.height), u.root.encode()); err != nil {
-		return err
-	}
-	for _, v := range u.values {
-		if v.key[1] == tagValue {
-			if err := w.set(v.key, v.value); err != nil {
-				return err
-			}
-		}
-	}
-	// The stale index is kept in archive mode too, so that an archive can later be
-	// pruned: it costs one small key per replaced node or value.
-	if err := w.before([]byte{KeyPrefix, tagStale}); err != nil {
-		return err
-	}
-	for _, k := range u.stale {
-		if err := w.stale(u.height, k); err != nil {
-			return err
-		}
-	}
-	return w.rest()
 }
 
 func keccak(k crypto.KeccakState, b []byte) (out types.Hash) {

@@ -27,7 +27,7 @@ type item struct {
 
 func (it *item) isPut() bool { return it.value != nil || it.carried != nil }
 
-// kv is one Pebble write: a tree node when n is set (value unused: orderedBatch.node encodes n
+// kv is one Pebble write: a tree node when n is set (value unused: writeNode encodes n
 // straight into the batch), else a value record (a deletion when value is nil).
 type kv struct {
 	key, value []byte
@@ -243,7 +243,6 @@ func (u *updater) build(depth int, items []item) sub {
 func (u *updater) updateLeaf(depth int, ref *child, items []item) sub {
 	lf := ref.asLeaf()
 	keep := lf
-	start := len(u.values)
 	var rest []item // the other puts
 	for i := range items {
 		it := &items[i]
@@ -274,47 +273,8 @@ func (u *updater) updateLeaf(depth int, ref *child, items []item) sub {
 	}
 	s := u.build(depth, rest)
 	s.changed = true
-	// lf's records were added before those of the other keys: back into key-hash order
-	// (a few records, all under this position).
-	sortValues(u.values[start:])
 	return s
 }
-
-// sortValues sorts value records (the pair of a key's two records staying in order) by
-// key hash: an insertion sort, for the few records of one leaf position.
-func sortValues(vs []kv) {
-	for i := 1; i < len(vs); i++ {
-		for j := i; j > 0 && bytes.Compare(vs[j-1].key[2:34], vs[j].key[2:34]) > 0; j-- {
-			vs[j-1], vs[j] = vs[j], vs[j-1]
-		}
-	}
-}
-
-// byDepth returns nodes (as the updater appends them: each after its children, subtrees
-// in digit order, so that the nodes of one depth come in path order) ordered by depth and
-// path, which is the order of their keys: a stable counting sort by depth.
-func byDepth(nodes []kv, r radix) []kv {
-	if len(nodes) < 2 {
-		return nodes
-	}
-	count := make([]int, r.maxDepth()+2)
-	for i := range nodes {
-		count[nodeDepth(nodes[i].key)+1]++
-	}
-	for d := 1; d < len(count); d++ {
-		count[d] += count[d-1]
-	}
-	out := make([]kv, len(nodes))
-	for i := range nodes {
-		d := nodeDepth(nodes[i].key)
-		out[count[d]] = nodes[i]
-		count[d]++
-	}
-	return out
-}
-
-// nodeDepth returns the depth in a node key (nodeKey).
-func nodeDepth(key []byte) int { return int(binary.BigEndian.Uint16(key[10:12])) }
 
 // updateInternal applies items to the subtree whose root is the stored internal node n.
 func (u *updater) updateInternal(depth int, ref *child, n *node, items []item) (sub, error) {
