@@ -16,7 +16,7 @@ import (
 	"github.com/wnode/wnode/consensus"
 	"github.com/wnode/wnode/internal/testutil"
 	"github.com/wnode/wnode/mempool"
-	"github.com/wnode/wnode/state"
+	"github.com/wnode/wnode/state/statetest"
 	"github.com/wnode/wnode/types"
 	"github.com/wnode/wnode/vm"
 )
@@ -119,16 +119,7 @@ type devNode struct {
 
 func startDevNode(t *testing.T, fs vfs.FS, dir string, tc *testutil.TestChain, machine *vm.VM, signed map[[3]uint64]types.Hash) *devNode {
 	t.Helper()
-	o := state.PebbleOptions(fs)
-	defer o.Cache.Unref()
-	db, err := pebble.Open("db", o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := state.New(db, state.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, st := statetest.OpenFS(t, fs)
 	c, err := chain.New(db, st, machine, tc.Gen, chain.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -5,10 +5,9 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
-	"github.com/wnode/wnode/state"
+	"github.com/wnode/wnode/state/statetest"
 	"github.com/wnode/wnode/types"
 	"github.com/wnode/wnode/vm"
 )
@@ -22,16 +21,7 @@ func TestCommitBlockNoSyncCrash(t *testing.T) {
 	g := testGenesis(nil)
 	open := func(fs vfs.FS) *node {
 		t.Helper()
-		o := state.PebbleOptions(fs)
-		defer o.Cache.Unref()
-		db, err := pebble.Open("db", o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, err := state.New(db, state.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		db, st := statetest.OpenFS(t, fs)
 		c, err := New(db, st, machine, g, Options{})
 		if err != nil {
 			db.Close()

@@ -9,8 +9,27 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/wnode/wnode/state"
 )
+
+// OpenFS opens (or creates) the database "db" on fs with the node's Pebble options and a
+// Store over it, for tests that crash a file system (vfs.NewCrashableMem) and reopen it.
+// The caller closes the database: a crash test drops it without closing.
+func OpenFS(t testing.TB, fs vfs.FS) (*pebble.DB, *state.Store) {
+	t.Helper()
+	o := state.PebbleOptions(fs)
+	defer o.Cache.Unref()
+	db, err := pebble.Open("db", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := state.New(db, state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, st
+}
 
 // NewPebble returns an empty in-memory Pebble database closed at the end of the test.
 func NewPebble(t testing.TB) *pebble.DB {
