@@ -67,6 +67,21 @@ func call(t testing.TB, rt wazero.Runtime, bin []byte, name string, gasLimit uin
 	return res, mod, err
 }
 
+// prepareDecoded prepares bin with the default schedule and limits and decodes the
+// instrumented module, for tests that read the instructions the passes wrote.
+func prepareDecoded(t testing.TB, bin []byte) (*Module, *wasm.Module) {
+	t.Helper()
+	pm, err := Prepare(bin, gas.Default(), DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := wasm.Decode(pm.Instrumented)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pm, m
+}
+
 func f32Type() wasm.FuncType { return wasm.FuncType{Results: []wasm.ValType{wasm.F32}} }
 func f64Type() wasm.FuncType { return wasm.FuncType{Results: []wasm.ValType{wasm.F64}} }
 func f32c(bits uint32) I     { return I{Op: wasm.OpF32Const, Imm: uint64(bits)} }
@@ -373,17 +388,10 @@ func TestLoopHeadCharges(t *testing.T) {
 	}
 	for _, n := range []int32{20, 3, 1} {
 		body := nested(n)
-		pm, err := Prepare(module(nil, false,
+		pm, m := prepareDecoded(t, module(nil, false,
 			fn{"_branch", res, locals, body},
 			fn{"_static", res, locals, append(slices.Clone(many), body...)},
-		), gas.Default(), DefaultLimits())
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := wasm.Decode(pm.Instrumented)
-		if err != nil {
-			t.Fatal(err)
-		}
+		))
 		// The stack pass adds one if per function; the branch charges add one each.
 		ifs := func(c wasm.Code) (n int) {
 			for _, in := range c.Body {
@@ -462,17 +470,10 @@ func TestChargeAfterFirstMemoryAccess(t *testing.T) {
 		opImm(wasm.OpLocalGet, 1),
 	}
 	oob := []I{blk(wasm.OpLoop, wasm.BlockEmpty), i32c(1 << 30), load, op(wasm.OpDrop), opImm(wasm.OpBr, 0), end()}
-	pm, err := Prepare(module(nil, false,
+	pm, m := prepareDecoded(t, module(nil, false,
 		fn{"_sum", wasm.FuncType{Results: []wasm.ValType{wasm.I32}}, []wasm.LocalDecl{{Count: 2, Type: wasm.I32}}, sum},
 		fn{"oob", wasm.FuncType{}, nil, oob},
-	), gas.Default(), DefaultLimits())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := wasm.Decode(pm.Instrumented)
-	if err != nil {
-		t.Fatal(err)
-	}
+	))
 	// In the instrumented sum: loop, then the load, then the head's check (an if), then
 	// the back edge.
 	var seq []wasm.Opcode
