@@ -10,10 +10,11 @@
 # BASE_REV is a commit whose chain/bench_test.go is replaced by this one's (from 86aa7a2
 # on; 531683c is the one before the changes of docs/rationale/parallel-exec.md's
 # session 5). Env: BENCHTIME (5x),
-# COUNT (3), CPU (2: GOMAXPROCS; 1 shows the parallel path's overhead alone), GOGC
-# (unset: 100; a node runs at 50). Per run and block kind: speedup (median of the pairs'
-# wall ratios), cpu-ratio (median of the pairs' 2-worker/1-worker CPU time ratios), the
-# wall and CPU ms per block of each, and the bytes allocated per block by each.
+# COUNT (3), CPU (2: GOMAXPROCS; 1 shows the parallel path's overhead alone; a list such
+# as "2 1" runs each in turn within every round), GOGC (unset: 100; a node runs at 50).
+# Per run and block kind: speedup (median of the pairs' wall ratios), cpu-ratio (median
+# of the pairs' 2-worker/1-worker CPU time ratios), the wall and CPU ms per block of
+# each, the bytes allocated and the minor page faults per block of each.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -34,10 +35,12 @@ if [ -n "$BASE" ]; then
 fi
 
 for round in $(seq "$ROUNDS"); do
-	for bin in "${bins[@]}"; do
-		echo "== $(basename "$bin" .test) round $round, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-		(cd "$ROOT/chain" && "$bin" -test.run XXX -test.bench BenchmarkParallelExec \
-			-test.benchtime "$BENCHTIME" -test.count "$COUNT" -test.cpu "$CPU") | grep '^BenchmarkParallelExec' |
-			awk '{printf "%s", $1; for (i = 3; i <= NF; i += 2) printf "  %s=%s", $(i+1), $i; print ""}'
+	for cpu in $CPU; do
+		for bin in "${bins[@]}"; do
+			echo "== $(basename "$bin" .test) round $round, GOMAXPROCS $cpu, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+			(cd "$ROOT/chain" && "$bin" -test.run XXX -test.bench BenchmarkParallelExec \
+				-test.benchtime "$BENCHTIME" -test.count "$COUNT" -test.cpu "$cpu") | grep '^BenchmarkParallelExec' |
+				awk '{printf "%s", $1; for (i = 3; i <= NF; i += 2) printf "  %s=%s", $(i+1), $i; print ""}'
+		done
 	done
 done
