@@ -115,6 +115,7 @@ type Chain struct {
 	head atomic.Pointer[headInfo]
 
 	execMu sync.Mutex              // serializes Build/Validate/Commit
+	arenas parArenas               // memory of parallel executions, reused (parallel_arena.go)
 	cache  map[types.Hash]*results // executed blocks at head+1, by block hash
 
 	durable durability // background syncs of CommitBlockNoSync

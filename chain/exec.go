@@ -49,8 +49,11 @@ type executor struct {
 	receipts  []*types.Receipt
 	txs       []*types.Tx
 	gasUsed   uint64
-	mv        *mvMemory // set by a parallel execution: the block's writes
-	committed int       // parallel: positions of the tx list executed and decided
+	mv        *mvMemory      // set by a parallel execution: the block's writes
+	committed int            // parallel: positions of the tx list executed and decided
+	arena     *parArena      // parallel: where mv lives, given back by changes (parallel_arena.go)
+	mvChanges []state.Change // parallel: the write set, once taken from mv
+	mvErr     error
 }
 
 func (c *Chain) newExecutor(ctx context.Context, h *types.Header) (*executor, error) {
@@ -192,7 +195,7 @@ func (e *executor) record(tx *types.Tx, r *types.Receipt, logs []string, size ui
 // the sequential StateDB's.
 func (e *executor) changes() ([]state.Change, error) {
 	if e.mv != nil {
-		return e.mv.changes(e.committed)
+		return e.parallelChanges()
 	}
 	if err := e.sdb.Err(); err != nil {
 		return nil, err

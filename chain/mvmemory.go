@@ -45,10 +45,10 @@ const mvShards = 64
 // its keys. It fills a cache line, so that two cores locking neighbouring shards do not
 // take the line from each other.
 type mvShard struct {
-	mu   sync.RWMutex
-	keys map[string]*mvKey
-	slab []mvKey // where the next keys are allocated, a chunk at a time
-	_    [64 - 56]byte
+	mu    sync.RWMutex
+	keys  map[string]*mvKey
+	slabs []*[mvSlab]mvKey // where keys are allocated, a chunk at a time; kept by reset
+	used  int              // keys of slabs in use
 }
 
 // A shard is exactly one cache line (compile-time check).
@@ -81,11 +81,34 @@ type mvEntry struct {
 
 // newMVMemory returns an empty memory over base, sized for about keys keys (a hint).
 func newMVMemory(base state.Reader, keys int) *mvMemory {
-	m := &mvMemory{base: base}
-	for i := range m.shards {
-		m.shards[i].keys = make(map[string]*mvKey, keys/mvShards)
-	}
+	m := new(mvMemory)
+	m.init(base, keys, 1)
 	return m
+}
+
+// init makes m, new or reset, an empty memory over base for changes on workers
+// goroutines, sized for about keys keys (a hint; maps kept by reset keep their size).
+func (m *mvMemory) init(base state.Reader, keys, workers int) {
+	m.base, m.workers, m.fee = base, workers, nil
+	for i := range m.shards {
+		if m.shards[i].keys == nil {
+			m.shards[i].keys = make(map[string]*mvKey, keys/mvShards)
+		}
+	}
+}
+
+// reset empties m, keeping its maps' and slabs' memory for the next block, and drops
+// every reference it held (the parent state, values, keys). No goroutine may use m.
+func (m *mvMemory) reset() {
+	for i := range m.shards {
+		sh := &m.shards[i]
+		clear(sh.keys)
+		for _, slab := range sh.slabs[:(sh.used+mvSlab-1)/mvSlab] {
+			clear(slab[:])
+		}
+		sh.used = 0
+	}
+	m.base, m.fee = nil, nil
 }
 
 func (m *mvMemory) shard(key []byte) *mvShard {
@@ -147,11 +170,11 @@ func (m *mvMemory) add(sh *mvShard, key []byte) *mvKey {
 	if k == nil {
 		// key is kept without a copy: state.StateDB builds a new key for every read,
 		// and the keys of a write set are not modified afterwards (see write).
-		if len(sh.slab) == cap(sh.slab) {
-			sh.slab = make([]mvKey, 0, mvSlab)
+		if sh.used == len(sh.slabs)*mvSlab {
+			sh.slabs = append(sh.slabs, new([mvSlab]mvKey))
 		}
-		sh.slab = sh.slab[:len(sh.slab)+1]
-		k = &sh.slab[len(sh.slab)-1]
+		k = &sh.slabs[sh.used/mvSlab][sh.used%mvSlab] // zero: new, or cleared by reset
+		sh.used++
 		k.key, k.base, k.baseErr = key, base, err
 		sh.keys[string(key)] = k
 	}

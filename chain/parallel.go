@@ -78,43 +78,40 @@ type parallelRun struct {
 // for a proposal it drops such txs as BuildBlock's loop does and stops when the block's
 // gas is spent.
 func (e *executor) executeParallel(txs []*types.Tx, workers int, build bool, invalid func(i int, tx *types.Tx, err error) error) error {
+	a := e.c.arenas.get(e.base, len(txs), workers)
 	p := &parallelRun{
-		e: e, txs: txs, build: build, ptx: make([]ptx, len(txs)),
+		e: e, txs: txs, build: build, ptx: a.ptx[:len(txs)],
 		done: make(chan struct{}), wake: make(chan struct{}, 1),
 	}
 	p.feeKey = state.AccountKey(e.header.Proposer)
 	p.feeWatch = string(p.feeKey)
-	// A transfer or a token call touches about four keys (sender, recipient or contract,
-	// code, storage): sizing the maps for that saves growing them under their locks.
-	e.mv = newMVMemory(e.base, 4*len(txs))
-	e.mv.workers = workers
+	e.mv, e.arena = &a.mv, a
 	// Every transaction that pays a fee credits this key: found once, not once per
 	// transaction under its shard's read-lock.
 	e.mv.fee = e.mv.key(p.feeKey)
 	var wg sync.WaitGroup
-	for range workers - 1 {
+	for i := 1; i < workers; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p.work(invalid)
+			p.work(a.workers[i], invalid)
 		}()
 	}
-	p.work(invalid)
+	p.work(a.workers[0], invalid)
 	wg.Wait()
 	e.committed = p.next
+	if p.end != nil {
+		// The caller takes no write set from a failed execution.
+		e.mvErr = errParallelFailed
+		e.releaseArena()
+	}
 	return p.end
 }
 
 // work is one worker's loop: commit what can be, else execute the next transaction
 // optimistically, else wait for a result to commit.
-func (p *parallelRun) work(invalid func(int, *types.Tx, error) error) {
+func (p *parallelRun) work(w *pworker, invalid func(int, *types.Tx, error) error) {
 	n := len(p.txs)
-	// One StateDB per worker, reset for every execution: allocating one per transaction
-	// (four maps, grown on first use) was a tenth of the parallel path's overhead.
-	// (The VM reuses contract instances across calls and workers: no per-worker pool of
-	// contract memories any more, see docs/rationale/parallel-exec.md.)
-	sdb := state.NewStateDB(state.Empty)
-	w := &pworker{sdb: sdb}
 	for !p.closed.Load() {
 		if p.commitMu.TryLock() {
 			p.commitLocked(w, invalid)
@@ -198,8 +195,13 @@ func (p *parallelRun) finish(err error) {
 	close(p.done)
 }
 
-// pworker is what one worker reuses from one execution to the next.
+// pworker is what one worker reuses from one execution to the next, and from one block
+// to the next (parArena).
 type pworker struct {
+	// One StateDB per worker, reset for every execution: allocating one per transaction
+	// (four maps, grown on first use) was a tenth of the parallel path's overhead.
+	// (The VM reuses contract instances across calls and workers: no per-worker pool of
+	// contract memories any more, see docs/rationale/parallel-exec.md.)
 	sdb     *state.StateDB
 	changes []state.Change // the write set of the last execution
 	// Chunks the first read list and key list of each transaction it executes are cut
