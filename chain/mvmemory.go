@@ -140,11 +140,12 @@ func (m *mvMemory) readVersion(key []byte, tx int) (*mvKey, []byte, uint64, erro
 		return k, val, ver, err
 	}
 	sh.mu.RUnlock()
-	k := m.add(sh, key)
-	sh.mu.RLock()
-	val, err := k.readLocked(key, tx)
+	base, baseErr := m.base.Get(key)
+	sh.mu.Lock()
+	k := sh.addLocked(key, base, baseErr)
+	val, err := k.readLocked(key, tx) // under the lock that added it: no second lookup
 	ver := k.version.Load()
-	sh.mu.RUnlock()
+	sh.mu.Unlock()
 	return k, val, ver, err
 }
 
@@ -166,6 +167,12 @@ func (m *mvMemory) add(sh *mvShard, key []byte) *mvKey {
 	base, err := m.base.Get(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	return sh.addLocked(key, base, err)
+}
+
+// addLocked adds key's entry with its parent value to sh, unless it is there already,
+// and returns it. The caller holds sh's write lock.
+func (sh *mvShard) addLocked(key, base []byte, err error) *mvKey {
 	k := sh.keys[string(key)]
 	if k == nil {
 		// key is kept without a copy: state.StateDB builds a new key for every read,
