@@ -185,6 +185,23 @@ func (w *syncedWAL) Append(rec []byte, sync bool) error {
 	return nil
 }
 
+// AppendStartSync is FileWAL's, noting what its sync covers once it is over (consensus
+// uses it for a precommit, syncing it while the guard saves the precommit).
+func (w *syncedWAL) AppendStartSync(rec []byte) (func() error, error) {
+	wait, err := w.FileWAL.AppendStartSync(rec)
+	if err != nil {
+		return nil, err
+	}
+	size := w.Size()
+	return func() error {
+		if err := wait(); err != nil {
+			return err
+		}
+		w.synced = size
+		return nil
+	}, nil
+}
+
 // signCheck fails the test when the validator sends two different signed messages for
 // the same height, round and step, across restarts.
 type signCheck struct {

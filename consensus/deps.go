@@ -107,6 +107,17 @@ type WAL interface {
 	Reset(durable func() error) error
 }
 
+// StartSyncWAL is a WAL that can sync while its caller does other work (FileWAL is
+// one). A precommit leaves only once the guard holds it and its WAL record is durable:
+// with a StartSyncWAL the two syncs run at the same time instead of one after the other
+// (State.sign).
+type StartSyncWAL interface {
+	WAL
+	// AppendStartSync appends rec and starts a sync of it and every earlier record; wait,
+	// called once, returns when they are durable. No other method is called before.
+	AppendStartSync(rec []byte) (wait func() error, err error)
+}
+
 // GuardStore persists the double-sign guard's last signed message. FileGuardStore
 // implements it.
 type GuardStore interface {

@@ -105,7 +105,7 @@ func (g *SignGuard) Last() (LastSigned, bool) { return g.last, g.has }
 // signed before, persisting the new state first. It returns ErrDoubleSign on conflict and
 // a wrapped storage or signer error otherwise; in both cases nothing was signed.
 func (g *SignGuard) Sign(height uint64, round int32, step Step, signBytes types.Hash) ([]byte, error) {
-	return g.sign(height, round, step, signBytes, nil)
+	return g.sign(height, round, step, signBytes, nil, nil)
 }
 
 // SignMessage signs m (a proposal or a vote of chainID, its signature unset) like Sign,
@@ -113,6 +113,15 @@ func (g *SignGuard) Sign(height uint64, round int32, step Step, signBytes types.
 // returning: after a crash, Last gives it back whole. Asked again for the same bytes at
 // the same (height, round, step), it sets the earlier signature.
 func (g *SignGuard) SignMessage(chainID uint64, m *Message) error {
+	return g.signMessage(chainID, m, nil)
+}
+
+// signMessage is SignMessage; before, if set, runs once m carries its signature and
+// before the guard's state is saved, and the wait it returns (if any) is called once the
+// save is done, whatever its outcome: consensus uses it to write a precommit's WAL
+// record and sync it while the guard saves (State.sign). before does not run when the
+// guard refuses or hands back an earlier signature.
+func (g *SignGuard) signMessage(chainID uint64, m *Message, before func() (wait func() error, err error)) error {
 	var (
 		h      uint64
 		r      int32
@@ -141,7 +150,7 @@ func (g *SignGuard) SignMessage(chainID uint64, m *Message) error {
 	sig, err := g.sign(h, r, step, sb, func(sig []byte) ([]byte, error) {
 		setSig(sig)
 		return EncodeMessage(m)
-	})
+	}, before)
 	if err != nil {
 		return err
 	}
@@ -149,7 +158,8 @@ func (g *SignGuard) SignMessage(chainID uint64, m *Message) error {
 	return nil
 }
 
-func (g *SignGuard) sign(height uint64, round int32, step Step, signBytes types.Hash, encode func(sig []byte) ([]byte, error)) ([]byte, error) {
+func (g *SignGuard) sign(height uint64, round int32, step Step, signBytes types.Hash, encode func(sig []byte) ([]byte, error),
+	before func() (func() error, error)) ([]byte, error) {
 	if g.has {
 		switch g.last.cmp(height, round, step) {
 		case -1:
@@ -172,10 +182,27 @@ func (g *SignGuard) sign(height uint64, round int32, step Step, signBytes types.
 			return nil, fmt.Errorf("sign: encode message: %w", err)
 		}
 	}
-	if err := g.store.Save(next); err != nil {
-		return nil, fmt.Errorf("persist sign guard: %w", err)
+	var wait func() error
+	if before != nil {
+		if wait, err = before(); err != nil {
+			return nil, err
+		}
 	}
-	g.last, g.has = next, true
+	if err = g.store.Save(next); err != nil {
+		err = fmt.Errorf("persist sign guard: %w", err)
+	} else {
+		g.last, g.has = next, true
+	}
+	if wait != nil {
+		// Waited for even when the save failed: the caller may not touch what runs (the
+		// WAL) before it is over.
+		if werr := wait(); err == nil {
+			err = werr
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
 	return bytes.Clone(sig), nil
 }
 

@@ -141,7 +141,7 @@ type sim struct {
 	changes simChanges             // validator set change requests (simvals_test.go)
 	signed  map[signKey]types.Hash // what each honest validator signed, by (h, r, type)
 	log     []string               // notable events, printed on failure
-	stats   struct{ delivered, dropped, commits, crashes, syncs int }
+	stats   struct{ delivered, dropped, commits, crashes, saveCrashes, syncs int }
 }
 
 type signKey struct {
@@ -307,6 +307,9 @@ type simNode struct {
 	// crashOnSend arms a crash at the next broadcast: after the message was signed and
 	// persisted, before it leaves.
 	crashOnSend bool
+	// crashOnSave arms a crash at the next save of a precommit in the guard: before the
+	// guard holds it, with its WAL record written and perhaps synced.
+	crashOnSave bool
 	syncing     bool
 	// seen models gossipsub's duplicate filter (message ID = keccak256 of the bytes,
 	// remembered for simSeenTTL): a node neither publishes nor accepts bytes it has seen.
@@ -440,6 +443,26 @@ func (w *simWAL) Append(rec []byte, sync bool) error {
 	return nil
 }
 
+// AppendStartSync appends rec; the sync it starts is over when wait is called (the
+// guard's save runs in between, and may crash the node: see crashOnSave), unless the node
+// crashed, whose crash kept a random part of the unsynced tail.
+func (w *simWAL) AppendStartSync(rec []byte) (func() error, error) {
+	if !w.n.alive(w.inc) {
+		return nil, errCrashed
+	}
+	if err := w.n.wal.Append(rec, false); err != nil {
+		return nil, err
+	}
+	size := w.n.wal.Size()
+	return func() error {
+		if !w.n.alive(w.inc) {
+			return errCrashed
+		}
+		w.n.walSynced = size
+		return nil
+	}, nil
+}
+
 func (w *simWAL) ReadAll() ([][]byte, error) {
 	if !w.n.alive(w.inc) {
 		return nil, errCrashed
@@ -488,6 +511,14 @@ func (g *simGuard) Save(l LastSigned) error {
 	// otherwise take the node back below what its guard says it signed.
 	if a := g.n.app; a.durable < len(a.blocks) {
 		g.n.s.fatalf("node %d signs at height %d with blocks %d..%d not durable", g.n.i, l.Height, a.durable+1, len(a.blocks))
+	}
+	if g.n.crashOnSave && l.Step == StepPrecommit {
+		// Crash before the guard holds the precommit, while its WAL record (written
+		// and being synced beside the save, State.sign) may or may not be durable.
+		g.n.crashOnSave = false
+		g.n.s.stats.saveCrashes++
+		g.n.crash(time.Duration(1+g.n.s.rng.IntN(5)) * time.Second)
+		return errCrashed
 	}
 	return g.n.guard.Save(l)
 }
@@ -863,13 +894,17 @@ func (s *sim) scheduleChaos() {
 		n := honest[s.rng.IntN(len(honest))]
 		when := time.Duration(s.rng.Int64N(int64(simChaos - 10*time.Second)))
 		down := time.Duration(1+s.rng.IntN(8)) * time.Second
-		onSend := s.rng.IntN(2) == 0
+		mode := s.rng.IntN(4) // 0, 1: now; 2: on send; 3: on the guard's save of a precommit
 		s.after(when, func() {
 			if !n.up {
 				return
 			}
-			if onSend {
+			switch mode {
+			case 2:
 				n.crashOnSend = true
+				return
+			case 3:
+				n.crashOnSave = true
 				return
 			}
 			n.crash(down)
@@ -918,7 +953,7 @@ func runSimulationWith(t testing.TB, seed uint64, p simParams) *sim {
 	// Every node is up again (a crash-on-send armed at the very end may still fire,
 	// restart it by hand) and the network is whole.
 	for _, n := range s.nodes {
-		n.crashOnSend = false
+		n.crashOnSend, n.crashOnSave = false, false
 		if !n.up {
 			n.start()
 		}
@@ -958,8 +993,8 @@ func runSimulationWith(t testing.TB, seed uint64, p simParams) *sim {
 		}
 	}
 	if testing.Verbose() {
-		t.Logf("%s: height %d reached %v after the chaos; %d delivered, %d dropped, %d commits, %d crashes, %d syncs, %d evidence at node 0",
-			p, target, s.now.Sub(chaosEnd), s.stats.delivered, s.stats.dropped, s.stats.commits, s.stats.crashes,
+		t.Logf("%s: height %d reached %v after the chaos; %d delivered, %d dropped, %d commits, %d crashes (%d in a precommit's save), %d syncs, %d evidence at node 0",
+			p, target, s.now.Sub(chaosEnd), s.stats.delivered, s.stats.dropped, s.stats.commits, s.stats.crashes, s.stats.saveCrashes,
 			s.stats.syncs, len(s.nodes[0].st.Evidence()))
 	}
 	return s

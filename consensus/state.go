@@ -681,10 +681,11 @@ func (s *State) propose(ctx context.Context) {
 		}
 	}
 	m := &Message{Proposal: &types.Proposal{Height: s.height, Round: s.round, POLRound: pol, BlockHash: hash, Block: block, Proposer: s.self}}
-	if !s.sign(m) {
+	ok, logged := s.sign(m)
+	if !ok {
 		return
 	}
-	s.sendOwn(m, key)
+	s.sendOwn(m, key, logged)
 }
 
 // prevote sends a prevote for v (zero: nil) and moves to the prevote step.
@@ -714,10 +715,11 @@ func (s *State) vote(t types.SignedMsgType, v types.Hash) {
 		return
 	}
 	m := &Message{Vote: &types.Vote{Type: t, Height: s.height, Round: s.round, BlockHash: v, Validator: s.self}}
-	if !s.sign(m) {
+	ok, logged := s.sign(m)
+	if !ok {
 		return
 	}
-	s.sendOwn(m, key)
+	s.sendOwn(m, key, logged)
 	if t == types.PrevoteType {
 		s.mark(&s.timeline.prevote)
 	} else {
@@ -727,24 +729,51 @@ func (s *State) vote(t types.SignedMsgType, v types.Hash) {
 
 // sign signs m (a proposal or a vote of this validator) through the double-sign guard,
 // which persists it whole. A refusal is logged and skipped (the message is simply not
-// sent); a storage failure is fatal.
-func (s *State) sign(m *Message) bool {
+// sent); a storage failure is fatal. With a StartSyncWAL, a precommit's WAL record is
+// written (logged) once the precommit is signed and synced while the guard saves it, so
+// that its two syncs overlap instead of following each other: before it leaves, both are
+// over, as before (a crash between them never let anything leave, whichever was first;
+// see docs/rationale/consensus.md, "Persistence").
+func (s *State) sign(m *Message) (ok, logged bool) {
 	if err := s.durable(); err != nil {
 		s.fail(err)
-		return false
+		return false, false
+	}
+	var before func() (func() error, error)
+	if w, async := s.deps.WAL.(StartSyncWAL); async && m.Vote != nil && m.Vote.Type == types.PrecommitType {
+		before = func() (func() error, error) {
+			b, err := encodeWALRecord(walRecord{kind: walOwn, msg: m})
+			if err != nil {
+				return nil, fmt.Errorf("wal: %w", err)
+			}
+			wait, err := w.AppendStartSync(b)
+			if err != nil {
+				return nil, fmt.Errorf("wal: %w", err)
+			}
+			logged = true
+			return func() error {
+				start := s.deps.Clock.Now()
+				err := wait()
+				s.timeline.wal += s.deps.Clock.Now().Sub(start)
+				if err != nil {
+					return fmt.Errorf("wal: %w", err)
+				}
+				return nil
+			}, nil
+		}
 	}
 	start := s.deps.Clock.Now()
-	err := s.guard.SignMessage(s.cfg.ChainID, m)
+	err := s.guard.signMessage(s.cfg.ChainID, m, before)
 	s.timeline.sign += s.deps.Clock.Now().Sub(start)
 	if errors.Is(err, ErrDoubleSign) {
 		s.log.Error("double-sign guard refused", "height", s.height, "round", s.round, "signing", m, "err", err)
-		return false
+		return false, false
 	}
 	if err != nil {
 		s.fail(err)
-		return false
+		return false, false
 	}
-	return true
+	return true, logged
 }
 
 // durable waits until the blocks the Application committed are durable, once after each
@@ -766,14 +795,14 @@ func (s *State) durable() error {
 	return nil
 }
 
-// sendOwn logs a freshly signed message to the WAL, then sends it and counts it. The
-// guard already holds the message whole (a restarted validator re-sends it from there),
-// so only a precommit's record is synced before it leaves: that sync makes durable every
-// record before it, the proposal and the prevotes that made this validator lock, so
-// replay restores the lock.
-func (s *State) sendOwn(m *Message, key ownKey) {
+// sendOwn logs a freshly signed message to the WAL (unless sign did: logged), then sends
+// it and counts it. The guard already holds the message whole (a restarted validator
+// re-sends it from there), so only a precommit's record is synced before it leaves: that
+// sync makes durable every record before it, the proposal and the prevotes that made
+// this validator lock, so replay restores the lock.
+func (s *State) sendOwn(m *Message, key ownKey, logged bool) {
 	s.own[key] = m
-	if !s.walAppend(walOwn, m, key.typ == types.PrecommitType) {
+	if !logged && !s.walAppend(walOwn, m, key.typ == types.PrecommitType) {
 		return
 	}
 	s.broadcast(m, false)
@@ -1231,8 +1260,10 @@ type timeline struct {
 	build                                            time.Duration
 	proposal, validated, prevote, precommit, decided time.Duration
 	// Durations, not marks: propose is when this validator started building its
-	// proposal; sign the time spent in the double-sign guard (its fsyncs) and wal in
-	// synced WAL appends, summed over the height; commit the Application's commit and
+	// proposal; sign the time spent in the double-sign guard (its fsyncs, and the
+	// precommit's WAL sync that runs beside the guard's) and wal in synced WAL appends
+	// (with a StartSyncWAL: the wait for the precommit's WAL sync once the guard's was
+	// over, a part of sign), summed over the height; commit the Application's commit and
 	// reset the WAL's; durable the wait for the previous height's commit to be durable
 	// before the first signature (its sync runs in the background).
 	propose, sign, wal, commit, reset, durable time.Duration

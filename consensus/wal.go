@@ -134,6 +134,26 @@ func (w *FileWAL) Append(rec []byte, sync bool) error {
 	return nil
 }
 
+// AppendStartSync writes rec at the end of the log like Append and starts syncing the
+// file (fdatasync) in the background; wait, to be called once, returns when rec and every
+// earlier record are durable. No other method may be called before wait returned.
+func (w *FileWAL) AppendStartSync(rec []byte) (wait func() error, err error) {
+	if err := w.Append(rec, false); err != nil {
+		return nil, err
+	}
+	if w.opts.NoSync {
+		return func() error { return nil }, nil
+	}
+	done := make(chan error, 1)
+	go func() { done <- syncData(w.f) }()
+	return func() error {
+		if err := <-done; err != nil {
+			return fmt.Errorf("sync wal: %w", err)
+		}
+		return nil
+	}, nil
+}
+
 // Reset drops the records of the height just committed: it truncates the log once it
 // holds more than walTruncateAbove bytes, after durable returns, and otherwise keeps
 // them for replay to skip.

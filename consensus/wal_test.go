@@ -9,6 +9,7 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/wnode/wnode/types"
@@ -483,4 +484,124 @@ func TestFileGuardStoreV1TornUpgrade(t *testing.T) {
 			t.Fatalf("last v1 seq %d: after a torn first save, the guard holds %+v (ok %v), want the first-format state of height 9", last, l, ok)
 		}
 	}
+}
+
+// TestFileWALAppendStartSync: a record appended with a background sync is in the log,
+// after the earlier ones, once wait returns; the next appends follow it.
+func TestFileWALAppendStartSync(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "consensus.wal")
+	w, err := OpenWAL(path, FileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := walRecords(4)
+	if err := w.Append(recs[0], false); err != nil {
+		t.Fatal(err)
+	}
+	wait, err := w.AppendStartSync(recs[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Append(recs[2], true); err != nil {
+		t.Fatal(err)
+	}
+	if wait, err = w.AppendStartSync(recs[3]); err != nil {
+		t.Fatal(err)
+	}
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if w, err = OpenWAL(path, FileOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	got, err := w.ReadAll()
+	if err != nil || len(got) != len(recs) {
+		t.Fatalf("read %d records (%v), wrote %d", len(got), err, len(recs))
+	}
+	for i := range recs {
+		if !bytes.Equal(got[i], recs[i]) {
+			t.Fatalf("record %d differs", i)
+		}
+	}
+	if _, err := w.AppendStartSync(make([]byte, MaxWALRecordSize+1)); err == nil {
+		t.Fatal("an oversized record was accepted")
+	}
+}
+
+// TestSignGuardBefore: the hook State.sign uses for a precommit's WAL record runs once
+// the message carries its signature and before the save; its wait runs after the save,
+// also when the save fails; neither runs when the guard refuses or hands back an earlier
+// signature. A failed wait fails the signing, the guard keeping what it saved.
+func TestSignGuardBefore(t *testing.T) {
+	signer := NewKeySigner(testKeys(t, 1)[0])
+	var calls []string
+	store := &recordingStore{calls: &calls}
+	g, err := NewSignGuard(signer, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vote := func(r int32, v byte) *Message {
+		return &Message{Vote: &types.Vote{Type: types.PrecommitType, Height: 1, Round: r, BlockHash: types.Hash{v}, Validator: signer.Address()}}
+	}
+	hook := func(m *Message, werr error) func() (func() error, error) {
+		return func() (func() error, error) {
+			if len(m.Vote.Sig) != types.SignatureLen {
+				t.Error("before ran on an unsigned message")
+			}
+			calls = append(calls, "before")
+			return func() error { calls = append(calls, "wait"); return werr }, nil
+		}
+	}
+	m := vote(0, 1)
+	if err := g.signMessage(1, m, hook(m, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if want := "before save wait"; strings.Join(calls, " ") != want {
+		t.Fatalf("calls %q, want %q", calls, want)
+	}
+	calls = nil
+	again := vote(0, 1)
+	if err := g.signMessage(1, again, hook(again, nil)); err != nil || !bytes.Equal(again.Vote.Sig, m.Vote.Sig) {
+		t.Fatalf("same bytes again: %v", err)
+	}
+	other := vote(0, 2)
+	if err := g.signMessage(1, other, hook(other, nil)); !errors.Is(err, ErrDoubleSign) {
+		t.Fatalf("conflicting precommit: %v", err)
+	}
+	if len(calls) != 0 {
+		t.Fatalf("calls %q for an earlier signature and a refusal, want none", calls)
+	}
+	store.fail = true
+	m = vote(1, 1)
+	if err := g.signMessage(1, m, hook(m, nil)); err == nil || strings.Join(calls, " ") != "before save wait" {
+		t.Fatalf("failing save: %v, calls %q", err, calls)
+	}
+	calls, store.fail = nil, false
+	m = vote(2, 1)
+	if err := g.signMessage(1, m, hook(m, errors.New("wal sync failed"))); err == nil || !strings.Contains(err.Error(), "wal sync failed") {
+		t.Fatalf("failing wait: %v", err)
+	}
+	if last, _ := g.Last(); last.Round != 2 {
+		t.Fatalf("the guard's state is round %d after a failed wait, want the saved round 2", last.Round)
+	}
+}
+
+// recordingStore is a MemGuardStore noting its saves in calls, failing them when fail is set.
+type recordingStore struct {
+	MemGuardStore
+	calls *[]string
+	fail  bool
+}
+
+func (s *recordingStore) Save(l LastSigned) error {
+	*s.calls = append(*s.calls, "save")
+	if s.fail {
+		return errors.New("disk full")
+	}
+	return s.MemGuardStore.Save(l)
 }
