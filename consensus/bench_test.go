@@ -4,16 +4,76 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/wnode/wnode/types"
 )
 
 // BenchmarkDevHeight measures one height of a single-validator chain (--dev) with the
-// WAL and the guard on real files with fsync: propose, prevote, precommit (each signed,
-// guard-persisted and WAL-synced), commit. It is the floor of a transaction's latency in
-// dev mode, on top of execution.
+// WAL and the guard on real files with fsync: propose, prevote, precommit (each signed
+// and guard-persisted, the precommit WAL-synced too, beside the guard's sync), commit. It
+// is the floor of a transaction's latency in dev mode, on top of execution.
 func BenchmarkDevHeight(b *testing.B) {
+	height := devHeight(b, false)
+	b.ResetTimer()
+	for range b.N {
+		height()
+	}
+}
+
+// BenchmarkDevHeightWAL compares the precommit's WAL sync beside the guard's (the
+// node's FileWAL, AppendStartSync) with the two one after the other (serialWAL hides
+// AppendStartSync: the code before December 2026, session 8), alternating heights of two
+// dev validators in separate directories so that both see the same drift of the disk's
+// sync latency. It reports each one's median, 90th percentile and mean height, and their
+// ratios.
+func BenchmarkDevHeightWAL(b *testing.B) {
+	overlapped, serial := devHeight(b, false), devHeight(b, true)
+	var o, s []float64
+	b.ResetTimer()
+	for range b.N {
+		t := time.Now()
+		overlapped()
+		o = append(o, float64(time.Since(t).Microseconds())/1000)
+		t = time.Now()
+		serial()
+		s = append(s, float64(time.Since(t).Microseconds())/1000)
+	}
+	b.StopTimer()
+	for _, q := range []struct {
+		name string
+		f    func([]float64) float64
+	}{{"median", median}, {"p90", p90}, {"mean", mean}} {
+		mo, ms := q.f(o), q.f(s)
+		b.ReportMetric(mo, "ms/height-overlapped-"+q.name)
+		b.ReportMetric(ms, "ms/height-serial-"+q.name)
+		b.ReportMetric(mo/ms, "overlapped/serial-"+q.name)
+	}
+}
+
+func median(v []float64) float64 { slices.Sort(v); return v[len(v)/2] }
+func p90(v []float64) float64    { slices.Sort(v); return v[len(v)*9/10] }
+
+func mean(v []float64) float64 {
+	var sum float64
+	for _, x := range v {
+		sum += x
+	}
+	return sum / float64(len(v))
+}
+
+// serialWAL is a FileWAL without AppendStartSync.
+type serialWAL struct{ w *FileWAL }
+
+func (s serialWAL) Append(rec []byte, sync bool) error { return s.w.Append(rec, sync) }
+func (s serialWAL) ReadAll() ([][]byte, error)         { return s.w.ReadAll() }
+func (s serialWAL) Reset(durable func() error) error   { return s.w.Reset(durable) }
+
+// devHeight starts a single-validator State on real files in a new directory and returns
+// a function that runs one height of it.
+func devHeight(b *testing.B, serial bool) func() {
 	keys := testKeys(b, 1)
 	vals := testValidators(b, keys, equalPowers(1))
 	dir := b.TempDir()
@@ -21,16 +81,20 @@ func BenchmarkDevHeight(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer wal.Close()
+	b.Cleanup(func() { wal.Close() })
 	guard, err := OpenFileGuardStore(filepath.Join(dir, "guard"), FileOptions{NoSync: benchNoSync})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer guard.Close()
+	b.Cleanup(func() { guard.Close() })
 	cfg := DevConfig(testChainID)
 	cfg.MinBlockInterval = 0
 	app, clock := newTestApp(vals), newManualClock()
-	st, err := New(cfg, Deps{App: app, Signer: NewKeySigner(keys[0]), Guard: guard, WAL: wal,
+	var w WAL = wal
+	if serial {
+		w = serialWAL{wal}
+	}
+	st, err := New(cfg, Deps{App: app, Signer: NewKeySigner(keys[0]), Guard: guard, WAL: w,
 		Broadcaster: &captureBroadcaster{}, Clock: clock}, 0, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -39,16 +103,15 @@ func BenchmarkDevHeight(b *testing.B) {
 	if err := st.Start(ctx); err != nil {
 		b.Fatal(err)
 	}
-	b.ResetTimer()
-	for range b.N {
+	return func() {
+		h := app.height()
 		app.pending = true
 		if err := st.TxsAvailable(ctx); err != nil {
 			b.Fatal(err)
 		}
-	}
-	b.StopTimer()
-	if got := app.height(); got != uint64(b.N) {
-		b.Fatalf("%d heights committed for %d iterations", got, b.N)
+		if got := app.height(); got != h+1 {
+			b.Fatalf("height %d after one height from %d", got, h)
+		}
 	}
 }
 
