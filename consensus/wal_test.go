@@ -2,6 +2,7 @@ package consensus
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"encoding/binary"
 	"errors"
@@ -604,4 +605,97 @@ func (s *recordingStore) Save(l LastSigned) error {
 		return errors.New("disk full")
 	}
 	return s.MemGuardStore.Save(l)
+}
+
+// TestPrecommitLeavesAfterBothSyncs: with a StartSyncWAL, a dev validator's precommit
+// is written to the WAL once, its sync started before the guard saves it and waited for
+// after, and only then sent; its proposal and prevote go through the guard and an
+// unsynced append as before.
+func TestPrecommitLeavesAfterBothSyncs(t *testing.T) {
+	keys := testKeys(t, 1)
+	vals := testValidators(t, keys, equalPowers(1))
+	var events []string
+	wal := &eventWAL{events: &events}
+	guard := &eventGuard{events: &events}
+	cfg := DevConfig(testChainID)
+	cfg.MinBlockInterval = 0
+	app := newTestApp(vals)
+	st, err := New(cfg, Deps{App: app, Signer: NewKeySigner(keys[0]), Guard: guard, WAL: wal,
+		Broadcaster: &eventBroadcaster{events: &events}, Clock: newManualClock()}, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := st.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	events = nil
+	app.pending = true
+	if err := st.TxsAvailable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if app.height() != 1 {
+		t.Fatalf("height %d committed, want 1", app.height())
+	}
+	want := "guard propose, append 1, send 1, guard prevote, append 2, send 2, " +
+		"start 2, guard precommit, wait, send 2"
+	if got := strings.Join(events, ", "); got != want {
+		t.Fatalf("events\n %s\nwant\n %s", got, want)
+	}
+	if wal.synced != len(wal.recs) {
+		t.Fatalf("%d of %d WAL records synced when the precommit left", wal.synced, len(wal.recs))
+	}
+}
+
+// eventWAL is a memWAL with AppendStartSync, logging appends (with the record's kind of
+// message), sync starts and waits.
+type eventWAL struct {
+	memWAL
+	events *[]string
+}
+
+func (w *eventWAL) kind(rec []byte) string {
+	r, err := decodeWALRecord(rec)
+	if err != nil || r.msg == nil {
+		return "?"
+	}
+	return fmt.Sprint(uint8(r.msg.Kind()))
+}
+
+func (w *eventWAL) Append(rec []byte, sync bool) error {
+	if sync {
+		*w.events = append(*w.events, "append synced "+w.kind(rec))
+	} else {
+		*w.events = append(*w.events, "append "+w.kind(rec))
+	}
+	return w.memWAL.Append(rec, sync)
+}
+
+func (w *eventWAL) AppendStartSync(rec []byte) (func() error, error) {
+	*w.events = append(*w.events, "start "+w.kind(rec))
+	if err := w.memWAL.Append(rec, false); err != nil {
+		return nil, err
+	}
+	n := len(w.recs)
+	return func() error {
+		*w.events = append(*w.events, "wait")
+		w.synced = n
+		return nil
+	}, nil
+}
+
+type eventGuard struct {
+	MemGuardStore
+	events *[]string
+}
+
+func (g *eventGuard) Save(l LastSigned) error {
+	*g.events = append(*g.events, "guard "+l.Step.String())
+	return g.MemGuardStore.Save(l)
+}
+
+type eventBroadcaster struct{ events *[]string }
+
+func (b *eventBroadcaster) Broadcast(m *Message) {
+	*b.events = append(*b.events, "send "+fmt.Sprint(uint8(m.Kind())))
 }
