@@ -2,7 +2,8 @@
 # Finality and memory of a 4-validator localnet, old binary against new, interleaved so
 # that machine load falls on both alike (issue 15). For each binary and each round: a
 # fresh `wnode localnet --nodes 4`, then `wnode bench --localnet` (open loop at RATE tx/s
-# for DURATION: submit → final p50/p95, block interval, peak RSS per node), then where
+# for DURATION: submit → final p50/p95, block interval, peak RSS per node, the nodes' CPU
+# per finalized tx), then where
 # the time of a height goes, from the nodes' "committed" log lines: the median over
 # heights of when each step happened, counted from the start of the height on that
 # node, for the proposer and for the other validators.
@@ -32,6 +33,14 @@ LPID=""
 trap '[ -n "$LPID" ] && kill -INT "$LPID" 2>/dev/null; wait 2>/dev/null || true' EXIT
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+cpu() { # clock ticks of user+system time of the processes given
+	local t=0 p
+	for p in "$@"; do
+		t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done
+	echo "$t"
+}
 
 # timeline DIR: medians of the steps of a height from the nodes' "committed" lines
 # (durations as slog prints them: 850µs, 12.5ms, 1.2s).
@@ -87,15 +96,25 @@ run() { # run LABEL BINARY ROUND EXTRA_LOCALNET_FLAGS
 	[ "$RATE" != 0 ] && rate=(--rate "$RATE")
 	local lines=5 # open loop: the summary; closed loop: every step
 	[ "$RATE" = 0 ] && lines=100
+	local pids=() c0
+	mapfile -t pids < <(pgrep -f -- "start --datadir $d/node" || true)
+	c0=$(cpu "${pids[@]}")
 	# shellcheck disable=SC2086
-	"$2" bench --localnet "$d" --wasm "$ROOT/examples/counter/counter.wasm" "${rate[@]}" --duration "$DURATION" ${BENCH:-} 2>&1 |
-		{ grep -E 'committed|submit|blocks|RSS|maximum|rror' || true; } | awk -v n="$lines" 'NR <= n'
+	"$2" bench --localnet "$d" --wasm "$ROOT/examples/counter/counter.wasm" "${rate[@]}" --duration "$DURATION" ${BENCH:-} >"$d.bench" 2>&1 || true
+	{ grep -E 'committed|submit|blocks|RSS|maximum|rror' "$d.bench" || true; } | awk -v n="$lines" 'NR <= n'
+	# Node CPU per finalized tx: user+system of the four `wnode start` processes over the
+	# bench (its setup included), divided by the txs it sent less those rejected or not
+	# finalized.
+	awk -v c="$(($(cpu "${pids[@]}") - c0))" -v hz="$(getconf CLK_TCK)" -v p="${#pids[@]}" '
+		match($0, /sent [0-9]+, rejected [0-9]+, not finalized [0-9]+/) {
+			split(substr($0, RSTART, RLENGTH), f, /[^0-9]+/); n = f[2] - f[3] - f[4] }
+		END { if (n > 0) printf "    node CPU        %.1f s for %d nodes, %.0f µs per finalized tx\n", c / hz, p, c / hz * 1e6 / n }' "$d.bench"
 	kill -INT "$LPID" && wait "$LPID" || true
 	LPID=""
 	[ "$RATE" != 0 ] && timeline "$d"
 	echo "   load average at the end $(load)"
 	# Each node's Pebble preallocates its logs: a run leaves hundreds of MB per node.
-	[ -n "${KEEP:-}" ] || rm -rf "$d" "$d.log"
+	[ -n "${KEEP:-}" ] || rm -rf "$d" "$d.log" "$d.bench"
 }
 
 for r in $(seq 1 "$ROUNDS"); do

@@ -212,7 +212,7 @@ var (
 	localnetHeartbeatFlag = &cli.DurationFlag{Name: "consensus.heartbeat", Category: catLocalnet,
 		Usage: "empty block period when no tx is pending (default 2s; when creating)"}
 	localnetBlockIntervalFlag = &cli.DurationFlag{Name: "consensus.block-interval", Category: catLocalnet,
-		Usage: "minimum time between blocks (default 50ms, 1ms for one validator; when creating)"}
+		Usage: "minimum time between blocks (default 30ms, 1ms for one validator; when creating)"}
 	localnetRebroadcastFlag = &cli.DurationFlag{Name: "consensus.rebroadcast", Category: catLocalnet,
 		Usage: "re-send period of a validator's current messages (default 1s; when creating)"}
 
