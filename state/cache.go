@@ -21,7 +21,13 @@ type nodeCache struct {
 	head  cacheEntry // sentinel: head.next is the most recently used, head.prev the least
 	bytes int
 	max   int
+	// free holds entries removed from the cache for the next additions: a commit
+	// removes about as many nodes (those its version replaced) as it adds.
+	free []*cacheEntry
 }
+
+// maxFree bounds the entries kept for reuse (~100 B each).
+const maxFree = 1 << 15
 
 // cacheKey is a node's Pebble key held by value (at most 2+8+2+32 bytes: nodeKey): the
 // map and its entries then hold no pointer to a key of their own, one object fewer per
@@ -107,7 +113,13 @@ func (c *nodeCache) add(key []byte, n *node) {
 		c.unlink(e)
 		c.pushFront(e)
 	} else {
-		e := &cacheEntry{key: k, n: n, size: size}
+		var e *cacheEntry
+		if l := len(c.free); l > 0 {
+			e, c.free = c.free[l-1], c.free[:l-1]
+			e.key, e.n, e.size = k, n, size
+		} else {
+			e = &cacheEntry{key: k, n: n, size: size}
+		}
 		c.m[k] = e
 		c.pushFront(e)
 		c.bytes += size
@@ -127,6 +139,10 @@ func (c *nodeCache) removeLocked(e *cacheEntry) {
 	c.unlink(e)
 	delete(c.m, e.key)
 	c.bytes -= e.size
+	if len(c.free) < maxFree {
+		e.n, e.prev, e.next = nil, nil, nil
+		c.free = append(c.free, e)
+	}
 }
 
 // remove drops key (a node that left the latest version) so that its space goes to live
@@ -155,5 +171,6 @@ func (c *nodeCache) clear() {
 	c.m = make(map[cacheKey]*cacheEntry)
 	c.head.prev, c.head.next = &c.head, &c.head
 	c.bytes = 0
+	c.free = nil
 	c.mu.Unlock()
 }

@@ -39,8 +39,15 @@ func pathBytes(depth, b int) int { return (depth*b + 7) / 8 }
 
 // nodeKey returns the Pebble key of the node at (version, depth) on keyHash's path.
 func nodeKey(version uint64, depth int, keyHash *types.Hash, r radix) []byte {
+	return appendNodeKey(make([]byte, 0, nodeKeyLen(depth, r)), version, depth, keyHash, r)
+}
+
+// nodeKeyLen returns the length of the key of a node at depth.
+func nodeKeyLen(depth int, r radix) int { return 2 + 8 + 2 + pathBytes(depth, r.b) }
+
+// appendNodeKey appends nodeKey(version, depth, keyHash, r) to k.
+func appendNodeKey(k []byte, version uint64, depth int, keyHash *types.Hash, r radix) []byte {
 	nb := pathBytes(depth, r.b)
-	k := make([]byte, 0, 2+8+2+nb)
 	k = append(k, KeyPrefix, tagNode)
 	k = binary.BigEndian.AppendUint64(k, version)
 	k = binary.BigEndian.AppendUint16(k, uint16(depth))
@@ -53,7 +60,13 @@ func nodeKey(version uint64, depth int, keyHash *types.Hash, r radix) []byte {
 
 // valueKey returns the Pebble key of keyHash's value record written at version.
 func valueKey(keyHash *types.Hash, version uint64) []byte {
-	k := make([]byte, 0, 2+32+8)
+	return appendValueKey(make([]byte, 0, valueKeyLen), keyHash, version)
+}
+
+const valueKeyLen = 2 + 32 + 8
+
+// appendValueKey appends valueKey(keyHash, version) to k.
+func appendValueKey(k []byte, keyHash *types.Hash, version uint64) []byte {
 	k = append(k, KeyPrefix, tagValue)
 	k = append(k, keyHash[:]...)
 	return binary.BigEndian.AppendUint64(k, ^version)
@@ -68,7 +81,11 @@ func latestKey(keyHash *types.Hash) []byte {
 
 // staleKey returns the stale-index key recording that key leaves the tree at version.
 func staleKey(version uint64, key []byte) []byte {
-	k := make([]byte, 0, 2+8+len(key))
+	return appendStaleKey(make([]byte, 0, 2+8+len(key)), version, key)
+}
+
+// appendStaleKey appends staleKey(version, key) to k.
+func appendStaleKey(k []byte, version uint64, key []byte) []byte {
 	k = append(k, KeyPrefix, tagStale)
 	k = binary.BigEndian.AppendUint64(k, version)
 	return append(k, key...)

@@ -406,6 +406,7 @@ func (r *Restore) addWrites(b *pebble.Batch) error {
 		}
 	}
 	r.up.nodes, r.up.values = r.up.nodes[:0], r.up.values[:0]
+	r.up.keys.release() // b holds copies
 	return nil
 }
 

@@ -411,8 +411,9 @@ type Update struct {
 	nodes  []kv
 	values []kv
 	stale  [][]byte
-	loads  int // stored nodes read by Prepare
-	hashes int // keccak256 computed by Prepare's tree update
+	keys   arena // holds the keys and value records of nodes, values and stale
+	loads  int   // stored nodes read by Prepare
+	hashes int   // keccak256 computed by Prepare's tree update
 }
 
 // Height returns the height the update is for.
@@ -447,12 +448,13 @@ func (s *Store) Prepare(height uint64, changes []Change) (*Update, error) {
 	items := make([]item, len(changes))
 	hashItems := func(lo, hi int) {
 		k := crypto.NewKeccakState()
+		out := new(types.Hash) // Read's destination: a local would escape, once per hash
 		for i := lo; i < hi; i++ {
 			c := &changes[i]
-			items[i].keyHash = keccak(k, c.Key)
+			items[i].keyHash = keccakTo(k, out, c.Key)
 			if c.Value != nil {
 				items[i].value = c.Value
-				items[i].valueHash = keccak(k, c.Value)
+				items[i].valueHash = keccakTo(k, out, c.Value)
 			}
 		}
 	}
@@ -486,7 +488,7 @@ func (s *Store) Prepare(height uint64, changes []Change) (*Update, error) {
 		}
 		return nil, fmt.Errorf("state: prepare %d: %w", height, err)
 	}
-	u.root, u.nodes, u.values, u.stale = root, up.nodes, up.values, up.stale
+	u.root, u.nodes, u.values, u.stale, u.keys = root, up.nodes, up.values, up.stale, up.keys
 	u.loads, u.hashes = up.loads, up.h.n
 	return u, nil
 }
@@ -556,8 +558,10 @@ func (s *Store) commit(u *Update, fn func(b *pebble.Batch) error, wo *pebble.Wri
 	}
 	// The stale index is kept in archive mode too, so that an archive can later be
 	// pruned: it costs one small key per replaced node or value.
+	var sk []byte // Set copies the key
 	for _, k := range u.stale {
-		if err := b.Set(staleKey(u.height, k), nil, nil); err != nil {
+		sk = appendStaleKey(sk[:0], u.height, k)
+		if err := b.Set(sk, nil, nil); err != nil {
 			return fmt.Errorf("state: commit %d: %w", u.height, err)
 		}
 	}
@@ -603,6 +607,12 @@ func (s *Store) commit(u *Update, fn func(b *pebble.Batch) error, wo *pebble.Wri
 	s.mu.Lock()
 	s.head.init, s.head.height, s.head.root = true, u.height, u.root
 	s.mu.Unlock()
+	// The batch holds copies of everything in the update's lists and keys: they serve
+	// the next update. The lists' lengths stay (measurements read them).
+	putKVs(u.nodes)
+	putKVs(u.values)
+	putKeys(u.stale)
+	u.keys.release()
 	return nil
 }
 
@@ -677,6 +687,15 @@ func writeNode(b *pebble.Batch, w kv) error {
 		return fmt.Errorf("state: node %x encoded in %d bytes, not %d", w.key, len(enc), w.size)
 	}
 	return op.Finish()
+}
+
+// keccakTo returns keccak256(b), read through *out (which a caller hashing many
+// values allocates once: a local destination escapes through the interface).
+func keccakTo(k crypto.KeccakState, out *types.Hash, b []byte) types.Hash {
+	k.Reset()
+	k.Write(b)
+	k.Read(out[:])
+	return *out
 }
 
 func keccak(k crypto.KeccakState, b []byte) (out types.Hash) {

@@ -47,8 +47,11 @@ type updater struct {
 	nodes  []kv
 	values []kv
 	stale  [][]byte
-	loads  int  // stored nodes read, for measurements
-	par    bool // update subtrees near the root concurrently
+	keys   arena // the keys and value records of nodes, values and stale
+	loads  int   // stored nodes read, for measurements
+	par    bool  // update subtrees near the root concurrently
+
+	lookup [maxNodeKey]byte // the key of the node being loaded (the cache copies it)
 }
 
 // group is the run items[lo:hi] of items sharing digit d at some depth.
@@ -123,6 +126,10 @@ func (u *updater) each(depth int, items []item, gs []group, subs *[16]sub, fn fu
 		u.nodes = append(u.nodes, c.nodes...)
 		u.values = append(u.values, c.values...)
 		u.stale = append(u.stale, c.stale...)
+		u.keys.take(&c.keys)
+		putKVs(c.nodes)
+		putKVs(c.values)
+		putKeys(c.stale)
 		u.loads += c.loads
 		u.h.n += c.h.n
 	}
@@ -133,9 +140,23 @@ func (u *updater) each(depth int, items []item, gs []group, subs *[16]sub, fn fu
 // 10^6-key tree: ~2 nodes, 2 value records and ~3 stale keys per write), so that the
 // lists do not grow by doubling.
 func (u *updater) presize(n int) {
+	if u.nodes == nil && u.values == nil && u.stale == nil {
+		u.nodes, u.values, u.stale = getKVs(2*n+8), getKVs(2*n), getKeys(3*n+8)
+		return
+	}
 	u.nodes = slices.Grow(u.nodes, 2*n+8)
 	u.values = slices.Grow(u.values, 2*n)
 	u.stale = slices.Grow(u.stale, 3*n+8)
+}
+
+// nodeKey returns the key of the node at (version, depth) on keyHash's path, in u's arena.
+func (u *updater) nodeKey(version uint64, depth int, keyHash *types.Hash) []byte {
+	return appendNodeKey(u.keys.alloc(nodeKeyLen(depth, u.r)), version, depth, keyHash, u.r)
+}
+
+// valueKey returns valueKey(keyHash, version) in u's arena.
+func (u *updater) valueKey(keyHash *types.Hash, version uint64) []byte {
+	return appendValueKey(u.keys.alloc(valueKeyLen), keyHash, version)
 }
 
 type subKind uint8
@@ -167,7 +188,7 @@ func (u *updater) update(depth int, ref *child, items []item) (sub, error) {
 	if depth >= u.r.maxDepth() { // only a corrupt store has internal nodes this deep
 		return sub{}, errBadNode
 	}
-	n, err := u.src.loadNode(nodeKey(ref.version, depth, &items[0].keyHash, u.r))
+	n, err := u.src.loadNode(appendNodeKey(u.lookup[:0], ref.version, depth, &items[0].keyHash, u.r))
 	if err != nil {
 		return sub{}, err
 	}
@@ -178,7 +199,7 @@ func (u *updater) update(depth int, ref *child, items []item) (sub, error) {
 // putValue records the value record of a new or changed pair and returns its leaf.
 func (u *updater) putValue(it *item) *leaf {
 	// One allocation for the two records' keys and values.
-	buf := make([]byte, 0, 2+32+8+1+len(it.value)+2+32+8+len(it.value))
+	buf := u.keys.alloc(2 + 32 + 8 + 1 + len(it.value) + 2 + 32 + 8 + len(it.value))
 	buf = append(buf, KeyPrefix, tagValue)
 	buf = append(buf, it.keyHash[:]...)
 	buf = binary.BigEndian.AppendUint64(buf, ^u.version)
@@ -254,13 +275,13 @@ func (u *updater) updateLeaf(depth int, ref *child, items []item) sub {
 		}
 		switch {
 		case it.value == nil: // delete lf's key
-			u.stale = append(u.stale, valueKey(&lf.keyHash, lf.valueVersion))
-			tomb := valueKey(&lf.keyHash, u.version)
+			u.stale = append(u.stale, u.valueKey(&lf.keyHash, lf.valueVersion))
+			tomb := u.valueKey(&lf.keyHash, u.version)
 			u.values = append(u.values, kv{key: tomb, value: []byte{0}}, kv{key: latestKey(&lf.keyHash)})
 			u.stale = append(u.stale, tomb) // needed by no version once version is pruned
 			keep = nil
 		case it.valueHash != lf.valueHash:
-			u.stale = append(u.stale, valueKey(&lf.keyHash, lf.valueVersion))
+			u.stale = append(u.stale, u.valueKey(&lf.keyHash, lf.valueVersion))
 			keep = u.putValue(it)
 		}
 	}
@@ -301,7 +322,7 @@ func (u *updater) updateInternal(depth int, ref *child, n *node, items []item) (
 		return sub{kind: subInternal, hash: ref.hash, version: ref.version}, nil
 	}
 	path := &items[0].keyHash
-	u.stale = append(u.stale, nodeKey(ref.version, depth, path, u.r))
+	u.stale = append(u.stale, u.nodeKey(ref.version, depth, path))
 
 	// Children after the update, before placing the changed ones.
 	present, leaves := n.present, n.leaves
@@ -363,7 +384,7 @@ func (u *updater) setChild(n *nodeBuilder, d int, s sub) {
 // finishInternal writes the new internal node n at depth and returns it as a sub. prev is
 // the node n replaces (nil for a new one) and touched the digits whose children changed.
 func (u *updater) finishInternal(depth int, path *types.Hash, n, prev *node, touched uint16) sub {
-	u.nodes = append(u.nodes, kv{key: nodeKey(u.version, depth, path, u.r), n: n, size: n.encodedSize()})
+	u.nodes = append(u.nodes, kv{key: u.nodeKey(u.version, depth, path), n: n, size: n.encodedSize()})
 	var hash types.Hash
 	if bits.OnesCount16(n.present) > smallNode {
 		n.fillInner(u.h, prev, touched)
