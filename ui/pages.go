@@ -638,8 +638,10 @@ type addressPage struct {
 	// GenesisHash is what this node says its genesis hash is: the browser's trust root
 	// on first use when the user has not given one (weaker: see docs/ui.md).
 	GenesisHash types.Hash
-	// HasVerifier: the binary embeds the in-browser verifier (go generate ./ui).
-	HasVerifier bool
+	// HasVerifier: the binary embeds the in-browser verifier (go generate ./ui);
+	// VerifierVersion is its version for the URL (computed on the first contract page).
+	HasVerifier     bool
+	VerifierVersion string
 }
 
 func (h *Handler) serveAddress(w http.ResponseWriter, r *http.Request) {
@@ -669,7 +671,9 @@ func (h *Handler) serveAddress(w http.ResponseWriter, r *http.Request) {
 			// The verifier is WebAssembly: only a contract's page may compile it.
 			w.Header().Set("Content-Security-Policy", CSPVerifier)
 			p.GenesisHash = h.b.NodeInfo().GenesisHash
-			_, p.HasVerifier = h.files[VerifierFile]
+			if a := h.files[VerifierFile]; a != nil {
+				p.HasVerifier, p.VerifierVersion = true, a.version()
+			}
 			p.IsCode, p.CodeSize, p.HasMeta = true, ci.CodeSize, ci.Metadata != nil
 			p.DeployHeight, p.DeployKnown = ci.DeployHeight, ci.DeployKnown
 			for _, n := range ci.Methods {

@@ -28,6 +28,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -131,7 +132,7 @@ type Handler struct {
 	// that pages can link it with a query string and let browsers cache it; files holds
 	// the assets' bytes.
 	static  map[string]string
-	files   map[string]asset
+	files   map[string]*asset
 	genesis []byte // the genesis document, nil when not served
 
 	recentMu sync.Mutex
@@ -147,7 +148,7 @@ func New(b Backend, opts Options) (*Handler, error) {
 	if b == nil {
 		return nil, errors.New("ui: backend is required")
 	}
-	h := &Handler{b: b, log: opts.Logger, now: opts.Now, static: map[string]string{}, files: map[string]asset{}}
+	h := &Handler{b: b, log: opts.Logger, now: opts.Now, static: map[string]string{}, files: map[string]*asset{}}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -163,14 +164,20 @@ func New(b Backend, opts Options) (*Handler, error) {
 		return nil, err
 	}
 	for _, e := range entries {
-		b, err := fs.ReadFile(static, e.Name())
+		data, err := embedded(static, e.Name())
 		if err != nil {
 			return nil, err
 		}
-		h.addStatic(e.Name(), b)
+		h.addStatic(e.Name(), data)
 	}
 	if testVerifier != nil {
-		h.addStatic(VerifierFile+".gz", testVerifier)
+		h.addStatic(VerifierFile+".gz", string(testVerifier))
+	}
+	if a := h.files[VerifierFile]; a != nil {
+		// Nothing reads the verifier until a browser asks for it: out of the resident set.
+		if n := dropResident(a.data); n > 0 {
+			h.log.Debug("ui: verifier pages unmapped", "bytes", n)
+		}
 	}
 	if opts.Genesis != nil {
 		if h.genesis, err = opts.Genesis.Marshal(); err != nil {
@@ -201,23 +208,28 @@ func New(b Backend, opts Options) (*Handler, error) {
 			hd.Set("Content-Type", ct) // else ServeContent sniffs
 		}
 		hd.Set("Cache-Control", "public, max-age=86400")
-		body := a.data
+		if a.cold {
+			defer dropResident(a.data) // read for this answer only
+		}
+		var body io.ReadSeeker = strings.NewReader(a.data)
 		if a.gzipped {
 			hd.Add("Vary", "Accept-Encoding")
 			if acceptsGzip(r) {
 				hd.Set("Content-Encoding", "gzip")
 			} else {
-				zr, err := gzip.NewReader(bytes.NewReader(a.data))
+				zr, err := gzip.NewReader(body)
+				var b []byte
 				if err == nil {
-					body, err = io.ReadAll(zr)
+					b, err = io.ReadAll(zr)
 				}
 				if err != nil {
 					h.fail(w, r, http.StatusInternalServerError, "%s: %v", name, err)
 					return
 				}
+				body = bytes.NewReader(b)
 			}
 		}
-		http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(body))
+		http.ServeContent(w, r, name, time.Time{}, body)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -248,19 +260,88 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // asset is a static file's bytes, gzipped when its embedded name ends in ".gz".
 type asset struct {
-	data    []byte
+	// data is an embedded file's bytes as embed holds them, in the binary's read-only
+	// data, not a copy on the heap (see embedded).
+	data    string
 	gzipped bool
+	// cold: the verifier, which no page needs until a browser asks for it; its pages are
+	// dropped from the resident set at start and after each read (dropResident), and
+	// its version is hashed on first use.
+	cold    bool
+	verOnce sync.Once
+	ver     string
+}
+
+// version is a prefix of the hash of a's bytes, which pages put in the query string of
+// the asset's URL so that browsers may cache it.
+func (a *asset) version() string {
+	a.verOnce.Do(func() {
+		hs := sha256.New()
+		buf := make([]byte, 64<<10)
+		for i := 0; i < len(a.data); i += len(buf) {
+			n := copy(buf, a.data[i:])
+			hs.Write(buf[:n])
+		}
+		a.ver = hex.EncodeToString(hs.Sum(nil)[:6])
+		if a.cold {
+			dropResident(a.data)
+		}
+	})
+	return a.ver
 }
 
 // addStatic registers an embedded file; name.gz is served as name, compressed.
-func (h *Handler) addStatic(name string, b []byte) {
-	a := asset{data: b}
+func (h *Handler) addStatic(name, data string) {
+	a := &asset{data: data}
 	if n, ok := strings.CutSuffix(name, ".gz"); ok {
 		name, a.gzipped = n, true
 	}
-	sum := sha256.Sum256(b)
-	h.static[name] = hex.EncodeToString(sum[:6])
 	h.files[name] = a
+	if name == VerifierFile {
+		a.cold = true
+		return
+	}
+	h.static[name] = a.version()
+}
+
+// embedded returns the bytes of the file name of fsys, an embed.FS, without copying them
+// when it can: embed.FS.ReadFile copies a file to the heap (3.2 MB for the verifier, held
+// by every node for its lifetime), while the string embed keeps points into the binary's
+// read-only data. It takes that string from the opened file through reflect (embed's
+// file has been {name, data string; hash} since Go 1.16), checks its length against
+// Stat, and falls back to a copy if the layout is not the one expected.
+func embedded(fsys fs.FS, name string) (string, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	if s, ok := embeddedString(f); ok && int64(len(s)) == st.Size() {
+		return s, nil
+	}
+	b, err := io.ReadAll(f)
+	return string(b), err
+}
+
+// embeddedString is the data field of the *file an embed.FS's opened file points to.
+func embeddedString(f fs.File) (string, bool) {
+	v := reflect.ValueOf(f)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return "", false
+	}
+	p := v.Elem().FieldByName("f")
+	if p.Kind() != reflect.Pointer || p.IsNil() || p.Elem().Kind() != reflect.Struct {
+		return "", false
+	}
+	d := p.Elem().FieldByName("data")
+	if d.Kind() != reflect.String {
+		return "", false
+	}
+	return d.String(), true
 }
 
 // acceptsGzip reports whether the request's Accept-Encoding lists gzip (with a nonzero
