@@ -3,8 +3,10 @@
 # that machine load falls on all alike (issue 15). For each round and each binary: a
 # fresh `wnode localnet --nodes 4`, then `wnode bench --localnet` (open loop at RATE tx/s
 # for DURATION; RATE=0: the closed-loop ramp), printing the bench's summary (committed,
-# submit → final, peak RSS per node) and each node's peak RSS (VmHWM) and resident
-# file pages (the binary's mapped code and data, RssFile) at the end of the run.
+# submit → final, peak RSS per node) and each node's peak RSS (VmHWM), anonymous memory
+# (RssAnon) and resident file pages (the binary's mapped code and data, RssFile) at the
+# end of the run. RATE=idle runs no load: the nodes' memory DURATION after start, the
+# fixed cost of a binary, which the machine's load hardly moves.
 #
 #   scripts/bench-rss.sh LABEL=WNODE [LABEL=WNODE ...]
 #
@@ -14,7 +16,7 @@
 #   scripts/bench-rss.sh readme=/tmp/wnode-readme archive=/tmp/wnode-archive
 #
 # Env: ROUNDS (3), RATE (1000; 0 for the closed loop, e.g. RATE=0 DURATION=10s
-# BENCH="--txs 150000"), DURATION (20s), PORT (28100: RPC on PORT..PORT+3, p2p on
+# BENCH="--txs 150000"; idle), DURATION (20s), PORT (28100: RPC on PORT..PORT+3, p2p on
 # PORT+4..PORT+7), BENCH (extra `wnode bench` flags), WORK (a temporary directory,
 # removed at the end). Prints the load average beside every run.
 set -euo pipefail
@@ -48,14 +50,18 @@ run() { # run LABEL BINARY ROUND
 	[ "$RATE" != 0 ] && rate=(--rate "$RATE")
 	local lines=5 # open loop: the summary; closed loop: every step
 	[ "$RATE" = 0 ] && lines=100
-	# shellcheck disable=SC2086
-	"$2" bench --localnet "$d" --wasm "$ROOT/examples/counter/counter.wasm" "${rate[@]}" --duration "$DURATION" ${BENCH:-} 2>&1 |
-		{ grep -E 'committed|submit|RSS|maximum|rror' || true; } | awk -v n="$lines" 'NR <= n'
+	if [ "$RATE" = idle ]; then
+		sleep "$DURATION"
+	else
+		# shellcheck disable=SC2086
+		"$2" bench --localnet "$d" --wasm "$ROOT/examples/counter/counter.wasm" "${rate[@]}" --duration "$DURATION" ${BENCH:-} 2>&1 |
+			{ grep -E 'committed|submit|RSS|maximum|rror' || true; } | awk -v n="$lines" 'NR <= n'
+	fi
 	local p line=""
 	for p in $pids; do
-		line="$line $(awk '/^VmHWM/{h=$2} /^RssFile/{f=$2} END{printf "%d/%d", h*1024/1e6, f*1024/1e6}' "/proc/$p/status" 2>/dev/null)"
+		line="$line $(awk '/^VmHWM/{h=$2} /^RssAnon/{a=$2} /^RssFile/{f=$2} END{printf "%.1f/%.1f/%.1f", h*1024/1e6, a*1024/1e6, f*1024/1e6}' "/proc/$p/status" 2>/dev/null)"
 	done
-	echo "   per node, peak RSS / resident file pages at the end (MB):$line; load average $(load)"
+	echo "   per node, peak RSS / anonymous / file pages at the end (MB):$line; load average $(load)"
 	kill -INT "$LPID" && wait "$LPID" || true
 	LPID=""
 	rm -rf "$d" "$d.log" # each node's Pebble preallocates its logs: hundreds of MB
