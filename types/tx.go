@@ -122,28 +122,10 @@ func u256OrZero(v *uint256.Int) *uint256.Int {
 }
 
 // SigningHash is keccak256 of the RLP of every field before the signature.
-func (tx *Tx) SigningHash() Hash {
-	b, err := rlp.EncodeToBytes(&txUnsignedRLP{
-		tx.ChainID, tx.Nonce, u256OrZero(tx.GasPrice), tx.GasLimit, uint8(tx.Kind), tx.To,
-		u256OrZero(tx.Value), tx.Method, tx.Args, tx.Code,
-	})
-	if err != nil {
-		panic(fmt.Sprintf("types: encode tx: %v", err)) // only fails on unsupported types
-	}
-	return crypto.Keccak256Hash(b)
-}
+func (tx *Tx) SigningHash() Hash { return signingHash(tx) }
 
 // Encode returns the canonical RLP encoding of the whole transaction.
-func (tx *Tx) Encode() []byte {
-	b, err := rlp.EncodeToBytes(&txRLP{
-		tx.ChainID, tx.Nonce, u256OrZero(tx.GasPrice), tx.GasLimit, uint8(tx.Kind), tx.To,
-		u256OrZero(tx.Value), tx.Method, tx.Args, tx.Code, tx.Sig,
-	})
-	if err != nil {
-		panic(fmt.Sprintf("types: encode tx: %v", err))
-	}
-	return b
-}
+func (tx *Tx) Encode() []byte { return encodeTx(tx, true) }
 
 // Hash is keccak256 of the RLP of the whole transaction, signature included.
 func (tx *Tx) Hash() Hash {

@@ -30,7 +30,7 @@ func decodeTxReflect(b []byte) (*Tx, error) {
 	if len(tx.Sig) != SignatureLen {
 		return nil, ErrInvalidSig
 	}
-	if !bytes.Equal(tx.Encode(), b) {
+	if !bytes.Equal(encodeTxReflect(tx, true), b) {
 		return nil, ErrInvalidTxField
 	}
 	return tx, nil
