@@ -34,6 +34,16 @@ type account struct {
 	pending int
 	cost    uint256.Int
 	heapIdx int // position in the pool's eviction heap, -1 when not in it
+	// key is the tail's eviction order, copied by Pool.place after every change so that
+	// the heap compares accounts without reaching into their entries.
+	key evictKey
+}
+
+// evictKey is what evictBefore compares of an account's tail.
+type evictKey struct {
+	price  *uint256.Int
+	seq    uint64
+	queued bool
 }
 
 // find returns the index where a tx with nonce belongs and the tx already there, if any.
@@ -64,15 +74,16 @@ func (a *account) tailQueued() bool { return a.pending < len(a.txs) }
 
 // evictBefore orders accounts by how willingly the pool evicts their tail: lowest gas
 // price first, then a queued tail before a pending one, then the newest first.
+// Accounts in the heap or in the pool's queued set have a current key (Pool.place).
 func evictBefore(a, b *account) bool {
-	ta, tb := a.tail(), b.tail()
-	if c := ta.price.Cmp(tb.price); c != 0 {
+	ka, kb := &a.key, &b.key
+	if c := ka.price.Cmp(kb.price); c != 0 {
 		return c < 0
 	}
-	if qa, qb := a.tailQueued(), b.tailQueued(); qa != qb {
-		return qa
+	if ka.queued != kb.queued {
+		return ka.queued
 	}
-	return ta.seq > tb.seq
+	return ka.seq > kb.seq
 }
 
 // evictHeap is a min-heap of the non-empty accounts under evictBefore.

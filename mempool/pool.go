@@ -348,6 +348,10 @@ func (p *Pool) forget(a *account, e *entry) {
 // place puts a where it belongs after a change: in the account map and the eviction heap
 // if it has txs, out of both if it has none.
 func (p *Pool) place(a *account) {
+	if len(a.txs) > 0 {
+		t := a.tail()
+		a.key = evictKey{price: t.price, seq: t.seq, queued: a.tailQueued()}
+	}
 	if a.tailQueued() {
 		p.queuedAt[a] = struct{}{}
 	} else {
