@@ -267,6 +267,10 @@ func (n *Node) registerGauges() {
 		func() float64 { return float64(n.runner.Status().Round) })
 	n.metrics.gaugeFunc("p2p", "peers", "Connected peers.", nil,
 		func() float64 { return float64(len(n.network.Peers())) })
+	// Each tx should be recovered once per node, however it arrives (RPC, gossip, block):
+	// this count over the txs committed shows whether it is (docs/rationale/localnet.md).
+	n.metrics.counterFunc("tx", "sender_recoveries_total", "Tx senders recovered from their signatures by this process.", nil,
+		func() float64 { return float64(types.SenderRecoveries()) })
 	n.metrics.height.Set(float64(n.chain.Head().Height))
 	n.registerNetworkCounters()
 }
