@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bufio"
+	"encoding/binary"
 	"os"
 	"runtime"
 	"strconv"
@@ -41,7 +42,7 @@ func dropResident(s string) int {
 		return 0
 	}
 	mlo, mhi, ok := readOnlyFileMapping(start, end)
-	if !ok {
+	if !ok || !filePages(lo, hi) {
 		return 0
 	}
 	// The regions around the range, within its mapping (addresses only: they may lie
@@ -93,4 +94,31 @@ func readOnlyFileMapping(start, end uintptr) (lo, hi uintptr, ok bool) {
 		return uintptr(l), uintptr(h), ok
 	}
 	return 0, 0, false
+}
+
+// filePages reports whether no page of [lo, hi) holds a private copy (an anonymous page,
+// present or swapped out), from /proc/self/pagemap. A private file mapping that was
+// written while writable and then made read-only (a PIE binary's relocated data, RELRO)
+// holds such copies: MADV_DONTNEED would drop them and the bytes would read back as the
+// file's. Unreadable: false.
+func filePages(lo, hi uintptr) bool {
+	page := uintptr(os.Getpagesize())
+	first, last := lo/page, (hi+page-1)/page
+	f, err := os.Open("/proc/self/pagemap")
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	buf := make([]byte, (last-first)*8)
+	if _, err := f.ReadAt(buf, int64(first*8)); err != nil {
+		return false
+	}
+	for i := 0; i < len(buf); i += 8 {
+		e := binary.LittleEndian.Uint64(buf[i:])
+		present, swapped, file := e>>63&1 == 1, e>>62&1 == 1, e>>61&1 == 1
+		if swapped || (present && !file) {
+			return false
+		}
+	}
+	return true
 }
