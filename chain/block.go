@@ -64,6 +64,12 @@ func (c *Chain) BuildBlock(ctx context.Context, txs []*types.Tx, time uint64, pr
 			return nil, fmt.Errorf("chain: build block %d: %w", h.Height, err)
 		}
 		txs = nil
+	} else {
+		done, err := e.inOrder()
+		if err != nil {
+			return nil, fmt.Errorf("chain: build block %d: %w", h.Height, err)
+		}
+		defer done()
 	}
 	for _, tx := range txs {
 		if e.gasLeft < minGas {
@@ -199,6 +205,11 @@ func (e *executor) executeAll(txs []*types.Tx, workers int) error {
 		}
 		return err
 	}
+	done, err := e.inOrder()
+	if err != nil {
+		return err
+	}
+	defer done()
 	for i, tx := range txs {
 		sender, size, err := e.precheck(tx)
 		if err != nil {

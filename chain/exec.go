@@ -69,6 +69,24 @@ func (c *Chain) newExecutor(ctx context.Context, h *types.Header) (*executor, er
 	}, nil
 }
 
+// inOrder makes the executor's StateDB read the parent state through one Pebble iterator
+// (state.Cursor) kept for the block, for the execution of its txs in order on this
+// goroutine: a View's Get sets up Pebble's read path afresh for every key. Called before
+// the StateDB's first read; the returned func closes the cursor once the txs ran (the
+// write set and finish read no more state).
+func (e *executor) inOrder() (func(), error) {
+	v, ok := e.base.(*state.View)
+	if !ok {
+		return func() {}, nil
+	}
+	cur, err := v.Cursor()
+	if err != nil {
+		return nil, fmt.Errorf("chain: state of %d: %w", e.header.Height-1, err)
+	}
+	e.sdb = state.NewStateDB(cur)
+	return func() { cur.Close() }, nil
+}
+
 // precheck checks that tx may be included next: everything docs/spec/wire.md requires
 // before execution, plus the block's gas and size budgets and the minimum gas price. It
 // returns the sender and the encoded size. The error wraps ErrTxInvalid.

@@ -126,11 +126,14 @@ func (m *mvMemory) shard(key []byte) *mvShard {
 // with the key's entry and the version the value was read at. The parent state is read
 // at most once per key, outside any lock.
 func (m *mvMemory) read(key []byte, tx int) ([]byte, error) {
-	_, val, _, err := m.readVersion(key, tx)
+	_, val, _, err := m.readVersion(key, tx, nil)
 	return val, err
 }
 
-func (m *mvMemory) readVersion(key []byte, tx int) (*mvKey, []byte, uint64, error) {
+// readVersion is read, also returning the key's entry and version; the parent value of
+// a key not yet in the memory is read through base (the worker's own reader of the
+// parent state), or the memory's when nil.
+func (m *mvMemory) readVersion(key []byte, tx int, base state.Reader) (*mvKey, []byte, uint64, error) {
 	sh := m.shard(key)
 	sh.mu.RLock()
 	if k := sh.keys[string(key)]; k != nil {
@@ -140,17 +143,21 @@ func (m *mvMemory) readVersion(key []byte, tx int) (*mvKey, []byte, uint64, erro
 		return k, val, ver, err
 	}
 	sh.mu.RUnlock()
-	base, baseErr := m.base.Get(key)
+	if base == nil {
+		base = m.base
+	}
+	val, baseErr := base.Get(key)
 	sh.mu.Lock()
-	k := sh.addLocked(key, base, baseErr)
+	k := sh.addLocked(key, val, baseErr)
 	val, err := k.readLocked(key, tx) // under the lock that added it: no second lookup
 	ver := k.version.Load()
 	sh.mu.Unlock()
 	return k, val, ver, err
 }
 
-// key returns key's entry, adding it on first use.
-func (m *mvMemory) key(key []byte) *mvKey {
+// key returns key's entry, adding it on first use (its parent value read through base,
+// or the memory's reader when nil).
+func (m *mvMemory) key(key []byte, base state.Reader) *mvKey {
 	sh := m.shard(key)
 	sh.mu.RLock()
 	k := sh.keys[string(key)]
@@ -158,16 +165,19 @@ func (m *mvMemory) key(key []byte) *mvKey {
 	if k != nil {
 		return k
 	}
-	return m.add(sh, key)
+	if base == nil {
+		base = m.base
+	}
+	return m.add(sh, key, base)
 }
 
 // add reads key's parent value and adds its entry to sh, unless another goroutine did
 // meanwhile (the parent state does not change during the block, so either read will do).
-func (m *mvMemory) add(sh *mvShard, key []byte) *mvKey {
-	base, err := m.base.Get(key)
+func (m *mvMemory) add(sh *mvShard, key []byte, base state.Reader) *mvKey {
+	val, err := base.Get(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	return sh.addLocked(key, base, err)
+	return sh.addLocked(key, val, err)
 }
 
 // addLocked adds key's entry with its parent value to sh, unless it is there already,
@@ -259,20 +269,24 @@ func (m *mvMemory) write(tx int, prev []*mvKey, view *mvView, changes []state.Ch
 		sh.mu.Unlock()
 		keys = append(keys, k)
 	}
+	var base state.Reader
+	if view != nil {
+		base = view.base
+	}
 	for _, c := range changes {
 		var k *mvKey
 		if view != nil {
 			k = view.keyOf(c.Key)
 		}
 		if k == nil {
-			k = m.key(c.Key)
+			k = m.key(c.Key, base)
 		}
 		put(k, c.Key, mvEntry{tx: tx, value: c.Value})
 	}
 	if credit != nil {
 		k := m.fee
 		if k == nil || !bytes.Equal(k.key, creditKey) {
-			k = m.key(creditKey)
+			k = m.key(creditKey, base)
 		}
 		put(k, creditKey, mvEntry{tx: tx, credit: credit})
 	}
@@ -392,7 +406,8 @@ func (m *mvMemory) changesOf(shards []mvShard, n int) ([]state.Change, error) {
 // reads through the memory and records what it read, for validation.
 type mvView struct {
 	mv      *mvMemory
-	near    *mvNear // the worker's, or nil
+	base    state.Reader // the worker's reader of the parent state, or nil: the memory's
+	near    *mvNear      // the worker's, or nil
 	tx      int
 	reads   []mvRead
 	watch   string // a key whose reading is reported in watched (the fee account)
@@ -430,9 +445,9 @@ func nearSlot(key []byte) int {
 
 // reset makes v a fresh view of position tx, keeping its memory; near is the worker's
 // cache of keys (nil: none).
-func (v *mvView) reset(mv *mvMemory, near *mvNear, tx int, watch string) {
+func (v *mvView) reset(mv *mvMemory, base state.Reader, near *mvNear, tx int, watch string) {
 	clear(v.reads)
-	*v = mvView{mv: mv, near: near, tx: tx, reads: v.reads[:0], watch: watch}
+	*v = mvView{mv: mv, base: base, near: near, tx: tx, reads: v.reads[:0], watch: watch}
 }
 
 func (v *mvView) Get(key []byte) ([]byte, error) {
@@ -448,7 +463,7 @@ func (v *mvView) Get(key []byte) ([]byte, error) {
 			}
 		}
 	}
-	k, val, ver, err := v.mv.readVersion(key, v.tx)
+	k, val, ver, err := v.mv.readVersion(key, v.tx, v.base)
 	if err != nil {
 		return nil, err
 	}

@@ -88,7 +88,21 @@ func (e *executor) executeParallel(txs []*types.Tx, workers int, build bool, inv
 	e.mv, e.arena = &a.mv, a
 	// Every transaction that pays a fee credits this key: found once, not once per
 	// transaction under its shard's read-lock.
-	e.mv.fee = e.mv.key(p.feeKey)
+	e.mv.fee = e.mv.key(p.feeKey, nil)
+	// Each worker reads the parent state through its own Pebble iterator (state.Cursor,
+	// not safe for concurrent use), closed once the workers are done.
+	if v, ok := e.base.(*state.View); ok {
+		for _, w := range a.workers[:workers] {
+			cur, err := v.Cursor()
+			if err != nil {
+				closeCursors(a.workers)
+				e.mvErr = errParallelFailed
+				e.releaseArena()
+				return fmt.Errorf("chain: state of %d: %w", e.header.Height-1, err)
+			}
+			w.base = cur
+		}
+	}
 	var wg sync.WaitGroup
 	for i := 1; i < workers; i++ {
 		wg.Add(1)
@@ -99,6 +113,7 @@ func (e *executor) executeParallel(txs []*types.Tx, workers int, build bool, inv
 	}
 	p.work(a.workers[0], invalid)
 	wg.Wait()
+	closeCursors(a.workers)
 	e.committed = p.next
 	if p.end != nil {
 		// The caller takes no write set from a failed execution.
@@ -198,6 +213,7 @@ func (p *parallelRun) finish(err error) {
 // pworker is what one worker reuses from one execution to the next, and from one block
 // to the next (parArena).
 type pworker struct {
+	base *state.Cursor // the worker's reader of the parent state during an execution, or nil
 	// One StateDB per worker, reset for every execution: allocating one per transaction
 	// (four maps, grown on first use) was a tenth of the parallel path's overhead.
 	// (The VM reuses contract instances across calls and workers: no per-worker pool of
@@ -244,7 +260,7 @@ func (p *parallelRun) execute(w *pworker, i int, gasLeft, bytesUsed uint64) {
 	e, t, tx, sdb := p.e, &p.ptx[i], p.txs[i], w.sdb
 	w.lists(t)
 	view := &t.view
-	view.reset(e.mv, &w.near, i, p.feeWatch)
+	view.reset(e.mv, w.readBase(), &w.near, i, p.feeWatch)
 	sdb.Reset(view)
 	t.receipt, t.logs, t.fatal = nil, nil, nil
 	t.sender, t.size, t.preErr = e.precheckOn(sdb, tx, bytesUsed, gasLeft)
@@ -280,4 +296,23 @@ func (p *parallelRun) execute(w *pworker, i int, gasLeft, bytesUsed uint64) {
 	w.changes = sdb.AppendChanges(w.changes[:0])
 	t.keys = e.mv.write(i, t.keys, view, w.changes, p.feeKey, credit)
 	clear(w.changes)
+}
+
+// readBase is the worker's reader of the parent state, nil when it has none (the
+// memory's then).
+func (w *pworker) readBase() state.Reader {
+	if w.base == nil {
+		return nil
+	}
+	return w.base
+}
+
+// closeCursors closes the workers' readers of the parent state.
+func closeCursors(ws []*pworker) {
+	for _, w := range ws {
+		if w.base != nil {
+			w.base.Close()
+			w.base = nil
+		}
+	}
 }

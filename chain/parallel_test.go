@@ -347,7 +347,7 @@ func TestMVNear(t *testing.T) {
 	mv := newMVMemory(base, 0)
 	var near mvNear
 	read := func(v *mvView, tx int) []byte {
-		v.reset(mv, &near, tx, "")
+		v.reset(mv, nil, &near, tx, "")
 		val, err := v.Get(bytes.Clone(key))
 		if err != nil {
 			t.Fatal(err)
