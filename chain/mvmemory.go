@@ -45,11 +45,18 @@ const mvShards = 64
 // its keys. It fills a cache line, so that two cores locking neighbouring shards do not
 // take the line from each other.
 type mvShard struct {
+	// Fills the line on 32-bit platforms; none on 64-bit. First: a zero-size last field
+	// would be padded.
+	_     [mvShardPad]byte
 	mu    sync.RWMutex
 	keys  map[string]*mvKey
 	slabs []*[mvSlab]mvKey // where keys are allocated, a chunk at a time; kept by reset
 	used  int              // keys of slabs in use
 }
+
+// mvShardPad fills a shard to 64 bytes where its fields take less (32-bit platforms).
+const mvShardPad = 64 - (unsafe.Sizeof(sync.RWMutex{}) + unsafe.Sizeof(map[string]*mvKey(nil)) +
+	unsafe.Sizeof([]*[mvSlab]mvKey(nil)) + unsafe.Sizeof(int(0)))
 
 // A shard is exactly one cache line (compile-time check).
 var _ [0]struct{} = [unsafe.Sizeof(mvShard{}) - 64]struct{}{}
