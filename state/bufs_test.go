@@ -72,75 +72,50 @@ func TestBufferReuseStress(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(r), 3))
-			for {
-				select {
-				case <-done:
-					return
-				default:
-				}
-				if !s.Initialized() {
-					continue
-				}
-				latest, _ := s.Latest()
-				h := latest - min(latest, uint64(rng.IntN(6)))
-				v, err := s.Reader(h)
-				if errors.Is(err, ErrPruned) {
-					continue
-				}
-				if err != nil {
-					fail(err)
-					return
-				}
+			err := readRecent(s, uint64(r), 3, done, func(v *View, h uint64, rng *rand.Rand) error {
 				if v.Root() != roots[h] {
-					fail(fmt.Errorf("height %d root %s, want %s", h, v.Root(), roots[h]))
-					return
+					return fmt.Errorf("height %d root %s, want %s", h, v.Root(), roots[h])
 				}
 				c, err := v.Cursor()
-				if errors.Is(err, ErrPruned) {
-					continue
-				}
 				if err != nil {
-					fail(err)
-					return
+					return err
 				}
-				for range 8 {
-					key := []byte(fmt.Sprint("k", rng.IntN(nkeys)))
-					want := models[h][string(key)]
-					got, err := v.Get(key)
-					if errors.Is(err, ErrPruned) {
-						break
+				err = func() error {
+					for range 8 {
+						key := []byte(fmt.Sprint("k", rng.IntN(nkeys)))
+						want := models[h][string(key)]
+						got, err := v.Get(key)
+						if err != nil {
+							return fmt.Errorf("height %d: Get %s: %w", h, key, err)
+						}
+						if !bytes.Equal(got, want) {
+							return fmt.Errorf("height %d: Get %s = %.20q, want %.20q", h, key, got, want)
+						}
+						got, err = c.Get(key)
+						if err != nil {
+							return fmt.Errorf("height %d: cursor %s: %w", h, key, err)
+						}
+						if !bytes.Equal(got, want) {
+							return fmt.Errorf("height %d: cursor %s = %.20q, want %.20q", h, key, got, want)
+						}
+						p, err := v.Prove(key)
+						if err != nil {
+							return err
+						}
+						if err := VerifyProof(roots[h], key, want, p); err != nil {
+							return fmt.Errorf("height %d proof of %s: %w", h, key, err)
+						}
+						reads[r]++
 					}
-					if err != nil || !bytes.Equal(got, want) {
-						fail(fmt.Errorf("height %d: Get %s = %.20q, want %.20q (%v)", h, key, got, want, err))
-						break
-					}
-					got, err = c.Get(key)
-					if errors.Is(err, ErrPruned) {
-						break
-					}
-					if err != nil || !bytes.Equal(got, want) {
-						fail(fmt.Errorf("height %d: cursor %s = %.20q, want %.20q (%v)", h, key, got, want, err))
-						break
-					}
-					p, err := v.Prove(key)
-					if errors.Is(err, ErrPruned) {
-						break
-					}
-					if err != nil {
-						fail(err)
-						break
-					}
-					if err := VerifyProof(roots[h], key, want, p); err != nil {
-						fail(fmt.Errorf("height %d proof of %s: %w", h, key, err))
-						break
-					}
-					reads[r]++
+					return nil
+				}()
+				if cerr := c.Close(); err == nil {
+					err = cerr
 				}
-				if err := c.Close(); err != nil {
-					fail(err)
-					return
-				}
+				return err
+			})
+			if err != nil {
+				fail(err)
 			}
 		}()
 	}

@@ -92,52 +92,31 @@ func TestCursorConcurrentCommits(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(r), 2))
-			for {
-				select {
-				case <-done:
-					return
-				default:
-				}
-				if !s.Initialized() {
-					continue
-				}
-				latest, _ := s.Latest()
-				h := latest - min(latest, uint64(rng.IntN(6)))
-				v, err := s.Reader(h)
-				if errors.Is(err, ErrPruned) {
-					continue
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
+			err := readRecent(s, uint64(r), 2, done, func(v *View, h uint64, rng *rand.Rand) error {
 				c, err := v.Cursor()
-				if errors.Is(err, ErrPruned) {
-					continue
-				}
 				if err != nil {
-					errs <- err
-					return
+					return err
 				}
 				// A block's worth of reads on one cursor, while commits go on.
 				for range 20 {
 					key := fmt.Sprint("k", rng.IntN(nkeys+2))
-					got, err := c.Get([]byte(key))
-					if errors.Is(err, ErrPruned) {
+					got, gerr := c.Get([]byte(key))
+					if errors.Is(gerr, ErrPruned) {
 						break
 					}
-					if want := models[h][key]; err != nil || !bytes.Equal(got, want) || (got == nil) != (want == nil) {
-						c.Close()
-						errs <- fmt.Errorf("height %d: %s = %q, want %q (%v)", h, key, got, want, err)
-						return
+					if want := models[h][key]; gerr != nil || !bytes.Equal(got, want) || (got == nil) != (want == nil) {
+						err = fmt.Errorf("height %d: %s = %q, want %q (%v)", h, key, got, want, gerr)
+						break
 					}
 					reads[r]++
 				}
-				if err := c.Close(); err != nil {
-					errs <- err
-					return
+				if cerr := c.Close(); err == nil {
+					err = cerr
 				}
+				return err
+			})
+			if err != nil {
+				errs <- err
 			}
 		}()
 	}

@@ -144,6 +144,34 @@ func concModel(h uint64, nkeys, writes int) map[string][]byte {
 	return m
 }
 
+// readRecent is one concurrent reader of s until done is closed: over and over it opens
+// a view of one of the six latest heights and calls read with it, its height and the
+// reader's rng (seeded with seed, stream). A view or read that fails with ErrPruned (the
+// height left the window meanwhile) is skipped; any other error ends the reader and is
+// returned.
+func readRecent(s *Store, seed, stream uint64, done <-chan struct{}, read func(v *View, h uint64, rng *rand.Rand) error) error {
+	rng := rand.New(rand.NewPCG(seed, stream))
+	for {
+		select {
+		case <-done:
+			return nil
+		default:
+		}
+		if !s.Initialized() {
+			continue
+		}
+		latest, _ := s.Latest()
+		h := latest - min(latest, uint64(rng.IntN(6)))
+		v, err := s.Reader(h)
+		if err == nil {
+			err = read(v, h, rng)
+		}
+		if err != nil && !errors.Is(err, ErrPruned) {
+			return err
+		}
+	}
+}
+
 // TestConcurrentReads: readers at the latest and recent heights run while the next
 // blocks are prepared and committed, and always see exactly their height's contents (or
 // ErrPruned once the height leaves the window). Run with -race.
@@ -167,52 +195,30 @@ func TestConcurrentReads(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(r), 1))
-			for {
-				select {
-				case <-done:
-					return
-				default:
-				}
-				if !s.Initialized() {
-					continue
-				}
-				latest, _ := s.Latest()
-				h := latest - min(latest, uint64(rng.IntN(6)))
-				v, err := s.Reader(h)
-				if errors.Is(err, ErrPruned) {
-					continue
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
+			err := readRecent(s, uint64(r), 1, done, func(v *View, h uint64, rng *rand.Rand) error {
 				if v.Root() != roots[h] {
-					errs <- fmt.Errorf("height %d root %s, want %s", h, v.Root(), roots[h])
-					return
+					return fmt.Errorf("height %d root %s, want %s", h, v.Root(), roots[h])
 				}
 				key := fmt.Sprint("k", rng.IntN(nkeys))
 				got, err := v.Get([]byte(key))
-				if errors.Is(err, ErrPruned) {
-					continue
-				}
-				if want := models[h][key]; err != nil || !bytes.Equal(got, want) {
-					errs <- fmt.Errorf("height %d: %s = %q, want %q (%v)", h, key, got, want, err)
-					return
-				}
-				p, err := v.Prove([]byte(key))
-				if errors.Is(err, ErrPruned) {
-					continue
+				if err != nil && !errors.Is(err, ErrPruned) || err == nil && !bytes.Equal(got, models[h][key]) {
+					return fmt.Errorf("height %d: %s = %q, want %q (%v)", h, key, got, models[h][key], err)
 				}
 				if err != nil {
-					errs <- err
-					return
+					return err
+				}
+				p, err := v.Prove([]byte(key))
+				if err != nil {
+					return err
 				}
 				if err := VerifyProof(roots[h], []byte(key), got, p); err != nil {
-					errs <- fmt.Errorf("height %d proof of %s: %w", h, key, err)
-					return
+					return fmt.Errorf("height %d proof of %s: %w", h, key, err)
 				}
 				reads[r]++
+				return nil
+			})
+			if err != nil {
+				errs <- err
 			}
 		}()
 	}
