@@ -120,15 +120,7 @@ func TestCursorConcurrentCommits(t *testing.T) {
 			}
 		}()
 	}
-	for h := range uint64(heights) {
-		u, err := s.Prepare(h, concHistory(h, nkeys, writes))
-		if err == nil {
-			err = s.Commit(u, nil)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	commitConcHistory(t, s, heights, nkeys, writes)
 	close(done)
 	wg.Wait()
 	close(errs)

@@ -144,6 +144,20 @@ func concModel(h uint64, nkeys, writes int) map[string][]byte {
 	return m
 }
 
+// commitConcHistory prepares and commits heights blocks of concHistory on s, in order.
+func commitConcHistory(t *testing.T, s *Store, heights, nkeys, writes int) {
+	t.Helper()
+	for h := range uint64(heights) {
+		u, err := s.Prepare(h, concHistory(h, nkeys, writes))
+		if err == nil {
+			err = s.Commit(u, nil)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // readRecent is one concurrent reader of s until done is closed: over and over it opens
 // a view of one of the six latest heights and calls read with it, its height and the
 // reader's rng (seeded with seed, stream). A view or read that fails with ErrPruned (the
@@ -222,15 +236,7 @@ func TestConcurrentReads(t *testing.T) {
 			}
 		}()
 	}
-	for h := range uint64(heights) {
-		u, err := s.Prepare(h, concHistory(h, nkeys, writes))
-		if err == nil {
-			err = s.Commit(u, nil)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	commitConcHistory(t, s, heights, nkeys, writes)
 	close(done)
 	wg.Wait()
 	close(errs)
