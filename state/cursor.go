@@ -4,8 +4,6 @@ package state
 
 import (
 	"bytes"
-	"encoding/binary"
-	"errors"
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -69,15 +67,8 @@ func (c *Cursor) get() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if len(val) < 8 {
-			return nil, errors.New("corrupt latest value record")
-		}
-		if binary.BigEndian.Uint64(val) <= c.v.height {
-			out := bytes.Clone(val[8:])
-			if out == nil {
-				out = []byte{}
-			}
-			return out, nil
+		if out, ok, err := latestValue(val, c.v.height); ok || err != nil {
+			return out, err
 		}
 	} else if err := c.it.Error(); err != nil {
 		return nil, err
@@ -96,17 +87,7 @@ func (c *Cursor) get() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case len(rec) == 0 || rec[0] > 1 || (rec[0] == 0 && len(rec) != 1):
-		return nil, fmt.Errorf("corrupt value record %x", k)
-	case rec[0] == 0:
-		return nil, nil
-	}
-	out := bytes.Clone(rec[1:])
-	if out == nil {
-		out = []byte{}
-	}
-	return out, nil
+	return recordValue(k, rec)
 }
 
 // Close releases the cursor's iterator.

@@ -334,15 +334,8 @@ func (v *View) get(kh *types.Hash) ([]byte, error) {
 	switch {
 	case err == nil:
 		defer closer.Close()
-		if len(val) < 8 {
-			return nil, fmt.Errorf("corrupt latest value record")
-		}
-		if binary.BigEndian.Uint64(val) <= v.height {
-			out := bytes.Clone(val[8:])
-			if out == nil {
-				out = []byte{}
-			}
-			return out, nil
+		if out, ok, err := latestValue(val, v.height); ok || err != nil {
+			return out, err
 		}
 	case !errors.Is(err, pebble.ErrNotFound):
 		return nil, err
@@ -362,18 +355,41 @@ func (v *View) getAt(kh *types.Hash) ([]byte, error) {
 	}
 	var out []byte
 	if it.First() {
-		rec := it.Value()
-		switch {
-		case len(rec) == 0 || rec[0] > 1 || (rec[0] == 0 && len(rec) != 1):
-			err = fmt.Errorf("corrupt value record %x", it.Key())
-		case rec[0] == 1:
-			out = bytes.Clone(rec[1:])
-			if out == nil {
-				out = []byte{}
-			}
-		}
+		out, err = recordValue(it.Key(), it.Value())
 	}
 	return out, cmp.Or(err, it.Close())
+}
+
+// latestValue decodes a latest-value record (the version it was written at, then the
+// value): a copy of the value (non-nil) with ok when that version is at or below height.
+func latestValue(val []byte, height uint64) (out []byte, ok bool, err error) {
+	if len(val) < 8 {
+		return nil, false, errors.New("corrupt latest value record")
+	}
+	if binary.BigEndian.Uint64(val) > height {
+		return nil, false, nil
+	}
+	out = bytes.Clone(val[8:])
+	if out == nil {
+		out = []byte{}
+	}
+	return out, true, nil
+}
+
+// recordValue decodes the value record rec stored under key k (1 and the value, or 0 for
+// a delete): a copy of the value (non-nil), nil when deleted.
+func recordValue(k, rec []byte) ([]byte, error) {
+	switch {
+	case len(rec) == 0 || rec[0] > 1 || (rec[0] == 0 && len(rec) != 1):
+		return nil, fmt.Errorf("corrupt value record %x", k)
+	case rec[0] == 0:
+		return nil, nil
+	}
+	out := bytes.Clone(rec[1:])
+	if out == nil {
+		out = []byte{}
+	}
+	return out, nil
 }
 
 // Prove returns a proof of key's value (or absence) at the view's height, to be checked
